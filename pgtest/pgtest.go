@@ -1,0 +1,215 @@
+// Package pgtest gives each integration test its own PostgreSQL database,
+// cloned from a template that the real migrations built once per
+// migrations hash.
+//
+// The server is, in order: TEST_DATABASE_URL or DATABASE_URL; a
+// testcontainers PostgreSQL when a Docker engine answers; the local server
+// on 127.0.0.1:5432; one started from the installed PostgreSQL binaries.
+// When none can be had the test fails if CI is set, and is skipped otherwise.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/userd/userd/migrate"
+	"github.com/userd/userd/pglocal"
+	usersql "github.com/userd/userd/sql"
+)
+
+var server struct {
+	once     sync.Once
+	adminURL string // maintenance database of the server
+	template string // name of the migrated template database
+	err      error
+}
+
+// NewPool returns a pool on a fresh migrated database that is dropped when
+// the test ends.
+func NewPool(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	u := NewURL(t)
+	cfg, err := pgxpool.ParseConfig(u)
+	if err != nil {
+		t.Fatalf("parse %s: %v", u, err)
+	}
+	cfg.MaxConns = 20
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("open pool: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// NewURL returns the URL of a fresh migrated database that is dropped when
+// the test ends.
+func NewURL(t testing.TB) string {
+	t.Helper()
+	admin, tmpl := setup(t)
+	return createDB(t, admin, "TEMPLATE "+pgx.Identifier{tmpl}.Sanitize())
+}
+
+// NewEmptyURL returns the URL of a fresh database with no schema at all.
+func NewEmptyURL(t testing.TB) string {
+	t.Helper()
+	admin, _ := setup(t)
+	return createDB(t, admin, "TEMPLATE template0")
+}
+
+// AdminURL returns the URL of the server's maintenance database.
+func AdminURL(t testing.TB) string {
+	t.Helper()
+	admin, _ := setup(t)
+	return admin
+}
+
+func setup(t testing.TB) (adminURL, template string) {
+	t.Helper()
+	server.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		server.adminURL, server.err = findServer(ctx)
+		if server.err == nil {
+			server.template, server.err = buildTemplate(ctx, server.adminURL)
+		}
+	})
+	if server.err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no PostgreSQL for tests: %v", server.err)
+		}
+		t.Skipf("no PostgreSQL for tests (set TEST_DATABASE_URL): %v", server.err)
+	}
+	return server.adminURL, server.template
+}
+
+func findServer(ctx context.Context) (string, error) {
+	for _, env := range []string{"TEST_DATABASE_URL", "DATABASE_URL"} {
+		if u := os.Getenv(env); u != "" {
+			return u, nil
+		}
+	}
+	if dockerAnswers() {
+		if u, err := startContainer(ctx); err == nil {
+			return u, nil
+		}
+	}
+	return pglocal.Ensure(ctx, filepath.Join(os.TempDir(), "userd-pgtest"))
+}
+
+// migrationsHash names the template, so a changed migration builds a new one.
+func migrationsHash() (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(usersql.Migrations, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(usersql.Migrations, p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", p, len(b))
+		h.Write(b)
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:16], err
+}
+
+// buildTemplate creates the template database once per server and
+// migrations hash; concurrent test processes wait on an advisory lock.
+func buildTemplate(ctx context.Context, adminURL string) (string, error) {
+	hash, err := migrationsHash()
+	if err != nil {
+		return "", fmt.Errorf("hash migrations: %w", err)
+	}
+	name := "userd_tmpl_" + hash
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return "", fmt.Errorf("connect %s: %w", redact(adminURL), err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(hashtext($1))", name); err != nil {
+		return "", fmt.Errorf("lock template: %w", err)
+	}
+	defer conn.Exec(ctx, "SELECT pg_advisory_unlock(hashtext($1))", name) //nolint:errcheck // released on close
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return "", fmt.Errorf("look for template: %w", err)
+	}
+	if exists {
+		return name, nil
+	}
+	building := name + "_building"
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{building}.Sanitize()+" WITH (FORCE)"); err != nil {
+		return "", fmt.Errorf("drop stale template: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{building}.Sanitize()+" TEMPLATE template0"); err != nil {
+		return "", fmt.Errorf("create template: %w", err)
+	}
+	if err := migrate.Up(ctx, withDB(adminURL, building), nil); err != nil {
+		return "", fmt.Errorf("migrate template: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{building}.Sanitize()+" RENAME TO "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", fmt.Errorf("rename template: %w", err)
+	}
+	return name, nil
+}
+
+func createDB(t testing.TB, adminURL, source string) string {
+	t.Helper()
+	ctx := context.Background()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "userd_test_" + hex.EncodeToString(b[:])
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		t.Fatalf("connect %s: %v", redact(adminURL), err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" "+source); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, adminURL)
+		if err != nil {
+			t.Errorf("connect to drop %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop %s: %v", name, err)
+		}
+	})
+	return withDB(adminURL, name)
+}
+
+// withDB returns rawURL with its database name replaced.
+func withDB(rawURL, db string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	u.Path = "/" + db
+	return u.String()
+}
+
+func redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(unparsable url)"
+	}
+	return u.Redacted()
+}

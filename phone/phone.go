@@ -1,0 +1,77 @@
+// Package phone normalizes phone numbers to E.164 with libphonenumber.
+package phone
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// ErrInvalid is returned for input that is not a valid phone number.
+var ErrInvalid = errors.New("not a valid phone number")
+
+// maxInput bounds the input handed to libphonenumber.
+const maxInput = 64
+
+// Normalize parses s as a phone number and returns its E.164 form
+// ("+919876543210"). Numbers without a country code are read in
+// defaultRegion (ISO 3166-1 alpha-2, e.g. "IN"). Besides what libphonenumber
+// accepts, it takes the international prefix written as "00" and a bare
+// country code without "+" (Supabase sends "919876543210").
+//
+// It returns ErrInvalid for anything that is not a valid number.
+func Normalize(s, defaultRegion string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > maxInput {
+		return "", ErrInvalid
+	}
+	if strings.LastIndexByte(s, '+') > 0 {
+		return "", ErrInvalid
+	}
+	for _, r := range s {
+		if (r < '0' || r > '9') && !strings.ContainsRune("+-(). /", r) {
+			return "", ErrInvalid
+		}
+	}
+	if e, ok := parse(s, defaultRegion); ok {
+		return e, nil
+	}
+	digits := onlyDigits(s)
+	if !strings.HasPrefix(s, "+") && len(digits) > 10 {
+		// A country code written without "+", or after an international "00".
+		if e, ok := parse("+"+strings.TrimPrefix(digits, "00"), defaultRegion); ok {
+			return e, nil
+		}
+	}
+	return "", ErrInvalid
+}
+
+func parse(s, region string) (string, bool) {
+	n, err := phonenumbers.Parse(s, region)
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		return "", false
+	}
+	return phonenumbers.Format(n, phonenumbers.E164), true
+}
+
+func onlyDigits(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// Last10 returns the last ten digits of an E.164 number, the key of the
+// fallback lookup for numbers stored with a different country prefix. It
+// returns "" for numbers with fewer than ten digits.
+func Last10(e164 string) string {
+	d := onlyDigits(e164)
+	if len(d) < 10 {
+		return ""
+	}
+	return d[len(d)-10:]
+}

@@ -1,0 +1,138 @@
+-- name: UserGetByID :one
+SELECT * FROM users WHERE id = @id;
+
+-- name: UserGetByIDForUpdate :one
+SELECT * FROM users WHERE id = @id FOR UPDATE;
+
+-- name: UserGetByEmail :one
+SELECT * FROM users
+WHERE lower(email) = lower(@email::text) AND email IS NOT NULL AND deleted_at IS NULL;
+
+-- name: UserGetByUsername :one
+SELECT * FROM users WHERE username = lower(@username::text) AND deleted_at IS NULL;
+
+-- name: UserGetByPhone :one
+SELECT * FROM users WHERE phone = @phone::text AND phone IS NOT NULL AND deleted_at IS NULL;
+
+-- UserListByPhoneLast10 returns at most two live users whose phone ends in
+-- the given ten digits: one is a match, two is ambiguous.
+-- name: UserListByPhoneLast10 :many
+SELECT * FROM users
+WHERE right(phone, 10) = @last10::text AND phone IS NOT NULL AND deleted_at IS NULL
+ORDER BY id
+LIMIT 2;
+
+-- name: UserCreate :one
+INSERT INTO users (
+    username, email, phone, first_name, last_name, role, artist_id,
+    email_verified, phone_verified, last_auth_method, last_auth_method_at, last_login_at,
+    organization_id, is_seed_data
+) VALUES (
+    @username, @email, @phone, @first_name, @last_name, @role, @artist_id,
+    @email_verified, @phone_verified, @last_auth_method, @last_auth_method_at, @last_login_at,
+    @organization_id, @is_seed_data
+)
+RETURNING *;
+
+-- UserUpdateProfile writes every profile column; the service merges a patch
+-- into the current row first.
+-- name: UserUpdateProfile :one
+UPDATE users SET
+    username = @username,
+    email = @email,
+    phone = @phone,
+    first_name = @first_name,
+    last_name = @last_name,
+    bio = @bio,
+    date_of_birth = @date_of_birth,
+    instagram_handle = @instagram_handle,
+    country = @country,
+    city = @city,
+    zipcode = @zipcode,
+    email_verified = @email_verified,
+    phone_verified = @phone_verified,
+    updated_at = now()
+WHERE id = @id AND deleted_at IS NULL
+RETURNING *;
+
+-- name: UserUpdateLogin :one
+UPDATE users SET
+    last_auth_method = @last_auth_method,
+    last_auth_method_at = @last_auth_method_at,
+    last_login_at = @last_login_at
+WHERE id = @id
+RETURNING *;
+
+-- name: UserUpdateVerifiedClaims :one
+UPDATE users SET
+    email_verified = @email_verified,
+    phone_verified = @phone_verified,
+    updated_at = now()
+WHERE id = @id
+RETURNING *;
+
+-- name: UserUpdatePreferences :one
+UPDATE users SET preferences = @preferences, updated_at = now()
+WHERE id = @id AND deleted_at IS NULL
+RETURNING *;
+
+-- name: UserUpdateLocation :one
+UPDATE users SET
+    current_latitude = @latitude,
+    current_longitude = @longitude,
+    updated_at = now()
+WHERE id = @id AND deleted_at IS NULL
+RETURNING *;
+
+-- name: UserUpdateAvatar :exec
+UPDATE users SET avatar = @avatar, updated_at = now() WHERE id = @id AND deleted_at IS NULL;
+
+-- name: UserSetEmailVerified :exec
+UPDATE users SET email_verified = true, updated_at = now()
+WHERE id = @id AND lower(email) = lower(@email::text) AND deleted_at IS NULL;
+
+-- name: UserSetRole :one
+UPDATE users SET role = @role, artist_id = @artist_id, updated_at = now()
+WHERE id = @id AND deleted_at IS NULL
+RETURNING *;
+
+-- name: UserSetActive :one
+UPDATE users SET is_active = @is_active, updated_at = now()
+WHERE id = @id AND deleted_at IS NULL
+RETURNING *;
+
+-- name: UserSetOrganization :exec
+UPDATE users SET organization_id = @organization_id, updated_at = now() WHERE id = @id;
+
+-- UserAnonymize soft-deletes a user and clears every column that can
+-- identify a person. The row stays so foreign keys keep pointing somewhere.
+-- name: UserAnonymize :exec
+UPDATE users SET
+    username = NULL, email = NULL, phone = NULL, first_name = NULL, last_name = NULL,
+    bio = NULL, avatar = NULL, date_of_birth = NULL, instagram_handle = NULL,
+    country = NULL, city = NULL, zipcode = NULL,
+    current_latitude = NULL, current_longitude = NULL,
+    preferences = '{}'::jsonb, organization_id = NULL,
+    is_active = false, is_verified = false, phone_verified = false, email_verified = false,
+    deleted_at = now(), updated_at = now()
+WHERE id = @id AND deleted_at IS NULL;
+
+-- name: UserCountAdminsForUpdate :many
+SELECT id FROM users WHERE role = 'admin' AND is_active AND deleted_at IS NULL ORDER BY id FOR UPDATE;
+
+-- UserList is one keyset page of live users, newest first. Filters are
+-- optional; the cursor is the (created_at, id) of the last row of the
+-- previous page.
+-- name: UserList :many
+SELECT * FROM users
+WHERE deleted_at IS NULL
+  AND (sqlc.narg(role)::text IS NULL OR role = sqlc.narg(role)::text)
+  AND (sqlc.narg(is_active)::boolean IS NULL OR is_active = sqlc.narg(is_active)::boolean)
+  AND (sqlc.narg(q)::text IS NULL
+       OR username LIKE sqlc.narg(q)::text || '%'
+       OR lower(email) LIKE sqlc.narg(q)::text || '%'
+       OR lower(first_name) LIKE sqlc.narg(q)::text || '%'
+       OR lower(last_name) LIKE sqlc.narg(q)::text || '%')
+  AND (created_at, id) < (@after_created_at::timestamptz, @after_id::bigint)
+ORDER BY created_at DESC, id DESC
+LIMIT @page_limit;

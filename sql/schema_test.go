@@ -1,0 +1,268 @@
+package sql_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/userd/userd/migrate"
+	"github.com/userd/userd/pgtest"
+)
+
+func TestMigrationsRoundTrip(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.NewEmptyURL(t)
+	if err := migrate.Up(ctx, url, nil); err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	st, err := migrate.Status(ctx, url)
+	if err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	for _, m := range st {
+		if !m.Applied {
+			t.Fatalf("after up: got %s not applied, want every migration applied", m.Version)
+		}
+	}
+	for range st {
+		if err := migrate.Down(ctx, url, nil); err != nil {
+			t.Fatalf("down: %v", err)
+		}
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var tables int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'`).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 0 {
+		t.Fatalf("after down: got %d tables, want 0", tables)
+	}
+	if err := migrate.Check(ctx, conn); !errors.Is(err, migrate.ErrBehind) {
+		t.Fatalf("Check after down: got %v, want ErrBehind", err)
+	}
+	if err := migrate.Up(ctx, url, nil); err != nil {
+		t.Fatalf("up again: %v", err)
+	}
+	if err := migrate.Check(ctx, conn); err != nil {
+		t.Fatalf("Check after up: got %v, want nil", err)
+	}
+}
+
+// exec runs statements in order, failing the test on any error.
+func exec(t *testing.T, conn *pgx.Conn, stmts ...string) {
+	t.Helper()
+	for _, s := range stmts {
+		if _, err := conn.Exec(context.Background(), s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+const (
+	checkViolation      = "23514"
+	uniqueViolation     = "23505"
+	foreignKeyViolation = "23503"
+	notNullViolation    = "23502"
+)
+
+// The fixture every invariant case starts from: users 1 (alice) and 2 (bob),
+// organization 1, permission group org_admin.
+var fixture = []string{
+	`INSERT INTO organizations (name) VALUES ('Acme')`,
+	`INSERT INTO users (username, email, phone) VALUES ('alice', 'Alice@Example.com', '+919876543210')`,
+	`INSERT INTO users (username, email, phone) VALUES ('bob', 'bob@example.com', '+14155552671')`,
+}
+
+func TestInvariants(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name       string
+		setup      []string // good neighbours: must succeed
+		bad        string
+		code       string
+		constraint string
+	}{
+		{"username too short", nil, `INSERT INTO users (username) VALUES ('ab')`, checkViolation, "users_username_chk"},
+		{"username upper case", nil, `INSERT INTO users (username) VALUES ('Carol')`, checkViolation, "users_username_chk"},
+		{"username bad char", nil, `INSERT INTO users (username) VALUES ('car-ol')`, checkViolation, "users_username_chk"},
+		{"username too long", nil, `INSERT INTO users (username) VALUES (repeat('a', 65))`, checkViolation, "users_username_chk"},
+		{"username taken", []string{`INSERT INTO users (username) VALUES (repeat('a', 64))`}, `INSERT INTO users (username) VALUES ('alice')`, uniqueViolation, "users_username_key"},
+		{"email without at", nil, `INSERT INTO users (email) VALUES ('nope')`, checkViolation, "users_email_chk"},
+		{"email taken other case", nil, `INSERT INTO users (email) VALUES ('ALICE@example.COM')`, uniqueViolation, "users_email_key"},
+		{"email reused after soft delete", []string{
+			`UPDATE users SET deleted_at = now(), is_active = false WHERE username = 'bob'`,
+			`INSERT INTO users (email) VALUES ('bob@example.com')`,
+		}, `INSERT INTO users (email) VALUES ('BOB@example.com')`, uniqueViolation, "users_email_key"},
+		{"phone not E.164", nil, `INSERT INTO users (phone) VALUES ('9876543210')`, checkViolation, "users_phone_chk"},
+		{"phone leading zero", nil, `INSERT INTO users (phone) VALUES ('+0123456789')`, checkViolation, "users_phone_chk"},
+		{"phone too long", nil, `INSERT INTO users (phone) VALUES ('+1234567890123456')`, checkViolation, "users_phone_chk"},
+		{"phone taken", []string{
+			`INSERT INTO users (phone) VALUES ('+449876543210')`, // same last 10 digits: allowed
+		}, `INSERT INTO users (phone) VALUES ('+919876543210')`, uniqueViolation, "users_phone_key"},
+		{"phone reused after soft delete", []string{
+			`UPDATE users SET deleted_at = now(), is_active = false WHERE username = 'alice'`,
+			`INSERT INTO users (phone) VALUES ('+919876543210')`,
+		}, `INSERT INTO users (phone) VALUES ('+919876543210')`, uniqueViolation, "users_phone_key"},
+		{"first name too long", []string{`INSERT INTO users (first_name) VALUES (repeat('é', 50))`}, `INSERT INTO users (first_name) VALUES (repeat('a', 51))`, checkViolation, "users_first_name_chk"},
+		{"last name too long", nil, `INSERT INTO users (last_name) VALUES (repeat('a', 51))`, checkViolation, "users_last_name_chk"},
+		{"bio too long", []string{`INSERT INTO users (bio) VALUES (repeat('b', 140))`}, `INSERT INTO users (bio) VALUES (repeat('b', 141))`, checkViolation, "users_bio_chk"},
+		{"date of birth too old", nil, `INSERT INTO users (date_of_birth) VALUES ('1899-12-31')`, checkViolation, "users_date_of_birth_chk"},
+		{"instagram with at", []string{`INSERT INTO users (instagram_handle) VALUES ('a.b_c1')`}, `INSERT INTO users (instagram_handle) VALUES ('@abc')`, checkViolation, "users_instagram_handle_chk"},
+		{"instagram too long", nil, `INSERT INTO users (instagram_handle) VALUES (repeat('a', 31))`, checkViolation, "users_instagram_handle_chk"},
+		{"country lower case", []string{`INSERT INTO users (country) VALUES ('IN')`}, `INSERT INTO users (country) VALUES ('in')`, checkViolation, "users_country_chk"},
+		{"country three letters", nil, `INSERT INTO users (country) VALUES ('IND')`, checkViolation, "users_country_chk"},
+		{"city too long", nil, `INSERT INTO users (city) VALUES (repeat('c', 101))`, checkViolation, "users_city_chk"},
+		{"zipcode too long", nil, `INSERT INTO users (zipcode) VALUES (repeat('1', 21))`, checkViolation, "users_zipcode_chk"},
+		{"avatar too long", nil, `INSERT INTO users (avatar) VALUES (repeat('a', 2049))`, checkViolation, "users_avatar_chk"},
+		{"unknown role", nil, `INSERT INTO users (role) VALUES ('superuser')`, checkViolation, "users_role_chk"},
+		{"artist without artist_id", []string{`INSERT INTO users (role, artist_id) VALUES ('artist', 7)`}, `INSERT INTO users (role) VALUES ('artist')`, checkViolation, "users_artist_id_chk"},
+		{"artist_id on non-artist", nil, `INSERT INTO users (role, artist_id) VALUES ('agent', 7)`, checkViolation, "users_artist_id_chk"},
+		{"organization missing", nil, `INSERT INTO users (organization_id) VALUES (999)`, foreignKeyViolation, "users_organization_id_fkey"},
+		{"preferences array", []string{`INSERT INTO users (preferences) VALUES ('{"a": [1]}')`}, `INSERT INTO users (preferences) VALUES ('[1]')`, checkViolation, "users_preferences_chk"},
+		{"preferences too big", nil, `INSERT INTO users (preferences) VALUES (jsonb_build_object('k', repeat('x', 16400)))`, checkViolation, "users_preferences_chk"},
+		{"latitude out of range", []string{`INSERT INTO users (current_latitude, current_longitude) VALUES (-90, 180)`}, `INSERT INTO users (current_latitude, current_longitude) VALUES (90.5, 0)`, checkViolation, "users_latitude_chk"},
+		{"longitude out of range", nil, `INSERT INTO users (current_latitude, current_longitude) VALUES (0, -180.1)`, checkViolation, "users_longitude_chk"},
+		{"latitude without longitude", nil, `INSERT INTO users (current_latitude) VALUES (10)`, checkViolation, "users_location_pair_chk"},
+		{"unknown auth method", nil, `INSERT INTO users (last_auth_method, last_auth_method_at) VALUES ('carrier_pigeon', now())`, checkViolation, "users_last_auth_method_chk"},
+		{"auth method without time", []string{`INSERT INTO users (last_auth_method, last_auth_method_at) VALUES ('google', now())`}, `INSERT INTO users (last_auth_method) VALUES ('password')`, checkViolation, "users_last_auth_pair_chk"},
+		{"auth time without method", nil, `INSERT INTO users (last_auth_method_at) VALUES (now())`, checkViolation, "users_last_auth_pair_chk"},
+		{"deleted but active", nil, `INSERT INTO users (deleted_at) VALUES (now())`, checkViolation, "users_deleted_inactive_chk"},
+		{"updated before created", nil, `INSERT INTO users (created_at, updated_at) VALUES (now(), now() - interval '1 day')`, checkViolation, "users_updated_at_chk"},
+		{"role null", nil, `INSERT INTO users (role) VALUES (NULL)`, notNullViolation, ""},
+
+		{"identity duplicate subject", []string{`INSERT INTO user_identities (user_id, provider, subject) VALUES (1, 'supabase', 'sub-1')`}, `INSERT INTO user_identities (user_id, provider, subject) VALUES (2, 'supabase', 'sub-1')`, uniqueViolation, "user_identities_provider_subject_key"},
+		{"identity second of provider", []string{`INSERT INTO user_identities (user_id, provider, subject) VALUES (1, 'supabase', 'sub-1')`, `INSERT INTO user_identities (user_id, provider, subject) VALUES (1, 'google', 'sub-1')`}, `INSERT INTO user_identities (user_id, provider, subject) VALUES (1, 'supabase', 'sub-2')`, uniqueViolation, "user_identities_user_provider_key"},
+		{"identity bad provider", nil, `INSERT INTO user_identities (user_id, provider, subject) VALUES (1, 'Supa Base', 's')`, checkViolation, "user_identities_provider_chk"},
+		{"identity empty subject", nil, `INSERT INTO user_identities (user_id, provider, subject) VALUES (1, 'supabase', '')`, checkViolation, "user_identities_subject_chk"},
+		{"identity unknown user", nil, `INSERT INTO user_identities (user_id, provider, subject) VALUES (99, 'supabase', 's')`, foreignKeyViolation, "user_identities_user_id_fkey"},
+
+		{"password not argon2id", []string{`INSERT INTO password_credentials (user_id, hash) VALUES (1, '$argon2id$v=19$m=65536,t=3,p=2$c2FsdHNhbHQ$aGFzaGhhc2g')`}, `INSERT INTO password_credentials (user_id, hash) VALUES (2, '$2a$10$abcdefghijklmnopqrstuv')`, checkViolation, "password_credentials_hash_chk"},
+		{"second password", []string{`INSERT INTO password_credentials (user_id, hash) VALUES (1, '$argon2id$v=19$m=65536,t=3,p=2$c2FsdHNhbHQ$aGFzaGhhc2g')`}, `INSERT INTO password_credentials (user_id, hash) VALUES (1, '$argon2id$v=19$m=65536,t=3,p=2$c2FsdHNhbHQ$aGFzaGhhc2g')`, uniqueViolation, "password_credentials_pkey"},
+
+		{"session expires before created", nil, `INSERT INTO sessions (user_id, expires_at) VALUES (1, now() - interval '1 s')`, checkViolation, "sessions_expires_at_chk"},
+		{"session revoked without reason", nil, `INSERT INTO sessions (user_id, expires_at, revoked_at) VALUES (1, now() + interval '1 day', now())`, checkViolation, "sessions_revoked_pair_chk"},
+		{"session unknown revoke reason", nil, `INSERT INTO sessions (user_id, expires_at, revoked_at, revoked_reason) VALUES (1, now() + interval '1 day', now(), 'bored')`, checkViolation, "sessions_revoked_reason_chk"},
+		{"refresh token short hash", []string{`INSERT INTO sessions (user_id, expires_at) VALUES (1, now() + interval '1 day')`}, `INSERT INTO session_refresh_tokens (token_hash, session_id) VALUES ('\x00'::bytea, (SELECT max(id) FROM sessions))`, checkViolation, "session_refresh_tokens_hash_chk"},
+		{"refresh token reused hash", []string{
+			`INSERT INTO sessions (user_id, expires_at) VALUES (1, now() + interval '1 day')`,
+			`INSERT INTO session_refresh_tokens (token_hash, session_id) VALUES (sha256('a'), (SELECT max(id) FROM sessions))`,
+		}, `INSERT INTO session_refresh_tokens (token_hash, session_id) VALUES (sha256('a'), (SELECT max(id) FROM sessions))`, uniqueViolation, "session_refresh_tokens_pkey"},
+
+		{"token unknown purpose", nil, `INSERT INTO user_tokens (user_id, purpose, token_hash, expires_at) VALUES (1, 'login', sha256('t'), now() + interval '1 h')`, checkViolation, "user_tokens_purpose_chk"},
+		{"token hash not sha256", nil, `INSERT INTO user_tokens (user_id, purpose, token_hash, expires_at) VALUES (1, 'password_reset', 'abc'::bytea, now() + interval '1 h')`, checkViolation, "user_tokens_hash_chk"},
+		{"token already expired", nil, `INSERT INTO user_tokens (user_id, purpose, token_hash, expires_at) VALUES (1, 'password_reset', sha256('t'), now())`, checkViolation, "user_tokens_expires_at_chk"},
+		{"token hash duplicate", []string{`INSERT INTO user_tokens (user_id, purpose, token_hash, expires_at) VALUES (1, 'password_reset', sha256('t'), now() + interval '1 h')`}, `INSERT INTO user_tokens (user_id, purpose, token_hash, expires_at) VALUES (2, 'email_verification', sha256('t'), now() + interval '1 h')`, uniqueViolation, "user_tokens_token_hash_key"},
+
+		{"follow self", []string{`INSERT INTO follows (follower_id, followee_id) VALUES (1, 2)`, `INSERT INTO follows (follower_id, followee_id) VALUES (2, 1)`}, `INSERT INTO follows (follower_id, followee_id) VALUES (1, 1)`, checkViolation, "follows_no_self_chk"},
+		{"follow twice", []string{`INSERT INTO follows (follower_id, followee_id) VALUES (1, 2)`}, `INSERT INTO follows (follower_id, followee_id) VALUES (1, 2)`, uniqueViolation, "follows_pkey"},
+		{"follow unknown user", nil, `INSERT INTO follows (follower_id, followee_id) VALUES (1, 99)`, foreignKeyViolation, "follows_followee_id_fkey"},
+		{"follow counter negative", nil, `UPDATE follow_stats SET followers_count = -1 WHERE user_id = 1`, checkViolation, "follow_stats_followers_count_chk"},
+		{"following counter negative", nil, `UPDATE follow_stats SET following_count = following_count - 1 WHERE user_id = 2`, checkViolation, "follow_stats_following_count_chk"},
+		{"block self", []string{`INSERT INTO blocks (blocker_id, blocked_id) VALUES (1, 2)`, `INSERT INTO blocks (blocker_id, blocked_id) VALUES (2, 1)`}, `INSERT INTO blocks (blocker_id, blocked_id) VALUES (2, 2)`, checkViolation, "blocks_no_self_chk"},
+		{"block twice", []string{`INSERT INTO blocks (blocker_id, blocked_id) VALUES (1, 2)`}, `INSERT INTO blocks (blocker_id, blocked_id) VALUES (1, 2)`, uniqueViolation, "blocks_pkey"},
+
+		{"organization name empty", nil, `INSERT INTO organizations (name) VALUES ('  ')`, checkViolation, "organizations_name_chk"},
+		{"organization name too long", []string{`INSERT INTO organizations (name) VALUES (repeat('o', 70))`}, `INSERT INTO organizations (name) VALUES (repeat('o', 71))`, checkViolation, "organizations_name_chk"},
+		{"organization unknown plan", []string{`INSERT INTO organizations (name, plan) VALUES ('E', 'enterprise')`}, `INSERT INTO organizations (name, plan) VALUES ('X', 'platinum')`, foreignKeyViolation, "organizations_plan_fkey"},
+		{"plan in use deleted", nil, `DELETE FROM plans WHERE code = 'free'`, foreignKeyViolation, "organizations_plan_fkey"},
+		{"plan zero seats", []string{`INSERT INTO plans (code, name, seat_limit) VALUES ('solo', 'Solo', 1)`}, `INSERT INTO plans (code, name, seat_limit) VALUES ('none', 'None', 0)`, checkViolation, "plans_seat_limit_chk"},
+		{"plan bad code", nil, `INSERT INTO plans (code, name) VALUES ('Gold Plan', 'Gold')`, checkViolation, "plans_code_chk"},
+
+		{"group unknown kind", nil, `INSERT INTO permission_groups (name, kind) VALUES ('editors', 'custom')`, checkViolation, "permission_groups_kind_chk"},
+		{"group duplicate name", []string{`INSERT INTO permission_groups (name, kind) VALUES ('editors', 'org_manageable')`}, `INSERT INTO permission_groups (name, kind) VALUES ('editors', 'system')`, uniqueViolation, "permission_groups_name_key"},
+		{"group bad name", nil, `INSERT INTO permission_groups (name, kind) VALUES ('Edit ors', 'system')`, checkViolation, "permission_groups_name_chk"},
+		{"membership twice", []string{`INSERT INTO user_permission_groups (user_id, group_id) VALUES (1, 1)`}, `INSERT INTO user_permission_groups (user_id, group_id) VALUES (1, 1)`, uniqueViolation, "user_permission_groups_pkey"},
+		{"membership unknown group", nil, `INSERT INTO user_permission_groups (user_id, group_id) VALUES (1, 999)`, foreignKeyViolation, "user_permission_groups_group_id_fkey"},
+
+		{"second pending invitation", []string{
+			`INSERT INTO invitations (organization_id, email, token_hash, expires_at) VALUES (1, 'x@example.com', sha256('1'), now() + interval '1 day')`,
+			`INSERT INTO invitations (organization_id, email, token_hash, expires_at, revoked_at) VALUES (1, 'y@example.com', sha256('2'), now() + interval '1 day', now())`,
+			`INSERT INTO invitations (organization_id, email, token_hash, expires_at) VALUES (1, 'y@example.com', sha256('3'), now() + interval '1 day')`,
+		}, `INSERT INTO invitations (organization_id, email, token_hash, expires_at) VALUES (1, 'X@Example.com', sha256('4'), now() + interval '1 day')`, uniqueViolation, "invitations_pending_key"},
+		{"invitation accepted and revoked", nil, `INSERT INTO invitations (organization_id, email, token_hash, expires_at, accepted_at, revoked_at) VALUES (1, 'x@example.com', sha256('1'), now() + interval '1 day', now(), now())`, checkViolation, "invitations_state_chk"},
+		{"invitation bad email", nil, `INSERT INTO invitations (organization_id, email, token_hash, expires_at) VALUES (1, 'nobody', sha256('1'), now() + interval '1 day')`, checkViolation, "invitations_email_chk"},
+		{"invitation unknown org", nil, `INSERT INTO invitations (organization_id, email, token_hash, expires_at) VALUES (9, 'x@example.com', sha256('1'), now() + interval '1 day')`, foreignKeyViolation, "invitations_organization_id_fkey"},
+
+		{"avatar gif", []string{`INSERT INTO avatars (user_id, content_type, image, thumbnail_type, thumbnail, etag) VALUES (1, 'image/png', '\x89'::bytea, 'image/png', '\x89'::bytea, 'e')`}, `INSERT INTO avatars (user_id, content_type, image, thumbnail_type, thumbnail, etag) VALUES (2, 'image/gif', '\x47'::bytea, 'image/png', '\x89'::bytea, 'e')`, checkViolation, "avatars_content_type_chk"},
+		{"avatar too big", nil, `INSERT INTO avatars (user_id, content_type, image, thumbnail_type, thumbnail, etag) VALUES (2, 'image/png', decode(repeat('00', 2097153), 'hex'), 'image/png', '\x89'::bytea, 'e')`, checkViolation, "avatars_image_size_chk"},
+		{"avatar empty", nil, `INSERT INTO avatars (user_id, content_type, image, thumbnail_type, thumbnail, etag) VALUES (2, 'image/png', ''::bytea, 'image/png', '\x89'::bytea, 'e')`, checkViolation, "avatars_image_size_chk"},
+
+		{"audit bad action", []string{`INSERT INTO audit_events (actor_id, target_user_id, action) VALUES (1, 2, 'user.role_changed')`}, `INSERT INTO audit_events (action) VALUES ('Role Changed')`, checkViolation, "audit_events_action_chk"},
+		{"audit details array", nil, `INSERT INTO audit_events (action, details) VALUES ('user.deactivated', '[]')`, checkViolation, "audit_events_details_chk"},
+
+		{"outbox unknown kind", []string{`INSERT INTO outbox (kind, payload) VALUES ('mail', '{}')`}, `INSERT INTO outbox (kind, payload) VALUES ('sms', '{}')`, checkViolation, "outbox_kind_chk"},
+		{"outbox payload string", nil, `INSERT INTO outbox (kind, payload) VALUES ('mail', '"x"')`, checkViolation, "outbox_payload_chk"},
+		{"outbox negative attempts", nil, `INSERT INTO outbox (kind, payload, attempts) VALUES ('mail', '{}', -1)`, checkViolation, "outbox_attempts_chk"},
+		{"outbox done and failed", nil, `INSERT INTO outbox (kind, payload, done_at, failed_at) VALUES ('mail', '{}', now(), now())`, checkViolation, "outbox_state_chk"},
+		{"login failure short hash", nil, `INSERT INTO login_failures (identifier_hash) VALUES ('x'::bytea)`, checkViolation, "login_failures_hash_chk"},
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pgtest.NewURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	exec(t, conn, fixture...)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// Each case runs in a transaction that is rolled back, so the
+			// cases share one database without seeing each other.
+			exec(t, conn, "BEGIN")
+			defer exec(t, conn, "ROLLBACK")
+			exec(t, conn, c.setup...)
+			_, err := conn.Exec(ctx, c.bad)
+			var pgErr *pgconn.PgError
+			if !errors.As(err, &pgErr) {
+				t.Fatalf("%s: got %v, want SQLSTATE %s on %s", c.bad, err, c.code, c.constraint)
+			}
+			if pgErr.Code != c.code || pgErr.ConstraintName != c.constraint {
+				t.Fatalf("%s: got %s on %q (%s), want %s on %q", c.bad, pgErr.Code, pgErr.ConstraintName, pgErr.Message, c.code, c.constraint)
+			}
+		})
+	}
+}
+
+// TestFollowStatsTrigger checks the counters follow inserts, deletes and
+// cascades from a deleted user.
+func TestFollowStatsTrigger(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pgtest.NewURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	exec(t, conn, fixture...)
+	exec(t, conn,
+		`INSERT INTO users (username) VALUES ('carol')`,
+		`INSERT INTO follows (follower_id, followee_id) VALUES (1, 2), (3, 2), (2, 1), (1, 3)`,
+		`DELETE FROM follows WHERE follower_id = 1 AND followee_id = 3`,
+		`DELETE FROM users WHERE id = 3`,
+	)
+	var mismatches int
+	err = conn.QueryRow(ctx, `
+		SELECT count(*) FROM follow_stats s
+		WHERE s.followers_count <> (SELECT count(*) FROM follows WHERE followee_id = s.user_id)
+		   OR s.following_count <> (SELECT count(*) FROM follows WHERE follower_id = s.user_id)`).Scan(&mismatches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mismatches != 0 {
+		t.Fatalf("got %d follow_stats rows off their true counts, want 0", mismatches)
+	}
+	var followers int64
+	if err := conn.QueryRow(ctx, `SELECT followers_count FROM follow_stats WHERE user_id = 2`).Scan(&followers); err != nil {
+		t.Fatal(err)
+	}
+	if followers != 1 {
+		t.Fatalf("bob's followers: got %d, want 1", followers)
+	}
+}
