@@ -101,6 +101,68 @@ func (q *Queries) IdentityGetByProviderSubject(ctx context.Context, arg Identity
 	return i, err
 }
 
+const identityGetUser = `-- name: IdentityGetUser :one
+SELECT users.id, users.username, users.email, users.phone, users.first_name, users.last_name, users.bio, users.avatar, users.date_of_birth, users.instagram_handle, users.country, users.city, users.zipcode, users.role, users.artist_id, users.organization_id, users.is_active, users.is_verified, users.phone_verified, users.email_verified, users.preferences, users.current_latitude, users.current_longitude, users.last_auth_method, users.last_auth_method_at, users.last_login_at, users.is_seed_data, users.created_at, users.updated_at, users.deleted_at, i.id AS identity_id, i.email AS identity_email, i.phone AS identity_phone
+FROM user_identities i
+JOIN users ON users.id = i.user_id
+WHERE i.provider = $1 AND i.subject = $2
+`
+
+type IdentityGetUserParams struct {
+	Provider string
+	Subject  string
+}
+
+type IdentityGetUserRow struct {
+	User          User
+	IdentityID    int64
+	IdentityEmail *string
+	IdentityPhone *string
+}
+
+// IdentityGetUser is the hot path of an external token: the identity and its
+// user in one indexed query.
+func (q *Queries) IdentityGetUser(ctx context.Context, arg IdentityGetUserParams) (IdentityGetUserRow, error) {
+	row := q.db.QueryRow(ctx, identityGetUser, arg.Provider, arg.Subject)
+	var i IdentityGetUserRow
+	err := row.Scan(
+		&i.User.ID,
+		&i.User.Username,
+		&i.User.Email,
+		&i.User.Phone,
+		&i.User.FirstName,
+		&i.User.LastName,
+		&i.User.Bio,
+		&i.User.Avatar,
+		&i.User.DateOfBirth,
+		&i.User.InstagramHandle,
+		&i.User.Country,
+		&i.User.City,
+		&i.User.Zipcode,
+		&i.User.Role,
+		&i.User.ArtistID,
+		&i.User.OrganizationID,
+		&i.User.IsActive,
+		&i.User.IsVerified,
+		&i.User.PhoneVerified,
+		&i.User.EmailVerified,
+		&i.User.Preferences,
+		&i.User.CurrentLatitude,
+		&i.User.CurrentLongitude,
+		&i.User.LastAuthMethod,
+		&i.User.LastAuthMethodAt,
+		&i.User.LastLoginAt,
+		&i.User.IsSeedData,
+		&i.User.CreatedAt,
+		&i.User.UpdatedAt,
+		&i.User.DeletedAt,
+		&i.IdentityID,
+		&i.IdentityEmail,
+		&i.IdentityPhone,
+	)
+	return i, err
+}
+
 const identityListByUser = `-- name: IdentityListByUser :many
 SELECT id, user_id, provider, subject, email, phone, created_at, last_seen_at FROM user_identities WHERE user_id = $1 ORDER BY created_at, id
 `

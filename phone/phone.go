@@ -3,6 +3,7 @@ package phone
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
@@ -10,6 +11,8 @@ import (
 
 // ErrInvalid is returned for input that is not a valid phone number.
 var ErrInvalid = errors.New("not a valid phone number")
+
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // maxInput bounds the input handed to libphonenumber.
 const maxInput = 64
@@ -52,7 +55,9 @@ func parse(s, region string) (string, bool) {
 	if err != nil || !phonenumbers.IsValidNumber(n) {
 		return "", false
 	}
-	return phonenumbers.Format(n, phonenumbers.E164), true
+	e := phonenumbers.Format(n, phonenumbers.E164)
+	// libphonenumber accepts some numbers longer than E.164 allows.
+	return e, e164.MatchString(e)
 }
 
 func onlyDigits(s string) string {

@@ -24,3 +24,11 @@ DELETE FROM user_identities WHERE user_id = @user_id AND provider = @provider;
 
 -- name: IdentityScrubByUser :exec
 UPDATE user_identities SET email = NULL, phone = NULL WHERE user_id = @user_id;
+
+-- IdentityGetUser is the hot path of an external token: the identity and its
+-- user in one indexed query.
+-- name: IdentityGetUser :one
+SELECT sqlc.embed(users), i.id AS identity_id, i.email AS identity_email, i.phone AS identity_phone
+FROM user_identities i
+JOIN users ON users.id = i.user_id
+WHERE i.provider = @provider AND i.subject = @subject;

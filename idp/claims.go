@@ -1,0 +1,144 @@
+package idp
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwt"
+)
+
+// Claims is what userd takes from a provider's token.
+type Claims struct {
+	Subject       string
+	Email         string // "" when absent (Supabase sends "")
+	Phone         string // as sent: Supabase sends digits without "+"
+	EmailVerified bool
+	PhoneVerified bool
+	// AuthMethod is the users.last_auth_method value of the newest amr
+	// entry, or "" when the token does not say.
+	AuthMethod string
+	// AuthTime is when that authentication happened (amr timestamp, else
+	// auth_time, else iat).
+	AuthTime time.Time
+}
+
+// amrEntry is one element of Supabase's amr claim.
+type amrEntry struct {
+	Method    string `json:"method"`
+	Provider  string `json:"provider"`
+	Timestamp int64  `json:"timestamp"`
+}
+
+// oauthProviders are the oauth providers users.last_auth_method knows.
+var oauthProviders = map[string]bool{"google": true, "apple": true, "facebook": true, "github": true}
+
+// AuthMethod maps an amr method and the app_metadata provider to a
+// users.last_auth_method value; "" when there is no such value.
+func AuthMethod(method, provider string) string {
+	switch strings.ToLower(method) {
+	case "password", "pwd":
+		return "password"
+	case "otp":
+		if provider == "phone" {
+			return "phone_otp"
+		}
+		return "email_otp"
+	case "magiclink":
+		return "magic_link"
+	case "oauth":
+		if oauthProviders[provider] {
+			return provider
+		}
+	case "sso/saml", "sso":
+		return "sso"
+	case "anonymous":
+		return "anonymous"
+	}
+	return ""
+}
+
+func mapClaims(tok jwt.Token) (Claims, error) {
+	c := Claims{Subject: tok.Subject(), AuthTime: tok.IssuedAt()}
+	str := func(name string) string {
+		v, _ := tok.Get(name)
+		s, _ := v.(string)
+		return strings.TrimSpace(s)
+	}
+	obj := func(name string) map[string]any {
+		v, _ := tok.Get(name)
+		m, _ := v.(map[string]any)
+		return m
+	}
+	c.Email = str("email")
+	c.Phone = str("phone")
+	app, meta := obj("app_metadata"), obj("user_metadata")
+	provider, _ := app["provider"].(string)
+	c.EmailVerified = truthy(tok, "email_verified") || meta["email_verified"] == true
+	c.PhoneVerified = truthy(tok, "phone_verified") || meta["phone_verified"] == true
+
+	if v, ok := tok.Get("auth_time"); ok {
+		if f, ok := v.(float64); ok && f > 0 {
+			c.AuthTime = time.Unix(int64(f), 0)
+		}
+	}
+	if raw, ok := tok.Get("amr"); ok {
+		entries, err := amrEntries(raw)
+		if err != nil {
+			return Claims{}, fmt.Errorf("%w: amr: %v", ErrInvalidToken, err)
+		}
+		var newest int64 = -1
+		for _, e := range entries {
+			m := AuthMethod(e.Method, provider)
+			if m == "" || e.Timestamp < newest {
+				continue
+			}
+			newest, c.AuthMethod = e.Timestamp, m
+			if e.Timestamp > 0 {
+				c.AuthTime = time.Unix(e.Timestamp, 0)
+			}
+			// A one-time code or link proves the address it was sent to.
+			switch m {
+			case "email_otp", "magic_link":
+				c.EmailVerified = c.EmailVerified || c.Email != ""
+			case "phone_otp":
+				c.PhoneVerified = c.PhoneVerified || c.Phone != ""
+			}
+		}
+	}
+	c.AuthTime = c.AuthTime.UTC().Truncate(time.Second)
+	if c.Email == "" {
+		c.EmailVerified = false
+	}
+	if c.Phone == "" {
+		c.PhoneVerified = false
+	}
+	return c, nil
+}
+
+func truthy(tok jwt.Token, name string) bool {
+	v, _ := tok.Get(name)
+	return v == true
+}
+
+// amrEntries reads amr as Supabase's objects or as RFC 8176 strings.
+func amrEntries(raw any) ([]amrEntry, error) {
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return nil, err
+	}
+	var objs []amrEntry
+	if err := json.Unmarshal(b, &objs); err == nil {
+		return objs, nil
+	}
+	var strs []string
+	if err := json.Unmarshal(b, &strs); err != nil {
+		return nil, err
+	}
+	out := make([]amrEntry, len(strs))
+	for i, s := range strs {
+		out[i] = amrEntry{Method: s}
+	}
+	return out, nil
+}

@@ -1,0 +1,251 @@
+// Package idp verifies bearer tokens issued by an external identity
+// provider (Supabase Auth, or any OIDC-style issuer) against its JWKS, and
+// maps their claims.
+package idp
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+)
+
+// Errors returned by Verify.
+var (
+	// ErrInvalidToken: the token is malformed, expired, for someone else,
+	// or not signed by the provider.
+	ErrInvalidToken = errors.New("invalid token")
+	// ErrUnavailable: the provider's keys cannot be fetched and no cached
+	// key can decide.
+	ErrUnavailable = errors.New("identity provider keys unavailable")
+)
+
+// Config says which tokens a Verifier accepts.
+type Config struct {
+	Issuer    string
+	Audience  string
+	JWKSURL   string // empty: only the HS256 secret is used
+	JWTSecret string // legacy HS256 secret; empty: HS256 is refused
+	// Leeway is the clock skew allowed on exp, nbf and iat (default 30 s).
+	Leeway time.Duration
+	// DefaultMaxAge is how long keys are kept when the JWKS response sends
+	// no Cache-Control max-age or Expires (default 1 h).
+	DefaultMaxAge time.Duration
+	// UnknownKIDRefresh is the least time between two refetches forced by
+	// an unknown kid (default 1 min).
+	UnknownKIDRefresh time.Duration
+	// HTTPClient fetches the JWKS (default: 5 s timeout).
+	HTTPClient *http.Client
+}
+
+// Verifier checks the provider's tokens. It is safe for concurrent use.
+type Verifier struct {
+	cfg   Config
+	cache *jwk.Cache
+
+	mu          sync.Mutex
+	lastForced  time.Time
+	forcedError error
+}
+
+// NewVerifier starts a JWKS cache for cfg.JWKSURL, living as long as ctx.
+// It does not fetch the keys yet: a provider down at start makes the first
+// requests fail with ErrUnavailable, not the process.
+func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
+	if cfg.Issuer == "" || cfg.Audience == "" {
+		return nil, errors.New("idp: issuer and audience are required")
+	}
+	if cfg.JWKSURL == "" && cfg.JWTSecret == "" {
+		return nil, errors.New("idp: a JWKS URL or an HS256 secret is required")
+	}
+	if cfg.Leeway == 0 {
+		cfg.Leeway = 30 * time.Second
+	}
+	if cfg.DefaultMaxAge == 0 {
+		cfg.DefaultMaxAge = time.Hour
+	}
+	if cfg.UnknownKIDRefresh == 0 {
+		cfg.UnknownKIDRefresh = time.Minute
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second}
+	}
+	v := &Verifier{cfg: cfg}
+	if cfg.JWKSURL != "" {
+		client := &http.Client{
+			Timeout:   cfg.HTTPClient.Timeout,
+			Transport: defaultMaxAge{next: transportOf(cfg.HTTPClient), maxAge: cfg.DefaultMaxAge},
+		}
+		v.cache = jwk.NewCache(ctx)
+		// The minimum bounds a max-age the provider sends; without one the
+		// transport adds DefaultMaxAge.
+		if err := v.cache.Register(cfg.JWKSURL, jwk.WithHTTPClient(client), jwk.WithMinRefreshInterval(time.Minute)); err != nil {
+			return nil, fmt.Errorf("idp: register jwks: %w", err)
+		}
+	}
+	return v, nil
+}
+
+func transportOf(c *http.Client) http.RoundTripper {
+	if c.Transport != nil {
+		return c.Transport
+	}
+	return http.DefaultTransport
+}
+
+// defaultMaxAge gives JWKS responses without caching headers a max-age, so
+// jwk.Cache keeps their keys for that long.
+type defaultMaxAge struct {
+	next   http.RoundTripper
+	maxAge time.Duration
+}
+
+func (t defaultMaxAge) RoundTrip(r *http.Request) (*http.Response, error) {
+	res, err := t.next.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode == http.StatusOK && res.Header.Get("Cache-Control") == "" && res.Header.Get("Expires") == "" {
+		res.Header.Set("Cache-Control", fmt.Sprintf("max-age=%d", int(t.maxAge.Seconds())))
+	}
+	return res, nil
+}
+
+// header is the part of a JOSE header Verify needs before choosing a key.
+type header struct {
+	Alg string `json:"alg"`
+	Kid string `json:"kid"`
+}
+
+func parseHeader(token string) (header, error) {
+	var h header
+	first, _, ok := strings.Cut(token, ".")
+	if !ok {
+		return h, ErrInvalidToken
+	}
+	b, err := base64.RawURLEncoding.DecodeString(first)
+	if err != nil {
+		return h, ErrInvalidToken
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		return h, ErrInvalidToken
+	}
+	return h, nil
+}
+
+// Verify checks token's signature with the key its kid names (using that
+// key's own algorithm), then iss, aud, exp and nbf, and returns the mapped
+// claims. It returns ErrInvalidToken or ErrUnavailable (wrapped).
+func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
+	h, err := parseHeader(token)
+	if err != nil {
+		return Claims{}, err
+	}
+	var alg jwa.SignatureAlgorithm
+	var key any
+	switch {
+	case h.Alg == string(jwa.HS256):
+		if v.cfg.JWTSecret == "" {
+			return Claims{}, fmt.Errorf("%w: HS256 is not accepted", ErrInvalidToken)
+		}
+		alg, key = jwa.HS256, []byte(v.cfg.JWTSecret)
+	case v.cache == nil:
+		return Claims{}, fmt.Errorf("%w: algorithm %q is not accepted", ErrInvalidToken, h.Alg)
+	default:
+		k, err := v.key(ctx, h.Kid)
+		if err != nil {
+			return Claims{}, err
+		}
+		alg = algorithmOf(k)
+		if alg == "" || string(alg) != h.Alg {
+			return Claims{}, fmt.Errorf("%w: algorithm %q does not match the key", ErrInvalidToken, h.Alg)
+		}
+		key = k
+	}
+	tok, err := jwt.Parse([]byte(token),
+		jwt.WithKey(alg, key),
+		jwt.WithValidate(true),
+		jwt.WithIssuer(v.cfg.Issuer),
+		jwt.WithAudience(v.cfg.Audience),
+		jwt.WithAcceptableSkew(v.cfg.Leeway),
+		jwt.WithRequiredClaim(jwt.ExpirationKey),
+		jwt.WithRequiredClaim(jwt.SubjectKey),
+	)
+	if err != nil {
+		return Claims{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	return mapClaims(tok)
+}
+
+// key returns the public key with the given kid, refetching the JWKS once
+// (at most every UnknownKIDRefresh) when the kid is unknown.
+func (v *Verifier) key(ctx context.Context, kid string) (jwk.Key, error) {
+	if kid == "" {
+		return nil, fmt.Errorf("%w: no kid", ErrInvalidToken)
+	}
+	set, err := v.cache.Get(ctx, v.cfg.JWKSURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	if k, ok := set.LookupKeyID(kid); ok {
+		return k, nil
+	}
+	set, err = v.forceRefresh(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if k, ok := set.LookupKeyID(kid); ok {
+		return k, nil
+	}
+	return nil, fmt.Errorf("%w: unknown kid", ErrInvalidToken)
+}
+
+func (v *Verifier) forceRefresh(ctx context.Context) (jwk.Set, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if time.Since(v.lastForced) < v.cfg.UnknownKIDRefresh {
+		if v.forcedError != nil {
+			return nil, v.forcedError
+		}
+		return v.cache.Get(ctx, v.cfg.JWKSURL)
+	}
+	v.lastForced = time.Now()
+	set, err := v.cache.Refresh(ctx, v.cfg.JWKSURL)
+	if err != nil {
+		v.forcedError = fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, v.forcedError
+	}
+	v.forcedError = nil
+	return set, nil
+}
+
+// algorithmOf is the key's declared algorithm, else the one its type implies.
+func algorithmOf(k jwk.Key) jwa.SignatureAlgorithm {
+	if a := k.Algorithm().String(); a != "" {
+		var alg jwa.SignatureAlgorithm
+		if alg.Accept(a) == nil && alg != jwa.NoSignature && alg != jwa.HS256 && alg != jwa.HS384 && alg != jwa.HS512 {
+			return alg
+		}
+		return ""
+	}
+	switch k.KeyType() {
+	case "RSA":
+		return jwa.RS256
+	case "EC":
+		if crv, ok := k.Get("crv"); ok && fmt.Sprint(crv) == "P-256" {
+			return jwa.ES256
+		}
+	case "OKP":
+		return jwa.EdDSA
+	}
+	return ""
+}

@@ -1,0 +1,289 @@
+package service
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/userd/userd/dbgen"
+	"github.com/userd/userd/idp"
+	"github.com/userd/userd/phone"
+)
+
+// ExternalVerifier verifies an external IdP's tokens (idp.Verifier).
+type ExternalVerifier interface {
+	Verify(ctx context.Context, token string) (idp.Claims, error)
+}
+
+// LocalVerifier verifies the access tokens userd signs and returns the
+// user id they name.
+type LocalVerifier interface {
+	VerifyAccess(token string) (userID int64, err error)
+}
+
+// Principal is the authenticated caller.
+type Principal struct {
+	User User
+	// Provider is the external IdP the token came from; "" for userd's own.
+	Provider string
+}
+
+// Auth turns bearer tokens into principals, syncing the local user on first
+// sight of an external identity.
+type Auth struct {
+	db            *DB
+	external      ExternalVerifier // nil: no external IdP
+	externalIss   string
+	provider      string
+	local         LocalVerifier // nil: no local tokens
+	localIss      string
+	defaultRegion string
+	now           func() time.Time
+}
+
+// AuthConfig wires Auth's verifiers.
+type AuthConfig struct {
+	External       ExternalVerifier
+	ExternalIssuer string
+	Provider       string // recorded on identities, e.g. "supabase"
+	Local          LocalVerifier
+	LocalIssuer    string
+	DefaultRegion  string
+}
+
+// NewAuth returns an Auth over db.
+func NewAuth(db *DB, cfg AuthConfig) *Auth {
+	return &Auth{
+		db: db, external: cfg.External, externalIss: cfg.ExternalIssuer, provider: cfg.Provider,
+		local: cfg.Local, localIss: cfg.LocalIssuer, defaultRegion: cfg.DefaultRegion, now: time.Now,
+	}
+}
+
+// unverifiedIssuer reads iss from a token's payload without verifying it;
+// it only picks the verifier, which then checks iss itself.
+func unverifiedIssuer(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var p struct {
+		Iss string `json:"iss"`
+	}
+	if json.Unmarshal(b, &p) != nil {
+		return ""
+	}
+	return p.Iss
+}
+
+// Authenticate verifies a bearer token and returns its principal.
+// Errors: ErrInvalidToken, ErrIdPUnavailable, ErrAccountDisabled,
+// ErrDBUnavailable.
+func (a *Auth) Authenticate(ctx context.Context, token string) (Principal, error) {
+	iss := unverifiedIssuer(token)
+	switch {
+	case a.local != nil && iss == a.localIss:
+		id, err := a.local.VerifyAccess(token)
+		if err != nil {
+			return Principal{}, withCause(ErrInvalidToken, err)
+		}
+		row, err := a.db.q.UserGetByID(ctx, id)
+		if err != nil {
+			if errors.Is(mapDBError(err), ErrNotFound) {
+				return Principal{}, ErrInvalidToken
+			}
+			return Principal{}, mapDBError(err)
+		}
+		u := userFromRow(row)
+		if !u.Usable() {
+			return Principal{}, ErrAccountDisabled
+		}
+		return Principal{User: u}, nil
+	case a.external != nil && iss == a.externalIss:
+		claims, err := a.external.Verify(ctx, token)
+		if errors.Is(err, idp.ErrUnavailable) {
+			return Principal{}, withCause(ErrIdPUnavailable, err)
+		}
+		if err != nil {
+			return Principal{}, withCause(ErrInvalidToken, err)
+		}
+		u, err := a.SyncExternal(ctx, a.provider, claims)
+		if err != nil {
+			return Principal{}, err
+		}
+		if !u.Usable() {
+			return Principal{}, ErrAccountDisabled
+		}
+		return Principal{User: u, Provider: a.provider}, nil
+	}
+	return Principal{}, ErrInvalidToken
+}
+
+// externalLogin is an IdP's claims, normalized.
+type externalLogin struct {
+	provider, subject string
+	email, phone      *string
+	emailVerified     bool
+	phoneVerified     bool
+	authMethod        *string
+	authTime          time.Time
+}
+
+func (a *Auth) normalize(provider string, c idp.Claims) externalLogin {
+	l := externalLogin{provider: provider, subject: c.Subject, authTime: c.AuthTime}
+	if e := strings.TrimSpace(c.Email); e != "" && validEmail(e) {
+		l.email, l.emailVerified = &e, c.EmailVerified
+	}
+	if c.Phone != "" {
+		if p, err := phone.Normalize(c.Phone, a.defaultRegion); err == nil {
+			l.phone, l.phoneVerified = &p, c.PhoneVerified
+		}
+	}
+	if c.AuthMethod != "" {
+		m := c.AuthMethod
+		l.authMethod = &m
+	}
+	return l
+}
+
+// validEmail accepts a bare address of at most 254 bytes.
+func validEmail(s string) bool {
+	if len(s) > 254 {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && a.Name == ""
+}
+
+// SyncExternal returns the local user of an external identity, creating
+// the user and identity on first sight. It writes only when something
+// changed: a new authentication (a newer amr timestamp) or new email/phone
+// claims. It links to an existing user only through a verified email or
+// phone claim. Concurrent first sights make exactly one user.
+func (a *Auth) SyncExternal(ctx context.Context, provider string, c idp.Claims) (User, error) {
+	l := a.normalize(provider, c)
+	for range 3 {
+		row, err := a.db.q.IdentityGetUser(ctx, dbgen.IdentityGetUserParams{Provider: provider, Subject: l.subject})
+		if err == nil {
+			return a.refresh(ctx, l, row)
+		}
+		if err = mapDBError(err); !errors.Is(err, ErrNotFound) {
+			return User{}, err
+		}
+		u, err := a.firstSight(ctx, l)
+		if err == nil {
+			return u, nil
+		}
+		// Another request created the identity, or took the email or
+		// phone, meanwhile: read again.
+		if !errors.Is(err, errLostRace) && !errors.Is(err, ErrEmailTaken) && !errors.Is(err, ErrPhoneTaken) {
+			return User{}, err
+		}
+	}
+	return User{}, fmt.Errorf("sync external identity: %w", ErrConflict)
+}
+
+var errLostRace = errors.New("identity created concurrently")
+
+func strEq(a, b *string) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+
+// refresh records a new login or changed claims on a known identity, and
+// does not write at all otherwise.
+func (a *Auth) refresh(ctx context.Context, l externalLogin, row dbgen.IdentityGetUserRow) (User, error) {
+	u := userFromRow(row.User)
+	if !u.Usable() {
+		return u, nil
+	}
+	claimsChanged := !strEq(row.IdentityEmail, l.email) || !strEq(row.IdentityPhone, l.phone)
+	newLogin := l.authMethod != nil && (u.LastAuthMethodAt == nil || l.authTime.After(*u.LastAuthMethodAt) || !strEq(u.LastAuthMethod, l.authMethod))
+	if !claimsChanged && !newLogin {
+		return u, nil
+	}
+	return inTx(ctx, a.db, func(q *dbgen.Queries) (User, error) {
+		if claimsChanged {
+			if err := q.IdentityUpdateClaims(ctx, dbgen.IdentityUpdateClaimsParams{ID: row.IdentityID, Email: l.email, Phone: l.phone}); err != nil {
+				return User{}, err
+			}
+		}
+		if !newLogin {
+			return u, nil
+		}
+		now := a.now().UTC()
+		at := l.authTime
+		r, err := q.UserUpdateLogin(ctx, dbgen.UserUpdateLoginParams{ID: u.ID, LastAuthMethod: l.authMethod, LastAuthMethodAt: &at, LastLoginAt: &now})
+		if err != nil {
+			return User{}, err
+		}
+		return userFromRow(r), nil
+	})
+}
+
+// firstSight links the identity to the user owning its verified email or
+// phone, or creates a user for it, in one transaction.
+func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
+	return inTx(ctx, a.db, func(q *dbgen.Queries) (User, error) {
+		var owner *dbgen.User
+		if l.email != nil {
+			r, err := q.UserGetByEmail(ctx, *l.email)
+			if err == nil && l.emailVerified {
+				owner = &r
+			} else if err == nil {
+				l.email = nil // someone else's address, unproven: not copied to the new user
+			} else if !errors.Is(mapDBError(err), ErrNotFound) {
+				return User{}, err
+			}
+		}
+		if l.phone != nil && owner == nil {
+			r, err := q.UserGetByPhone(ctx, *l.phone)
+			if err == nil && l.phoneVerified {
+				owner = &r
+			} else if err == nil {
+				l.phone = nil
+			} else if !errors.Is(mapDBError(err), ErrNotFound) {
+				return User{}, err
+			}
+		}
+		now := a.now().UTC()
+		var authAt *time.Time
+		if l.authMethod != nil {
+			at := l.authTime
+			authAt = &at
+		}
+		if owner == nil {
+			r, err := q.UserCreate(ctx, dbgen.UserCreateParams{
+				Email: l.email, Phone: l.phone, Role: "user",
+				EmailVerified: l.email != nil && l.emailVerified, PhoneVerified: l.phone != nil && l.phoneVerified,
+				LastAuthMethod: l.authMethod, LastAuthMethodAt: authAt, LastLoginAt: &now,
+			})
+			if err != nil {
+				return User{}, mapDBError(err)
+			}
+			owner = &r
+		} else if l.authMethod != nil {
+			r, err := q.UserUpdateLogin(ctx, dbgen.UserUpdateLoginParams{ID: owner.ID, LastAuthMethod: l.authMethod, LastAuthMethodAt: authAt, LastLoginAt: &now})
+			if err != nil {
+				return User{}, err
+			}
+			owner = &r
+		}
+		_, err := q.IdentityCreate(ctx, dbgen.IdentityCreateParams{
+			UserID: owner.ID, Provider: l.provider, Subject: l.subject, Email: l.email, Phone: l.phone,
+		})
+		if errors.Is(mapDBError(err), ErrNotFound) {
+			// ON CONFLICT DO NOTHING returned no row: the identity exists.
+			return User{}, errLostRace
+		}
+		if err != nil {
+			return User{}, mapDBError(err)
+		}
+		return userFromRow(*owner), nil
+	})
+}

@@ -1,0 +1,149 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/userd/userd/dbgen"
+)
+
+// Constraint names the schema gives its invariants, so a violation maps to
+// the right domain error.
+const (
+	constraintUsernameKey = "users_username_key"
+	constraintEmailKey    = "users_email_key"
+	constraintPhoneKey    = "users_phone_key"
+	constraintPendingKey  = "invitations_pending_key"
+)
+
+// pgErrorFields maps CHECK constraints to the input field they guard.
+var pgErrorFields = map[string]string{
+	"users_username_chk":         "username",
+	"users_email_chk":            "email",
+	"users_phone_chk":            "phone",
+	"users_first_name_chk":       "first_name",
+	"users_last_name_chk":        "last_name",
+	"users_bio_chk":              "bio",
+	"users_date_of_birth_chk":    "date_of_birth",
+	"users_instagram_handle_chk": "instagram_handle",
+	"users_country_chk":          "country",
+	"users_city_chk":             "city",
+	"users_zipcode_chk":          "zipcode",
+	"users_role_chk":             "role",
+	"users_artist_id_chk":        "artist_id",
+	"users_preferences_chk":      "preferences",
+	"users_latitude_chk":         "latitude",
+	"users_longitude_chk":        "longitude",
+	"organizations_name_chk":     "name",
+	"invitations_email_chk":      "email",
+}
+
+// mapDBError turns PostgreSQL errors into domain errors: unique, check and
+// foreign-key violations by constraint name, lost connections into
+// ErrDBUnavailable, no rows into ErrNotFound. Other errors pass through.
+func mapDBError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := ErrorOf(err); ok {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505":
+			switch pgErr.ConstraintName {
+			case constraintEmailKey:
+				return withCause(ErrEmailTaken, err)
+			case constraintPhoneKey:
+				return withCause(ErrPhoneTaken, err)
+			case constraintUsernameKey:
+				return withCause(ErrUsernameTaken, err)
+			}
+			return withCause(ErrConflict, err)
+		case "23514":
+			field := pgErrorFields[pgErr.ConstraintName]
+			if field == "" {
+				field = strings.TrimSuffix(pgErr.ConstraintName, "_chk")
+			}
+			return withCause(Invalid(FieldError{Field: field, Message: "is not valid"}), err)
+		case "23503":
+			return withCause(ErrNotFound, err)
+		case "57P01", "57P02", "57P03", "53300": // shutdown, crash, cannot connect now, too many connections
+			return withCause(ErrDBUnavailable, err)
+		}
+		if strings.HasPrefix(pgErr.Code, "08") { // connection exception
+			return withCause(ErrDBUnavailable, err)
+		}
+		return err
+	}
+	var netErr net.Error
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &netErr) || errors.As(err, &connErr) || pgconn.SafeToRetry(err) {
+		return withCause(ErrDBUnavailable, err)
+	}
+	return err
+}
+
+// DB is the handle services share: the pool and its queries.
+type DB struct {
+	Pool *pgxpool.Pool
+	q    *dbgen.Queries
+}
+
+// NewDB wraps a pool.
+func NewDB(pool *pgxpool.Pool) *DB {
+	return &DB{Pool: pool, q: dbgen.New(pool)}
+}
+
+// retryable reports whether a transaction failed on a serialization
+// failure or deadlock and may simply run again.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
+}
+
+// inTx runs fn in a transaction and commits it; fn's error rolls it back.
+// A serialization failure or deadlock runs fn again (three tries).
+func inTx[T any](ctx context.Context, db *DB, fn func(q *dbgen.Queries) (T, error)) (T, error) {
+	var zero T
+	var err error
+	for range 3 {
+		var v T
+		v, err = tryTx(ctx, db, fn)
+		if err == nil {
+			return v, nil
+		}
+		if !retryable(err) {
+			break
+		}
+	}
+	return zero, mapDBError(err)
+}
+
+func tryTx[T any](ctx context.Context, db *DB, fn func(q *dbgen.Queries) (T, error)) (T, error) {
+	var zero T
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		return zero, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
+	v, err := fn(db.q.WithTx(tx))
+	if err != nil {
+		return zero, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return zero, fmt.Errorf("commit: %w", err)
+	}
+	return v, nil
+}

@@ -1,0 +1,62 @@
+package service
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// Optional is a field of a merge patch: absent (Set false), null (Set true,
+// Value nil) or a value.
+type Optional[T any] struct {
+	Set   bool
+	Value *T
+}
+
+// UnmarshalJSON records that the field was present, and its value or null.
+func (o *Optional[T]) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		o.Value = nil
+		return nil
+	}
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	o.Value = &v
+	return nil
+}
+
+// MergePatch applies an RFC 7396 JSON merge patch to target and returns the
+// result. Both must be JSON; a patch that is not an object replaces target.
+func MergePatch(target, patch json.RawMessage) (json.RawMessage, error) {
+	var t, p any
+	if len(bytes.TrimSpace(target)) > 0 {
+		if err := json.Unmarshal(target, &t); err != nil {
+			return nil, err
+		}
+	}
+	if err := json.Unmarshal(patch, &p); err != nil {
+		return nil, err
+	}
+	return json.Marshal(mergeValue(t, p))
+}
+
+func mergeValue(target, patch any) any {
+	p, ok := patch.(map[string]any)
+	if !ok {
+		return patch
+	}
+	t, ok := target.(map[string]any)
+	if !ok {
+		t = map[string]any{}
+	}
+	for k, v := range p {
+		if v == nil {
+			delete(t, k)
+			continue
+		}
+		t[k] = mergeValue(t[k], v)
+	}
+	return t
+}

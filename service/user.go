@@ -1,0 +1,113 @@
+package service
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/userd/userd/dbgen"
+)
+
+// Roles, ranked from least to most privileged.
+var Roles = []string{"user", "owner", "agent", "broker", "artist", "assistant", "operator", "admin"}
+
+// RoleRank is a role's position in Roles; -1 for an unknown role.
+func RoleRank(role string) int {
+	for i, r := range Roles {
+		if r == role {
+			return i
+		}
+	}
+	return -1
+}
+
+// Location is a user's last known position.
+type Location struct {
+	Latitude  float64
+	Longitude float64
+}
+
+// User is a row of users as the rest of userd sees it.
+type User struct {
+	ID               int64
+	Username         *string
+	Email            *string
+	Phone            *string
+	FirstName        *string
+	LastName         *string
+	Bio              *string
+	AvatarURL        *string
+	DateOfBirth      *time.Time
+	InstagramHandle  *string
+	Country          *string
+	City             *string
+	Zipcode          *string
+	Role             string
+	ArtistID         *int64
+	OrganizationID   *int64
+	IsActive         bool
+	IsVerified       bool
+	PhoneVerified    bool
+	EmailVerified    bool
+	Preferences      json.RawMessage
+	Location         *Location
+	LastAuthMethod   *string
+	LastAuthMethodAt *time.Time
+	LastLoginAt      *time.Time
+	IsSeedData       bool
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	DeletedAt        *time.Time
+}
+
+// Usable reports whether the account may act: active and not deleted.
+func (u User) Usable() bool { return u.IsActive && u.DeletedAt == nil }
+
+func userFromRow(r dbgen.User) User {
+	u := User{
+		ID:               r.ID,
+		Username:         r.Username,
+		Email:            r.Email,
+		Phone:            r.Phone,
+		FirstName:        r.FirstName,
+		LastName:         r.LastName,
+		Bio:              r.Bio,
+		AvatarURL:        r.Avatar,
+		DateOfBirth:      r.DateOfBirth,
+		InstagramHandle:  r.InstagramHandle,
+		Country:          r.Country,
+		City:             r.City,
+		Zipcode:          r.Zipcode,
+		Role:             r.Role,
+		ArtistID:         r.ArtistID,
+		OrganizationID:   r.OrganizationID,
+		IsActive:         r.IsActive,
+		IsVerified:       r.IsVerified,
+		PhoneVerified:    r.PhoneVerified,
+		EmailVerified:    r.EmailVerified,
+		Preferences:      json.RawMessage(r.Preferences),
+		LastAuthMethod:   r.LastAuthMethod,
+		LastAuthMethodAt: r.LastAuthMethodAt,
+		LastLoginAt:      r.LastLoginAt,
+		IsSeedData:       r.IsSeedData,
+		CreatedAt:        r.CreatedAt,
+		UpdatedAt:        r.UpdatedAt,
+		DeletedAt:        r.DeletedAt,
+	}
+	if r.CurrentLatitude != nil && r.CurrentLongitude != nil {
+		u.Location = &Location{Latitude: *r.CurrentLatitude, Longitude: *r.CurrentLongitude}
+	}
+	return u
+}
+
+// Identity is an external login linked to a user.
+type Identity struct {
+	Provider   string
+	Subject    string
+	Email      *string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+}
+
+func identityFromRow(r dbgen.UserIdentity) Identity {
+	return Identity{Provider: r.Provider, Subject: r.Subject, Email: r.Email, CreatedAt: r.CreatedAt, LastSeenAt: r.LastSeenAt}
+}

@@ -1,0 +1,313 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/language"
+
+	"github.com/userd/userd/dbgen"
+	"github.com/userd/userd/phone"
+)
+
+// Users manages accounts: profile, preferences, location, identities.
+type Users struct {
+	db            *DB
+	defaultRegion string
+	// hardDeleteProvider is the provider whose identities are hard-deleted
+	// at the IdP when their user is deleted; "" for none.
+	hardDeleteProvider string
+	now                func() time.Time
+}
+
+// NewUsers returns the Users service. hardDeleteProvider names the IdP
+// whose admin API deletes an account's identities ("" for none).
+func NewUsers(db *DB, defaultRegion, hardDeleteProvider string) *Users {
+	return &Users{db: db, defaultRegion: defaultRegion, hardDeleteProvider: hardDeleteProvider, now: time.Now}
+}
+
+// ProfilePatch is a merge patch of the profile: absent fields stay, null
+// clears, a value sets.
+type ProfilePatch struct {
+	Username        Optional[string] `json:"username"`
+	Email           Optional[string] `json:"email"`
+	Phone           Optional[string] `json:"phone"`
+	FirstName       Optional[string] `json:"first_name"`
+	LastName        Optional[string] `json:"last_name"`
+	Bio             Optional[string] `json:"bio"`
+	DateOfBirth     Optional[string] `json:"date_of_birth"`
+	InstagramHandle Optional[string] `json:"instagram_handle"`
+	Country         Optional[string] `json:"country"`
+	City            Optional[string] `json:"city"`
+	Zipcode         Optional[string] `json:"zipcode"`
+}
+
+var (
+	usernameRE  = regexp.MustCompile(`^[a-z0-9._]{3,64}$`)
+	instagramRE = regexp.MustCompile(`^[A-Za-z0-9._]{1,30}$`)
+	zipcodeRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 -]{0,19}$`)
+)
+
+// text normalizes a free-text field: trimmed, "" is null, at most max
+// runes, no control characters.
+func text(v *validation, field string, in *string, max int) *string {
+	if in == nil {
+		return nil
+	}
+	s := strings.TrimSpace(*in)
+	if s == "" {
+		return nil
+	}
+	if !utf8.ValidString(s) || strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		v.add(field, "must not contain control characters")
+		return nil
+	}
+	if utf8.RuneCountInString(s) > max {
+		v.add(field, "must be at most "+itoa(max)+" characters")
+		return nil
+	}
+	return &s
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// NormalizeUsername lower-cases and checks a username.
+func NormalizeUsername(s string) (string, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	return s, usernameRE.MatchString(s)
+}
+
+// NormalizeEmail trims and checks an email address.
+func NormalizeEmail(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	return s, validEmail(s)
+}
+
+// apply merges p into the profile of u, validating every field it sets.
+func (s *Users) apply(u dbgen.User, p ProfilePatch) (dbgen.UserUpdateProfileParams, error) {
+	out := dbgen.UserUpdateProfileParams{
+		ID: u.ID, Username: u.Username, Email: u.Email, Phone: u.Phone,
+		FirstName: u.FirstName, LastName: u.LastName, Bio: u.Bio, DateOfBirth: u.DateOfBirth,
+		InstagramHandle: u.InstagramHandle, Country: u.Country, City: u.City, Zipcode: u.Zipcode,
+		EmailVerified: u.EmailVerified, PhoneVerified: u.PhoneVerified,
+	}
+	var v validation
+	if p.Username.Set {
+		out.Username = nil
+		if p.Username.Value != nil && strings.TrimSpace(*p.Username.Value) != "" {
+			if n, ok := NormalizeUsername(*p.Username.Value); ok {
+				out.Username = &n
+			} else {
+				v.add("username", "must be 3 to 64 characters of a-z, 0-9, '.' and '_'")
+			}
+		}
+	}
+	if p.Email.Set {
+		out.Email = nil
+		if p.Email.Value != nil && strings.TrimSpace(*p.Email.Value) != "" {
+			if e, ok := NormalizeEmail(*p.Email.Value); ok {
+				out.Email = &e
+			} else {
+				v.add("email", "must be an email address")
+			}
+		}
+	}
+	if p.Phone.Set {
+		out.Phone = nil
+		if p.Phone.Value != nil && strings.TrimSpace(*p.Phone.Value) != "" {
+			if e, err := phone.Normalize(*p.Phone.Value, s.defaultRegion); err == nil {
+				out.Phone = &e
+			} else {
+				v.add("phone", "must be a valid phone number")
+			}
+		}
+	}
+	if p.FirstName.Set {
+		out.FirstName = text(&v, "first_name", p.FirstName.Value, 50)
+	}
+	if p.LastName.Set {
+		out.LastName = text(&v, "last_name", p.LastName.Value, 50)
+	}
+	if p.Bio.Set {
+		out.Bio = text(&v, "bio", p.Bio.Value, 140)
+	}
+	if p.City.Set {
+		out.City = text(&v, "city", p.City.Value, 100)
+	}
+	if p.Zipcode.Set {
+		out.Zipcode = text(&v, "zipcode", p.Zipcode.Value, 20)
+		if out.Zipcode != nil && !zipcodeRE.MatchString(*out.Zipcode) {
+			v.add("zipcode", "must be letters, digits, spaces and '-'")
+		}
+	}
+	if p.InstagramHandle.Set {
+		out.InstagramHandle = nil
+		if h := text(&v, "instagram_handle", p.InstagramHandle.Value, 31); h != nil {
+			handle := strings.TrimPrefix(*h, "@")
+			if instagramRE.MatchString(handle) {
+				out.InstagramHandle = &handle
+			} else {
+				v.add("instagram_handle", "must be 1 to 30 characters of A-Z, a-z, 0-9, '.' and '_'")
+			}
+		}
+	}
+	if p.Country.Set {
+		out.Country = nil
+		if c := text(&v, "country", p.Country.Value, 2); c != nil {
+			code := strings.ToUpper(*c)
+			if r, err := language.ParseRegion(code); err == nil && r.IsCountry() && r.String() == code {
+				out.Country = &code
+			} else {
+				v.add("country", "must be an ISO 3166-1 alpha-2 country code")
+			}
+		}
+	}
+	if p.DateOfBirth.Set {
+		out.DateOfBirth = nil
+		if p.DateOfBirth.Value != nil && *p.DateOfBirth.Value != "" {
+			d, err := time.Parse(time.DateOnly, *p.DateOfBirth.Value)
+			switch {
+			case err != nil:
+				v.add("date_of_birth", "must be a date YYYY-MM-DD")
+			case d.Year() < 1900 || d.After(s.now()):
+				v.add("date_of_birth", "must be between 1900-01-01 and today")
+			default:
+				out.DateOfBirth = &d
+			}
+		}
+	}
+	if err := v.err(); err != nil {
+		return out, err
+	}
+	if !strEqFold(out.Email, u.Email) {
+		out.EmailVerified = false
+	}
+	if !strEq(out.Phone, u.Phone) {
+		out.PhoneVerified = false
+	}
+	return out, nil
+}
+
+func strEqFold(a, b *string) bool {
+	return (a == nil) == (b == nil) && (a == nil || strings.EqualFold(*a, *b))
+}
+
+// UpdateProfile applies a merge patch to a user's profile. A changed email
+// clears email_verified; a changed phone clears phone_verified.
+// Errors: validation_failed, email_taken, phone_taken, username_taken,
+// not_found.
+func (s *Users) UpdateProfile(ctx context.Context, userID int64, p ProfilePatch) (User, error) {
+	return inTx(ctx, s.db, func(q *dbgen.Queries) (User, error) {
+		cur, err := q.UserGetByIDForUpdate(ctx, userID)
+		if err != nil {
+			return User{}, err
+		}
+		if cur.DeletedAt != nil {
+			return User{}, ErrNotFound
+		}
+		params, err := s.apply(cur, p)
+		if err != nil {
+			return User{}, err
+		}
+		if params == (dbgen.UserUpdateProfileParams{
+			ID: cur.ID, Username: cur.Username, Email: cur.Email, Phone: cur.Phone,
+			FirstName: cur.FirstName, LastName: cur.LastName, Bio: cur.Bio, DateOfBirth: cur.DateOfBirth,
+			InstagramHandle: cur.InstagramHandle, Country: cur.Country, City: cur.City, Zipcode: cur.Zipcode,
+			EmailVerified: cur.EmailVerified, PhoneVerified: cur.PhoneVerified,
+		}) {
+			return userFromRow(cur), nil
+		}
+		r, err := q.UserUpdateProfile(ctx, params)
+		if err != nil {
+			return User{}, mapDBError(err)
+		}
+		return userFromRow(r), nil
+	})
+}
+
+// MaxPreferencesSize bounds the preferences document, as the schema does.
+const MaxPreferencesSize = 16 << 10
+
+// UpdatePreferences applies an RFC 7396 merge patch to a user's
+// preferences, which must stay a JSON object of at most 16 KiB.
+// Errors: validation_failed, not_found.
+func (s *Users) UpdatePreferences(ctx context.Context, userID int64, patch json.RawMessage) (json.RawMessage, error) {
+	return inTx(ctx, s.db, func(q *dbgen.Queries) (json.RawMessage, error) {
+		cur, err := q.UserGetByIDForUpdate(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		if cur.DeletedAt != nil {
+			return nil, ErrNotFound
+		}
+		merged, err := MergePatch(cur.Preferences, patch)
+		if err != nil {
+			return nil, Invalid(FieldError{Field: "preferences", Message: "must be JSON"})
+		}
+		if len(merged) == 0 || merged[0] != '{' {
+			return nil, Invalid(FieldError{Field: "preferences", Message: "must stay a JSON object"})
+		}
+		if len(merged) > MaxPreferencesSize {
+			return nil, Invalid(FieldError{Field: "preferences", Message: "must be at most 16 KiB"})
+		}
+		r, err := q.UserUpdatePreferences(ctx, dbgen.UserUpdatePreferencesParams{ID: userID, Preferences: merged})
+		if err != nil {
+			return nil, mapDBError(err)
+		}
+		return json.RawMessage(r.Preferences), nil
+	})
+}
+
+// SetLocation records a user's position; nil clears it.
+// Errors: validation_failed, not_found.
+func (s *Users) SetLocation(ctx context.Context, userID int64, loc *Location) (User, error) {
+	var lat, lon *float64
+	if loc != nil {
+		var v validation
+		if !(loc.Latitude >= -90 && loc.Latitude <= 90) {
+			v.add("latitude", "must be between -90 and 90")
+		}
+		if !(loc.Longitude >= -180 && loc.Longitude <= 180) {
+			v.add("longitude", "must be between -180 and 180")
+		}
+		if err := v.err(); err != nil {
+			return User{}, err
+		}
+		lat, lon = &loc.Latitude, &loc.Longitude
+	}
+	r, err := s.db.q.UserUpdateLocation(ctx, dbgen.UserUpdateLocationParams{ID: userID, Latitude: lat, Longitude: lon})
+	if err != nil {
+		return User{}, mapDBError(err)
+	}
+	return userFromRow(r), nil
+}
+
+// Identities lists the external logins linked to a user.
+func (s *Users) Identities(ctx context.Context, userID int64) ([]Identity, error) {
+	rows, err := s.db.q.IdentityListByUser(ctx, userID)
+	if err != nil {
+		return nil, mapDBError(err)
+	}
+	out := make([]Identity, len(rows))
+	for i, r := range rows {
+		out[i] = identityFromRow(r)
+	}
+	return out, nil
+}
+
+// Get returns a user by id, deleted or not. Errors: not_found.
+func (s *Users) Get(ctx context.Context, id int64) (User, error) {
+	r, err := s.db.q.UserGetByID(ctx, id)
+	if err != nil {
+		return User{}, mapDBError(err)
+	}
+	return userFromRow(r), nil
+}

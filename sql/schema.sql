@@ -1,0 +1,1104 @@
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET xmloption = content;
+SET client_min_messages = warning;
+SET row_security = off;
+
+--
+-- Name: follows_maintain_stats(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.follows_maintain_stats() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    f bigint;
+    e bigint;
+    d bigint;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        f := NEW.follower_id; e := NEW.followee_id; d := 1;
+    ELSE
+        f := OLD.follower_id; e := OLD.followee_id; d := -1;
+    END IF;
+    IF f < e THEN
+        UPDATE follow_stats SET following_count = following_count + d WHERE user_id = f;
+        UPDATE follow_stats SET followers_count = followers_count + d WHERE user_id = e;
+    ELSE
+        UPDATE follow_stats SET followers_count = followers_count + d WHERE user_id = e;
+        UPDATE follow_stats SET following_count = following_count + d WHERE user_id = f;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+
+--
+-- Name: users_create_follow_stats(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.users_create_follow_stats() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO follow_stats (user_id) VALUES (NEW.id);
+    RETURN NEW;
+END;
+$$;
+
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: audit_events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_events (
+    id bigint NOT NULL,
+    actor_id bigint,
+    target_user_id bigint,
+    organization_id bigint,
+    action text NOT NULL,
+    details jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT audit_events_action_chk CHECK ((action ~ '^[a-z][a-z_.]{1,63}$'::text)),
+    CONSTRAINT audit_events_details_chk CHECK ((jsonb_typeof(details) = 'object'::text))
+);
+
+
+--
+-- Name: audit_events_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.audit_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.audit_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: avatars; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.avatars (
+    user_id bigint NOT NULL,
+    content_type text NOT NULL,
+    image bytea NOT NULL,
+    thumbnail_type text NOT NULL,
+    thumbnail bytea NOT NULL,
+    etag text NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT avatars_content_type_chk CHECK ((content_type = ANY (ARRAY['image/png'::text, 'image/jpeg'::text]))),
+    CONSTRAINT avatars_image_size_chk CHECK (((octet_length(image) >= 1) AND (octet_length(image) <= 2097152))),
+    CONSTRAINT avatars_thumbnail_size_chk CHECK (((octet_length(thumbnail) >= 1) AND (octet_length(thumbnail) <= 2097152))),
+    CONSTRAINT avatars_thumbnail_type_chk CHECK ((thumbnail_type = ANY (ARRAY['image/png'::text, 'image/jpeg'::text])))
+);
+
+
+--
+-- Name: blocks; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.blocks (
+    blocker_id bigint NOT NULL,
+    blocked_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT blocks_no_self_chk CHECK ((blocker_id <> blocked_id))
+);
+
+
+--
+-- Name: follow_stats; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.follow_stats (
+    user_id bigint NOT NULL,
+    followers_count bigint DEFAULT 0 NOT NULL,
+    following_count bigint DEFAULT 0 NOT NULL,
+    CONSTRAINT follow_stats_followers_count_chk CHECK ((followers_count >= 0)),
+    CONSTRAINT follow_stats_following_count_chk CHECK ((following_count >= 0))
+);
+
+
+--
+-- Name: follows; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.follows (
+    follower_id bigint NOT NULL,
+    followee_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT follows_no_self_chk CHECK ((follower_id <> followee_id))
+);
+
+
+--
+-- Name: invitations; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.invitations (
+    id bigint NOT NULL,
+    organization_id bigint NOT NULL,
+    inviter_id bigint,
+    email text NOT NULL,
+    token_hash bytea NOT NULL,
+    groups text[] DEFAULT '{}'::text[] NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    accepted_at timestamp with time zone,
+    accepted_by bigint,
+    revoked_at timestamp with time zone,
+    CONSTRAINT invitations_email_chk CHECK (((char_length(email) <= 254) AND (email ~ '^[^@[:space:]]+@[^@[:space:]]+$'::text))),
+    CONSTRAINT invitations_expires_at_chk CHECK ((expires_at > created_at)),
+    CONSTRAINT invitations_hash_chk CHECK ((octet_length(token_hash) = 32)),
+    CONSTRAINT invitations_state_chk CHECK (((accepted_at IS NULL) OR (revoked_at IS NULL)))
+);
+
+
+--
+-- Name: invitations_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.invitations ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.invitations_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: login_failures; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.login_failures (
+    id bigint NOT NULL,
+    identifier_hash bytea NOT NULL,
+    ip inet,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT login_failures_hash_chk CHECK ((octet_length(identifier_hash) = 32))
+);
+
+
+--
+-- Name: login_failures_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.login_failures ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.login_failures_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: organizations; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.organizations (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    plan text DEFAULT 'free'::text NOT NULL,
+    is_seed_data boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT organizations_name_chk CHECK ((((char_length(btrim(name)) >= 1) AND (char_length(btrim(name)) <= 70)) AND (name = btrim(name)))),
+    CONSTRAINT organizations_updated_at_chk CHECK ((updated_at >= created_at))
+);
+
+
+--
+-- Name: organizations_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.organizations ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.organizations_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: outbox; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.outbox (
+    id bigint NOT NULL,
+    kind text NOT NULL,
+    user_id bigint,
+    payload jsonb NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    run_after timestamp with time zone DEFAULT now() NOT NULL,
+    last_error text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    done_at timestamp with time zone,
+    failed_at timestamp with time zone,
+    CONSTRAINT outbox_attempts_chk CHECK ((attempts >= 0)),
+    CONSTRAINT outbox_kind_chk CHECK ((kind = ANY (ARRAY['mail'::text, 'idp_delete'::text]))),
+    CONSTRAINT outbox_payload_chk CHECK ((jsonb_typeof(payload) = 'object'::text)),
+    CONSTRAINT outbox_state_chk CHECK (((done_at IS NULL) OR (failed_at IS NULL)))
+);
+
+
+--
+-- Name: outbox_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.outbox_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: password_credentials; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.password_credentials (
+    user_id bigint NOT NULL,
+    hash text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT password_credentials_hash_chk CHECK ((hash ~ '^\$argon2id\$v=[0-9]+\$m=[0-9]+,t=[0-9]+,p=[0-9]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$'::text))
+);
+
+
+--
+-- Name: permission_groups; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.permission_groups (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    kind text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT permission_groups_description_chk CHECK ((char_length(description) <= 500)),
+    CONSTRAINT permission_groups_kind_chk CHECK ((kind = ANY (ARRAY['subscription'::text, 'system'::text, 'org_manageable'::text]))),
+    CONSTRAINT permission_groups_name_chk CHECK ((name ~ '^[a-z][a-z0-9_]{1,63}$'::text))
+);
+
+
+--
+-- Name: permission_groups_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.permission_groups ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.permission_groups_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: plans; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.plans (
+    code text NOT NULL,
+    name text NOT NULL,
+    seat_limit integer,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT plans_code_chk CHECK ((code ~ '^[a-z][a-z0-9_]{1,31}$'::text)),
+    CONSTRAINT plans_name_chk CHECK (((char_length(name) >= 1) AND (char_length(name) <= 70))),
+    CONSTRAINT plans_seat_limit_chk CHECK (((seat_limit IS NULL) OR (seat_limit > 0)))
+);
+
+
+--
+-- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.schema_migrations (
+    version character varying NOT NULL
+);
+
+
+--
+-- Name: session_refresh_tokens; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.session_refresh_tokens (
+    token_hash bytea NOT NULL,
+    session_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    rotated_at timestamp with time zone,
+    CONSTRAINT session_refresh_tokens_hash_chk CHECK ((octet_length(token_hash) = 32))
+);
+
+
+--
+-- Name: sessions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.sessions (
+    id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    user_agent text,
+    ip inet,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_used_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    revoked_at timestamp with time zone,
+    revoked_reason text,
+    CONSTRAINT sessions_expires_at_chk CHECK ((expires_at > created_at)),
+    CONSTRAINT sessions_revoked_pair_chk CHECK (((revoked_at IS NULL) = (revoked_reason IS NULL))),
+    CONSTRAINT sessions_revoked_reason_chk CHECK ((revoked_reason = ANY (ARRAY['logout'::text, 'reuse_detected'::text, 'password_changed'::text, 'password_reset'::text, 'deactivated'::text, 'deleted'::text, 'revoked_by_user'::text, 'role_changed'::text]))),
+    CONSTRAINT sessions_user_agent_chk CHECK ((char_length(user_agent) <= 512))
+);
+
+
+--
+-- Name: sessions_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.sessions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.sessions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: user_identities; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.user_identities (
+    id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    provider text NOT NULL,
+    subject text NOT NULL,
+    email text,
+    phone text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT user_identities_email_chk CHECK ((char_length(email) <= 254)),
+    CONSTRAINT user_identities_phone_chk CHECK ((phone ~ '^\+[1-9][0-9]{6,14}$'::text)),
+    CONSTRAINT user_identities_provider_chk CHECK ((provider ~ '^[a-z][a-z0-9_-]{1,31}$'::text)),
+    CONSTRAINT user_identities_subject_chk CHECK (((char_length(subject) >= 1) AND (char_length(subject) <= 255)))
+);
+
+
+--
+-- Name: user_identities_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.user_identities ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.user_identities_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: user_permission_groups; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.user_permission_groups (
+    user_id bigint NOT NULL,
+    group_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+--
+-- Name: user_tokens; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.user_tokens (
+    id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    purpose text NOT NULL,
+    token_hash bytea NOT NULL,
+    email text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone,
+    CONSTRAINT user_tokens_expires_at_chk CHECK ((expires_at > created_at)),
+    CONSTRAINT user_tokens_hash_chk CHECK ((octet_length(token_hash) = 32)),
+    CONSTRAINT user_tokens_purpose_chk CHECK ((purpose = ANY (ARRAY['email_verification'::text, 'password_reset'::text]))),
+    CONSTRAINT user_tokens_used_at_chk CHECK ((used_at >= created_at))
+);
+
+
+--
+-- Name: user_tokens_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.user_tokens ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.user_tokens_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: users; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.users (
+    id bigint NOT NULL,
+    username text,
+    email text,
+    phone text,
+    first_name text,
+    last_name text,
+    bio text,
+    avatar text,
+    date_of_birth date,
+    instagram_handle text,
+    country text,
+    city text,
+    zipcode text,
+    role text DEFAULT 'user'::text NOT NULL,
+    artist_id bigint,
+    organization_id bigint,
+    is_active boolean DEFAULT true NOT NULL,
+    is_verified boolean DEFAULT false NOT NULL,
+    phone_verified boolean DEFAULT false NOT NULL,
+    email_verified boolean DEFAULT false NOT NULL,
+    preferences jsonb DEFAULT '{}'::jsonb NOT NULL,
+    current_latitude double precision,
+    current_longitude double precision,
+    last_auth_method text,
+    last_auth_method_at timestamp with time zone,
+    last_login_at timestamp with time zone,
+    is_seed_data boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone,
+    CONSTRAINT users_artist_id_chk CHECK (((role = 'artist'::text) = (artist_id IS NOT NULL))),
+    CONSTRAINT users_avatar_chk CHECK ((char_length(avatar) <= 2048)),
+    CONSTRAINT users_bio_chk CHECK ((char_length(bio) <= 140)),
+    CONSTRAINT users_city_chk CHECK ((char_length(city) <= 100)),
+    CONSTRAINT users_country_chk CHECK ((country ~ '^[A-Z]{2}$'::text)),
+    CONSTRAINT users_date_of_birth_chk CHECK ((date_of_birth >= '1900-01-01'::date)),
+    CONSTRAINT users_deleted_inactive_chk CHECK (((deleted_at IS NULL) OR (NOT is_active))),
+    CONSTRAINT users_email_chk CHECK (((char_length(email) <= 254) AND (email ~ '^[^@[:space:]]+@[^@[:space:]]+$'::text))),
+    CONSTRAINT users_first_name_chk CHECK ((char_length(first_name) <= 50)),
+    CONSTRAINT users_instagram_handle_chk CHECK ((instagram_handle ~ '^[A-Za-z0-9._]{1,30}$'::text)),
+    CONSTRAINT users_last_auth_method_chk CHECK ((last_auth_method = ANY (ARRAY['password'::text, 'phone_otp'::text, 'email_otp'::text, 'magic_link'::text, 'google'::text, 'apple'::text, 'facebook'::text, 'github'::text, 'sso'::text, 'anonymous'::text]))),
+    CONSTRAINT users_last_auth_pair_chk CHECK (((last_auth_method IS NULL) = (last_auth_method_at IS NULL))),
+    CONSTRAINT users_last_name_chk CHECK ((char_length(last_name) <= 50)),
+    CONSTRAINT users_latitude_chk CHECK (((current_latitude >= ('-90'::integer)::double precision) AND (current_latitude <= (90)::double precision))),
+    CONSTRAINT users_location_pair_chk CHECK (((current_latitude IS NULL) = (current_longitude IS NULL))),
+    CONSTRAINT users_longitude_chk CHECK (((current_longitude >= ('-180'::integer)::double precision) AND (current_longitude <= (180)::double precision))),
+    CONSTRAINT users_phone_chk CHECK ((phone ~ '^\+[1-9][0-9]{6,14}$'::text)),
+    CONSTRAINT users_preferences_chk CHECK (((jsonb_typeof(preferences) = 'object'::text) AND (octet_length((preferences)::text) <= 16384))),
+    CONSTRAINT users_role_chk CHECK ((role = ANY (ARRAY['user'::text, 'owner'::text, 'agent'::text, 'broker'::text, 'artist'::text, 'assistant'::text, 'operator'::text, 'admin'::text]))),
+    CONSTRAINT users_updated_at_chk CHECK ((updated_at >= created_at)),
+    CONSTRAINT users_username_chk CHECK ((username ~ '^[a-z0-9._]{3,64}$'::text)),
+    CONSTRAINT users_zipcode_chk CHECK ((char_length(zipcode) <= 20))
+);
+
+
+--
+-- Name: users_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.users ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.users_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: audit_events audit_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_events
+    ADD CONSTRAINT audit_events_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: avatars avatars_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.avatars
+    ADD CONSTRAINT avatars_pkey PRIMARY KEY (user_id);
+
+
+--
+-- Name: blocks blocks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.blocks
+    ADD CONSTRAINT blocks_pkey PRIMARY KEY (blocker_id, blocked_id);
+
+
+--
+-- Name: follow_stats follow_stats_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.follow_stats
+    ADD CONSTRAINT follow_stats_pkey PRIMARY KEY (user_id);
+
+
+--
+-- Name: follows follows_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.follows
+    ADD CONSTRAINT follows_pkey PRIMARY KEY (follower_id, followee_id);
+
+
+--
+-- Name: invitations invitations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: invitations invitations_token_hash_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_token_hash_key UNIQUE (token_hash);
+
+
+--
+-- Name: login_failures login_failures_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.login_failures
+    ADD CONSTRAINT login_failures_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: organizations organizations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.organizations
+    ADD CONSTRAINT organizations_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: outbox outbox_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.outbox
+    ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: password_credentials password_credentials_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.password_credentials
+    ADD CONSTRAINT password_credentials_pkey PRIMARY KEY (user_id);
+
+
+--
+-- Name: permission_groups permission_groups_name_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.permission_groups
+    ADD CONSTRAINT permission_groups_name_key UNIQUE (name);
+
+
+--
+-- Name: permission_groups permission_groups_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.permission_groups
+    ADD CONSTRAINT permission_groups_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: plans plans_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.plans
+    ADD CONSTRAINT plans_pkey PRIMARY KEY (code);
+
+
+--
+-- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.schema_migrations
+    ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+
+--
+-- Name: session_refresh_tokens session_refresh_tokens_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.session_refresh_tokens
+    ADD CONSTRAINT session_refresh_tokens_pkey PRIMARY KEY (token_hash);
+
+
+--
+-- Name: sessions sessions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: user_identities user_identities_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_identities
+    ADD CONSTRAINT user_identities_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: user_identities user_identities_provider_subject_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_identities
+    ADD CONSTRAINT user_identities_provider_subject_key UNIQUE (provider, subject);
+
+
+--
+-- Name: user_identities user_identities_user_provider_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_identities
+    ADD CONSTRAINT user_identities_user_provider_key UNIQUE (user_id, provider);
+
+
+--
+-- Name: user_permission_groups user_permission_groups_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_permission_groups
+    ADD CONSTRAINT user_permission_groups_pkey PRIMARY KEY (user_id, group_id);
+
+
+--
+-- Name: user_tokens user_tokens_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_tokens
+    ADD CONSTRAINT user_tokens_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: user_tokens user_tokens_token_hash_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_tokens
+    ADD CONSTRAINT user_tokens_token_hash_key UNIQUE (token_hash);
+
+
+--
+-- Name: users users_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: audit_events_actor_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_events_actor_id_idx ON public.audit_events USING btree (actor_id) WHERE (actor_id IS NOT NULL);
+
+
+--
+-- Name: audit_events_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_events_created_at_idx ON public.audit_events USING btree (created_at DESC, id DESC);
+
+
+--
+-- Name: audit_events_target_user_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_events_target_user_id_idx ON public.audit_events USING btree (target_user_id) WHERE (target_user_id IS NOT NULL);
+
+
+--
+-- Name: blocks_blocked_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX blocks_blocked_idx ON public.blocks USING btree (blocked_id, blocker_id);
+
+
+--
+-- Name: blocks_blocker_created_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX blocks_blocker_created_idx ON public.blocks USING btree (blocker_id, created_at DESC, blocked_id DESC);
+
+
+--
+-- Name: follows_followee_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX follows_followee_idx ON public.follows USING btree (followee_id, created_at DESC, follower_id DESC);
+
+
+--
+-- Name: follows_follower_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX follows_follower_idx ON public.follows USING btree (follower_id, created_at DESC, followee_id DESC);
+
+
+--
+-- Name: invitations_pending_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX invitations_pending_key ON public.invitations USING btree (organization_id, lower(email)) WHERE ((accepted_at IS NULL) AND (revoked_at IS NULL));
+
+
+--
+-- Name: login_failures_identifier_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX login_failures_identifier_idx ON public.login_failures USING btree (identifier_hash, created_at);
+
+
+--
+-- Name: login_failures_ip_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX login_failures_ip_idx ON public.login_failures USING btree (ip, created_at) WHERE (ip IS NOT NULL);
+
+
+--
+-- Name: organizations_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX organizations_created_at_idx ON public.organizations USING btree (created_at, id);
+
+
+--
+-- Name: outbox_due_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX outbox_due_idx ON public.outbox USING btree (run_after, id) WHERE ((done_at IS NULL) AND (failed_at IS NULL));
+
+
+--
+-- Name: outbox_user_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX outbox_user_id_idx ON public.outbox USING btree (user_id) WHERE (user_id IS NOT NULL);
+
+
+--
+-- Name: session_refresh_tokens_session_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX session_refresh_tokens_session_id_idx ON public.session_refresh_tokens USING btree (session_id);
+
+
+--
+-- Name: sessions_user_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sessions_user_id_idx ON public.sessions USING btree (user_id, created_at DESC);
+
+
+--
+-- Name: user_permission_groups_group_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX user_permission_groups_group_id_idx ON public.user_permission_groups USING btree (group_id);
+
+
+--
+-- Name: user_tokens_user_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX user_tokens_user_id_idx ON public.user_tokens USING btree (user_id, purpose);
+
+
+--
+-- Name: users_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX users_created_at_idx ON public.users USING btree (created_at DESC, id DESC) WHERE (deleted_at IS NULL);
+
+
+--
+-- Name: users_email_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX users_email_key ON public.users USING btree (lower(email)) WHERE ((email IS NOT NULL) AND (deleted_at IS NULL));
+
+
+--
+-- Name: users_organization_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX users_organization_id_idx ON public.users USING btree (organization_id) WHERE (organization_id IS NOT NULL);
+
+
+--
+-- Name: users_phone_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX users_phone_key ON public.users USING btree (phone) WHERE ((phone IS NOT NULL) AND (deleted_at IS NULL));
+
+
+--
+-- Name: users_phone_last10_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX users_phone_last10_idx ON public.users USING btree ("right"(phone, 10)) WHERE ((phone IS NOT NULL) AND (deleted_at IS NULL));
+
+
+--
+-- Name: users_role_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX users_role_created_at_idx ON public.users USING btree (role, created_at DESC, id DESC) WHERE (deleted_at IS NULL);
+
+
+--
+-- Name: users_username_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX users_username_key ON public.users USING btree (username);
+
+
+--
+-- Name: follows follows_maintain_stats_trg; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER follows_maintain_stats_trg AFTER INSERT OR DELETE ON public.follows FOR EACH ROW EXECUTE FUNCTION public.follows_maintain_stats();
+
+
+--
+-- Name: users users_create_follow_stats_trg; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER users_create_follow_stats_trg AFTER INSERT ON public.users FOR EACH ROW EXECUTE FUNCTION public.users_create_follow_stats();
+
+
+--
+-- Name: audit_events audit_events_actor_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_events
+    ADD CONSTRAINT audit_events_actor_id_fkey FOREIGN KEY (actor_id) REFERENCES public.users(id) ON DELETE SET NULL;
+
+
+--
+-- Name: audit_events audit_events_organization_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_events
+    ADD CONSTRAINT audit_events_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE SET NULL;
+
+
+--
+-- Name: audit_events audit_events_target_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_events
+    ADD CONSTRAINT audit_events_target_user_id_fkey FOREIGN KEY (target_user_id) REFERENCES public.users(id) ON DELETE SET NULL;
+
+
+--
+-- Name: avatars avatars_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.avatars
+    ADD CONSTRAINT avatars_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- Name: blocks blocks_blocked_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.blocks
+    ADD CONSTRAINT blocks_blocked_id_fkey FOREIGN KEY (blocked_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- Name: blocks blocks_blocker_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.blocks
+    ADD CONSTRAINT blocks_blocker_id_fkey FOREIGN KEY (blocker_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- Name: follow_stats follow_stats_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.follow_stats
+    ADD CONSTRAINT follow_stats_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- Name: follows follows_followee_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.follows
+    ADD CONSTRAINT follows_followee_id_fkey FOREIGN KEY (followee_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- Name: follows follows_follower_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.follows
+    ADD CONSTRAINT follows_follower_id_fkey FOREIGN KEY (follower_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- Name: invitations invitations_accepted_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_accepted_by_fkey FOREIGN KEY (accepted_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+
+--
+-- Name: invitations invitations_inviter_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_inviter_id_fkey FOREIGN KEY (inviter_id) REFERENCES public.users(id) ON DELETE SET NULL;
+
+
+--
+-- Name: invitations invitations_organization_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+
+--
+-- Name: organizations organizations_plan_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.organizations
+    ADD CONSTRAINT organizations_plan_fkey FOREIGN KEY (plan) REFERENCES public.plans(code) ON UPDATE CASCADE ON DELETE RESTRICT;
+
+
+--
+-- Name: outbox outbox_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.outbox
+    ADD CONSTRAINT outbox_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE SET NULL;
+
+
+--
+-- Name: password_credentials password_credentials_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.password_credentials
+    ADD CONSTRAINT password_credentials_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- Name: session_refresh_tokens session_refresh_tokens_session_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.session_refresh_tokens
+    ADD CONSTRAINT session_refresh_tokens_session_id_fkey FOREIGN KEY (session_id) REFERENCES public.sessions(id) ON DELETE CASCADE;
+
+
+--
+-- Name: sessions sessions_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- Name: user_identities user_identities_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_identities
+    ADD CONSTRAINT user_identities_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- Name: user_permission_groups user_permission_groups_group_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_permission_groups
+    ADD CONSTRAINT user_permission_groups_group_id_fkey FOREIGN KEY (group_id) REFERENCES public.permission_groups(id) ON DELETE CASCADE;
+
+
+--
+-- Name: user_permission_groups user_permission_groups_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_permission_groups
+    ADD CONSTRAINT user_permission_groups_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- Name: user_tokens user_tokens_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_tokens
+    ADD CONSTRAINT user_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- Name: users users_organization_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE SET NULL;
+
+
+--
+-- PostgreSQL database dump complete
+--
+
+
+--
+-- Dbmate schema migrations
+--
+
+INSERT INTO public.schema_migrations (version) VALUES
+    ('20261122000001');
