@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/userd/userd/dbgen"
+	"github.com/userd/userd/migrate"
 )
 
 // Constraint names the schema gives its invariants, so a violation maps to
@@ -146,4 +148,31 @@ func tryTx[T any](ctx context.Context, db *DB, fn func(q *dbgen.Queries) (T, err
 		return zero, fmt.Errorf("commit: %w", err)
 	}
 	return v, nil
+}
+
+// PoolStats is a snapshot of the connection pool, for metrics.
+type PoolStats struct {
+	Total, Idle, Acquired, Max int32
+	AcquireCount               int64
+	AcquireDuration            time.Duration
+	EmptyAcquireCount          int64
+}
+
+// Stats returns a snapshot of the connection pool.
+func (db *DB) Stats() PoolStats {
+	s := db.Pool.Stat()
+	return PoolStats{
+		Total: s.TotalConns(), Idle: s.IdleConns(), Acquired: s.AcquiredConns(), Max: s.MaxConns(),
+		AcquireCount: s.AcquireCount(), AcquireDuration: s.AcquireDuration(), EmptyAcquireCount: s.EmptyAcquireCount(),
+	}
+}
+
+// Ready reports whether the database answers and its schema is at the
+// newest embedded migration.
+// Errors: db_unavailable, or migrate.ErrBehind wrapped in db_unavailable.
+func (db *DB) Ready(ctx context.Context) error {
+	if err := migrate.Check(ctx, db.Pool); err != nil {
+		return withCause(ErrDBUnavailable, err)
+	}
+	return nil
 }

@@ -1,0 +1,67 @@
+// Command userd is the user-identity service: serve, migrate, and the
+// development helpers. Run `userd help` for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `userd — the user-identity service
+
+Usage: userd <command> [flags]
+
+Commands:
+  serve              serve the HTTP API (dev: find or start PostgreSQL, migrate first)
+  migrate [up|down|status]
+                     apply, roll back one, or list migrations
+  dev-token          mint a token of the dev IdP (dev only): --sub, --email, --phone
+  setup-groups       create the default permission groups (idempotent)
+  version            print the version
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "userd:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("unknown command; run `userd help`")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	switch args[0] {
+	case "serve":
+		return serve(ctx, log, stdout)
+	case "migrate":
+		return migrateCmd(ctx, args[1:], stdout)
+	case "dev-token":
+		return devToken(args[1:], stdout)
+	case "setup-groups":
+		return setupGroups(ctx, stdout)
+	case "version":
+		fmt.Fprintln(stdout, "userd", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return errUsage
+}

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/userd/userd/config"
+	"github.com/userd/userd/service"
+)
+
+func setupGroups(ctx context.Context, stdout io.Writer) error {
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		return err
+	}
+	pool, err := openDB(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	n, err := service.EnsureGroups(ctx, service.NewDB(pool), service.DefaultGroups)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "permission groups: %d created, %d already present\n", n, len(service.DefaultGroups)-n)
+	return nil
+}

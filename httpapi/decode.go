@@ -1,0 +1,87 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"unicode/utf8"
+)
+
+// MaxBody is the largest JSON body accepted.
+const MaxBody = 1 << 20
+
+// readBody reads at most limit bytes of r's body; more is errTooLarge.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, errTooLarge
+	}
+	if err != nil {
+		return nil, invalidJSON("the body could not be read")
+	}
+	return b, nil
+}
+
+// mediaType returns r's Content-Type without parameters.
+func mediaType(r *http.Request) string {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return ""
+	}
+	return mt
+}
+
+// decode reads one JSON value into dst: Content-Type must be one of types
+// (default application/json), the body at most MaxBody bytes of valid UTF-8,
+// with no unknown fields and nothing after the value.
+func decode(w http.ResponseWriter, r *http.Request, dst any, types ...string) error {
+	if len(types) == 0 {
+		types = []string{"application/json"}
+	}
+	mt := mediaType(r)
+	ok := false
+	for _, t := range types {
+		ok = ok || mt == t
+	}
+	if !ok {
+		return errUnsupportedMedia
+	}
+	b, err := readBody(w, r, MaxBody)
+	if err != nil {
+		return err
+	}
+	return decodeBytes(b, dst)
+}
+
+// decodeBytes is decode without the HTTP part; fuzzed on its own.
+func decodeBytes(b []byte, dst any) error {
+	if !utf8.Valid(b) {
+		return invalidJSON("the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return invalidJSON("the body is empty")
+		case errors.As(err, &syn):
+			return invalidJSON("malformed JSON")
+		case errors.As(err, &typ):
+			return invalidJSON("field " + typ.Field + " has the wrong type")
+		default:
+			// Unknown fields and the like: encoding/json's message names
+			// only the field, never internals.
+			return invalidJSON(err.Error())
+		}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return invalidJSON("the body holds more than one JSON value")
+	}
+	return nil
+}

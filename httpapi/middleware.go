@@ -1,0 +1,160 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/userd/userd/service"
+)
+
+type ctxKey int
+
+const (
+	keyRequestID ctxKey = iota
+	keyRoute
+	keyPrincipal
+)
+
+// routeInfo is filled in by the matched route, for logs and metrics.
+type routeInfo struct{ pattern string }
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(keyRequestID).(string)
+	return id
+}
+
+// principal returns the authenticated caller; only on authenticated routes.
+func principal(ctx context.Context) service.Principal {
+	p, _ := ctx.Value(keyPrincipal).(service.Principal)
+	return p
+}
+
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// statusWriter remembers the status and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe is the outermost middleware: request id, panic recovery, access
+// log and metrics.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID.MatchString(id) {
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		route := &routeInfo{}
+		ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyRoute, route)
+		r = r.WithContext(ctx)
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(ctx, "panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()), "request_id", id)
+				if sw.status == 0 {
+					s.fail(sw, r, fmt.Errorf("panic: %v", v))
+				}
+			}
+			pattern := route.pattern
+			if pattern == "" {
+				pattern = "unmatched"
+			}
+			elapsed := time.Since(start)
+			s.metrics.requests.WithLabelValues(pattern, strconv.Itoa(sw.status)).Inc()
+			s.metrics.latency.WithLabelValues(pattern).Observe(elapsed.Seconds())
+			s.log.InfoContext(ctx, "request",
+				"method", r.Method, "path", r.URL.Path, "route", pattern, "status", sw.status,
+				"bytes", sw.bytes, "duration_ms", float64(elapsed.Microseconds())/1000, "request_id", id)
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// handle registers h under a method+path pattern and records the pattern
+// for logs and metrics.
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ri, ok := r.Context().Value(keyRoute).(*routeInfo); ok {
+			ri.pattern = pattern
+		}
+		h(w, r)
+	}))
+}
+
+// bearer returns the token of an Authorization: Bearer header.
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// authed requires a valid bearer token of a usable account and puts the
+// principal in the request context.
+func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token, ok := bearer(r)
+		if !ok {
+			s.fail(w, r, service.ErrInvalidToken)
+			return
+		}
+		p, err := s.auth.Authenticate(r.Context(), token)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
+	}
+}
+
+// withRole is authed plus a check that the caller holds one of roles.
+func (s *Server) withRole(h http.HandlerFunc, roles ...string) http.HandlerFunc {
+	return s.authed(func(w http.ResponseWriter, r *http.Request) {
+		role := principal(r.Context()).User.Role
+		for _, allowed := range roles {
+			if role == allowed {
+				h(w, r)
+				return
+			}
+		}
+		s.fail(w, r, service.ErrForbidden)
+	})
+}

@@ -1,0 +1,116 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/userd/userd/service"
+)
+
+// apiError is an error of the HTTP layer itself (decoding, routing).
+type apiError struct {
+	status int
+	code   string
+	detail string
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.detail }
+
+var (
+	errInvalidJSON      = &apiError{http.StatusBadRequest, "invalid_json", "the body is not valid JSON for this request"}
+	errTooLarge         = &apiError{http.StatusRequestEntityTooLarge, "payload_too_large", "the body is too large"}
+	errUnsupportedMedia = &apiError{http.StatusUnsupportedMediaType, "unsupported_media_type", "unsupported Content-Type"}
+	errNotFound         = &apiError{http.StatusNotFound, "not_found", "not found"}
+	errMethodNotAllowed = &apiError{http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed"}
+)
+
+func invalidJSON(detail string) *apiError {
+	return &apiError{http.StatusBadRequest, "invalid_json", detail}
+}
+
+// statusOf maps each domain error code to its HTTP status: the one place
+// where that mapping lives.
+var statusOf = map[service.Code]int{
+	service.CodeValidation:         http.StatusUnprocessableEntity,
+	service.CodeInvalidCursor:      http.StatusBadRequest,
+	service.CodeNotFound:           http.StatusNotFound,
+	service.CodeForbidden:          http.StatusForbidden,
+	service.CodeBlocked:            http.StatusForbidden,
+	service.CodeInvalidToken:       http.StatusUnauthorized,
+	service.CodeInvalidCredentials: http.StatusUnauthorized,
+	service.CodeAccountDisabled:    http.StatusForbidden,
+	service.CodeEmailTaken:         http.StatusConflict,
+	service.CodePhoneTaken:         http.StatusConflict,
+	service.CodeUsernameTaken:      http.StatusConflict,
+	service.CodeAlreadyMember:      http.StatusConflict,
+	service.CodeSeatLimit:          http.StatusConflict,
+	service.CodeAmbiguousPhone:     http.StatusConflict,
+	service.CodeLastAdmin:          http.StatusConflict,
+	service.CodeConflict:           http.StatusConflict,
+	service.CodeRateLimited:        http.StatusTooManyRequests,
+	service.CodeIdPUnavailable:     http.StatusServiceUnavailable,
+	service.CodeDBUnavailable:      http.StatusServiceUnavailable,
+}
+
+// problem is an RFC 9457 problem document with userd's machine code.
+type problem struct {
+	Type      string       `json:"type"`
+	Title     string       `json:"title"`
+	Status    int          `json:"status"`
+	Code      string       `json:"code"`
+	Detail    string       `json:"detail,omitempty"`
+	Instance  string       `json:"instance,omitempty"`
+	RequestID string       `json:"request_id,omitempty"`
+	Errors    []fieldError `json:"errors,omitempty"`
+}
+
+type fieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// fail writes err as problem+json. Domain and HTTP-layer errors keep their
+// status and code; anything else is logged and becomes a generic 500.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	p := problem{Type: "about:blank", Instance: r.URL.Path, RequestID: requestID(r.Context())}
+	var api *apiError
+	if errors.As(err, &api) {
+		p.Status, p.Code, p.Detail = api.status, api.code, api.detail
+	} else if de, ok := service.ErrorOf(err); ok {
+		p.Status, p.Code, p.Detail = statusOf[de.Code], string(de.Code), de.Message
+		if p.Status == 0 {
+			p.Status = http.StatusInternalServerError
+		}
+		for _, f := range de.Fields {
+			p.Errors = append(p.Errors, fieldError{Field: f.Field, Message: f.Message})
+		}
+		if de.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((de.RetryAfter+time.Second-1)/time.Second)))
+		}
+		if de.Code == service.CodeInvalidToken {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		}
+		if p.Status >= 500 {
+			s.log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", p.RequestID)
+		}
+	} else {
+		s.log.ErrorContext(r.Context(), "internal error", "err", err, "request_id", p.RequestID)
+		p.Status, p.Code, p.Detail = http.StatusInternalServerError, "internal_error", "an internal error occurred"
+	}
+	p.Title = http.StatusText(p.Status)
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// reply writes v as JSON with the given status.
+func reply(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

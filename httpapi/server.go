@@ -1,0 +1,81 @@
+// Package httpapi is userd's HTTP layer: routes, handlers, middleware and
+// problem+json errors. It knows nothing of SQL; every rule lives in service.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/userd/userd/service"
+)
+
+// Deps are the services the HTTP layer calls.
+type Deps struct {
+	Log       *slog.Logger
+	Auth      *service.Auth
+	Users     *service.Users
+	Ready     func(ctx context.Context) error // readiness: DB up and migrated
+	PoolStats func() service.PoolStats
+	PublicURL string // base of absolute links (avatars)
+}
+
+// Server routes userd's API.
+type Server struct {
+	Deps
+	log     *slog.Logger
+	auth    *service.Auth
+	users   *service.Users
+	mux     *http.ServeMux
+	metrics *metrics
+	handler http.Handler
+}
+
+// New returns the HTTP handler of userd.
+func New(d Deps) *Server {
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	s := &Server{Deps: d, log: d.Log, auth: d.Auth, users: d.Users, mux: http.NewServeMux(), metrics: newMetrics(d.PoolStats)}
+	s.routes()
+	s.handler = s.observe(s.mux)
+	return s
+}
+
+// ServeHTTP serves a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// routes registers every route: the one place to read the API from.
+func (s *Server) routes() {
+	s.handle("GET /healthz", s.healthz)
+	s.handle("GET /readyz", s.readyz)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+
+	s.handle("GET /api/v1/users/me", s.authed(s.getMe))
+	s.handle("PATCH /api/v1/users/me", s.authed(s.patchMe))
+	s.handle("DELETE /api/v1/users/me", s.authed(s.deleteMe))
+	s.handle("POST /api/v1/auth/delete-account", s.authed(s.deleteAccount))
+	s.handle("PATCH /api/v1/users/me/preferences", s.authed(s.patchPreferences))
+	s.handle("PUT /api/v1/users/me/location", s.authed(s.putLocation))
+	s.handle("DELETE /api/v1/users/me/location", s.authed(s.deleteLocation))
+	s.handle("GET /api/v1/users/me/identities", s.authed(s.listIdentities))
+
+	s.handle("/", func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, errNotFound) })
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	reply(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.Ready != nil {
+		if err := s.Ready(r.Context()); err != nil {
+			s.log.WarnContext(r.Context(), "not ready", "err", err)
+			reply(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			return
+		}
+	}
+	reply(w, http.StatusOK, map[string]string{"status": "ok"})
+}
