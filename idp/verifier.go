@@ -43,6 +43,9 @@ type Config struct {
 	// UnknownKIDRefresh is the least time between two refetches forced by
 	// an unknown kid (default 1 min).
 	UnknownKIDRefresh time.Duration
+	// OutageRefresh is the least time between two fetches while no key
+	// could ever be fetched (default 5 s, the Retry-After of the 503).
+	OutageRefresh time.Duration
 	// HTTPClient fetches the JWKS (default: 5 s timeout).
 	HTTPClient *http.Client
 }
@@ -55,6 +58,7 @@ type Verifier struct {
 	mu          sync.Mutex
 	lastForced  time.Time
 	forcedError error
+	lastOutage  time.Time // last fetch tried while no keys were cached
 }
 
 // NewVerifier starts a JWKS cache for cfg.JWKSURL, living as long as ctx.
@@ -75,6 +79,9 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	}
 	if cfg.UnknownKIDRefresh == 0 {
 		cfg.UnknownKIDRefresh = time.Minute
+	}
+	if cfg.OutageRefresh == 0 {
+		cfg.OutageRefresh = 5 * time.Second
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second}
@@ -194,7 +201,9 @@ func (v *Verifier) key(ctx context.Context, kid string) (jwk.Key, error) {
 	}
 	set, err := v.cache.Get(ctx, v.cfg.JWKSURL)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		if set, err = v.retryOutage(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if k, ok := set.LookupKeyID(kid); ok {
 		return k, nil
@@ -207,6 +216,22 @@ func (v *Verifier) key(ctx context.Context, kid string) (jwk.Key, error) {
 		return k, nil
 	}
 	return nil, fmt.Errorf("%w: unknown kid", ErrInvalidToken)
+}
+
+// retryOutage fetches the JWKS again when no key was ever cached, at most
+// every OutageRefresh, so recovery is quick but a dead IdP is not hammered.
+func (v *Verifier) retryOutage(ctx context.Context) (jwk.Set, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if time.Since(v.lastOutage) < v.cfg.OutageRefresh {
+		return nil, fmt.Errorf("%w: no keys cached", ErrUnavailable)
+	}
+	v.lastOutage = time.Now()
+	set, err := v.cache.Refresh(ctx, v.cfg.JWKSURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return set, nil
 }
 
 func (v *Verifier) forceRefresh(ctx context.Context) (jwk.Set, error) {

@@ -251,6 +251,20 @@ func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
 				return User{}, err
 			}
 		}
+		if owner != nil {
+			// One identity per provider and user: a second subject of the
+			// same provider gets a user of its own, without the address.
+			ids, err := q.IdentityListByUser(ctx, owner.ID)
+			if err != nil {
+				return User{}, err
+			}
+			for _, id := range ids {
+				if id.Provider == l.provider {
+					owner, l.email, l.phone = nil, nil, nil
+					break
+				}
+			}
+		}
 		now := a.now().UTC()
 		var authAt *time.Time
 		if l.authMethod != nil {
