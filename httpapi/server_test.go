@@ -1,0 +1,55 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	expect(t, e.do("GET", "/healthz", "", nil), http.StatusOK, "")
+	expect(t, e.do("GET", "/readyz", "", nil), http.StatusOK, "")
+	e.pool.Close() // the database is gone
+	expect(t, e.do("GET", "/readyz", "", nil), http.StatusServiceUnavailable, "")
+	expect(t, e.do("GET", "/healthz", "", nil), http.StatusOK, "")
+}
+
+func TestUnknownRouteIsProblem404(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	expect(t, e.do("GET", "/api/v1/nothing-here", "", nil), http.StatusNotFound, "not_found")
+}
+
+func TestMetricsByRoutePattern(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok, _ := e.signIn("metrics", nil)
+	expect(t, e.do("GET", "/api/v1/users/me", tok, nil), http.StatusOK, "")
+	r := e.do("GET", "/metrics", "", nil)
+	expect(t, r, http.StatusOK, "")
+	body := string(r.body)
+	for _, want := range []string{
+		`userd_http_requests_total{route="GET /api/v1/users/me",status="200"} 2`,
+		`userd_http_request_duration_seconds_bucket{route="GET /api/v1/users/me"`,
+		`userd_db_pool_max_connections`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics: want a line with %s", want)
+		}
+	}
+}
+
+func TestRequestID(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.do("GET", "/healthz", "", nil, "X-Request-Id", "abc-123")
+	if got := r.header.Get("X-Request-Id"); got != "abc-123" {
+		t.Fatalf("got request id %q, want abc-123", got)
+	}
+	r = e.do("GET", "/healthz", "", nil, "X-Request-Id", "bad id\twith junk")
+	if got := r.header.Get("X-Request-Id"); got == "" || strings.ContainsAny(got, " \t") {
+		t.Fatalf("got request id %q, want a generated one", got)
+	}
+}
