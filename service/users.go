@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -68,15 +69,10 @@ func text(v *validation, field string, in *string, max int) *string {
 		return nil
 	}
 	if utf8.RuneCountInString(s) > max {
-		v.add(field, "must be at most "+itoa(max)+" characters")
+		v.add(field, "must be at most "+strconv.Itoa(max)+" characters")
 		return nil
 	}
 	return &s
-}
-
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }
 
 // NormalizeUsername lower-cases and checks a username.
@@ -311,3 +307,5 @@ func (s *Users) Get(ctx context.Context, id int64) (User, error) {
 	}
 	return userFromRow(r), nil
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }
