@@ -347,38 +347,282 @@ func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User,
 	return i, err
 }
 
+const userGetProfile = `-- name: UserGetProfile :one
+SELECT users.id, users.username, users.email, users.phone, users.first_name, users.last_name, users.bio, users.avatar, users.date_of_birth, users.instagram_handle, users.country, users.city, users.zipcode, users.role, users.artist_id, users.organization_id, users.is_active, users.is_verified, users.phone_verified, users.email_verified, users.preferences, users.current_latitude, users.current_longitude, users.last_auth_method, users.last_auth_method_at, users.last_login_at, users.is_seed_data, users.created_at, users.updated_at, users.deleted_at,
+    EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = users.id AND b.blocked_id = $1::bigint) AS blocks_viewer
+FROM users
+WHERE users.id = $2::bigint
+`
+
+type UserGetProfileParams struct {
+	ViewerID int64
+	ID       int64
+}
+
+type UserGetProfileRow struct {
+	User         User
+	BlocksViewer bool
+}
+
+// UserGetProfile is a user and whether they block @viewer_id, in one
+// indexed query.
+func (q *Queries) UserGetProfile(ctx context.Context, arg UserGetProfileParams) (UserGetProfileRow, error) {
+	row := q.db.QueryRow(ctx, userGetProfile, arg.ViewerID, arg.ID)
+	var i UserGetProfileRow
+	err := row.Scan(
+		&i.User.ID,
+		&i.User.Username,
+		&i.User.Email,
+		&i.User.Phone,
+		&i.User.FirstName,
+		&i.User.LastName,
+		&i.User.Bio,
+		&i.User.Avatar,
+		&i.User.DateOfBirth,
+		&i.User.InstagramHandle,
+		&i.User.Country,
+		&i.User.City,
+		&i.User.Zipcode,
+		&i.User.Role,
+		&i.User.ArtistID,
+		&i.User.OrganizationID,
+		&i.User.IsActive,
+		&i.User.IsVerified,
+		&i.User.PhoneVerified,
+		&i.User.EmailVerified,
+		&i.User.Preferences,
+		&i.User.CurrentLatitude,
+		&i.User.CurrentLongitude,
+		&i.User.LastAuthMethod,
+		&i.User.LastAuthMethodAt,
+		&i.User.LastLoginAt,
+		&i.User.IsSeedData,
+		&i.User.CreatedAt,
+		&i.User.UpdatedAt,
+		&i.User.DeletedAt,
+		&i.BlocksViewer,
+	)
+	return i, err
+}
+
 const userList = `-- name: UserList :many
+
 SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at FROM users
 WHERE deleted_at IS NULL
-  AND ($1::text IS NULL OR role = $1::text)
-  AND ($2::boolean IS NULL OR is_active = $2::boolean)
-  AND ($3::text IS NULL
-       OR username LIKE $3::text || '%'
-       OR lower(email) LIKE $3::text || '%'
-       OR lower(first_name) LIKE $3::text || '%'
-       OR lower(last_name) LIKE $3::text || '%')
-  AND (created_at, id) < ($4::timestamptz, $5::bigint)
+  AND (created_at, id) < ($1::timestamptz, $2::bigint)
 ORDER BY created_at DESC, id DESC
-LIMIT $6
+LIMIT $3
 `
 
 type UserListParams struct {
-	Role           *string
-	IsActive       *bool
-	Q              *string
 	AfterCreatedAt time.Time
 	AfterID        int64
 	PageLimit      int32
 }
 
-// UserList is one keyset page of live users, newest first. Filters are
-// optional; the cursor is the (created_at, id) of the last row of the
-// previous page.
+// The directory: keyset pages of live users, newest first. The cursor is
+// the (created_at, id) of the last row of the previous page. Each filter
+// combination is its own query so that even a generic plan walks the index
+// whose order is the page order.
 func (q *Queries) UserList(ctx context.Context, arg UserListParams) ([]User, error) {
-	rows, err := q.db.Query(ctx, userList,
+	rows, err := q.db.Query(ctx, userList, arg.AfterCreatedAt, arg.AfterID, arg.PageLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []User{}
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Username,
+			&i.Email,
+			&i.Phone,
+			&i.FirstName,
+			&i.LastName,
+			&i.Bio,
+			&i.Avatar,
+			&i.DateOfBirth,
+			&i.InstagramHandle,
+			&i.Country,
+			&i.City,
+			&i.Zipcode,
+			&i.Role,
+			&i.ArtistID,
+			&i.OrganizationID,
+			&i.IsActive,
+			&i.IsVerified,
+			&i.PhoneVerified,
+			&i.EmailVerified,
+			&i.Preferences,
+			&i.CurrentLatitude,
+			&i.CurrentLongitude,
+			&i.LastAuthMethod,
+			&i.LastAuthMethodAt,
+			&i.LastLoginAt,
+			&i.IsSeedData,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.DeletedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const userListActive = `-- name: UserListActive :many
+SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at FROM users
+WHERE deleted_at IS NULL AND is_active
+  AND (created_at, id) < ($1::timestamptz, $2::bigint)
+ORDER BY created_at DESC, id DESC
+LIMIT $3
+`
+
+type UserListActiveParams struct {
+	AfterCreatedAt time.Time
+	AfterID        int64
+	PageLimit      int32
+}
+
+// UserListActive and UserListInactive are two queries, not one with a
+// parameter: a generic plan of "is_active = $1" assumes half the rows match
+// and may walk users_created_at_idx, which for the (usually few) inactive
+// users reads the whole index.
+func (q *Queries) UserListActive(ctx context.Context, arg UserListActiveParams) ([]User, error) {
+	rows, err := q.db.Query(ctx, userListActive, arg.AfterCreatedAt, arg.AfterID, arg.PageLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []User{}
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Username,
+			&i.Email,
+			&i.Phone,
+			&i.FirstName,
+			&i.LastName,
+			&i.Bio,
+			&i.Avatar,
+			&i.DateOfBirth,
+			&i.InstagramHandle,
+			&i.Country,
+			&i.City,
+			&i.Zipcode,
+			&i.Role,
+			&i.ArtistID,
+			&i.OrganizationID,
+			&i.IsActive,
+			&i.IsVerified,
+			&i.PhoneVerified,
+			&i.EmailVerified,
+			&i.Preferences,
+			&i.CurrentLatitude,
+			&i.CurrentLongitude,
+			&i.LastAuthMethod,
+			&i.LastAuthMethodAt,
+			&i.LastLoginAt,
+			&i.IsSeedData,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.DeletedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const userListByPhoneLast10 = `-- name: UserListByPhoneLast10 :many
+SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at FROM users
+WHERE right(phone, 10) = $1::text AND phone IS NOT NULL AND deleted_at IS NULL
+LIMIT 2
+`
+
+// UserListByPhoneLast10 returns at most two live users whose phone ends in
+// the given ten digits: one is a match, two is ambiguous. No ORDER BY: an
+// order would tempt the planner to walk the primary key instead of
+// users_phone_last10_idx.
+func (q *Queries) UserListByPhoneLast10(ctx context.Context, last10 string) ([]User, error) {
+	rows, err := q.db.Query(ctx, userListByPhoneLast10, last10)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []User{}
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Username,
+			&i.Email,
+			&i.Phone,
+			&i.FirstName,
+			&i.LastName,
+			&i.Bio,
+			&i.Avatar,
+			&i.DateOfBirth,
+			&i.InstagramHandle,
+			&i.Country,
+			&i.City,
+			&i.Zipcode,
+			&i.Role,
+			&i.ArtistID,
+			&i.OrganizationID,
+			&i.IsActive,
+			&i.IsVerified,
+			&i.PhoneVerified,
+			&i.EmailVerified,
+			&i.Preferences,
+			&i.CurrentLatitude,
+			&i.CurrentLongitude,
+			&i.LastAuthMethod,
+			&i.LastAuthMethodAt,
+			&i.LastLoginAt,
+			&i.IsSeedData,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.DeletedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const userListByRole = `-- name: UserListByRole :many
+SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at FROM users
+WHERE deleted_at IS NULL AND role = $1::text
+  AND (created_at, id) < ($2::timestamptz, $3::bigint)
+ORDER BY created_at DESC, id DESC
+LIMIT $4
+`
+
+type UserListByRoleParams struct {
+	Role           string
+	AfterCreatedAt time.Time
+	AfterID        int64
+	PageLimit      int32
+}
+
+func (q *Queries) UserListByRole(ctx context.Context, arg UserListByRoleParams) ([]User, error) {
+	rows, err := q.db.Query(ctx, userListByRole,
 		arg.Role,
-		arg.IsActive,
-		arg.Q,
 		arg.AfterCreatedAt,
 		arg.AfterID,
 		arg.PageLimit,
@@ -432,17 +676,30 @@ func (q *Queries) UserList(ctx context.Context, arg UserListParams) ([]User, err
 	return items, nil
 }
 
-const userListByPhoneLast10 = `-- name: UserListByPhoneLast10 :many
+const userListByRoleActive = `-- name: UserListByRoleActive :many
 SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at FROM users
-WHERE right(phone, 10) = $1::text AND phone IS NOT NULL AND deleted_at IS NULL
-ORDER BY id
-LIMIT 2
+WHERE deleted_at IS NULL AND role = $1::text AND is_active = $2::boolean
+  AND (created_at, id) < ($3::timestamptz, $4::bigint)
+ORDER BY created_at DESC, id DESC
+LIMIT $5
 `
 
-// UserListByPhoneLast10 returns at most two live users whose phone ends in
-// the given ten digits: one is a match, two is ambiguous.
-func (q *Queries) UserListByPhoneLast10(ctx context.Context, last10 string) ([]User, error) {
-	rows, err := q.db.Query(ctx, userListByPhoneLast10, last10)
+type UserListByRoleActiveParams struct {
+	Role           string
+	IsActive       bool
+	AfterCreatedAt time.Time
+	AfterID        int64
+	PageLimit      int32
+}
+
+func (q *Queries) UserListByRoleActive(ctx context.Context, arg UserListByRoleActiveParams) ([]User, error) {
+	rows, err := q.db.Query(ctx, userListByRoleActive,
+		arg.Role,
+		arg.IsActive,
+		arg.AfterCreatedAt,
+		arg.AfterID,
+		arg.PageLimit,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -490,6 +747,173 @@ func (q *Queries) UserListByPhoneLast10(ctx context.Context, last10 string) ([]U
 		return nil, err
 	}
 	return items, nil
+}
+
+const userListInactive = `-- name: UserListInactive :many
+SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at FROM users
+WHERE deleted_at IS NULL AND NOT is_active
+  AND (created_at, id) < ($1::timestamptz, $2::bigint)
+ORDER BY created_at DESC, id DESC
+LIMIT $3
+`
+
+type UserListInactiveParams struct {
+	AfterCreatedAt time.Time
+	AfterID        int64
+	PageLimit      int32
+}
+
+func (q *Queries) UserListInactive(ctx context.Context, arg UserListInactiveParams) ([]User, error) {
+	rows, err := q.db.Query(ctx, userListInactive, arg.AfterCreatedAt, arg.AfterID, arg.PageLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []User{}
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Username,
+			&i.Email,
+			&i.Phone,
+			&i.FirstName,
+			&i.LastName,
+			&i.Bio,
+			&i.Avatar,
+			&i.DateOfBirth,
+			&i.InstagramHandle,
+			&i.Country,
+			&i.City,
+			&i.Zipcode,
+			&i.Role,
+			&i.ArtistID,
+			&i.OrganizationID,
+			&i.IsActive,
+			&i.IsVerified,
+			&i.PhoneVerified,
+			&i.EmailVerified,
+			&i.Preferences,
+			&i.CurrentLatitude,
+			&i.CurrentLongitude,
+			&i.LastAuthMethod,
+			&i.LastAuthMethodAt,
+			&i.LastLoginAt,
+			&i.IsSeedData,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.DeletedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const userSearch = `-- name: UserSearch :many
+SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at FROM users
+WHERE deleted_at IS NULL
+  AND ((username ~>=~ lower($1::text) AND username ~<~ prefix_upper_bound(lower($1::text)))
+    OR (lower(email) ~>=~ lower($1::text) AND lower(email) ~<~ prefix_upper_bound(lower($1::text)))
+    OR (lower(first_name) ~>=~ lower($1::text) AND lower(first_name) ~<~ prefix_upper_bound(lower($1::text)))
+    OR (lower(last_name) ~>=~ lower($1::text) AND lower(last_name) ~<~ prefix_upper_bound(lower($1::text))))
+  AND ($2::text IS NULL OR role = $2::text)
+  AND ($3::boolean IS NULL OR is_active = $3::boolean)
+  AND (created_at, id) < ($4::timestamptz, $5::bigint)
+ORDER BY created_at DESC, id DESC
+LIMIT $6
+`
+
+type UserSearchParams struct {
+	Q              string
+	Role           *string
+	IsActive       *bool
+	AfterCreatedAt time.Time
+	AfterID        int64
+	PageLimit      int32
+}
+
+// UserSearch is a directory page of live users whose username, email,
+// first or last name starts with @q, case-insensitively. Each prefix is an
+// index range (see prefix_upper_bound); the matches are sorted into the
+// keyset order, so a page costs what the matches of q cost, at any depth.
+// @q must be non-empty and must not end in U+10FFFF. Run it after
+// UserSearchForceCustomPlan in the same transaction.
+func (q *Queries) UserSearch(ctx context.Context, arg UserSearchParams) ([]User, error) {
+	rows, err := q.db.Query(ctx, userSearch,
+		arg.Q,
+		arg.Role,
+		arg.IsActive,
+		arg.AfterCreatedAt,
+		arg.AfterID,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []User{}
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Username,
+			&i.Email,
+			&i.Phone,
+			&i.FirstName,
+			&i.LastName,
+			&i.Bio,
+			&i.Avatar,
+			&i.DateOfBirth,
+			&i.InstagramHandle,
+			&i.Country,
+			&i.City,
+			&i.Zipcode,
+			&i.Role,
+			&i.ArtistID,
+			&i.OrganizationID,
+			&i.IsActive,
+			&i.IsVerified,
+			&i.PhoneVerified,
+			&i.EmailVerified,
+			&i.Preferences,
+			&i.CurrentLatitude,
+			&i.CurrentLongitude,
+			&i.LastAuthMethod,
+			&i.LastAuthMethodAt,
+			&i.LastLoginAt,
+			&i.IsSeedData,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.DeletedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const userSearchForceCustomPlan = `-- name: UserSearchForceCustomPlan :exec
+SELECT set_config('plan_cache_mode', 'force_custom_plan', true)
+`
+
+// UserSearchForceCustomPlan makes the rest of the transaction plan each
+// statement for its actual parameters. A cached generic plan of UserSearch
+// cannot know how rare the prefix is, so it would walk users_created_at_idx
+// even for a prefix that matches nobody, reading the whole index; a custom
+// plan walks that index for a common prefix and reads the prefix indexes
+// for a rare one.
+func (q *Queries) UserSearchForceCustomPlan(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, userSearchForceCustomPlan)
+	return err
 }
 
 const userSetActive = `-- name: UserSetActive :one

@@ -25,6 +25,7 @@ import (
 
 	"github.com/userd/userd/httpapi"
 	"github.com/userd/userd/idp"
+	"github.com/userd/userd/mail/smtptest"
 	"github.com/userd/userd/pgtest"
 	"github.com/userd/userd/service"
 )
@@ -175,6 +176,9 @@ type env struct {
 	outbox *service.Outbox
 	srv    *httptest.Server
 	client *http.Client
+
+	accounts *service.Accounts // local accounts; tunables may be changed before the first request
+	mail     *smtptest.Server  // where the outbox delivers mail
 }
 
 type envOption func(*idp.Config)
@@ -194,10 +198,16 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	auth := service.NewAuth(e.db, service.AuthConfig{External: v, ExternalIssuer: testIssuer, Provider: testProvider, DefaultRegion: "IN"})
+	e.mail = smtptest.NewServer(t)
+	var local service.LocalVerifier
+	e.accounts, local = newTestAccounts(t, e.db)
+	auth := service.NewAuth(e.db, service.AuthConfig{External: v, ExternalIssuer: testIssuer, Provider: testProvider, DefaultRegion: "IN", Local: local, LocalIssuer: localIssuer})
 	users := service.NewUsers(e.db, "IN", testProvider)
-	e.outbox = service.NewOutbox(e.db, idp.NewAdminClient(e.admin.srv.URL, "service-key"), nil, log)
-	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Ready: e.db.Ready, PoolStats: e.db.Stats, PublicURL: "http://userd.test"})
+	e.outbox = service.NewOutbox(e.db, idp.NewAdminClient(e.admin.srv.URL, "service-key"), newTestMailer(t, e.mail), log)
+	cursorKey := make([]byte, 32)
+	_, _ = rand.Read(cursorKey)
+	admin := service.NewAdmin(e.db, "IN", cursorKey)
+	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: e.accounts, Admin: admin, Ready: e.db.Ready, PoolStats: e.db.Stats, PublicURL: "http://userd.test"})
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
 	e.client = e.srv.Client()

@@ -17,6 +17,8 @@ type Deps struct {
 	Log       *slog.Logger
 	Auth      *service.Auth
 	Users     *service.Users
+	Accounts  *service.Accounts // local accounts, sessions, JWKS
+	Admin     *service.Admin
 	Ready     func(ctx context.Context) error // readiness: DB up and migrated
 	PoolStats func() service.PoolStats
 	PublicURL string // base of absolute links (avatars)
@@ -28,6 +30,7 @@ type Server struct {
 	log     *slog.Logger
 	auth    *service.Auth
 	users   *service.Users
+	admin   *service.Admin
 	mux     *http.ServeMux
 	metrics *metrics
 	handler http.Handler
@@ -38,7 +41,7 @@ func New(d Deps) *Server {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	s := &Server{Deps: d, log: d.Log, auth: d.Auth, users: d.Users, mux: http.NewServeMux(), metrics: newMetrics(d.PoolStats)}
+	s := &Server{Deps: d, log: d.Log, auth: d.Auth, users: d.Users, admin: d.Admin, mux: http.NewServeMux(), metrics: newMetrics(d.PoolStats)}
 	s.routes()
 	s.handler = s.observe(s.mux)
 	return s
@@ -61,6 +64,21 @@ func (s *Server) routes() {
 	s.handle("PUT /api/v1/users/me/location", s.authed(s.putLocation))
 	s.handle("DELETE /api/v1/users/me/location", s.authed(s.deleteLocation))
 	s.handle("GET /api/v1/users/me/identities", s.authed(s.listIdentities))
+	s.handle("DELETE /api/v1/users/me/identities/{provider}", s.authed(s.deleteIdentity))
+	s.handle("GET /api/v1/users/me/sessions", s.authed(s.listSessions))
+	s.handle("DELETE /api/v1/users/me/sessions/{id}", s.authed(s.deleteSession))
+
+	s.handle("GET /.well-known/jwks.json", s.jwks)
+	s.handle("POST /api/v1/auth/register", s.register)
+	s.handle("POST /api/v1/auth/login", s.login)
+	s.handle("POST /api/v1/auth/refresh", s.refresh)
+	s.handle("POST /api/v1/auth/logout", s.logout)
+	s.handle("POST /api/v1/auth/password/change", s.authed(s.changePassword))
+	s.handle("POST /api/v1/auth/password/forgot", s.forgotPassword)
+	s.handle("POST /api/v1/auth/password/reset", s.resetPassword)
+	s.handle("POST /api/v1/auth/email/verify", s.verifyEmail)
+	s.handle("POST /api/v1/auth/email/verify/resend", s.authed(s.resendVerification))
+	s.adminRoutes()
 
 	s.handle("/", func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, errNotFound) })
 }

@@ -15,11 +15,12 @@ SELECT * FROM users WHERE username = lower(@username::text) AND deleted_at IS NU
 SELECT * FROM users WHERE phone = @phone::text AND phone IS NOT NULL AND deleted_at IS NULL;
 
 -- UserListByPhoneLast10 returns at most two live users whose phone ends in
--- the given ten digits: one is a match, two is ambiguous.
+-- the given ten digits: one is a match, two is ambiguous. No ORDER BY: an
+-- order would tempt the planner to walk the primary key instead of
+-- users_phone_last10_idx.
 -- name: UserListByPhoneLast10 :many
 SELECT * FROM users
 WHERE right(phone, 10) = @last10::text AND phone IS NOT NULL AND deleted_at IS NULL
-ORDER BY id
 LIMIT 2;
 
 -- name: UserCreate :one
@@ -120,19 +121,82 @@ WHERE id = @id AND deleted_at IS NULL;
 -- name: UserCountAdminsForUpdate :many
 SELECT id FROM users WHERE role = 'admin' AND is_active AND deleted_at IS NULL ORDER BY id FOR UPDATE;
 
--- UserList is one keyset page of live users, newest first. Filters are
--- optional; the cursor is the (created_at, id) of the last row of the
--- previous page.
+-- The directory: keyset pages of live users, newest first. The cursor is
+-- the (created_at, id) of the last row of the previous page. Each filter
+-- combination is its own query so that even a generic plan walks the index
+-- whose order is the page order.
+
 -- name: UserList :many
 SELECT * FROM users
 WHERE deleted_at IS NULL
-  AND (sqlc.narg(role)::text IS NULL OR role = sqlc.narg(role)::text)
-  AND (sqlc.narg(is_active)::boolean IS NULL OR is_active = sqlc.narg(is_active)::boolean)
-  AND (sqlc.narg(q)::text IS NULL
-       OR username LIKE sqlc.narg(q)::text || '%'
-       OR lower(email) LIKE sqlc.narg(q)::text || '%'
-       OR lower(first_name) LIKE sqlc.narg(q)::text || '%'
-       OR lower(last_name) LIKE sqlc.narg(q)::text || '%')
   AND (created_at, id) < (@after_created_at::timestamptz, @after_id::bigint)
 ORDER BY created_at DESC, id DESC
 LIMIT @page_limit;
+
+-- name: UserListByRole :many
+SELECT * FROM users
+WHERE deleted_at IS NULL AND role = @role::text
+  AND (created_at, id) < (@after_created_at::timestamptz, @after_id::bigint)
+ORDER BY created_at DESC, id DESC
+LIMIT @page_limit;
+
+-- UserListActive and UserListInactive are two queries, not one with a
+-- parameter: a generic plan of "is_active = $1" assumes half the rows match
+-- and may walk users_created_at_idx, which for the (usually few) inactive
+-- users reads the whole index.
+-- name: UserListActive :many
+SELECT * FROM users
+WHERE deleted_at IS NULL AND is_active
+  AND (created_at, id) < (@after_created_at::timestamptz, @after_id::bigint)
+ORDER BY created_at DESC, id DESC
+LIMIT @page_limit;
+
+-- name: UserListInactive :many
+SELECT * FROM users
+WHERE deleted_at IS NULL AND NOT is_active
+  AND (created_at, id) < (@after_created_at::timestamptz, @after_id::bigint)
+ORDER BY created_at DESC, id DESC
+LIMIT @page_limit;
+
+-- name: UserListByRoleActive :many
+SELECT * FROM users
+WHERE deleted_at IS NULL AND role = @role::text AND is_active = @is_active::boolean
+  AND (created_at, id) < (@after_created_at::timestamptz, @after_id::bigint)
+ORDER BY created_at DESC, id DESC
+LIMIT @page_limit;
+
+-- UserSearch is a directory page of live users whose username, email,
+-- first or last name starts with @q, case-insensitively. Each prefix is an
+-- index range (see prefix_upper_bound); the matches are sorted into the
+-- keyset order, so a page costs what the matches of q cost, at any depth.
+-- @q must be non-empty and must not end in U+10FFFF. Run it after
+-- UserSearchForceCustomPlan in the same transaction.
+-- name: UserSearch :many
+SELECT * FROM users
+WHERE deleted_at IS NULL
+  AND ((username ~>=~ lower(@q::text) AND username ~<~ prefix_upper_bound(lower(@q::text)))
+    OR (lower(email) ~>=~ lower(@q::text) AND lower(email) ~<~ prefix_upper_bound(lower(@q::text)))
+    OR (lower(first_name) ~>=~ lower(@q::text) AND lower(first_name) ~<~ prefix_upper_bound(lower(@q::text)))
+    OR (lower(last_name) ~>=~ lower(@q::text) AND lower(last_name) ~<~ prefix_upper_bound(lower(@q::text))))
+  AND (sqlc.narg(role)::text IS NULL OR role = sqlc.narg(role)::text)
+  AND (sqlc.narg(is_active)::boolean IS NULL OR is_active = sqlc.narg(is_active)::boolean)
+  AND (created_at, id) < (@after_created_at::timestamptz, @after_id::bigint)
+ORDER BY created_at DESC, id DESC
+LIMIT @page_limit;
+
+-- UserSearchForceCustomPlan makes the rest of the transaction plan each
+-- statement for its actual parameters. A cached generic plan of UserSearch
+-- cannot know how rare the prefix is, so it would walk users_created_at_idx
+-- even for a prefix that matches nobody, reading the whole index; a custom
+-- plan walks that index for a common prefix and reads the prefix indexes
+-- for a rare one.
+-- name: UserSearchForceCustomPlan :exec
+SELECT set_config('plan_cache_mode', 'force_custom_plan', true);
+
+-- UserGetProfile is a user and whether they block @viewer_id, in one
+-- indexed query.
+-- name: UserGetProfile :one
+SELECT sqlc.embed(users),
+    EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = users.id AND b.blocked_id = @viewer_id::bigint) AS blocks_viewer
+FROM users
+WHERE users.id = @id::bigint;

@@ -21,9 +21,9 @@ type ExternalVerifier interface {
 }
 
 // LocalVerifier verifies the access tokens userd signs and returns the
-// user id they name.
+// user id and the session id (0 for none) they name.
 type LocalVerifier interface {
-	VerifyAccess(token string) (userID int64, err error)
+	VerifyAccess(token string) (userID, sessionID int64, err error)
 }
 
 // Principal is the authenticated caller.
@@ -31,6 +31,9 @@ type Principal struct {
 	User User
 	// Provider is the external IdP the token came from; "" for userd's own.
 	Provider string
+	// SessionID is the session a token of userd's own was issued for; 0
+	// for external tokens.
+	SessionID int64
 }
 
 // Auth turns bearer tokens into principals, syncing the local user on first
@@ -91,7 +94,7 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (Principal, error
 	iss := unverifiedIssuer(token)
 	switch {
 	case a.local != nil && iss == a.localIss:
-		id, err := a.local.VerifyAccess(token)
+		id, sessionID, err := a.local.VerifyAccess(token)
 		if err != nil {
 			return Principal{}, withCause(ErrInvalidToken, err)
 		}
@@ -106,7 +109,7 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (Principal, error
 		if !u.Usable() {
 			return Principal{}, ErrAccountDisabled
 		}
-		return Principal{User: u}, nil
+		return Principal{User: u, SessionID: sessionID}, nil
 	case a.external != nil && iss == a.externalIss:
 		claims, err := a.external.Verify(ctx, token)
 		if errors.Is(err, idp.ErrUnavailable) {

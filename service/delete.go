@@ -78,12 +78,7 @@ func (s *Users) deleteTx(ctx context.Context, q *dbgen.Queries, userID, actorID 
 	if u.DeletedAt != nil {
 		return ErrNotFound
 	}
-	var hashes [][]byte
-	for _, id := range []*string{u.Email, u.Phone, u.Username} {
-		if id != nil {
-			hashes = append(hashes, IdentifierHash(*id))
-		}
-	}
+	hashes := loginKeys(u)
 	email := ""
 	if u.Email != nil {
 		email = *u.Email

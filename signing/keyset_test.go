@@ -543,6 +543,7 @@ func baseClaims() Claims {
 		Audience:  testAudience,
 		Subject:   "0190f3c2-7d1e-7a3b-9c4d-5e6f7a8b9c0d",
 		Role:      "member",
+		SessionID: "42",
 		IssuedAt:  now,
 		ExpiresAt: now.Add(15 * time.Minute),
 		ID:        "jti-1",

@@ -21,6 +21,10 @@ var ErrInvalidClaims = errors.New("invalid claims")
 // roleClaim is the private claim carrying the user's role.
 const roleClaim = "role"
 
+// sessionClaim carries the session the token was issued for (OpenID
+// Connect's "sid").
+const sessionClaim = "sid"
+
 // maxTokenLen bounds what Verify parses; userd's own tokens are well under
 // 1 KiB even with RSA keys.
 const maxTokenLen = 8 << 10
@@ -32,6 +36,7 @@ type Claims struct {
 	Audience  string // aud (a single string on the wire)
 	Subject   string // sub: the user ID
 	Role      string // role (omitted when empty)
+	SessionID string // sid: the session the token belongs to (omitted when empty)
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 	ID        string // jti
@@ -67,6 +72,9 @@ func (ks *KeySet) Sign(c Claims) (string, error) {
 		JwtID(c.ID)
 	if c.Role != "" {
 		b = b.Claim(roleClaim, c.Role)
+	}
+	if c.SessionID != "" {
+		b = b.Claim(sessionClaim, c.SessionID)
 	}
 	tok, err := b.Build()
 	if err != nil {
@@ -158,6 +166,11 @@ func (ks *KeySet) verify(token, issuer, audience string, leeway time.Duration) (
 	if v, ok := tok.Get(roleClaim); ok {
 		if c.Role, ok = v.(string); !ok {
 			return Claims{}, fmt.Errorf("role claim is a %T, want a string", v)
+		}
+	}
+	if v, ok := tok.Get(sessionClaim); ok {
+		if c.SessionID, ok = v.(string); !ok {
+			return Claims{}, fmt.Errorf("sid claim is a %T, want a string", v)
 		}
 	}
 	return c, nil

@@ -38,6 +38,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 		"aud":  want.Audience, // a string, not an array
 		"sub":  want.Subject,
 		"role": want.Role,
+		"sid":  want.SessionID,
 		"iat":  float64(want.IssuedAt.Unix()),
 		"exp":  float64(want.ExpiresAt.Unix()),
 		"jti":  want.ID,
@@ -71,7 +72,7 @@ func TestSignDefaultsAndRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := baseClaims()
-	c.ID, c.Role = "", ""
+	c.ID, c.Role, c.SessionID = "", "", ""
 	a, b := sign(t, ks, c), sign(t, ks, c)
 	pa, pb := decodeSegment(t, strings.Split(a, ".")[1]), decodeSegment(t, strings.Split(b, ".")[1])
 	if pa["jti"] == "" || pa["jti"] == nil || pa["jti"] == pb["jti"] {
@@ -80,9 +81,12 @@ func TestSignDefaultsAndRole(t *testing.T) {
 	if _, ok := pa["role"]; ok {
 		t.Errorf("payload with empty Role: got role %v, want no role claim", pa["role"])
 	}
+	if _, ok := pa["sid"]; ok {
+		t.Errorf("payload with empty SessionID: got sid %v, want no sid claim", pa["sid"])
+	}
 	got, err := ks.Verify(a, testIssuer, testAudience, 0)
-	if err != nil || got.Role != "" || got.ID != pa["jti"] {
-		t.Errorf("Verify: got %+v, %v; want empty role and jti %v", got, err, pa["jti"])
+	if err != nil || got.Role != "" || got.SessionID != "" || got.ID != pa["jti"] {
+		t.Errorf("Verify: got %+v, %v; want empty role and sid and jti %v", got, err, pa["jti"])
 	}
 }
 

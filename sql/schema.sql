@@ -39,6 +39,17 @@ $$;
 
 
 --
+-- Name: prefix_upper_bound(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.prefix_upper_bound(p text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+        SELECT left(p, -1) || chr(CASE ascii(right(p, 1)) WHEN 55295 THEN 57344 ELSE ascii(right(p, 1)) + 1 END)
+    $$;
+
+
+--
 -- Name: users_create_follow_stats(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -790,6 +801,13 @@ CREATE UNIQUE INDEX invitations_pending_key ON public.invitations USING btree (o
 
 
 --
+-- Name: login_failures_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX login_failures_created_at_idx ON public.login_failures USING btree (created_at);
+
+
+--
 -- Name: login_failures_identifier_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -853,6 +871,13 @@ CREATE INDEX user_tokens_user_id_idx ON public.user_tokens USING btree (user_id,
 
 
 --
+-- Name: users_active_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX users_active_created_at_idx ON public.users USING btree (is_active, created_at DESC, id DESC) WHERE (deleted_at IS NULL);
+
+
+--
 -- Name: users_created_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -864,6 +889,27 @@ CREATE INDEX users_created_at_idx ON public.users USING btree (created_at DESC, 
 --
 
 CREATE UNIQUE INDEX users_email_key ON public.users USING btree (lower(email)) WHERE ((email IS NOT NULL) AND (deleted_at IS NULL));
+
+
+--
+-- Name: users_email_prefix_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX users_email_prefix_idx ON public.users USING btree (lower(email) text_pattern_ops) WHERE (deleted_at IS NULL);
+
+
+--
+-- Name: users_first_name_prefix_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX users_first_name_prefix_idx ON public.users USING btree (lower(first_name) text_pattern_ops) WHERE (deleted_at IS NULL);
+
+
+--
+-- Name: users_last_name_prefix_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX users_last_name_prefix_idx ON public.users USING btree (lower(last_name) text_pattern_ops) WHERE (deleted_at IS NULL);
 
 
 --
@@ -888,6 +934,13 @@ CREATE INDEX users_phone_last10_idx ON public.users USING btree ("right"(phone, 
 
 
 --
+-- Name: users_role_active_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX users_role_active_created_at_idx ON public.users USING btree (role, is_active, created_at DESC, id DESC) WHERE (deleted_at IS NULL);
+
+
+--
 -- Name: users_role_created_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -899,6 +952,41 @@ CREATE INDEX users_role_created_at_idx ON public.users USING btree (role, create
 --
 
 CREATE UNIQUE INDEX users_username_key ON public.users USING btree (username);
+
+
+--
+-- Name: users_username_prefix_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX users_username_prefix_idx ON public.users USING btree (username text_pattern_ops) WHERE (deleted_at IS NULL);
+
+
+--
+-- Name: users_lower_email_stats; Type: STATISTICS; Schema: public; Owner: -
+--
+
+CREATE STATISTICS public.users_lower_email_stats ON lower(email) FROM public.users;
+
+
+--
+-- Name: users_lower_first_name_stats; Type: STATISTICS; Schema: public; Owner: -
+--
+
+CREATE STATISTICS public.users_lower_first_name_stats ON lower(first_name) FROM public.users;
+
+
+--
+-- Name: users_lower_last_name_stats; Type: STATISTICS; Schema: public; Owner: -
+--
+
+CREATE STATISTICS public.users_lower_last_name_stats ON lower(last_name) FROM public.users;
+
+
+--
+-- Name: users_phone_last10_stats; Type: STATISTICS; Schema: public; Owner: -
+--
+
+CREATE STATISTICS public.users_phone_last10_stats ON "right"(phone, 10) FROM public.users;
 
 
 --
@@ -1101,4 +1189,6 @@ ALTER TABLE ONLY public.users
 --
 
 INSERT INTO public.schema_migrations (version) VALUES
-    ('20261122000001');
+    ('20261122000001'),
+    ('20261122000002'),
+    ('20261122000003');

@@ -72,7 +72,6 @@ func bench(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer stopIdP()
 	cfg.IdP = config.IdP{Issuer: "https://bench-idp.invalid/auth/v1", Audience: "authenticated", JWKSURL: jwksURL, Provider: "bench"}
-	cfg.Env = "prod" // no dev IdP
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a, err := build(ctx, cfg, pool, log)
 	if err != nil {

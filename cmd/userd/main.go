@@ -26,6 +26,7 @@ Commands:
                      apply, roll back one, or list migrations
   dev-token          mint a token of the dev IdP (dev only): --sub, --email, --phone
   setup-groups       create the default permission groups (idempotent)
+  setup-dev-users    create the dev superuser "user" / "string" and its organization (dev only, idempotent)
   bench              seed users (COPY) and measure GET /users/me over loopback HTTP:
                      --users, --concurrency, --duration, --requests
   version            print the version
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return devToken(args[1:], stdout)
 	case "setup-groups":
 		return setupGroups(ctx, stdout)
+	case "setup-dev-users":
+		return setupDevUsers(ctx, stdout)
 	case "bench":
 		return bench(ctx, args[1:], stdout)
 	case "version":

@@ -59,6 +59,7 @@ userd is serving on http://%s (dev mode)
   curl -s localhost%s/healthz
   TOKEN=$(go run ./cmd/userd dev-token --sub alice --email alice@example.com)
   curl -s -H "Authorization: Bearer $TOKEN" localhost%s/api/v1/users/me
+  go run ./cmd/userd setup-dev-users    # local superuser "user", password "string"
 `, ln.Addr(), portOf(ln.Addr()), portOf(ln.Addr()))
 	}
 
@@ -98,7 +99,21 @@ func build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 	if err != nil {
 		return nil, err
 	}
-	authCfg := service.AuthConfig{Provider: provider, DefaultRegion: cfg.DefaultRegion}
+	keys, err := signingKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	accts, local, err := accounts(db, cfg, keys)
+	if err != nil {
+		return nil, err
+	}
+	// Directory cursors are signed with a secret derived from the signing
+	// key, so every instance sharing the key accepts the others' cursors.
+	cursorKey, err := keys.DeriveSecret("cursor")
+	if err != nil {
+		return nil, err
+	}
+	authCfg := service.AuthConfig{Provider: provider, DefaultRegion: cfg.DefaultRegion, Local: local, LocalIssuer: cfg.Issuer}
 	if idpCfg != nil {
 		v, err := idp.NewVerifier(ctx, *idpCfg)
 		if err != nil {
@@ -117,11 +132,17 @@ func build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog
 		Log:       log,
 		Auth:      service.NewAuth(db, authCfg),
 		Users:     users,
+		Accounts:  accts,
+		Admin:     service.NewAdmin(db, cfg.DefaultRegion, cursorKey),
 		Ready:     db.Ready,
 		PoolStats: db.Stats,
 		PublicURL: cfg.PublicURL,
 	})
-	return &app{handler: h, outbox: service.NewOutbox(db, admin, logMailer{log: log}, log)}, nil
+	m, err := mailer(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return &app{handler: h, outbox: service.NewOutbox(db, admin, m, log)}, nil
 }
 
 // logMailer prints mail to the log instead of sending it (dev).

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"log/slog"
+
+	"github.com/userd/userd/config"
+	"github.com/userd/userd/mail"
+	"github.com/userd/userd/password"
+	"github.com/userd/userd/service"
+	"github.com/userd/userd/signing"
+)
+
+// signingKeys loads the keys userd signs its access tokens with. In dev a
+// missing key file is generated; in prod it must exist.
+func signingKeys(cfg config.Config) (*signing.KeySet, error) {
+	if cfg.Dev() {
+		return signing.LoadOrGenerate(cfg.SigningKeyFile)
+	}
+	return signing.Load(cfg.SigningKeyFile)
+}
+
+// accounts wires the local accounts and the verifier of their tokens.
+func accounts(db *service.DB, cfg config.Config, keys *signing.KeySet) (*service.Accounts, service.LocalVerifier, error) {
+	hasher, err := password.NewHasher(password.DefaultParams)
+	if err != nil {
+		return nil, nil, err
+	}
+	a := service.NewAccounts(db, service.AccountsConfig{
+		Keys: keys, Hasher: hasher, Issuer: cfg.Issuer, Audience: cfg.Audience,
+		PublicURL: cfg.PublicURL, DefaultRegion: cfg.DefaultRegion,
+	})
+	return a, service.NewLocalVerifier(keys, cfg.Issuer, cfg.Audience), nil
+}
+
+// mailer sends through USERD_SMTP_URL, or prints mail to the log when it
+// is unset (dev).
+func mailer(cfg config.Config, log *slog.Logger) (service.Mailer, error) {
+	if cfg.SMTPURL == "" {
+		return logMailer{log: log}, nil
+	}
+	return mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
+}

@@ -1,0 +1,202 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/netip"
+
+	"github.com/userd/userd/service"
+)
+
+// clientOf is where r comes from: its User-Agent and the address of the
+// connection. X-Forwarded-For is not trusted.
+func clientOf(r *http.Request) service.Client {
+	c := service.Client{UserAgent: r.UserAgent()}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		c.IP = ap.Addr()
+	} else if a, err := netip.ParseAddr(r.RemoteAddr); err == nil {
+		c.IP = a
+	}
+	return c
+}
+
+// tokensView is a token pair as OAuth 2.0 clients expect it.
+type tokensView struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"` // seconds
+}
+
+func viewTokens(t service.Tokens) tokensView {
+	return tokensView{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: int64(t.ExpiresIn.Seconds())}
+}
+
+// signInView is the answer to register and login.
+type signInView struct {
+	User userView `json:"user"`
+	tokensView
+}
+
+func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
+	b, err := s.Accounts.JWKS()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(b)
+}
+
+type registerBody struct {
+	Email     *string `json:"email"`
+	Username  *string `json:"username"`
+	Phone     *string `json:"phone"`
+	Password  string  `json:"password"`
+	FirstName *string `json:"first_name"`
+	LastName  *string `json:"last_name"`
+}
+
+func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+	var b registerBody
+	if err := decode(w, r, &b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	in, err := s.Accounts.Register(r.Context(), service.Registration{
+		Email: b.Email, Username: b.Username, Phone: b.Phone, FirstName: b.FirstName, LastName: b.LastName, Password: b.Password,
+	}, clientOf(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusCreated, signInView{User: s.private(in.User), tokensView: viewTokens(in.Tokens)})
+}
+
+type loginBody struct {
+	Identifier string `json:"identifier"`
+	Password   string `json:"password"`
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	var b loginBody
+	if err := decode(w, r, &b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	in, err := s.Accounts.Login(r.Context(), b.Identifier, b.Password, clientOf(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, signInView{User: s.private(in.User), tokensView: viewTokens(in.Tokens)})
+}
+
+type refreshBody struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
+	var b refreshBody
+	if err := decode(w, r, &b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	t, err := s.Accounts.Refresh(r.Context(), b.RefreshToken, clientOf(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, viewTokens(t))
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	var b refreshBody
+	if err := decode(w, r, &b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.Accounts.Logout(r.Context(), b.RefreshToken); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type changePasswordBody struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
+	var b changePasswordBody
+	if err := decode(w, r, &b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.Accounts.ChangePassword(r.Context(), principal(r.Context()), b.CurrentPassword, b.NewPassword); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type forgotPasswordBody struct {
+	Email string `json:"email"`
+}
+
+func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request) {
+	var b forgotPasswordBody
+	if err := decode(w, r, &b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.Accounts.ForgotPassword(r.Context(), b.Email); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusAccepted, map[string]string{"message": "If an account uses this email, a link to reset its password is on its way."})
+}
+
+type resetPasswordBody struct {
+	Token    string `json:"token"`
+	Password string `json:"password"`
+}
+
+func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) {
+	var b resetPasswordBody
+	if err := decode(w, r, &b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.Accounts.ResetPassword(r.Context(), b.Token, b.Password); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type verifyEmailBody struct {
+	Token string `json:"token"`
+}
+
+func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) {
+	var b verifyEmailBody
+	if err := decode(w, r, &b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.Accounts.VerifyEmail(r.Context(), b.Token); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request) {
+	if err := s.Accounts.ResendVerification(r.Context(), principal(r.Context()).User.ID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusAccepted, map[string]string{"message": "A verification link is on its way unless the email is verified already."})
+}

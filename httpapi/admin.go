@@ -1,0 +1,210 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/userd/userd/service"
+)
+
+// adminRoutes registers the directory and administration routes.
+func (s *Server) adminRoutes() {
+	s.handle("GET /api/v1/users", s.withRole(s.listUsers, "admin", "operator"))
+	s.handle("GET /api/v1/users/lookup", s.withRole(s.lookupUser, "admin", "operator", "agent"))
+	s.handle("GET /api/v1/users/{id}", s.authed(s.getUser))
+	s.handle("PUT /api/v1/users/{id}/role", s.withRole(s.putRole, "admin"))
+	s.handle("POST /api/v1/users/{id}/deactivate", s.withRole(s.deactivateUser, "admin"))
+	s.handle("POST /api/v1/users/{id}/reactivate", s.withRole(s.reactivateUser, "admin"))
+	s.handle("DELETE /api/v1/users/{id}", s.withRole(s.deleteUser, "admin"))
+	s.handle("GET /api/v1/audit-events", s.withRole(s.listAuditEvents, "admin"))
+}
+
+// pathID reads the {id} path value; anything but a positive integer is a
+// route that does not exist.
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errNotFound
+	}
+	return id, nil
+}
+
+// queryParam returns a query parameter, nil when it is absent.
+func queryParam(v url.Values, name string) *string {
+	if !v.Has(name) {
+		return nil
+	}
+	s := v.Get(name)
+	return &s
+}
+
+// pageRequest reads limit and cursor.
+func pageRequest(v url.Values) (service.PageRequest, error) {
+	p := service.PageRequest{Cursor: v.Get("cursor")}
+	if l := queryParam(v, "limit"); l != nil {
+		n, err := strconv.Atoi(*l)
+		if err != nil {
+			return p, service.Invalid(service.FieldError{Field: "limit", Message: "must be an integer between 1 and 200"})
+		}
+		p.Limit = &n
+	}
+	return p, nil
+}
+
+// pageView is a keyset page of any list.
+type pageView[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	page, err := pageRequest(v)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f := service.UserFilter{Q: queryParam(v, "q")}
+	if role := v.Get("role"); role != "" {
+		f.Role = &role
+	}
+	if a := v.Get("is_active"); a != "" {
+		active, err := strconv.ParseBool(a)
+		if err != nil {
+			s.fail(w, r, service.Invalid(service.FieldError{Field: "is_active", Message: "must be true or false"}))
+			return
+		}
+		f.IsActive = &active
+	}
+	res, err := s.admin.ListUsers(r.Context(), f, page)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := pageView[userView]{Items: make([]userView, len(res.Items)), NextCursor: res.NextCursor}
+	for i, u := range res.Items {
+		out.Items[i] = s.private(u)
+	}
+	reply(w, http.StatusOK, out)
+}
+
+func (s *Server) lookupUser(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	u, err := s.admin.Lookup(r.Context(), principal(r.Context()).User, service.LookupQuery{
+		Phone: queryParam(v, "phone"), Email: queryParam(v, "email"),
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, s.private(u))
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.admin.Profile(r.Context(), principal(r.Context()).User, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if p.Private {
+		reply(w, http.StatusOK, s.private(p.User))
+		return
+	}
+	reply(w, http.StatusOK, s.public(p.User))
+}
+
+type roleBody struct {
+	Role     string `json:"role"`
+	ArtistID *int64 `json:"artist_id"`
+}
+
+func (s *Server) putRole(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var b roleBody
+	if err := decode(w, r, &b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, err := s.admin.SetRole(r.Context(), principal(r.Context()).User.ID, id, b.Role, b.ArtistID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, s.private(u))
+}
+
+func (s *Server) deactivateUser(w http.ResponseWriter, r *http.Request) { s.setActive(w, r, false) }
+
+func (s *Server) reactivateUser(w http.ResponseWriter, r *http.Request) { s.setActive(w, r, true) }
+
+func (s *Server) setActive(w http.ResponseWriter, r *http.Request, active bool) {
+	id, err := pathID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, err := s.admin.SetActive(r.Context(), principal(r.Context()).User.ID, id, active)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, s.private(u))
+}
+
+// deleteUser is an admin's delete: the same anonymizing delete as a self
+// delete, audited as admin.user_deleted.
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.users.Delete(r.Context(), id, principal(r.Context()).User.ID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, map[string]string{"message": "The account has been deleted."})
+}
+
+type auditEventView struct {
+	ID             int64           `json:"id"`
+	ActorID        *int64          `json:"actor_id"`
+	TargetUserID   *int64          `json:"target_user_id"`
+	OrganizationID *int64          `json:"organization_id"`
+	Action         string          `json:"action"`
+	Details        json.RawMessage `json:"details"`
+	CreatedAt      time.Time       `json:"created_at"`
+}
+
+func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request) {
+	page, err := pageRequest(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.admin.AuditEvents(r.Context(), page)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := pageView[auditEventView]{Items: make([]auditEventView, len(res.Items)), NextCursor: res.NextCursor}
+	for i, e := range res.Items {
+		out.Items[i] = auditEventView{
+			ID: e.ID, ActorID: e.ActorID, TargetUserID: e.TargetUserID, OrganizationID: e.OrganizationID,
+			Action: e.Action, Details: e.Details, CreatedAt: e.CreatedAt.UTC(),
+		}
+	}
+	reply(w, http.StatusOK, out)
+}

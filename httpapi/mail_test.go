@@ -1,0 +1,163 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+const resetPassword = "the brand new passphrase"
+
+func (e *env) forgot(email string) response {
+	e.t.Helper()
+	r := e.do("POST", "/api/v1/auth/password/forgot", "", map[string]any{"email": email})
+	expect(e.t, r, http.StatusAccepted, "")
+	return r
+}
+
+func (e *env) reset(token, pw string) response {
+	e.t.Helper()
+	return e.do("POST", "/api/v1/auth/password/reset", "", map[string]any{"token": token, "password": pw})
+}
+
+func TestPasswordResetByMail(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, refresh := tokens(e.register(map[string]any{"email": "Forgetful@Example.com"}))
+	// Lock the account out first: the reset lets its owner back in.
+	for range 5 {
+		e.login("forgetful@example.com", "wrong password!")
+	}
+
+	known := e.forgot("FORGETFUL@example.com")
+	unknown := e.forgot("nobody@example.com")
+	if string(known.body) != string(unknown.body) {
+		t.Fatalf("forgot: got %s for a known address and %s for an unknown one, want the same", known.body, unknown.body)
+	}
+	expect(t, e.do("POST", "/api/v1/auth/password/forgot", "", map[string]any{"email": "not an address"}), http.StatusUnprocessableEntity, "validation_failed")
+
+	// Delivered over SMTP: the verification mail of the sign-up and the
+	// reset mail; nothing for the unknown address.
+	mails := e.mailsTo("Forgetful@Example.com")
+	if len(mails) != 2 {
+		t.Fatalf("got %d mails, want 2 (verification, reset)", len(mails))
+	}
+	if n := len(e.mailsTo("nobody@example.com")); n != 0 {
+		t.Fatalf("got %d mails to an unknown address, want 0", n)
+	}
+	var resetMail string
+	for _, m := range mails {
+		if strings.Contains(m, "/reset-password?token=") {
+			resetMail = m
+		}
+	}
+	token := tokenIn(t, resetMail, "/reset-password")
+	if !strings.Contains(resetMail, "1 hour") {
+		t.Errorf("reset mail %q does not say it expires in 1 hour", resetMail)
+	}
+
+	r := e.reset(token, "short")
+	expect(t, r, http.StatusUnprocessableEntity, "validation_failed")
+	expect(t, e.reset(token, resetPassword), http.StatusNoContent, "")
+	expect(t, e.reset(token, resetPassword+"!"), http.StatusUnauthorized, "invalid_token")
+	expect(t, e.reset("", resetPassword), http.StatusUnauthorized, "invalid_token")
+
+	expect(t, e.login("forgetful@example.com", testPassword), http.StatusUnauthorized, "invalid_credentials")
+	m := e.login("forgetful@example.com", resetPassword)
+	expect(t, m, http.StatusOK, "")
+	if m.json(t)["user"].(map[string]any)["email_verified"] != true {
+		t.Errorf("after a reset by mail: got email_verified false, want true")
+	}
+	// Every session from before the reset is gone.
+	expect(t, e.refresh(refresh), http.StatusUnauthorized, "invalid_token")
+	if got := e.revokedReason(refresh); got == nil || *got != "password_reset" {
+		t.Fatalf("revoked_reason: got %v, want password_reset", got)
+	}
+}
+
+func TestPasswordResetTokenExpiredOrSuperseded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.register(map[string]any{"email": "twice@example.com"})
+	resetTokens := func() []string {
+		var out []string
+		for _, m := range e.mailsTo("twice@example.com") {
+			if strings.Contains(m, "/reset-password") {
+				out = append(out, tokenIn(t, m, "/reset-password"))
+			}
+		}
+		return out
+	}
+	e.forgot("twice@example.com")
+	expired := resetTokens()[0]
+	if _, err := e.pool.Exec(context.Background(),
+		`UPDATE user_tokens SET created_at = now() - interval '2 hours', expires_at = now() - interval '1 hour' WHERE purpose = 'password_reset'`); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, e.reset(expired, resetPassword), http.StatusUnauthorized, "invalid_token")
+
+	e.forgot("twice@example.com")
+	e.forgot("twice@example.com")
+	all := resetTokens()
+	if len(all) != 3 {
+		t.Fatalf("got %d reset mails, want 3", len(all))
+	}
+	expect(t, e.reset(all[1], resetPassword), http.StatusNoContent, "")
+	// Using one link spends the others.
+	expect(t, e.reset(all[2], resetPassword+"!"), http.StatusUnauthorized, "invalid_token")
+	expect(t, e.login("twice@example.com", resetPassword), http.StatusOK, "")
+
+	// No inbox flooding: past MailsPerHour (5) links in the last hour the
+	// answer stays 202 and the mail stops. The first link is two hours old.
+	for range 5 {
+		e.forgot("twice@example.com")
+	}
+	if got := len(resetTokens()); got != 1+5 {
+		t.Fatalf("got %d reset mails, want 6 (one old, five within the hour)", got)
+	}
+}
+
+func TestVerifyEmailByMail(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	access, _ := tokens(e.register(map[string]any{"email": "verify.me@example.com"}))
+	mails := e.mailsTo("verify.me@example.com")
+	if len(mails) != 1 {
+		t.Fatalf("got %d mails after sign-up, want 1", len(mails))
+	}
+	token := tokenIn(t, mails[0], "/verify-email")
+	verify := func(token string) response {
+		return e.do("POST", "/api/v1/auth/email/verify", "", map[string]any{"token": token})
+	}
+	expect(t, verify(token), http.StatusNoContent, "")
+	expect(t, verify(token), http.StatusUnauthorized, "invalid_token")
+	if got := e.do("GET", "/api/v1/users/me", access, nil).json(t)["email_verified"]; got != true {
+		t.Fatalf("email_verified: got %v, want true", got)
+	}
+	// Nothing to resend for a verified address.
+	expect(t, e.do("POST", "/api/v1/auth/email/verify/resend", access, nil), http.StatusAccepted, "")
+	if n := len(e.mailsTo("verify.me@example.com")); n != 1 {
+		t.Fatalf("got %d mails after resending for a verified address, want 1", n)
+	}
+
+	// A new address needs verifying again; a link to the old one no longer
+	// verifies anything.
+	expect(t, e.do("PATCH", "/api/v1/users/me", access, map[string]any{"email": "new.me@example.com"}), http.StatusOK, "")
+	expect(t, e.do("POST", "/api/v1/auth/email/verify/resend", access, nil), http.StatusAccepted, "")
+	newMails := e.mailsTo("new.me@example.com")
+	if len(newMails) != 1 {
+		t.Fatalf("got %d mails to the new address, want 1", len(newMails))
+	}
+	newToken := tokenIn(t, newMails[0], "/verify-email")
+	expect(t, e.do("PATCH", "/api/v1/users/me", access, map[string]any{"email": "third@example.com"}), http.StatusOK, "")
+	expect(t, verify(newToken), http.StatusUnauthorized, "invalid_token")
+	if got := e.do("GET", "/api/v1/users/me", access, nil).json(t)["email_verified"]; got != false {
+		t.Fatalf("email_verified after a stale link: got %v, want false", got)
+	}
+
+	// Resend needs an address and a signed-in caller.
+	noEmail, _ := tokens(e.register(map[string]any{"username": "no_mail"}))
+	expect(t, e.do("POST", "/api/v1/auth/email/verify/resend", noEmail, nil), http.StatusUnprocessableEntity, "validation_failed")
+	expect(t, e.do("POST", "/api/v1/auth/email/verify/resend", "", nil), http.StatusUnauthorized, "invalid_token")
+}

@@ -1,0 +1,60 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// sessionView is one signed-in device of the caller.
+type sessionView struct {
+	ID         int64     `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	UserAgent  *string   `json:"user_agent"`
+	IP         *string   `json:"ip"`
+	Current    bool      `json:"current"` // the session of the caller's token
+}
+
+func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
+	p := principal(r.Context())
+	sessions, err := s.Accounts.Sessions(r.Context(), p.User.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	items := make([]sessionView, len(sessions))
+	for i, ss := range sessions {
+		items[i] = sessionView{
+			ID: ss.ID, CreatedAt: ss.CreatedAt.UTC(), LastUsedAt: ss.LastUsedAt.UTC(), ExpiresAt: ss.ExpiresAt.UTC(),
+			UserAgent: ss.UserAgent, Current: ss.ID == p.SessionID,
+		}
+		if ss.IP != nil {
+			ip := ss.IP.String()
+			items[i].IP = &ip
+		}
+	}
+	reply(w, http.StatusOK, map[string]any{"items": items})
+}
+
+func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		s.fail(w, r, errNotFound)
+		return
+	}
+	if err := s.Accounts.RevokeSession(r.Context(), principal(r.Context()).User.ID, id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) deleteIdentity(w http.ResponseWriter, r *http.Request) {
+	if err := s.users.UnlinkIdentity(r.Context(), principal(r.Context()).User.ID, r.PathValue("provider")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,183 @@
+package mail_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"math/big"
+	"mime"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/userd/userd/mail"
+	"github.com/userd/userd/mail/smtptest"
+	"github.com/userd/userd/service"
+)
+
+func newSender(t *testing.T, url string) *mail.SMTP {
+	t.Helper()
+	s, err := mail.NewSMTP(url, "Userd Team <no-reply@userd.test>")
+	if err != nil {
+		t.Fatalf("NewSMTP(%q): %v", url, err)
+	}
+	return s
+}
+
+func TestMailSendPlain(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.NewServer(t)
+	s := newSender(t, "smtp://"+srv.Addr)
+	text := "Hello,\n\n.this line starts with a dot\n.\nand a very long line " + strings.Repeat("é", 100) + "\nbye\n"
+	m := service.Mail{To: "Ann <ann@example.com>", Subject: "Réinitialiser ✓", Text: text}
+	if err := s.Send(context.Background(), m); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("got %d messages, want 1", len(msgs))
+	}
+	got := msgs[0]
+	if got.From != "no-reply@userd.test" || len(got.To) != 1 || got.To[0] != "ann@example.com" {
+		t.Errorf("envelope: got from %q to %v, want no-reply@userd.test to [ann@example.com]", got.From, got.To)
+	}
+	if got.TLS || got.User != "" {
+		t.Errorf("got TLS %v user %q, want neither", got.TLS, got.User)
+	}
+	h, body, err := got.Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, err := new(mime.WordDecoder).DecodeHeader(h.Get("Subject"))
+	if err != nil || subject != m.Subject {
+		t.Errorf("subject: got %q (%v), want %q", subject, err, m.Subject)
+	}
+	if !strings.Contains(h.Get("From"), "no-reply@userd.test") || h.Get("To") != `"Ann" <ann@example.com>` {
+		t.Errorf("headers: got From %q To %q", h.Get("From"), h.Get("To"))
+	}
+	if h.Get("Message-Id") == "" || h.Get("Date") == "" {
+		t.Errorf("got no Message-ID or Date header: %v", h)
+	}
+	if got := strings.ReplaceAll(body, "\r\n", "\n"); got != text {
+		t.Errorf("body: got %q, want %q", got, text)
+	}
+}
+
+func TestMailSendSTARTTLSAndAuth(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.NewServer(t)
+	cert, pool := selfSigned(t)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.User, srv.Password = "mailer", "s3cret"
+
+	s := newSender(t, "smtp://mailer:s3cret@"+srv.Addr)
+	s.TLSConfig = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+	if err := s.Send(context.Background(), service.Mail{To: "bob@example.com", Subject: "hi", Text: "x"}); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 1 || !msgs[0].TLS || msgs[0].User != "mailer" {
+		t.Fatalf("got %+v, want one message sent over TLS by mailer", msgs)
+	}
+
+	// The system roots do not know this certificate: no delivery.
+	strict := newSender(t, "smtp://mailer:s3cret@"+srv.Addr)
+	if err := strict.Send(context.Background(), service.Mail{To: "bob@example.com", Subject: "hi", Text: "x"}); err == nil {
+		t.Fatal("Send to an unverifiable server: got nil error, want a certificate error")
+	}
+
+	wrong := newSender(t, "smtp://mailer:nope@"+srv.Addr)
+	wrong.TLSConfig = s.TLSConfig
+	if err := wrong.Send(context.Background(), service.Mail{To: "bob@example.com", Subject: "hi", Text: "x"}); err == nil {
+		t.Fatal("Send with a wrong password: got nil error, want one")
+	}
+	if n := len(srv.Messages()); n != 1 {
+		t.Fatalf("got %d messages after refused sends, want 1", n)
+	}
+}
+
+func TestMailRejectsBadMessages(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.NewServer(t)
+	s := newSender(t, "smtp://"+srv.Addr)
+	for name, m := range map[string]service.Mail{
+		"header injection in subject": {To: "a@example.com", Subject: "hi\r\nBcc: evil@example.com", Text: "x"},
+		"header injection in to":      {To: "a@example.com\r\nBcc: evil@example.com", Subject: "hi", Text: "x"},
+		"not an address":              {To: "nobody", Subject: "hi", Text: "x"},
+	} {
+		if err := s.Send(context.Background(), m); !errors.Is(err, mail.ErrMessage) {
+			t.Errorf("%s: got %v, want ErrMessage", name, err)
+		}
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Fatalf("got %d messages, want 0", n)
+	}
+}
+
+func TestMailSendUnreachable(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	s := newSender(t, "smtp://"+addr)
+	s.Timeout = 2 * time.Second
+	if err := s.Send(context.Background(), service.Mail{To: "a@example.com", Subject: "hi", Text: "x"}); err == nil {
+		t.Fatal("Send to a closed port: got nil error, want one")
+	}
+}
+
+func TestMailConfigErrors(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ url, from string }{
+		{"smtps://mail.example.com", "a@example.com"},
+		{"http://mail.example.com", "a@example.com"},
+		{"smtp://", "a@example.com"},
+		{"smtp://mail.example.com:25", "not an address"},
+		{"::", "a@example.com"},
+	} {
+		if _, err := mail.NewSMTP(c.url, c.from); !errors.Is(err, mail.ErrConfig) {
+			t.Errorf("NewSMTP(%q, %q): got %v, want ErrConfig", c.url, c.from, err)
+		}
+	}
+	if _, err := mail.NewSMTP("smtp://u:p@mail.example.com", "userd <no-reply@example.com>"); err != nil {
+		t.Errorf("NewSMTP of a good URL: got %v, want nil", err)
+	}
+}
+
+// selfSigned returns a certificate for 127.0.0.1 and a pool trusting it.
+func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "smtptest"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}

@@ -1,0 +1,253 @@
+// Package smtptest is a small SMTP server for tests: it speaks enough of
+// RFC 5321 for net/smtp (EHLO, STARTTLS, AUTH PLAIN, MAIL, RCPT, DATA,
+// RSET, NOOP, QUIT) and keeps every message it accepts.
+package smtptest
+
+import (
+	"bufio"
+	"crypto/tls"
+	"encoding/base64"
+	"io"
+	"mime/quotedprintable"
+	"net"
+	netmail "net/mail"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Message is one accepted mail.
+type Message struct {
+	From string   // MAIL FROM address
+	To   []string // RCPT TO addresses
+	Data string   // the message as sent, dot-unstuffed, CRLF line ends
+	User string   // the authenticated user, "" without AUTH
+	TLS  bool     // sent after STARTTLS
+}
+
+// Text returns the message's header and its body decoded from
+// quoted-printable when so encoded.
+func (m Message) Text() (netmail.Header, string, error) {
+	msg, err := netmail.ReadMessage(strings.NewReader(m.Data))
+	if err != nil {
+		return nil, "", err
+	}
+	var r io.Reader = msg.Body
+	if strings.EqualFold(msg.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
+		r = quotedprintable.NewReader(r)
+	}
+	b, err := io.ReadAll(r)
+	return msg.Header, string(b), err
+}
+
+// Server is a listening SMTP server.
+type Server struct {
+	Addr string // host:port
+
+	// Set before the first connection:
+	TLS      *tls.Config // non-nil: offer STARTTLS
+	User     string      // non-empty: offer AUTH PLAIN and require it
+	Password string
+
+	ln   net.Listener
+	mu   sync.Mutex
+	msgs []Message
+	wg   sync.WaitGroup
+}
+
+// NewServer starts a server on 127.0.0.1 that stops when the test ends.
+func NewServer(t testing.TB) *Server {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("smtptest: listen: %v", err)
+	}
+	s := &Server{Addr: ln.Addr().String(), ln: ln}
+	s.wg.Add(1)
+	go s.accept()
+	t.Cleanup(func() {
+		ln.Close()
+		s.wg.Wait()
+	})
+	return s
+}
+
+// Messages returns the messages accepted so far.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.msgs...)
+}
+
+func (s *Server) accept() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer c.Close()
+			s.serve(c)
+		}()
+	}
+}
+
+// session is the state of one connection.
+type session struct {
+	conn   net.Conn
+	r      *bufio.Reader
+	w      *bufio.Writer
+	tls    bool
+	user   string
+	from   string
+	to     []string
+	hasMsg bool // MAIL given
+}
+
+func (ss *session) reply(line string) bool {
+	ss.w.WriteString(line + "\r\n")
+	return ss.w.Flush() == nil
+}
+
+func (ss *session) readLine() (string, bool) {
+	l, err := ss.r.ReadString('\n')
+	if err != nil {
+		return "", false
+	}
+	return strings.TrimRight(l, "\r\n"), true
+}
+
+func (s *Server) serve(c net.Conn) {
+	ss := &session{conn: c, r: bufio.NewReader(c), w: bufio.NewWriter(c)}
+	if !ss.reply("220 smtptest ready") {
+		return
+	}
+	for {
+		line, ok := ss.readLine()
+		if !ok {
+			return
+		}
+		verb, arg, _ := strings.Cut(line, " ")
+		if !s.command(ss, strings.ToUpper(verb), arg) {
+			return
+		}
+	}
+}
+
+// command handles one command; false ends the connection.
+func (s *Server) command(ss *session, verb, arg string) bool {
+	switch verb {
+	case "EHLO", "HELO":
+		ss.from, ss.to, ss.hasMsg = "", nil, false
+		lines := []string{"smtptest"}
+		if s.TLS != nil && !ss.tls {
+			lines = append(lines, "STARTTLS")
+		}
+		if s.User != "" {
+			lines = append(lines, "AUTH PLAIN")
+		}
+		for i, l := range lines {
+			sep := "-"
+			if i == len(lines)-1 {
+				sep = " "
+			}
+			if !ss.reply("250" + sep + l) {
+				return false
+			}
+		}
+		return true
+	case "STARTTLS":
+		if s.TLS == nil || ss.tls {
+			return ss.reply("502 not offered")
+		}
+		if !ss.reply("220 go ahead") {
+			return false
+		}
+		tc := tls.Server(ss.conn, s.TLS)
+		if tc.Handshake() != nil {
+			return false
+		}
+		ss.conn, ss.r, ss.w, ss.tls = tc, bufio.NewReader(tc), bufio.NewWriter(tc), true
+		return true
+	case "AUTH":
+		mech, resp, _ := strings.Cut(arg, " ")
+		if s.User == "" || !strings.EqualFold(mech, "PLAIN") {
+			return ss.reply("504 unsupported")
+		}
+		if resp == "" {
+			if !ss.reply("334 ") {
+				return false
+			}
+			var ok bool
+			if resp, ok = ss.readLine(); !ok {
+				return false
+			}
+		}
+		b, err := base64.StdEncoding.DecodeString(resp)
+		parts := strings.Split(string(b), "\x00")
+		if err != nil || len(parts) != 3 || parts[1] != s.User || parts[2] != s.Password {
+			return ss.reply("535 authentication failed")
+		}
+		ss.user = parts[1]
+		return ss.reply("235 authenticated")
+	case "MAIL":
+		if s.User != "" && ss.user == "" {
+			return ss.reply("530 authentication required")
+		}
+		ss.from, ss.to, ss.hasMsg = addrArg(arg, "FROM:"), nil, true
+		return ss.reply("250 ok")
+	case "RCPT":
+		if !ss.hasMsg {
+			return ss.reply("503 MAIL first")
+		}
+		ss.to = append(ss.to, addrArg(arg, "TO:"))
+		return ss.reply("250 ok")
+	case "DATA":
+		if !ss.hasMsg || len(ss.to) == 0 {
+			return ss.reply("503 MAIL and RCPT first")
+		}
+		if !ss.reply("354 end with <CRLF>.<CRLF>") {
+			return false
+		}
+		var data strings.Builder
+		for {
+			l, ok := ss.readLine()
+			if !ok {
+				return false
+			}
+			if l == "." {
+				break
+			}
+			data.WriteString(strings.TrimPrefix(l, ".") + "\r\n")
+		}
+		s.mu.Lock()
+		s.msgs = append(s.msgs, Message{From: ss.from, To: ss.to, Data: data.String(), User: ss.user, TLS: ss.tls})
+		s.mu.Unlock()
+		ss.from, ss.to, ss.hasMsg = "", nil, false
+		return ss.reply("250 queued")
+	case "RSET":
+		ss.from, ss.to, ss.hasMsg = "", nil, false
+		return ss.reply("250 ok")
+	case "NOOP":
+		return ss.reply("250 ok")
+	case "QUIT":
+		ss.reply("221 bye")
+		return false
+	}
+	return ss.reply("502 unknown command")
+}
+
+// addrArg reads the address of "FROM:<a@b> PARAMS".
+func addrArg(arg, prefix string) string {
+	if len(arg) < len(prefix) || !strings.EqualFold(arg[:len(prefix)], prefix) {
+		return ""
+	}
+	a := strings.TrimSpace(arg[len(prefix):])
+	if i := strings.IndexByte(a, ' '); i >= 0 {
+		a = a[:i]
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(a, "<"), ">")
+}

@@ -1,0 +1,83 @@
+-- Local accounts: password credentials, login failures and mailed tokens.
+
+-- name: PasswordCredentialGet :one
+SELECT * FROM password_credentials WHERE user_id = @user_id;
+
+-- name: PasswordCredentialSet :exec
+INSERT INTO password_credentials (user_id, hash) VALUES (@user_id, @hash)
+ON CONFLICT (user_id) DO UPDATE SET hash = EXCLUDED.hash, updated_at = now();
+
+-- PasswordCredentialRehash replaces a hash only while it is still the one
+-- that was verified, so it never undoes a concurrent password change.
+-- name: PasswordCredentialRehash :exec
+UPDATE password_credentials SET hash = @new_hash, updated_at = now()
+WHERE user_id = @user_id AND hash = @old_hash;
+
+-- LoginFailureLock serializes the limit check of one identifier for the
+-- rest of the transaction.
+-- name: LoginFailureLock :exec
+SELECT pg_advisory_xact_lock(@lock_key::bigint);
+
+-- LoginFailureIdentifierRetryAfter returns, when the identifier has more
+-- than @skip failures within the window, the seconds until the
+-- (@skip+1)-th newest leaves it; no row means the identifier is not limited.
+-- name: LoginFailureIdentifierRetryAfter :one
+SELECT ceil(extract(epoch FROM created_at + make_interval(secs => @window_seconds::float8) - now()))::bigint AS retry_after_seconds
+FROM login_failures
+WHERE identifier_hash = @identifier_hash
+  AND created_at > now() - make_interval(secs => @window_seconds::float8)
+ORDER BY created_at DESC
+LIMIT 1 OFFSET @skip;
+
+-- LoginFailureIPRetryAfter is LoginFailureIdentifierRetryAfter for the
+-- client address of confirmed failures.
+-- name: LoginFailureIPRetryAfter :one
+SELECT ceil(extract(epoch FROM created_at + make_interval(secs => @window_seconds::float8) - now()))::bigint AS retry_after_seconds
+FROM login_failures
+WHERE ip = @ip
+  AND created_at > now() - make_interval(secs => @window_seconds::float8)
+ORDER BY created_at DESC
+LIMIT 1 OFFSET @skip;
+
+-- name: LoginFailureCreate :one
+INSERT INTO login_failures (identifier_hash) VALUES (@identifier_hash)
+RETURNING id;
+
+-- LoginFailureConfirm records the client address of a failure, which makes
+-- it count towards that address's limit too.
+-- name: LoginFailureConfirm :exec
+UPDATE login_failures SET ip = @ip WHERE id = @id;
+
+-- name: LoginFailureDelete :exec
+DELETE FROM login_failures WHERE id = @id;
+
+-- LoginFailurePrune deletes up to @batch failures older than the window,
+-- skipping rows another instance is deleting.
+-- name: LoginFailurePrune :execrows
+DELETE FROM login_failures WHERE id IN (
+    SELECT id FROM login_failures
+    WHERE created_at < now() - make_interval(secs => @window_seconds::float8)
+    ORDER BY created_at
+    LIMIT @batch
+    FOR UPDATE SKIP LOCKED
+);
+
+-- name: UserTokenCreate :exec
+INSERT INTO user_tokens (user_id, purpose, token_hash, email, expires_at)
+VALUES (@user_id, @purpose, @token_hash, @email, now() + make_interval(secs => @ttl_seconds::float8));
+
+-- name: UserTokenCountRecent :one
+SELECT count(*) FROM user_tokens
+WHERE user_id = @user_id AND purpose = @purpose
+  AND created_at > now() - make_interval(secs => @within_seconds::float8);
+
+-- UserTokenUse marks a live token used and returns it; an unknown, used or
+-- expired token returns no row.
+-- name: UserTokenUse :one
+UPDATE user_tokens SET used_at = now()
+WHERE token_hash = @token_hash AND purpose = @purpose AND used_at IS NULL AND expires_at > now()
+RETURNING *;
+
+-- name: UserTokenUseAllByUser :exec
+UPDATE user_tokens SET used_at = now()
+WHERE user_id = @user_id AND purpose = @purpose AND used_at IS NULL;

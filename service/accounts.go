@@ -1,0 +1,331 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/userd/userd/dbgen"
+	"github.com/userd/userd/password"
+	"github.com/userd/userd/phone"
+	"github.com/userd/userd/signing"
+)
+
+// Accounts runs local accounts: registration and password login, sessions
+// (rotating refresh tokens), password change and reset, and email
+// verification. Access tokens are signed with the key set and verified by
+// the LocalVerifier of the same keys (NewLocalVerifier).
+type Accounts struct {
+	db            *DB
+	hasher        *password.Hasher
+	access        accessTokens
+	publicURL     string
+	defaultRegion string
+	jwks          func() ([]byte, error)
+
+	// Tunables, set to their defaults by NewAccounts; change them before
+	// the first call.
+	AccessTTL    time.Duration // access token lifetime: 15 minutes
+	SessionTTL   time.Duration // idle lifetime of a session, slid by every refresh: 30 days
+	RefreshGrace time.Duration // a token rotated this recently is refused without revoking: 10 s
+	ResetTTL     time.Duration // password-reset link: 1 hour
+	VerifyTTL    time.Duration // email-verification link: 24 hours
+	MailsPerHour int           // links of one kind mailed to one user per hour, beyond which none go out: 5
+	Limits       LoginLimits   // failed password checks: DefaultLoginLimits
+}
+
+// AccountsConfig wires Accounts.
+type AccountsConfig struct {
+	Keys          *signing.KeySet  // signs access tokens
+	Hasher        *password.Hasher // argon2id
+	Issuer        string           // iss of access tokens
+	Audience      string           // aud of access tokens
+	PublicURL     string           // base of mailed links, without a trailing slash
+	DefaultRegion string           // phone numbers without a country code
+}
+
+// NewAccounts returns the Accounts service with the default tunables.
+func NewAccounts(db *DB, cfg AccountsConfig) *Accounts {
+	return &Accounts{
+		db:            db,
+		hasher:        cfg.Hasher,
+		access:        accessTokens{keys: cfg.Keys, issuer: cfg.Issuer, audience: cfg.Audience},
+		publicURL:     strings.TrimRight(cfg.PublicURL, "/"),
+		defaultRegion: cfg.DefaultRegion,
+		jwks:          sync.OnceValues(cfg.Keys.PublicJWKS),
+		AccessTTL:     15 * time.Minute,
+		SessionTTL:    30 * 24 * time.Hour,
+		RefreshGrace:  10 * time.Second,
+		ResetTTL:      time.Hour,
+		VerifyTTL:     24 * time.Hour,
+		MailsPerHour:  5,
+		Limits:        DefaultLoginLimits,
+	}
+}
+
+// JWKS returns the public keys of the access tokens as a JSON JWK Set.
+func (a *Accounts) JWKS() ([]byte, error) { return a.jwks() }
+
+// SignIn is the outcome of a registration or login.
+type SignIn struct {
+	User   User
+	Tokens Tokens
+}
+
+// Registration is what a new local account is made of. At least one of
+// Email, Username and Phone is required; empty strings count as absent.
+type Registration struct {
+	Email     *string
+	Username  *string
+	Phone     *string
+	FirstName *string
+	LastName  *string
+	Password  string
+}
+
+// passwordProblem is the client message for a password.Validate error.
+func passwordProblem(err error) string {
+	switch {
+	case errors.Is(err, password.ErrTooShort):
+		return "must be at least " + itoa(password.MinLength) + " characters"
+	case errors.Is(err, password.ErrTooLong):
+		return "must be at most " + itoa(password.MaxLength) + " characters"
+	default:
+		return "is too common: choose one that is harder to guess"
+	}
+}
+
+// present returns s unless it is nil or blank.
+func present(s *string) (string, bool) {
+	if s == nil || strings.TrimSpace(*s) == "" {
+		return "", false
+	}
+	return *s, true
+}
+
+// Register creates a local account with a password and signs it in. The
+// phone is normalized to E.164 (default region for numbers without a
+// country code). When an email is given, a verification link is mailed.
+// Errors: validation_failed (fields email, username, phone, first_name,
+// last_name, password), email_taken, username_taken, phone_taken.
+func (a *Accounts) Register(ctx context.Context, r Registration, c Client) (SignIn, error) {
+	var v validation
+	var email, username, tel *string
+	if s, ok := present(r.Email); ok {
+		if e, ok := NormalizeEmail(s); ok {
+			email = &e
+		} else {
+			v.add("email", "must be an email address")
+		}
+	}
+	if s, ok := present(r.Username); ok {
+		if n, ok := NormalizeUsername(s); ok {
+			username = &n
+		} else {
+			v.add("username", "must be 3 to 64 characters of a-z, 0-9, '.' and '_'")
+		}
+	}
+	if s, ok := present(r.Phone); ok {
+		if p, err := phone.Normalize(s, a.defaultRegion); err == nil {
+			tel = &p
+		} else {
+			v.add("phone", "must be a valid phone number")
+		}
+	}
+	if len(v) == 0 && email == nil && username == nil && tel == nil {
+		for _, f := range []string{"email", "username", "phone"} {
+			v.add(f, "one of email, username and phone is required")
+		}
+	}
+	first := text(&v, "first_name", r.FirstName, 50)
+	last := text(&v, "last_name", r.LastName, 50)
+	if err := password.Validate(r.Password); err != nil {
+		v.add("password", passwordProblem(err))
+	}
+	if err := v.err(); err != nil {
+		return SignIn{}, err
+	}
+	hash, err := a.hasher.Hash(r.Password)
+	if err != nil {
+		return SignIn{}, fmt.Errorf("hash password: %w", err)
+	}
+	now := time.Now().UTC()
+	method := "password"
+	res, err := inTx(ctx, a.db, func(q *dbgen.Queries) (issued, error) {
+		row, err := q.UserCreate(ctx, dbgen.UserCreateParams{
+			Username: username, Email: email, Phone: tel, FirstName: first, LastName: last, Role: "user",
+			LastAuthMethod: &method, LastAuthMethodAt: &now, LastLoginAt: &now,
+		})
+		if err != nil {
+			return issued{}, err
+		}
+		if err := q.PasswordCredentialSet(ctx, dbgen.PasswordCredentialSetParams{UserID: row.ID, Hash: hash}); err != nil {
+			return issued{}, err
+		}
+		if email != nil {
+			if err := a.mailToken(ctx, q, row.ID, *email, purposeEmailVerification, a.VerifyTTL); err != nil {
+				return issued{}, err
+			}
+		}
+		s, refresh, err := a.newSession(ctx, q, row.ID, c)
+		if err != nil {
+			return issued{}, err
+		}
+		return issued{user: userFromRow(row), session: s.ID, refresh: refresh}, nil
+	})
+	if err != nil {
+		return SignIn{}, err
+	}
+	t, err := a.issue(res.user, res.session, res.refresh)
+	return SignIn{User: res.user, Tokens: t}, err
+}
+
+// maxIdentifier bounds a login identifier (an email is at most 254).
+const maxIdentifier = 320
+
+// findLogin returns the live user an identifier names: an email
+// (case-insensitive) when it holds "@"; else a username (case-insensitive);
+// else a phone number in any format: the exact E.164 number, or failing
+// that the one user whose number ends in the same ten digits.
+// Errors: not_found (also for several phone matches).
+func (a *Accounts) findLogin(ctx context.Context, identifier string) (dbgen.User, error) {
+	s := strings.TrimSpace(identifier)
+	if s == "" || len(s) > maxIdentifier {
+		return dbgen.User{}, ErrNotFound
+	}
+	if strings.Contains(s, "@") {
+		row, err := a.db.q.UserGetByEmail(ctx, s)
+		return row, mapDBError(err)
+	}
+	if name, ok := NormalizeUsername(s); ok {
+		row, err := a.db.q.UserGetByUsername(ctx, name)
+		if err = mapDBError(err); !errors.Is(err, ErrNotFound) {
+			return row, err
+		}
+	}
+	p, err := phone.Normalize(s, a.defaultRegion)
+	if err != nil {
+		return dbgen.User{}, ErrNotFound
+	}
+	row, err := a.db.q.UserGetByPhone(ctx, p)
+	if err = mapDBError(err); !errors.Is(err, ErrNotFound) {
+		return row, err
+	}
+	last10 := phone.Last10(p)
+	if last10 == "" {
+		return dbgen.User{}, ErrNotFound
+	}
+	rows, err := a.db.q.UserListByPhoneLast10(ctx, last10)
+	if err != nil {
+		return dbgen.User{}, mapDBError(err)
+	}
+	if len(rows) != 1 {
+		return dbgen.User{}, ErrNotFound
+	}
+	return rows[0], nil
+}
+
+// Login checks a password for an identifier (see findLogin) and starts a
+// session. Every failure — unknown identifier, no password set, wrong
+// password — is invalid_credentials and costs one argon2id run. A correct
+// password of a deactivated account is account_disabled (a wrong one is
+// invalid_credentials, so nothing leaks without the password). Failures
+// are limited (see LoginLimits). A hash made with other argon2id
+// parameters than the current ones is replaced on success.
+// Errors: invalid_credentials, account_disabled, rate_limited.
+func (a *Accounts) Login(ctx context.Context, identifier, pw string, c Client) (SignIn, error) {
+	key := loginKey(identifier, a.defaultRegion)
+	at, err := a.beginAttempt(ctx, key, c.IP)
+	if err != nil {
+		return SignIn{}, err
+	}
+	row, cred, err := a.credentials(ctx, identifier)
+	if err != nil {
+		return SignIn{}, err
+	}
+	ok, rehash := false, false
+	if cred == nil {
+		a.hasher.VerifyDummy(pw)
+	} else if ok, rehash, err = a.hasher.Verify(pw, cred.Hash); err != nil {
+		return SignIn{}, fmt.Errorf("verify password of user %d: %w", row.ID, err)
+	}
+	if !ok {
+		if err := a.failAttempt(ctx, at, c.IP); err != nil {
+			return SignIn{}, err
+		}
+		return SignIn{}, ErrInvalidCredentials
+	}
+	if !userFromRow(row).Usable() {
+		if err := a.forgetAttempt(ctx, at); err != nil {
+			return SignIn{}, err
+		}
+		return SignIn{}, ErrAccountDisabled
+	}
+	var newHash string
+	if rehash {
+		if newHash, err = a.hasher.Hash(pw); err != nil {
+			return SignIn{}, fmt.Errorf("rehash password: %w", err)
+		}
+	}
+	now := time.Now().UTC()
+	method := "password"
+	res, err := inTx(ctx, a.db, func(q *dbgen.Queries) (issued, error) {
+		if err := q.LoginFailureDeleteByIdentifiers(ctx, [][]byte{at.key}); err != nil {
+			return issued{}, err
+		}
+		if newHash != "" {
+			if err := q.PasswordCredentialRehash(ctx, dbgen.PasswordCredentialRehashParams{UserID: row.ID, OldHash: cred.Hash, NewHash: newHash}); err != nil {
+				return issued{}, err
+			}
+		}
+		r, err := q.UserUpdateLogin(ctx, dbgen.UserUpdateLoginParams{ID: row.ID, LastAuthMethod: &method, LastAuthMethodAt: &now, LastLoginAt: &now})
+		if err != nil {
+			return issued{}, err
+		}
+		u := userFromRow(r)
+		if !u.Usable() { // deactivated meanwhile
+			return issued{}, ErrAccountDisabled
+		}
+		s, refresh, err := a.newSession(ctx, q, u.ID, c)
+		if err != nil {
+			return issued{}, err
+		}
+		return issued{user: u, session: s.ID, refresh: refresh}, nil
+	})
+	if err != nil {
+		return SignIn{}, err
+	}
+	t, err := a.issue(res.user, res.session, res.refresh)
+	return SignIn{User: res.user, Tokens: t}, err
+}
+
+// credentials returns the user an identifier names and their password
+// credential; a nil credential when there is no such user or no password.
+func (a *Accounts) credentials(ctx context.Context, identifier string) (dbgen.User, *dbgen.PasswordCredential, error) {
+	row, err := a.findLogin(ctx, identifier)
+	if errors.Is(err, ErrNotFound) {
+		return dbgen.User{}, nil, nil
+	}
+	if err != nil {
+		return dbgen.User{}, nil, err
+	}
+	cred, err := a.db.q.PasswordCredentialGet(ctx, row.ID)
+	if err = mapDBError(err); errors.Is(err, ErrNotFound) {
+		return row, nil, nil
+	}
+	if err != nil {
+		return dbgen.User{}, nil, err
+	}
+	return row, &cred, nil
+}
+
+// issued is what a sign-in transaction hands back: the user, the new
+// session and its first refresh token.
+type issued struct {
+	user    User
+	session int64
+	refresh string
+}

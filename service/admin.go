@@ -1,0 +1,432 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/userd/userd/dbgen"
+	"github.com/userd/userd/phone"
+)
+
+// Admin is the directory and the administration of accounts: listing and
+// looking users up, profiles as others see them, roles, deactivation and
+// the audit log.
+//
+// Who may call what is decided by the HTTP layer's role checks; the
+// methods that change another account also check, under row locks, that
+// the actor is still an active admin when the change is made.
+type Admin struct {
+	db            *DB
+	defaultRegion string
+	cursors       cursorCodec
+}
+
+// NewAdmin returns the Admin service. cursorKey is the HMAC-SHA256 key
+// that signs page cursors; every instance serving one database must share
+// it. NewAdmin panics when cursorKey is shorter than 16 bytes.
+func NewAdmin(db *DB, defaultRegion string, cursorKey []byte) *Admin {
+	if len(cursorKey) < 16 {
+		panic("service.NewAdmin: cursor key shorter than 16 bytes")
+	}
+	return &Admin{db: db, defaultRegion: defaultRegion, cursors: cursorCodec{key: slices.Clone(cursorKey)}}
+}
+
+// PageRequest asks for one keyset page: Limit nil means DefaultPageLimit,
+// Cursor "" means the first page.
+type PageRequest struct {
+	Limit  *int
+	Cursor string
+}
+
+// UserFilter narrows the directory; nil fields do not filter. Q is a
+// case-insensitive prefix of the username, email, first or last name.
+type UserFilter struct {
+	Role     *string
+	IsActive *bool
+	Q        *string
+}
+
+// UserPage is one page of the directory. NextCursor is nil on the last page.
+type UserPage struct {
+	Items      []User
+	NextCursor *string
+}
+
+// maxQuery bounds a directory search prefix (the longest searchable
+// column, email, holds 254 characters).
+const maxQuery = 254
+
+// normalize validates f and returns it with Q trimmed ("" becomes nil).
+func (f UserFilter) normalize() (UserFilter, error) {
+	var v validation
+	if f.Role != nil && RoleRank(*f.Role) < 0 {
+		v.add("role", "must be one of "+strings.Join(Roles, ", "))
+	}
+	if f.Q != nil {
+		q := strings.TrimSpace(*f.Q)
+		switch {
+		case q == "":
+			f.Q = nil
+		case !utf8.ValidString(q) || strings.IndexFunc(q, unicode.IsControl) >= 0:
+			v.add("q", "must not contain control characters")
+		case utf8.RuneCountInString(q) > maxQuery:
+			v.add("q", "must be at most "+itoa(maxQuery)+" characters")
+		case strings.HasSuffix(q, "\U0010FFFF"):
+			// prefix_upper_bound has no successor for the last code point.
+			v.add("q", "must not end in U+10FFFF")
+		default:
+			f.Q = &q
+		}
+	}
+	return f, v.err()
+}
+
+// bind is the canonical form of the filters that a cursor is bound to.
+func (f UserFilter) bind() []byte {
+	b, _ := json.Marshal([]any{f.Role, f.IsActive, f.Q}) // cannot fail: strings and bools
+	return b
+}
+
+// Cursor kinds: a cursor of one list is refused by another.
+const (
+	cursorUsers = "users"
+	cursorAudit = "audit"
+)
+
+// ListUsers returns one page of live users, newest first, that match f.
+// Errors: validation_failed (fields role, q, limit), invalid_cursor,
+// db_unavailable.
+func (a *Admin) ListUsers(ctx context.Context, f UserFilter, page PageRequest) (UserPage, error) {
+	f, err := f.normalize()
+	if err != nil {
+		return UserPage{}, err
+	}
+	limit, err := pageLimit(page.Limit)
+	if err != nil {
+		return UserPage{}, err
+	}
+	after := firstPage
+	if page.Cursor != "" {
+		if after, err = a.cursors.decode(cursorUsers, f.bind(), page.Cursor); err != nil {
+			return UserPage{}, err
+		}
+	}
+	rows, err := a.listUsers(ctx, f, after, int32(limit+1))
+	if err != nil {
+		return UserPage{}, mapDBError(err)
+	}
+	out := UserPage{Items: make([]User, 0, min(len(rows), limit))}
+	for _, r := range rows[:min(len(rows), limit)] {
+		out.Items = append(out.Items, userFromRow(r))
+	}
+	if len(rows) > limit {
+		last := out.Items[limit-1]
+		c := a.cursors.encode(cursorUsers, f.bind(), Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
+		out.NextCursor = &c
+	}
+	return out, nil
+}
+
+// listUsers picks the query whose index serves the filter combination.
+func (a *Admin) listUsers(ctx context.Context, f UserFilter, after Cursor, n int32) ([]dbgen.User, error) {
+	q := a.db.q
+	switch {
+	case f.Q != nil:
+		return inTx(ctx, a.db, func(q *dbgen.Queries) ([]dbgen.User, error) {
+			if err := q.UserSearchForceCustomPlan(ctx); err != nil {
+				return nil, err
+			}
+			return q.UserSearch(ctx, dbgen.UserSearchParams{
+				Q: *f.Q, Role: f.Role, IsActive: f.IsActive, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
+			})
+		})
+	case f.Role != nil && f.IsActive != nil:
+		return q.UserListByRoleActive(ctx, dbgen.UserListByRoleActiveParams{
+			Role: *f.Role, IsActive: *f.IsActive, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
+		})
+	case f.Role != nil:
+		return q.UserListByRole(ctx, dbgen.UserListByRoleParams{
+			Role: *f.Role, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
+		})
+	case f.IsActive != nil && *f.IsActive:
+		return q.UserListActive(ctx, dbgen.UserListActiveParams{AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
+	case f.IsActive != nil:
+		return q.UserListInactive(ctx, dbgen.UserListInactiveParams{AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
+	default:
+		return q.UserList(ctx, dbgen.UserListParams{AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
+	}
+}
+
+// staff reports whether a role sees private views and inactive accounts.
+func staff(role string) bool { return role == "admin" || role == "operator" }
+
+// LookupQuery names a user by exactly one of phone or email.
+type LookupQuery struct {
+	Phone *string
+	Email *string
+}
+
+// Lookup finds the one live user with the given phone number or email.
+// A phone is normalized to E.164 in the default region and matched
+// exactly first, then on its last ten digits; an email matches
+// case-insensitively. Inactive users are found only by admins and
+// operators.
+// Errors: validation_failed (neither or both given, or a malformed
+// value), not_found, ambiguous_phone (several users share the last ten
+// digits), db_unavailable.
+func (a *Admin) Lookup(ctx context.Context, viewer User, lq LookupQuery) (User, error) {
+	if (lq.Phone == nil) == (lq.Email == nil) {
+		return User{}, Invalid(
+			FieldError{Field: "phone", Message: "give exactly one of phone and email"},
+			FieldError{Field: "email", Message: "give exactly one of phone and email"},
+		)
+	}
+	var u User
+	var err error
+	if lq.Phone != nil {
+		u, err = a.lookupPhone(ctx, *lq.Phone)
+	} else {
+		u, err = a.lookupEmail(ctx, *lq.Email)
+	}
+	if err != nil {
+		return User{}, err
+	}
+	if !u.IsActive && !staff(viewer.Role) {
+		return User{}, ErrNotFound
+	}
+	return u, nil
+}
+
+func (a *Admin) lookupPhone(ctx context.Context, raw string) (User, error) {
+	e164, err := phone.Normalize(raw, a.defaultRegion)
+	if err != nil {
+		return User{}, Invalid(FieldError{Field: "phone", Message: "must be a valid phone number"})
+	}
+	r, err := a.db.q.UserGetByPhone(ctx, e164)
+	if err == nil {
+		return userFromRow(r), nil
+	}
+	if err = mapDBError(err); !errors.Is(err, ErrNotFound) {
+		return User{}, err
+	}
+	last10 := phone.Last10(e164)
+	if last10 == "" {
+		return User{}, ErrNotFound
+	}
+	rows, err := a.db.q.UserListByPhoneLast10(ctx, last10)
+	if err != nil {
+		return User{}, mapDBError(err)
+	}
+	switch len(rows) {
+	case 0:
+		return User{}, ErrNotFound
+	case 1:
+		return userFromRow(rows[0]), nil
+	default:
+		return User{}, ErrAmbiguousPhone
+	}
+}
+
+func (a *Admin) lookupEmail(ctx context.Context, raw string) (User, error) {
+	email, ok := NormalizeEmail(raw)
+	if !ok {
+		return User{}, Invalid(FieldError{Field: "email", Message: "must be an email address"})
+	}
+	r, err := a.db.q.UserGetByEmail(ctx, email)
+	if err != nil {
+		return User{}, mapDBError(err)
+	}
+	return userFromRow(r), nil
+}
+
+// Profile is a user as a viewer may see them. Private is true when the
+// viewer may see the private view: themself, an admin or an operator.
+type Profile struct {
+	User    User
+	Private bool
+}
+
+// Profile returns user id as viewer sees them. Deleted users are not
+// found; inactive users and users who block the viewer are not found
+// either, except by admins and operators.
+// Errors: not_found, db_unavailable.
+func (a *Admin) Profile(ctx context.Context, viewer User, id int64) (Profile, error) {
+	r, err := a.db.q.UserGetProfile(ctx, dbgen.UserGetProfileParams{ViewerID: viewer.ID, ID: id})
+	if err != nil {
+		return Profile{}, mapDBError(err)
+	}
+	u := userFromRow(r.User)
+	isStaff := staff(viewer.Role)
+	if u.DeletedAt != nil || (!isStaff && (!u.IsActive || r.BlocksViewer)) {
+		return Profile{}, ErrNotFound
+	}
+	return Profile{User: u, Private: isStaff || u.ID == viewer.ID}, nil
+}
+
+// lockForChange takes the row locks of an admin action on target, in the
+// order every last-admin check takes them (all active admins by id, then
+// the target), and checks the invariants: the target does not stay the
+// last active admin when it loses that status (losesAdmin), and the actor
+// is still an active admin. It returns the target's locked row.
+func lockForChange(ctx context.Context, q *dbgen.Queries, actorID, targetID int64, losesAdmin func(isAdmin bool) bool) (dbgen.User, error) {
+	admins, err := lockAdmins(ctx, q)
+	if err != nil {
+		return dbgen.User{}, fmt.Errorf("lock admins: %w", err)
+	}
+	if losesAdmin(slices.Contains(admins, targetID)) && len(admins) <= 1 {
+		return dbgen.User{}, ErrLastAdmin
+	}
+	if !slices.Contains(admins, actorID) {
+		return dbgen.User{}, ErrForbidden
+	}
+	u, err := q.UserGetByIDForUpdate(ctx, targetID)
+	if err != nil {
+		return dbgen.User{}, mapDBError(err)
+	}
+	if u.DeletedAt != nil {
+		return dbgen.User{}, ErrNotFound
+	}
+	return u, nil
+}
+
+// SetRole gives user targetID role; artistID is required for the artist
+// role and must be nil for every other (it is cleared). The change
+// revokes the target's sessions and is audited as admin.role_changed.
+// Setting the role a user already has changes nothing.
+// Errors: validation_failed (role, artist_id), forbidden (your own role,
+// or the actor is not an active admin), not_found, last_admin,
+// db_unavailable.
+func (a *Admin) SetRole(ctx context.Context, actorID, targetID int64, role string, artistID *int64) (User, error) {
+	var v validation
+	switch {
+	case RoleRank(role) < 0:
+		v.add("role", "must be one of "+strings.Join(Roles, ", "))
+	case role == "artist" && (artistID == nil || *artistID <= 0):
+		v.add("artist_id", "is required for the artist role and must be positive")
+	case role != "artist" && artistID != nil:
+		v.add("artist_id", "is only for the artist role")
+	}
+	if err := v.err(); err != nil {
+		return User{}, err
+	}
+	if actorID == targetID {
+		return User{}, ErrForbidden
+	}
+	return inTx(ctx, a.db, func(q *dbgen.Queries) (User, error) {
+		cur, err := lockForChange(ctx, q, actorID, targetID, func(isAdmin bool) bool { return isAdmin && role != "admin" })
+		if err != nil {
+			return User{}, err
+		}
+		if cur.Role == role && int64PtrEq(cur.ArtistID, artistID) {
+			return userFromRow(cur), nil
+		}
+		r, err := q.UserSetRole(ctx, dbgen.UserSetRoleParams{ID: targetID, Role: role, ArtistID: artistID})
+		if err != nil {
+			return User{}, mapDBError(err)
+		}
+		if _, err := q.SessionRevokeAllByUser(ctx, dbgen.SessionRevokeAllByUserParams{UserID: targetID, Reason: strPtr("role_changed")}); err != nil {
+			return User{}, fmt.Errorf("revoke sessions: %w", err)
+		}
+		details := map[string]any{"before": map[string]any{"role": cur.Role}, "after": map[string]any{"role": role}}
+		if err := audit(ctx, q, &actorID, &targetID, "admin.role_changed", details); err != nil {
+			return User{}, fmt.Errorf("audit: %w", err)
+		}
+		return userFromRow(r), nil
+	})
+}
+
+func int64PtrEq(a, b *int64) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+
+// SetActive deactivates (active false) or reactivates user targetID.
+// Deactivation revokes every session at once; the user's access tokens are
+// refused (account_disabled) from the next request. Audited as
+// admin.user_deactivated or admin.user_reactivated; setting the state a
+// user already has changes nothing.
+// Errors: forbidden (yourself, or the actor is not an active admin),
+// not_found, last_admin, db_unavailable.
+func (a *Admin) SetActive(ctx context.Context, actorID, targetID int64, active bool) (User, error) {
+	if actorID == targetID {
+		return User{}, ErrForbidden
+	}
+	return inTx(ctx, a.db, func(q *dbgen.Queries) (User, error) {
+		cur, err := lockForChange(ctx, q, actorID, targetID, func(isAdmin bool) bool { return isAdmin && !active })
+		if err != nil {
+			return User{}, err
+		}
+		if cur.IsActive == active {
+			return userFromRow(cur), nil
+		}
+		r, err := q.UserSetActive(ctx, dbgen.UserSetActiveParams{ID: targetID, IsActive: active})
+		if err != nil {
+			return User{}, mapDBError(err)
+		}
+		action := "admin.user_reactivated"
+		if !active {
+			action = "admin.user_deactivated"
+			if _, err := q.SessionRevokeAllByUser(ctx, dbgen.SessionRevokeAllByUserParams{UserID: targetID, Reason: strPtr("deactivated")}); err != nil {
+				return User{}, fmt.Errorf("revoke sessions: %w", err)
+			}
+		}
+		if err := audit(ctx, q, &actorID, &targetID, action, nil); err != nil {
+			return User{}, fmt.Errorf("audit: %w", err)
+		}
+		return userFromRow(r), nil
+	})
+}
+
+// AuditEvent is one row of the audit log. Details never hold secrets, and
+// hold no personal data of a deleted user.
+type AuditEvent struct {
+	ID             int64
+	ActorID        *int64
+	TargetUserID   *int64
+	OrganizationID *int64
+	Action         string
+	Details        json.RawMessage
+	CreatedAt      time.Time
+}
+
+// AuditPage is one page of the audit log. NextCursor is nil on the last page.
+type AuditPage struct {
+	Items      []AuditEvent
+	NextCursor *string
+}
+
+// AuditEvents returns one page of the audit log, newest first.
+// Errors: validation_failed (limit), invalid_cursor, db_unavailable.
+func (a *Admin) AuditEvents(ctx context.Context, page PageRequest) (AuditPage, error) {
+	limit, err := pageLimit(page.Limit)
+	if err != nil {
+		return AuditPage{}, err
+	}
+	after := firstPage
+	if page.Cursor != "" {
+		if after, err = a.cursors.decode(cursorAudit, nil, page.Cursor); err != nil {
+			return AuditPage{}, err
+		}
+	}
+	rows, err := a.db.q.AuditList(ctx, dbgen.AuditListParams{AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: int32(limit + 1)})
+	if err != nil {
+		return AuditPage{}, mapDBError(err)
+	}
+	out := AuditPage{Items: make([]AuditEvent, 0, min(len(rows), limit))}
+	for _, r := range rows[:min(len(rows), limit)] {
+		out.Items = append(out.Items, AuditEvent{
+			ID: r.ID, ActorID: r.ActorID, TargetUserID: r.TargetUserID, OrganizationID: r.OrganizationID,
+			Action: r.Action, Details: json.RawMessage(r.Details), CreatedAt: r.CreatedAt,
+		})
+	}
+	if len(rows) > limit {
+		last := out.Items[limit-1]
+		c := a.cursors.encode(cursorAudit, nil, Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
+		out.NextCursor = &c
+	}
+	return out, nil
+}

@@ -1,0 +1,48 @@
+package service
+
+import (
+	"context"
+	"errors"
+
+	"github.com/userd/userd/dbgen"
+)
+
+// ErrLastWayIn is the conflict of removing a user's only way to sign in.
+var ErrLastWayIn = &Error{Code: CodeConflict, Message: "this is the account's only way to sign in: set a password or link another login first"}
+
+// UnlinkIdentity removes the user's external login of provider. It never
+// removes the last way in: a user without a password keeps their only
+// identity. Concurrent unlinks of one user run one at a time. A later
+// token of that provider signs in afresh, which links the identity again
+// when it carries this account's verified email or phone.
+// Errors: not_found (no identity of that provider), conflict (the last way in).
+func (s *Users) UnlinkIdentity(ctx context.Context, userID int64, provider string) error {
+	_, err := inTx(ctx, s.db, func(q *dbgen.Queries) (struct{}, error) {
+		if _, err := q.UserGetByIDForUpdate(ctx, userID); err != nil {
+			return struct{}{}, err
+		}
+		ids, err := q.IdentityListByUser(ctx, userID)
+		if err != nil {
+			return struct{}{}, err
+		}
+		found := false
+		for _, id := range ids {
+			found = found || id.Provider == provider
+		}
+		if !found {
+			return struct{}{}, ErrNotFound
+		}
+		if len(ids) == 1 {
+			_, err := q.PasswordCredentialGet(ctx, userID)
+			if err = mapDBError(err); errors.Is(err, ErrNotFound) {
+				return struct{}{}, ErrLastWayIn
+			}
+			if err != nil {
+				return struct{}{}, err
+			}
+		}
+		_, err = q.IdentityDelete(ctx, dbgen.IdentityDeleteParams{UserID: userID, Provider: provider})
+		return struct{}{}, err
+	})
+	return err
+}

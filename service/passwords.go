@@ -1,0 +1,162 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/userd/userd/dbgen"
+	"github.com/userd/userd/password"
+)
+
+// ChangePassword replaces the caller's password after checking the current
+// one, revokes every other session of theirs (reason password_changed; the
+// session of p's token stays) and voids pending reset links. Wrong current
+// passwords count against the same kind of limit as logins (per user).
+// Access tokens of the revoked sessions stay valid until they expire.
+// Errors: validation_failed (new_password; current_password when it is
+// wrong or the account has no password), rate_limited.
+func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, next string) error {
+	if err := password.Validate(next); err != nil {
+		return Invalid(FieldError{Field: "new_password", Message: passwordProblem(err)})
+	}
+	userID := p.User.ID
+	at, err := a.beginAttempt(ctx, userKey(userID), netip.Addr{})
+	if err != nil {
+		return err
+	}
+	cred, err := a.db.q.PasswordCredentialGet(ctx, userID)
+	ok := false
+	switch err = mapDBError(err); {
+	case errors.Is(err, ErrNotFound):
+		a.hasher.VerifyDummy(current)
+	case err != nil:
+		return err
+	default:
+		if ok, _, err = a.hasher.Verify(current, cred.Hash); err != nil {
+			return fmt.Errorf("verify password of user %d: %w", userID, err)
+		}
+	}
+	if !ok {
+		if err := a.failAttempt(ctx, at, netip.Addr{}); err != nil {
+			return err
+		}
+		return Invalid(FieldError{Field: "current_password", Message: "is not correct"})
+	}
+	hash, err := a.hasher.Hash(next)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	_, err = inTx(ctx, a.db, func(q *dbgen.Queries) (struct{}, error) {
+		steps := []func() error{
+			func() error { return q.LoginFailureDeleteByIdentifiers(ctx, [][]byte{at.key}) },
+			func() error {
+				return q.PasswordCredentialSet(ctx, dbgen.PasswordCredentialSetParams{UserID: userID, Hash: hash})
+			},
+			func() error {
+				_, err := q.SessionRevokeOthersByUser(ctx, dbgen.SessionRevokeOthersByUserParams{UserID: userID, KeepID: p.SessionID, Reason: strPtr("password_changed")})
+				return err
+			},
+			func() error {
+				return q.UserTokenUseAllByUser(ctx, dbgen.UserTokenUseAllByUserParams{UserID: userID, Purpose: purposePasswordReset})
+			},
+			func() error { return audit(ctx, q, &userID, &userID, "user.password_changed", nil) },
+		}
+		for _, step := range steps {
+			if err := step(); err != nil {
+				return struct{}{}, err
+			}
+		}
+		return struct{}{}, nil
+	})
+	return err
+}
+
+// ForgotPassword mails a password-reset link (valid ResetTTL, single use)
+// to the active account with this email. It answers the same whether or
+// not there is one, and sends nothing for a deactivated account or when
+// MailsPerHour links went out in the last hour.
+// Errors: validation_failed (email is not an address).
+func (a *Accounts) ForgotPassword(ctx context.Context, email string) error {
+	e, ok := NormalizeEmail(email)
+	if !ok {
+		return Invalid(FieldError{Field: "email", Message: "must be an email address"})
+	}
+	_, err := inTx(ctx, a.db, func(q *dbgen.Queries) (struct{}, error) {
+		u, err := q.UserGetByEmail(ctx, e)
+		if err = mapDBError(err); errors.Is(err, ErrNotFound) {
+			return struct{}{}, nil
+		}
+		if err != nil {
+			return struct{}{}, err
+		}
+		if !userFromRow(u).Usable() {
+			return struct{}{}, nil
+		}
+		return struct{}{}, a.mailToken(ctx, q, u.ID, *u.Email, purposePasswordReset, a.ResetTTL)
+	})
+	return err
+}
+
+// ResetPassword sets a new password with a mailed reset token. The token
+// is spent, and so are the user's other reset tokens; every session of the
+// user is revoked (reason password_reset) and their login failures are
+// cleared. Following the link proves the mailbox, so the email becomes
+// verified when it is still the one the link went to.
+// Errors: validation_failed (password), invalid_token (unknown, used or
+// expired token), account_disabled (deactivated since the mail).
+func (a *Accounts) ResetPassword(ctx context.Context, token, pw string) error {
+	if err := password.Validate(pw); err != nil {
+		return Invalid(FieldError{Field: "password", Message: passwordProblem(err)})
+	}
+	hash, ok := tokenHash(token)
+	if !ok {
+		return ErrInvalidToken
+	}
+	newHash, err := a.hasher.Hash(pw)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	_, err = inTx(ctx, a.db, func(q *dbgen.Queries) (struct{}, error) {
+		t, err := q.UserTokenUse(ctx, dbgen.UserTokenUseParams{TokenHash: hash, Purpose: purposePasswordReset})
+		if err != nil {
+			return struct{}{}, notFoundAs(err, ErrInvalidToken)
+		}
+		u, err := q.UserGetByIDForUpdate(ctx, t.UserID)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if !userFromRow(u).Usable() {
+			return struct{}{}, ErrAccountDisabled
+		}
+		steps := []func() error{
+			func() error {
+				return q.PasswordCredentialSet(ctx, dbgen.PasswordCredentialSetParams{UserID: u.ID, Hash: newHash})
+			},
+			func() error {
+				_, err := q.SessionRevokeAllByUser(ctx, dbgen.SessionRevokeAllByUserParams{UserID: u.ID, Reason: strPtr("password_reset")})
+				return err
+			},
+			func() error {
+				return q.UserTokenUseAllByUser(ctx, dbgen.UserTokenUseAllByUserParams{UserID: u.ID, Purpose: purposePasswordReset})
+			},
+			func() error { return q.LoginFailureDeleteByIdentifiers(ctx, loginKeys(u)) },
+			func() error {
+				if u.EmailVerified || u.Email == nil || t.Email == nil || !strings.EqualFold(*u.Email, *t.Email) {
+					return nil
+				}
+				return q.UserSetEmailVerified(ctx, dbgen.UserSetEmailVerifiedParams{ID: u.ID, Email: *u.Email})
+			},
+			func() error { return audit(ctx, q, &u.ID, &u.ID, "user.password_reset", nil) },
+		}
+		for _, step := range steps {
+			if err := step(); err != nil {
+				return struct{}{}, err
+			}
+		}
+		return struct{}{}, nil
+	})
+	return err
+}

@@ -1,0 +1,92 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/userd/userd/dbgen"
+	"github.com/userd/userd/password"
+)
+
+// The development superuser and organization of SetupDevUsers.
+const (
+	DevOrganization = "Admin Organization"
+	DevUsername     = "user"
+	DevEmail        = "user@example.com"
+	DevPassword     = "string" // below the password policy: development only
+)
+
+// DevSetup is what SetupDevUsers left in place.
+type DevSetup struct {
+	UserID         int64
+	OrganizationID int64
+	Created        bool // the user did not exist before
+}
+
+// SetupDevUsers makes sure the development superuser exists: username
+// DevUsername, email DevEmail, password DevPassword (set without the
+// password policy), role admin, seed data, member and org_admin of the
+// seed organization DevOrganization. It is idempotent: an existing user
+// named DevUsername gets the password, role and organization again.
+// Meant for development only.
+// Errors: email_taken (another user has DevEmail).
+func SetupDevUsers(ctx context.Context, db *DB, hasher *password.Hasher) (DevSetup, error) {
+	hash, err := hasher.Hash(DevPassword)
+	if err != nil {
+		return DevSetup{}, fmt.Errorf("hash password: %w", err)
+	}
+	return inTx(ctx, db, func(q *dbgen.Queries) (DevSetup, error) {
+		org, err := q.SeedOrganizationGet(ctx, DevOrganization)
+		if err = mapDBError(err); errors.Is(err, ErrNotFound) {
+			org, err = q.SeedOrganizationCreate(ctx, DevOrganization)
+		}
+		if err != nil {
+			return DevSetup{}, err
+		}
+		out := DevSetup{OrganizationID: org.ID}
+		u, err := q.UserGetByUsername(ctx, DevUsername)
+		switch err = mapDBError(err); {
+		case errors.Is(err, ErrNotFound):
+			username, email := DevUsername, DevEmail
+			u, err = q.UserCreate(ctx, dbgen.UserCreateParams{
+				Username: &username, Email: &email, EmailVerified: true, Role: "admin",
+				OrganizationID: &org.ID, IsSeedData: true,
+			})
+			if err != nil {
+				return DevSetup{}, err
+			}
+			out.Created = true
+		case err != nil:
+			return DevSetup{}, err
+		default:
+			steps := []func() error{
+				func() error {
+					_, err := q.UserSetRole(ctx, dbgen.UserSetRoleParams{ID: u.ID, Role: "admin"})
+					return err
+				},
+				func() error {
+					_, err := q.UserSetActive(ctx, dbgen.UserSetActiveParams{ID: u.ID, IsActive: true})
+					return err
+				},
+				func() error {
+					return q.UserSetOrganization(ctx, dbgen.UserSetOrganizationParams{ID: u.ID, OrganizationID: &org.ID})
+				},
+				func() error { return q.SeedUserSetSeedData(ctx, u.ID) },
+			}
+			for _, step := range steps {
+				if err := step(); err != nil {
+					return DevSetup{}, err
+				}
+			}
+		}
+		out.UserID = u.ID
+		if err := q.PasswordCredentialSet(ctx, dbgen.PasswordCredentialSetParams{UserID: u.ID, Hash: hash}); err != nil {
+			return DevSetup{}, err
+		}
+		if err := q.SeedUserGroupAdd(ctx, dbgen.SeedUserGroupAddParams{UserID: u.ID, GroupName: "org_admin"}); err != nil {
+			return DevSetup{}, err
+		}
+		return out, nil
+	})
+}

@@ -1,0 +1,167 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/userd/userd/dbgen"
+)
+
+// Opaque tokens (refresh tokens, mailed tokens) are 32 random bytes in
+// base64url without padding; only their SHA-256 is stored.
+const (
+	opaqueTokenBytes = 32
+	opaqueTokenLen   = 43 // base64url of 32 bytes
+)
+
+// Purposes of user_tokens rows.
+const (
+	purposeEmailVerification = "email_verification"
+	purposePasswordReset     = "password_reset"
+)
+
+// newOpaqueToken returns a fresh token and its stored hash.
+func newOpaqueToken() (token string, hash []byte, err error) {
+	var b [opaqueTokenBytes]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", nil, fmt.Errorf("random token: %w", err)
+	}
+	token = base64.RawURLEncoding.EncodeToString(b[:])
+	h := sha256.Sum256([]byte(token))
+	return token, h[:], nil
+}
+
+// tokenHash returns the stored hash of a presented token, or false for
+// anything that cannot be one of ours (no database round trip).
+func tokenHash(token string) ([]byte, bool) {
+	if len(token) != opaqueTokenLen {
+		return nil, false
+	}
+	if _, err := base64.RawURLEncoding.Strict().DecodeString(token); err != nil {
+		return nil, false
+	}
+	h := sha256.Sum256([]byte(token))
+	return h[:], true
+}
+
+// link is a URL under the public URL that carries token.
+func (a *Accounts) link(path, token string) string {
+	return a.publicURL + path + "?token=" + url.QueryEscape(token)
+}
+
+// mailToken creates a token of purpose for u's email, valid for ttl, and
+// queues the mail made of it, in q's transaction. It sends nothing when
+// MailsPerHour tokens of that purpose were made for u in the last hour,
+// so that nobody can flood an inbox through userd.
+func (a *Accounts) mailToken(ctx context.Context, q *dbgen.Queries, userID int64, email, purpose string, ttl time.Duration) error {
+	n, err := q.UserTokenCountRecent(ctx, dbgen.UserTokenCountRecentParams{UserID: userID, Purpose: purpose, WithinSeconds: time.Hour.Seconds()})
+	if err != nil {
+		return err
+	}
+	if n >= int64(a.MailsPerHour) {
+		return nil
+	}
+	token, hash, err := newOpaqueToken()
+	if err != nil {
+		return err
+	}
+	if err := q.UserTokenCreate(ctx, dbgen.UserTokenCreateParams{
+		UserID: userID, Purpose: purpose, TokenHash: hash, Email: &email, TtlSeconds: ttl.Seconds(),
+	}); err != nil {
+		return err
+	}
+	var m Mail
+	switch purpose {
+	case purposeEmailVerification:
+		m = Mail{To: email, Subject: "Confirm your email address", Text: fmt.Sprintf(
+			"Open this link to confirm your email address:\n\n%s\n\nThe link works once and expires in %s. If you did not sign up, ignore this mail.\n",
+			a.link("/verify-email", token), humanDuration(ttl))}
+	case purposePasswordReset:
+		m = Mail{To: email, Subject: "Reset your password", Text: fmt.Sprintf(
+			"Open this link to choose a new password:\n\n%s\n\nThe link works once and expires in %s. If you did not ask for it, ignore this mail: your password stays as it is.\n",
+			a.link("/reset-password", token), humanDuration(ttl))}
+	default:
+		return fmt.Errorf("mail token: unknown purpose %q", purpose)
+	}
+	return enqueueMail(ctx, q, userID, m)
+}
+
+// humanDuration writes whole hours as "1 hour" / "24 hours", else minutes.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d == time.Hour:
+		return "1 hour"
+	case d%time.Hour == 0:
+		return itoa(int(d/time.Hour)) + " hours"
+	default:
+		return itoa(int(d/time.Minute)) + " minutes"
+	}
+}
+
+// VerifyEmail consumes an email-verification token and marks the address
+// verified, provided the user's email is still the one the token was
+// mailed to.
+// Errors: invalid_token (unknown, used or expired token, or the email has
+// changed since).
+func (a *Accounts) VerifyEmail(ctx context.Context, token string) error {
+	hash, ok := tokenHash(token)
+	if !ok {
+		return ErrInvalidToken
+	}
+	_, err := inTx(ctx, a.db, func(q *dbgen.Queries) (struct{}, error) {
+		t, err := q.UserTokenUse(ctx, dbgen.UserTokenUseParams{TokenHash: hash, Purpose: purposeEmailVerification})
+		if err != nil {
+			return struct{}{}, notFoundAs(err, ErrInvalidToken)
+		}
+		u, err := q.UserGetByIDForUpdate(ctx, t.UserID)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if u.DeletedAt != nil || t.Email == nil || u.Email == nil || !strings.EqualFold(*t.Email, *u.Email) {
+			return struct{}{}, ErrInvalidToken
+		}
+		if u.EmailVerified {
+			return struct{}{}, nil
+		}
+		return struct{}{}, q.UserSetEmailVerified(ctx, dbgen.UserSetEmailVerifiedParams{ID: u.ID, Email: *u.Email})
+	})
+	return err
+}
+
+// ResendVerification mails a new verification link to the user's email.
+// It does nothing when the email is verified already or MailsPerHour links
+// went out in the last hour.
+// Errors: validation_failed (the user has no email), not_found.
+func (a *Accounts) ResendVerification(ctx context.Context, userID int64) error {
+	_, err := inTx(ctx, a.db, func(q *dbgen.Queries) (struct{}, error) {
+		u, err := q.UserGetByIDForUpdate(ctx, userID)
+		if err != nil {
+			return struct{}{}, err
+		}
+		switch {
+		case u.DeletedAt != nil:
+			return struct{}{}, ErrNotFound
+		case u.Email == nil:
+			return struct{}{}, Invalid(FieldError{Field: "email", Message: "there is no email address to verify"})
+		case u.EmailVerified:
+			return struct{}{}, nil
+		}
+		return struct{}{}, a.mailToken(ctx, q, u.ID, *u.Email, purposeEmailVerification, a.VerifyTTL)
+	})
+	return err
+}
+
+// notFoundAs maps a missing row to domain error e, other errors as usual.
+func notFoundAs(err error, e *Error) error {
+	if err = mapDBError(err); errors.Is(err, ErrNotFound) {
+		return e
+	}
+	return err
+}
