@@ -33,12 +33,8 @@ const (
 // behaviour, not cost.
 var testHashParams = password.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
 
-func newTestAccounts(t testing.TB, db *service.DB) (*service.Accounts, service.LocalVerifier) {
+func newTestAccounts(t testing.TB, db *service.DB, keys *signing.KeySet) (*service.Accounts, service.LocalVerifier) {
 	t.Helper()
-	keys, err := signing.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
 	hasher, err := password.NewHasher(testHashParams)
 	if err != nil {
 		t.Fatal(err)

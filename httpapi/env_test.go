@@ -28,6 +28,7 @@ import (
 	"github.com/userd/userd/mail/smtptest"
 	"github.com/userd/userd/pgtest"
 	"github.com/userd/userd/service"
+	"github.com/userd/userd/signing"
 )
 
 const (
@@ -168,14 +169,17 @@ func newAdminAPI(t testing.TB, key string) *adminAPI {
 // env is a userd wired to a fresh database, a fake IdP and its admin API,
 // served over real HTTP.
 type env struct {
-	t      testing.TB
-	pool   *pgxpool.Pool
-	db     *service.DB
-	idp    *fakeIdP
-	admin  *adminAPI
-	outbox *service.Outbox
-	srv    *httptest.Server
-	client *http.Client
+	idpCfg    idp.Config
+	keys      *signing.KeySet
+	cursorKey []byte
+	t         testing.TB
+	pool      *pgxpool.Pool
+	db        *service.DB
+	idp       *fakeIdP
+	admin     *adminAPI
+	outbox    *service.Outbox
+	srv       *httptest.Server
+	client    *http.Client
 
 	accounts *service.Accounts // local accounts; tunables may be changed before the first request
 	mail     *smtptest.Server  // where the outbox delivers mail
@@ -185,33 +189,48 @@ type envOption func(*idp.Config)
 
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
 	e := &env{t: t, pool: pgtest.NewPool(t), idp: newFakeIdP(t), admin: newAdminAPI(t, "service-key")}
-	e.db = service.NewDB(e.pool)
-	cfg := idp.Config{Issuer: testIssuer, Audience: testAudience, JWKSURL: e.idp.srv.URL + "/.well-known/jwks.json"}
+	e.idpCfg = idp.Config{Issuer: testIssuer, Audience: testAudience, JWKSURL: e.idp.srv.URL + "/.well-known/jwks.json"}
 	for _, o := range opts {
-		o(&cfg)
+		o(&e.idpCfg)
 	}
-	v, err := idp.NewVerifier(ctx, cfg)
+	keys, err := signing.Generate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e.keys = keys
+	e.cursorKey = make([]byte, 32)
+	_, _ = rand.Read(e.cursorKey)
 	e.mail = smtptest.NewServer(t)
-	var local service.LocalVerifier
-	e.accounts, local = newTestAccounts(t, e.db)
-	auth := service.NewAuth(e.db, service.AuthConfig{External: v, ExternalIssuer: testIssuer, Provider: testProvider, DefaultRegion: "IN", Local: local, LocalIssuer: localIssuer})
-	users := service.NewUsers(e.db, "IN", testProvider)
-	e.outbox = service.NewOutbox(e.db, idp.NewAdminClient(e.admin.srv.URL, "service-key"), newTestMailer(t, e.mail), log)
-	cursorKey := make([]byte, 32)
-	_, _ = rand.Read(cursorKey)
-	admin := service.NewAdmin(e.db, "IN", cursorKey)
-	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: e.accounts, Admin: admin, Ready: e.db.Ready, PoolStats: e.db.Stats, PublicURL: "http://userd.test"})
+	e.db = service.NewDB(e.pool)
+	var h http.Handler
+	h, e.accounts, e.outbox = e.instance(e.db)
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
 	e.client = e.srv.Client()
 	return e
+}
+
+// instance wires a whole userd over db, sharing the environment's IdP,
+// signing keys and cursor key, as a second process on the same database
+// and configuration would.
+func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *service.Outbox) {
+	t := e.t
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	v, err := idp.NewVerifier(ctx, e.idpCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	accounts, local := newTestAccounts(t, db, e.keys)
+	auth := service.NewAuth(db, service.AuthConfig{External: v, ExternalIssuer: testIssuer, Provider: testProvider, DefaultRegion: "IN", Local: local, LocalIssuer: localIssuer})
+	users := service.NewUsers(db, "IN", testProvider)
+	outbox := service.NewOutbox(db, idp.NewAdminClient(e.admin.srv.URL, "service-key"), newTestMailer(t, e.mail), log)
+	admin := service.NewAdmin(db, "IN", e.cursorKey)
+	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Ready: db.Ready, PoolStats: db.Stats, PublicURL: "http://userd.test"})
+	return h, accounts, outbox
 }
 
 // response is a finished HTTP exchange.
