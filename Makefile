@@ -5,7 +5,7 @@
 SQLC     := go tool -modfile=tools/go.mod sqlc
 FUZZTIME ?= 20s
 
-.PHONY: help run test test-race generate verify fmt-check vet sqlc-check \
+.PHONY: help run test test-fast generate verify fmt-check vet sqlc-check \
 	schema-check migrate bench lint fuzz
 
 help: ## list the targets
@@ -14,14 +14,13 @@ help: ## list the targets
 run: ## serve on :8080 (no DATABASE_URL: finds or starts a local PostgreSQL, migrates)
 	go run ./cmd/userd serve
 
-# `test` runs without -race: on a 2-core CI machine the race detector makes
-# the database-heavy tests several times slower and needs cgo; run
-# `make test-race` before merging concurrency changes.
-test: verify ## verify, then every test against a real PostgreSQL
-	go test -count=1 ./...
-
-test-race: ## every test with the race detector (slower; needs cgo)
+# The race detector is on: concurrency (first-sight sync, refresh rotation,
+# last-admin locks, counters) is part of what the tests prove. It needs cgo.
+test: verify ## verify, then every test with the race detector against a real PostgreSQL
 	go test -count=1 -race ./...
+
+test-fast: ## every test without the race detector
+	go test -count=1 ./...
 
 generate: ## regenerate dbgen/ (sqlc) and sql/schema.sql from the migrations
 	$(SQLC) generate
