@@ -105,7 +105,7 @@ func Status(ctx context.Context, databaseURL string) ([]Migration, error) {
 }
 
 // ErrBehind is returned by Check when migrations are pending.
-var ErrBehind = errors.New("database schema is behind: run `userd migrate up`")
+var ErrBehind = errors.New("database schema is behind the migrations this binary embeds")
 
 // Latest is the version of the newest embedded migration.
 func Latest() string {

@@ -74,7 +74,7 @@ func openDB(ctx context.Context, cfg config.Config, migrateDev bool) (*pgxpool.P
 	if !cfg.Dev() {
 		if err := migrate.Check(ctx, pool); err != nil {
 			pool.Close()
-			return nil, fmt.Errorf("%w (userd migrate up applies them)", err)
+			return nil, fmt.Errorf("%w: run `userd migrate up` first", err)
 		}
 	}
 	return pool, nil
