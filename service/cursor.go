@@ -87,6 +87,19 @@ func (c cursorCodec) decode(kind string, bind []byte, s string) (Cursor, error) 
 	return Cursor{CreatedAt: time.UnixMicro(micros).UTC(), ID: id}, nil
 }
 
+// UserListCursor returns the cursor that ListUsers hands out, under filter
+// f, for a page that ends at position p: the next page holds the users
+// after p. It lets a caller start at any depth without paging there (the
+// directory benchmark does).
+// Errors: validation_failed (fields role, q).
+func (a *Admin) UserListCursor(f UserFilter, p Cursor) (string, error) {
+	f, err := f.normalize()
+	if err != nil {
+		return "", err
+	}
+	return a.cursors.encode(cursorUsers, f.bind(), p), nil
+}
+
 // pageLimit checks a requested page size; nil means the default.
 // Errors: validation_failed on field limit.
 func pageLimit(limit *int) (int, error) {

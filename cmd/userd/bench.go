@@ -16,6 +16,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,13 +32,28 @@ import (
 	"github.com/userd/userd/migrate"
 )
 
-// bench seeds a dedicated database with COPY, serves userd on a loopback
+// bench runs one benchmark: "me" (the default, also when the arguments
+// start with a flag) or "directory".
+func bench(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return benchMe(ctx, args, stdout)
+	}
+	switch args[0] {
+	case "me":
+		return benchMe(ctx, args[1:], stdout)
+	case "directory":
+		return benchDirectory(ctx, args[1:], stdout)
+	}
+	return fmt.Errorf("bench: unknown benchmark %q (me, directory)", args[0])
+}
+
+// benchMe seeds a dedicated database with COPY, serves userd on a loopback
 // port with an ES256 IdP publishing its JWKS on another, and drives
 // GET /api/v1/users/me with real HTTP at a fixed concurrency for a bounded
 // time and request count. It then measures JWT verification and the
 // user query on their own, to split the per-request cost.
-func bench(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+func benchMe(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("bench me", flag.ContinueOnError)
 	users := fs.Int("users", 100_000, "users to seed")
 	concurrency := fs.Int("concurrency", 32, "concurrent clients")
 	duration := fs.Duration("duration", 10*time.Second, "how long to send requests (at most)")
@@ -53,15 +69,25 @@ func bench(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "machine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
-
 	pool, err := pgxpool.New(ctx, dbURL)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	fmt.Fprintln(stdout, machineLine(ctx, pool))
 	start := time.Now()
-	if err := seedUsers(ctx, pool, *users); err != nil {
+	err = seedUsers(ctx, pool, *users,
+		[]string{"username", "email", "phone", "first_name", "last_name", "is_seed_data"},
+		func(i int) []any {
+			return []any{
+				fmt.Sprintf("bench_%d", i), fmt.Sprintf("bench%d@example.com", i), fmt.Sprintf("+9190%08d", i),
+				"Bench", fmt.Sprintf("User %d", i), true,
+			}
+		})
+	if err != nil {
+		return err
+	}
+	if err := seedIdentities(ctx, pool); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "seeded %d users with COPY in %s\n", *users, time.Since(start).Round(time.Millisecond))
@@ -154,23 +180,51 @@ func benchDatabase(ctx context.Context, cfg config.Config) (string, error) {
 	return u.String(), nil
 }
 
-// seedUsers loads n users with COPY and links each to a "bench" identity.
-func seedUsers(ctx context.Context, pool *pgxpool.Pool, n int) error {
-	rows := make([][]any, n)
-	for i := range rows {
-		rows[i] = []any{
-			fmt.Sprintf("bench_%d", i), fmt.Sprintf("bench%d@example.com", i), fmt.Sprintf("+9190%08d", i),
-			"Bench", fmt.Sprintf("User %d", i), true,
+// machineLine describes where the figures come from: OS, architecture,
+// CPU model and count, Go and PostgreSQL versions.
+func machineLine(ctx context.Context, pool *pgxpool.Pool) string {
+	cpu := ""
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v) + ", "
+				break
+			}
 		}
 	}
-	if _, err := pool.CopyFrom(ctx, pgx.Identifier{"users"},
-		[]string{"username", "email", "phone", "first_name", "last_name", "is_seed_data"}, pgx.CopyFromRows(rows)); err != nil {
+	pg := "unknown"
+	_ = pool.QueryRow(ctx, "SHOW server_version").Scan(&pg)
+	return fmt.Sprintf("machine: %s/%s, %s%d CPUs, %s, PostgreSQL %s",
+		runtime.GOOS, runtime.GOARCH, cpu, runtime.NumCPU(), runtime.Version(), pg)
+}
+
+// seedUsers loads n users with COPY, streaming row(i), the values of
+// columns for user i, and analyzes the table.
+func seedUsers(ctx context.Context, pool *pgxpool.Pool, n int, columns []string, row func(i int) []any) error {
+	i := 0
+	src := pgx.CopyFromFunc(func() ([]any, error) {
+		if i == n {
+			return nil, nil
+		}
+		i++
+		return row(i - 1), nil
+	})
+	if _, err := pool.CopyFrom(ctx, pgx.Identifier{"users"}, columns, src); err != nil {
 		return fmt.Errorf("copy users: %w", err)
 	}
+	if _, err := pool.Exec(ctx, "ANALYZE users"); err != nil {
+		return fmt.Errorf("analyze users: %w", err)
+	}
+	return nil
+}
+
+// seedIdentities links every seeded user bench_<i> to the identity
+// ("bench", "bench-<i>").
+func seedIdentities(ctx context.Context, pool *pgxpool.Pool) error {
 	_, err := pool.Exec(ctx, `
 		INSERT INTO user_identities (user_id, provider, subject)
 		SELECT id, 'bench', 'bench-' || substr(username, 7) FROM users WHERE is_seed_data;
-		ANALYZE users; ANALYZE user_identities;`)
+		ANALYZE user_identities;`)
 	if err != nil {
 		return fmt.Errorf("seed identities: %w", err)
 	}

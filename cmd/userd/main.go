@@ -27,8 +27,12 @@ Commands:
   dev-token          mint a token of the dev IdP (dev only): --sub, --email, --phone
   setup-groups       create the default permission groups (idempotent)
   setup-dev-users    create the dev superuser "user" / "string" and its organization (dev only, idempotent)
-  bench              seed users (COPY) and measure GET /users/me over loopback HTTP:
+  bench [me]         seed users (COPY) and measure GET /users/me over loopback HTTP:
                      --users, --concurrency, --duration, --requests
+  bench directory    seed users (COPY) and measure the admin directory: first keyset
+                     page, keyset page and OFFSET at depth ~users, phone lookup exact
+                     and by last 10 digits; fails if depth costs > 1.5x the first page:
+                     --users (1000000), --iterations (200), --limit (50)
   version            print the version
 `
 
