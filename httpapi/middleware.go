@@ -108,6 +108,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 // handle registers h under a method+path pattern and records the pattern
 // for logs and metrics.
 func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	s.patterns = append(s.patterns, pattern)
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ri, ok := r.Context().Value(keyRoute).(*routeInfo); ok {
 			ri.pattern = pattern

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -34,6 +35,9 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	handler http.Handler
+	// patterns are the patterns registered through handle, in order;
+	// openapi_test.go checks the OpenAPI document against them.
+	patterns []string
 }
 
 // New returns the HTTP handler of userd.
@@ -54,7 +58,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) routes() {
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+	s.handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}).ServeHTTP)
+	s.handle("GET /openapi.json", s.openAPI)
 
 	s.handle("GET /api/v1/users/me", s.authed(s.getMe))
 	s.handle("PATCH /api/v1/users/me", s.authed(s.patchMe))
@@ -80,7 +85,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/auth/email/verify/resend", s.authed(s.resendVerification))
 	s.adminRoutes()
 
-	s.handle("/", func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, errNotFound) })
+	s.handle("/", s.unmatched)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
@@ -96,4 +101,23 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	reply(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// unmatched answers requests no route takes: 405 with Allow when the path
+// exists under other methods, else 404.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.fail(w, r, errMethodNotAllowed)
+		return
+	}
+	s.fail(w, r, errNotFound)
 }

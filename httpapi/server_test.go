@@ -20,6 +20,11 @@ func TestUnknownRouteIsProblem404(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	expect(t, e.do("GET", "/api/v1/nothing-here", "", nil), http.StatusNotFound, "not_found")
+	r := e.do("POST", "/api/v1/users/me", "", nil)
+	expect(t, r, http.StatusMethodNotAllowed, "method_not_allowed")
+	if got := r.header.Get("Allow"); got != "GET, PATCH, DELETE" {
+		t.Fatalf("Allow: got %q, want GET, PATCH, DELETE", got)
+	}
 }
 
 func TestMetricsByRoutePattern(t *testing.T) {
