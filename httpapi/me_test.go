@@ -158,3 +158,17 @@ func TestUserObjectHasEveryField(t *testing.T) {
 		t.Fatalf("got %d users (%v), want 1", n, err)
 	}
 }
+
+func TestPatchMeWithSameValuesDoesNotWrite(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok, id := e.signIn("same", nil)
+	patch := map[string]any{"username": "same.user", "first_name": "Sam", "date_of_birth": "1991-02-03"}
+	expect(t, e.do("PATCH", "/api/v1/users/me", tok, patch), http.StatusOK, "")
+	before := rowVersions(t, e, id)
+	expect(t, e.do("PATCH", "/api/v1/users/me", tok, patch), http.StatusOK, "")
+	expect(t, e.do("PATCH", "/api/v1/users/me", tok, map[string]any{"username": "SAME.USER"}), http.StatusOK, "")
+	if after := rowVersions(t, e, id); after != before {
+		t.Fatalf("row versions: got %s, want %s (an unchanged patch wrote)", after, before)
+	}
+}

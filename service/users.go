@@ -87,14 +87,29 @@ func NormalizeEmail(s string) (string, bool) {
 	return s, validEmail(s)
 }
 
-// apply merges p into the profile of u, validating every field it sets.
-func (s *Users) apply(u dbgen.User, p ProfilePatch) (dbgen.UserUpdateProfileParams, error) {
-	out := dbgen.UserUpdateProfileParams{
+// profileOf is the profile of u as the update query takes it.
+func profileOf(u dbgen.User) dbgen.UserUpdateProfileParams {
+	return dbgen.UserUpdateProfileParams{
 		ID: u.ID, Username: u.Username, Email: u.Email, Phone: u.Phone,
 		FirstName: u.FirstName, LastName: u.LastName, Bio: u.Bio, DateOfBirth: u.DateOfBirth,
 		InstagramHandle: u.InstagramHandle, Country: u.Country, City: u.City, Zipcode: u.Zipcode,
 		EmailVerified: u.EmailVerified, PhoneVerified: u.PhoneVerified,
 	}
+}
+
+// sameProfile compares two profiles by value.
+func sameProfile(a, b dbgen.UserUpdateProfileParams) bool {
+	dates := (a.DateOfBirth == nil) == (b.DateOfBirth == nil) && (a.DateOfBirth == nil || a.DateOfBirth.Equal(*b.DateOfBirth))
+	return dates && a.EmailVerified == b.EmailVerified && a.PhoneVerified == b.PhoneVerified &&
+		strEq(a.Username, b.Username) && strEq(a.Email, b.Email) && strEq(a.Phone, b.Phone) &&
+		strEq(a.FirstName, b.FirstName) && strEq(a.LastName, b.LastName) && strEq(a.Bio, b.Bio) &&
+		strEq(a.InstagramHandle, b.InstagramHandle) && strEq(a.Country, b.Country) &&
+		strEq(a.City, b.City) && strEq(a.Zipcode, b.Zipcode)
+}
+
+// apply merges p into the profile of u, validating every field it sets.
+func (s *Users) apply(u dbgen.User, p ProfilePatch) (dbgen.UserUpdateProfileParams, error) {
+	out := profileOf(u)
 	var v validation
 	if p.Username.Set {
 		out.Username = nil
@@ -213,13 +228,8 @@ func (s *Users) UpdateProfile(ctx context.Context, userID int64, p ProfilePatch)
 		if err != nil {
 			return User{}, err
 		}
-		if params == (dbgen.UserUpdateProfileParams{
-			ID: cur.ID, Username: cur.Username, Email: cur.Email, Phone: cur.Phone,
-			FirstName: cur.FirstName, LastName: cur.LastName, Bio: cur.Bio, DateOfBirth: cur.DateOfBirth,
-			InstagramHandle: cur.InstagramHandle, Country: cur.Country, City: cur.City, Zipcode: cur.Zipcode,
-			EmailVerified: cur.EmailVerified, PhoneVerified: cur.PhoneVerified,
-		}) {
-			return userFromRow(cur), nil
+		if sameProfile(params, profileOf(cur)) {
+			return userFromRow(cur), nil // nothing changes: no write
 		}
 		r, err := q.UserUpdateProfile(ctx, params)
 		if err != nil {
