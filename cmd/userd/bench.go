@@ -61,20 +61,11 @@ func benchMe(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(os.Getenv)
-	if err != nil {
-		return err
-	}
-	dbURL, err := benchDatabase(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	pool, err := pgxpool.New(ctx, dbURL)
+	cfg, pool, err := benchPool(ctx, stdout)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	fmt.Fprintln(stdout, machineLine(ctx, pool))
 	start := time.Now()
 	err = seedUsers(ctx, pool, *users,
 		[]string{"username", "email", "phone", "first_name", "last_name", "is_seed_data"},
@@ -344,4 +335,23 @@ func drive(ctx context.Context, target string, tokens []string, concurrency int,
 		n: len(lat), errors: errs, elapsed: elapsed,
 		p50: lat[len(lat)/2], p99: lat[len(lat)*99/100],
 	}, nil
+}
+
+// benchPool loads the configuration, recreates the benchmark database and
+// opens a pool on it, printing the machine line first.
+func benchPool(ctx context.Context, stdout io.Writer) (config.Config, *pgxpool.Pool, error) {
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		return cfg, nil, err
+	}
+	dbURL, err := benchDatabase(ctx, cfg)
+	if err != nil {
+		return cfg, nil, err
+	}
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		return cfg, nil, err
+	}
+	fmt.Fprintln(stdout, machineLine(ctx, pool))
+	return cfg, pool, nil
 }

@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/userd/userd/config"
 	"github.com/userd/userd/dbgen"
 	"github.com/userd/userd/service"
 )
@@ -78,20 +76,11 @@ func benchDirectory(ctx context.Context, args []string, stdout io.Writer) error 
 	case *iterations < 1:
 		return fmt.Errorf("--iterations: must be positive")
 	}
-	cfg, err := config.Load(os.Getenv)
-	if err != nil {
-		return err
-	}
-	dbURL, err := benchDatabase(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	pool, err := pgxpool.New(ctx, dbURL)
+	_, pool, err := benchPool(ctx, stdout)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	fmt.Fprintln(stdout, machineLine(ctx, pool))
 
 	// created_at spreads the users over three years, oldest first, with
 	// every tenth user sharing the previous one's instant (the id breaks
