@@ -405,6 +405,66 @@ func (q *Queries) UserGetProfile(ctx context.Context, arg UserGetProfileParams) 
 	return i, err
 }
 
+const userGetWithSession = `-- name: UserGetWithSession :one
+SELECT users.id, users.username, users.email, users.phone, users.first_name, users.last_name, users.bio, users.avatar, users.date_of_birth, users.instagram_handle, users.country, users.city, users.zipcode, users.role, users.artist_id, users.organization_id, users.is_active, users.is_verified, users.phone_verified, users.email_verified, users.preferences, users.current_latitude, users.current_longitude, users.last_auth_method, users.last_auth_method_at, users.last_login_at, users.is_seed_data, users.created_at, users.updated_at, users.deleted_at,
+    (s.id IS NOT NULL AND s.revoked_at IS NULL AND s.expires_at > now())::boolean AS session_live
+FROM users
+LEFT JOIN sessions s ON s.id = $1::bigint AND s.user_id = users.id
+WHERE users.id = $2
+`
+
+type UserGetWithSessionParams struct {
+	SessionID int64
+	ID        int64
+}
+
+type UserGetWithSessionRow struct {
+	User        User
+	SessionLive bool
+}
+
+// UserGetWithSession is the hot path of userd's own access tokens: the user
+// and whether the token's session is still live, in one indexed query, so
+// a revoked session's tokens stop working at once.
+func (q *Queries) UserGetWithSession(ctx context.Context, arg UserGetWithSessionParams) (UserGetWithSessionRow, error) {
+	row := q.db.QueryRow(ctx, userGetWithSession, arg.SessionID, arg.ID)
+	var i UserGetWithSessionRow
+	err := row.Scan(
+		&i.User.ID,
+		&i.User.Username,
+		&i.User.Email,
+		&i.User.Phone,
+		&i.User.FirstName,
+		&i.User.LastName,
+		&i.User.Bio,
+		&i.User.Avatar,
+		&i.User.DateOfBirth,
+		&i.User.InstagramHandle,
+		&i.User.Country,
+		&i.User.City,
+		&i.User.Zipcode,
+		&i.User.Role,
+		&i.User.ArtistID,
+		&i.User.OrganizationID,
+		&i.User.IsActive,
+		&i.User.IsVerified,
+		&i.User.PhoneVerified,
+		&i.User.EmailVerified,
+		&i.User.Preferences,
+		&i.User.CurrentLatitude,
+		&i.User.CurrentLongitude,
+		&i.User.LastAuthMethod,
+		&i.User.LastAuthMethodAt,
+		&i.User.LastLoginAt,
+		&i.User.IsSeedData,
+		&i.User.CreatedAt,
+		&i.User.UpdatedAt,
+		&i.User.DeletedAt,
+		&i.SessionLive,
+	)
+	return i, err
+}
+
 const userList = `-- name: UserList :many
 
 SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at FROM users

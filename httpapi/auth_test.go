@@ -296,7 +296,7 @@ func TestClaimMapping(t *testing.T) {
 func TestLinkOnlyOnVerifiedClaim(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	_, owner := e.signIn("first", map[string]any{"email": "shared@example.com", "user_metadata": map[string]any{"email_verified": true}})
+	_, owner := e.signIn("first", map[string]any{"email": "shared@example.com", "email_verified": true})
 
 	// Unverified: a separate user, without the address.
 	r := e.do("GET", "/api/v1/users/me", e.idp.sign("second", map[string]any{"email": "shared@example.com"}), nil)
@@ -318,6 +318,32 @@ func TestLinkOnlyOnVerifiedClaim(t *testing.T) {
 	}
 	if identities != 1 {
 		t.Fatalf("owner identities: got %d, want 1", identities)
+	}
+}
+
+// An address is proven only by the provider's own word: user_metadata is
+// editable by the user, and a local account that never verified the address
+// does not capture the IdP user who did.
+func TestNoLinkOnUnprovenAddress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.do("POST", "/api/v1/auth/register", "", map[string]any{"email": "victim@example.com", "password": "a long passphrase 42"})
+	expect(t, r, http.StatusCreated, "")
+	squatter := int64(r.json(t)["user"].(map[string]any)["id"].(float64))
+
+	r = e.do("GET", "/api/v1/users/me", e.idp.sign("victim", map[string]any{"email": "victim@example.com", "email_verified": true}), nil)
+	expect(t, r, http.StatusOK, "")
+	if got := int64(r.json(t)["id"].(float64)); got == squatter {
+		t.Fatalf("verified IdP user linked to the unverified local account %d", squatter)
+	}
+
+	_, owner := e.signIn("owner", map[string]any{"email": "owned@example.com", "email_verified": true})
+	r = e.do("GET", "/api/v1/users/me", e.idp.sign("claimer", map[string]any{
+		"email": "owned@example.com", "user_metadata": map[string]any{"email_verified": true},
+	}), nil)
+	expect(t, r, http.StatusOK, "")
+	if got := int64(r.json(t)["id"].(float64)); got == owner {
+		t.Fatal("user_metadata.email_verified linked a stranger to the owner")
 	}
 }
 

@@ -287,6 +287,10 @@ func TestAccountUnlinkIdentity(t *testing.T) {
 	// email) may remove the identity: the password remains.
 	m := e.register(map[string]any{"email": "both@example.com"})
 	access, _ := tokens(m)
+	// Linking needs the local account to have proven the address too.
+	if _, err := e.pool.Exec(context.Background(), "UPDATE users SET email_verified = true WHERE id = $1", userID(t, m)); err != nil {
+		t.Fatal(err)
+	}
 	_, linked := e.signIn("both-sub", map[string]any{"email": "both@example.com", "email_verified": true})
 	if linked != userID(t, m) {
 		t.Fatalf("IdP sign-in linked to user %d, want %d", linked, userID(t, m))
@@ -296,4 +300,26 @@ func TestAccountUnlinkIdentity(t *testing.T) {
 		t.Fatalf("got %d identities after unlinking, want 0", n)
 	}
 	expect(t, e.do("DELETE", "/api/v1/users/me/identities/"+testProvider, access, nil), http.StatusNotFound, "not_found")
+}
+
+// A session's access tokens end with the session, not when they expire.
+func TestRevokedSessionAccessTokenRefusedAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	m := e.register(map[string]any{"email": "revoked@example.com"})
+	access, refresh := tokens(m)
+	expect(t, e.do("GET", "/api/v1/users/me", access, nil), http.StatusOK, "")
+	expect(t, e.do("POST", "/api/v1/auth/logout", "", map[string]any{"refresh_token": refresh}), http.StatusNoContent, "")
+	expect(t, e.do("GET", "/api/v1/users/me", access, nil), http.StatusUnauthorized, "invalid_token")
+
+	// A password change ends every other session, with its access tokens.
+	r := e.do("POST", "/api/v1/auth/login", "", map[string]any{"identifier": "revoked@example.com", "password": testPassword})
+	expect(t, r, http.StatusOK, "")
+	stolen, _ := tokens(r.json(t))
+	r = e.do("POST", "/api/v1/auth/login", "", map[string]any{"identifier": "revoked@example.com", "password": testPassword})
+	expect(t, r, http.StatusOK, "")
+	mine, _ := tokens(r.json(t))
+	expect(t, e.do("POST", "/api/v1/auth/password/change", mine, map[string]any{"current_password": testPassword, "new_password": "a brand new passphrase"}), http.StatusNoContent, "")
+	expect(t, e.do("GET", "/api/v1/users/me", stolen, nil), http.StatusUnauthorized, "invalid_token")
+	expect(t, e.do("GET", "/api/v1/users/me", mine, nil), http.StatusOK, "")
 }

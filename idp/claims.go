@@ -73,10 +73,12 @@ func mapClaims(tok jwt.Token) (Claims, error) {
 	}
 	c.Email = str("email")
 	c.Phone = str("phone")
-	app, meta := obj("app_metadata"), obj("user_metadata")
-	provider, _ := app["provider"].(string)
-	c.EmailVerified = truthy(tok, "email_verified") || meta["email_verified"] == true
-	c.PhoneVerified = truthy(tok, "phone_verified") || meta["phone_verified"] == true
+	// user_metadata is editable by the user (Supabase updateUser), so its
+	// email_verified proves nothing; app_metadata and the top-level claims
+	// are the provider's word.
+	provider, _ := obj("app_metadata")["provider"].(string)
+	c.EmailVerified = truthy(tok, "email_verified")
+	c.PhoneVerified = truthy(tok, "phone_verified")
 
 	if v, ok := tok.Get("auth_time"); ok {
 		if f, ok := v.(float64); ok && f > 0 {

@@ -200,3 +200,13 @@ SELECT sqlc.embed(users),
     EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = users.id AND b.blocked_id = @viewer_id::bigint) AS blocks_viewer
 FROM users
 WHERE users.id = @id::bigint;
+
+-- UserGetWithSession is the hot path of userd's own access tokens: the user
+-- and whether the token's session is still live, in one indexed query, so
+-- a revoked session's tokens stop working at once.
+-- name: UserGetWithSession :one
+SELECT sqlc.embed(users),
+    (s.id IS NOT NULL AND s.revoked_at IS NULL AND s.expires_at > now())::boolean AS session_live
+FROM users
+LEFT JOIN sessions s ON s.id = @session_id::bigint AND s.user_id = users.id
+WHERE users.id = @id;

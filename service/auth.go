@@ -9,6 +9,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/userd/userd/dbgen"
 	"github.com/userd/userd/idp"
@@ -98,16 +99,21 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (Principal, error
 		if err != nil {
 			return Principal{}, withCause(ErrInvalidToken, err)
 		}
-		row, err := a.db.q.UserGetByID(ctx, id)
+		row, err := a.db.q.UserGetWithSession(ctx, dbgen.UserGetWithSessionParams{ID: id, SessionID: sessionID})
 		if err != nil {
 			if errors.Is(mapDBError(err), ErrNotFound) {
 				return Principal{}, ErrInvalidToken
 			}
 			return Principal{}, mapDBError(err)
 		}
-		u := userFromRow(row)
+		u := userFromRow(row.User)
 		if !u.Usable() {
 			return Principal{}, ErrAccountDisabled
+		}
+		// Logout, revocation, password change and reuse detection end the
+		// session; its access tokens end with it, not 15 minutes later.
+		if !row.SessionLive {
+			return Principal{}, withCause(ErrInvalidToken, errors.New("session revoked or expired"))
 		}
 		return Principal{User: u, SessionID: sessionID}, nil
 	case a.external != nil && iss == a.externalIss:
@@ -159,7 +165,8 @@ func (a *Auth) normalize(provider string, c idp.Claims) externalLogin {
 
 // validEmail accepts a bare address of at most 254 bytes.
 func validEmail(s string) bool {
-	if len(s) > 254 {
+	// The schema's CHECK refuses any space; so does this.
+	if len(s) > 254 || strings.IndexFunc(s, unicode.IsSpace) >= 0 || strings.ContainsRune(s, 0) {
 		return false
 	}
 	a, err := mail.ParseAddress(s)
@@ -187,7 +194,9 @@ func (a *Auth) SyncExternal(ctx context.Context, provider string, c idp.Claims) 
 		}
 		// Another request created the identity, or took the email or
 		// phone, meanwhile: read again.
-		if !errors.Is(err, errLostRace) && !errors.Is(err, ErrEmailTaken) && !errors.Is(err, ErrPhoneTaken) {
+		// ErrConflict: another subject of the provider was linked to the
+		// same owner meanwhile; the next round creates a user of its own.
+		if !errors.Is(err, errLostRace) && !errors.Is(err, ErrEmailTaken) && !errors.Is(err, ErrPhoneTaken) && !errors.Is(err, ErrConflict) {
 			return User{}, err
 		}
 	}
@@ -236,7 +245,9 @@ func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
 		var owner *dbgen.User
 		if l.email != nil {
 			r, err := q.UserGetByEmail(ctx, *l.email)
-			if err == nil && l.emailVerified {
+			// Both sides must have proven the address: an unverified local
+			// account must not capture the IdP user who really owns it.
+			if err == nil && l.emailVerified && r.EmailVerified {
 				owner = &r
 			} else if err == nil {
 				l.email = nil // someone else's address, unproven: not copied to the new user
@@ -246,7 +257,7 @@ func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
 		}
 		if l.phone != nil && owner == nil {
 			r, err := q.UserGetByPhone(ctx, *l.phone)
-			if err == nil && l.phoneVerified {
+			if err == nil && l.phoneVerified && r.PhoneVerified {
 				owner = &r
 			} else if err == nil {
 				l.phone = nil

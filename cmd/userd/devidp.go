@@ -98,7 +98,7 @@ func devToken(args []string, stdout io.Writer) error {
 		IssuedAt(now).Expiration(now.Add(*ttl)).
 		Claim("email", *email).Claim("phone", *phone).
 		Claim("app_metadata", map[string]any{"provider": *provider}).
-		Claim("user_metadata", map[string]any{"email_verified": *email != ""}).
+		Claim("email_verified", *email != "").Claim("phone_verified", *phone != "").
 		Claim("amr", []map[string]any{{"method": *method, "timestamp": now.Unix()}}).
 		Build()
 	if err != nil {
