@@ -161,3 +161,24 @@ func TestVerifyEmailByMail(t *testing.T) {
 	expect(t, e.do("POST", "/api/v1/auth/email/verify/resend", noEmail, nil), http.StatusUnprocessableEntity, "validation_failed")
 	expect(t, e.do("POST", "/api/v1/auth/email/verify/resend", "", nil), http.StatusUnauthorized, "invalid_token")
 }
+
+// A reset link mailed to an address the account has since given up is void.
+func TestPasswordResetLinkDiesWithOldAddress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	access, _ := tokens(e.register(map[string]any{"email": "old@example.com"}))
+	e.forgot("old@example.com")
+	if _, err := e.outbox.RunOnce(context.Background(), 20); err != nil {
+		t.Fatal(err)
+	}
+	var resetMail string
+	for _, m := range e.mailsTo("old@example.com") {
+		if strings.Contains(m, "/reset-password?token=") {
+			resetMail = m
+		}
+	}
+	token := tokenIn(t, resetMail, "/reset-password")
+	expect(t, e.do("PATCH", "/api/v1/users/me", access, map[string]any{"email": "new@example.com"}), http.StatusOK, "")
+	expect(t, e.reset(token, resetPassword), http.StatusUnauthorized, "invalid_token")
+	expect(t, e.login("new@example.com", testPassword), http.StatusOK, "")
+}

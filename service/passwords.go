@@ -85,14 +85,20 @@ func (a *Accounts) ForgotPassword(ctx context.Context, email string) error {
 		return Invalid(FieldError{Field: "email", Message: "must be an email address"})
 	}
 	_, err := inTx(ctx, a.db, func(q *dbgen.Queries) (struct{}, error) {
-		u, err := q.UserGetByEmail(ctx, e)
+		found, err := q.UserGetByEmail(ctx, e)
 		if err = mapDBError(err); errors.Is(err, ErrNotFound) {
 			return struct{}{}, nil
 		}
 		if err != nil {
 			return struct{}{}, err
 		}
-		if !userFromRow(u).Usable() {
+		// Lock the row, as a delete does, and look again: a delete that
+		// committed meanwhile must not leave a token or a mail behind.
+		u, err := q.UserGetByIDForUpdate(ctx, found.ID)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if !userFromRow(u).Usable() || u.Email == nil || !strings.EqualFold(*u.Email, e) {
 			return struct{}{}, nil
 		}
 		return struct{}{}, a.mailToken(ctx, q, u.ID, *u.Email, purposePasswordReset, a.ResetTTL)
@@ -130,6 +136,10 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, pw string) error {
 		}
 		if !userFromRow(u).Usable() {
 			return struct{}{}, ErrAccountDisabled
+		}
+		// A link mailed to an address the account no longer has is void.
+		if t.Email != nil && (u.Email == nil || !strings.EqualFold(*u.Email, *t.Email)) {
+			return struct{}{}, ErrInvalidToken
 		}
 		steps := []func() error{
 			func() error {

@@ -235,6 +235,14 @@ func (s *Users) UpdateProfile(ctx context.Context, userID int64, p ProfilePatch)
 		if err != nil {
 			return User{}, mapDBError(err)
 		}
+		if !strEqFold(params.Email, cur.Email) {
+			// Links mailed to the old address die with it.
+			for _, purpose := range []string{"password_reset", "email_verification"} {
+				if err := q.UserTokenUseAllByUser(ctx, dbgen.UserTokenUseAllByUserParams{UserID: userID, Purpose: purpose}); err != nil {
+					return User{}, err
+				}
+			}
+		}
 		return userFromRow(r), nil
 	})
 }
