@@ -420,3 +420,19 @@ func (e *env) post(path string, body any) (int, []byte, error) {
 	out, err := io.ReadAll(res.Body)
 	return res.StatusCode, out, err
 }
+
+// The owner of a look-alike number (same last ten digits, another country)
+// shares the victim's phone limit but cannot reset it by logging in.
+func TestLookAlikePhoneCannotResetLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.register(map[string]any{"phone": "+917911123456"})
+	e.register(map[string]any{"phone": "+447911123456", "email": "attacker@example.com"})
+	for range 4 {
+		expect(t, e.login("+917911123456", "wrong password!"), http.StatusUnauthorized, "invalid_credentials")
+	}
+	expect(t, e.login("+447911123456", testPassword), http.StatusOK, "")
+	// The attacker's success left the four failures standing.
+	expect(t, e.login("+917911123456", "wrong password!"), http.StatusUnauthorized, "invalid_credentials")
+	expect(t, e.login("+917911123456", "wrong password!"), http.StatusTooManyRequests, "rate_limited")
+}

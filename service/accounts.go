@@ -237,8 +237,8 @@ func (a *Accounts) findLogin(ctx context.Context, identifier string) (dbgen.User
 // parameters than the current ones is replaced on success.
 // Errors: invalid_credentials, account_disabled, rate_limited.
 func (a *Accounts) Login(ctx context.Context, identifier, pw string, c Client) (SignIn, error) {
-	key := loginKey(identifier, a.defaultRegion)
-	at, err := a.beginAttempt(ctx, key, c.IP)
+	key, shared := loginKey(identifier, a.defaultRegion)
+	at, err := a.beginAttempt(ctx, key, shared, c.IP)
 	if err != nil {
 		return SignIn{}, err
 	}
@@ -273,7 +273,13 @@ func (a *Accounts) Login(ctx context.Context, identifier, pw string, c Client) (
 	now := time.Now().UTC()
 	method := "password"
 	res, err := inTx(ctx, a.db, func(q *dbgen.Queries) (issued, error) {
-		if err := q.LoginFailureDeleteByIdentifiers(ctx, [][]byte{at.key}); err != nil {
+		var err error
+		if at.shared {
+			err = q.LoginFailureDelete(ctx, at.id)
+		} else {
+			err = q.LoginFailureDeleteByIdentifiers(ctx, [][]byte{at.key})
+		}
+		if err != nil {
 			return issued{}, err
 		}
 		if newHash != "" {

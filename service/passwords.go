@@ -23,7 +23,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 		return Invalid(FieldError{Field: "new_password", Message: passwordProblem(err)})
 	}
 	userID := p.User.ID
-	at, err := a.beginAttempt(ctx, userKey(userID), netip.Addr{})
+	at, err := a.beginAttempt(ctx, userKey(userID), false, netip.Addr{})
 	if err != nil {
 		return err
 	}

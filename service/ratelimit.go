@@ -21,7 +21,10 @@ import (
 // failures within Window, whatever identifiers they were for. A refused
 // attempt is not checked and not counted; it gets rate_limited with the
 // seconds until enough failures have left the window. A successful login
-// clears the failures of its identifier (not those of its address).
+// clears the failures of its identifier (not those of its address), except
+// for a phone number: its key is shared by every number with the same last
+// ten digits, so a success there removes only its own attempt, and
+// someone who owns a look-alike number cannot reset a victim's count.
 //
 // The per-identifier limit is exact under concurrency: every attempt is
 // recorded as a failure before its password is checked (and deleted when
@@ -45,15 +48,15 @@ const pruneBatch = 100
 // loginKey is the login_failures key of an identifier typed at login:
 // IdentifierHash of the email or username, and for anything that parses
 // as a phone number the key of that number, so that every way of writing
-// one number shares one limit.
-func loginKey(identifier, defaultRegion string) []byte {
+// one number shares one limit; shared reports the phone case.
+func loginKey(identifier, defaultRegion string) (key []byte, shared bool) {
 	s := strings.TrimSpace(identifier)
 	if !strings.Contains(s, "@") {
 		if p, err := phone.Normalize(s, defaultRegion); err == nil {
-			return phoneKey(p)
+			return phoneKey(p), true
 		}
 	}
-	return IdentifierHash(s)
+	return IdentifierHash(s), false
 }
 
 // phoneKey keys a number by its last ten digits, which the fallback lookup
@@ -89,15 +92,16 @@ func loginKeys(u dbgen.User) [][]byte {
 // loginAttempt is a password check recorded as a failure until it
 // succeeds.
 type loginAttempt struct {
-	id  int64
-	key []byte
+	id     int64
+	key    []byte
+	shared bool // a phone key, shared by look-alike numbers
 }
 
 // beginAttempt refuses key or ip when they are over their limits, and
 // otherwise records the attempt as a (pending) failure of key. ip may be
 // the zero Addr.
 // Errors: rate_limited, db_unavailable.
-func (a *Accounts) beginAttempt(ctx context.Context, key []byte, ip netip.Addr) (loginAttempt, error) {
+func (a *Accounts) beginAttempt(ctx context.Context, key []byte, shared bool, ip netip.Addr) (loginAttempt, error) {
 	l := a.Limits
 	window := l.Window.Seconds()
 	return inTx(ctx, a.db, func(q *dbgen.Queries) (loginAttempt, error) {
@@ -120,7 +124,7 @@ func (a *Accounts) beginAttempt(ctx context.Context, key []byte, ip netip.Addr) 
 			}
 		}
 		id, err := q.LoginFailureCreate(ctx, key)
-		return loginAttempt{id: id, key: key}, err
+		return loginAttempt{id: id, key: key, shared: shared}, err
 	})
 }
 
