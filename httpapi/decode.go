@@ -62,6 +62,9 @@ func decodeBytes(b []byte, dst any) error {
 	if !utf8.Valid(b) {
 		return invalidJSON("the body is not valid UTF-8")
 	}
+	if hasNULEscape(b) {
+		return invalidJSON("the body holds a NUL character (\\u0000), which no field accepts")
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -84,4 +87,25 @@ func decodeBytes(b []byte, dst any) error {
 		return invalidJSON("the body holds more than one JSON value")
 	}
 	return nil
+}
+
+// hasNULEscape reports whether b holds the JSON escape \u0000 (PostgreSQL
+// text and jsonb cannot store NUL). A raw NUL is already invalid JSON.
+func hasNULEscape(b []byte) bool {
+	for i := bytes.Index(b, []byte(`u0000`)); i >= 0; {
+		// An escape is a "u0000" after an odd run of backslashes.
+		n := 0
+		for j := i - 1; j >= 0 && b[j] == '\\'; j-- {
+			n++
+		}
+		if n%2 == 1 {
+			return true
+		}
+		next := bytes.Index(b[i+1:], []byte(`u0000`))
+		if next < 0 {
+			return false
+		}
+		i += 1 + next
+	}
+	return false
 }

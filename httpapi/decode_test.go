@@ -37,3 +37,21 @@ func FuzzDecodeBytes(f *testing.F) {
 		}
 	})
 }
+
+func TestHasNULEscape(t *testing.T) {
+	t.Parallel()
+	cases := map[string]bool{
+		`{"a":"x\u0000y"}`:       true,
+		`{"a":"\\\u0000"}`:       true,
+		`{"a":"\\u0000"}`:        false, // an escaped backslash, then text
+		`{"a":"u0000"}`:          false,
+		`{"a":"\u00001"}`:        true,
+		`{"a":"x","b":"\u0000"}`: true,
+		`{}`:                     false,
+	}
+	for in, want := range cases {
+		if got := hasNULEscape([]byte(in)); got != want {
+			t.Errorf("hasNULEscape(%s): got %v, want %v", in, got, want)
+		}
+	}
+}

@@ -172,3 +172,22 @@ func TestPatchMeWithSameValuesDoesNotWrite(t *testing.T) {
 		t.Fatalf("row versions: got %s, want %s (an unchanged patch wrote)", after, before)
 	}
 }
+
+// NUL cannot be stored by PostgreSQL: bodies and query strings holding it
+// get a 4xx, never a 500.
+func TestNULIsRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok, _ := e.signIn("nul", nil)
+	expect(t, e.do("PATCH", "/api/v1/users/me/preferences", tok, `{"a":"x\u0000y"}`), http.StatusBadRequest, "invalid_json")
+	expect(t, e.do("POST", "/api/v1/auth/login", "", `{"identifier":"a\u0000@example.com","password":"whatever!!"}`), http.StatusBadRequest, "invalid_json")
+	admin, _ := e.userWithRole("nul-admin", "admin")
+	r := e.do("GET", "/api/v1/users?q=a%00b", admin, nil)
+	if r.status >= 500 {
+		t.Fatalf("q with NUL: got %d (%s), want a 4xx", r.status, r.body)
+	}
+	r = e.do("GET", "/api/v1/users/lookup?email=a%00@example.com", admin, nil)
+	if r.status >= 500 {
+		t.Fatalf("lookup with NUL: got %d (%s), want a 4xx", r.status, r.body)
+	}
+}

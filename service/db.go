@@ -81,6 +81,8 @@ func mapDBError(err error) error {
 			return withCause(Invalid(FieldError{Field: field, Message: "is not valid"}), err)
 		case "23503":
 			return withCause(ErrNotFound, err)
+		case "22021", "22P05": // a character (NUL) the database cannot store
+			return withCause(Invalid(FieldError{Field: "", Message: "holds a character that cannot be stored"}), err)
 		case "57P01", "57P02", "57P03", "53300": // shutdown, crash, cannot connect now, too many connections
 			return withCause(ErrDBUnavailable, err)
 		}
