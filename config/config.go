@@ -69,7 +69,9 @@ func Load(getenv func(string) string) (Config, error) {
 	c.Issuer = get("USERD_ISSUER", c.PublicURL)
 	c.Audience = get("USERD_AUDIENCE", "userd")
 	c.IdP = IdP{
-		Issuer:    strings.TrimRight(get("USERD_IDP_ISSUER", ""), "/"),
+		// Kept exactly as given: iss is compared byte for byte, and some
+		// issuers (Auth0) end in "/".
+		Issuer:    get("USERD_IDP_ISSUER", ""),
 		Audience:  get("USERD_IDP_AUDIENCE", ""),
 		JWTSecret: get("USERD_IDP_JWT_SECRET", ""),
 		Provider:  get("USERD_IDP_PROVIDER", "supabase"),
@@ -77,7 +79,7 @@ func Load(getenv func(string) string) (Config, error) {
 		AdminKey:  get("USERD_IDP_ADMIN_KEY", ""),
 	}
 	if c.IdP.Issuer != "" {
-		c.IdP.JWKSURL = get("USERD_IDP_JWKS_URL", c.IdP.Issuer+"/.well-known/jwks.json")
+		c.IdP.JWKSURL = get("USERD_IDP_JWKS_URL", strings.TrimRight(c.IdP.Issuer, "/")+"/.well-known/jwks.json")
 	}
 
 	var errs []error

@@ -35,6 +35,9 @@ func TestLoadIdP(t *testing.T) {
 	if got, want := c.IdP.JWKSURL, "https://ref.supabase.co/auth/v1/.well-known/jwks.json"; got != want {
 		t.Fatalf("JWKS URL: got %q, want %q", got, want)
 	}
+	if got, want := c.IdP.Issuer, "https://ref.supabase.co/auth/v1/"; got != want {
+		t.Fatalf("issuer: got %q, want %q (kept as given)", got, want)
+	}
 }
 
 func TestLoadRejects(t *testing.T) {

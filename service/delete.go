@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/userd/userd/dbgen"
@@ -56,20 +57,11 @@ func (s *Users) Delete(ctx context.Context, userID, actorID int64) error {
 }
 
 func (s *Users) deleteTx(ctx context.Context, q *dbgen.Queries, userID, actorID int64) error {
-	// Admin rows are locked before the target's own row, in the same order
-	// as role changes take them, so the last-admin check cannot race.
-	peek, err := q.UserGetByID(ctx, userID)
+	// Admin rows are locked first, in the order role changes take them, so
+	// the last-admin check and the actor's own rights cannot race.
+	admins, err := lockAdmins(ctx, q)
 	if err != nil {
 		return err
-	}
-	if peek.Role == "admin" && peek.IsActive && peek.DeletedAt == nil {
-		admins, err := lockAdmins(ctx, q)
-		if err != nil {
-			return err
-		}
-		if len(admins) <= 1 {
-			return ErrLastAdmin
-		}
 	}
 	u, err := q.UserGetByIDForUpdate(ctx, userID)
 	if err != nil {
@@ -77,6 +69,12 @@ func (s *Users) deleteTx(ctx context.Context, q *dbgen.Queries, userID, actorID 
 	}
 	if u.DeletedAt != nil {
 		return ErrNotFound
+	}
+	if actorID != userID && !slices.Contains(admins, actorID) {
+		return ErrForbidden // the actor was demoted or deactivated meanwhile
+	}
+	if u.Role == "admin" && u.IsActive && len(admins) <= 1 {
+		return ErrLastAdmin
 	}
 	hashes := loginKeys(u)
 	email := ""

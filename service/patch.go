@@ -32,14 +32,22 @@ func (o *Optional[T]) UnmarshalJSON(b []byte) error {
 func MergePatch(target, patch json.RawMessage) (json.RawMessage, error) {
 	var t, p any
 	if len(bytes.TrimSpace(target)) > 0 {
-		if err := json.Unmarshal(target, &t); err != nil {
+		if err := decodeNumbers(target, &t); err != nil {
 			return nil, err
 		}
 	}
-	if err := json.Unmarshal(patch, &p); err != nil {
+	if err := decodeNumbers(patch, &p); err != nil {
 		return nil, err
 	}
 	return json.Marshal(mergeValue(t, p))
+}
+
+// decodeNumbers decodes JSON keeping numbers as written, so an integer
+// beyond float64's precision survives the merge.
+func decodeNumbers(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	return dec.Decode(v)
 }
 
 func mergeValue(target, patch any) any {
