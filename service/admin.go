@@ -253,7 +253,8 @@ type Profile struct {
 	Private bool
 }
 
-// Profile returns user id as viewer sees them. Deleted users are not
+// Profile returns user id as viewer sees them: the private view for the
+// user and admins, the public view for everyone else. Deleted users are not
 // found; inactive users and users who block the viewer are not found
 // either, except by admins and operators.
 // Errors: not_found, db_unavailable.
@@ -267,7 +268,9 @@ func (a *Admin) Profile(ctx context.Context, viewer User, id int64) (Profile, er
 	if u.DeletedAt != nil || (!isStaff && (!u.IsActive || r.BlocksViewer)) {
 		return Profile{}, ErrNotFound
 	}
-	return Profile{User: u, Private: isStaff || u.ID == viewer.ID}, nil
+	// SPEC: email, phone, date of birth, location and preferences are for
+	// the user and admins only; operators see the public view here.
+	return Profile{User: u, Private: viewer.Role == "admin" || u.ID == viewer.ID}, nil
 }
 
 // lockForChange takes the row locks of an admin action on target, in the

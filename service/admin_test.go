@@ -361,6 +361,7 @@ func TestAdminProfileVisibility(t *testing.T) {
 	viewerID := f.mkUser(userSpec{username: "viewer"})
 	viewer := service.User{ID: viewerID, Role: "user"}
 	op := service.User{ID: f.mkUser(userSpec{role: "operator"}), Role: "operator"}
+	adm := service.User{ID: f.mkUser(userSpec{role: "admin"}), Role: "admin"}
 	other := f.mkUser(userSpec{username: "other"})
 	inactive := f.mkUser(userSpec{inactive: true})
 	blocker := f.mkUser(userSpec{})
@@ -381,11 +382,13 @@ func TestAdminProfileVisibility(t *testing.T) {
 	}{
 		{"other", viewer, other, false, ""},
 		{"self", viewer, viewerID, true, ""},
-		{"operator", op, other, true, ""},
+		{"operator", op, other, false, ""},
+		{"admin", adm, other, true, ""},
+		{"inactive to admin", adm, inactive, true, ""},
 		{"inactive", viewer, inactive, false, service.CodeNotFound},
-		{"inactive to operator", op, inactive, true, ""},
+		{"inactive to operator", op, inactive, false, ""},
 		{"blocks the viewer", viewer, blocker, false, service.CodeNotFound},
-		{"blocks the viewer, to operator", op, blocker, true, ""},
+		{"blocks the viewer, to operator", op, blocker, false, ""},
 		{"blocked by the viewer", viewer, blockedByViewer, false, ""},
 		{"deleted", viewer, deleted, false, service.CodeNotFound},
 		{"deleted to operator", op, deleted, false, service.CodeNotFound},
