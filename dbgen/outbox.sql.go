@@ -11,17 +11,28 @@ import (
 )
 
 const outboxClaim = `-- name: OutboxClaim :many
-SELECT id, kind, user_id, payload, attempts, run_after, last_error, created_at, done_at, failed_at FROM outbox
-WHERE done_at IS NULL AND failed_at IS NULL AND run_after <= now()
-ORDER BY run_after, id
-LIMIT $1
-FOR UPDATE SKIP LOCKED
+UPDATE outbox SET attempts = attempts + 1, run_after = now() + make_interval(secs => $1::float8)
+WHERE id IN (
+    SELECT id FROM outbox
+    WHERE done_at IS NULL AND failed_at IS NULL AND run_after <= now()
+    ORDER BY run_after, id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id, kind, user_id, payload, attempts, run_after, last_error, created_at, done_at, failed_at
 `
 
-// OutboxClaim takes the oldest due jobs, skipping rows another instance
-// holds; the caller works them inside the same transaction.
-func (q *Queries) OutboxClaim(ctx context.Context, batch int32) ([]Outbox, error) {
-	rows, err := q.db.Query(ctx, outboxClaim, batch)
+type OutboxClaimParams struct {
+	LeaseSeconds float64
+	Batch        int32
+}
+
+// OutboxClaim leases the oldest due jobs to the caller: it counts the
+// attempt and moves run_after past the lease, skipping rows another
+// instance is claiming. The caller works the jobs outside any transaction;
+// a job whose worker dies runs again when its lease ends.
+func (q *Queries) OutboxClaim(ctx context.Context, arg OutboxClaimParams) ([]Outbox, error) {
+	rows, err := q.db.Query(ctx, outboxClaim, arg.LeaseSeconds, arg.Batch)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +103,7 @@ func (q *Queries) OutboxGet(ctx context.Context, id int64) (Outbox, error) {
 }
 
 const outboxMarkDone = `-- name: OutboxMarkDone :exec
-UPDATE outbox SET done_at = now(), attempts = attempts + 1, last_error = NULL,
+UPDATE outbox SET done_at = now(), last_error = NULL,
     payload = CASE WHEN kind = 'mail' THEN '{}'::jsonb ELSE payload END
 WHERE id = $1
 `
@@ -103,7 +114,7 @@ func (q *Queries) OutboxMarkDone(ctx context.Context, id int64) error {
 }
 
 const outboxMarkFailed = `-- name: OutboxMarkFailed :exec
-UPDATE outbox SET attempts = attempts + 1, last_error = $1, failed_at = now(),
+UPDATE outbox SET last_error = $1, failed_at = now(),
     payload = CASE WHEN kind = 'mail' THEN '{}'::jsonb ELSE payload END
 WHERE id = $2
 `
@@ -119,7 +130,7 @@ func (q *Queries) OutboxMarkFailed(ctx context.Context, arg OutboxMarkFailedPara
 }
 
 const outboxMarkRetry = `-- name: OutboxMarkRetry :exec
-UPDATE outbox SET attempts = attempts + 1, last_error = $1, run_after = $2
+UPDATE outbox SET last_error = $1, run_after = $2
 WHERE id = $3
 `
 

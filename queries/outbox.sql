@@ -2,26 +2,32 @@
 INSERT INTO outbox (kind, user_id, payload) VALUES (@kind, @user_id, @payload)
 RETURNING id;
 
--- OutboxClaim takes the oldest due jobs, skipping rows another instance
--- holds; the caller works them inside the same transaction.
+-- OutboxClaim leases the oldest due jobs to the caller: it counts the
+-- attempt and moves run_after past the lease, skipping rows another
+-- instance is claiming. The caller works the jobs outside any transaction;
+-- a job whose worker dies runs again when its lease ends.
 -- name: OutboxClaim :many
-SELECT * FROM outbox
-WHERE done_at IS NULL AND failed_at IS NULL AND run_after <= now()
-ORDER BY run_after, id
-LIMIT @batch
-FOR UPDATE SKIP LOCKED;
+UPDATE outbox SET attempts = attempts + 1, run_after = now() + make_interval(secs => @lease_seconds::float8)
+WHERE id IN (
+    SELECT id FROM outbox
+    WHERE done_at IS NULL AND failed_at IS NULL AND run_after <= now()
+    ORDER BY run_after, id
+    LIMIT @batch
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING *;
 
 -- name: OutboxMarkDone :exec
-UPDATE outbox SET done_at = now(), attempts = attempts + 1, last_error = NULL,
+UPDATE outbox SET done_at = now(), last_error = NULL,
     payload = CASE WHEN kind = 'mail' THEN '{}'::jsonb ELSE payload END
 WHERE id = @id;
 
 -- name: OutboxMarkRetry :exec
-UPDATE outbox SET attempts = attempts + 1, last_error = @last_error, run_after = @run_after
+UPDATE outbox SET last_error = @last_error, run_after = @run_after
 WHERE id = @id;
 
 -- name: OutboxMarkFailed :exec
-UPDATE outbox SET attempts = attempts + 1, last_error = @last_error, failed_at = now(),
+UPDATE outbox SET last_error = @last_error, failed_at = now(),
     payload = CASE WHEN kind = 'mail' THEN '{}'::jsonb ELSE payload END
 WHERE id = @id;
 

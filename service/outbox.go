@@ -30,8 +30,9 @@ type Mailer interface {
 }
 
 // Outbox works the jobs that transactions queue: mail and IdP hard
-// deletes. Any number of instances may run it: each job is claimed with
-// FOR UPDATE SKIP LOCKED and retried with exponential backoff.
+// deletes. Any number of instances may run it: each job is leased with
+// FOR UPDATE SKIP LOCKED, worked outside any transaction, and retried with
+// exponential backoff. Delivery is at least once.
 type Outbox struct {
 	db          *DB
 	admin       IdPAdmin // nil: idp_delete jobs wait
@@ -81,34 +82,36 @@ func (o *Outbox) Run(ctx context.Context, interval time.Duration) {
 
 var errNoHandler = errors.New("no handler configured for this job kind")
 
-// RunOnce claims up to batch due jobs, works them and records the outcome,
-// all in one transaction. It returns how many jobs it worked.
+// outboxLease is how long a claimed job is left to its worker before
+// another may take it: well past the mail and IdP client timeouts.
+const outboxLease = 2 * time.Minute
+
+// RunOnce leases up to batch due jobs, works them with no transaction
+// open, and records each outcome. It returns how many jobs it worked.
 func (o *Outbox) RunOnce(ctx context.Context, batch int32) (int, error) {
-	return inTx(ctx, o.db, func(q *dbgen.Queries) (int, error) {
-		jobs, err := q.OutboxClaim(ctx, batch)
+	jobs, err := o.db.q.OutboxClaim(ctx, dbgen.OutboxClaimParams{Batch: batch, LeaseSeconds: outboxLease.Seconds()})
+	if err != nil {
+		return 0, mapDBError(err)
+	}
+	for _, j := range jobs {
+		err := o.work(ctx, j)
+		switch {
+		case err == nil:
+			err = o.db.q.OutboxMarkDone(ctx, j.ID)
+		case int(j.Attempts) >= o.MaxAttempts:
+			o.log.ErrorContext(ctx, "outbox job failed for good", "id", j.ID, "kind", j.Kind, "err", err)
+			err = o.db.q.OutboxMarkFailed(ctx, dbgen.OutboxMarkFailedParams{ID: j.ID, LastError: strPtr(err.Error())})
+		default:
+			o.log.WarnContext(ctx, "outbox job failed; will retry", "id", j.ID, "kind", j.Kind, "attempt", j.Attempts, "err", err)
+			err = o.db.q.OutboxMarkRetry(ctx, dbgen.OutboxMarkRetryParams{
+				ID: j.ID, LastError: strPtr(err.Error()), RunAfter: time.Now().Add(o.backoff(int(j.Attempts))),
+			})
+		}
 		if err != nil {
-			return 0, err
+			return 0, mapDBError(err)
 		}
-		for _, j := range jobs {
-			err := o.work(ctx, j)
-			switch {
-			case err == nil:
-				err = q.OutboxMarkDone(ctx, j.ID)
-			case int(j.Attempts)+1 >= o.MaxAttempts:
-				o.log.ErrorContext(ctx, "outbox job failed for good", "id", j.ID, "kind", j.Kind, "err", err)
-				err = q.OutboxMarkFailed(ctx, dbgen.OutboxMarkFailedParams{ID: j.ID, LastError: strPtr(err.Error())})
-			default:
-				o.log.WarnContext(ctx, "outbox job failed; will retry", "id", j.ID, "kind", j.Kind, "attempt", j.Attempts+1, "err", err)
-				err = q.OutboxMarkRetry(ctx, dbgen.OutboxMarkRetryParams{
-					ID: j.ID, LastError: strPtr(err.Error()), RunAfter: time.Now().Add(o.backoff(int(j.Attempts) + 1)),
-				})
-			}
-			if err != nil {
-				return 0, err
-			}
-		}
-		return len(jobs), nil
-	})
+	}
+	return len(jobs), nil
 }
 
 func (o *Outbox) work(ctx context.Context, j dbgen.Outbox) error {
