@@ -168,6 +168,27 @@ func (q *Queries) PasswordCredentialRehash(ctx context.Context, arg PasswordCred
 	return err
 }
 
+const passwordCredentialReplace = `-- name: PasswordCredentialReplace :execrows
+UPDATE password_credentials SET hash = $1, updated_at = now()
+WHERE user_id = $2 AND hash = $3
+`
+
+type PasswordCredentialReplaceParams struct {
+	NewHash string
+	UserID  int64
+	OldHash string
+}
+
+// PasswordCredentialReplace sets a new password only while the hash is
+// still the one the caller verified; no row means it changed meanwhile.
+func (q *Queries) PasswordCredentialReplace(ctx context.Context, arg PasswordCredentialReplaceParams) (int64, error) {
+	result, err := q.db.Exec(ctx, passwordCredentialReplace, arg.NewHash, arg.UserID, arg.OldHash)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const passwordCredentialSet = `-- name: PasswordCredentialSet :exec
 INSERT INTO password_credentials (user_id, hash) VALUES ($1, $2)
 ON CONFLICT (user_id) DO UPDATE SET hash = EXCLUDED.hash, updated_at = now()
@@ -211,7 +232,7 @@ type UserTokenCreateParams struct {
 	UserID     int64
 	Purpose    string
 	TokenHash  []byte
-	Email      *string
+	Email      string
 	TtlSeconds float64
 }
 

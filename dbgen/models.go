@@ -186,7 +186,7 @@ type UserToken struct {
 	UserID    int64
 	Purpose   string
 	TokenHash []byte
-	Email     *string
+	Email     string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    *time.Time

@@ -427,11 +427,15 @@ func TestLookAlikePhoneCannotResetLimit(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.register(map[string]any{"phone": "+917911123456"})
-	e.register(map[string]any{"phone": "+447911123456", "email": "attacker@example.com"})
+	attacker, _ := tokens(e.register(map[string]any{"phone": "+447911123456", "email": "attacker@example.com"}))
 	for range 4 {
 		expect(t, e.login("+917911123456", "wrong password!"), http.StatusUnauthorized, "invalid_credentials")
 	}
 	expect(t, e.login("+447911123456", testPassword), http.StatusOK, "")
+	// Neither a password change nor deleting the look-alike account
+	// clears the shared key.
+	expect(t, e.do("POST", "/api/v1/auth/password/change", attacker, map[string]any{"current_password": testPassword, "new_password": "another long passphrase"}), http.StatusNoContent, "")
+	expect(t, e.do("DELETE", "/api/v1/users/me", attacker, nil), http.StatusOK, "")
 	// The attacker's success left the four failures standing.
 	expect(t, e.login("+917911123456", "wrong password!"), http.StatusUnauthorized, "invalid_credentials")
 	expect(t, e.login("+917911123456", "wrong password!"), http.StatusTooManyRequests, "rate_limited")

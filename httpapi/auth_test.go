@@ -254,6 +254,15 @@ func TestKnownTokenDoesNotWrite(t *testing.T) {
 	if m["last_auth_method"] != "google" || m["last_auth_method_at"] != time.Unix(later, 0).UTC().Format(time.RFC3339) {
 		t.Fatalf("got last_auth_method %v at %v, want google at %v", m["last_auth_method"], m["last_auth_method_at"], later)
 	}
+	// A token of the older sign-in (another device, another method) is no
+	// new login: it writes nothing and moves nothing back.
+	before = rowVersions(t, e, id)
+	for range 3 {
+		expect(t, e.do("GET", "/api/v1/users/me", tok, nil), http.StatusOK, "")
+	}
+	if after := rowVersions(t, e, id); after != before {
+		t.Fatalf("row versions: got %s, want %s (an older sign-in wrote)", after, before)
+	}
 }
 
 func TestClaimMapping(t *testing.T) {
@@ -281,8 +290,18 @@ func TestClaimMapping(t *testing.T) {
 			t.Errorf("amr %s with provider %s: got %v, want %s", c.method, c.provider, got, c.want)
 		}
 	}
-	r := e.do("GET", "/api/v1/users/me", e.idp.sign("phone-user", map[string]any{
-		"phone": "919876543210", "email": "",
+	// An OTP login alone proves no address; the provider's claim does.
+	r := e.do("GET", "/api/v1/users/me", e.idp.sign("otp-only", map[string]any{
+		"phone": "919812345678", "email": "otp@example.com",
+		"amr":          []map[string]any{{"method": "otp", "timestamp": time.Now().Unix()}},
+		"app_metadata": map[string]any{"provider": "email"},
+	}), nil)
+	expect(t, r, http.StatusOK, "")
+	if m := r.json(t); m["email_verified"] != false || m["phone_verified"] != false {
+		t.Fatalf("otp alone: got email_verified %v phone_verified %v, want false, false", m["email_verified"], m["phone_verified"])
+	}
+	r = e.do("GET", "/api/v1/users/me", e.idp.sign("phone-user", map[string]any{
+		"phone": "919876543210", "email": "", "phone_verified": true,
 		"amr":          []map[string]any{{"method": "otp", "timestamp": time.Now().Unix()}},
 		"app_metadata": map[string]any{"provider": "phone"},
 	}), nil)
@@ -337,13 +356,26 @@ func TestNoLinkOnUnprovenAddress(t *testing.T) {
 		t.Fatalf("verified IdP user linked to the unverified local account %d", squatter)
 	}
 
-	_, owner := e.signIn("owner", map[string]any{"email": "owned@example.com", "email_verified": true})
+	// A verified local account with no identity of this provider: only
+	// the claim's proof decides, and user_metadata is no proof.
+	r = e.do("POST", "/api/v1/auth/register", "", map[string]any{"email": "owned@example.com", "password": "a long passphrase 42"})
+	expect(t, r, http.StatusCreated, "")
+	owner := int64(r.json(t)["user"].(map[string]any)["id"].(float64))
+	if _, err := e.pool.Exec(context.Background(), "UPDATE users SET email_verified = true WHERE id = $1", owner); err != nil {
+		t.Fatal(err)
+	}
 	r = e.do("GET", "/api/v1/users/me", e.idp.sign("claimer", map[string]any{
 		"email": "owned@example.com", "user_metadata": map[string]any{"email_verified": true},
 	}), nil)
 	expect(t, r, http.StatusOK, "")
 	if got := int64(r.json(t)["id"].(float64)); got == owner {
 		t.Fatal("user_metadata.email_verified linked a stranger to the owner")
+	}
+	// The same token with the provider's own word links.
+	r = e.do("GET", "/api/v1/users/me", e.idp.sign("owner-sub", map[string]any{"email": "owned@example.com", "email_verified": true}), nil)
+	expect(t, r, http.StatusOK, "")
+	if got := int64(r.json(t)["id"].(float64)); got != owner {
+		t.Fatalf("verified claim: got user %d, want the owner %d", got, owner)
 	}
 }
 

@@ -110,6 +110,10 @@ func (f *fakeIdP) sign(sub string, claims map[string]any) string {
 	return signWith(f.t, k, jwa.ES256, sub, claims)
 }
 
+// testAuthTime is the amr timestamp of test tokens that do not set one:
+// fixed, so that two tokens of one sign-in carry the same authentication.
+var testAuthTime = time.Now().Add(-time.Minute).Unix()
+
 func signWith(t testing.TB, key any, alg jwa.SignatureAlgorithm, sub string, claims map[string]any) string {
 	t.Helper()
 	now := time.Now()
@@ -117,7 +121,7 @@ func signWith(t testing.TB, key any, alg jwa.SignatureAlgorithm, sub string, cla
 		IssuedAt(now).Expiration(now.Add(time.Hour)).
 		Claim("email", "").Claim("phone", "").
 		Claim("app_metadata", map[string]any{"provider": "email"}).
-		Claim("amr", []map[string]any{{"method": "password", "timestamp": now.Add(-time.Minute).Unix()}})
+		Claim("amr", []map[string]any{{"method": "password", "timestamp": testAuthTime}})
 	for k, v := range claims {
 		b = b.Claim(k, v)
 	}

@@ -181,6 +181,10 @@ func TestNULIsRefused(t *testing.T) {
 	tok, _ := e.signIn("nul", nil)
 	expect(t, e.do("PATCH", "/api/v1/users/me/preferences", tok, `{"a":"x\u0000y"}`), http.StatusBadRequest, "invalid_json")
 	expect(t, e.do("POST", "/api/v1/auth/login", "", `{"identifier":"a\u0000@example.com","password":"whatever!!"}`), http.StatusBadRequest, "invalid_json")
+	// Numbers PostgreSQL's jsonb cannot hold are a 422 too.
+	for _, n := range []string{"1e1000000", "-1e200000", "1e-16384"} {
+		expect(t, e.do("PATCH", "/api/v1/users/me/preferences", tok, `{"a":`+n+`}`), http.StatusUnprocessableEntity, "validation_failed")
+	}
 	admin, _ := e.userWithRole("nul-admin", "admin")
 	r := e.do("GET", "/api/v1/users?q=a%00b", admin, nil)
 	if r.status >= 500 {

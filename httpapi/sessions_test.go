@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -322,4 +323,34 @@ func TestRevokedSessionAccessTokenRefusedAtOnce(t *testing.T) {
 	expect(t, e.do("POST", "/api/v1/auth/password/change", mine, map[string]any{"current_password": testPassword, "new_password": "a brand new passphrase"}), http.StatusNoContent, "")
 	expect(t, e.do("GET", "/api/v1/users/me", stolen, nil), http.StatusUnauthorized, "invalid_token")
 	expect(t, e.do("GET", "/api/v1/users/me", mine, nil), http.StatusOK, "")
+}
+
+// A password change racing the account's deletion never gives the deleted
+// account a password back.
+func TestPasswordChangeRacingDelete(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for i := range 10 {
+		access, _ := tokens(e.register(map[string]any{"email": fmt.Sprintf("racer%d@example.com", i)}))
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			e.do("POST", "/api/v1/auth/password/change", access, map[string]any{"current_password": testPassword, "new_password": "a racing passphrase"})
+		}()
+		go func() {
+			defer wg.Done()
+			e.do("DELETE", "/api/v1/users/me", access, nil)
+		}()
+		wg.Wait()
+	}
+	var left int
+	err := e.pool.QueryRow(context.Background(), `
+		SELECT count(*) FROM password_credentials p JOIN users u ON u.id = p.user_id WHERE u.deleted_at IS NOT NULL`).Scan(&left)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Fatalf("got %d deleted users with a password, want 0", left)
+	}
 }

@@ -100,12 +100,12 @@ func mapClaims(tok jwt.Token) (Claims, error) {
 			if e.Timestamp > 0 {
 				c.AuthTime = time.Unix(e.Timestamp, 0)
 			}
-			// A one-time code or link proves the address it was sent to.
-			switch m {
-			case "email_otp", "magic_link":
+			// A magic link can only have gone to the email address. A
+			// one-time code proves nothing here: "otp" does not say whether
+			// it went to the email or the phone (app_metadata.provider is
+			// the sign-up provider, not this login's).
+			if m == "magic_link" {
 				c.EmailVerified = c.EmailVerified || c.Email != ""
-			case "phone_otp":
-				c.PhoneVerified = c.PhoneVerified || c.Phone != ""
 			}
 		}
 	}

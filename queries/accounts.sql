@@ -81,3 +81,9 @@ RETURNING *;
 -- name: UserTokenUseAllByUser :exec
 UPDATE user_tokens SET used_at = now()
 WHERE user_id = @user_id AND purpose = @purpose AND used_at IS NULL;
+
+-- PasswordCredentialReplace sets a new password only while the hash is
+-- still the one the caller verified; no row means it changed meanwhile.
+-- name: PasswordCredentialReplace :execrows
+UPDATE password_credentials SET hash = @new_hash, updated_at = now()
+WHERE user_id = @user_id AND hash = @old_hash;

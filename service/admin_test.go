@@ -907,3 +907,27 @@ func TestDirectoryQueriesUseIndexes(t *testing.T) {
 		}
 	}
 }
+
+// Deleting someone else needs the actor to be an active admin when the
+// delete takes its locks, not only when the route let the request in.
+func TestDeleteChecksTheActorUnderLock(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	f.mkUser(userSpec{role: "admin"})
+	demoted := f.mkUser(userSpec{role: "user"})
+	target := f.mkUser(userSpec{email: "target@example.com"})
+	if err := f.users.Delete(ctx, target, demoted); !errors.Is(err, service.ErrForbidden) {
+		t.Fatalf("delete by a non-admin: got %v, want forbidden", err)
+	}
+	var deleted bool
+	if err := f.pool.QueryRow(ctx, "SELECT deleted_at IS NOT NULL FROM users WHERE id = $1", target).Scan(&deleted); err != nil {
+		t.Fatal(err)
+	}
+	if deleted {
+		t.Fatal("got the target deleted by a non-admin, want it untouched")
+	}
+	if err := f.users.Delete(ctx, demoted, demoted); err != nil {
+		t.Fatalf("self delete: got %v, want nil", err)
+	}
+}

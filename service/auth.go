@@ -215,7 +215,9 @@ func (a *Auth) refresh(ctx context.Context, l externalLogin, row dbgen.IdentityG
 		return u, nil
 	}
 	claimsChanged := !strEq(row.IdentityEmail, l.email) || !strEq(row.IdentityPhone, l.phone)
-	newLogin := l.authMethod != nil && (u.LastAuthMethodAt == nil || l.authTime.After(*u.LastAuthMethodAt) || !strEq(u.LastAuthMethod, l.authMethod))
+	// Only a newer authentication is a new login: tokens of an older one
+	// (another device, another method) write nothing.
+	newLogin := l.authMethod != nil && (u.LastAuthMethodAt == nil || l.authTime.After(*u.LastAuthMethodAt))
 	if !claimsChanged && !newLogin {
 		return u, nil
 	}

@@ -41,6 +41,8 @@ var pgErrorFields = map[string]string{
 	"users_role_chk":             "role",
 	"users_artist_id_chk":        "artist_id",
 	"users_preferences_chk":      "preferences",
+	"users_email_verified_chk":   "email_verified",
+	"users_phone_verified_chk":   "phone_verified",
 	"users_latitude_chk":         "latitude",
 	"users_longitude_chk":        "longitude",
 	"organizations_name_chk":     "name",
@@ -83,6 +85,8 @@ func mapDBError(err error) error {
 			return withCause(ErrNotFound, err)
 		case "22021", "22P05": // a character (NUL) the database cannot store
 			return withCause(Invalid(FieldError{Field: "", Message: "holds a character that cannot be stored"}), err)
+		case "22003", "22P02": // a number out of range, a value of the wrong form
+			return withCause(Invalid(FieldError{Field: "", Message: "holds a value out of range"}), err)
 		case "57P01", "57P02", "57P03", "53300": // shutdown, crash, cannot connect now, too many connections
 			return withCause(ErrDBUnavailable, err)
 		}

@@ -15,9 +15,10 @@ import (
 // one, revokes every other session of theirs (reason password_changed; the
 // session of p's token stays) and voids pending reset links. Wrong current
 // passwords count against the same kind of limit as logins (per user).
-// Access tokens of the revoked sessions stay valid until they expire.
+// The revoked sessions' access tokens stop working at once.
 // Errors: validation_failed (new_password; current_password when it is
-// wrong or the account has no password), rate_limited.
+// wrong or the account has no password), rate_limited, account_disabled,
+// conflict (the password changed meanwhile).
 func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, next string) error {
 	if err := password.Validate(next); err != nil {
 		return Invalid(FieldError{Field: "new_password", Message: passwordProblem(err)})
@@ -50,11 +51,25 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 		return fmt.Errorf("hash password: %w", err)
 	}
 	_, err = inTx(ctx, a.db, func(q *dbgen.Queries) (struct{}, error) {
+		// Lock the user as a delete or reset does: a deleted account gets
+		// no password back, and a hash changed since it was verified
+		// (a concurrent reset) is not overwritten.
+		u, err := q.UserGetByIDForUpdate(ctx, userID)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if !userFromRow(u).Usable() {
+			return struct{}{}, ErrAccountDisabled
+		}
+		n, err := q.PasswordCredentialReplace(ctx, dbgen.PasswordCredentialReplaceParams{UserID: userID, OldHash: cred.Hash, NewHash: hash})
+		if err != nil {
+			return struct{}{}, err
+		}
+		if n == 0 {
+			return struct{}{}, ErrConflict
+		}
 		steps := []func() error{
 			func() error { return q.LoginFailureDeleteByIdentifiers(ctx, [][]byte{at.key}) },
-			func() error {
-				return q.PasswordCredentialSet(ctx, dbgen.PasswordCredentialSetParams{UserID: userID, Hash: hash})
-			},
 			func() error {
 				_, err := q.SessionRevokeOthersByUser(ctx, dbgen.SessionRevokeOthersByUserParams{UserID: userID, KeepID: p.SessionID, Reason: strPtr("password_changed")})
 				return err
@@ -77,12 +92,12 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 // ForgotPassword mails a password-reset link (valid ResetTTL, single use)
 // to the active account with this email. It answers the same whether or
 // not there is one, and sends nothing for a deactivated account or when
-// MailsPerHour links went out in the last hour.
-// Errors: validation_failed (email is not an address).
+// MailsPerHour links went out in the last hour. Input that is not an
+// address gets the same answer and sends nothing (SPEC: 202 always).
 func (a *Accounts) ForgotPassword(ctx context.Context, email string) error {
 	e, ok := NormalizeEmail(email)
 	if !ok {
-		return Invalid(FieldError{Field: "email", Message: "must be an email address"})
+		return nil
 	}
 	_, err := inTx(ctx, a.db, func(q *dbgen.Queries) (struct{}, error) {
 		found, err := q.UserGetByEmail(ctx, e)
@@ -138,7 +153,7 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, pw string) error {
 			return struct{}{}, ErrAccountDisabled
 		}
 		// A link mailed to an address the account no longer has is void.
-		if t.Email != nil && (u.Email == nil || !strings.EqualFold(*u.Email, *t.Email)) {
+		if u.Email == nil || !strings.EqualFold(*u.Email, t.Email) {
 			return struct{}{}, ErrInvalidToken
 		}
 		steps := []func() error{
@@ -154,7 +169,7 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, pw string) error {
 			},
 			func() error { return q.LoginFailureDeleteByIdentifiers(ctx, loginKeys(u)) },
 			func() error {
-				if u.EmailVerified || u.Email == nil || t.Email == nil || !strings.EqualFold(*u.Email, *t.Email) {
+				if u.EmailVerified {
 					return nil
 				}
 				return q.UserSetEmailVerified(ctx, dbgen.UserSetEmailVerifiedParams{ID: u.ID, Email: *u.Email})

@@ -184,8 +184,7 @@ func (a *Accounts) Refresh(ctx context.Context, refreshToken string, c Client) (
 
 // Logout revokes the session a refresh token belongs to (reason logout).
 // It is idempotent: an unknown token or a revoked session is not an error.
-// Access tokens already issued stay valid until they expire (at most
-// AccessTTL).
+// The session's access tokens stop working at once.
 func (a *Accounts) Logout(ctx context.Context, refreshToken string) error {
 	hash, ok := tokenHash(refreshToken)
 	if !ok {

@@ -73,7 +73,7 @@ func (a *Accounts) mailToken(ctx context.Context, q *dbgen.Queries, userID int64
 		return err
 	}
 	if err := q.UserTokenCreate(ctx, dbgen.UserTokenCreateParams{
-		UserID: userID, Purpose: purpose, TokenHash: hash, Email: &email, TtlSeconds: ttl.Seconds(),
+		UserID: userID, Purpose: purpose, TokenHash: hash, Email: email, TtlSeconds: ttl.Seconds(),
 	}); err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func (a *Accounts) VerifyEmail(ctx context.Context, token string) error {
 		if err != nil {
 			return struct{}{}, err
 		}
-		if u.DeletedAt != nil || t.Email == nil || u.Email == nil || !strings.EqualFold(*t.Email, *u.Email) {
+		if u.DeletedAt != nil || u.Email == nil || !strings.EqualFold(t.Email, *u.Email) {
 			return struct{}{}, ErrInvalidToken
 		}
 		if u.EmailVerified {

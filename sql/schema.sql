@@ -453,7 +453,7 @@ CREATE TABLE public.user_tokens (
     user_id bigint NOT NULL,
     purpose text NOT NULL,
     token_hash bytea NOT NULL,
-    email text,
+    email text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     expires_at timestamp with time zone NOT NULL,
     used_at timestamp with time zone,
@@ -521,6 +521,7 @@ CREATE TABLE public.users (
     CONSTRAINT users_date_of_birth_chk CHECK ((date_of_birth >= '1900-01-01'::date)),
     CONSTRAINT users_deleted_inactive_chk CHECK (((deleted_at IS NULL) OR (NOT is_active))),
     CONSTRAINT users_email_chk CHECK (((char_length(email) <= 254) AND (email ~ '^[^@[:space:]]+@[^@[:space:]]+$'::text))),
+    CONSTRAINT users_email_verified_chk CHECK (((email IS NOT NULL) OR (NOT email_verified))),
     CONSTRAINT users_first_name_chk CHECK ((char_length(first_name) <= 50)),
     CONSTRAINT users_instagram_handle_chk CHECK ((instagram_handle ~ '^[A-Za-z0-9._]{1,30}$'::text)),
     CONSTRAINT users_last_auth_method_chk CHECK ((last_auth_method = ANY (ARRAY['password'::text, 'phone_otp'::text, 'email_otp'::text, 'magic_link'::text, 'google'::text, 'apple'::text, 'facebook'::text, 'github'::text, 'sso'::text, 'anonymous'::text]))),
@@ -530,6 +531,7 @@ CREATE TABLE public.users (
     CONSTRAINT users_location_pair_chk CHECK (((current_latitude IS NULL) = (current_longitude IS NULL))),
     CONSTRAINT users_longitude_chk CHECK (((current_longitude >= ('-180'::integer)::double precision) AND (current_longitude <= (180)::double precision))),
     CONSTRAINT users_phone_chk CHECK ((phone ~ '^\+[1-9][0-9]{6,14}$'::text)),
+    CONSTRAINT users_phone_verified_chk CHECK (((phone IS NOT NULL) OR (NOT phone_verified))),
     CONSTRAINT users_preferences_chk CHECK (((jsonb_typeof(preferences) = 'object'::text) AND (octet_length((preferences)::text) <= 16384))),
     CONSTRAINT users_role_chk CHECK ((role = ANY (ARRAY['user'::text, 'owner'::text, 'agent'::text, 'broker'::text, 'artist'::text, 'assistant'::text, 'operator'::text, 'admin'::text]))),
     CONSTRAINT users_updated_at_chk CHECK ((updated_at >= created_at)),
@@ -1191,4 +1193,5 @@ ALTER TABLE ONLY public.users
 INSERT INTO public.schema_migrations (version) VALUES
     ('20261122000001'),
     ('20261122000002'),
-    ('20261122000003');
+    ('20261122000003'),
+    ('20261122000004');

@@ -136,6 +136,9 @@ func TestInvariants(t *testing.T) {
 		{"auth time without method", nil, `INSERT INTO users (last_auth_method_at) VALUES (now())`, checkViolation, "users_last_auth_pair_chk"},
 		{"deleted but active", nil, `INSERT INTO users (deleted_at) VALUES (now())`, checkViolation, "users_deleted_inactive_chk"},
 		{"updated before created", nil, `INSERT INTO users (created_at, updated_at) VALUES (now(), now() - interval '1 day')`, checkViolation, "users_updated_at_chk"},
+		{"email verified without email", []string{`INSERT INTO users (email, email_verified) VALUES ('v@example.com', true)`}, `INSERT INTO users (email_verified) VALUES (true)`, checkViolation, "users_email_verified_chk"},
+		{"phone verified without phone", []string{`INSERT INTO users (phone, phone_verified) VALUES ('+14155550100', true)`}, `INSERT INTO users (phone_verified) VALUES (true)`, checkViolation, "users_phone_verified_chk"},
+		{"token without email", nil, `INSERT INTO user_tokens (user_id, purpose, token_hash, expires_at) VALUES (1, 'password_reset', sha256('t'), now() + interval '1 h')`, notNullViolation, ""},
 		{"role null", nil, `INSERT INTO users (role) VALUES (NULL)`, notNullViolation, ""},
 
 		{"identity duplicate subject", []string{`INSERT INTO user_identities (user_id, provider, subject) VALUES (1, 'supabase', 'sub-1')`}, `INSERT INTO user_identities (user_id, provider, subject) VALUES (2, 'supabase', 'sub-1')`, uniqueViolation, "user_identities_provider_subject_key"},
@@ -156,10 +159,10 @@ func TestInvariants(t *testing.T) {
 			`INSERT INTO session_refresh_tokens (token_hash, session_id) VALUES (sha256('a'), (SELECT max(id) FROM sessions))`,
 		}, `INSERT INTO session_refresh_tokens (token_hash, session_id) VALUES (sha256('a'), (SELECT max(id) FROM sessions))`, uniqueViolation, "session_refresh_tokens_pkey"},
 
-		{"token unknown purpose", nil, `INSERT INTO user_tokens (user_id, purpose, token_hash, expires_at) VALUES (1, 'login', sha256('t'), now() + interval '1 h')`, checkViolation, "user_tokens_purpose_chk"},
-		{"token hash not sha256", nil, `INSERT INTO user_tokens (user_id, purpose, token_hash, expires_at) VALUES (1, 'password_reset', 'abc'::bytea, now() + interval '1 h')`, checkViolation, "user_tokens_hash_chk"},
-		{"token already expired", nil, `INSERT INTO user_tokens (user_id, purpose, token_hash, expires_at) VALUES (1, 'password_reset', sha256('t'), now())`, checkViolation, "user_tokens_expires_at_chk"},
-		{"token hash duplicate", []string{`INSERT INTO user_tokens (user_id, purpose, token_hash, expires_at) VALUES (1, 'password_reset', sha256('t'), now() + interval '1 h')`}, `INSERT INTO user_tokens (user_id, purpose, token_hash, expires_at) VALUES (2, 'email_verification', sha256('t'), now() + interval '1 h')`, uniqueViolation, "user_tokens_token_hash_key"},
+		{"token unknown purpose", nil, `INSERT INTO user_tokens (user_id, purpose, token_hash, email, expires_at) VALUES (1, 'login', sha256('t'), 'a@b.c', now() + interval '1 h')`, checkViolation, "user_tokens_purpose_chk"},
+		{"token hash not sha256", nil, `INSERT INTO user_tokens (user_id, purpose, token_hash, email, expires_at) VALUES (1, 'password_reset', 'abc'::bytea, 'a@b.c', now() + interval '1 h')`, checkViolation, "user_tokens_hash_chk"},
+		{"token already expired", nil, `INSERT INTO user_tokens (user_id, purpose, token_hash, email, expires_at) VALUES (1, 'password_reset', sha256('t'), 'a@b.c', now())`, checkViolation, "user_tokens_expires_at_chk"},
+		{"token hash duplicate", []string{`INSERT INTO user_tokens (user_id, purpose, token_hash, email, expires_at) VALUES (1, 'password_reset', sha256('t'), 'a@b.c', now() + interval '1 h')`}, `INSERT INTO user_tokens (user_id, purpose, token_hash, email, expires_at) VALUES (2, 'email_verification', sha256('t'), 'a@b.c', now() + interval '1 h')`, uniqueViolation, "user_tokens_token_hash_key"},
 
 		{"follow self", []string{`INSERT INTO follows (follower_id, followee_id) VALUES (1, 2)`, `INSERT INTO follows (follower_id, followee_id) VALUES (2, 1)`}, `INSERT INTO follows (follower_id, followee_id) VALUES (1, 1)`, checkViolation, "follows_no_self_chk"},
 		{"follow twice", []string{`INSERT INTO follows (follower_id, followee_id) VALUES (1, 2)`}, `INSERT INTO follows (follower_id, followee_id) VALUES (1, 2)`, uniqueViolation, "follows_pkey"},
