@@ -103,44 +103,59 @@ func (q *Queries) OutboxGet(ctx context.Context, id int64) (Outbox, error) {
 }
 
 const outboxMarkDone = `-- name: OutboxMarkDone :exec
+
 UPDATE outbox SET done_at = now(), last_error = NULL,
     payload = CASE WHEN kind = 'mail' THEN '{}'::jsonb ELSE payload END
-WHERE id = $1
+WHERE id = $1 AND attempts = $2
 `
 
-func (q *Queries) OutboxMarkDone(ctx context.Context, id int64) error {
-	_, err := q.db.Exec(ctx, outboxMarkDone, id)
+type OutboxMarkDoneParams struct {
+	ID       int64
+	Attempts int32
+}
+
+// The Mark queries record an outcome only while the caller still holds the
+// lease (no one claimed the job again: attempts unchanged).
+func (q *Queries) OutboxMarkDone(ctx context.Context, arg OutboxMarkDoneParams) error {
+	_, err := q.db.Exec(ctx, outboxMarkDone, arg.ID, arg.Attempts)
 	return err
 }
 
 const outboxMarkFailed = `-- name: OutboxMarkFailed :exec
 UPDATE outbox SET last_error = $1, failed_at = now(),
     payload = CASE WHEN kind = 'mail' THEN '{}'::jsonb ELSE payload END
-WHERE id = $2
+WHERE id = $2 AND attempts = $3
 `
 
 type OutboxMarkFailedParams struct {
 	LastError *string
 	ID        int64
+	Attempts  int32
 }
 
 func (q *Queries) OutboxMarkFailed(ctx context.Context, arg OutboxMarkFailedParams) error {
-	_, err := q.db.Exec(ctx, outboxMarkFailed, arg.LastError, arg.ID)
+	_, err := q.db.Exec(ctx, outboxMarkFailed, arg.LastError, arg.ID, arg.Attempts)
 	return err
 }
 
 const outboxMarkRetry = `-- name: OutboxMarkRetry :exec
 UPDATE outbox SET last_error = $1, run_after = $2
-WHERE id = $3
+WHERE id = $3 AND attempts = $4
 `
 
 type OutboxMarkRetryParams struct {
 	LastError *string
 	RunAfter  time.Time
 	ID        int64
+	Attempts  int32
 }
 
 func (q *Queries) OutboxMarkRetry(ctx context.Context, arg OutboxMarkRetryParams) error {
-	_, err := q.db.Exec(ctx, outboxMarkRetry, arg.LastError, arg.RunAfter, arg.ID)
+	_, err := q.db.Exec(ctx, outboxMarkRetry,
+		arg.LastError,
+		arg.RunAfter,
+		arg.ID,
+		arg.Attempts,
+	)
 	return err
 }

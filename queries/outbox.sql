@@ -17,19 +17,22 @@ WHERE id IN (
 )
 RETURNING *;
 
+-- The Mark queries record an outcome only while the caller still holds the
+-- lease (no one claimed the job again: attempts unchanged).
+
 -- name: OutboxMarkDone :exec
 UPDATE outbox SET done_at = now(), last_error = NULL,
     payload = CASE WHEN kind = 'mail' THEN '{}'::jsonb ELSE payload END
-WHERE id = @id;
+WHERE id = @id AND attempts = @attempts;
 
 -- name: OutboxMarkRetry :exec
 UPDATE outbox SET last_error = @last_error, run_after = @run_after
-WHERE id = @id;
+WHERE id = @id AND attempts = @attempts;
 
 -- name: OutboxMarkFailed :exec
 UPDATE outbox SET last_error = @last_error, failed_at = now(),
     payload = CASE WHEN kind = 'mail' THEN '{}'::jsonb ELSE payload END
-WHERE id = @id;
+WHERE id = @id AND attempts = @attempts;
 
 -- name: OutboxGet :one
 SELECT * FROM outbox WHERE id = @id;

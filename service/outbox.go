@@ -82,36 +82,49 @@ func (o *Outbox) Run(ctx context.Context, interval time.Duration) {
 
 var errNoHandler = errors.New("no handler configured for this job kind")
 
-// outboxLease is how long a claimed job is left to its worker before
-// another may take it: well past the mail and IdP client timeouts.
-const outboxLease = 2 * time.Minute
+// A claimed job is left to its worker for outboxLease before another may
+// take it; the work itself is cut off at outboxJobTimeout, well inside.
+const (
+	outboxLease      = 2 * time.Minute
+	outboxJobTimeout = time.Minute
+)
 
-// RunOnce leases up to batch due jobs, works them with no transaction
-// open, and records each outcome. It returns how many jobs it worked.
+// RunOnce works up to batch due jobs, leasing them one at a time so no
+// lease runs out while earlier jobs are worked, with no transaction open.
+// It records each outcome and returns how many jobs it worked.
 func (o *Outbox) RunOnce(ctx context.Context, batch int32) (int, error) {
-	jobs, err := o.db.q.OutboxClaim(ctx, dbgen.OutboxClaimParams{Batch: batch, LeaseSeconds: outboxLease.Seconds()})
-	if err != nil {
-		return 0, mapDBError(err)
-	}
-	for _, j := range jobs {
-		err := o.work(ctx, j)
-		switch {
-		case err == nil:
-			err = o.db.q.OutboxMarkDone(ctx, j.ID)
-		case int(j.Attempts) >= o.MaxAttempts:
-			o.log.ErrorContext(ctx, "outbox job failed for good", "id", j.ID, "kind", j.Kind, "err", err)
-			err = o.db.q.OutboxMarkFailed(ctx, dbgen.OutboxMarkFailedParams{ID: j.ID, LastError: strPtr(err.Error())})
-		default:
-			o.log.WarnContext(ctx, "outbox job failed; will retry", "id", j.ID, "kind", j.Kind, "attempt", j.Attempts, "err", err)
-			err = o.db.q.OutboxMarkRetry(ctx, dbgen.OutboxMarkRetryParams{
-				ID: j.ID, LastError: strPtr(err.Error()), RunAfter: time.Now().Add(o.backoff(int(j.Attempts))),
-			})
-		}
+	for n := range int(batch) {
+		jobs, err := o.db.q.OutboxClaim(ctx, dbgen.OutboxClaimParams{Batch: 1, LeaseSeconds: outboxLease.Seconds()})
 		if err != nil {
-			return 0, mapDBError(err)
+			return n, mapDBError(err)
+		}
+		if len(jobs) == 0 {
+			return n, nil
+		}
+		if err := o.runJob(ctx, jobs[0]); err != nil {
+			return n, mapDBError(err)
 		}
 	}
-	return len(jobs), nil
+	return int(batch), nil
+}
+
+// runJob works one leased job and records the outcome.
+func (o *Outbox) runJob(ctx context.Context, j dbgen.Outbox) error {
+	jobCtx, cancel := context.WithTimeout(ctx, outboxJobTimeout)
+	err := o.work(jobCtx, j)
+	cancel()
+	switch {
+	case err == nil:
+		return o.db.q.OutboxMarkDone(ctx, dbgen.OutboxMarkDoneParams{ID: j.ID, Attempts: j.Attempts})
+	case int(j.Attempts) >= o.MaxAttempts:
+		o.log.ErrorContext(ctx, "outbox job failed for good", "id", j.ID, "kind", j.Kind, "err", err)
+		return o.db.q.OutboxMarkFailed(ctx, dbgen.OutboxMarkFailedParams{ID: j.ID, Attempts: j.Attempts, LastError: strPtr(err.Error())})
+	default:
+		o.log.WarnContext(ctx, "outbox job failed; will retry", "id", j.ID, "kind", j.Kind, "attempt", j.Attempts, "err", err)
+		return o.db.q.OutboxMarkRetry(ctx, dbgen.OutboxMarkRetryParams{
+			ID: j.ID, Attempts: j.Attempts, LastError: strPtr(err.Error()), RunAfter: time.Now().Add(o.backoff(int(j.Attempts))),
+		})
+	}
 }
 
 func (o *Outbox) work(ctx context.Context, j dbgen.Outbox) error {
