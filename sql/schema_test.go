@@ -139,6 +139,34 @@ func TestInvariants(t *testing.T) {
 		{"email verified without email", []string{`INSERT INTO users (email, email_verified) VALUES ('v@example.com', true)`}, `INSERT INTO users (email_verified) VALUES (true)`, checkViolation, "users_email_verified_chk"},
 		{"phone verified without phone", []string{`INSERT INTO users (phone, phone_verified) VALUES ('+14155550100', true)`}, `INSERT INTO users (phone_verified) VALUES (true)`, checkViolation, "users_phone_verified_chk"},
 		{"token without email", nil, `INSERT INTO user_tokens (user_id, purpose, token_hash, expires_at) VALUES (1, 'password_reset', sha256('t'), now() + interval '1 h')`, notNullViolation, ""},
+		{"audit unknown actor", nil, `INSERT INTO audit_events (actor_id, action) VALUES (999, 'x.y')`, foreignKeyViolation, "audit_events_actor_id_fkey"},
+		{"audit unknown target", nil, `INSERT INTO audit_events (target_user_id, action) VALUES (999, 'x.y')`, foreignKeyViolation, "audit_events_target_user_id_fkey"},
+		{"audit unknown organization", nil, `INSERT INTO audit_events (organization_id, action) VALUES (999, 'x.y')`, foreignKeyViolation, "audit_events_organization_id_fkey"},
+		{"avatar thumbnail too big", nil, `INSERT INTO avatars (user_id, content_type, image, thumbnail_type, thumbnail, etag) VALUES (2, 'image/png', '\x89'::bytea, 'image/png', decode(repeat('00', 2097153), 'hex'), 'e')`, checkViolation, "avatars_thumbnail_size_chk"},
+		{"avatar thumbnail gif", nil, `INSERT INTO avatars (user_id, content_type, image, thumbnail_type, thumbnail, etag) VALUES (2, 'image/png', '\x89'::bytea, 'image/gif', '\x89'::bytea, 'e')`, checkViolation, "avatars_thumbnail_type_chk"},
+		{"avatar unknown user", nil, `INSERT INTO avatars (user_id, content_type, image, thumbnail_type, thumbnail, etag) VALUES (999, 'image/png', '\x89'::bytea, 'image/png', '\x89'::bytea, 'e')`, foreignKeyViolation, "avatars_user_id_fkey"},
+		{"block unknown blocked", nil, `INSERT INTO blocks (blocker_id, blocked_id) VALUES (1, 999)`, foreignKeyViolation, "blocks_blocked_id_fkey"},
+		{"block unknown blocker", nil, `INSERT INTO blocks (blocker_id, blocked_id) VALUES (999, 1)`, foreignKeyViolation, "blocks_blocker_id_fkey"},
+		{"follow stats unknown user", nil, `INSERT INTO follow_stats (user_id) VALUES (999)`, foreignKeyViolation, "follow_stats_user_id_fkey"},
+		{"follow unknown follower", nil, `INSERT INTO follows (follower_id, followee_id) VALUES (999, 1)`, foreignKeyViolation, "follows_follower_id_fkey"},
+		{"invitation unknown acceptor", nil, `INSERT INTO invitations (organization_id, email, token_hash, expires_at, accepted_at, accepted_by) VALUES (1, 'x@example.com', sha256('1'), now() + interval '1 day', now(), 999)`, foreignKeyViolation, "invitations_accepted_by_fkey"},
+		{"invitation unknown inviter", nil, `INSERT INTO invitations (organization_id, inviter_id, email, token_hash, expires_at) VALUES (1, 999, 'x@example.com', sha256('1'), now() + interval '1 day')`, foreignKeyViolation, "invitations_inviter_id_fkey"},
+		{"invitation already expired", nil, `INSERT INTO invitations (organization_id, email, token_hash, expires_at) VALUES (1, 'x@example.com', sha256('1'), now())`, checkViolation, "invitations_expires_at_chk"},
+		{"invitation hash not sha256", nil, `INSERT INTO invitations (organization_id, email, token_hash, expires_at) VALUES (1, 'x@example.com', 'abc'::bytea, now() + interval '1 day')`, checkViolation, "invitations_hash_chk"},
+		{"invitation hash duplicate", []string{`INSERT INTO invitations (organization_id, email, token_hash, expires_at) VALUES (1, 'x@example.com', sha256('1'), now() + interval '1 day')`}, `INSERT INTO invitations (organization_id, email, token_hash, expires_at) VALUES (1, 'y@example.com', sha256('1'), now() + interval '1 day')`, uniqueViolation, "invitations_token_hash_key"},
+		{"organization updated before created", nil, `INSERT INTO organizations (name, created_at, updated_at) VALUES ('O', now(), now() - interval '1 day')`, checkViolation, "organizations_updated_at_chk"},
+		{"outbox unknown user", nil, `INSERT INTO outbox (kind, user_id, payload) VALUES ('mail', 999, '{}')`, foreignKeyViolation, "outbox_user_id_fkey"},
+		{"password unknown user", nil, `INSERT INTO password_credentials (user_id, hash) VALUES (999, '$argon2id$v=19$m=65536,t=3,p=2$c2FsdHNhbHQ$aGFzaGhhc2g')`, foreignKeyViolation, "password_credentials_user_id_fkey"},
+		{"group description too long", nil, `INSERT INTO permission_groups (name, kind, description) VALUES ('g1', 'system', repeat('d', 501))`, checkViolation, "permission_groups_description_chk"},
+		{"plan empty name", nil, `INSERT INTO plans (code, name) VALUES ('p1', '')`, checkViolation, "plans_name_chk"},
+		{"refresh token unknown session", nil, `INSERT INTO session_refresh_tokens (token_hash, session_id) VALUES (sha256('r'), 999)`, foreignKeyViolation, "session_refresh_tokens_session_id_fkey"},
+		{"session user agent too long", nil, `INSERT INTO sessions (user_id, user_agent, expires_at) VALUES (1, repeat('u', 513), now() + interval '1 day')`, checkViolation, "sessions_user_agent_chk"},
+		{"session unknown user", nil, `INSERT INTO sessions (user_id, expires_at) VALUES (999, now() + interval '1 day')`, foreignKeyViolation, "sessions_user_id_fkey"},
+		{"identity email too long", nil, `INSERT INTO user_identities (user_id, provider, subject, email) VALUES (1, 'supabase', 's', repeat('e', 255))`, checkViolation, "user_identities_email_chk"},
+		{"identity phone not E.164", nil, `INSERT INTO user_identities (user_id, provider, subject, phone) VALUES (1, 'supabase', 's', '98765')`, checkViolation, "user_identities_phone_chk"},
+		{"membership unknown user", nil, `INSERT INTO user_permission_groups (user_id, group_id) VALUES (999, 1)`, foreignKeyViolation, "user_permission_groups_user_id_fkey"},
+		{"token used before created", nil, `INSERT INTO user_tokens (user_id, purpose, token_hash, email, created_at, expires_at, used_at) VALUES (1, 'password_reset', sha256('t'), 'a@b.c', now(), now() + interval '1 h', now() - interval '1 h')`, checkViolation, "user_tokens_used_at_chk"},
+		{"token unknown user", nil, `INSERT INTO user_tokens (user_id, purpose, token_hash, email, expires_at) VALUES (999, 'password_reset', sha256('t'), 'a@b.c', now() + interval '1 h')`, foreignKeyViolation, "user_tokens_user_id_fkey"},
 		{"role null", nil, `INSERT INTO users (role) VALUES (NULL)`, notNullViolation, ""},
 
 		{"identity duplicate subject", []string{`INSERT INTO user_identities (user_id, provider, subject) VALUES (1, 'supabase', 'sub-1')`}, `INSERT INTO user_identities (user_id, provider, subject) VALUES (2, 'supabase', 'sub-1')`, uniqueViolation, "user_identities_provider_subject_key"},
@@ -213,6 +241,34 @@ func TestInvariants(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close(ctx) })
+
+	// Every named CHECK, foreign key and unique constraint or index of the
+	// schema has a case here: a new invariant needs a test that breaks it.
+	tried := map[string]bool{}
+	for _, c := range cases {
+		tried[c.constraint] = true
+	}
+	rows, err := conn.Query(ctx, `
+		SELECT conname FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+		WHERE n.nspname = 'public' AND c.contype IN ('c', 'f', 'u')
+		UNION
+		SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexdef LIKE 'CREATE UNIQUE INDEX%' AND indexname LIKE '%\_key'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) < 90 {
+		t.Fatalf("got %d constraints from the catalog, want the schema's (at least 90)", len(names))
+	}
+	for _, name := range names {
+		if !tried[name] {
+			t.Errorf("constraint %s: no case tries to break it", name)
+		}
+	}
+
 	exec(t, conn, fixture...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
