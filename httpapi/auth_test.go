@@ -73,6 +73,8 @@ func TestBadTokensAre401(t *testing.T) {
 		"unknown kid":        signWith(t, unknown, jwa.ES256, "s", nil),
 		"tampered payload":   tampered,
 		"garbage":            "not.a.token",
+		"subject too long":   e.idp.sign(strings.Repeat("s", 3000), nil),
+		"empty subject":      e.idp.sign("", nil),
 		"empty parts":        "..",
 	}
 	for name, tok := range cases {
@@ -150,7 +152,9 @@ func TestIdPOutage(t *testing.T) {
 	})
 }
 
-func TestJWKSCacheKeepsKeysForMaxAge(t *testing.T) {
+// The keys are fetched once and kept: many requests, one JWKS fetch. (The
+// max-age rule itself is TestDefaultMaxAge in idp.)
+func TestJWKSFetchedOnceForManyRequests(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.idp.maxAge = 600

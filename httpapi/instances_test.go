@@ -7,8 +7,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/userd/userd/pgtest"
 	"github.com/userd/userd/service"
 )
 
@@ -128,4 +130,32 @@ func TestConnectionsKilled(t *testing.T) {
 		t.Fatal("got no 200 in 20 requests after killed connections, want recovery")
 	}
 	expect(t, e.do("GET", "/readyz", "", nil), http.StatusOK, "")
+}
+
+// A database that is gone (dropped, or a server that refuses the
+// connection) is an outage: 503 db_unavailable, never a 500.
+func TestDatabaseGoneIs503(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok, _ := e.signIn("gone", nil)
+	ctx := context.Background()
+	var dbName string
+	if err := e.pool.QueryRow(ctx, "SELECT current_database()").Scan(&dbName); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := pgxpool.New(ctx, pgtest.AdminURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(ctx, "DROP DATABASE "+pgx.Identifier{dbName}.Sanitize()+" WITH (FORCE)"); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []response{
+		e.do("GET", "/api/v1/users/me", tok, nil),
+		e.do("POST", "/api/v1/auth/login", "", map[string]any{"identifier": "someone@example.com", "password": "whatever it is"}),
+	} {
+		expect(t, r, http.StatusServiceUnavailable, "db_unavailable")
+	}
+	expect(t, e.do("GET", "/readyz", "", nil), http.StatusServiceUnavailable, "")
 }

@@ -59,8 +59,14 @@ func AuthMethod(method, provider string) string {
 	return ""
 }
 
+// maxSubject bounds the subject, as user_identities does.
+const maxSubject = 255
+
 func mapClaims(tok jwt.Token) (Claims, error) {
 	c := Claims{Subject: tok.Subject(), AuthTime: tok.IssuedAt()}
+	if c.Subject == "" || len(c.Subject) > maxSubject {
+		return Claims{}, fmt.Errorf("%w: sub must be 1 to %d bytes", ErrInvalidToken, maxSubject)
+	}
 	str := func(name string) string {
 		v, _ := tok.Get(name)
 		s, _ := v.(string)

@@ -121,8 +121,13 @@ func (t defaultMaxAge) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if res.StatusCode == http.StatusOK && res.Header.Get("Cache-Control") == "" && res.Header.Get("Expires") == "" {
-		res.Header.Set("Cache-Control", fmt.Sprintf("max-age=%d", int(t.maxAge.Seconds())))
+	cc := res.Header.Get("Cache-Control")
+	if res.StatusCode == http.StatusOK && !strings.Contains(strings.ToLower(cc), "max-age") && res.Header.Get("Expires") == "" {
+		maxAge := fmt.Sprintf("max-age=%d", int(t.maxAge.Seconds()))
+		if cc != "" {
+			maxAge = cc + ", " + maxAge
+		}
+		res.Header.Set("Cache-Control", maxAge)
 	}
 	return res, nil
 }

@@ -235,7 +235,7 @@ func (a *Accounts) findLogin(ctx context.Context, identifier string) (dbgen.User
 // invalid_credentials, so nothing leaks without the password). Failures
 // are limited (see LoginLimits). A hash made with other argon2id
 // parameters than the current ones is replaced on success.
-// Errors: invalid_credentials, account_disabled, rate_limited.
+// Errors: invalid_credentials (also for a deactivated account), rate_limited.
 func (a *Accounts) Login(ctx context.Context, identifier, pw string, c Client) (SignIn, error) {
 	key, shared := loginKey(identifier, a.defaultRegion)
 	at, err := a.beginAttempt(ctx, key, shared, c.IP)
@@ -259,10 +259,12 @@ func (a *Accounts) Login(ctx context.Context, identifier, pw string, c Client) (
 		return SignIn{}, ErrInvalidCredentials
 	}
 	if !userFromRow(row).Usable() {
+		// SPEC: every login failure is the same 401, so a deactivated
+		// account is not told apart even to someone with its password.
 		if err := a.forgetAttempt(ctx, at); err != nil {
 			return SignIn{}, err
 		}
-		return SignIn{}, ErrAccountDisabled
+		return SignIn{}, ErrInvalidCredentials
 	}
 	var newHash string
 	if rehash {

@@ -62,6 +62,12 @@ func mapDBError(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrNotFound
 	}
+	// A failure to connect (database gone, server down, bad password) is an
+	// outage whatever PostgreSQL error it carries.
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) {
+		return withCause(ErrDBUnavailable, err)
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
@@ -96,8 +102,7 @@ func mapDBError(err error) error {
 		return err
 	}
 	var netErr net.Error
-	var connErr *pgconn.ConnectError
-	if errors.As(err, &netErr) || errors.As(err, &connErr) || pgconn.SafeToRetry(err) {
+	if errors.As(err, &netErr) || pgconn.SafeToRetry(err) {
 		return withCause(ErrDBUnavailable, err)
 	}
 	return err
