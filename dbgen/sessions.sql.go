@@ -52,18 +52,27 @@ func (q *Queries) SessionCreate(ctx context.Context, arg SessionCreateParams) (S
 const sessionListLiveByUser = `-- name: SessionListLiveByUser :many
 SELECT id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason FROM sessions
 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+  AND (created_at, id) < ($2::timestamptz, $3::bigint)
 ORDER BY created_at DESC, id DESC
-LIMIT $2
+LIMIT $4
 `
 
 type SessionListLiveByUserParams struct {
-	UserID    int64
-	PageLimit int32
+	UserID         int64
+	AfterCreatedAt time.Time
+	AfterID        int64
+	PageLimit      int32
 }
 
-// SessionListLiveByUser is a user's live sessions, newest first.
+// SessionListLiveByUser is one keyset page of a user's live sessions,
+// newest first.
 func (q *Queries) SessionListLiveByUser(ctx context.Context, arg SessionListLiveByUserParams) ([]Session, error) {
-	rows, err := q.db.Query(ctx, sessionListLiveByUser, arg.UserID, arg.PageLimit)
+	rows, err := q.db.Query(ctx, sessionListLiveByUser,
+		arg.UserID,
+		arg.AfterCreatedAt,
+		arg.AfterID,
+		arg.PageLimit,
+	)
 	if err != nil {
 		return nil, err
 	}

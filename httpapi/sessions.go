@@ -19,13 +19,18 @@ type sessionView struct {
 
 func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 	p := principal(r.Context())
-	sessions, err := s.Accounts.Sessions(r.Context(), p.User.ID)
+	req, err := pageRequest(r.URL.Query())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	items := make([]sessionView, len(sessions))
-	for i, ss := range sessions {
+	page, err := s.Accounts.Sessions(r.Context(), p.User.ID, req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	items := make([]sessionView, len(page.Items))
+	for i, ss := range page.Items {
 		items[i] = sessionView{
 			ID: ss.ID, CreatedAt: ss.CreatedAt.UTC(), LastUsedAt: ss.LastUsedAt.UTC(), ExpiresAt: ss.ExpiresAt.UTC(),
 			UserAgent: ss.UserAgent, Current: ss.ID == p.SessionID,
@@ -35,7 +40,7 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 			items[i].IP = &ip
 		}
 	}
-	reply(w, http.StatusOK, map[string]any{"items": items})
+	reply(w, http.StatusOK, pageView[sessionView]{Items: items, NextCursor: page.NextCursor})
 }
 
 func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) {

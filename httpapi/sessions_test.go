@@ -354,3 +354,48 @@ func TestPasswordChangeRacingDelete(t *testing.T) {
 		t.Fatalf("got %d deleted users with a password, want 0", left)
 	}
 }
+
+func TestSessionsArePaged(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	m := e.register(map[string]any{"email": "pages@example.com"})
+	access, _ := tokens(m)
+	for range 4 {
+		expect(t, e.login("pages@example.com", testPassword), http.StatusOK, "")
+	}
+	seen := map[float64]bool{}
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > 5 {
+			t.Fatal("got more pages than sessions")
+		}
+		r := e.do("GET", "/api/v1/users/me/sessions?limit=2&cursor="+cursor, access, nil)
+		expect(t, r, http.StatusOK, "")
+		body := r.json(t)
+		for _, it := range body["items"].([]any) {
+			id := it.(map[string]any)["id"].(float64)
+			if seen[id] {
+				t.Fatalf("session %v listed twice", id)
+			}
+			seen[id] = true
+		}
+		next, ok := body["next_cursor"].(string)
+		if !ok {
+			break
+		}
+		cursor = next
+	}
+	if len(seen) != 5 {
+		t.Fatalf("got %d sessions over the pages, want 5", len(seen))
+	}
+	// A cursor is bound to its user and cannot be altered.
+	first := e.do("GET", "/api/v1/users/me/sessions?limit=1", access, nil).json(t)["next_cursor"].(string)
+	other, _ := tokens(e.register(map[string]any{"email": "other-pages@example.com"}))
+	expect(t, e.do("GET", "/api/v1/users/me/sessions?cursor="+first, other, nil), http.StatusBadRequest, "invalid_cursor")
+	tampered := first[:len(first)-2] + "AA"
+	if tampered == first {
+		tampered = first[:len(first)-2] + "BB"
+	}
+	expect(t, e.do("GET", "/api/v1/users/me/sessions?cursor="+tampered, access, nil), http.StatusBadRequest, "invalid_cursor")
+	expect(t, e.do("GET", "/api/v1/users/me/sessions?limit=0", access, nil), http.StatusUnprocessableEntity, "validation_failed")
+}

@@ -64,9 +64,11 @@ UPDATE sessions SET
     revoked_reason = coalesce(revoked_reason, 'revoked_by_user')
 WHERE id = @id AND user_id = @user_id;
 
--- SessionListLiveByUser is a user's live sessions, newest first.
+-- SessionListLiveByUser is one keyset page of a user's live sessions,
+-- newest first.
 -- name: SessionListLiveByUser :many
 SELECT * FROM sessions
 WHERE user_id = @user_id AND revoked_at IS NULL AND expires_at > now()
+  AND (created_at, id) < (@after_created_at::timestamptz, @after_id::bigint)
 ORDER BY created_at DESC, id DESC
 LIMIT @page_limit;

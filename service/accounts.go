@@ -25,6 +25,7 @@ type Accounts struct {
 	publicURL     string
 	defaultRegion string
 	jwks          func() ([]byte, error)
+	cursors       cursorCodec // signs sessions-list cursors
 
 	// Tunables, set to their defaults by NewAccounts; change them before
 	// the first call.
@@ -56,6 +57,7 @@ func NewAccounts(db *DB, cfg AccountsConfig) *Accounts {
 		publicURL:     strings.TrimRight(cfg.PublicURL, "/"),
 		defaultRegion: cfg.DefaultRegion,
 		jwks:          sync.OnceValues(cfg.Keys.PublicJWKS),
+		cursors:       cursorCodec{key: sessionCursorKey(cfg.Keys)},
 		AccessTTL:     15 * time.Minute,
 		SessionTTL:    30 * 24 * time.Hour,
 		RefreshGrace:  10 * time.Second,
@@ -336,4 +338,14 @@ type issued struct {
 	user    User
 	session int64
 	refresh string
+}
+
+// sessionCursorKey signs sessions-list cursors with a secret derived from
+// the signing key, so every instance sharing the key accepts them.
+func sessionCursorKey(keys *signing.KeySet) []byte {
+	k, err := keys.DeriveSecret("cursor-sessions")
+	if err != nil {
+		panic("service: derive the sessions cursor key: " + err.Error())
+	}
+	return k
 }

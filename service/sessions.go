@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -15,8 +16,8 @@ import (
 // maxUserAgent bounds the user agent kept on a session, in characters.
 const maxUserAgent = 512
 
-// maxSessionsListed bounds the sessions Sessions returns (the newest).
-const maxSessionsListed = 100
+// cursorSessions is the cursor kind of the sessions list.
+const cursorSessions = "sessions"
 
 // Client is where a request comes from; sessions record it.
 type Client struct {
@@ -194,16 +195,41 @@ func (a *Accounts) Logout(ctx context.Context, refreshToken string) error {
 	return mapDBError(err)
 }
 
-// Sessions lists a user's live sessions (not revoked, not expired), the
-// newest first, at most 100.
-func (a *Accounts) Sessions(ctx context.Context, userID int64) ([]Session, error) {
-	rows, err := a.db.q.SessionListLiveByUser(ctx, dbgen.SessionListLiveByUserParams{UserID: userID, PageLimit: maxSessionsListed})
+// SessionPage is one page of a user's live sessions.
+type SessionPage struct {
+	Items      []Session
+	NextCursor *string
+}
+
+// Sessions returns one keyset page of the user's live sessions, newest
+// first. The cursor is bound to the user.
+// Errors: validation_failed (limit), invalid_cursor, db_unavailable.
+func (a *Accounts) Sessions(ctx context.Context, userID int64, page PageRequest) (SessionPage, error) {
+	limit, err := pageLimit(page.Limit)
 	if err != nil {
-		return nil, mapDBError(err)
+		return SessionPage{}, err
 	}
-	out := make([]Session, len(rows))
-	for i, r := range rows {
-		out[i] = Session{ID: r.ID, CreatedAt: r.CreatedAt, LastUsedAt: r.LastUsedAt, ExpiresAt: r.ExpiresAt, UserAgent: r.UserAgent, IP: r.IP}
+	bind := []byte(strconv.FormatInt(userID, 10))
+	after := firstPage
+	if page.Cursor != "" {
+		if after, err = a.cursors.decode(cursorSessions, bind, page.Cursor); err != nil {
+			return SessionPage{}, err
+		}
+	}
+	rows, err := a.db.q.SessionListLiveByUser(ctx, dbgen.SessionListLiveByUserParams{
+		UserID: userID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: int32(limit + 1),
+	})
+	if err != nil {
+		return SessionPage{}, mapDBError(err)
+	}
+	out := SessionPage{Items: make([]Session, 0, min(len(rows), limit))}
+	for _, r := range rows[:min(len(rows), limit)] {
+		out.Items = append(out.Items, Session{ID: r.ID, CreatedAt: r.CreatedAt, LastUsedAt: r.LastUsedAt, ExpiresAt: r.ExpiresAt, UserAgent: r.UserAgent, IP: r.IP})
+	}
+	if len(rows) > limit {
+		last := rows[limit-1]
+		c := a.cursors.encode(cursorSessions, bind, Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
+		out.NextCursor = &c
 	}
 	return out, nil
 }

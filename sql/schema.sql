@@ -852,10 +852,10 @@ CREATE INDEX session_refresh_tokens_session_id_idx ON public.session_refresh_tok
 
 
 --
--- Name: sessions_user_id_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: sessions_user_live_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX sessions_user_id_idx ON public.sessions USING btree (user_id, created_at DESC);
+CREATE INDEX sessions_user_live_idx ON public.sessions USING btree (user_id, created_at DESC, id DESC) WHERE (revoked_at IS NULL);
 
 
 --
@@ -1194,4 +1194,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261122000001'),
     ('20261122000002'),
     ('20261122000003'),
-    ('20261122000004');
+    ('20261122000004'),
+    ('20261122000005');
