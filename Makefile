@@ -6,7 +6,7 @@ SQLC     := go tool -modfile=tools/go.mod sqlc
 FUZZTIME ?= 20s
 
 .PHONY: help run test test-fast generate verify fmt-check vet sqlc-check \
-	schema-check migrate bench lint fuzz
+	schema-check staticcheck migrate bench lint fuzz
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-13s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -26,7 +26,7 @@ generate: ## regenerate dbgen/ (sqlc) and sql/schema.sql from the migrations
 	$(SQLC) generate
 	bash scripts/schema-dump.sh sql/schema.sql
 
-verify: fmt-check vet sqlc-check schema-check ## gofmt, go vet, dbgen/ and sql/schema.sql up to date
+verify: fmt-check vet staticcheck sqlc-check schema-check ## gofmt, go vet, staticcheck, dbgen/ and sql/schema.sql up to date
 
 fmt-check: ## fail when gofmt would change a file
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then \
@@ -53,12 +53,10 @@ migrate: ## apply pending migrations to DATABASE_URL (dev: the local server)
 bench: ## run the load benchmark
 	go run ./cmd/userd bench
 
-lint: fmt-check vet ## gofmt and go vet, plus staticcheck when tools/go.mod provides it
-	@if go tool -modfile=tools/go.mod 2>/dev/null | grep -q staticcheck; then \
-		go tool -modfile=tools/go.mod staticcheck ./...; \
-	else \
-		echo "staticcheck: not in tools/go.mod, skipped"; \
-	fi
+lint: fmt-check vet staticcheck ## gofmt, go vet and staticcheck
+
+staticcheck: ## staticcheck (pinned in tools/go.mod)
+	go tool -modfile=tools/go.mod staticcheck ./...
 
 fuzz: ## run each Fuzz target for FUZZTIME (default 20s)
 	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh

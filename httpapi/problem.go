@@ -20,7 +20,6 @@ type apiError struct {
 func (e *apiError) Error() string { return e.code + ": " + e.detail }
 
 var (
-	errInvalidJSON      = &apiError{http.StatusBadRequest, "invalid_json", "the body is not valid JSON for this request"}
 	errTooLarge         = &apiError{http.StatusRequestEntityTooLarge, "payload_too_large", "the body is too large"}
 	errUnsupportedMedia = &apiError{http.StatusUnsupportedMediaType, "unsupported_media_type", "unsupported Content-Type"}
 	errNotFound         = &apiError{http.StatusNotFound, "not_found", "not found"}
