@@ -34,15 +34,15 @@ import (
 
 // bench runs one benchmark: "me" (the default, also when the arguments
 // start with a flag) or "directory".
-func bench(ctx context.Context, args []string, stdout io.Writer) error {
+func bench(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return benchMe(ctx, args, stdout)
+		return benchMe(ctx, cfg, args, stdout)
 	}
 	switch args[0] {
 	case "me":
-		return benchMe(ctx, args[1:], stdout)
+		return benchMe(ctx, cfg, args[1:], stdout)
 	case "directory":
-		return benchDirectory(ctx, args[1:], stdout)
+		return benchDirectory(ctx, cfg, args[1:], stdout)
 	}
 	return fmt.Errorf("bench: unknown benchmark %q (me, directory)", args[0])
 }
@@ -52,7 +52,7 @@ func bench(ctx context.Context, args []string, stdout io.Writer) error {
 // GET /api/v1/users/me with real HTTP at a fixed concurrency for a bounded
 // time and request count. It then measures JWT verification and the
 // user query on their own, to split the per-request cost.
-func benchMe(ctx context.Context, args []string, stdout io.Writer) error {
+func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench me", flag.ContinueOnError)
 	users := fs.Int("users", 100_000, "users to seed")
 	concurrency := fs.Int("concurrency", 32, "concurrent clients")
@@ -61,7 +61,7 @@ func benchMe(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, pool, err := benchPool(ctx, stdout)
+	pool, err := benchPool(ctx, cfg, stdout)
 	if err != nil {
 		return err
 	}
@@ -339,19 +339,15 @@ func drive(ctx context.Context, target string, tokens []string, concurrency int,
 
 // benchPool loads the configuration, recreates the benchmark database and
 // opens a pool on it, printing the machine line first.
-func benchPool(ctx context.Context, stdout io.Writer) (config.Config, *pgxpool.Pool, error) {
-	cfg, err := config.Load(os.Getenv)
-	if err != nil {
-		return cfg, nil, err
-	}
+func benchPool(ctx context.Context, cfg config.Config, stdout io.Writer) (*pgxpool.Pool, error) {
 	dbURL, err := benchDatabase(ctx, cfg)
 	if err != nil {
-		return cfg, nil, err
+		return nil, err
 	}
 	pool, err := pgxpool.New(ctx, dbURL)
 	if err != nil {
-		return cfg, nil, err
+		return nil, err
 	}
 	fmt.Fprintln(stdout, machineLine(ctx, pool))
-	return cfg, pool, nil
+	return pool, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/userd/userd/config"
 	"github.com/userd/userd/dbgen"
 	"github.com/userd/userd/service"
 )
@@ -60,7 +61,7 @@ func directoryPhone(i int) string {
 // the keyset page at depth ~users, the same page by OFFSET, and the phone
 // lookup, exact and by the last ten digits. It fails when the keyset page
 // at depth costs more than maxDepthRatio times the first page (p50).
-func benchDirectory(ctx context.Context, args []string, stdout io.Writer) error {
+func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench directory", flag.ContinueOnError)
 	users := fs.Int("users", 1_000_000, "users to seed")
 	iterations := fs.Int("iterations", 200, "measured runs of each call (OFFSET: at most 20)")
@@ -76,7 +77,7 @@ func benchDirectory(ctx context.Context, args []string, stdout io.Writer) error 
 	case *iterations < 1:
 		return fmt.Errorf("--iterations: must be positive")
 	}
-	_, pool, err := benchPool(ctx, stdout)
+	pool, err := benchPool(ctx, cfg, stdout)
 	if err != nil {
 		return err
 	}

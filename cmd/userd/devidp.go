@@ -67,11 +67,7 @@ func idpConfig(cfg config.Config) (*idp.Config, string, error) {
 	return &idp.Config{Issuer: devIdPIssuer(cfg), Audience: devIdPAudience, JWTSecret: secret}, devIdPProvider, nil
 }
 
-func devToken(args []string, stdout io.Writer) error {
-	cfg, err := config.Load(os.Getenv)
-	if err != nil {
-		return err
-	}
+func devToken(cfg config.Config, args []string, stdout io.Writer) error {
 	if !cfg.Dev() || cfg.IdP.Enabled() {
 		return errors.New("dev-token works only in dev mode without USERD_IDP_ISSUER")
 	}

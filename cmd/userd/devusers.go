@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/userd/userd/config"
 	"github.com/userd/userd/password"
@@ -14,11 +13,7 @@ import (
 
 // setupDevUsers creates (or restores) the development superuser and its
 // organization, and prints how to log in. Dev only.
-func setupDevUsers(ctx context.Context, stdout io.Writer) error {
-	cfg, err := config.Load(os.Getenv)
-	if err != nil {
-		return err
-	}
+func setupDevUsers(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	if !cfg.Dev() {
 		return errors.New("setup-dev-users is for development only (USERD_ENV=dev)")
 	}

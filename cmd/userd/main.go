@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/userd/userd/config"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -53,26 +55,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	switch args[0] {
-	case "serve":
-		return serve(ctx, log, stdout)
-	case "migrate":
-		return migrateCmd(ctx, args[1:], stdout)
-	case "dev-token":
-		return devToken(args[1:], stdout)
-	case "setup-groups":
-		return setupGroups(ctx, stdout)
-	case "setup-dev-users":
-		return setupDevUsers(ctx, stdout)
-	case "bench":
-		return bench(ctx, args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, "userd", version)
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
+	}
+	// Every other command reads the configuration, once, here.
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	switch args[0] {
+	case "serve":
+		return serve(ctx, cfg, log, stdout)
+	case "migrate":
+		return migrateCmd(ctx, cfg, args[1:], stdout)
+	case "dev-token":
+		return devToken(cfg, args[1:], stdout)
+	case "setup-groups":
+		return setupGroups(ctx, cfg, stdout)
+	case "setup-dev-users":
+		return setupDevUsers(ctx, cfg, stdout)
+	case "bench":
+		return bench(ctx, cfg, args[1:], stdout)
 	}
 	return errUsage
 }

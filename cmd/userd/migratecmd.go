@@ -4,17 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/userd/userd/config"
 	"github.com/userd/userd/migrate"
 )
 
-func migrateCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	cfg, err := config.Load(os.Getenv)
-	if err != nil {
-		return err
-	}
+func migrateCmd(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	dbURL, err := databaseURL(ctx, cfg)
 	if err != nil {
 		return err

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -19,11 +18,7 @@ import (
 	"github.com/userd/userd/service"
 )
 
-func serve(ctx context.Context, log *slog.Logger, stdout io.Writer) error {
-	cfg, err := config.Load(os.Getenv)
-	if err != nil {
-		return err
-	}
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
 	pool, err := openDB(ctx, cfg, true)
 	if err != nil {
 		return err

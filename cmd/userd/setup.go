@@ -4,17 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/userd/userd/config"
 	"github.com/userd/userd/service"
 )
 
-func setupGroups(ctx context.Context, stdout io.Writer) error {
-	cfg, err := config.Load(os.Getenv)
-	if err != nil {
-		return err
-	}
+func setupGroups(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	pool, err := openDB(ctx, cfg, true)
 	if err != nil {
 		return err
