@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -92,9 +93,9 @@ type Registration struct {
 func passwordProblem(err error) string {
 	switch {
 	case errors.Is(err, password.ErrTooShort):
-		return "must be at least " + itoa(password.MinLength) + " characters"
+		return "must be at least " + strconv.Itoa(password.MinLength) + " characters"
 	case errors.Is(err, password.ErrTooLong):
-		return "must be at most " + itoa(password.MaxLength) + " characters"
+		return "must be at most " + strconv.Itoa(password.MaxLength) + " characters"
 	default:
 		return "is too common: choose one that is harder to guess"
 	}

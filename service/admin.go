@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -77,7 +78,7 @@ func (f UserFilter) normalize() (UserFilter, error) {
 		case !utf8.ValidString(q) || strings.IndexFunc(q, unicode.IsControl) >= 0:
 			v.add("q", "must not contain control characters")
 		case utf8.RuneCountInString(q) > maxQuery:
-			v.add("q", "must be at most "+itoa(maxQuery)+" characters")
+			v.add("q", "must be at most "+strconv.Itoa(maxQuery)+" characters")
 		case strings.HasSuffix(q, "\U0010FFFF"):
 			// prefix_upper_bound has no successor for the last code point.
 			v.add("q", "must not end in U+10FFFF")

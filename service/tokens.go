@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -99,9 +100,9 @@ func humanDuration(d time.Duration) string {
 	case d == time.Hour:
 		return "1 hour"
 	case d%time.Hour == 0:
-		return itoa(int(d/time.Hour)) + " hours"
+		return strconv.Itoa(int(d/time.Hour)) + " hours"
 	default:
-		return itoa(int(d/time.Minute)) + " minutes"
+		return strconv.Itoa(int(d/time.Minute)) + " minutes"
 	}
 }
 

@@ -325,5 +325,3 @@ func (s *Users) Get(ctx context.Context, id int64) (User, error) {
 	}
 	return userFromRow(r), nil
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
