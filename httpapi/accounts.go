@@ -37,15 +37,15 @@ type signInView struct {
 	tokensView
 }
 
-func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
-	b, err := s.Accounts.JWKS()
+func (s *Server) jwks(w http.ResponseWriter, r *http.Request) error {
+	b, err := s.accounts.JWKS()
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "application/jwk-set+json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	_, _ = w.Write(b)
+	return nil
 }
 
 type registerBody struct {
@@ -57,20 +57,18 @@ type registerBody struct {
 	LastName  *string `json:"last_name"`
 }
 
-func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	var b registerBody
 	if err := decode(w, r, &b); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	in, err := s.Accounts.Register(r.Context(), service.Registration{
+	in, err := s.accounts.Register(r.Context(), service.Registration{
 		Email: b.Email, Username: b.Username, Phone: b.Phone, FirstName: b.FirstName, LastName: b.LastName, Password: b.Password,
 	}, clientOf(r))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	reply(w, http.StatusCreated, signInView{User: s.private(in.User), tokensView: viewTokens(in.Tokens)})
+	return reply(w, http.StatusCreated, signInView{User: s.private(in.User), tokensView: viewTokens(in.Tokens)})
 }
 
 type loginBody struct {
@@ -78,49 +76,43 @@ type loginBody struct {
 	Password   string `json:"password"`
 }
 
-func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	var b loginBody
 	if err := decode(w, r, &b); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	in, err := s.Accounts.Login(r.Context(), b.Identifier, b.Password, clientOf(r))
+	in, err := s.accounts.Login(r.Context(), b.Identifier, b.Password, clientOf(r))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	reply(w, http.StatusOK, signInView{User: s.private(in.User), tokensView: viewTokens(in.Tokens)})
+	return reply(w, http.StatusOK, signInView{User: s.private(in.User), tokensView: viewTokens(in.Tokens)})
 }
 
 type refreshBody struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
+func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	var b refreshBody
 	if err := decode(w, r, &b); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	t, err := s.Accounts.Refresh(r.Context(), b.RefreshToken, clientOf(r))
+	t, err := s.accounts.Refresh(r.Context(), b.RefreshToken, clientOf(r))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	reply(w, http.StatusOK, viewTokens(t))
+	return reply(w, http.StatusOK, viewTokens(t))
 }
 
-func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	var b refreshBody
 	if err := decode(w, r, &b); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	if err := s.Accounts.Logout(r.Context(), b.RefreshToken); err != nil {
-		s.fail(w, r, err)
-		return
+	if err := s.accounts.Logout(r.Context(), b.RefreshToken); err != nil {
+		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	return noContent(w)
 }
 
 type changePasswordBody struct {
@@ -128,34 +120,30 @@ type changePasswordBody struct {
 	NewPassword     string `json:"new_password"`
 }
 
-func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	var b changePasswordBody
 	if err := decode(w, r, &b); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	if err := s.Accounts.ChangePassword(r.Context(), principal(r.Context()), b.CurrentPassword, b.NewPassword); err != nil {
-		s.fail(w, r, err)
-		return
+	if err := s.accounts.ChangePassword(r.Context(), principal(r.Context()), b.CurrentPassword, b.NewPassword); err != nil {
+		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	return noContent(w)
 }
 
 type forgotPasswordBody struct {
 	Email string `json:"email"`
 }
 
-func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request) {
+func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request) error {
 	var b forgotPasswordBody
 	if err := decode(w, r, &b); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	if err := s.Accounts.ForgotPassword(r.Context(), b.Email); err != nil {
-		s.fail(w, r, err)
-		return
+	if err := s.accounts.ForgotPassword(r.Context(), b.Email); err != nil {
+		return err
 	}
-	reply(w, http.StatusAccepted, map[string]string{"message": "If an account uses this email, a link to reset its password is on its way."})
+	return reply(w, http.StatusAccepted, map[string]string{"message": "If an account uses this email, a link to reset its password is on its way."})
 }
 
 type resetPasswordBody struct {
@@ -163,40 +151,35 @@ type resetPasswordBody struct {
 	Password string `json:"password"`
 }
 
-func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) {
+func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
 	var b resetPasswordBody
 	if err := decode(w, r, &b); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	if err := s.Accounts.ResetPassword(r.Context(), b.Token, b.Password); err != nil {
-		s.fail(w, r, err)
-		return
+	if err := s.accounts.ResetPassword(r.Context(), b.Token, b.Password); err != nil {
+		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	return noContent(w)
 }
 
 type verifyEmailBody struct {
 	Token string `json:"token"`
 }
 
-func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) {
+func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) error {
 	var b verifyEmailBody
 	if err := decode(w, r, &b); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	if err := s.Accounts.VerifyEmail(r.Context(), b.Token); err != nil {
-		s.fail(w, r, err)
-		return
+	if err := s.accounts.VerifyEmail(r.Context(), b.Token); err != nil {
+		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	return noContent(w)
 }
 
-func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request) {
-	if err := s.Accounts.ResendVerification(r.Context(), principal(r.Context()).User.ID); err != nil {
-		s.fail(w, r, err)
-		return
+func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request) error {
+	if err := s.accounts.ResendVerification(r.Context(), principal(r.Context()).User.ID); err != nil {
+		return err
 	}
-	reply(w, http.StatusAccepted, map[string]string{"message": "A verification link is on its way unless the email is verified already."})
+	return reply(w, http.StatusAccepted, map[string]string{"message": "A verification link is on its way unless the email is verified already."})
 }

@@ -60,12 +60,11 @@ type pageView[T any] struct {
 	NextCursor *string `json:"next_cursor"`
 }
 
-func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	v := r.URL.Query()
 	page, err := pageRequest(v)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	f := service.UserFilter{Q: queryParam(v, "q")}
 	if role := v.Get("role"); role != "" {
@@ -74,51 +73,45 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	if a := v.Get("is_active"); a != "" {
 		active, err := strconv.ParseBool(a)
 		if err != nil {
-			s.fail(w, r, service.Invalid(service.FieldError{Field: "is_active", Message: "must be true or false"}))
-			return
+			return service.Invalid(service.FieldError{Field: "is_active", Message: "must be true or false"})
 		}
 		f.IsActive = &active
 	}
 	res, err := s.admin.ListUsers(r.Context(), f, page)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	out := pageView[userView]{Items: make([]userView, len(res.Items)), NextCursor: res.NextCursor}
 	for i, u := range res.Items {
 		out.Items[i] = s.private(u)
 	}
-	reply(w, http.StatusOK, out)
+	return reply(w, http.StatusOK, out)
 }
 
-func (s *Server) lookupUser(w http.ResponseWriter, r *http.Request) {
+func (s *Server) lookupUser(w http.ResponseWriter, r *http.Request) error {
 	v := r.URL.Query()
 	u, err := s.admin.Lookup(r.Context(), principal(r.Context()).User, service.LookupQuery{
 		Phone: queryParam(v, "phone"), Email: queryParam(v, "email"),
 	})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	reply(w, http.StatusOK, s.private(u))
+	return reply(w, http.StatusOK, s.private(u))
 }
 
-func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	p, err := s.admin.Profile(r.Context(), principal(r.Context()).User, id)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if p.Private {
-		reply(w, http.StatusOK, s.private(p.User))
-		return
+		return reply(w, http.StatusOK, s.private(p.User))
 	}
-	reply(w, http.StatusOK, s.public(p.User))
+	return reply(w, http.StatusOK, s.public(p.User))
 }
 
 type roleBody struct {
@@ -126,56 +119,53 @@ type roleBody struct {
 	ArtistID *int64 `json:"artist_id"`
 }
 
-func (s *Server) putRole(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putRole(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	var b roleBody
 	if err := decode(w, r, &b); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	u, err := s.admin.SetRole(r.Context(), principal(r.Context()).User.ID, id, b.Role, b.ArtistID)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	reply(w, http.StatusOK, s.private(u))
+	return reply(w, http.StatusOK, s.private(u))
 }
 
-func (s *Server) deactivateUser(w http.ResponseWriter, r *http.Request) { s.setActive(w, r, false) }
+func (s *Server) deactivateUser(w http.ResponseWriter, r *http.Request) error {
+	return s.setActive(w, r, false)
+}
 
-func (s *Server) reactivateUser(w http.ResponseWriter, r *http.Request) { s.setActive(w, r, true) }
+func (s *Server) reactivateUser(w http.ResponseWriter, r *http.Request) error {
+	return s.setActive(w, r, true)
+}
 
-func (s *Server) setActive(w http.ResponseWriter, r *http.Request, active bool) {
+func (s *Server) setActive(w http.ResponseWriter, r *http.Request, active bool) error {
 	id, err := pathID(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	u, err := s.admin.SetActive(r.Context(), principal(r.Context()).User.ID, id, active)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	reply(w, http.StatusOK, s.private(u))
+	return reply(w, http.StatusOK, s.private(u))
 }
 
 // deleteUser is an admin's delete: the same anonymizing delete as a self
 // delete, audited as admin.user_deleted.
-func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if err := s.users.Delete(r.Context(), id, principal(r.Context()).User.ID); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	reply(w, http.StatusOK, map[string]string{"message": "The account has been deleted."})
+	return reply(w, http.StatusOK, map[string]string{"message": "The account has been deleted."})
 }
 
 type auditEventView struct {
@@ -188,16 +178,14 @@ type auditEventView struct {
 	CreatedAt      time.Time       `json:"created_at"`
 }
 
-func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request) error {
 	page, err := pageRequest(r.URL.Query())
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	res, err := s.admin.AuditEvents(r.Context(), page)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	out := pageView[auditEventView]{Items: make([]auditEventView, len(res.Items)), NextCursor: res.NextCursor}
 	for i, e := range res.Items {
@@ -206,5 +194,5 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request) {
 			Action: e.Action, Details: e.Details, CreatedAt: e.CreatedAt.UTC(),
 		}
 	}
-	reply(w, http.StatusOK, out)
+	return reply(w, http.StatusOK, out)
 }

@@ -11,36 +11,32 @@ import (
 // mergeTypes are the media types a merge patch may be sent as.
 var mergeTypes = []string{"application/merge-patch+json", "application/json"}
 
-func (s *Server) getMe(w http.ResponseWriter, r *http.Request) {
-	reply(w, http.StatusOK, s.private(principal(r.Context()).User))
+func (s *Server) getMe(w http.ResponseWriter, r *http.Request) error {
+	return reply(w, http.StatusOK, s.private(principal(r.Context()).User))
 }
 
-func (s *Server) patchMe(w http.ResponseWriter, r *http.Request) {
+func (s *Server) patchMe(w http.ResponseWriter, r *http.Request) error {
 	var p service.ProfilePatch
 	if err := decode(w, r, &p, mergeTypes...); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	u, err := s.users.UpdateProfile(r.Context(), principal(r.Context()).User.ID, p)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	reply(w, http.StatusOK, s.private(u))
+	return reply(w, http.StatusOK, s.private(u))
 }
 
-func (s *Server) patchPreferences(w http.ResponseWriter, r *http.Request) {
+func (s *Server) patchPreferences(w http.ResponseWriter, r *http.Request) error {
 	var patch json.RawMessage
 	if err := decode(w, r, &patch, mergeTypes...); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	prefs, err := s.users.UpdatePreferences(r.Context(), principal(r.Context()).User.ID, patch)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	reply(w, http.StatusOK, map[string]json.RawMessage{"preferences": prefs})
+	return reply(w, http.StatusOK, map[string]json.RawMessage{"preferences": prefs})
 }
 
 type locationBody struct {
@@ -48,11 +44,10 @@ type locationBody struct {
 	Longitude *float64 `json:"longitude"`
 }
 
-func (s *Server) putLocation(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putLocation(w http.ResponseWriter, r *http.Request) error {
 	var b locationBody
 	if err := decode(w, r, &b); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	var missing []service.FieldError
 	if b.Latitude == nil {
@@ -62,23 +57,20 @@ func (s *Server) putLocation(w http.ResponseWriter, r *http.Request) {
 		missing = append(missing, service.FieldError{Field: "longitude", Message: "is required"})
 	}
 	if len(missing) > 0 {
-		s.fail(w, r, service.Invalid(missing...))
-		return
+		return service.Invalid(missing...)
 	}
 	u, err := s.users.SetLocation(r.Context(), principal(r.Context()).User.ID, &service.Location{Latitude: *b.Latitude, Longitude: *b.Longitude})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	reply(w, http.StatusOK, map[string]any{"location": s.private(u).Location})
+	return reply(w, http.StatusOK, map[string]any{"location": s.private(u).Location})
 }
 
-func (s *Server) deleteLocation(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteLocation(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.users.SetLocation(r.Context(), principal(r.Context()).User.ID, nil); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	return noContent(w)
 }
 
 type identityView struct {
@@ -88,33 +80,30 @@ type identityView struct {
 	LastSeenAt time.Time `json:"last_seen_at"`
 }
 
-func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request) error {
 	ids, err := s.users.Identities(r.Context(), principal(r.Context()).User.ID)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	items := make([]identityView, len(ids))
 	for i, id := range ids {
 		items[i] = identityView{Provider: id.Provider, Email: id.Email, CreatedAt: id.CreatedAt.UTC(), LastSeenAt: id.LastSeenAt.UTC()}
 	}
-	reply(w, http.StatusOK, map[string]any{"items": items})
+	return reply(w, http.StatusOK, map[string]any{"items": items})
 }
 
-func (s *Server) deleteMe(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteMe(w http.ResponseWriter, r *http.Request) error {
 	id := principal(r.Context()).User.ID
 	if err := s.users.Delete(r.Context(), id, id); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	reply(w, http.StatusOK, map[string]string{"message": "Your account has been deleted."})
+	return reply(w, http.StatusOK, map[string]string{"message": "Your account has been deleted."})
 }
 
-func (s *Server) deleteAccount(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteAccount(w http.ResponseWriter, r *http.Request) error {
 	id := principal(r.Context()).User.ID
 	if err := s.users.Delete(r.Context(), id, id); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	return noContent(w)
 }

@@ -105,15 +105,44 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	})
 }
 
-// handle registers h under a method+path pattern and records the pattern
-// for logs and metrics.
-func (s *Server) handle(pattern string, h http.HandlerFunc) {
+// handlerFunc is the shape of every handler: decode → call service →
+// respond, returning any error instead of writing it:
+//
+//	func (s *Server) getThing(w http.ResponseWriter, r *http.Request) error {
+//		id, err := pathID(r)
+//		if err != nil {
+//			return err
+//		}
+//		t, err := s.things.Get(r.Context(), principal(r.Context()), id)
+//		if err != nil {
+//			return err
+//		}
+//		return reply(w, http.StatusOK, viewThing(t))
+//	}
+//
+// A handler that returns an error must not have written the response;
+// handle writes it with fail, the one place errors become problem+json.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// plain adapts an http.Handler that writes its own errors.
+func plain(h http.Handler) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		h.ServeHTTP(w, r)
+		return nil
+	}
+}
+
+// handle registers h under a method+path pattern, records the pattern for
+// logs and metrics, and writes the error h returns with fail.
+func (s *Server) handle(pattern string, h handlerFunc) {
 	s.patterns = append(s.patterns, pattern)
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ri, ok := r.Context().Value(keyRoute).(*routeInfo); ok {
 			ri.pattern = pattern
 		}
-		h(w, r)
+		if err := h(w, r); err != nil {
+			s.fail(w, r, err)
+		}
 	}))
 }
 
@@ -130,32 +159,29 @@ func bearer(r *http.Request) (string, bool) {
 
 // authed requires a valid bearer token of a usable account and puts the
 // principal in the request context.
-func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) authed(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		token, ok := bearer(r)
 		if !ok {
-			s.fail(w, r, service.ErrInvalidToken)
-			return
+			return service.ErrInvalidToken
 		}
 		p, err := s.auth.Authenticate(r.Context(), token)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
+		return h(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
 	}
 }
 
 // withRole is authed plus a check that the caller holds one of roles.
-func (s *Server) withRole(h http.HandlerFunc, roles ...string) http.HandlerFunc {
-	return s.authed(func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) withRole(h handlerFunc, roles ...string) handlerFunc {
+	return s.authed(func(w http.ResponseWriter, r *http.Request) error {
 		role := principal(r.Context()).User.Role
 		for _, allowed := range roles {
 			if role == allowed {
-				h(w, r)
-				return
+				return h(w, r)
 			}
 		}
-		s.fail(w, r, service.ErrForbidden)
+		return service.ErrForbidden
 	})
 }

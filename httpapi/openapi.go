@@ -14,8 +14,9 @@ var openAPIDocument []byte
 
 // openAPI serves the OpenAPI document. It changes only with a release, so
 // clients and proxies may keep it for five minutes.
-func (s *Server) openAPI(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) openAPI(w http.ResponseWriter, _ *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	_, _ = w.Write(openAPIDocument)
+	return nil
 }

@@ -13,7 +13,8 @@ import (
 	"github.com/userd/userd/service"
 )
 
-// Deps are the services the HTTP layer calls.
+// Deps are the services the HTTP layer calls; New copies them into the
+// Server, which keeps them unexported.
 type Deps struct {
 	Log       *slog.Logger
 	Auth      *service.Auth
@@ -27,14 +28,16 @@ type Deps struct {
 
 // Server routes userd's API.
 type Server struct {
-	Deps
-	log     *slog.Logger
-	auth    *service.Auth
-	users   *service.Users
-	admin   *service.Admin
-	mux     *http.ServeMux
-	metrics *metrics
-	handler http.Handler
+	log       *slog.Logger
+	auth      *service.Auth
+	users     *service.Users
+	accounts  *service.Accounts
+	admin     *service.Admin
+	ready     func(ctx context.Context) error
+	publicURL string
+	mux       *http.ServeMux
+	metrics   *metrics
+	handler   http.Handler
 	// patterns are the patterns registered through handle, in order;
 	// openapi_test.go checks the OpenAPI document against them.
 	patterns []string
@@ -45,7 +48,10 @@ func New(d Deps) *Server {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	s := &Server{Deps: d, log: d.Log, auth: d.Auth, users: d.Users, admin: d.Admin, mux: http.NewServeMux(), metrics: newMetrics(d.PoolStats)}
+	s := &Server{
+		log: d.Log, auth: d.Auth, users: d.Users, accounts: d.Accounts, admin: d.Admin, ready: d.Ready, publicURL: d.PublicURL,
+		mux: http.NewServeMux(), metrics: newMetrics(d.PoolStats),
+	}
 	s.routes()
 	s.handler = s.observe(s.mux)
 	return s
@@ -58,7 +64,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) routes() {
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)
-	s.handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}).ServeHTTP)
+	s.handle("GET /metrics", plain(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
 	s.handle("GET /openapi.json", s.openAPI)
 
 	s.handle("GET /api/v1/users/me", s.authed(s.getMe))
@@ -88,24 +94,25 @@ func (s *Server) routes() {
 	s.handle("/", s.unmatched)
 }
 
-func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	reply(w, http.StatusOK, map[string]string{"status": "ok"})
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
+	return reply(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	if s.Ready != nil {
-		if err := s.Ready(r.Context()); err != nil {
+// readyz answers 503 with a plain status body (not a problem) while the
+// database is down or behind.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if s.ready != nil {
+		if err := s.ready(r.Context()); err != nil {
 			s.log.WarnContext(r.Context(), "not ready", "err", err)
-			reply(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
-			return
+			return reply(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
 		}
 	}
-	reply(w, http.StatusOK, map[string]string{"status": "ok"})
+	return reply(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // unmatched answers requests no route takes: 405 with Allow when the path
 // exists under other methods, else 404.
-func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) error {
 	var allow []string
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())
@@ -116,8 +123,7 @@ func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		s.fail(w, r, errMethodNotAllowed)
-		return
+		return errMethodNotAllowed
 	}
-	s.fail(w, r, errNotFound)
+	return errNotFound
 }

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 )
 
@@ -17,17 +16,15 @@ type sessionView struct {
 	Current    bool      `json:"current"` // the session of the caller's token
 }
 
-func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r.Context())
 	req, err := pageRequest(r.URL.Query())
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	page, err := s.Accounts.Sessions(r.Context(), p.User.ID, req)
+	page, err := s.accounts.Sessions(r.Context(), p.User.ID, req)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	items := make([]sessionView, len(page.Items))
 	for i, ss := range page.Items {
@@ -40,26 +37,23 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 			items[i].IP = &ip
 		}
 	}
-	reply(w, http.StatusOK, pageView[sessionView]{Items: items, NextCursor: page.NextCursor})
+	return reply(w, http.StatusOK, pageView[sessionView]{Items: items, NextCursor: page.NextCursor})
 }
 
-func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		s.fail(w, r, errNotFound)
-		return
+func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
 	}
-	if err := s.Accounts.RevokeSession(r.Context(), principal(r.Context()).User.ID, id); err != nil {
-		s.fail(w, r, err)
-		return
+	if err := s.accounts.RevokeSession(r.Context(), principal(r.Context()).User.ID, id); err != nil {
+		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	return noContent(w)
 }
 
-func (s *Server) deleteIdentity(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteIdentity(w http.ResponseWriter, r *http.Request) error {
 	if err := s.users.UnlinkIdentity(r.Context(), principal(r.Context()).User.ID, r.PathValue("provider")); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	return noContent(w)
 }

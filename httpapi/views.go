@@ -70,7 +70,7 @@ func (s *Server) avatarURL(u service.User) *string {
 	}
 	v := *u.AvatarURL
 	if strings.HasPrefix(v, "/") {
-		v = s.PublicURL + v
+		v = s.publicURL + v
 	}
 	return &v
 }
