@@ -12,14 +12,14 @@ import (
 
 // adminRoutes registers the directory and administration routes.
 func (s *Server) adminRoutes() {
-	s.handle("GET /api/v1/users", s.withRole(s.listUsers, "admin", "operator"))
-	s.handle("GET /api/v1/users/lookup", s.withRole(s.lookupUser, "admin", "operator", "agent"))
+	s.handle("GET /api/v1/users", s.may(service.PermListUsers, s.listUsers))
+	s.handle("GET /api/v1/users/lookup", s.may(service.PermLookUpUsers, s.lookupUser))
 	s.handle("GET /api/v1/users/{id}", s.authed(s.getUser))
-	s.handle("PUT /api/v1/users/{id}/role", s.withRole(s.putRole, "admin"))
-	s.handle("POST /api/v1/users/{id}/deactivate", s.withRole(s.deactivateUser, "admin"))
-	s.handle("POST /api/v1/users/{id}/reactivate", s.withRole(s.reactivateUser, "admin"))
-	s.handle("DELETE /api/v1/users/{id}", s.withRole(s.deleteUser, "admin"))
-	s.handle("GET /api/v1/audit-events", s.withRole(s.listAuditEvents, "admin"))
+	s.handle("PUT /api/v1/users/{id}/role", s.may(service.PermManageUsers, s.putRole))
+	s.handle("POST /api/v1/users/{id}/deactivate", s.may(service.PermManageUsers, s.deactivateUser))
+	s.handle("POST /api/v1/users/{id}/reactivate", s.may(service.PermManageUsers, s.reactivateUser))
+	s.handle("DELETE /api/v1/users/{id}", s.may(service.PermManageUsers, s.deleteUser))
+	s.handle("GET /api/v1/audit-events", s.may(service.PermReadAudit, s.listAuditEvents))
 }
 
 // pathID reads the {id} path value; anything but a positive integer is a
@@ -128,7 +128,7 @@ func (s *Server) putRole(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &b); err != nil {
 		return err
 	}
-	u, err := s.admin.SetRole(r.Context(), principal(r.Context()).User.ID, id, b.Role, b.ArtistID)
+	u, err := s.admin.SetRole(r.Context(), principal(r.Context()).User.ID, id, service.Role(b.Role), b.ArtistID)
 	if err != nil {
 		return err
 	}

@@ -173,15 +173,14 @@ func (s *Server) authed(h handlerFunc) handlerFunc {
 	}
 }
 
-// withRole is authed plus a check that the caller holds one of roles.
-func (s *Server) withRole(h handlerFunc, roles ...string) handlerFunc {
+// may is authed plus service's verdict on whether the caller holds
+// permission p (403 forbidden when not). Rules that depend on the target
+// (self, membership, blocks) are the service method's to check.
+func (s *Server) may(p service.Permission, h handlerFunc) handlerFunc {
 	return s.authed(func(w http.ResponseWriter, r *http.Request) error {
-		role := principal(r.Context()).User.Role
-		for _, allowed := range roles {
-			if role == allowed {
-				return h(w, r)
-			}
+		if err := service.Authorize(principal(r.Context()).User, p); err != nil {
+			return err
 		}
-		return service.ErrForbidden
+		return h(w, r)
 	})
 }

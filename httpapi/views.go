@@ -79,7 +79,7 @@ func (s *Server) private(u service.User) userView {
 	v := userView{
 		ID: u.ID, Username: u.Username, Email: u.Email, Phone: u.Phone, FirstName: u.FirstName,
 		LastName: u.LastName, Bio: u.Bio, AvatarURL: s.avatarURL(u), InstagramHandle: u.InstagramHandle,
-		Country: u.Country, City: u.City, Zipcode: u.Zipcode, Role: u.Role, OrganizationID: u.OrganizationID,
+		Country: u.Country, City: u.City, Zipcode: u.Zipcode, Role: string(u.Role), OrganizationID: u.OrganizationID,
 		IsActive: u.IsActive, IsVerified: u.IsVerified, PhoneVerified: u.PhoneVerified, EmailVerified: u.EmailVerified,
 		Preferences: u.Preferences, LastAuthMethod: u.LastAuthMethod, LastAuthMethodAt: utc(u.LastAuthMethodAt),
 		LastLoginAt: utc(u.LastLoginAt), CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(),
@@ -100,6 +100,6 @@ func (s *Server) private(u service.User) userView {
 func (s *Server) public(u service.User) publicView {
 	return publicView{
 		ID: u.ID, Username: u.Username, FirstName: u.FirstName, LastName: u.LastName, Bio: u.Bio,
-		AvatarURL: s.avatarURL(u), InstagramHandle: u.InstagramHandle, Role: u.Role,
+		AvatarURL: s.avatarURL(u), InstagramHandle: u.InstagramHandle, Role: string(u.Role),
 	}
 }

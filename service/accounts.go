@@ -159,7 +159,7 @@ func (a *Accounts) Register(ctx context.Context, r Registration, c Client) (Sign
 	method := "password"
 	res, err := inTx(ctx, a.db, func(q *dbgen.Queries) (issued, error) {
 		row, err := q.UserCreate(ctx, dbgen.UserCreateParams{
-			Username: username, Email: email, Phone: tel, FirstName: first, LastName: last, Role: "user",
+			Username: username, Email: email, Phone: tel, FirstName: first, LastName: last, Role: string(RoleUser),
 			LastAuthMethod: &method, LastAuthMethodAt: &now, LastLoginAt: &now,
 		})
 		if err != nil {

@@ -20,9 +20,10 @@ import (
 // looking users up, profiles as others see them, roles, deactivation and
 // the audit log.
 //
-// Who may call what is decided by the HTTP layer's role checks; the
-// methods that change another account also check, under row locks, that
-// the actor is still an active admin when the change is made.
+// Who may call what is the policy of Role.Can, which the HTTP layer asks
+// before it calls; the methods that change another account also check,
+// under row locks, that the actor is still an active admin when the change
+// is made.
 type Admin struct {
 	db            *DB
 	defaultRegion string
@@ -67,8 +68,8 @@ const maxQuery = 254
 // normalize validates f and returns it with Q trimmed ("" becomes nil).
 func (f UserFilter) normalize() (UserFilter, error) {
 	var v validation
-	if f.Role != nil && RoleRank(*f.Role) < 0 {
-		v.add("role", "must be one of "+strings.Join(Roles, ", "))
+	if f.Role != nil && !Role(*f.Role).Valid() {
+		v.add("role", roleProblem())
 	}
 	if f.Q != nil {
 		q := strings.TrimSpace(*f.Q)
@@ -165,9 +166,6 @@ func (a *Admin) listUsers(ctx context.Context, f UserFilter, after Cursor, n int
 	}
 }
 
-// staff reports whether a role sees private views and inactive accounts.
-func staff(role string) bool { return role == "admin" || role == "operator" }
-
 // LookupQuery names a user by exactly one of phone or email.
 type LookupQuery struct {
 	Phone *string
@@ -199,7 +197,7 @@ func (a *Admin) Lookup(ctx context.Context, viewer User, lq LookupQuery) (User, 
 	if err != nil {
 		return User{}, err
 	}
-	if !u.IsActive && !staff(viewer.Role) {
+	if !u.IsActive && !viewer.Role.Can(PermSeeInactive) {
 		return User{}, ErrNotFound
 	}
 	return u, nil
@@ -265,13 +263,12 @@ func (a *Admin) Profile(ctx context.Context, viewer User, id int64) (Profile, er
 		return Profile{}, mapDBError(err)
 	}
 	u := userFromRow(r.User)
-	isStaff := staff(viewer.Role)
-	if u.DeletedAt != nil || (!isStaff && (!u.IsActive || r.BlocksViewer)) {
+	if u.DeletedAt != nil || (!viewer.Role.Can(PermSeeInactive) && (!u.IsActive || r.BlocksViewer)) {
 		return Profile{}, ErrNotFound
 	}
 	// SPEC: email, phone, date of birth, location and preferences are for
 	// the user and admins only; operators see the public view here.
-	return Profile{User: u, Private: viewer.Role == "admin" || u.ID == viewer.ID}, nil
+	return Profile{User: u, Private: viewer.Role.Can(PermSeePrivate) || u.ID == viewer.ID}, nil
 }
 
 // lockForChange takes the row locks of an admin action on target, in the
@@ -307,14 +304,14 @@ func lockForChange(ctx context.Context, q *dbgen.Queries, actorID, targetID int6
 // Errors: validation_failed (role, artist_id), forbidden (your own role,
 // or the actor is not an active admin), not_found, last_admin,
 // db_unavailable.
-func (a *Admin) SetRole(ctx context.Context, actorID, targetID int64, role string, artistID *int64) (User, error) {
+func (a *Admin) SetRole(ctx context.Context, actorID, targetID int64, role Role, artistID *int64) (User, error) {
 	var v validation
 	switch {
-	case RoleRank(role) < 0:
-		v.add("role", "must be one of "+strings.Join(Roles, ", "))
-	case role == "artist" && (artistID == nil || *artistID <= 0):
+	case !role.Valid():
+		v.add("role", roleProblem())
+	case role == RoleArtist && (artistID == nil || *artistID <= 0):
 		v.add("artist_id", "is required for the artist role and must be positive")
-	case role != "artist" && artistID != nil:
+	case role != RoleArtist && artistID != nil:
 		v.add("artist_id", "is only for the artist role")
 	}
 	if err := v.err(); err != nil {
@@ -324,21 +321,21 @@ func (a *Admin) SetRole(ctx context.Context, actorID, targetID int64, role strin
 		return User{}, ErrForbidden
 	}
 	return inTx(ctx, a.db, func(q *dbgen.Queries) (User, error) {
-		cur, err := lockForChange(ctx, q, actorID, targetID, func(isAdmin bool) bool { return isAdmin && role != "admin" })
+		cur, err := lockForChange(ctx, q, actorID, targetID, func(isAdmin bool) bool { return isAdmin && role != RoleAdmin })
 		if err != nil {
 			return User{}, err
 		}
-		if cur.Role == role && int64PtrEq(cur.ArtistID, artistID) {
+		if Role(cur.Role) == role && int64PtrEq(cur.ArtistID, artistID) {
 			return userFromRow(cur), nil
 		}
-		r, err := q.UserSetRole(ctx, dbgen.UserSetRoleParams{ID: targetID, Role: role, ArtistID: artistID})
+		r, err := q.UserSetRole(ctx, dbgen.UserSetRoleParams{ID: targetID, Role: string(role), ArtistID: artistID})
 		if err != nil {
 			return User{}, mapDBError(err)
 		}
 		if _, err := q.SessionRevokeAllByUser(ctx, dbgen.SessionRevokeAllByUserParams{UserID: targetID, Reason: strPtr("role_changed")}); err != nil {
 			return User{}, fmt.Errorf("revoke sessions: %w", err)
 		}
-		details := map[string]any{"before": map[string]any{"role": cur.Role}, "after": map[string]any{"role": role}}
+		details := map[string]any{"before": map[string]any{"role": cur.Role}, "after": map[string]any{"role": string(role)}}
 		if err := audit(ctx, q, &actorID, &targetID, "admin.role_changed", details); err != nil {
 			return User{}, fmt.Errorf("audit: %w", err)
 		}

@@ -462,7 +462,7 @@ func TestAdminSetRole(t *testing.T) {
 	cases := []struct {
 		name          string
 		actor, target int64
-		role          string
+		role          service.Role
 		artistID      *int64
 		code          service.Code
 		field         string

@@ -289,7 +289,7 @@ func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
 		}
 		if owner == nil {
 			r, err := q.UserCreate(ctx, dbgen.UserCreateParams{
-				Email: l.email, Phone: l.phone, Role: "user",
+				Email: l.email, Phone: l.phone, Role: string(RoleUser),
 				EmailVerified: l.email != nil && l.emailVerified, PhoneVerified: l.phone != nil && l.phoneVerified,
 				LastAuthMethod: l.authMethod, LastAuthMethodAt: authAt, LastLoginAt: &now,
 			})

@@ -73,7 +73,7 @@ func (s *Users) deleteTx(ctx context.Context, q *dbgen.Queries, userID, actorID 
 	if actorID != userID && !slices.Contains(admins, actorID) {
 		return ErrForbidden // the actor was demoted or deactivated meanwhile
 	}
-	if u.Role == "admin" && u.IsActive && len(admins) <= 1 {
+	if Role(u.Role) == RoleAdmin && u.IsActive && len(admins) <= 1 {
 		return ErrLastAdmin
 	}
 	hashes := loginKeys(u)

@@ -50,7 +50,7 @@ func SetupDevUsers(ctx context.Context, db *DB, hasher *password.Hasher) (DevSet
 		case errors.Is(err, ErrNotFound):
 			username, email := DevUsername, DevEmail
 			u, err = q.UserCreate(ctx, dbgen.UserCreateParams{
-				Username: &username, Email: &email, EmailVerified: true, Role: "admin",
+				Username: &username, Email: &email, EmailVerified: true, Role: string(RoleAdmin),
 				OrganizationID: &org.ID, IsSeedData: true,
 			})
 			if err != nil {
@@ -62,7 +62,7 @@ func SetupDevUsers(ctx context.Context, db *DB, hasher *password.Hasher) (DevSet
 		default:
 			steps := []func() error{
 				func() error {
-					_, err := q.UserSetRole(ctx, dbgen.UserSetRoleParams{ID: u.ID, Role: "admin"})
+					_, err := q.UserSetRole(ctx, dbgen.UserSetRoleParams{ID: u.ID, Role: string(RoleAdmin)})
 					return err
 				},
 				func() error {

@@ -7,19 +7,6 @@ import (
 	"github.com/userd/userd/dbgen"
 )
 
-// Roles, ranked from least to most privileged.
-var Roles = []string{"user", "owner", "agent", "broker", "artist", "assistant", "operator", "admin"}
-
-// RoleRank is a role's position in Roles; -1 for an unknown role.
-func RoleRank(role string) int {
-	for i, r := range Roles {
-		if r == role {
-			return i
-		}
-	}
-	return -1
-}
-
 // Location is a user's last known position.
 type Location struct {
 	Latitude  float64
@@ -41,7 +28,7 @@ type User struct {
 	Country          *string
 	City             *string
 	Zipcode          *string
-	Role             string
+	Role             Role
 	ArtistID         *int64
 	OrganizationID   *int64
 	IsActive         bool
@@ -77,7 +64,7 @@ func userFromRow(r dbgen.User) User {
 		Country:          r.Country,
 		City:             r.City,
 		Zipcode:          r.Zipcode,
-		Role:             r.Role,
+		Role:             Role(r.Role),
 		ArtistID:         r.ArtistID,
 		OrganizationID:   r.OrganizationID,
 		IsActive:         r.IsActive,

@@ -116,7 +116,7 @@ func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdou
 
 	key := make([]byte, 32) // any key: the cursors live as long as the run
 	admin := service.NewAdmin(service.NewDB(pool), "IN", key)
-	viewer := service.User{Role: "admin"}
+	viewer := service.User{Role: service.RoleAdmin}
 	page := service.PageRequest{Limit: limit}
 
 	// The page at depth: the rows after the one at offset depth-1, which

@@ -1,0 +1,84 @@
+package service
+
+import "strings"
+
+// Role is a user's role. The database CHECKs the same set
+// (users_role_chk); the policy below is the one place that says what each
+// role may do.
+type Role string
+
+// The roles, from least to most privileged.
+const (
+	RoleUser      Role = "user"
+	RoleOwner     Role = "owner"
+	RoleAgent     Role = "agent"
+	RoleBroker    Role = "broker"
+	RoleArtist    Role = "artist"
+	RoleAssistant Role = "assistant"
+	RoleOperator  Role = "operator"
+	RoleAdmin     Role = "admin"
+)
+
+// Roles returns every role, ranked from least to most privileged.
+func Roles() []Role {
+	return []Role{RoleUser, RoleOwner, RoleAgent, RoleBroker, RoleArtist, RoleAssistant, RoleOperator, RoleAdmin}
+}
+
+// Rank is r's position in Roles; -1 for an unknown role.
+func (r Role) Rank() int {
+	for i, known := range Roles() {
+		if known == r {
+			return i
+		}
+	}
+	return -1
+}
+
+// Valid reports whether r is one of Roles.
+func (r Role) Valid() bool { return r.Rank() >= 0 }
+
+// roleProblem is the validation message of an unknown role.
+func roleProblem() string {
+	names := make([]string, 0, 8)
+	for _, r := range Roles() {
+		names = append(names, string(r))
+	}
+	return "must be one of " + strings.Join(names, ", ")
+}
+
+// Permission is something a role may do to accounts other than the
+// caller's own.
+type Permission int
+
+// The permissions the policy grants.
+const (
+	PermListUsers   Permission = iota + 1 // page through the directory
+	PermLookUpUsers                       // find one user by phone or email
+	PermManageUsers                       // change roles, deactivate, reactivate, delete others
+	PermReadAudit                         // read the audit log
+	PermSeeInactive                       // find and view inactive and blocking accounts
+	PermSeePrivate                        // see another user's private view
+)
+
+// Can reports whether role r holds permission p: the policy (SPEC §5,
+// the "who" column). Unknown roles and permissions hold nothing.
+func (r Role) Can(p Permission) bool {
+	switch p {
+	case PermListUsers, PermSeeInactive:
+		return r == RoleAdmin || r == RoleOperator
+	case PermLookUpUsers:
+		return r == RoleAdmin || r == RoleOperator || r == RoleAgent
+	case PermManageUsers, PermReadAudit, PermSeePrivate:
+		return r == RoleAdmin
+	default:
+		return false
+	}
+}
+
+// Authorize returns ErrForbidden unless u's role holds p.
+func Authorize(u User, p Permission) error {
+	if !u.Role.Can(p) {
+		return ErrForbidden
+	}
+	return nil
+}

@@ -1,0 +1,70 @@
+package service_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/userd/userd/service"
+)
+
+// TestRolePolicy checks every role against every permission, as SPEC §5's
+// "who" column grants them, plus a role the database would refuse.
+func TestRolePolicy(t *testing.T) {
+	t.Parallel()
+	perms := []service.Permission{
+		service.PermListUsers, service.PermLookUpUsers, service.PermManageUsers,
+		service.PermReadAudit, service.PermSeeInactive, service.PermSeePrivate,
+	}
+	// Per role, in the order of perms.
+	want := map[service.Role][]bool{
+		service.RoleUser:      {false, false, false, false, false, false},
+		service.RoleOwner:     {false, false, false, false, false, false},
+		service.RoleAgent:     {false, true, false, false, false, false},
+		service.RoleBroker:    {false, false, false, false, false, false},
+		service.RoleArtist:    {false, false, false, false, false, false},
+		service.RoleAssistant: {false, false, false, false, false, false},
+		service.RoleOperator:  {true, true, false, false, true, false},
+		service.RoleAdmin:     {true, true, true, true, true, true},
+		"king":                {false, false, false, false, false, false},
+		"":                    {false, false, false, false, false, false},
+	}
+	for role, grants := range want {
+		for i, p := range perms {
+			if got := role.Can(p); got != grants[i] {
+				t.Errorf("%q.Can(%d): got %v, want %v", role, p, got, grants[i])
+			}
+			err := service.Authorize(service.User{Role: role}, p)
+			if grants[i] != (err == nil) || (err != nil && !errors.Is(err, service.ErrForbidden)) {
+				t.Errorf("Authorize(%q, %d): got %v, want allowed=%v", role, p, err, grants[i])
+			}
+		}
+		if service.RoleAdmin.Can(service.Permission(0)) || role.Can(service.Permission(len(perms)+1)) {
+			t.Errorf("%q: an unknown permission was granted", role)
+		}
+	}
+	if len(service.Roles()) != 8 {
+		t.Fatalf("got %d roles, want the 8 of SPEC", len(service.Roles()))
+	}
+	for _, r := range service.Roles() {
+		if _, ok := want[r]; !ok {
+			t.Errorf("role %q has no row in the policy table", r)
+		}
+	}
+}
+
+// TestRoleRank checks the order SPEC gives (user lowest, admin highest)
+// and that unknown roles are invalid.
+func TestRoleRank(t *testing.T) {
+	t.Parallel()
+	order := []service.Role{"user", "owner", "agent", "broker", "artist", "assistant", "operator", "admin"}
+	for i, r := range order {
+		if got := r.Rank(); got != i || !r.Valid() {
+			t.Errorf("%q: got rank %d valid %v, want %d true", r, got, r.Valid(), i)
+		}
+	}
+	for _, r := range []service.Role{"", "king", "Admin", "admin "} {
+		if r.Rank() != -1 || r.Valid() {
+			t.Errorf("%q: got rank %d valid %v, want -1 false", r, r.Rank(), r.Valid())
+		}
+	}
+}
