@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"runtime"
 	"slices"
@@ -20,16 +19,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
 	"github.com/userd/userd/config"
-	"github.com/userd/userd/dbgen"
 	"github.com/userd/userd/idp"
-	"github.com/userd/userd/migrate"
+	"github.com/userd/userd/service"
 )
 
 // bench runs one benchmark: "me" (the default, also when the arguments
@@ -61,13 +57,14 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	pool, err := benchPool(ctx, cfg, stdout)
+	db, err := benchDB(ctx, cfg, stdout)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
+	defer db.Pool.Close()
+	seed := service.NewBench(db)
 	start := time.Now()
-	err = seedUsers(ctx, pool, *users,
+	err = seed.SeedUsers(ctx, *users,
 		[]string{"username", "email", "phone", "first_name", "last_name", "is_seed_data"},
 		func(i int) []any {
 			return []any{
@@ -78,7 +75,7 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	if err != nil {
 		return err
 	}
-	if err := seedIdentities(ctx, pool); err != nil {
+	if err := seed.SeedIdentities(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "seeded %d users with COPY in %s\n", *users, time.Since(start).Round(time.Millisecond))
@@ -90,7 +87,7 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	defer stopIdP()
 	cfg.IdP = config.IdP{Issuer: "https://bench-idp.invalid/auth/v1", Audience: "authenticated", JWKSURL: jwksURL, Provider: "bench"}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := build(ctx, cfg, pool, log)
+	a, err := build(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
@@ -130,11 +127,10 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 		}
 	}
 	verify := time.Since(t0) / n
-	q := dbgen.New(pool)
 	t0 = time.Now()
 	for i := range n {
-		if _, err := q.IdentityGetUser(ctx, dbgen.IdentityGetUserParams{Provider: "bench", Subject: fmt.Sprintf("bench-%d", i%len(tokens))}); err != nil {
-			return fmt.Errorf("query: %w", err)
+		if err := seed.IdentityUser(ctx, "bench", fmt.Sprintf("bench-%d", i%len(tokens))); err != nil {
+			return err
 		}
 	}
 	query := time.Since(t0) / n
@@ -143,37 +139,9 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	return nil
 }
 
-// benchDatabase recreates the database userd_bench next to the configured
-// one and migrates it.
-func benchDatabase(ctx context.Context, cfg config.Config) (string, error) {
-	base, err := databaseURL(ctx, cfg)
-	if err != nil {
-		return "", err
-	}
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close(ctx)
-	for _, q := range []string{"DROP DATABASE IF EXISTS userd_bench WITH (FORCE)", "CREATE DATABASE userd_bench"} {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			return "", fmt.Errorf("%s: %w", q, err)
-		}
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		return "", err
-	}
-	u.Path = "/userd_bench"
-	if err := migrate.Up(ctx, u.String(), nil); err != nil {
-		return "", err
-	}
-	return u.String(), nil
-}
-
 // machineLine describes where the figures come from: OS, architecture,
 // CPU model and count, Go and PostgreSQL versions.
-func machineLine(ctx context.Context, pool *pgxpool.Pool) string {
+func machineLine(ctx context.Context, b *service.Bench) string {
 	cpu := ""
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
@@ -183,43 +151,12 @@ func machineLine(ctx context.Context, pool *pgxpool.Pool) string {
 			}
 		}
 	}
-	pg := "unknown"
-	_ = pool.QueryRow(ctx, "SHOW server_version").Scan(&pg)
+	pg, err := b.ServerVersion(ctx)
+	if err != nil {
+		pg = "unknown"
+	}
 	return fmt.Sprintf("machine: %s/%s, %s%d CPUs, %s, PostgreSQL %s",
 		runtime.GOOS, runtime.GOARCH, cpu, runtime.NumCPU(), runtime.Version(), pg)
-}
-
-// seedUsers loads n users with COPY, streaming row(i), the values of
-// columns for user i, and analyzes the table.
-func seedUsers(ctx context.Context, pool *pgxpool.Pool, n int, columns []string, row func(i int) []any) error {
-	i := 0
-	src := pgx.CopyFromFunc(func() ([]any, error) {
-		if i == n {
-			return nil, nil
-		}
-		i++
-		return row(i - 1), nil
-	})
-	if _, err := pool.CopyFrom(ctx, pgx.Identifier{"users"}, columns, src); err != nil {
-		return fmt.Errorf("copy users: %w", err)
-	}
-	if _, err := pool.Exec(ctx, "ANALYZE users"); err != nil {
-		return fmt.Errorf("analyze users: %w", err)
-	}
-	return nil
-}
-
-// seedIdentities links every seeded user bench_<i> to the identity
-// ("bench", "bench-<i>").
-func seedIdentities(ctx context.Context, pool *pgxpool.Pool) error {
-	_, err := pool.Exec(ctx, `
-		INSERT INTO user_identities (user_id, provider, subject)
-		SELECT id, 'bench', 'bench-' || substr(username, 7) FROM users WHERE is_seed_data;
-		ANALYZE user_identities;`)
-	if err != nil {
-		return fmt.Errorf("seed identities: %w", err)
-	}
-	return nil
 }
 
 // benchIdP serves a JWKS with one ES256 key on a loopback port.
@@ -337,17 +274,17 @@ func drive(ctx context.Context, target string, tokens []string, concurrency int,
 	}, nil
 }
 
-// benchPool loads the configuration, recreates the benchmark database and
-// opens a pool on it, printing the machine line first.
-func benchPool(ctx context.Context, cfg config.Config, stdout io.Writer) (*pgxpool.Pool, error) {
+// benchDB recreates the benchmark database, opens it and prints the
+// machine line.
+func benchDB(ctx context.Context, cfg config.Config, stdout io.Writer) (*service.DB, error) {
 	dbURL, err := benchDatabase(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	pool, err := pgxpool.New(ctx, dbURL)
+	db, err := openPool(ctx, dbURL)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintln(stdout, machineLine(ctx, pool))
-	return pool, nil
+	fmt.Fprintln(stdout, machineLine(ctx, service.NewBench(db)))
+	return db, nil
 }

@@ -10,11 +10,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/userd/userd/config"
-	"github.com/userd/userd/dbgen"
 	"github.com/userd/userd/service"
 )
 
@@ -77,11 +73,12 @@ func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdou
 	case *iterations < 1:
 		return fmt.Errorf("--iterations: must be positive")
 	}
-	pool, err := benchPool(ctx, cfg, stdout)
+	db, err := benchDB(ctx, cfg, stdout)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
+	defer db.Pool.Close()
+	bench := service.NewBench(db)
 
 	// created_at spreads the users over three years, oldest first, with
 	// every tenth user sharing the previous one's instant (the id breaks
@@ -93,7 +90,7 @@ func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdou
 	rng := rand.New(rand.NewPCG(1, 2))
 	var prev time.Time
 	t0 := time.Now()
-	err = seedUsers(ctx, pool, *users,
+	err = bench.SeedUsers(ctx, *users,
 		[]string{"username", "email", "phone", "first_name", "last_name", "is_seed_data", "created_at", "updated_at"},
 		func(i int) []any {
 			at := start.Add(time.Duration(i)*step + time.Duration(rng.Int64N(int64(step)))).Truncate(time.Microsecond)
@@ -115,18 +112,16 @@ func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdou
 	fmt.Fprintf(stdout, "seeded %d users with COPY and analyzed in %s\n", *users, time.Since(t0).Round(time.Millisecond))
 
 	key := make([]byte, 32) // any key: the cursors live as long as the run
-	admin := service.NewAdmin(service.NewDB(pool), "IN", key)
+	admin := service.NewAdmin(db, "IN", key)
 	viewer := service.User{Role: service.RoleAdmin}
 	page := service.PageRequest{Limit: limit}
 
 	// The page at depth: the rows after the one at offset depth-1, which
 	// are the rows OFFSET depth returns.
 	depth := *users - *limit
-	var at service.Cursor
-	err = pool.QueryRow(ctx, `SELECT created_at, id FROM users WHERE deleted_at IS NULL
-		ORDER BY created_at DESC, id DESC OFFSET $1 LIMIT 1`, depth-1).Scan(&at.CreatedAt, &at.ID)
+	at, err := bench.DirectoryPosition(ctx, depth-1)
 	if err != nil {
-		return fmt.Errorf("cursor row: %w", err)
+		return err
 	}
 	deep := page
 	if deep.Cursor, err = admin.UserListCursor(service.UserFilter{}, at); err != nil {
@@ -134,7 +129,7 @@ func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdou
 	}
 	first := func() error { _, err := admin.ListUsers(ctx, service.UserFilter{}, page); return err }
 	keyset := func() error { _, err := admin.ListUsers(ctx, service.UserFilter{}, deep); return err }
-	offset := func() error { _, err := offsetPage(ctx, pool, depth, *limit); return err }
+	offset := func() error { _, err := bench.DirectoryOffsetPage(ctx, depth, *limit); return err }
 
 	// Both keyset pages must be the pages OFFSET returns.
 	for _, c := range []struct {
@@ -145,7 +140,7 @@ func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdou
 		if err != nil {
 			return err
 		}
-		want, err := offsetPage(ctx, pool, c.offset, *limit)
+		want, err := bench.DirectoryOffsetPage(ctx, c.offset, *limit)
 		if err != nil {
 			return err
 		}
@@ -166,8 +161,8 @@ func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdou
 		exact = append(exact, directoryPhone(i+3))
 		last10 = append(last10, fmt.Sprintf("+917%09d", i+phoneUK))
 		shared = append(shared, fmt.Sprintf("+449%09d", i+phoneShared-1))
-		var id int64
-		if err := pool.QueryRow(ctx, "SELECT id FROM users WHERE phone = $1", directoryPhone(i+phoneUK)).Scan(&id); err != nil {
+		id, err := bench.UserIDByPhone(ctx, directoryPhone(i+phoneUK))
+		if err != nil {
 			return fmt.Errorf("lookup target: %w", err)
 		}
 		last10IDs = append(last10IDs, id)
@@ -244,26 +239,6 @@ func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdou
 		return fmt.Errorf("keyset page at depth %d costs %.2f× the first page (p50), over %.1f×", depth, ratio, maxDepthRatio)
 	}
 	return nil
-}
-
-// offsetPage returns the ids of the directory page at offset by OFFSET,
-// with the filter and order of the keyset list, decoding every column as
-// the service does.
-func offsetPage(ctx context.Context, pool *pgxpool.Pool, offset, limit int) ([]int64, error) {
-	rows, err := pool.Query(ctx, `SELECT * FROM users WHERE deleted_at IS NULL
-		ORDER BY created_at DESC, id DESC OFFSET $1 LIMIT $2`, offset, limit)
-	if err != nil {
-		return nil, err
-	}
-	us, err := pgx.CollectRows(rows, pgx.RowToStructByPos[dbgen.User])
-	if err != nil {
-		return nil, fmt.Errorf("offset page: %w", err)
-	}
-	out := make([]int64, len(us))
-	for i, u := range us {
-		out[i] = u.ID
-	}
-	return out, nil
 }
 
 func ids(us []service.User) []int64 {

@@ -14,6 +14,7 @@ import (
 	"github.com/userd/userd/config"
 	"github.com/userd/userd/migrate"
 	"github.com/userd/userd/pglocal"
+	"github.com/userd/userd/service"
 )
 
 // databaseURL returns DATABASE_URL, or in dev the "userd" database of a
@@ -48,9 +49,9 @@ func databaseURL(ctx context.Context, cfg config.Config) (string, error) {
 	return u.String(), nil
 }
 
-// openDB returns a pool on the configured database; in dev it migrates
-// first, in prod it refuses a schema that is behind.
-func openDB(ctx context.Context, cfg config.Config, migrateDev bool) (*pgxpool.Pool, error) {
+// openDB opens the configured database; in dev it migrates first, in
+// prod it refuses a schema that is behind.
+func openDB(ctx context.Context, cfg config.Config, migrateDev bool) (*service.DB, error) {
 	dbURL, err := databaseURL(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -60,6 +61,22 @@ func openDB(ctx context.Context, cfg config.Config, migrateDev bool) (*pgxpool.P
 			return nil, err
 		}
 	}
+	db, err := openPool(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	if !cfg.Dev() {
+		if err := migrate.Check(ctx, db.Pool); err != nil {
+			db.Pool.Close()
+			return nil, fmt.Errorf("%w: run `userd migrate up` first", err)
+		}
+	}
+	return db, nil
+}
+
+// openPool opens a pool of at most 20 connections on dbURL, unless the
+// URL sets pool_max_conns.
+func openPool(ctx context.Context, dbURL string) (*service.DB, error) {
 	pcfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
@@ -71,11 +88,33 @@ func openDB(ctx context.Context, cfg config.Config, migrateDev bool) (*pgxpool.P
 	if err != nil {
 		return nil, fmt.Errorf("open pool: %w", err)
 	}
-	if !cfg.Dev() {
-		if err := migrate.Check(ctx, pool); err != nil {
-			pool.Close()
-			return nil, fmt.Errorf("%w: run `userd migrate up` first", err)
+	return service.NewDB(pool), nil
+}
+
+// benchDatabase recreates the database userd_bench next to the configured
+// one and migrates it.
+func benchDatabase(ctx context.Context, cfg config.Config) (string, error) {
+	base, err := databaseURL(ctx, cfg)
+	if err != nil {
+		return "", err
+	}
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(ctx)
+	for _, q := range []string{"DROP DATABASE IF EXISTS userd_bench WITH (FORCE)", "CREATE DATABASE userd_bench"} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			return "", fmt.Errorf("%s: %w", q, err)
 		}
 	}
-	return pool, nil
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/userd_bench"
+	if err := migrate.Up(ctx, u.String(), nil); err != nil {
+		return "", err
+	}
+	return u.String(), nil
 }

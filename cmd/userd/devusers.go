@@ -17,16 +17,16 @@ func setupDevUsers(ctx context.Context, cfg config.Config, stdout io.Writer) err
 	if !cfg.Dev() {
 		return errors.New("setup-dev-users is for development only (USERD_ENV=dev)")
 	}
-	pool, err := openDB(ctx, cfg, true)
+	db, err := openDB(ctx, cfg, true)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
+	defer db.Pool.Close()
 	hasher, err := password.NewHasher(password.DefaultParams)
 	if err != nil {
 		return err
 	}
-	d, err := service.SetupDevUsers(ctx, service.NewDB(pool), hasher)
+	d, err := service.SetupDevUsers(ctx, db, hasher)
 	if err != nil {
 		return fmt.Errorf("setup dev users: %w", err)
 	}

@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/userd/userd/config"
 	"github.com/userd/userd/httpapi"
 	"github.com/userd/userd/idp"
@@ -19,12 +17,12 @@ import (
 )
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
-	pool, err := openDB(ctx, cfg, true)
+	db, err := openDB(ctx, cfg, true)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	app, err := build(ctx, cfg, pool, log)
+	defer db.Pool.Close()
+	app, err := build(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
@@ -88,8 +86,7 @@ type app struct {
 }
 
 // build wires configuration, database and services into the HTTP handler.
-func build(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, log *slog.Logger) (*app, error) {
-	db := service.NewDB(pool)
+func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Logger) (*app, error) {
 	idpCfg, provider, err := idpConfig(cfg)
 	if err != nil {
 		return nil, err

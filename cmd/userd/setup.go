@@ -10,12 +10,12 @@ import (
 )
 
 func setupGroups(ctx context.Context, cfg config.Config, stdout io.Writer) error {
-	pool, err := openDB(ctx, cfg, true)
+	db, err := openDB(ctx, cfg, true)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	n, err := service.EnsureGroups(ctx, service.NewDB(pool), service.DefaultGroups)
+	defer db.Pool.Close()
+	n, err := service.EnsureGroups(ctx, db, service.DefaultGroups)
 	if err != nil {
 		return err
 	}
