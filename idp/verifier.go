@@ -134,10 +134,21 @@ func (t defaultMaxAge) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // header is the part of a JOSE header Verify needs before choosing a key.
 type header struct {
-	Alg string `json:"alg"`
-	Kid string `json:"kid"`
+	Alg  string           `json:"alg"`
+	Kid  string           `json:"kid"`
+	Typ  *string          `json:"typ"`
+	Crit *json.RawMessage `json:"crit"`
 }
 
+// acceptedTypes are the typ values of an access token (RFC 7519 "JWT",
+// RFC 9068 "at+jwt"), compared case-insensitively and with the optional
+// "application/" prefix of RFC 7515 §4.1.9. No typ is accepted too.
+var acceptedTypes = map[string]bool{"jwt": true, "at+jwt": true}
+
+// parseHeader reads the JOSE header and refuses what Verify does not
+// understand: any crit (RFC 7515 §4.1.11: a recipient must reject
+// extensions it does not know, and userd knows none; an empty list is
+// invalid anyway) and a typ other than an access token's.
 func parseHeader(token string) (header, error) {
 	var h header
 	first, _, ok := strings.Cut(token, ".")
@@ -150,6 +161,12 @@ func parseHeader(token string) (header, error) {
 	}
 	if err := json.Unmarshal(b, &h); err != nil {
 		return h, ErrInvalidToken
+	}
+	if h.Crit != nil {
+		return h, fmt.Errorf("%w: crit header parameters are not supported", ErrInvalidToken)
+	}
+	if h.Typ != nil && !acceptedTypes[strings.TrimPrefix(strings.ToLower(*h.Typ), "application/")] {
+		return h, fmt.Errorf("%w: typ %q is not an access token", ErrInvalidToken, *h.Typ)
 	}
 	return h, nil
 }

@@ -80,3 +80,31 @@ func Last10(e164 string) string {
 	}
 	return d[len(d)-10:]
 }
+
+// International parses a number that is international by contract, such as
+// an IdP's phone claim (Supabase sends the digits of the E.164 form without
+// "+"): the leading digits are always the country code, never a default
+// region's national number. "6581234567" is Singapore's +65 8123 4567, not
+// an Indian +91 65812 34567. A leading "+" is accepted; nothing but digits
+// otherwise.
+//
+// It returns ErrInvalid for anything that is not a valid number so read.
+func International(s string) (string, error) {
+	d := strings.TrimPrefix(strings.TrimSpace(s), "+")
+	if d == "" || len(d) > 15 || d[0] == '0' {
+		return "", ErrInvalid
+	}
+	for i := 0; i < len(d); i++ {
+		if d[i] < '0' || d[i] > '9' {
+			return "", ErrInvalid
+		}
+	}
+	// With a "+", libphonenumber reads the country code from the digits
+	// and ignores the region. It would drop a national prefix written
+	// after the country code ("91 0 11…"): the claim must already be the
+	// E.164 digits.
+	if e, ok := parse("+"+d, "ZZ"); ok && e == "+"+d {
+		return e, nil
+	}
+	return "", ErrInvalid
+}

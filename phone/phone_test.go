@@ -2,6 +2,7 @@ package phone
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -87,6 +88,56 @@ func FuzzNormalize(f *testing.F) {
 		again, err := Normalize(got, "IN")
 		if err != nil || again != got {
 			t.Fatalf("Normalize(%q) = %q, %v; want %q again", got, again, err, got)
+		}
+	})
+}
+
+// IdP claims are international digits: the country code comes first,
+// whatever the default region; the same digits typed by a person in India
+// are read as an Indian number.
+func TestInternational(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ in, want, typedInIN string }{
+		{"6581234567", "+6581234567", "+916581234567"},     // SG mobile; 10 digits that also pass as Indian
+		{"64211234567", "+64211234567", "+64211234567"},    // NZ mobile
+		{"9607771234", "+9607771234", "+919607771234"},     // MV mobile; also a valid Indian mobile
+		{"14155552671", "+14155552671", "+14155552671"},    // US
+		{"447911123456", "+447911123456", "+447911123456"}, // GB mobile
+		{"919876543210", "+919876543210", "+919876543210"}, // IN
+		{"+6581234567", "+6581234567", "+6581234567"},      // a "+" is allowed
+	}
+	for _, c := range cases {
+		got, err := International(c.in)
+		if err != nil || got != c.want {
+			t.Errorf("International(%q): got %q, %v; want %q", c.in, got, err, c.want)
+		}
+		typed, err := Normalize(c.in, "IN")
+		if err != nil || typed != c.typedInIN {
+			t.Errorf("Normalize(%q, IN): got %q, %v; want %q", c.in, typed, err, c.typedInIN)
+		}
+	}
+	for _, in := range []string{"", "+", "9876543210x", "0919876543210", "98765", "+91 98765 43210", "1234567890123456", "00919876543210", "9999999999"} {
+		if got, err := International(in); !errors.Is(err, ErrInvalid) {
+			t.Errorf("International(%q): got %q, %v; want ErrInvalid", in, got, err)
+		}
+	}
+}
+
+func FuzzInternational(f *testing.F) {
+	for _, s := range []string{"6581234567", "+919876543210", "0", "", "+", "64211234567"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := International(s)
+		if err != nil {
+			return
+		}
+		if !e164.MatchString(got) {
+			t.Fatalf("International(%q) = %q, not E.164", s, got)
+		}
+		// The digits are kept as sent: only a "+" is added.
+		if got[1:] != strings.TrimPrefix(strings.TrimSpace(s), "+") {
+			t.Fatalf("International(%q) = %q changed the digits", s, got)
 		}
 	})
 }

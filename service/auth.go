@@ -151,8 +151,10 @@ func (a *Auth) normalize(provider string, c idp.Claims) externalLogin {
 	if e := strings.TrimSpace(c.Email); e != "" && validEmail(e) {
 		l.email, l.emailVerified = &e, c.EmailVerified
 	}
+	// IdP phone claims are international digits (Supabase: E.164 without
+	// "+"): never read in the default region, which is for typed numbers.
 	if c.Phone != "" {
-		if p, err := phone.Normalize(c.Phone, a.defaultRegion); err == nil {
+		if p, err := phone.International(c.Phone); err == nil {
 			l.phone, l.phoneVerified = &p, c.PhoneVerified
 		}
 	}
