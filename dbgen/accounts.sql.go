@@ -7,32 +7,44 @@ package dbgen
 
 import (
 	"context"
-	"net/netip"
 )
 
-const loginFailureConfirm = `-- name: LoginFailureConfirm :exec
-UPDATE login_failures SET ip = $1 WHERE id = $2
+const loginFailureCountRecent = `-- name: LoginFailureCountRecent :one
+SELECT count(*) FROM (
+    SELECT 1 FROM login_failures
+    WHERE identifier_hash = $1
+      AND created_at > now() - make_interval(secs => $2::float8)
+    LIMIT $3
+) AS recent
 `
 
-type LoginFailureConfirmParams struct {
-	IP *netip.Addr
-	ID int64
+type LoginFailureCountRecentParams struct {
+	IdentifierHash []byte
+	WindowSeconds  float64
+	Cap            int32
 }
 
-// LoginFailureConfirm records the client address of a failure, which makes
-// it count towards that address's limit too.
-func (q *Queries) LoginFailureConfirm(ctx context.Context, arg LoginFailureConfirmParams) error {
-	_, err := q.db.Exec(ctx, loginFailureConfirm, arg.IP, arg.ID)
-	return err
+// LoginFailureCountRecent counts an identifier's failures from any address
+// within the window, up to @cap.
+func (q *Queries) LoginFailureCountRecent(ctx context.Context, arg LoginFailureCountRecentParams) (int64, error) {
+	row := q.db.QueryRow(ctx, loginFailureCountRecent, arg.IdentifierHash, arg.WindowSeconds, arg.Cap)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
 }
 
 const loginFailureCreate = `-- name: LoginFailureCreate :one
-INSERT INTO login_failures (identifier_hash) VALUES ($1)
+INSERT INTO login_failures (identifier_hash, ip_hash) VALUES ($1, $2)
 RETURNING id
 `
 
-func (q *Queries) LoginFailureCreate(ctx context.Context, identifierHash []byte) (int64, error) {
-	row := q.db.QueryRow(ctx, loginFailureCreate, identifierHash)
+type LoginFailureCreateParams struct {
+	IdentifierHash []byte
+	IpHash         []byte
+}
+
+func (q *Queries) LoginFailureCreate(ctx context.Context, arg LoginFailureCreateParams) (int64, error) {
+	row := q.db.QueryRow(ctx, loginFailureCreate, arg.IdentifierHash, arg.IpHash)
 	var id int64
 	err := row.Scan(&id)
 	return id, err
@@ -50,7 +62,7 @@ func (q *Queries) LoginFailureDelete(ctx context.Context, id int64) error {
 const loginFailureIPRetryAfter = `-- name: LoginFailureIPRetryAfter :one
 SELECT ceil(extract(epoch FROM created_at + make_interval(secs => $1::float8) - now()))::bigint AS retry_after_seconds
 FROM login_failures
-WHERE ip = $2
+WHERE ip_hash = $2
   AND created_at > now() - make_interval(secs => $1::float8)
 ORDER BY created_at DESC
 LIMIT 1 OFFSET $3
@@ -58,39 +70,14 @@ LIMIT 1 OFFSET $3
 
 type LoginFailureIPRetryAfterParams struct {
 	WindowSeconds float64
-	IP            *netip.Addr
+	IpHash        []byte
 	Skip          int32
 }
 
-// LoginFailureIPRetryAfter is LoginFailureIdentifierRetryAfter for the
-// client address of confirmed failures.
+// LoginFailureIPRetryAfter is LoginFailurePairRetryAfter for every
+// identifier tried from one address.
 func (q *Queries) LoginFailureIPRetryAfter(ctx context.Context, arg LoginFailureIPRetryAfterParams) (int64, error) {
-	row := q.db.QueryRow(ctx, loginFailureIPRetryAfter, arg.WindowSeconds, arg.IP, arg.Skip)
-	var retry_after_seconds int64
-	err := row.Scan(&retry_after_seconds)
-	return retry_after_seconds, err
-}
-
-const loginFailureIdentifierRetryAfter = `-- name: LoginFailureIdentifierRetryAfter :one
-SELECT ceil(extract(epoch FROM created_at + make_interval(secs => $1::float8) - now()))::bigint AS retry_after_seconds
-FROM login_failures
-WHERE identifier_hash = $2
-  AND created_at > now() - make_interval(secs => $1::float8)
-ORDER BY created_at DESC
-LIMIT 1 OFFSET $3
-`
-
-type LoginFailureIdentifierRetryAfterParams struct {
-	WindowSeconds  float64
-	IdentifierHash []byte
-	Skip           int32
-}
-
-// LoginFailureIdentifierRetryAfter returns, when the identifier has more
-// than @skip failures within the window, the seconds until the
-// (@skip+1)-th newest leaves it; no row means the identifier is not limited.
-func (q *Queries) LoginFailureIdentifierRetryAfter(ctx context.Context, arg LoginFailureIdentifierRetryAfterParams) (int64, error) {
-	row := q.db.QueryRow(ctx, loginFailureIdentifierRetryAfter, arg.WindowSeconds, arg.IdentifierHash, arg.Skip)
+	row := q.db.QueryRow(ctx, loginFailureIPRetryAfter, arg.WindowSeconds, arg.IpHash, arg.Skip)
 	var retry_after_seconds int64
 	err := row.Scan(&retry_after_seconds)
 	return retry_after_seconds, err
@@ -100,11 +87,45 @@ const loginFailureLock = `-- name: LoginFailureLock :exec
 SELECT pg_advisory_xact_lock($1::bigint)
 `
 
-// LoginFailureLock serializes the limit check of one identifier for the
-// rest of the transaction.
+// LoginFailureLock serializes the limit checks of one client address (or,
+// without one, of one identifier) for the rest of the transaction, so a
+// reserved attempt is counted before the next check reads.
 func (q *Queries) LoginFailureLock(ctx context.Context, lockKey int64) error {
 	_, err := q.db.Exec(ctx, loginFailureLock, lockKey)
 	return err
+}
+
+const loginFailurePairRetryAfter = `-- name: LoginFailurePairRetryAfter :one
+SELECT ceil(extract(epoch FROM created_at + make_interval(secs => $1::float8) - now()))::bigint AS retry_after_seconds
+FROM login_failures
+WHERE identifier_hash = $2
+  AND ip_hash IS NOT DISTINCT FROM $3::bytea
+  AND created_at > now() - make_interval(secs => $1::float8)
+ORDER BY created_at DESC
+LIMIT 1 OFFSET $4
+`
+
+type LoginFailurePairRetryAfterParams struct {
+	WindowSeconds  float64
+	IdentifierHash []byte
+	IpHash         []byte
+	Skip           int32
+}
+
+// LoginFailurePairRetryAfter returns, when the identifier has more than
+// @skip failures from this address (or, for a NULL address, without one)
+// within the window, the seconds until the (@skip+1)-th newest leaves it;
+// no row means the pair is not limited.
+func (q *Queries) LoginFailurePairRetryAfter(ctx context.Context, arg LoginFailurePairRetryAfterParams) (int64, error) {
+	row := q.db.QueryRow(ctx, loginFailurePairRetryAfter,
+		arg.WindowSeconds,
+		arg.IdentifierHash,
+		arg.IpHash,
+		arg.Skip,
+	)
+	var retry_after_seconds int64
+	err := row.Scan(&retry_after_seconds)
+	return retry_after_seconds, err
 }
 
 const loginFailurePrune = `-- name: LoginFailurePrune :execrows
@@ -130,6 +151,22 @@ func (q *Queries) LoginFailurePrune(ctx context.Context, arg LoginFailurePrunePa
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const loginFailureSetUser = `-- name: LoginFailureSetUser :exec
+UPDATE login_failures SET user_id = $1 WHERE id = $2
+`
+
+type LoginFailureSetUserParams struct {
+	UserID *int64
+	ID     int64
+}
+
+// LoginFailureSetUser records whose account a failure was against, so the
+// account's deletion removes it.
+func (q *Queries) LoginFailureSetUser(ctx context.Context, arg LoginFailureSetUserParams) error {
+	_, err := q.db.Exec(ctx, loginFailureSetUser, arg.UserID, arg.ID)
+	return err
 }
 
 const passwordCredentialGet = `-- name: PasswordCredentialGet :one
@@ -204,25 +241,6 @@ func (q *Queries) PasswordCredentialSet(ctx context.Context, arg PasswordCredent
 	return err
 }
 
-const userTokenCountRecent = `-- name: UserTokenCountRecent :one
-SELECT count(*) FROM user_tokens
-WHERE user_id = $1 AND purpose = $2
-  AND created_at > now() - make_interval(secs => $3::float8)
-`
-
-type UserTokenCountRecentParams struct {
-	UserID        int64
-	Purpose       string
-	WithinSeconds float64
-}
-
-func (q *Queries) UserTokenCountRecent(ctx context.Context, arg UserTokenCountRecentParams) (int64, error) {
-	row := q.db.QueryRow(ctx, userTokenCountRecent, arg.UserID, arg.Purpose, arg.WithinSeconds)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
 const userTokenCreate = `-- name: UserTokenCreate :exec
 INSERT INTO user_tokens (user_id, purpose, token_hash, email, expires_at)
 VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::float8))
@@ -245,6 +263,33 @@ func (q *Queries) UserTokenCreate(ctx context.Context, arg UserTokenCreateParams
 		arg.TtlSeconds,
 	)
 	return err
+}
+
+const userTokenGetLive = `-- name: UserTokenGetLive :one
+SELECT id, user_id, purpose, token_hash, email, created_at, expires_at, used_at FROM user_tokens
+WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()
+`
+
+type UserTokenGetLiveParams struct {
+	TokenHash []byte
+	Purpose   string
+}
+
+// UserTokenGetLive reads a live token without spending it.
+func (q *Queries) UserTokenGetLive(ctx context.Context, arg UserTokenGetLiveParams) (UserToken, error) {
+	row := q.db.QueryRow(ctx, userTokenGetLive, arg.TokenHash, arg.Purpose)
+	var i UserToken
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.Purpose,
+		&i.TokenHash,
+		&i.Email,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.UsedAt,
+	)
+	return i, err
 }
 
 const userTokenUse = `-- name: UserTokenUse :one
@@ -289,4 +334,32 @@ type UserTokenUseAllByUserParams struct {
 func (q *Queries) UserTokenUseAllByUser(ctx context.Context, arg UserTokenUseAllByUserParams) error {
 	_, err := q.db.Exec(ctx, userTokenUseAllByUser, arg.UserID, arg.Purpose)
 	return err
+}
+
+const userTokenUseAny = `-- name: UserTokenUseAny :one
+UPDATE user_tokens SET used_at = now()
+WHERE token_hash = $1 AND purpose = ANY($2::text[]) AND used_at IS NULL AND expires_at > now()
+RETURNING id, user_id, purpose, token_hash, email, created_at, expires_at, used_at
+`
+
+type UserTokenUseAnyParams struct {
+	TokenHash []byte
+	Purposes  []string
+}
+
+// UserTokenUseAny spends a live token of any of @purposes and returns it.
+func (q *Queries) UserTokenUseAny(ctx context.Context, arg UserTokenUseAnyParams) (UserToken, error) {
+	row := q.db.QueryRow(ctx, userTokenUseAny, arg.TokenHash, arg.Purposes)
+	var i UserToken
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.Purpose,
+		&i.TokenHash,
+		&i.Email,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.UsedAt,
+	)
+	return i, err
 }

@@ -76,6 +76,19 @@ func (q *Queries) IdentityDelete(ctx context.Context, arg IdentityDeleteParams) 
 	return result.RowsAffected(), nil
 }
 
+const identityDeleteAllByUser = `-- name: IdentityDeleteAllByUser :execrows
+DELETE FROM user_identities WHERE user_id = $1
+`
+
+// IdentityDeleteAllByUser removes every external login of a user.
+func (q *Queries) IdentityDeleteAllByUser(ctx context.Context, userID int64) (int64, error) {
+	result, err := q.db.Exec(ctx, identityDeleteAllByUser, userID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const identityGetByProviderSubject = `-- name: IdentityGetByProviderSubject :one
 SELECT id, user_id, provider, subject, email, phone, created_at, last_seen_at FROM user_identities WHERE provider = $1 AND subject = $2
 `
@@ -102,7 +115,7 @@ func (q *Queries) IdentityGetByProviderSubject(ctx context.Context, arg Identity
 }
 
 const identityGetUser = `-- name: IdentityGetUser :one
-SELECT users.id, users.username, users.email, users.phone, users.first_name, users.last_name, users.bio, users.avatar, users.date_of_birth, users.instagram_handle, users.country, users.city, users.zipcode, users.role, users.artist_id, users.organization_id, users.is_active, users.is_verified, users.phone_verified, users.email_verified, users.preferences, users.current_latitude, users.current_longitude, users.last_auth_method, users.last_auth_method_at, users.last_login_at, users.is_seed_data, users.created_at, users.updated_at, users.deleted_at, i.id AS identity_id, i.email AS identity_email, i.phone AS identity_phone
+SELECT users.id, users.username, users.email, users.phone, users.first_name, users.last_name, users.bio, users.avatar, users.date_of_birth, users.instagram_handle, users.country, users.city, users.zipcode, users.role, users.artist_id, users.organization_id, users.is_active, users.is_verified, users.phone_verified, users.email_verified, users.preferences, users.current_latitude, users.current_longitude, users.last_auth_method, users.last_auth_method_at, users.last_login_at, users.is_seed_data, users.created_at, users.updated_at, users.deleted_at, users.pending_email, i.id AS identity_id, i.email AS identity_email, i.phone AS identity_phone
 FROM user_identities i
 JOIN users ON users.id = i.user_id
 WHERE i.provider = $1 AND i.subject = $2
@@ -156,6 +169,7 @@ func (q *Queries) IdentityGetUser(ctx context.Context, arg IdentityGetUserParams
 		&i.User.CreatedAt,
 		&i.User.UpdatedAt,
 		&i.User.DeletedAt,
+		&i.User.PendingEmail,
 		&i.IdentityID,
 		&i.IdentityEmail,
 		&i.IdentityPhone,

@@ -87,6 +87,15 @@ func (q *Queries) LoginFailureDeleteByIdentifiers(ctx context.Context, hashes []
 	return err
 }
 
+const loginFailureDeleteByUser = `-- name: LoginFailureDeleteByUser :exec
+DELETE FROM login_failures WHERE user_id = $1
+`
+
+func (q *Queries) LoginFailureDeleteByUser(ctx context.Context, userID *int64) error {
+	_, err := q.db.Exec(ctx, loginFailureDeleteByUser, userID)
+	return err
+}
+
 const outboxDeleteMailByUser = `-- name: OutboxDeleteMailByUser :exec
 DELETE FROM outbox WHERE user_id = $1 AND kind = 'mail'
 `

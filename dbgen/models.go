@@ -64,8 +64,9 @@ type Invitation struct {
 type LoginFailure struct {
 	ID             int64
 	IdentifierHash []byte
-	IP             *netip.Addr
 	CreatedAt      time.Time
+	IpHash         []byte
+	UserID         *int64
 }
 
 type Organization struct {
@@ -109,6 +110,13 @@ type Plan struct {
 	Code      string
 	Name      string
 	SeatLimit *int32
+	CreatedAt time.Time
+}
+
+type RateEvent struct {
+	ID        int64
+	Bucket    string
+	KeyHash   []byte
 	CreatedAt time.Time
 }
 
@@ -162,6 +170,7 @@ type User struct {
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 	DeletedAt        *time.Time
+	PendingEmail     *string
 }
 
 type UserIdentity struct {

@@ -105,7 +105,7 @@ func (q *Queries) OutboxGet(ctx context.Context, id int64) (Outbox, error) {
 const outboxMarkDone = `-- name: OutboxMarkDone :exec
 
 UPDATE outbox SET done_at = now(), last_error = NULL,
-    payload = CASE WHEN kind = 'mail' THEN '{}'::jsonb ELSE payload END
+    payload = CASE WHEN kind = 'idp_delete' THEN payload ELSE '{}'::jsonb END
 WHERE id = $1 AND attempts = $2
 `
 
@@ -123,7 +123,7 @@ func (q *Queries) OutboxMarkDone(ctx context.Context, arg OutboxMarkDoneParams) 
 
 const outboxMarkFailed = `-- name: OutboxMarkFailed :exec
 UPDATE outbox SET last_error = $1, failed_at = now(),
-    payload = CASE WHEN kind = 'mail' THEN '{}'::jsonb ELSE payload END
+    payload = CASE WHEN kind = 'idp_delete' THEN payload ELSE '{}'::jsonb END
 WHERE id = $2 AND attempts = $3
 `
 

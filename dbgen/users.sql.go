@@ -29,6 +29,103 @@ func (q *Queries) UserAnonymize(ctx context.Context, id int64) error {
 	return err
 }
 
+const userClearEmail = `-- name: UserClearEmail :one
+UPDATE users SET email = NULL, email_verified = false, pending_email = NULL, updated_at = now()
+WHERE id = $1 AND deleted_at IS NULL
+RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email
+`
+
+// UserClearEmail removes the address (and any pending change) at once.
+func (q *Queries) UserClearEmail(ctx context.Context, id int64) (User, error) {
+	row := q.db.QueryRow(ctx, userClearEmail, id)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Email,
+		&i.Phone,
+		&i.FirstName,
+		&i.LastName,
+		&i.Bio,
+		&i.Avatar,
+		&i.DateOfBirth,
+		&i.InstagramHandle,
+		&i.Country,
+		&i.City,
+		&i.Zipcode,
+		&i.Role,
+		&i.ArtistID,
+		&i.OrganizationID,
+		&i.IsActive,
+		&i.IsVerified,
+		&i.PhoneVerified,
+		&i.EmailVerified,
+		&i.Preferences,
+		&i.CurrentLatitude,
+		&i.CurrentLongitude,
+		&i.LastAuthMethod,
+		&i.LastAuthMethodAt,
+		&i.LastLoginAt,
+		&i.IsSeedData,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.DeletedAt,
+		&i.PendingEmail,
+	)
+	return i, err
+}
+
+const userConfirmEmail = `-- name: UserConfirmEmail :one
+UPDATE users SET email = pending_email, email_verified = true, pending_email = NULL, updated_at = now()
+WHERE id = $1 AND deleted_at IS NULL AND lower(pending_email) = lower($2::text)
+RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email
+`
+
+type UserConfirmEmailParams struct {
+	ID    int64
+	Email string
+}
+
+// UserConfirmEmail makes the pending address the account's, proven.
+func (q *Queries) UserConfirmEmail(ctx context.Context, arg UserConfirmEmailParams) (User, error) {
+	row := q.db.QueryRow(ctx, userConfirmEmail, arg.ID, arg.Email)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Email,
+		&i.Phone,
+		&i.FirstName,
+		&i.LastName,
+		&i.Bio,
+		&i.Avatar,
+		&i.DateOfBirth,
+		&i.InstagramHandle,
+		&i.Country,
+		&i.City,
+		&i.Zipcode,
+		&i.Role,
+		&i.ArtistID,
+		&i.OrganizationID,
+		&i.IsActive,
+		&i.IsVerified,
+		&i.PhoneVerified,
+		&i.EmailVerified,
+		&i.Preferences,
+		&i.CurrentLatitude,
+		&i.CurrentLongitude,
+		&i.LastAuthMethod,
+		&i.LastAuthMethodAt,
+		&i.LastLoginAt,
+		&i.IsSeedData,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.DeletedAt,
+		&i.PendingEmail,
+	)
+	return i, err
+}
+
 const userCountAdminsForUpdate = `-- name: UserCountAdminsForUpdate :many
 SELECT id FROM users WHERE role = 'admin' AND is_active AND deleted_at IS NULL ORDER BY id FOR UPDATE
 `
@@ -63,7 +160,7 @@ INSERT INTO users (
     $8, $9, $10, $11, $12,
     $13, $14
 )
-RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at
+RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email
 `
 
 type UserCreateParams struct {
@@ -132,12 +229,13 @@ func (q *Queries) UserCreate(ctx context.Context, arg UserCreateParams) (User, e
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.PendingEmail,
 	)
 	return i, err
 }
 
 const userGetByEmail = `-- name: UserGetByEmail :one
-SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at FROM users
+SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email FROM users
 WHERE lower(email) = lower($1::text) AND email IS NOT NULL AND deleted_at IS NULL
 `
 
@@ -175,12 +273,13 @@ func (q *Queries) UserGetByEmail(ctx context.Context, email string) (User, error
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.PendingEmail,
 	)
 	return i, err
 }
 
 const userGetByID = `-- name: UserGetByID :one
-SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at FROM users WHERE id = $1
+SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
@@ -217,12 +316,13 @@ func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.PendingEmail,
 	)
 	return i, err
 }
 
 const userGetByIDForUpdate = `-- name: UserGetByIDForUpdate :one
-SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at FROM users WHERE id = $1 FOR UPDATE
+SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email FROM users WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) UserGetByIDForUpdate(ctx context.Context, id int64) (User, error) {
@@ -259,12 +359,13 @@ func (q *Queries) UserGetByIDForUpdate(ctx context.Context, id int64) (User, err
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.PendingEmail,
 	)
 	return i, err
 }
 
 const userGetByPhone = `-- name: UserGetByPhone :one
-SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at FROM users WHERE phone = $1::text AND phone IS NOT NULL AND deleted_at IS NULL
+SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email FROM users WHERE phone = $1::text AND phone IS NOT NULL AND deleted_at IS NULL
 `
 
 func (q *Queries) UserGetByPhone(ctx context.Context, phone string) (User, error) {
@@ -301,12 +402,13 @@ func (q *Queries) UserGetByPhone(ctx context.Context, phone string) (User, error
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.PendingEmail,
 	)
 	return i, err
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at FROM users WHERE username = lower($1::text) AND deleted_at IS NULL
+SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email FROM users WHERE username = lower($1::text) AND deleted_at IS NULL
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User, error) {
@@ -343,12 +445,13 @@ func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.PendingEmail,
 	)
 	return i, err
 }
 
 const userGetProfile = `-- name: UserGetProfile :one
-SELECT users.id, users.username, users.email, users.phone, users.first_name, users.last_name, users.bio, users.avatar, users.date_of_birth, users.instagram_handle, users.country, users.city, users.zipcode, users.role, users.artist_id, users.organization_id, users.is_active, users.is_verified, users.phone_verified, users.email_verified, users.preferences, users.current_latitude, users.current_longitude, users.last_auth_method, users.last_auth_method_at, users.last_login_at, users.is_seed_data, users.created_at, users.updated_at, users.deleted_at,
+SELECT users.id, users.username, users.email, users.phone, users.first_name, users.last_name, users.bio, users.avatar, users.date_of_birth, users.instagram_handle, users.country, users.city, users.zipcode, users.role, users.artist_id, users.organization_id, users.is_active, users.is_verified, users.phone_verified, users.email_verified, users.preferences, users.current_latitude, users.current_longitude, users.last_auth_method, users.last_auth_method_at, users.last_login_at, users.is_seed_data, users.created_at, users.updated_at, users.deleted_at, users.pending_email,
     EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = users.id AND b.blocked_id = $1::bigint) AS blocks_viewer
 FROM users
 WHERE users.id = $2::bigint
@@ -400,13 +503,14 @@ func (q *Queries) UserGetProfile(ctx context.Context, arg UserGetProfileParams) 
 		&i.User.CreatedAt,
 		&i.User.UpdatedAt,
 		&i.User.DeletedAt,
+		&i.User.PendingEmail,
 		&i.BlocksViewer,
 	)
 	return i, err
 }
 
 const userGetWithSession = `-- name: UserGetWithSession :one
-SELECT users.id, users.username, users.email, users.phone, users.first_name, users.last_name, users.bio, users.avatar, users.date_of_birth, users.instagram_handle, users.country, users.city, users.zipcode, users.role, users.artist_id, users.organization_id, users.is_active, users.is_verified, users.phone_verified, users.email_verified, users.preferences, users.current_latitude, users.current_longitude, users.last_auth_method, users.last_auth_method_at, users.last_login_at, users.is_seed_data, users.created_at, users.updated_at, users.deleted_at,
+SELECT users.id, users.username, users.email, users.phone, users.first_name, users.last_name, users.bio, users.avatar, users.date_of_birth, users.instagram_handle, users.country, users.city, users.zipcode, users.role, users.artist_id, users.organization_id, users.is_active, users.is_verified, users.phone_verified, users.email_verified, users.preferences, users.current_latitude, users.current_longitude, users.last_auth_method, users.last_auth_method_at, users.last_login_at, users.is_seed_data, users.created_at, users.updated_at, users.deleted_at, users.pending_email,
     (s.id IS NOT NULL AND s.revoked_at IS NULL AND s.expires_at > now())::boolean AS session_live
 FROM users
 LEFT JOIN sessions s ON s.id = $1::bigint AND s.user_id = users.id
@@ -460,6 +564,7 @@ func (q *Queries) UserGetWithSession(ctx context.Context, arg UserGetWithSession
 		&i.User.CreatedAt,
 		&i.User.UpdatedAt,
 		&i.User.DeletedAt,
+		&i.User.PendingEmail,
 		&i.SessionLive,
 	)
 	return i, err
@@ -467,7 +572,7 @@ func (q *Queries) UserGetWithSession(ctx context.Context, arg UserGetWithSession
 
 const userList = `-- name: UserList :many
 
-SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at FROM users
+SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email FROM users
 WHERE deleted_at IS NULL
   AND (created_at, id) < ($1::timestamptz, $2::bigint)
 ORDER BY created_at DESC, id DESC
@@ -524,6 +629,7 @@ func (q *Queries) UserList(ctx context.Context, arg UserListParams) ([]User, err
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.DeletedAt,
+			&i.PendingEmail,
 		); err != nil {
 			return nil, err
 		}
@@ -536,7 +642,7 @@ func (q *Queries) UserList(ctx context.Context, arg UserListParams) ([]User, err
 }
 
 const userListActive = `-- name: UserListActive :many
-SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at FROM users
+SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email FROM users
 WHERE deleted_at IS NULL AND is_active
   AND (created_at, id) < ($1::timestamptz, $2::bigint)
 ORDER BY created_at DESC, id DESC
@@ -593,6 +699,7 @@ func (q *Queries) UserListActive(ctx context.Context, arg UserListActiveParams) 
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.DeletedAt,
+			&i.PendingEmail,
 		); err != nil {
 			return nil, err
 		}
@@ -605,7 +712,7 @@ func (q *Queries) UserListActive(ctx context.Context, arg UserListActiveParams) 
 }
 
 const userListByPhoneLast10 = `-- name: UserListByPhoneLast10 :many
-SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at FROM users
+SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email FROM users
 WHERE right(phone, 10) = $1::text AND phone IS NOT NULL AND deleted_at IS NULL
 LIMIT 2
 `
@@ -654,6 +761,7 @@ func (q *Queries) UserListByPhoneLast10(ctx context.Context, last10 string) ([]U
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.DeletedAt,
+			&i.PendingEmail,
 		); err != nil {
 			return nil, err
 		}
@@ -666,7 +774,7 @@ func (q *Queries) UserListByPhoneLast10(ctx context.Context, last10 string) ([]U
 }
 
 const userListByRole = `-- name: UserListByRole :many
-SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at FROM users
+SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email FROM users
 WHERE deleted_at IS NULL AND role = $1::text
   AND (created_at, id) < ($2::timestamptz, $3::bigint)
 ORDER BY created_at DESC, id DESC
@@ -725,6 +833,7 @@ func (q *Queries) UserListByRole(ctx context.Context, arg UserListByRoleParams) 
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.DeletedAt,
+			&i.PendingEmail,
 		); err != nil {
 			return nil, err
 		}
@@ -737,7 +846,7 @@ func (q *Queries) UserListByRole(ctx context.Context, arg UserListByRoleParams) 
 }
 
 const userListByRoleActive = `-- name: UserListByRoleActive :many
-SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at FROM users
+SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email FROM users
 WHERE deleted_at IS NULL AND role = $1::text AND is_active = $2::boolean
   AND (created_at, id) < ($3::timestamptz, $4::bigint)
 ORDER BY created_at DESC, id DESC
@@ -798,6 +907,7 @@ func (q *Queries) UserListByRoleActive(ctx context.Context, arg UserListByRoleAc
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.DeletedAt,
+			&i.PendingEmail,
 		); err != nil {
 			return nil, err
 		}
@@ -810,7 +920,7 @@ func (q *Queries) UserListByRoleActive(ctx context.Context, arg UserListByRoleAc
 }
 
 const userListInactive = `-- name: UserListInactive :many
-SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at FROM users
+SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email FROM users
 WHERE deleted_at IS NULL AND NOT is_active
   AND (created_at, id) < ($1::timestamptz, $2::bigint)
 ORDER BY created_at DESC, id DESC
@@ -863,6 +973,7 @@ func (q *Queries) UserListInactive(ctx context.Context, arg UserListInactivePara
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.DeletedAt,
+			&i.PendingEmail,
 		); err != nil {
 			return nil, err
 		}
@@ -875,7 +986,7 @@ func (q *Queries) UserListInactive(ctx context.Context, arg UserListInactivePara
 }
 
 const userSearch = `-- name: UserSearch :many
-SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at FROM users
+SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email FROM users
 WHERE deleted_at IS NULL
   AND ((username ~>=~ lower($1::text) AND username ~<~ prefix_upper_bound(lower($1::text)))
     OR (lower(email) ~>=~ lower($1::text) AND lower(email) ~<~ prefix_upper_bound(lower($1::text)))
@@ -950,6 +1061,7 @@ func (q *Queries) UserSearch(ctx context.Context, arg UserSearchParams) ([]User,
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.DeletedAt,
+			&i.PendingEmail,
 		); err != nil {
 			return nil, err
 		}
@@ -979,7 +1091,7 @@ func (q *Queries) UserSearchForceCustomPlan(ctx context.Context) error {
 const userSetActive = `-- name: UserSetActive :one
 UPDATE users SET is_active = $1, updated_at = now()
 WHERE id = $2 AND deleted_at IS NULL
-RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at
+RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email
 `
 
 type UserSetActiveParams struct {
@@ -1021,6 +1133,7 @@ func (q *Queries) UserSetActive(ctx context.Context, arg UserSetActiveParams) (U
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.PendingEmail,
 	)
 	return i, err
 }
@@ -1054,10 +1167,62 @@ func (q *Queries) UserSetOrganization(ctx context.Context, arg UserSetOrganizati
 	return err
 }
 
+const userSetPendingEmail = `-- name: UserSetPendingEmail :one
+UPDATE users SET pending_email = $1, updated_at = now()
+WHERE id = $2 AND deleted_at IS NULL
+RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email
+`
+
+type UserSetPendingEmailParams struct {
+	PendingEmail *string
+	ID           int64
+}
+
+// UserSetPendingEmail records (or, with NULL, cancels) an email change
+// waiting for its confirmation link.
+func (q *Queries) UserSetPendingEmail(ctx context.Context, arg UserSetPendingEmailParams) (User, error) {
+	row := q.db.QueryRow(ctx, userSetPendingEmail, arg.PendingEmail, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Email,
+		&i.Phone,
+		&i.FirstName,
+		&i.LastName,
+		&i.Bio,
+		&i.Avatar,
+		&i.DateOfBirth,
+		&i.InstagramHandle,
+		&i.Country,
+		&i.City,
+		&i.Zipcode,
+		&i.Role,
+		&i.ArtistID,
+		&i.OrganizationID,
+		&i.IsActive,
+		&i.IsVerified,
+		&i.PhoneVerified,
+		&i.EmailVerified,
+		&i.Preferences,
+		&i.CurrentLatitude,
+		&i.CurrentLongitude,
+		&i.LastAuthMethod,
+		&i.LastAuthMethodAt,
+		&i.LastLoginAt,
+		&i.IsSeedData,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.DeletedAt,
+		&i.PendingEmail,
+	)
+	return i, err
+}
+
 const userSetRole = `-- name: UserSetRole :one
 UPDATE users SET role = $1, artist_id = $2, updated_at = now()
 WHERE id = $3 AND deleted_at IS NULL
-RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at
+RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email
 `
 
 type UserSetRoleParams struct {
@@ -1100,6 +1265,7 @@ func (q *Queries) UserSetRole(ctx context.Context, arg UserSetRoleParams) (User,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.PendingEmail,
 	)
 	return i, err
 }
@@ -1124,7 +1290,7 @@ UPDATE users SET
     current_longitude = $2,
     updated_at = now()
 WHERE id = $3 AND deleted_at IS NULL
-RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at
+RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email
 `
 
 type UserUpdateLocationParams struct {
@@ -1167,6 +1333,7 @@ func (q *Queries) UserUpdateLocation(ctx context.Context, arg UserUpdateLocation
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.PendingEmail,
 	)
 	return i, err
 }
@@ -1177,7 +1344,7 @@ UPDATE users SET
     last_auth_method_at = $2,
     last_login_at = $3
 WHERE id = $4
-RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at
+RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email
 `
 
 type UserUpdateLoginParams struct {
@@ -1226,6 +1393,7 @@ func (q *Queries) UserUpdateLogin(ctx context.Context, arg UserUpdateLoginParams
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.PendingEmail,
 	)
 	return i, err
 }
@@ -1233,7 +1401,7 @@ func (q *Queries) UserUpdateLogin(ctx context.Context, arg UserUpdateLoginParams
 const userUpdatePreferences = `-- name: UserUpdatePreferences :one
 UPDATE users SET preferences = $1, updated_at = now()
 WHERE id = $2 AND deleted_at IS NULL
-RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at
+RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email
 `
 
 type UserUpdatePreferencesParams struct {
@@ -1275,6 +1443,7 @@ func (q *Queries) UserUpdatePreferences(ctx context.Context, arg UserUpdatePrefe
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.PendingEmail,
 	)
 	return i, err
 }
@@ -1296,7 +1465,7 @@ UPDATE users SET
     phone_verified = $13,
     updated_at = now()
 WHERE id = $14 AND deleted_at IS NULL
-RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at
+RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email
 `
 
 type UserUpdateProfileParams struct {
@@ -1367,6 +1536,7 @@ func (q *Queries) UserUpdateProfile(ctx context.Context, arg UserUpdateProfilePa
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.PendingEmail,
 	)
 	return i, err
 }
@@ -1377,7 +1547,7 @@ UPDATE users SET
     phone_verified = $2,
     updated_at = now()
 WHERE id = $3
-RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at
+RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email
 `
 
 type UserUpdateVerifiedClaimsParams struct {
@@ -1420,6 +1590,7 @@ func (q *Queries) UserUpdateVerifiedClaims(ctx context.Context, arg UserUpdateVe
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.PendingEmail,
 	)
 	return i, err
 }

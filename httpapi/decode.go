@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"unicode/utf8"
 )
 
@@ -37,7 +38,9 @@ func mediaType(r *http.Request) string {
 
 // decode reads one JSON value into dst: Content-Type must be one of types
 // (default application/json), the body at most MaxBody bytes of valid UTF-8,
-// with no unknown fields and nothing after the value.
+// with no unknown fields, field names matched exactly (not
+// case-insensitively), no key twice in one object, and nothing after the
+// value.
 func decode(w http.ResponseWriter, r *http.Request, dst any, types ...string) error {
 	if len(types) == 0 {
 		types = []string{"application/json"}
@@ -85,6 +88,9 @@ func decodeBytes(b []byte, dst any) error {
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return invalidJSON("the body holds more than one JSON value")
+	}
+	if err := checkKeys(b, reflect.TypeOf(dst)); err != nil {
+		return invalidJSON(err.Error())
 	}
 	return nil
 }

@@ -18,7 +18,7 @@ type fuzzBody struct {
 func FuzzDecodeBytes(f *testing.F) {
 	for _, s := range []string{
 		`{"email": "a@b.c", "password": "x"}`, `{}`, `null`, `{"limit": 5}`, `{"preferences": {"a": [1, {"b": null}]}}`,
-		`{"email": 1}`, `{"nope": 1}`, `{} {}`, `{"password": "\ud800"}`, "{\"password\": \"\xff\"}", ``, `[`,
+		`{"email": 1}`, `{"nope": 1}`, `{} {}`, `{"Email": "a@b.c"}`, `{"email": "a", "email": "b"}`, `{"preferences": {"a": 1, "a": 2}}`, `{"password": "\ud800"}`, "{\"password\": \"\xff\"}", ``, `[`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -53,5 +53,59 @@ func TestHasNULEscape(t *testing.T) {
 		if got := hasNULEscape([]byte(in)); got != want {
 			t.Errorf("hasNULEscape(%s): got %v, want %v", in, got, want)
 		}
+	}
+}
+
+type roleLike struct {
+	Role     string            `json:"role"`
+	ArtistID *int64            `json:"artist_id"`
+	Nested   *roleLike         `json:"nested"`
+	Tags     []roleLike        `json:"tags"`
+	Free     map[string]any    `json:"free"`
+	Raw      json.RawMessage   `json:"raw"`
+	ByName   map[string]string `json:"by_name"`
+}
+
+// Names match exactly and no key appears twice, at any depth: encoding/json
+// alone would take "Role" for "role" and keep the last of two keys.
+func TestDecodeExactUniqueKeys(t *testing.T) {
+	t.Parallel()
+	ok := []string{
+		`{"role":"operator"}`,
+		`{"role":"a","artist_id":1,"nested":{"role":"b"},"tags":[{"role":"c"},{"role":"d"}]}`,
+		`{"free":{"A":1,"a":2},"raw":{"X":1,"x":[{"k":1},{"k":2}]},"by_name":{"Role":"r"}}`,
+		`{"role":"\u0052ole"}`,
+	}
+	bad := []string{
+		`{"role":"operator","Role":"admin"}`,
+		`{"Role":"admin"}`,
+		`{"ROLE":"admin"}`,
+		`{"role":"operator","role":"admin"}`,
+		`{"role":"a","nested":{"role":"b","role":"c"}}`,
+		`{"nested":{"Role":"admin"}}`,
+		`{"tags":[{"role":"a"},{"role":"b","Role":"c"}]}`,
+		`{"free":{"a":1,"a":2}}`,
+		`{"raw":{"deep":[{"k":1,"k":2}]}}`,
+		`{"by_name":{"x":"1","x":"2"}}`,
+		`{"artist_Id":1}`,
+	}
+	for _, s := range ok {
+		var dst roleLike
+		if err := decodeBytes([]byte(s), &dst); err != nil {
+			t.Errorf("decodeBytes(%s): got %v, want it accepted", s, err)
+		}
+	}
+	for _, s := range bad {
+		var dst roleLike
+		err := decodeBytes([]byte(s), &dst)
+		var api *apiError
+		if !errors.As(err, &api) || api.code != "invalid_json" {
+			t.Errorf("decodeBytes(%s): got %v (role %q), want invalid_json", s, err, dst.Role)
+		}
+	}
+	// A raw document (preferences) is checked for duplicates too.
+	var raw json.RawMessage
+	if err := decodeBytes([]byte(`{"theme":"dark","theme":"light"}`), &raw); err == nil {
+		t.Error("raw document with a duplicate key: got nil, want invalid_json")
 	}
 }

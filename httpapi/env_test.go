@@ -232,6 +232,7 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 	auth := service.NewAuth(db, service.AuthConfig{External: v, ExternalIssuer: testIssuer, Provider: testProvider, DefaultRegion: "IN", Local: local, LocalIssuer: localIssuer})
 	users := service.NewUsers(db, "IN", testProvider)
 	outbox := service.NewOutbox(db, idp.NewAdminClient(e.admin.srv.URL, "service-key"), newTestMailer(t, e.mail), log)
+	outbox.Resets = accounts
 	admin := service.NewAdmin(db, "IN", e.cursorKey)
 	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Ready: db.Ready, PoolStats: db.Stats, PublicURL: "http://userd.test"})
 	return h, accounts, outbox

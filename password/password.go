@@ -13,6 +13,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -112,6 +113,7 @@ func Verify(password, phc string, want Params) (ok, needsRehash bool, err error)
 type Hasher struct {
 	params Params
 	dummy  string
+	runs   atomic.Int64
 }
 
 // NewHasher returns a Hasher for p, computing its dummy hash (one argon2id
@@ -127,8 +129,14 @@ func NewHasher(p Params) (*Hasher, error) {
 // Params returns the parameters h hashes with.
 func (h *Hasher) Params() Params { return h.params }
 
+// Runs returns how many argon2id runs h has made (Hash, Verify and
+// VerifyDummy each make one), for metrics and for tests that a path does
+// not hash at all.
+func (h *Hasher) Runs() int64 { return h.runs.Load() }
+
 // Hash is Hash(password, h.Params()). It returns only random-source errors.
 func (h *Hasher) Hash(password string) (string, error) {
+	h.runs.Add(1)
 	return Hash(password, h.params)
 }
 
@@ -136,6 +144,7 @@ func (h *Hasher) Hash(password string) (string, error) {
 // was made with other parameters than h's. It returns an error wrapping
 // ErrMalformedHash for an unparsable phc.
 func (h *Hasher) Verify(password, phc string) (ok, needsRehash bool, err error) {
+	h.runs.Add(1)
 	return Verify(password, phc, h.params)
 }
 
@@ -143,6 +152,7 @@ func (h *Hasher) Verify(password, phc string) (ok, needsRehash bool, err error) 
 // returns false. Call it when no account matches a login, so that the
 // response time does not reveal whether the account exists.
 func (h *Hasher) VerifyDummy(password string) bool {
+	h.runs.Add(1)
 	_, _, _ = Verify(password, h.dummy, h.params)
 	return false
 }

@@ -13,40 +13,53 @@ ON CONFLICT (user_id) DO UPDATE SET hash = EXCLUDED.hash, updated_at = now();
 UPDATE password_credentials SET hash = @new_hash, updated_at = now()
 WHERE user_id = @user_id AND hash = @old_hash;
 
--- LoginFailureLock serializes the limit check of one identifier for the
--- rest of the transaction.
+-- LoginFailureLock serializes the limit checks of one client address (or,
+-- without one, of one identifier) for the rest of the transaction, so a
+-- reserved attempt is counted before the next check reads.
 -- name: LoginFailureLock :exec
 SELECT pg_advisory_xact_lock(@lock_key::bigint);
 
--- LoginFailureIdentifierRetryAfter returns, when the identifier has more
--- than @skip failures within the window, the seconds until the
--- (@skip+1)-th newest leaves it; no row means the identifier is not limited.
--- name: LoginFailureIdentifierRetryAfter :one
+-- LoginFailurePairRetryAfter returns, when the identifier has more than
+-- @skip failures from this address (or, for a NULL address, without one)
+-- within the window, the seconds until the (@skip+1)-th newest leaves it;
+-- no row means the pair is not limited.
+-- name: LoginFailurePairRetryAfter :one
 SELECT ceil(extract(epoch FROM created_at + make_interval(secs => @window_seconds::float8) - now()))::bigint AS retry_after_seconds
 FROM login_failures
 WHERE identifier_hash = @identifier_hash
+  AND ip_hash IS NOT DISTINCT FROM sqlc.narg(ip_hash)::bytea
   AND created_at > now() - make_interval(secs => @window_seconds::float8)
 ORDER BY created_at DESC
 LIMIT 1 OFFSET @skip;
 
--- LoginFailureIPRetryAfter is LoginFailureIdentifierRetryAfter for the
--- client address of confirmed failures.
+-- LoginFailureIPRetryAfter is LoginFailurePairRetryAfter for every
+-- identifier tried from one address.
 -- name: LoginFailureIPRetryAfter :one
 SELECT ceil(extract(epoch FROM created_at + make_interval(secs => @window_seconds::float8) - now()))::bigint AS retry_after_seconds
 FROM login_failures
-WHERE ip = @ip
+WHERE ip_hash = @ip_hash
   AND created_at > now() - make_interval(secs => @window_seconds::float8)
 ORDER BY created_at DESC
 LIMIT 1 OFFSET @skip;
 
+-- LoginFailureCountRecent counts an identifier's failures from any address
+-- within the window, up to @cap.
+-- name: LoginFailureCountRecent :one
+SELECT count(*) FROM (
+    SELECT 1 FROM login_failures
+    WHERE identifier_hash = @identifier_hash
+      AND created_at > now() - make_interval(secs => @window_seconds::float8)
+    LIMIT @cap
+) AS recent;
+
 -- name: LoginFailureCreate :one
-INSERT INTO login_failures (identifier_hash) VALUES (@identifier_hash)
+INSERT INTO login_failures (identifier_hash, ip_hash) VALUES (@identifier_hash, sqlc.narg(ip_hash))
 RETURNING id;
 
--- LoginFailureConfirm records the client address of a failure, which makes
--- it count towards that address's limit too.
--- name: LoginFailureConfirm :exec
-UPDATE login_failures SET ip = @ip WHERE id = @id;
+-- LoginFailureSetUser records whose account a failure was against, so the
+-- account's deletion removes it.
+-- name: LoginFailureSetUser :exec
+UPDATE login_failures SET user_id = @user_id WHERE id = @id;
 
 -- name: LoginFailureDelete :exec
 DELETE FROM login_failures WHERE id = @id;
@@ -66,11 +79,6 @@ DELETE FROM login_failures WHERE id IN (
 INSERT INTO user_tokens (user_id, purpose, token_hash, email, expires_at)
 VALUES (@user_id, @purpose, @token_hash, @email, now() + make_interval(secs => @ttl_seconds::float8));
 
--- name: UserTokenCountRecent :one
-SELECT count(*) FROM user_tokens
-WHERE user_id = @user_id AND purpose = @purpose
-  AND created_at > now() - make_interval(secs => @within_seconds::float8);
-
 -- UserTokenUse marks a live token used and returns it; an unknown, used or
 -- expired token returns no row.
 -- name: UserTokenUse :one
@@ -87,3 +95,14 @@ WHERE user_id = @user_id AND purpose = @purpose AND used_at IS NULL;
 -- name: PasswordCredentialReplace :execrows
 UPDATE password_credentials SET hash = @new_hash, updated_at = now()
 WHERE user_id = @user_id AND hash = @old_hash;
+
+-- UserTokenGetLive reads a live token without spending it.
+-- name: UserTokenGetLive :one
+SELECT * FROM user_tokens
+WHERE token_hash = @token_hash AND purpose = @purpose AND used_at IS NULL AND expires_at > now();
+
+-- UserTokenUseAny spends a live token of any of @purposes and returns it.
+-- name: UserTokenUseAny :one
+UPDATE user_tokens SET used_at = now()
+WHERE token_hash = @token_hash AND purpose = ANY(@purposes::text[]) AND used_at IS NULL AND expires_at > now()
+RETURNING *;

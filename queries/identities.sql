@@ -32,3 +32,7 @@ SELECT sqlc.embed(users), i.id AS identity_id, i.email AS identity_email, i.phon
 FROM user_identities i
 JOIN users ON users.id = i.user_id
 WHERE i.provider = @provider AND i.subject = @subject;
+
+-- IdentityDeleteAllByUser removes every external login of a user.
+-- name: IdentityDeleteAllByUser :execrows
+DELETE FROM user_identities WHERE user_id = @user_id;

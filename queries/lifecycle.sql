@@ -44,5 +44,8 @@ WHERE target_user_id = @user_id OR actor_id = @user_id;
 -- name: LoginFailureDeleteByIdentifiers :exec
 DELETE FROM login_failures WHERE identifier_hash = ANY(@hashes::bytea[]);
 
+-- name: LoginFailureDeleteByUser :exec
+DELETE FROM login_failures WHERE user_id = @user_id;
+
 -- name: OutboxDeleteMailByUser :exec
 DELETE FROM outbox WHERE user_id = @user_id AND kind = 'mail';

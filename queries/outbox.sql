@@ -22,7 +22,7 @@ RETURNING *;
 
 -- name: OutboxMarkDone :exec
 UPDATE outbox SET done_at = now(), last_error = NULL,
-    payload = CASE WHEN kind = 'mail' THEN '{}'::jsonb ELSE payload END
+    payload = CASE WHEN kind = 'idp_delete' THEN payload ELSE '{}'::jsonb END
 WHERE id = @id AND attempts = @attempts;
 
 -- name: OutboxMarkRetry :exec
@@ -31,7 +31,7 @@ WHERE id = @id AND attempts = @attempts;
 
 -- name: OutboxMarkFailed :exec
 UPDATE outbox SET last_error = @last_error, failed_at = now(),
-    payload = CASE WHEN kind = 'mail' THEN '{}'::jsonb ELSE payload END
+    payload = CASE WHEN kind = 'idp_delete' THEN payload ELSE '{}'::jsonb END
 WHERE id = @id AND attempts = @attempts;
 
 -- name: OutboxGet :one

@@ -210,3 +210,22 @@ SELECT sqlc.embed(users),
 FROM users
 LEFT JOIN sessions s ON s.id = @session_id::bigint AND s.user_id = users.id
 WHERE users.id = @id;
+
+-- UserSetPendingEmail records (or, with NULL, cancels) an email change
+-- waiting for its confirmation link.
+-- name: UserSetPendingEmail :one
+UPDATE users SET pending_email = sqlc.narg(pending_email), updated_at = now()
+WHERE id = @id AND deleted_at IS NULL
+RETURNING *;
+
+-- UserConfirmEmail makes the pending address the account's, proven.
+-- name: UserConfirmEmail :one
+UPDATE users SET email = pending_email, email_verified = true, pending_email = NULL, updated_at = now()
+WHERE id = @id AND deleted_at IS NULL AND lower(pending_email) = lower(@email::text)
+RETURNING *;
+
+-- UserClearEmail removes the address (and any pending change) at once.
+-- name: UserClearEmail :one
+UPDATE users SET email = NULL, email_verified = false, pending_email = NULL, updated_at = now()
+WHERE id = @id AND deleted_at IS NULL
+RETURNING *;

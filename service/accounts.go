@@ -27,6 +27,7 @@ type Accounts struct {
 	defaultRegion string
 	jwks          func() ([]byte, error)
 	cursors       cursorCodec // signs sessions-list cursors
+	keys          keyed       // keys login_failures and rate_events
 
 	// Tunables, set to their defaults by NewAccounts; change them before
 	// the first call.
@@ -35,7 +36,7 @@ type Accounts struct {
 	RefreshGrace time.Duration // a token rotated this recently is refused without revoking: 10 s
 	ResetTTL     time.Duration // password-reset link: 1 hour
 	VerifyTTL    time.Duration // email-verification link: 24 hours
-	MailsPerHour int           // links of one kind mailed to one user per hour, beyond which none go out: 5
+	MailsPerHour int           // mails of one kind to one address per hour, beyond which none go out: 5
 	Limits       LoginLimits   // failed password checks: DefaultLoginLimits
 }
 
@@ -59,6 +60,7 @@ func NewAccounts(db *DB, cfg AccountsConfig) *Accounts {
 		defaultRegion: cfg.DefaultRegion,
 		jwks:          sync.OnceValues(cfg.Keys.PublicJWKS),
 		cursors:       cursorCodec{key: sessionCursorKey(cfg.Keys)},
+		keys:          keyed{secret: derivedKey(cfg.Keys, "rate-limit-keys")},
 		AccessTTL:     15 * time.Minute,
 		SessionTTL:    30 * 24 * time.Hour,
 		RefreshGrace:  10 * time.Second,
@@ -240,7 +242,7 @@ func (a *Accounts) findLogin(ctx context.Context, identifier string) (dbgen.User
 // parameters than the current ones is replaced on success.
 // Errors: invalid_credentials (also for a deactivated account), rate_limited.
 func (a *Accounts) Login(ctx context.Context, identifier, pw string, c Client) (SignIn, error) {
-	key, shared := loginKey(identifier, a.defaultRegion)
+	key, shared := a.keys.loginKey(identifier, a.defaultRegion)
 	at, err := a.beginAttempt(ctx, key, shared, c.IP)
 	if err != nil {
 		return SignIn{}, err
@@ -256,7 +258,7 @@ func (a *Accounts) Login(ctx context.Context, identifier, pw string, c Client) (
 		return SignIn{}, fmt.Errorf("verify password of user %d: %w", row.ID, err)
 	}
 	if !ok {
-		if err := a.failAttempt(ctx, at, c.IP); err != nil {
+		if err := a.failAttempt(ctx, at, row.ID); err != nil {
 			return SignIn{}, err
 		}
 		return SignIn{}, ErrInvalidCredentials
@@ -344,9 +346,15 @@ type issued struct {
 // sessionCursorKey signs sessions-list cursors with a secret derived from
 // the signing key, so every instance sharing the key accepts them.
 func sessionCursorKey(keys *signing.KeySet) []byte {
-	k, err := keys.DeriveSecret("cursor-sessions")
+	return derivedKey(keys, "cursor-sessions")
+}
+
+// derivedKey is a secret derived from the signing key for purpose, the
+// same on every instance sharing the key.
+func derivedKey(keys *signing.KeySet, purpose string) []byte {
+	k, err := keys.DeriveSecret(purpose)
 	if err != nil {
-		panic("service: derive the sessions cursor key: " + err.Error())
+		panic("service: derive the " + purpose + " key: " + err.Error())
 	}
 	return k
 }

@@ -2,20 +2,11 @@ package service
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"slices"
-	"strings"
 
 	"github.com/userd/userd/dbgen"
 )
-
-// IdentifierHash is how a login identifier (email, username, phone) is
-// kept where only equality matters: SHA-256 of its trimmed lower-case form.
-func IdentifierHash(identifier string) []byte {
-	h := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(identifier))))
-	return h[:]
-}
 
 // idpDeletePayload is the outbox payload of an IdP hard delete.
 type idpDeletePayload struct {
@@ -76,7 +67,6 @@ func (s *Users) deleteTx(ctx context.Context, q *dbgen.Queries, userID, actorID 
 	if Role(u.Role) == RoleAdmin && u.IsActive && len(admins) <= 1 {
 		return ErrLastAdmin
 	}
-	hashes := loginKeys(u)
 	email := ""
 	if u.Email != nil {
 		email = *u.Email
@@ -98,7 +88,7 @@ func (s *Users) deleteTx(ctx context.Context, q *dbgen.Queries, userID, actorID 
 			return q.InvitationScrubEmail(ctx, dbgen.InvitationScrubEmailParams{UserID: &userID, Email: email})
 		},
 		func() error { return q.AuditScrubByUser(ctx, &userID) },
-		func() error { return q.LoginFailureDeleteByIdentifiers(ctx, hashes) },
+		func() error { return q.LoginFailureDeleteByUser(ctx, &userID) },
 		func() error { return q.OutboxDeleteMailByUser(ctx, &userID) },
 		func() error { return s.queueIdPDeletes(ctx, q, userID) },
 		func() error { return q.IdentityScrubByUser(ctx, userID) },

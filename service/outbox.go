@@ -29,15 +29,23 @@ type Mailer interface {
 	Send(ctx context.Context, m Mail) error
 }
 
-// Outbox works the jobs that transactions queue: mail and IdP hard
-// deletes. Any number of instances may run it: each job is leased with
+// ResetSender turns a queued forgot-password request into a reset mail
+// (Accounts.SendReset).
+type ResetSender interface {
+	SendReset(ctx context.Context, email string) error
+}
+
+// Outbox works the jobs that transactions queue: mail, IdP hard deletes
+// and forgot-password requests. Any number of instances may run it: each job is leased with
 // FOR UPDATE SKIP LOCKED, worked outside any transaction, and retried with
 // exponential backoff. Delivery is at least once.
 type Outbox struct {
-	db          *DB
-	admin       IdPAdmin // nil: idp_delete jobs wait
-	mailer      Mailer
-	log         *slog.Logger
+	db     *DB
+	admin  IdPAdmin // nil: idp_delete jobs wait
+	mailer Mailer
+	log    *slog.Logger
+	// Resets works forgot-password requests; nil: they wait.
+	Resets      ResetSender
 	MaxAttempts int
 	BaseBackoff time.Duration
 	MaxBackoff  time.Duration
@@ -147,6 +155,15 @@ func (o *Outbox) work(ctx context.Context, j dbgen.Outbox) error {
 			return fmt.Errorf("payload: %w", err)
 		}
 		return o.mailer.Send(ctx, m)
+	case kindResetRequest:
+		if o.Resets == nil {
+			return errNoHandler
+		}
+		var r resetRequest
+		if err := json.Unmarshal(j.Payload, &r); err != nil {
+			return fmt.Errorf("payload: %w", err)
+		}
+		return o.Resets.SendReset(ctx, r.Email)
 	}
 	return fmt.Errorf("unknown job kind %q", j.Kind)
 }

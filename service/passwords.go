@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -24,7 +25,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 		return Invalid(FieldError{Field: "new_password", Message: passwordProblem(err)})
 	}
 	userID := p.User.ID
-	at, err := a.beginAttempt(ctx, userKey(userID), false, netip.Addr{})
+	at, err := a.beginAttempt(ctx, a.keys.user(userID), false, netip.Addr{})
 	if err != nil {
 		return err
 	}
@@ -41,7 +42,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 		}
 	}
 	if !ok {
-		if err := a.failAttempt(ctx, at, netip.Addr{}); err != nil {
+		if err := a.failAttempt(ctx, at, userID); err != nil {
 			return err
 		}
 		return Invalid(FieldError{Field: "current_password", Message: "is not correct"})
@@ -89,18 +90,43 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 	return err
 }
 
-// ForgotPassword mails a password-reset link (valid ResetTTL, single use)
-// to the active account with this email. It answers the same whether or
-// not there is one, and sends nothing for a deactivated account or when
-// MailsPerHour links went out in the last hour. Input that is not an
-// address gets the same answer and sends nothing (SPEC: 202 always).
+// ForgotPassword queues a request for a password-reset link to email. The
+// request does the same work whether or not an account has the address
+// (one insert into the outbox), so neither the answer nor its timing tells
+// them apart; the outbox worker looks the address up (SendReset). Input
+// that is not an address gets the same answer and queues nothing (SPEC:
+// 202 always).
+// Errors: db_unavailable.
 func (a *Accounts) ForgotPassword(ctx context.Context, email string) error {
 	e, ok := NormalizeEmail(email)
 	if !ok {
 		return nil
 	}
+	b, err := json.Marshal(resetRequest{Email: e})
+	if err != nil {
+		return err
+	}
+	_, err = a.db.q.OutboxEnqueue(ctx, dbgen.OutboxEnqueueParams{Kind: kindResetRequest, Payload: b})
+	return mapDBError(err)
+}
+
+// kindResetRequest is the outbox job of a forgot-password request.
+const kindResetRequest = "password_reset_request"
+
+// resetRequest is the outbox payload of a forgot-password request; it is
+// emptied once worked.
+type resetRequest struct {
+	Email string `json:"email"`
+}
+
+// SendReset works a queued forgot-password request: it mails a
+// password-reset link (valid ResetTTL, single use) to the active account
+// with this email, and does nothing when there is none, the account is
+// deactivated, or MailsPerHour reset mails went to the address in the
+// last hour.
+func (a *Accounts) SendReset(ctx context.Context, email string) error {
 	_, err := inTx(ctx, a.db, func(q *dbgen.Queries) (struct{}, error) {
-		found, err := q.UserGetByEmail(ctx, e)
+		found, err := q.UserGetByEmail(ctx, email)
 		if err = mapDBError(err); errors.Is(err, ErrNotFound) {
 			return struct{}{}, nil
 		}
@@ -113,7 +139,7 @@ func (a *Accounts) ForgotPassword(ctx context.Context, email string) error {
 		if err != nil {
 			return struct{}{}, err
 		}
-		if !userFromRow(u).Usable() || u.Email == nil || !strings.EqualFold(*u.Email, e) {
+		if !userFromRow(u).Usable() || u.Email == nil || !strings.EqualFold(*u.Email, email) {
 			return struct{}{}, nil
 		}
 		return struct{}{}, a.mailToken(ctx, q, u.ID, *u.Email, purposePasswordReset, a.ResetTTL)
@@ -135,6 +161,12 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, pw string) error {
 	hash, ok := tokenHash(token)
 	if !ok {
 		return ErrInvalidToken
+	}
+	// A token that cannot work costs one indexed read, not an argon2id run
+	// (19 MiB, tens of milliseconds); the transaction below spends it and
+	// checks it again.
+	if _, err := a.db.q.UserTokenGetLive(ctx, dbgen.UserTokenGetLiveParams{TokenHash: hash, Purpose: purposePasswordReset}); err != nil {
+		return notFoundAs(err, ErrInvalidToken)
 	}
 	newHash, err := a.hasher.Hash(pw)
 	if err != nil {
@@ -167,7 +199,8 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, pw string) error {
 			func() error {
 				return q.UserTokenUseAllByUser(ctx, dbgen.UserTokenUseAllByUserParams{UserID: u.ID, Purpose: purposePasswordReset})
 			},
-			func() error { return q.LoginFailureDeleteByIdentifiers(ctx, loginKeys(u)) },
+			func() error { return q.LoginFailureDeleteByIdentifiers(ctx, a.keys.loginKeys(u)) },
+			func() error { return q.LoginFailureDeleteByUser(ctx, &u.ID) },
 			func() error {
 				if u.EmailVerified {
 					return nil

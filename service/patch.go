@@ -3,6 +3,7 @@ package service
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 )
 
 // Optional is a field of a merge patch: absent (Set false), null (Set true,
@@ -67,4 +68,31 @@ func mergeValue(target, patch any) any {
 		t[k] = mergeValue(t[k], v)
 	}
 	return t
+}
+
+// jsonDepth is how deeply containers nest in the JSON document b: 0 for a
+// scalar, 1 for a flat object or array; -1 when b is not JSON. The walk
+// stops past limit, so a hostile document costs no more than its prefix.
+func jsonDepth(b []byte, limit int) int {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	depth, deepest := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			if err == io.EOF && depth == 0 {
+				return deepest
+			}
+			return -1
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			deepest = max(deepest, depth)
+			if deepest > limit {
+				return deepest
+			}
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+	}
 }

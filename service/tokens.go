@@ -57,17 +57,14 @@ func (a *Accounts) link(path, token string) string {
 	return a.publicURL + path + "?token=" + url.QueryEscape(token)
 }
 
-// mailToken creates a token of purpose for u's email, valid for ttl, and
+// mailToken creates a token of purpose for email, valid for ttl, and
 // queues the mail made of it, in q's transaction. It sends nothing when
-// MailsPerHour tokens of that purpose were made for u in the last hour,
-// so that nobody can flood an inbox through userd.
+// MailsPerHour mails of that purpose went to the address in the last hour,
+// whichever accounts they were for, so that nobody can flood an inbox
+// through userd (re-registering with someone's address, say).
 func (a *Accounts) mailToken(ctx context.Context, q *dbgen.Queries, userID int64, email, purpose string, ttl time.Duration) error {
-	n, err := q.UserTokenCountRecent(ctx, dbgen.UserTokenCountRecentParams{UserID: userID, Purpose: purpose, WithinSeconds: time.Hour.Seconds()})
-	if err != nil {
+	if ok, err := a.mailAllowed(ctx, q, email, purpose); !ok || err != nil {
 		return err
-	}
-	if n >= int64(a.MailsPerHour) {
-		return nil
 	}
 	token, hash, err := newOpaqueToken()
 	if err != nil {
@@ -92,6 +89,14 @@ func (a *Accounts) mailToken(ctx context.Context, q *dbgen.Queries, userID int64
 		return fmt.Errorf("mail token: unknown purpose %q", purpose)
 	}
 	return enqueueMail(ctx, q, userID, m)
+}
+
+// mailAllowed counts a mail of kind to address against MailsPerHour and
+// reports whether it may go. The address is kept as an HMAC only.
+func (a *Accounts) mailAllowed(ctx context.Context, q *dbgen.Queries, address, kind string) (bool, error) {
+	l := rateLimit{bucket: "mail." + kind, limit: a.MailsPerHour, window: time.Hour}
+	ok, _, err := take(ctx, q, l, a.keys.of("mail:"+strings.ToLower(strings.TrimSpace(address))))
+	return ok, err
 }
 
 // humanDuration writes whole hours as "1 hour" / "24 hours", else minutes.

@@ -250,8 +250,13 @@ func (s *Users) UpdateProfile(ctx context.Context, userID int64, p ProfilePatch)
 // MaxPreferencesSize bounds the preferences document, as the schema does.
 const MaxPreferencesSize = 16 << 10
 
+// MaxPreferencesDepth bounds how deeply the preferences nest, as the
+// schema's users_preferences_depth_chk does.
+const MaxPreferencesDepth = 32
+
 // UpdatePreferences applies an RFC 7396 merge patch to a user's
-// preferences, which must stay a JSON object of at most 16 KiB.
+// preferences, which must stay a JSON object of at most 16 KiB nesting at
+// most 32 levels.
 // Errors: validation_failed, not_found.
 func (s *Users) UpdatePreferences(ctx context.Context, userID int64, patch json.RawMessage) (json.RawMessage, error) {
 	return inTx(ctx, s.db, func(q *dbgen.Queries) (json.RawMessage, error) {
@@ -271,6 +276,9 @@ func (s *Users) UpdatePreferences(ctx context.Context, userID int64, patch json.
 		}
 		if len(merged) > MaxPreferencesSize {
 			return nil, Invalid(FieldError{Field: "preferences", Message: "must be at most 16 KiB"})
+		}
+		if jsonDepth(merged, MaxPreferencesDepth) > MaxPreferencesDepth {
+			return nil, Invalid(FieldError{Field: "preferences", Message: "must nest at most 32 levels"})
 		}
 		r, err := q.UserUpdatePreferences(ctx, dbgen.UserUpdatePreferencesParams{ID: userID, Preferences: merged})
 		if err != nil {

@@ -234,6 +234,16 @@ func TestInvariants(t *testing.T) {
 		{"outbox negative attempts", nil, `INSERT INTO outbox (kind, payload, attempts) VALUES ('mail', '{}', -1)`, checkViolation, "outbox_attempts_chk"},
 		{"outbox done and failed", nil, `INSERT INTO outbox (kind, payload, done_at, failed_at) VALUES ('mail', '{}', now(), now())`, checkViolation, "outbox_state_chk"},
 		{"login failure short hash", nil, `INSERT INTO login_failures (identifier_hash) VALUES ('x'::bytea)`, checkViolation, "login_failures_hash_chk"},
+		{"login failure short address hash", nil, `INSERT INTO login_failures (identifier_hash, ip_hash) VALUES (sha256('a'), 'x'::bytea)`, checkViolation, "login_failures_ip_hash_chk"},
+		{"login failure unknown user", nil, `INSERT INTO login_failures (identifier_hash, user_id) VALUES (sha256('a'), 999)`, foreignKeyViolation, "login_failures_user_id_fkey"},
+		{"rate event bad bucket", []string{`INSERT INTO rate_events (bucket, key_hash) VALUES ('mail.password_reset', sha256('a'))`}, `INSERT INTO rate_events (bucket, key_hash) VALUES ('Mail Reset', sha256('a'))`, checkViolation, "rate_events_bucket_chk"},
+		{"rate event short key", nil, `INSERT INTO rate_events (bucket, key_hash) VALUES ('lookup', 'x'::bytea)`, checkViolation, "rate_events_key_hash_chk"},
+		{"pending email not an address", []string{`UPDATE users SET pending_email = 'new@example.com' WHERE id = 1`}, `UPDATE users SET pending_email = 'nobody' WHERE id = 1`, checkViolation, "users_pending_email_chk"},
+		{"preferences 33 levels deep", []string{`UPDATE users SET preferences = ('{"a":' || repeat('[', 31) || repeat(']', 31) || '}')::jsonb WHERE id = 1`},
+			`UPDATE users SET preferences = ('{"a":' || repeat('[', 32) || repeat(']', 32) || '}')::jsonb WHERE id = 1`, checkViolation, "users_preferences_depth_chk"},
+		{"preferences deep on insert", nil, `INSERT INTO users (username, preferences) VALUES ('deep', ('{"a":' || repeat('{"b":', 40) || '1' || repeat('}', 40) || '}')::jsonb)`, checkViolation, "users_preferences_depth_chk"},
+		{"token email_change allowed, magic not", []string{`INSERT INTO user_tokens (user_id, purpose, token_hash, email, expires_at) VALUES (1, 'email_change', sha256('c'), 'n@example.com', now() + interval '1 hour')`},
+			`INSERT INTO user_tokens (user_id, purpose, token_hash, email, expires_at) VALUES (1, 'magic', sha256('m'), 'n@example.com', now() + interval '1 hour')`, checkViolation, "user_tokens_purpose_chk"},
 	}
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, pgtest.NewURL(t))

@@ -134,7 +134,9 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	return &app{handler: h, outbox: service.NewOutbox(db, admin, m, log)}, nil
+	outbox := service.NewOutbox(db, admin, m, log)
+	outbox.Resets = accts
+	return &app{handler: h, outbox: outbox}, nil
 }
 
 // logMailer prints mail to the log instead of sending it (dev).
