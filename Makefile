@@ -5,14 +5,22 @@
 SQLC     := go tool -modfile=tools/go.mod sqlc
 FUZZTIME ?= 20s
 
-.PHONY: help run test test-fast generate verify fmt-check vet sqlc-check \
+# Stamped into `userd version` by make build.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: help build run test test-fast generate verify fmt-check vet sqlc-check \
 	schema-check staticcheck migrate bench lint fuzz
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-13s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
-run: ## serve on :8080 (no DATABASE_URL: finds or starts a local PostgreSQL, migrates)
-	go run ./cmd/userd serve
+build: ## build the binary into bin/userd (version from git)
+	go build -ldflags "-X main.version=$(VERSION)" -o bin/userd ./cmd/userd
+
+# The binary defaults to prod (USERD_ENV unset); these targets are for
+# development and set USERD_ENV=dev.
+run: ## serve on :8080 in dev (no DATABASE_URL: finds or starts a local PostgreSQL, migrates)
+	USERD_ENV=dev go run ./cmd/userd serve
 
 # The race detector is on: concurrency (first-sight sync, refresh rotation,
 # last-admin locks, counters) is part of what the tests prove. It needs cgo.
@@ -47,11 +55,11 @@ schema-check: ## fail when sql/schema.sql differs from a fresh dump of the migra
 	diff -u sql/schema.sql "$$tmp" || { echo "sql/schema.sql is stale: run make generate"; exit 1; }
 	@echo "sql/schema.sql is up to date"
 
-migrate: ## apply pending migrations to DATABASE_URL (dev: the local server)
-	go run ./cmd/userd migrate up
+migrate: ## apply pending migrations to DATABASE_URL (unset: the local dev server)
+	USERD_ENV=dev go run ./cmd/userd migrate up
 
-bench: ## run the load benchmark
-	go run ./cmd/userd bench
+bench: ## run the load benchmark (dev)
+	USERD_ENV=dev go run ./cmd/userd bench
 
 lint: fmt-check vet staticcheck ## gofmt, go vet and staticcheck
 

@@ -4,15 +4,18 @@ package config
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/userd/userd/redact"
 )
 
 // Config is userd's whole configuration. See the README for each variable.
 type Config struct {
-	Env            string // "dev" or "prod"
+	Env            string // "dev" or "prod"; unset means prod
 	DatabaseURL    string // empty in dev: a local server is found or started
 	Addr           string
 	PublicURL      string
@@ -23,7 +26,10 @@ type Config struct {
 	SMTPURL        string
 	MailFrom       string
 	DataDir        string
+	LogLevel       slog.Level
 	IdP            IdP
+
+	given map[string]bool // the variables that were set (non-blank)
 }
 
 // IdP configures the external identity provider whose tokens userd accepts.
@@ -43,20 +49,61 @@ func (i IdP) Enabled() bool { return i.Issuer != "" }
 // Dev reports whether userd runs in development mode.
 func (c Config) Dev() bool { return c.Env == "dev" }
 
+// Given reports whether the environment variable name was set (and not
+// blank), as opposed to taking its default.
+func (c Config) Given(name string) bool { return c.given[name] }
+
+// EnvSource says where Env came from, for messages: "USERD_ENV=prod", or
+// "USERD_ENV is unset, which means prod".
+func (c Config) EnvSource() string {
+	if c.Given("USERD_ENV") {
+		return "USERD_ENV=" + c.Env
+	}
+	return "USERD_ENV is unset, which means " + c.Env
+}
+
+// secretVars hold secrets by value; urlVars may carry a password.
+var (
+	secretVars = []string{"USERD_IDP_JWT_SECRET", "USERD_IDP_ADMIN_KEY"}
+	urlVars    = []string{"DATABASE_URL", "USERD_SMTP_URL", "USERD_PUBLIC_URL", "USERD_ISSUER",
+		"USERD_IDP_ISSUER", "USERD_IDP_JWKS_URL", "USERD_IDP_ADMIN_URL"}
+)
+
+// Redactor returns a redactor that knows the secrets in the environment
+// (URL passwords, the IdP secret and admin key) besides removing any URL's
+// password. It reads getenv directly, so it works even when Load fails.
+func Redactor(getenv func(string) string) *redact.Redactor {
+	var secrets []string
+	for _, k := range urlVars {
+		secrets = append(secrets, redact.URLPassword(strings.TrimSpace(getenv(k)))...)
+	}
+	for _, k := range secretVars {
+		secrets = append(secrets, strings.TrimSpace(getenv(k)))
+	}
+	return redact.New(secrets...)
+}
+
 var region = regexp.MustCompile(`^[A-Z]{2}$`)
 
 // Load reads the configuration through getenv (os.Getenv in production),
-// applies defaults and checks it. In prod it refuses settings that only
-// make sense in development.
+// applies defaults and checks each value's form. What a command needs on
+// top (CheckServe for serve) it checks itself, so that `migrate` in prod
+// needs only DATABASE_URL. Errors quote no URL: a password could be in it.
+// The Config is returned even with an error, for its Env.
 func Load(getenv func(string) string) (Config, error) {
+	given := map[string]bool{}
 	get := func(key, def string) string {
 		if v := strings.TrimSpace(getenv(key)); v != "" {
+			given[key] = true
 			return v
 		}
 		return def
 	}
 	c := Config{
-		Env:            get("USERD_ENV", "dev"),
+		given: given,
+		// Unset means prod: a server started bare must not trust the dev
+		// IdP or generate its own key. `make run` sets dev.
+		Env:            get("USERD_ENV", "prod"),
 		DatabaseURL:    get("DATABASE_URL", ""),
 		Addr:           get("USERD_ADDR", ":8080"),
 		PublicURL:      strings.TrimRight(get("USERD_PUBLIC_URL", "http://localhost:8080"), "/"),
@@ -89,8 +136,11 @@ func Load(getenv func(string) string) (Config, error) {
 	if !region.MatchString(c.DefaultRegion) {
 		errs = append(errs, fmt.Errorf("USERD_DEFAULT_REGION: got %q, want an ISO 3166-1 alpha-2 code", c.DefaultRegion))
 	}
-	if _, err := url.Parse(c.PublicURL); err != nil {
+	if err := checkURL(c.PublicURL); err != nil {
 		errs = append(errs, fmt.Errorf("USERD_PUBLIC_URL: %w", err))
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get("USERD_LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("USERD_LOG_LEVEL: got %q, want debug, info, warn or error", getenv("USERD_LOG_LEVEL")))
 	}
 	if c.IdP.Issuer != "" && c.IdP.Audience == "" {
 		errs = append(errs, errors.New("USERD_IDP_AUDIENCE is required with USERD_IDP_ISSUER"))
@@ -98,19 +148,48 @@ func Load(getenv func(string) string) (Config, error) {
 	if (c.IdP.AdminURL == "") != (c.IdP.AdminKey == "") {
 		errs = append(errs, errors.New("USERD_IDP_ADMIN_URL and USERD_IDP_ADMIN_KEY go together"))
 	}
-	if c.Env == "prod" {
-		if c.DatabaseURL == "" {
-			errs = append(errs, errors.New("DATABASE_URL is required in prod"))
-		}
-		if c.SigningKeyFile == "" {
-			errs = append(errs, errors.New("USERD_SIGNING_KEY_FILE is required in prod"))
-		}
-		if c.SMTPURL == "" {
-			errs = append(errs, errors.New("USERD_SMTP_URL is required in prod (mail carries reset and verification links)"))
-		}
-	}
 	if c.SigningKeyFile == "" {
 		c.SigningKeyFile = filepath.Join(c.DataDir, "signing-key.json")
 	}
 	return c, errors.Join(errs...)
+}
+
+// checkURL parses an absolute http(s) URL without quoting it back: the
+// error of url.Parse holds the whole URL, password included.
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return fmt.Errorf("not a URL: %w", uerr.Err)
+	}
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("want an absolute http or https URL")
+	}
+	return nil
+}
+
+// CheckServe reports what `userd serve` lacks in prod: a database, a
+// signing key, mail and the public URL that issuer and mailed links are
+// built from. In dev it returns nil.
+func (c Config) CheckServe() error {
+	if c.Dev() {
+		return nil
+	}
+	var errs []error
+	if !c.Given("DATABASE_URL") {
+		errs = append(errs, errors.New("DATABASE_URL is required in prod"))
+	}
+	if !c.Given("USERD_SIGNING_KEY_FILE") {
+		errs = append(errs, errors.New("USERD_SIGNING_KEY_FILE is required in prod (make one with `userd keygen -o FILE`)"))
+	}
+	if !c.Given("USERD_SMTP_URL") {
+		errs = append(errs, errors.New("USERD_SMTP_URL is required in prod (mail carries reset and verification links)"))
+	}
+	if !c.Given("USERD_PUBLIC_URL") {
+		errs = append(errs, errors.New("USERD_PUBLIC_URL is required in prod (the issuer and mailed links are built from it)"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%s: %w", c.EnvSource(), err)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 )
@@ -15,11 +16,19 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("got %v, want nil", err)
 	}
-	if c.Env != "dev" || c.Addr != ":8080" || c.DefaultRegion != "IN" || c.Audience != "userd" || c.Issuer != "http://localhost:8080" {
-		t.Fatalf("got %+v, want the documented defaults", c)
+	if c.Env != "prod" || c.Dev() || c.Addr != ":8080" || c.DefaultRegion != "IN" || c.Audience != "userd" ||
+		c.Issuer != "http://localhost:8080" || c.LogLevel != slog.LevelInfo {
+		t.Fatalf("got %+v, want the documented defaults (prod when USERD_ENV is unset)", c)
+	}
+	if got, want := c.EnvSource(), "USERD_ENV is unset, which means prod"; got != want {
+		t.Fatalf("EnvSource: got %q, want %q", got, want)
 	}
 	if c.IdP.Enabled() {
 		t.Fatal("got an IdP enabled with nothing configured, want none")
+	}
+	d, err := Load(env(map[string]string{"USERD_ENV": "dev", "USERD_LOG_LEVEL": "debug"}))
+	if err != nil || !d.Dev() || d.EnvSource() != "USERD_ENV=dev" || d.LogLevel != slog.LevelDebug {
+		t.Fatalf("USERD_ENV=dev: got %+v, %v, want dev at debug", d, err)
 	}
 }
 
@@ -43,17 +52,79 @@ func TestLoadIdP(t *testing.T) {
 func TestLoadRejects(t *testing.T) {
 	t.Parallel()
 	cases := map[string]map[string]string{
-		"USERD_ENV":                          {"USERD_ENV": "staging"},
-		"USERD_DEFAULT_REGION":               {"USERD_DEFAULT_REGION": "India"},
-		"USERD_IDP_AUDIENCE":                 {"USERD_IDP_ISSUER": "https://x"},
-		"go together":                        {"USERD_IDP_ADMIN_URL": "https://x"},
-		"USERD_SIGNING_KEY_FILE is required": {"USERD_ENV": "prod", "DATABASE_URL": "postgres://x", "USERD_SMTP_URL": "smtp://x"},
-		"DATABASE_URL is required":           {"USERD_ENV": "prod", "USERD_SIGNING_KEY_FILE": "k", "USERD_SMTP_URL": "smtp://x"},
+		"USERD_ENV":            {"USERD_ENV": "staging"},
+		"USERD_DEFAULT_REGION": {"USERD_DEFAULT_REGION": "India"},
+		"USERD_IDP_AUDIENCE":   {"USERD_IDP_ISSUER": "https://x"},
+		"go together":          {"USERD_IDP_ADMIN_URL": "https://x"},
+		"USERD_LOG_LEVEL":      {"USERD_LOG_LEVEL": "loud"},
+		"USERD_PUBLIC_URL":     {"USERD_PUBLIC_URL": "example.com"},
 	}
 	for want, m := range cases {
 		_, err := Load(env(m))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Load(%v): got %v, want an error mentioning %q", m, err, want)
 		}
+	}
+}
+
+func TestLoadQuotesNoPassword(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{"https://u:s3cretpw@host:port/", "https://u:s3cretpw@[::1/", "https://u:s3cret%zzpw@h/"} {
+		_, err := Load(env(map[string]string{"USERD_PUBLIC_URL": u}))
+		if err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("USERD_PUBLIC_URL=%q: got %v, want an error without the password", u, err)
+		}
+	}
+}
+
+func TestCheckServe(t *testing.T) {
+	t.Parallel()
+	full := map[string]string{
+		"DATABASE_URL": "postgres://x", "USERD_SIGNING_KEY_FILE": "k", "USERD_SMTP_URL": "smtp://x",
+		"USERD_PUBLIC_URL": "https://id.example.com",
+	}
+	c, err := Load(env(full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CheckServe(); err != nil {
+		t.Fatalf("prod with everything: got %v, want nil", err)
+	}
+	for missing, want := range map[string]string{
+		"DATABASE_URL":           "DATABASE_URL is required",
+		"USERD_SIGNING_KEY_FILE": "userd keygen",
+		"USERD_SMTP_URL":         "USERD_SMTP_URL is required",
+		"USERD_PUBLIC_URL":       "USERD_PUBLIC_URL is required",
+	} {
+		m := map[string]string{}
+		for k, v := range full {
+			if k != missing {
+				m[k] = v
+			}
+		}
+		c, err := Load(env(m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.CheckServe()
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "USERD_ENV is unset, which means prod") {
+			t.Errorf("prod without %s: got %v, want an error mentioning %q and where prod came from", missing, err, want)
+		}
+	}
+	dev, _ := Load(env(map[string]string{"USERD_ENV": "dev"}))
+	if err := dev.CheckServe(); err != nil {
+		t.Fatalf("dev with nothing: got %v, want nil", err)
+	}
+}
+
+func TestRedactor(t *testing.T) {
+	t.Parallel()
+	r := Redactor(env(map[string]string{
+		"DATABASE_URL":        "postgres://u:pass word@db/app", // unparsable: a space
+		"USERD_IDP_ADMIN_KEY": "service-role-key",
+	}))
+	got := r.String(`parse "postgres://u:pass word@db/app": invalid; key service-role-key`)
+	if strings.Contains(got, "pass word") || strings.Contains(got, "service-role-key") {
+		t.Fatalf("got %q, want the configured secrets gone", got)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -21,7 +20,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -71,16 +69,6 @@ func New(signers ...crypto.Signer) (*KeySet, error) {
 	return newKeySet(keys)
 }
 
-// Generate returns a KeySet holding one fresh ES256 (P-256) key. It returns
-// only random-source errors.
-func Generate() (*KeySet, error) {
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generate P-256 key: %w", err)
-	}
-	return New(priv)
-}
-
 // Load reads the private signing keys in path. The file holds one of:
 //   - a private JWK;
 //   - a JWK Set of private keys: the first signs, the rest only verify;
@@ -120,56 +108,10 @@ func LoadOrGenerate(path string) (*KeySet, error) {
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("stat signing key: %w", err)
 	}
-	if err := writeNewKey(path); err != nil {
+	if _, err := WriteNew(path, "ES256"); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, err
 	}
 	return Load(path)
-}
-
-// writeNewKey writes a fresh ES256 private JWK to path unless path exists
-// by then. The file appears complete or not at all: it is written to a
-// temporary file and hard-linked into place, which fails if path exists.
-func writeNewKey(path string) error {
-	ks, err := Generate()
-	if err != nil {
-		return err
-	}
-	k := ks.keys[0]
-	jk, err := k.privateJWK()
-	if err != nil {
-		return err
-	}
-	data, err := json.MarshalIndent(jk, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode signing key: %w", err)
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create signing key directory: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, ".signing-key-*")
-	if err != nil {
-		return fmt.Errorf("create signing key: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("create signing key: %w", err)
-	}
-	_, err = tmp.Write(append(data, '\n'))
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write signing key: %w", err)
-	}
-	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("install signing key: %w", err)
-	}
-	return nil
 }
 
 // KeyID returns the kid of the active (signing) key.

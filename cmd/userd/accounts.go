@@ -1,7 +1,11 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"time"
 
 	"github.com/userd/userd/config"
 	"github.com/userd/userd/mail"
@@ -11,10 +15,19 @@ import (
 )
 
 // signingKeys loads the keys userd signs its access tokens with. In dev a
-// missing key file is generated; in prod it must exist.
+// missing key file is generated; in prod it must exist and be accessible
+// to its owner only.
 func signingKeys(cfg config.Config) (*signing.KeySet, error) {
 	if cfg.Dev() {
 		return signing.LoadOrGenerate(cfg.SigningKeyFile)
+	}
+	st, err := os.Stat(cfg.SigningKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("USERD_SIGNING_KEY_FILE: %w (make one with `userd keygen -o FILE`)", err)
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		return nil, fmt.Errorf("USERD_SIGNING_KEY_FILE %s has mode %04o: group or others may read it; "+
+			"run `chmod 600 %s` (prod accepts a signing key only its owner can access)", cfg.SigningKeyFile, perm, cfg.SigningKeyFile)
 	}
 	return signing.Load(cfg.SigningKeyFile)
 }
@@ -32,11 +45,11 @@ func accounts(db *service.DB, cfg config.Config, keys *signing.KeySet) (*service
 	return a, service.NewLocalVerifier(keys, cfg.Issuer, cfg.Audience), nil
 }
 
-// mailer sends through USERD_SMTP_URL, or prints mail to the log when it
-// is unset (dev).
-func mailer(cfg config.Config, log *slog.Logger) (service.Mailer, error) {
+// mailer sends through USERD_SMTP_URL, or prints mail to out (the log's
+// stream) when it is unset (dev).
+func mailer(cfg config.Config, log *slog.Logger, out io.Writer) (service.Mailer, error) {
 	if cfg.SMTPURL == "" {
-		return logMailer{log: log}, nil
+		return &logMailer{log: log, out: out, from: cfg.MailFrom, now: time.Now}, nil
 	}
 	return mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
 }

@@ -28,9 +28,37 @@ import (
 	"github.com/userd/userd/service"
 )
 
+var benchCommand = &command{
+	name:    "bench",
+	args:    "[me|directory] [flags]",
+	summary: "seed a userd_bench database and measure GET /users/me (me) or the directory (dev only)",
+	about: `Drops and recreates the database userd_bench next to DATABASE_URL (dev: the
+local server), seeds it with COPY, and measures; every run is bounded in
+time and count.
+
+me (the default): serves userd on a loopback port with an ES256 IdP and
+drives GET /api/v1/users/me over real HTTP, then splits the cost between
+JWT verification and the user query.
+
+directory: the admin directory through the service layer, one call at a
+time: first keyset page, keyset page and OFFSET at depth ~users, phone
+lookup exact and by last 10 digits; fails if depth costs > 1.5x the first
+page.`,
+	flags: []flagSection{
+		{title: "bench me", declare: func(fs *flag.FlagSet) { benchMeFlags(fs) }},
+		{title: "bench directory", declare: func(fs *flag.FlagSet) { benchDirectoryFlags(fs) }},
+	},
+	env: []string{"USERD_ENV", "DATABASE_URL", "USERD_DATA_DIR"},
+	example: `USERD_ENV=dev userd bench --users 100000 --duration 10s     # make bench
+USERD_ENV=dev userd bench directory --users 1000000`,
+	devOnly: true,
+	run:     bench,
+}
+
 // bench runs one benchmark: "me" (the default, also when the arguments
 // start with a flag) or "directory".
-func bench(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
+func bench(ctx context.Context, e cmdEnv, args []string) error {
+	cfg, stdout := e.cfg, e.stdout
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return benchMe(ctx, cfg, args, stdout)
 	}
@@ -40,7 +68,15 @@ func bench(ctx context.Context, cfg config.Config, args []string, stdout io.Writ
 	case "directory":
 		return benchDirectory(ctx, cfg, args[1:], stdout)
 	}
-	return fmt.Errorf("bench: unknown benchmark %q (me, directory)", args[0])
+	return usageErrorf("bench: unknown benchmark %q (me, directory)", args[0])
+}
+
+// benchMeFlags declares the flags of bench me.
+func benchMeFlags(fs *flag.FlagSet) (users, concurrency *int, duration *time.Duration, maxRequests *int) {
+	return fs.Int("users", 100_000, "users to seed"),
+		fs.Int("concurrency", 32, "concurrent clients"),
+		fs.Duration("duration", 10*time.Second, "how long to send requests (at most)"),
+		fs.Int("requests", 500_000, "requests to send (at most)")
 }
 
 // benchMe seeds a dedicated database with COPY, serves userd on a loopback
@@ -49,12 +85,13 @@ func bench(ctx context.Context, cfg config.Config, args []string, stdout io.Writ
 // time and request count. It then measures JWT verification and the
 // user query on their own, to split the per-request cost.
 func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("bench me", flag.ContinueOnError)
-	users := fs.Int("users", 100_000, "users to seed")
-	concurrency := fs.Int("concurrency", 32, "concurrent clients")
-	duration := fs.Duration("duration", 10*time.Second, "how long to send requests (at most)")
-	maxRequests := fs.Int("requests", 500_000, "requests to send (at most)")
-	if err := fs.Parse(args); err != nil {
+	fs := newFlagSet("bench me")
+	users, concurrency, duration, maxRequests := benchMeFlags(fs)
+	rest, err := parse(fs, args)
+	if err == nil {
+		err = noArgs("bench me", rest)
+	}
+	if err != nil {
 		return err
 	}
 	db, err := benchDB(ctx, cfg, stdout)
@@ -87,7 +124,7 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	defer stopIdP()
 	cfg.IdP = config.IdP{Issuer: "https://bench-idp.invalid/auth/v1", Audience: "authenticated", JWKSURL: jwksURL, Provider: "bench"}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := build(ctx, cfg, db, log)
+	a, err := build(ctx, cfg, db, log, io.Discard)
 	if err != nil {
 		return err
 	}

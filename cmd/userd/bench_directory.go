@@ -52,17 +52,26 @@ func directoryPhone(i int) string {
 	return fmt.Sprintf("+919%09d", i)
 }
 
+// benchDirectoryFlags declares the flags of bench directory.
+func benchDirectoryFlags(fs *flag.FlagSet) (users, iterations, limit *int) {
+	return fs.Int("users", 1_000_000, "users to seed"),
+		fs.Int("iterations", 200, "measured runs of each call (OFFSET: at most 20)"),
+		fs.Int("limit", 50, "page size (1-200)")
+}
+
 // benchDirectory seeds users with COPY and measures the admin directory
 // through the service layer, one call at a time: the first keyset page,
 // the keyset page at depth ~users, the same page by OFFSET, and the phone
 // lookup, exact and by the last ten digits. It fails when the keyset page
 // at depth costs more than maxDepthRatio times the first page (p50).
 func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("bench directory", flag.ContinueOnError)
-	users := fs.Int("users", 1_000_000, "users to seed")
-	iterations := fs.Int("iterations", 200, "measured runs of each call (OFFSET: at most 20)")
-	limit := fs.Int("limit", 50, "page size (1-200)")
-	if err := fs.Parse(args); err != nil {
+	fs := newFlagSet("bench directory")
+	users, iterations, limit := benchDirectoryFlags(fs)
+	rest, err := parse(fs, args)
+	if err == nil {
+		err = noArgs("bench directory", rest)
+	}
+	if err != nil {
 		return err
 	}
 	switch {

@@ -1,12 +1,12 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,13 +21,13 @@ import (
 
 // In dev with no IdP configured, userd trusts a built-in dev IdP: tokens
 // signed with an HS256 secret kept in the data dir, which `userd dev-token`
-// mints. It is never used in prod.
+// mints. It is never used in prod. Its issuer is fixed, not derived from
+// USERD_PUBLIC_URL, so dev-token's tokens work whatever that is set to.
 const (
+	devIdPIssuer   = "urn:userd:dev-idp"
 	devIdPAudience = "authenticated"
 	devIdPProvider = "dev"
 )
-
-func devIdPIssuer(cfg config.Config) string { return cfg.PublicURL + "/dev-idp" }
 
 // devIdPSecret returns the dev IdP secret, creating it on first use.
 func devIdPSecret(cfg config.Config) (string, error) {
@@ -64,25 +64,55 @@ func idpConfig(cfg config.Config) (*idp.Config, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	return &idp.Config{Issuer: devIdPIssuer(cfg), Audience: devIdPAudience, JWTSecret: secret}, devIdPProvider, nil
+	return &idp.Config{Issuer: devIdPIssuer, Audience: devIdPAudience, JWTSecret: secret}, devIdPProvider, nil
 }
 
-func devToken(cfg config.Config, args []string, stdout io.Writer) error {
-	if !cfg.Dev() || cfg.IdP.Enabled() {
-		return errors.New("dev-token works only in dev mode without USERD_IDP_ISSUER")
-	}
-	fs := flag.NewFlagSet("dev-token", flag.ContinueOnError)
-	sub := fs.String("sub", "", "subject (the IdP's user id); required")
-	email := fs.String("email", "", "email claim")
-	phone := fs.String("phone", "", "phone claim (digits, as Supabase sends it)")
-	method := fs.String("method", "password", "amr method: password, otp, magiclink, oauth, anonymous")
-	provider := fs.String("provider", "email", "app_metadata.provider")
-	ttl := fs.Duration("ttl", time.Hour, "lifetime")
-	if err := fs.Parse(args); err != nil {
+var devTokenCommand = &command{
+	name:    "dev-token",
+	args:    "--sub SUBJECT [flags]",
+	summary: "mint a token of the built-in dev IdP (dev only): --sub, --email, --phone",
+	about: `Prints a token of the built-in dev IdP, which a dev server without
+USERD_IDP_ISSUER trusts: HS256 with the secret in USERD_DATA_DIR/dev-idp-secret
+(created on first use), issuer ` + devIdPIssuer + `, audience ` + devIdPAudience + `, and
+Supabase's claim shape. The first request with a new --sub creates the user.`,
+	flags: []flagSection{{declare: func(fs *flag.FlagSet) { new(devTokenFlags).declare(fs) }}},
+	env:   []string{"USERD_ENV", "USERD_IDP_ISSUER", "USERD_DATA_DIR"},
+	example: `TOKEN=$(USERD_ENV=dev userd dev-token --sub alice --email alice@example.com)
+curl -s -H "Authorization: Bearer $TOKEN" localhost:8080/api/v1/users/me`,
+	devOnly: true,
+	run:     devToken,
+}
+
+// devTokenFlags are dev-token's flags.
+type devTokenFlags struct {
+	sub, email, phone, method, provider string
+	ttl                                 time.Duration
+}
+
+func (f *devTokenFlags) declare(fs *flag.FlagSet) {
+	fs.StringVar(&f.sub, "sub", "", "subject (the IdP's user id); required")
+	fs.StringVar(&f.email, "email", "", "email claim (marked verified)")
+	fs.StringVar(&f.phone, "phone", "", "phone claim: international digits without +, as Supabase sends it (marked verified)")
+	fs.StringVar(&f.method, "method", "password", "amr method: password, otp, magiclink, oauth, anonymous")
+	fs.StringVar(&f.provider, "provider", "email", "app_metadata.provider")
+	fs.DurationVar(&f.ttl, "ttl", time.Hour, "lifetime")
+}
+
+func devToken(_ context.Context, e cmdEnv, args []string) error {
+	cfg := e.cfg
+	var f devTokenFlags
+	rest, err := parseFlags("dev-token", args, f.declare)
+	if err != nil {
 		return err
 	}
-	if *sub == "" {
-		return errors.New("dev-token: --sub is required")
+	if err := noArgs("dev-token", rest); err != nil {
+		return err
+	}
+	if f.sub == "" {
+		return usageErrorf("dev-token: --sub is required (see `userd dev-token --help`)")
+	}
+	if cfg.IdP.Enabled() {
+		return errors.New("dev-token: USERD_IDP_ISSUER is set, so the server trusts that IdP, not the dev IdP")
 	}
 	secret, err := devIdPSecret(cfg)
 	if err != nil {
@@ -90,12 +120,12 @@ func devToken(cfg config.Config, args []string, stdout io.Writer) error {
 	}
 	now := time.Now()
 	tok, err := jwt.NewBuilder().
-		Issuer(devIdPIssuer(cfg)).Audience([]string{devIdPAudience}).Subject(*sub).
-		IssuedAt(now).Expiration(now.Add(*ttl)).
-		Claim("email", *email).Claim("phone", *phone).
-		Claim("app_metadata", map[string]any{"provider": *provider}).
-		Claim("email_verified", *email != "").Claim("phone_verified", *phone != "").
-		Claim("amr", []map[string]any{{"method": *method, "timestamp": now.Unix()}}).
+		Issuer(devIdPIssuer).Audience([]string{devIdPAudience}).Subject(f.sub).
+		IssuedAt(now).Expiration(now.Add(f.ttl)).
+		Claim("email", f.email).Claim("phone", f.phone).
+		Claim("app_metadata", map[string]any{"provider": f.provider}).
+		Claim("email_verified", f.email != "").Claim("phone_verified", f.phone != "").
+		Claim("amr", []map[string]any{{"method": f.method, "timestamp": now.Unix()}}).
 		Build()
 	if err != nil {
 		return err
@@ -104,6 +134,6 @@ func devToken(cfg config.Config, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, string(signed))
+	fmt.Fprintln(e.stdout, string(signed))
 	return nil
 }

@@ -2,22 +2,33 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
+	"net"
 
-	"github.com/userd/userd/config"
 	"github.com/userd/userd/password"
 	"github.com/userd/userd/service"
 )
 
+var setupDevUsersCommand = &command{
+	name:    "setup-dev-users",
+	summary: `create the dev superuser "user" / "string" and its organization (dev only, idempotent)`,
+	about: `Creates (or restores: password, role and organization) the development
+superuser "user" <user@example.com> with password "string", role admin, in
+the organization "Admin Organization", and prints the curl that logs in to
+the server ` + "`userd serve`" + ` runs on USERD_ADDR. Migrates first.`,
+	env:     []string{"USERD_ENV", "DATABASE_URL", "USERD_ADDR", "USERD_DATA_DIR", "USERD_LOG_LEVEL"},
+	example: "USERD_ENV=dev userd setup-dev-users",
+	devOnly: true,
+	run:     setupDevUsers,
+}
+
 // setupDevUsers creates (or restores) the development superuser and its
-// organization, and prints how to log in. Dev only.
-func setupDevUsers(ctx context.Context, cfg config.Config, stdout io.Writer) error {
-	if !cfg.Dev() {
-		return errors.New("setup-dev-users is for development only (USERD_ENV=dev)")
+// organization, and prints how to log in.
+func setupDevUsers(ctx context.Context, e cmdEnv, args []string) error {
+	if err := noArgs("setup-dev-users", args); err != nil {
+		return err
 	}
-	db, err := openDB(ctx, cfg, true)
+	db, err := openDB(ctx, e.cfg, true)
 	if err != nil {
 		return err
 	}
@@ -34,13 +45,18 @@ func setupDevUsers(ctx context.Context, cfg config.Config, stdout io.Writer) err
 	if d.Created {
 		state = "created"
 	}
-	fmt.Fprintf(stdout, `superuser %q <%s> (id %d, role admin) %s
+	base := baseURL(e.cfg.Addr)
+	if _, port, err := net.SplitHostPort(e.cfg.Addr); err == nil && port == "0" {
+		base = "http://localhost:PORT" // any free port: the one serve printed
+	}
+	fmt.Fprintf(e.stdout, `superuser %q <%s> (id %d, role admin) %s
 organization %q (id %d)
 
-Log in with username %q (or %s) and password %q:
+Log in with username %q (or %s) and password %q
+(to the server on USERD_ADDR=%s):
   curl -s -X POST %s/api/v1/auth/login -H 'Content-Type: application/json' \
     -d '{"identifier": %q, "password": %q}'
 `, service.DevUsername, service.DevEmail, d.UserID, state, service.DevOrganization, d.OrganizationID,
-		service.DevUsername, service.DevEmail, service.DevPassword, cfg.PublicURL, service.DevUsername, service.DevPassword)
+		service.DevUsername, service.DevEmail, service.DevPassword, e.cfg.Addr, base, service.DevUsername, service.DevPassword)
 	return nil
 }

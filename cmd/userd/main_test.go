@@ -3,22 +3,50 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/userd/userd/pgtest"
 )
 
+// result is what one run of userd printed and its exit status.
+type result struct {
+	stdout, stderr string
+	code           int
+	msg            string // the error message main prints, already redacted
+}
+
+// runUserd runs userd with args, bounded to 20 s, as main would.
+func runUserd(t *testing.T, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	err := run(ctx, args, &out, &errOut)
+	r := result{stdout: out.String(), stderr: errOut.String()}
+	if err != nil {
+		var f *failure
+		if !errors.As(err, &f) {
+			t.Fatalf("userd %s: got %T %v, want a *failure", strings.Join(args, " "), err, err)
+		}
+		r.code, r.msg = f.code, f.msg
+	}
+	return r
+}
+
 func runCmd(t *testing.T, args ...string) string {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	if err := run(context.Background(), args, &out, &errOut); err != nil {
-		t.Fatalf("userd %s: %v (%s)", strings.Join(args, " "), err, errOut.String())
+	r := runUserd(t, args...)
+	if r.code != 0 {
+		t.Fatalf("userd %s: exit %d: %s (%s)", strings.Join(args, " "), r.code, r.msg, r.stderr)
 	}
-	return out.String()
+	return r.stdout
 }
 
 func TestCommands(t *testing.T) {
+	t.Setenv("USERD_ENV", "dev")
 	t.Setenv("DATABASE_URL", pgtest.NewEmptyURL(t))
 	t.Setenv("USERD_DATA_DIR", t.TempDir())
 
@@ -27,9 +55,6 @@ func TestCommands(t *testing.T) {
 	}
 	if got := runCmd(t, "help"); !strings.Contains(got, "setup-dev-users") {
 		t.Fatalf("help: got %q, want the command list", got)
-	}
-	if err := run(context.Background(), []string{"frobnicate"}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
-		t.Fatal("unknown command: got nil, want an error")
 	}
 
 	if got := runCmd(t, "migrate", "status"); !strings.Contains(got, "[ ]") || strings.Contains(got, "[X]") {
@@ -60,13 +85,55 @@ func TestCommands(t *testing.T) {
 	}
 }
 
+func TestUsageErrors(t *testing.T) {
+	t.Setenv("USERD_ENV", "dev")
+	t.Setenv("USERD_DATA_DIR", t.TempDir())
+	// Nothing below reaches the database: a usage error stops first.
+	t.Setenv("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+
+	r := runUserd(t)
+	if r.code != 2 || r.stdout != "" || r.msg != "no command given" {
+		t.Fatalf("userd alone: got exit %d, stdout %q, message %q; want 2, nothing, %q", r.code, r.stdout, r.msg, "no command given")
+	}
+	for _, c := range commands {
+		if !strings.Contains(r.stderr, "\n  "+c.name+" ") {
+			t.Errorf("userd alone: command list %q lacks %s", r.stderr, c.name)
+		}
+	}
+	for _, args := range [][]string{
+		{"frobnicate"},
+		{"help", "frobnicate"},
+		{"help", "serve", "migrate"},
+		{"serve", "now"},
+		{"migrate", "sideways"},
+		{"migrate", "up", "twice"},
+		{"version", "2"},
+		{"keygen", "--alg", "HS256"},
+		{"keygen", "--bits", "4096"},
+		{"dev-token"},
+		{"dev-token", "--sub", "a", "--nope"},
+		{"dev-token", "--sub", "a", "extra"},
+		{"setup-groups", "all"},
+		{"setup-dev-users", "again"},
+		{"bench", "sideways"},
+		{"bench", "--users"},
+		{"bench", "directory", "--limit", "x"},
+	} {
+		r := runUserd(t, args...)
+		if r.code != 2 || r.msg == "" {
+			t.Errorf("userd %s: got exit %d (%q), want 2 with a message", strings.Join(args, " "), r.code, r.msg)
+		}
+	}
+}
+
 func TestProdRefusesABehindSchema(t *testing.T) {
 	t.Setenv("DATABASE_URL", pgtest.NewEmptyURL(t))
 	t.Setenv("USERD_ENV", "prod")
 	t.Setenv("USERD_SIGNING_KEY_FILE", "unused")
 	t.Setenv("USERD_SMTP_URL", "smtp://127.0.0.1:1")
-	err := run(context.Background(), []string{"serve"}, &bytes.Buffer{}, &bytes.Buffer{})
-	if err == nil || !strings.Contains(err.Error(), "userd migrate up") {
-		t.Fatalf("serve in prod on an empty database: got %v, want a refusal naming `userd migrate up`", err)
+	t.Setenv("USERD_PUBLIC_URL", "https://id.example.com")
+	r := runUserd(t, "serve")
+	if r.code != 1 || !strings.Contains(r.msg, "userd migrate up") {
+		t.Fatalf("serve in prod on an empty database: got exit %d %q, want a refusal naming `userd migrate up`", r.code, r.msg)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/userd/userd/config"
@@ -16,13 +18,44 @@ import (
 	"github.com/userd/userd/service"
 )
 
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+var serveCommand = &command{
+	name:    "serve",
+	summary: "serve the HTTP API (dev: find or start PostgreSQL and migrate first)",
+	about: `Serves the HTTP API on USERD_ADDR until interrupted, with the outbox
+worker (mail, IdP hard deletes) alongside.
+
+prod (USERD_ENV=prod or unset) refuses to start without DATABASE_URL,
+USERD_PUBLIC_URL, USERD_SMTP_URL and USERD_SIGNING_KEY_FILE, with a signing
+key file that group or others may access (make one with ` + "`userd keygen`" + `), or
+with a database schema that is behind (run ` + "`userd migrate up`" + ` first).
+
+dev (USERD_ENV=dev) needs nothing: it finds or starts a local PostgreSQL,
+migrates it, generates a signing key under USERD_DATA_DIR, prints mail to
+the log and trusts the built-in dev IdP (see ` + "`userd dev-token`" + `) unless
+USERD_IDP_ISSUER is set.`,
+	env: serveEnv,
+	example: `USERD_ENV=dev userd serve          # what make run does
+DATABASE_URL=postgres://userd@db/userd USERD_PUBLIC_URL=https://id.example.com \
+  USERD_SMTP_URL=smtp://mailer:secret@smtp.example.com:587 \
+  USERD_SIGNING_KEY_FILE=/etc/userd/signing.json userd serve`,
+	run: func(ctx context.Context, e cmdEnv, args []string) error {
+		if err := noArgs("serve", args); err != nil {
+			return err
+		}
+		if err := e.cfg.CheckServe(); err != nil {
+			return err
+		}
+		return serve(ctx, e.cfg, e.log, e.stdout, e.stderr)
+	},
+}
+
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout, stderr io.Writer) error {
 	db, err := openDB(ctx, cfg, true)
 	if err != nil {
 		return err
 	}
 	defer db.Pool.Close()
-	app, err := build(ctx, cfg, db, log)
+	app, err := build(ctx, cfg, db, log, stderr)
 	if err != nil {
 		return err
 	}
@@ -47,13 +80,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 
 	log.Info("userd serving", "addr", ln.Addr().String(), "env", cfg.Env, "version", version)
 	if cfg.Dev() {
+		base := baseURL(ln.Addr().String())
 		fmt.Fprintf(stdout, `
-userd is serving on http://%s (dev mode)
-  curl -s localhost%s/healthz
-  TOKEN=$(go run ./cmd/userd dev-token --sub alice --email alice@example.com)
-  curl -s -H "Authorization: Bearer $TOKEN" localhost%s/api/v1/users/me
-  go run ./cmd/userd setup-dev-users    # local superuser "user", password "string"
-`, ln.Addr(), portOf(ln.Addr()), portOf(ln.Addr()))
+userd is serving on %s (dev mode)
+  curl -s %s/healthz
+  TOKEN=$(USERD_ENV=dev go run ./cmd/userd dev-token --sub alice --email alice@example.com)
+  curl -s -H "Authorization: Bearer $TOKEN" %s/api/v1/users/me
+  USERD_ENV=dev go run ./cmd/userd setup-dev-users    # local superuser "user", password "string"
+  the routes: %s/openapi.json
+`, base, base, base, base)
 	}
 
 	errc := make(chan error, 1)
@@ -72,11 +107,17 @@ userd is serving on http://%s (dev mode)
 	return nil
 }
 
-func portOf(a net.Addr) string {
-	if t, ok := a.(*net.TCPAddr); ok {
-		return fmt.Sprintf(":%d", t.Port)
+// baseURL is the http URL a client on this machine reaches a server
+// listening on addr at: an unspecified or empty host becomes localhost.
+func baseURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
 	}
-	return ""
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // app is the wired service.
@@ -86,7 +127,8 @@ type app struct {
 }
 
 // build wires configuration, database and services into the HTTP handler.
-func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Logger) (*app, error) {
+// Dev mail is printed to mailOut.
+func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Logger, mailOut io.Writer) (*app, error) {
 	idpCfg, provider, err := idpConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -130,7 +172,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Log
 		PoolStats: db.Stats,
 		PublicURL: cfg.PublicURL,
 	})
-	m, err := mailer(cfg, log)
+	m, err := mailer(cfg, log, mailOut)
 	if err != nil {
 		return nil, err
 	}
@@ -139,10 +181,27 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Log
 	return &app{handler: h, outbox: outbox}, nil
 }
 
-// logMailer prints mail to the log instead of sending it (dev).
-type logMailer struct{ log *slog.Logger }
+// logMailer prints each mail as a readable block (headers, a blank line,
+// the text with its links on lines of their own) instead of sending it
+// (dev), and logs one line saying so.
+type logMailer struct {
+	log  *slog.Logger
+	out  io.Writer
+	from string
+	mu   sync.Mutex
+	now  func() time.Time
+}
 
-func (m logMailer) Send(ctx context.Context, mail service.Mail) error {
-	m.log.InfoContext(ctx, "mail", "to", mail.To, "subject", mail.Subject, "text", mail.Text)
+func (m *logMailer) Send(ctx context.Context, mail service.Mail) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n----- mail (dev: printed, not sent) -----\nFrom: %s\nTo: %s\nSubject: %s\nDate: %s\n\n%s\n----- end of mail -----\n\n",
+		m.from, mail.To, mail.Subject, m.now().UTC().Format(time.RFC1123Z), strings.TrimRight(mail.Text, "\n"))
+	m.mu.Lock()
+	_, err := io.WriteString(m.out, b.String())
+	m.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("print mail: %w", err)
+	}
+	m.log.InfoContext(ctx, "mail printed (dev)", "to", mail.To, "subject", mail.Subject)
 	return nil
 }

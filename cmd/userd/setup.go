@@ -3,22 +3,31 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 
-	"github.com/userd/userd/config"
 	"github.com/userd/userd/service"
 )
 
-func setupGroups(ctx context.Context, cfg config.Config, stdout io.Writer) error {
-	db, err := openDB(ctx, cfg, true)
-	if err != nil {
-		return err
-	}
-	defer db.Pool.Close()
-	n, err := service.EnsureGroups(ctx, db, service.DefaultGroups)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "permission groups: %d created, %d already present\n", n, len(service.DefaultGroups)-n)
-	return nil
+var setupGroupsCommand = &command{
+	name:    "setup-groups",
+	summary: "create the default permission groups (idempotent)",
+	about: `Creates the default permission groups that are missing and leaves the
+others alone, so it can run at every deploy. In dev it migrates first.`,
+	env:     []string{"USERD_ENV", "DATABASE_URL", "USERD_DATA_DIR", "USERD_LOG_LEVEL"},
+	example: "DATABASE_URL=postgres://userd@db/userd userd setup-groups",
+	run: func(ctx context.Context, e cmdEnv, args []string) error {
+		if err := noArgs("setup-groups", args); err != nil {
+			return err
+		}
+		db, err := openDB(ctx, e.cfg, true)
+		if err != nil {
+			return err
+		}
+		defer db.Pool.Close()
+		n, err := service.EnsureGroups(ctx, db, service.DefaultGroups)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "permission groups: %d created, %d already present\n", n, len(service.DefaultGroups)-n)
+		return nil
+	},
 }

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// command is one subcommand: how to run it and everything its help shows.
+type command struct {
+	name     string
+	args     string        // what follows "userd <name>" in its usage line
+	summary  string        // its line in the command list
+	about    string        // what it does, for its help
+	flags    []flagSection // the flags it takes, for its help
+	env      []string      // the environment variables it reads
+	example  string
+	devOnly  bool // refused unless USERD_ENV=dev
+	noConfig bool // runs without reading the configuration
+	run      func(ctx context.Context, e cmdEnv, args []string) error
+}
+
+// flagSection is a set of flags; title names it when a command has several.
+type flagSection struct {
+	title   string
+	declare func(fs *flag.FlagSet)
+}
+
+// commands is every command, in the order of the command list. It is
+// filled in by init to break the cycle through the help command.
+var commands []*command
+
+func init() {
+	commands = []*command{
+		serveCommand, migrateCommand, keygenCommand, setupGroupsCommand,
+		setupDevUsersCommand, devTokenCommand, benchCommand, versionCommand, helpCommand,
+	}
+}
+
+func lookup(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// parseFlags parses args with the flags declare defines and returns what
+// is left; a bad flag is a usage error.
+func parseFlags(name string, args []string, declare func(*flag.FlagSet)) ([]string, error) {
+	fs := newFlagSet(name)
+	declare(fs)
+	return parse(fs, args)
+}
+
+// newFlagSet returns a flag set that prints nothing: help is printHelp's.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parse parses args into fs and returns what is left; a bad flag is a
+// usage error.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, usageErrorf("%s: %v (see `userd %s --help`)", fs.Name(), err, strings.Fields(fs.Name())[0])
+	}
+	return fs.Args(), nil
+}
+
+// noArgs is a usage error when a command that takes no arguments got some.
+func noArgs(name string, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("%s takes no arguments, got %q (see `userd %s --help`)", name, args, name)
+	}
+	return nil
+}
+
+func printCommandList(w io.Writer) {
+	fmt.Fprint(w, "userd — the user-identity service\n\nUsage: userd <command> [arguments]\n\nCommands:\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, c := range commands {
+		fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
+	}
+	tw.Flush()
+	fmt.Fprint(w, "\nRun `userd <command> --help` for a command's flags, environment and an example.\n"+
+		"USERD_ENV unset means prod; `make run` sets USERD_ENV=dev.\n")
+}
+
+func printHelp(w io.Writer, c *command) {
+	usage := "userd " + c.name
+	if c.args != "" {
+		usage += " " + c.args
+	}
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n", usage, strings.TrimSpace(c.about))
+	if c.devOnly {
+		fmt.Fprint(w, "\nDevelopment only: it refuses to run unless USERD_ENV=dev.\n")
+	}
+	for _, s := range c.flags {
+		title := "Flags"
+		if s.title != "" {
+			title = "Flags of " + s.title
+		}
+		fmt.Fprintf(w, "\n%s:\n", title)
+		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+		s.declare(fs)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
+	fmt.Fprint(w, "\nEnvironment:\n")
+	if len(c.env) == 0 {
+		fmt.Fprint(w, "  none\n")
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, name := range c.env {
+		fmt.Fprintf(tw, "  %s\t%s\n", name, envDoc[name])
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nExample:\n%s\n", indent(strings.TrimSpace(c.example)))
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
+// envDoc says what each environment variable means, for the help.
+var envDoc = map[string]string{
+	"USERD_ENV":              "dev or prod; unset means prod",
+	"DATABASE_URL":           "PostgreSQL URL (dev: unset finds or starts a local server under USERD_DATA_DIR)",
+	"USERD_ADDR":             "listen address (default :8080)",
+	"USERD_PUBLIC_URL":       "base URL of mailed links, default issuer (prod: required; dev default http://localhost:8080)",
+	"USERD_ISSUER":           "iss of the tokens userd signs (default USERD_PUBLIC_URL)",
+	"USERD_AUDIENCE":         "aud of the tokens userd signs (default userd)",
+	"USERD_SIGNING_KEY_FILE": "private JWK or PEM signing key (prod: required, owner-only mode; dev: generated under USERD_DATA_DIR)",
+	"USERD_IDP_ISSUER":       "iss of the external IdP's tokens (unset: none; in dev, the built-in dev IdP)",
+	"USERD_IDP_AUDIENCE":     "aud of the external IdP's tokens (required with USERD_IDP_ISSUER)",
+	"USERD_IDP_JWKS_URL":     "the IdP's JWKS (default <issuer>/.well-known/jwks.json)",
+	"USERD_IDP_JWT_SECRET":   "the IdP's legacy HS256 secret (optional)",
+	"USERD_IDP_PROVIDER":     "provider name recorded on identities (default supabase)",
+	"USERD_IDP_ADMIN_URL":    "the IdP's admin API, for hard deletes (with USERD_IDP_ADMIN_KEY)",
+	"USERD_IDP_ADMIN_KEY":    "the key of that admin API",
+	"USERD_DEFAULT_REGION":   "region of phone numbers typed without +country (default IN)",
+	"USERD_SMTP_URL":         "smtp://user:pass@host:port (prod: required; dev unset: mail printed to the log)",
+	"USERD_MAIL_FROM":        "sender of mail (default userd <no-reply@localhost>)",
+	"USERD_DATA_DIR":         "where dev keeps its keys, secrets and local PostgreSQL (default .data)",
+	"USERD_LOG_LEVEL":        "debug, info, warn or error (default info)",
+}
+
+// serveEnv is every variable serve reads, in the README's order.
+var serveEnv = []string{
+	"USERD_ENV", "DATABASE_URL", "USERD_ADDR", "USERD_PUBLIC_URL", "USERD_ISSUER", "USERD_AUDIENCE",
+	"USERD_SIGNING_KEY_FILE", "USERD_IDP_ISSUER", "USERD_IDP_AUDIENCE", "USERD_IDP_JWKS_URL",
+	"USERD_IDP_JWT_SECRET", "USERD_IDP_PROVIDER", "USERD_IDP_ADMIN_URL", "USERD_IDP_ADMIN_KEY",
+	"USERD_DEFAULT_REGION", "USERD_SMTP_URL", "USERD_MAIL_FROM", "USERD_DATA_DIR", "USERD_LOG_LEVEL",
+}
+
+var versionCommand = &command{
+	name:     "version",
+	summary:  "print the version",
+	about:    "Prints the version userd was built as (`make build` stamps it from git).",
+	example:  "userd version",
+	noConfig: true,
+	run: func(_ context.Context, e cmdEnv, args []string) error {
+		if err := noArgs("version", args); err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, "userd", version)
+		return nil
+	},
+}
+
+var helpCommand = &command{
+	name:     "help",
+	args:     "[command]",
+	summary:  "list the commands, or show one command's help",
+	about:    "Lists the commands, or shows the help of one (the same as `userd <command> --help`).",
+	example:  "userd help serve",
+	noConfig: true,
+	run: func(_ context.Context, e cmdEnv, args []string) error {
+		switch len(args) {
+		case 0:
+			printCommandList(e.stdout)
+			return nil
+		case 1:
+			if c := lookup(args[0]); c != nil {
+				printHelp(e.stdout, c)
+				return nil
+			}
+			return usageErrorf("help: unknown command %q", args[0])
+		}
+		return usageErrorf("help takes at most one command, got %q", args)
+	},
+}
