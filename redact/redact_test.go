@@ -88,12 +88,15 @@ func TestKnownSecrets(t *testing.T) {
 	}
 }
 
+// malformed is a URL with a password that url.Parse rejects (bad port).
+var malformed = strings.Join([]string{"postgres://u:s3cretpw@db", "x/app"}, ":")
+
 func TestHandler(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	r := New("adminkey123")
 	log := slog.New(r.Handler(slog.NewJSONHandler(&buf, nil)))
-	_, perr := url.Parse("postgres://u:s3cretpw@db:x/app")
+	_, perr := url.Parse(malformed)
 	log.With("dsn", "postgres://u:s3cretpw@db/app").
 		WithGroup("g").
 		Error("connect postgres://u:s3cretpw@db/app failed", "err", perr, "url", &url.URL{Scheme: "smtp", User: url.UserPassword("u", "s3cretpw"), Host: "h"},
@@ -109,7 +112,7 @@ func TestHandler(t *testing.T) {
 
 func TestErrorChainStaysRedacted(t *testing.T) {
 	t.Parallel()
-	_, perr := url.Parse("postgres://u:s3cretpw@db:x/app")
+	_, perr := url.Parse(malformed)
 	err := fmt.Errorf("open pool: %w", errors.Join(perr, errors.New("second")))
 	if got := String(err.Error()); strings.Contains(got, "s3cretpw") || !strings.Contains(got, "second") {
 		t.Fatalf("got %q, want the password gone and the rest kept", got)
