@@ -191,9 +191,14 @@ func TestLoginPhoneFallbackToLastTenDigits(t *testing.T) {
 		t.Fatalf("got user %d, want %d", got, id)
 	}
 	// A second number with those ten digits makes the fallback ambiguous:
-	// no match, so invalid_credentials like any unknown identifier.
+	// no match, so invalid_credentials like any unknown identifier, even
+	// though both look-alikes have that very password (whichever row the
+	// query returns first, picking one would sign in).
 	// (Inserted directly: the number need only be E.164, not valid.)
-	if _, err := e.pool.Exec(context.Background(), `INSERT INTO users (phone) VALUES ('+17911123456')`); err != nil {
+	if _, err := e.pool.Exec(context.Background(), `
+		WITH twin AS (INSERT INTO users (phone) VALUES ('+17911123456') RETURNING id)
+		INSERT INTO password_credentials (user_id, hash)
+		SELECT twin.id, p.hash FROM twin, password_credentials p WHERE p.user_id = $1`, id); err != nil {
 		t.Fatal(err)
 	}
 	expect(t, e.login("07911 123456", testPassword), http.StatusUnauthorized, "invalid_credentials")

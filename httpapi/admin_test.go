@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestAdminRoutesMatrix calls every directory and administration route as
@@ -408,4 +409,68 @@ func TestAuditEventsHoldNoPIIAfterDelete(t *testing.T) {
 	}
 	expect(t, e.do("GET", "/api/v1/audit-events?limit=0", admin, nil), http.StatusUnprocessableEntity, "validation_failed")
 	expect(t, e.do("GET", "/api/v1/audit-events?cursor=abc", admin, nil), http.StatusBadRequest, "invalid_cursor")
+}
+
+// TestLastAdminOverHTTP: two admins demote and deactivate each other at
+// the same moment. Both requests pass the route's role check (both are
+// admins when they arrive) and queue on the admin rows' lock; the first
+// wins and the second is last_admin, so one active admin always remains.
+func TestLastAdminOverHTTP(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	a, aID := e.userWithRole("race-admin-a", "admin")
+	b, bID := e.userWithRole("race-admin-b", "admin")
+
+	// Hold the admin rows so both requests are inside the service, waiting
+	// on them, before either can decide.
+	hold, err := e.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback(ctx) //nolint:errcheck // committed below
+	if _, err := hold.Exec(ctx, `SELECT id FROM users WHERE role = 'admin' AND is_active AND deleted_at IS NULL ORDER BY id FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan response, 2)
+	go func() {
+		results <- e.do("PUT", fmt.Sprintf("/api/v1/users/%d/role", bID), a, map[string]any{"role": "user"})
+	}()
+	go func() { results <- e.do("POST", fmt.Sprintf("/api/v1/users/%d/deactivate", aID), b, nil) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var waiting int
+		if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d requests waiting on the admin rows after 20 s, want 2", waiting)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := hold.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var ok, lastAdmin int
+	for range 2 {
+		r := <-results
+		switch {
+		case r.status == http.StatusOK:
+			ok++
+		case r.status == http.StatusConflict && r.json(t)["code"] == "last_admin":
+			lastAdmin++
+		default:
+			t.Fatalf("got %d %s, want 200 or 409 last_admin", r.status, r.body)
+		}
+	}
+	if ok != 1 || lastAdmin != 1 {
+		t.Fatalf("got %d successes and %d last_admin, want 1 and 1", ok, lastAdmin)
+	}
+	var admins int
+	if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM users WHERE role = 'admin' AND is_active AND deleted_at IS NULL`).Scan(&admins); err != nil || admins != 1 {
+		t.Fatalf("got %d active admins, %v; want 1", admins, err)
+	}
 }

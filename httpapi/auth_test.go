@@ -392,3 +392,36 @@ func TestDisabledAccountIs403AtOnce(t *testing.T) {
 	}
 	expect(t, e.do("GET", "/api/v1/users/me", tok, nil), http.StatusForbidden, "account_disabled")
 }
+
+// The phone twin of TestNoLinkOnUnprovenAddress: a local account whose
+// phone was never verified does not capture the IdP user who proved it;
+// once the local phone is verified, a verified claim links.
+func TestNoLinkOnUnprovenPhone(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.do("POST", "/api/v1/auth/register", "", map[string]any{"phone": "+14155552671", "password": "a long passphrase 42"})
+	expect(t, r, http.StatusCreated, "")
+	local := int64(r.json(t)["user"].(map[string]any)["id"].(float64))
+
+	// Supabase sends the number as digits without "+".
+	r = e.do("GET", "/api/v1/users/me", e.idp.sign("phone-victim", map[string]any{"phone": "14155552671", "phone_verified": true}), nil)
+	expect(t, r, http.StatusOK, "")
+	if m := r.json(t); int64(m["id"].(float64)) == local || m["phone"] != nil {
+		t.Fatalf("verified IdP phone vs unverified local phone: got id %v phone %v, want a new user (not %d) without the phone", m["id"], m["phone"], local)
+	}
+
+	if _, err := e.pool.Exec(context.Background(), "UPDATE users SET phone_verified = true WHERE id = $1", local); err != nil {
+		t.Fatal(err)
+	}
+	// An unverified claim still does not link.
+	r = e.do("GET", "/api/v1/users/me", e.idp.sign("phone-claimer", map[string]any{"phone": "14155552671"}), nil)
+	expect(t, r, http.StatusOK, "")
+	if got := int64(r.json(t)["id"].(float64)); got == local {
+		t.Fatal("an unverified phone claim linked a stranger to the local account")
+	}
+	r = e.do("GET", "/api/v1/users/me", e.idp.sign("phone-owner", map[string]any{"phone": "14155552671", "phone_verified": true}), nil)
+	expect(t, r, http.StatusOK, "")
+	if got := int64(r.json(t)["id"].(float64)); got != local {
+		t.Fatalf("both sides verified: got user %d, want the local account %d", got, local)
+	}
+}

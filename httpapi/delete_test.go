@@ -43,6 +43,55 @@ func piiLeft(t *testing.T, e *env, needles ...string) []string {
 	return found
 }
 
+// usersKept are the users columns a deleted user's row keeps, with the
+// value they must hold ("" for any): none can identify a person. Every
+// other column, including any added later, must be NULL after a delete.
+var usersKept = map[string]string{
+	"id": "", "role": "", "artist_id": "", "is_seed_data": "",
+	"is_active": "false", "is_verified": "false", "phone_verified": "false", "email_verified": "false",
+	"preferences":      "{}",
+	"last_auth_method": "", "last_auth_method_at": "", "last_login_at": "",
+	"created_at": "", "updated_at": "", "deleted_at": "",
+}
+
+// usersColumnsErased fails unless user id's row is erased as usersKept
+// says, reading the column list from the catalog.
+func usersColumnsErased(t *testing.T, e *env, id int64) {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := e.pool.Query(ctx, `
+		SELECT c.column_name, to_jsonb(u) -> c.column_name IS NULL OR to_jsonb(u) -> c.column_name = 'null', (to_jsonb(u) -> c.column_name)::text
+		FROM information_schema.columns c, users u
+		WHERE c.table_schema = 'public' AND c.table_name = 'users' AND u.id = $1`, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var checked int
+	for rows.Next() {
+		var col string
+		var null bool
+		var val *string
+		if err := rows.Scan(&col, &null, &val); err != nil {
+			t.Fatal(err)
+		}
+		checked++
+		want, kept := usersKept[col]
+		switch {
+		case !kept && !null:
+			t.Errorf("users.%s: got %s after delete, want NULL", col, *val)
+		case kept && want != "" && (val == nil || *val != want):
+			t.Errorf("users.%s: got %v after delete, want %s", col, val, want)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if checked < len(usersKept) {
+		t.Fatalf("checked %d columns of users, want at least %d", checked, len(usersKept))
+	}
+}
+
 func TestDeleteMeErasesPII(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -54,9 +103,14 @@ func TestDeleteMeErasesPII(t *testing.T) {
 		"username": "eraseme", "first_name": "Zanzibar", "last_name": "Quuxley", "bio": "about Zanzibar",
 		"city": "Pune", "instagram_handle": "zanzi",
 	}), http.StatusOK, "")
+	expect(t, e.do("PATCH", "/api/v1/users/me", tok, map[string]any{
+		"date_of_birth": "1987-06-05", "country": "IN", "zipcode": "411001",
+	}), http.StatusOK, "")
 	expect(t, e.do("PUT", "/api/v1/users/me/location", tok, map[string]any{"latitude": 18.52, "longitude": 73.85}), http.StatusOK, "")
+	expect(t, e.do("PATCH", "/api/v1/users/me/preferences", tok, map[string]any{"theme": "dark"}), http.StatusOK, "")
 	// Rows in other tables that point at the user or hold their data.
 	for _, q := range []string{
+		`UPDATE users SET avatar = 'https://cdn.example/zanzibar.png' WHERE id = $1`,
 		`INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2), ($2, $1)`,
 		`INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2)`,
 		`INSERT INTO sessions (user_id, user_agent, ip, expires_at) VALUES ($1, 'Zanzibar-Phone/1.0', '203.0.113.9', now() + interval '1 day')`,
@@ -88,6 +142,14 @@ func TestDeleteMeErasesPII(t *testing.T) {
 	}
 	if left := piiLeft(t, e, "erase.me@example.com", "9812345678", "Zanzibar", "Quuxley", "eraseme", "zanzi", "Pune", "203.0.113.9"); len(left) > 0 {
 		t.Fatalf("PII left after delete: %v", left)
+	}
+	usersColumnsErased(t, e, id)
+	var sessions, revoked int
+	if err := e.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE revoked_at IS NOT NULL AND revoked_reason = 'deleted') FROM sessions WHERE user_id = $1`, id).Scan(&sessions, &revoked); err != nil {
+		t.Fatal(err)
+	}
+	if sessions == 0 || revoked != sessions {
+		t.Fatalf("sessions after delete: got %d of %d revoked for 'deleted', want all", revoked, sessions)
 	}
 
 	// Counters follow the removed follows; the friend is untouched.

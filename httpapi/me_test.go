@@ -195,3 +195,24 @@ func TestNULIsRefused(t *testing.T) {
 		t.Fatalf("lookup with NUL: got %d (%s), want a 4xx", r.status, r.body)
 	}
 }
+
+// A changed phone is no longer verified; the same number written another
+// way is not a change.
+func TestPhoneChangeClearsPhoneVerified(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok, _ := e.signIn("phone-changer", map[string]any{"phone": "919812345678", "phone_verified": true})
+	if m := e.do("GET", "/api/v1/users/me", tok, nil).json(t); m["phone"] != "+919812345678" || m["phone_verified"] != true {
+		t.Fatalf("signed in: got phone %v verified %v, want +919812345678 verified", m["phone"], m["phone_verified"])
+	}
+	r := e.do("PATCH", "/api/v1/users/me", tok, map[string]any{"phone": "098123 45678"})
+	expect(t, r, http.StatusOK, "")
+	if m := r.json(t); m["phone"] != "+919812345678" || m["phone_verified"] != true {
+		t.Fatalf("same number, other format: got phone %v verified %v, want it still verified", m["phone"], m["phone_verified"])
+	}
+	r = e.do("PATCH", "/api/v1/users/me", tok, map[string]any{"phone": "+919812345679"})
+	expect(t, r, http.StatusOK, "")
+	if m := r.json(t); m["phone"] != "+919812345679" || m["phone_verified"] != false {
+		t.Fatalf("new number: got phone %v verified %v, want +919812345679 unverified", m["phone"], m["phone_verified"])
+	}
+}

@@ -931,3 +931,27 @@ func TestDeleteChecksTheActorUnderLock(t *testing.T) {
 		t.Fatalf("self delete: got %v, want nil", err)
 	}
 }
+
+// An admin may not change their own role or deactivate themself even when
+// another admin would remain: the rule is about the actor, not the count.
+func TestAdminCannotDemoteThemselfBesideAnotherAdmin(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	a := f.mkUser(userSpec{role: "admin"})
+	b := f.mkUser(userSpec{role: "admin"})
+	_, err := f.admin.SetRole(ctx, a, a, "user", nil)
+	wantCode(t, err, service.CodeForbidden)
+	_, err = f.admin.SetActive(ctx, a, a, false)
+	wantCode(t, err, service.CodeForbidden)
+	if n := f.count("SELECT count(*) FROM users WHERE id = ANY($1) AND role = 'admin' AND is_active", []int64{a, b}); n != 2 {
+		t.Fatalf("got %d active admins after refused self-changes, want 2", n)
+	}
+	if n := f.count("SELECT count(*) FROM audit_events WHERE actor_id = $1", a); n != 0 {
+		t.Fatalf("got %d audit events for refused self-changes, want 0", n)
+	}
+	// The other admin may do it.
+	if u, err := f.admin.SetRole(ctx, b, a, "user", nil); err != nil || u.Role != "user" {
+		t.Fatalf("demoted by the other admin: got %+v, %v; want role user", u, err)
+	}
+}

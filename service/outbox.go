@@ -56,10 +56,11 @@ func NewOutbox(db *DB, admin IdPAdmin, mailer Mailer, log *slog.Logger) *Outbox 
 	return &Outbox{db: db, admin: admin, mailer: mailer, log: log, MaxAttempts: 12, BaseBackoff: 5 * time.Second, MaxBackoff: time.Hour}
 }
 
-// backoff is the delay before retry n (1-based): exponential, capped, with
-// up to 20 % jitter so instances do not retry in step.
+// backoff is the delay before retry n (1-based; less counts as 1):
+// exponential, capped, with up to 20 % jitter so instances do not retry in
+// step.
 func (o *Outbox) backoff(n int) time.Duration {
-	d := o.BaseBackoff << min(n-1, 20)
+	d := o.BaseBackoff << min(max(n-1, 0), 20)
 	if d > o.MaxBackoff || d <= 0 {
 		d = o.MaxBackoff
 	}

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/userd/userd/mail"
 	"github.com/userd/userd/mail/smtptest"
@@ -67,5 +69,73 @@ func TestOutboxWorkersShareTheWork(t *testing.T) {
 	}
 	if pending != 0 || payloads != 0 {
 		t.Fatalf("got %d jobs pending and %d payloads kept, want 0 and 0", pending, payloads)
+	}
+}
+
+// A job that keeps failing is retried later each time, the delay doubling
+// from BaseBackoff, and is marked failed for good after MaxAttempts.
+func TestOutboxBacksOffThenGivesUp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	// A mail server that refuses every connection.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	m, err := mail.NewSMTP("smtp://"+addr, "userd <no-reply@userd.test>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := service.NewOutbox(service.NewDB(pool), nil, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w.BaseBackoff, w.MaxBackoff, w.MaxAttempts = time.Minute, time.Hour, 3
+	if _, err := pool.Exec(ctx, `INSERT INTO outbox (kind, payload) VALUES ('mail', '{"to": "a@example.com", "subject": "s", "text": "t"}')`); err != nil {
+		t.Fatal(err)
+	}
+	for attempt := 1; attempt <= 3; attempt++ {
+		before := time.Now()
+		if n, err := w.RunOnce(ctx, 5); err != nil || n != 1 {
+			t.Fatalf("attempt %d: got %d jobs, %v; want 1 job worked", attempt, n, err)
+		}
+		after := time.Now()
+		var attempts int
+		var runAfter time.Time
+		var failed bool
+		var lastError *string
+		if err := pool.QueryRow(ctx, `SELECT attempts, run_after, failed_at IS NOT NULL, last_error FROM outbox`).Scan(&attempts, &runAfter, &failed, &lastError); err != nil {
+			t.Fatal(err)
+		}
+		if attempts != attempt || lastError == nil || *lastError == "" {
+			t.Fatalf("attempt %d: got %d attempts, last error %v; want %d and an error", attempt, attempts, lastError, attempt)
+		}
+		if attempt == 3 {
+			if !failed {
+				t.Fatalf("after %d attempts: got the job still pending, want it failed", attempts)
+			}
+			break
+		}
+		if failed {
+			t.Fatalf("attempt %d: got the job failed, want it retried", attempt)
+		}
+		delay := time.Minute << (attempt - 1)
+		if runAfter.Before(before.Add(delay)) || runAfter.After(after.Add(delay+delay/5)) {
+			t.Fatalf("attempt %d: got a retry %v from now, want %v plus at most 20 %%", attempt, runAfter.Sub(before), delay)
+		}
+		// Not due yet: nothing is worked.
+		if n, err := w.RunOnce(ctx, 5); err != nil || n != 0 {
+			t.Fatalf("attempt %d, before its retry time: got %d jobs, %v; want 0", attempt, n, err)
+		}
+		if _, err := pool.Exec(ctx, `UPDATE outbox SET run_after = now()`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Failed for good: never worked again.
+	if _, err := pool.Exec(ctx, `UPDATE outbox SET run_after = now()`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.RunOnce(ctx, 5); err != nil || n != 0 {
+		t.Fatalf("after failing for good: got %d jobs, %v; want 0", n, err)
 	}
 }

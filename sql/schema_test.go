@@ -103,7 +103,8 @@ func TestInvariants(t *testing.T) {
 		}, `INSERT INTO users (email) VALUES ('BOB@example.com')`, uniqueViolation, "users_email_key"},
 		{"phone not E.164", nil, `INSERT INTO users (phone) VALUES ('9876543210')`, checkViolation, "users_phone_chk"},
 		{"phone leading zero", nil, `INSERT INTO users (phone) VALUES ('+0123456789')`, checkViolation, "users_phone_chk"},
-		{"phone too long", nil, `INSERT INTO users (phone) VALUES ('+1234567890123456')`, checkViolation, "users_phone_chk"},
+		{"phone too long", []string{`INSERT INTO users (phone) VALUES ('+123456789012345')`}, `INSERT INTO users (phone) VALUES ('+1234567890123456')`, checkViolation, "users_phone_chk"},
+		{"phone too short", []string{`INSERT INTO users (phone) VALUES ('+1234567')`}, `INSERT INTO users (phone) VALUES ('+123456')`, checkViolation, "users_phone_chk"},
 		{"phone taken", []string{
 			`INSERT INTO users (phone) VALUES ('+449876543210')`, // same last 10 digits: allowed
 		}, `INSERT INTO users (phone) VALUES ('+919876543210')`, uniqueViolation, "users_phone_key"},
@@ -164,6 +165,8 @@ func TestInvariants(t *testing.T) {
 		{"session unknown user", nil, `INSERT INTO sessions (user_id, expires_at) VALUES (999, now() + interval '1 day')`, foreignKeyViolation, "sessions_user_id_fkey"},
 		{"identity email too long", nil, `INSERT INTO user_identities (user_id, provider, subject, email) VALUES (1, 'supabase', 's', repeat('e', 255))`, checkViolation, "user_identities_email_chk"},
 		{"identity phone not E.164", nil, `INSERT INTO user_identities (user_id, provider, subject, phone) VALUES (1, 'supabase', 's', '98765')`, checkViolation, "user_identities_phone_chk"},
+		{"identity phone too short", []string{`INSERT INTO user_identities (user_id, provider, subject, phone) VALUES (1, 'supabase', 's', '+1234567')`}, `INSERT INTO user_identities (user_id, provider, subject, phone) VALUES (2, 'supabase', 't', '+123456')`, checkViolation, "user_identities_phone_chk"},
+		{"identity phone too long", []string{`INSERT INTO user_identities (user_id, provider, subject, phone) VALUES (1, 'supabase', 's', '+123456789012345')`}, `INSERT INTO user_identities (user_id, provider, subject, phone) VALUES (2, 'supabase', 't', '+1234567890123456')`, checkViolation, "user_identities_phone_chk"},
 		{"membership unknown user", nil, `INSERT INTO user_permission_groups (user_id, group_id) VALUES (999, 1)`, foreignKeyViolation, "user_permission_groups_user_id_fkey"},
 		{"token used before created", nil, `INSERT INTO user_tokens (user_id, purpose, token_hash, email, created_at, expires_at, used_at) VALUES (1, 'password_reset', sha256('t'), 'a@b.c', now(), now() + interval '1 h', now() - interval '1 h')`, checkViolation, "user_tokens_used_at_chk"},
 		{"token unknown user", nil, `INSERT INTO user_tokens (user_id, purpose, token_hash, email, expires_at) VALUES (999, 'password_reset', sha256('t'), 'a@b.c', now() + interval '1 h')`, foreignKeyViolation, "user_tokens_user_id_fkey"},
