@@ -96,7 +96,7 @@ func binDir() (string, error) {
 			return d, nil
 		}
 	}
-	return "", errors.New("no PostgreSQL server binaries found (initdb): install PostgreSQL or set DATABASE_URL")
+	return "", errors.New("no PostgreSQL server binaries found (initdb): install the PostgreSQL server")
 }
 
 func version(binDir string) int {

@@ -26,6 +26,8 @@ func TestNormalize(t *testing.T) {
 		{"(415) 555-2671", "US", "+14155552671"},
 		{"020 7946 0958", "GB", "+442079460958"},
 		{"+49 30 901820", "IN", "+4930901820"},
+		// 00 is not the international prefix of the US (011 is): read as "+".
+		{"0044 20 7946 0958", "US", "+442079460958"},
 	}
 	for _, c := range cases {
 		got, err := Normalize(c.in, c.region)

@@ -8,9 +8,10 @@
 # (pg_dump --schema-only --no-owner --no-privileges plus the
 # schema_migrations rows) and drops the scratch database again.
 #
-# The server is the first that answers of: TEST_DATABASE_URL, DATABASE_URL,
+# The server is the first that answers of: TEST_DATABASE_URL,
 # postgres://postgres@127.0.0.1:5432/postgres, the server userd and the tests
-# start on 127.0.0.1:54329. If none answers (or with --temp-server) a
+# start on 127.0.0.1:54329. DATABASE_URL is not used: make verify (and so
+# make test) never touches a developer's real database. If none answers (or with --temp-server) a
 # throwaway server is started from the installed PostgreSQL binaries and
 # stopped at exit.
 #
@@ -130,7 +131,7 @@ start_temp_server() {
 
 version=""
 if ! $temp_server; then
-	for candidate in "${TEST_DATABASE_URL:-}" "${DATABASE_URL:-}" \
+	for candidate in "${TEST_DATABASE_URL:-}" \
 		"postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" \
 		"postgres://postgres@127.0.0.1:54329/postgres?sslmode=disable"; do
 		[[ -n $candidate ]] || continue
