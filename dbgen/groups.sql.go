@@ -57,3 +57,73 @@ func (q *Queries) GroupList(ctx context.Context) ([]PermissionGroup, error) {
 	}
 	return items, nil
 }
+
+const groupListByKind = `-- name: GroupListByKind :many
+SELECT id, name, kind, description, created_at FROM permission_groups WHERE kind = $1 ORDER BY name
+`
+
+func (q *Queries) GroupListByKind(ctx context.Context, kind string) ([]PermissionGroup, error) {
+	rows, err := q.db.Query(ctx, groupListByKind, kind)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PermissionGroup{}
+	for rows.Next() {
+		var i PermissionGroup
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Kind,
+			&i.Description,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const userGroupAddOrgManageable = `-- name: UserGroupAddOrgManageable :exec
+INSERT INTO user_permission_groups (user_id, group_id)
+SELECT $1::bigint, id FROM permission_groups WHERE name = ANY ($2::text[]) AND kind = 'org_manageable'
+ON CONFLICT DO NOTHING
+`
+
+type UserGroupAddOrgManageableParams struct {
+	UserID int64
+	Names  []string
+}
+
+// UserGroupAddOrgManageable gives a user the named organization-manageable
+// groups; other names are ignored.
+func (q *Queries) UserGroupAddOrgManageable(ctx context.Context, arg UserGroupAddOrgManageableParams) error {
+	_, err := q.db.Exec(ctx, userGroupAddOrgManageable, arg.UserID, arg.Names)
+	return err
+}
+
+const userGroupDeleteOrgManageable = `-- name: UserGroupDeleteOrgManageable :exec
+DELETE FROM user_permission_groups ug USING permission_groups g
+WHERE g.id = ug.group_id AND g.kind = 'org_manageable' AND ug.user_id = $1
+`
+
+func (q *Queries) UserGroupDeleteOrgManageable(ctx context.Context, userID int64) error {
+	_, err := q.db.Exec(ctx, userGroupDeleteOrgManageable, userID)
+	return err
+}
+
+const userGroupDeleteOrgManageableByOrg = `-- name: UserGroupDeleteOrgManageableByOrg :exec
+DELETE FROM user_permission_groups ug USING permission_groups g, users u
+WHERE g.id = ug.group_id AND g.kind = 'org_manageable' AND u.id = ug.user_id AND u.organization_id = $1
+`
+
+// UserGroupDeleteOrgManageableByOrg takes the organization-manageable
+// groups from every member of an organization.
+func (q *Queries) UserGroupDeleteOrgManageableByOrg(ctx context.Context, organizationID *int64) error {
+	_, err := q.db.Exec(ctx, userGroupDeleteOrgManageableByOrg, organizationID)
+	return err
+}

@@ -23,6 +23,9 @@ const (
 	constraintEmailKey    = "users_email_key"
 	constraintPhoneKey    = "users_phone_key"
 	constraintPendingKey  = "invitations_pending_key"
+	// constraintSeatLimit is raised by the seat triggers (a check
+	// violation) when an organization would use more seats than its plan has.
+	constraintSeatLimit = "organizations_seat_limit"
 )
 
 // pgErrorFields maps CHECK constraints to the input field they guard.
@@ -81,9 +84,14 @@ func mapDBError(err error) error {
 				return withCause(ErrPhoneTaken, err)
 			case constraintUsernameKey:
 				return withCause(ErrUsernameTaken, err)
+			case constraintPendingKey:
+				return withCause(ErrInvitationPending, err)
 			}
 			return withCause(ErrConflict, err)
 		case "23514":
+			if pgErr.ConstraintName == constraintSeatLimit {
+				return withCause(ErrSeatLimit, err)
+			}
 			field := pgErrorFields[pgErr.ConstraintName]
 			if field == "" {
 				field = strings.TrimSuffix(pgErr.ConstraintName, "_chk")

@@ -82,6 +82,7 @@ var (
 	ErrAmbiguousPhone     = &Error{Code: CodeAmbiguousPhone, Message: "several users match this phone number"}
 	ErrLastAdmin          = &Error{Code: CodeLastAdmin, Message: "the last admin cannot lose the role"}
 	ErrConflict           = &Error{Code: CodeConflict, Message: "the request conflicts with the current state"}
+	ErrInvitationPending  = &Error{Code: CodeConflict, Message: "an invitation to this address is pending"}
 	ErrInvalidCursor      = &Error{Code: CodeInvalidCursor, Message: "the cursor is invalid"}
 	ErrIdPUnavailable     = &Error{Code: CodeIdPUnavailable, Message: "the identity provider is unavailable", RetryAfter: 5 * time.Second}
 	ErrDBUnavailable      = &Error{Code: CodeDBUnavailable, Message: "the database is unavailable", RetryAfter: 2 * time.Second}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/userd/userd/dbgen"
 )
@@ -13,7 +14,10 @@ type Group struct {
 	Description string
 }
 
-// DefaultGroups are the groups `userd setup-groups` creates.
+// DefaultGroups are the groups `userd setup-groups` creates: every group
+// the product uses. org_admin is the one userd itself acts on (the
+// administrators of an organization); the other organization-manageable
+// groups are for the application's own checks, assigned by org admins.
 var DefaultGroups = []Group{
 	{"org_admin", "org_manageable", "Administers the organization: members, invitations, groups"},
 	{"org_billing", "org_manageable", "Sees and changes the organization's plan"},
@@ -23,18 +27,20 @@ var DefaultGroups = []Group{
 	{"premium", "subscription", "Granted by a paid subscription"},
 }
 
-// EnsureGroups creates the groups that do not exist yet and returns how
-// many it created. Existing groups are left as they are.
-func EnsureGroups(ctx context.Context, db *DB, groups []Group) (int, error) {
-	return inTx(ctx, db, func(q *dbgen.Queries) (int, error) {
-		n := 0
+// EnsureGroups creates the groups that do not exist yet and returns those
+// it created. Existing groups are left as they are.
+func EnsureGroups(ctx context.Context, db *DB, groups []Group) ([]Group, error) {
+	return inTx(ctx, db, func(q *dbgen.Queries) ([]Group, error) {
+		var created []Group
 		for _, g := range groups {
 			c, err := q.GroupEnsure(ctx, dbgen.GroupEnsureParams{Name: g.Name, Kind: g.Kind, Description: g.Description})
 			if err != nil {
-				return 0, err
+				return nil, fmt.Errorf("group %s: %w", g.Name, err)
 			}
-			n += int(c)
+			if c > 0 {
+				created = append(created, g)
+			}
 		}
-		return n, nil
+		return created, nil
 	})
 }

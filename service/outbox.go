@@ -169,12 +169,14 @@ func (o *Outbox) work(ctx context.Context, j dbgen.Outbox) error {
 	return fmt.Errorf("unknown job kind %q", j.Kind)
 }
 
-// enqueueMail queues m for userID in the caller's transaction.
-func enqueueMail(ctx context.Context, q *dbgen.Queries, userID int64, m Mail) error {
+// enqueueMail queues m in the caller's transaction. userID is the user the
+// mail is about (its pending mail goes when that user is deleted); nil for
+// mail to an address that is no user's yet, such as an invitation.
+func enqueueMail(ctx context.Context, q *dbgen.Queries, userID *int64, m Mail) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	_, err = q.OutboxEnqueue(ctx, dbgen.OutboxEnqueueParams{Kind: "mail", UserID: &userID, Payload: b})
+	_, err = q.OutboxEnqueue(ctx, dbgen.OutboxEnqueueParams{Kind: "mail", UserID: userID, Payload: b})
 	return err
 }

@@ -88,7 +88,7 @@ func (a *Accounts) mailToken(ctx context.Context, q *dbgen.Queries, userID int64
 	default:
 		return fmt.Errorf("mail token: unknown purpose %q", purpose)
 	}
-	return enqueueMail(ctx, q, userID, m)
+	return enqueueMail(ctx, q, &userID, m)
 }
 
 // mailAllowed counts a mail of kind to address against MailsPerHour and

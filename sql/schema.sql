@@ -39,25 +39,39 @@ $$;
 
 
 --
--- Name: jsonb_depth(jsonb, integer); Type: FUNCTION; Schema: public; Owner: -
+-- Name: organization_check_seats(bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.jsonb_depth(j jsonb, max integer) RETURNS integer
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+CREATE FUNCTION public.organization_check_seats(org bigint) RETURNS void
+    LANGUAGE plpgsql
     AS $$
-        WITH RECURSIVE t(v, d) AS (
-            SELECT j, CASE WHEN jsonb_typeof(j) IN ('object', 'array') THEN 1 ELSE 0 END
-            UNION ALL
-            SELECT c.v, t.d + 1
-            FROM t, LATERAL (
-                SELECT value FROM jsonb_each(CASE WHEN jsonb_typeof(t.v) = 'object' THEN t.v END)
-                UNION ALL
-                SELECT value FROM jsonb_array_elements(CASE WHEN jsonb_typeof(t.v) = 'array' THEN t.v END)
-            ) AS c(v)
-            WHERE jsonb_typeof(c.v) IN ('object', 'array') AND t.d <= max
-        )
-        SELECT max(d) FROM t
-    $$;
+DECLARE
+    lim  integer;
+    used bigint;
+BEGIN
+    -- Lock first, then read in a new statement: a locking join would
+    -- recheck a concurrently updated row against the old plan row and
+    -- drop it.
+    PERFORM FROM organizations WHERE id = org FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT p.seat_limit INTO lim
+    FROM organizations o JOIN plans p ON p.code = o.plan
+    WHERE o.id = org;
+    IF lim IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT (SELECT count(*) FROM users WHERE organization_id = org)
+         + (SELECT count(*) FROM invitations
+            WHERE organization_id = org AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > now())
+    INTO used;
+    IF used > lim THEN
+        RAISE EXCEPTION 'organization % would use % seats; its plan allows %', org, used, lim
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'organizations_seat_limit', TABLE = 'organizations';
+    END IF;
+END;
+$$;
 
 
 --
@@ -72,6 +86,52 @@ CREATE FUNCTION public.prefix_upper_bound(p text) RETURNS text
 
 
 --
+-- Name: seats_check_member_trg(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.seats_check_member_trg() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM organization_check_seats(NEW.organization_id);
+    RETURN NULL;
+END;
+$$;
+
+
+--
+-- Name: seats_check_organization_trg(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.seats_check_organization_trg() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM organization_check_seats(NEW.id);
+    RETURN NULL;
+END;
+$$;
+
+
+--
+-- Name: seats_check_plan_trg(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.seats_check_plan_trg() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    org bigint;
+BEGIN
+    FOR org IN SELECT id FROM organizations WHERE plan = NEW.code ORDER BY id LOOP
+        PERFORM organization_check_seats(org);
+    END LOOP;
+    RETURN NULL;
+END;
+$$;
+
+
+--
 -- Name: users_create_follow_stats(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -80,24 +140,6 @@ CREATE FUNCTION public.users_create_follow_stats() RETURNS trigger
     AS $$
 BEGIN
     INSERT INTO follow_stats (user_id) VALUES (NEW.id);
-    RETURN NEW;
-END;
-$$;
-
-
---
--- Name: users_preferences_depth_check(); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.users_preferences_depth_check() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    IF jsonb_depth(NEW.preferences, 32) > 32 THEN
-        RAISE EXCEPTION 'preferences nest deeper than 32 levels'
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'users_preferences_depth_chk',
-                  TABLE = 'users', SCHEMA = TG_TABLE_SCHEMA;
-    END IF;
     RETURN NEW;
 END;
 $$;
@@ -212,6 +254,7 @@ CREATE TABLE public.invitations (
     revoked_at timestamp with time zone,
     CONSTRAINT invitations_email_chk CHECK (((char_length(email) <= 254) AND (email ~ '^[^@[:space:]]+@[^@[:space:]]+$'::text))),
     CONSTRAINT invitations_expires_at_chk CHECK ((expires_at > created_at)),
+    CONSTRAINT invitations_groups_chk CHECK ((cardinality(groups) <= 32)),
     CONSTRAINT invitations_hash_chk CHECK ((octet_length(token_hash) = 32)),
     CONSTRAINT invitations_state_chk CHECK (((accepted_at IS NULL) OR (revoked_at IS NULL)))
 );
@@ -238,11 +281,9 @@ ALTER TABLE public.invitations ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY 
 CREATE TABLE public.login_failures (
     id bigint NOT NULL,
     identifier_hash bytea NOT NULL,
+    ip inet,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    ip_hash bytea,
-    user_id bigint,
-    CONSTRAINT login_failures_hash_chk CHECK ((octet_length(identifier_hash) = 32)),
-    CONSTRAINT login_failures_ip_hash_chk CHECK ((octet_length(ip_hash) = 32))
+    CONSTRAINT login_failures_hash_chk CHECK ((octet_length(identifier_hash) = 32))
 );
 
 
@@ -306,7 +347,7 @@ CREATE TABLE public.outbox (
     done_at timestamp with time zone,
     failed_at timestamp with time zone,
     CONSTRAINT outbox_attempts_chk CHECK ((attempts >= 0)),
-    CONSTRAINT outbox_kind_chk CHECK ((kind = ANY (ARRAY['mail'::text, 'idp_delete'::text, 'password_reset_request'::text]))),
+    CONSTRAINT outbox_kind_chk CHECK ((kind = ANY (ARRAY['mail'::text, 'idp_delete'::text]))),
     CONSTRAINT outbox_payload_chk CHECK ((jsonb_typeof(payload) = 'object'::text)),
     CONSTRAINT outbox_state_chk CHECK (((done_at IS NULL) OR (failed_at IS NULL)))
 );
@@ -385,34 +426,6 @@ CREATE TABLE public.plans (
 
 
 --
--- Name: rate_events; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.rate_events (
-    id bigint NOT NULL,
-    bucket text NOT NULL,
-    key_hash bytea NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT rate_events_bucket_chk CHECK ((bucket ~ '^[a-z][a-z0-9_.:]{1,63}$'::text)),
-    CONSTRAINT rate_events_key_hash_chk CHECK ((octet_length(key_hash) = 32))
-);
-
-
---
--- Name: rate_events_id_seq; Type: SEQUENCE; Schema: public; Owner: -
---
-
-ALTER TABLE public.rate_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME public.rate_events_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
-
-
---
 -- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -450,7 +463,7 @@ CREATE TABLE public.sessions (
     revoked_reason text,
     CONSTRAINT sessions_expires_at_chk CHECK ((expires_at > created_at)),
     CONSTRAINT sessions_revoked_pair_chk CHECK (((revoked_at IS NULL) = (revoked_reason IS NULL))),
-    CONSTRAINT sessions_revoked_reason_chk CHECK ((revoked_reason = ANY (ARRAY['logout'::text, 'reuse_detected'::text, 'password_changed'::text, 'password_reset'::text, 'deactivated'::text, 'deleted'::text, 'revoked_by_user'::text, 'role_changed'::text, 'address_proven'::text]))),
+    CONSTRAINT sessions_revoked_reason_chk CHECK ((revoked_reason = ANY (ARRAY['logout'::text, 'reuse_detected'::text, 'password_changed'::text, 'password_reset'::text, 'deactivated'::text, 'deleted'::text, 'revoked_by_user'::text, 'role_changed'::text]))),
     CONSTRAINT sessions_user_agent_chk CHECK ((char_length(user_agent) <= 512))
 );
 
@@ -529,7 +542,7 @@ CREATE TABLE public.user_tokens (
     used_at timestamp with time zone,
     CONSTRAINT user_tokens_expires_at_chk CHECK ((expires_at > created_at)),
     CONSTRAINT user_tokens_hash_chk CHECK ((octet_length(token_hash) = 32)),
-    CONSTRAINT user_tokens_purpose_chk CHECK ((purpose = ANY (ARRAY['email_verification'::text, 'password_reset'::text, 'email_change'::text]))),
+    CONSTRAINT user_tokens_purpose_chk CHECK ((purpose = ANY (ARRAY['email_verification'::text, 'password_reset'::text]))),
     CONSTRAINT user_tokens_used_at_chk CHECK ((used_at >= created_at))
 );
 
@@ -583,7 +596,6 @@ CREATE TABLE public.users (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     deleted_at timestamp with time zone,
-    pending_email text,
     CONSTRAINT users_artist_id_chk CHECK (((role = 'artist'::text) = (artist_id IS NOT NULL))),
     CONSTRAINT users_avatar_chk CHECK ((char_length(avatar) <= 2048)),
     CONSTRAINT users_bio_chk CHECK ((char_length(bio) <= 140)),
@@ -601,7 +613,6 @@ CREATE TABLE public.users (
     CONSTRAINT users_latitude_chk CHECK (((current_latitude >= ('-90'::integer)::double precision) AND (current_latitude <= (90)::double precision))),
     CONSTRAINT users_location_pair_chk CHECK (((current_latitude IS NULL) = (current_longitude IS NULL))),
     CONSTRAINT users_longitude_chk CHECK (((current_longitude >= ('-180'::integer)::double precision) AND (current_longitude <= (180)::double precision))),
-    CONSTRAINT users_pending_email_chk CHECK (((char_length(pending_email) <= 254) AND (pending_email ~ '^[^@[:space:]]+@[^@[:space:]]+$'::text))),
     CONSTRAINT users_phone_chk CHECK ((phone ~ '^\+[1-9][0-9]{6,14}$'::text)),
     CONSTRAINT users_phone_verified_chk CHECK (((phone IS NOT NULL) OR (NOT phone_verified))),
     CONSTRAINT users_preferences_chk CHECK (((jsonb_typeof(preferences) = 'object'::text) AND (octet_length((preferences)::text) <= 16384))),
@@ -739,14 +750,6 @@ ALTER TABLE ONLY public.plans
 
 
 --
--- Name: rate_events rate_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.rate_events
-    ADD CONSTRAINT rate_events_pkey PRIMARY KEY (id);
-
-
---
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -841,6 +844,13 @@ CREATE INDEX audit_events_created_at_idx ON public.audit_events USING btree (cre
 
 
 --
+-- Name: audit_events_organization_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_events_organization_id_idx ON public.audit_events USING btree (organization_id) WHERE (organization_id IS NOT NULL);
+
+
+--
 -- Name: audit_events_target_user_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -876,6 +886,13 @@ CREATE INDEX follows_follower_idx ON public.follows USING btree (follower_id, cr
 
 
 --
+-- Name: invitations_pending_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX invitations_pending_idx ON public.invitations USING btree (organization_id, created_at DESC, id DESC) WHERE ((accepted_at IS NULL) AND (revoked_at IS NULL));
+
+
+--
 -- Name: invitations_pending_key; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -897,17 +914,10 @@ CREATE INDEX login_failures_identifier_idx ON public.login_failures USING btree 
 
 
 --
--- Name: login_failures_ip_hash_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: login_failures_ip_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX login_failures_ip_hash_idx ON public.login_failures USING btree (ip_hash, created_at) WHERE (ip_hash IS NOT NULL);
-
-
---
--- Name: login_failures_user_id_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX login_failures_user_id_idx ON public.login_failures USING btree (user_id) WHERE (user_id IS NOT NULL);
+CREATE INDEX login_failures_ip_idx ON public.login_failures USING btree (ip, created_at) WHERE (ip IS NOT NULL);
 
 
 --
@@ -929,20 +939,6 @@ CREATE INDEX outbox_due_idx ON public.outbox USING btree (run_after, id) WHERE (
 --
 
 CREATE INDEX outbox_user_id_idx ON public.outbox USING btree (user_id) WHERE (user_id IS NOT NULL);
-
-
---
--- Name: rate_events_created_at_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX rate_events_created_at_idx ON public.rate_events USING btree (created_at);
-
-
---
--- Name: rate_events_key_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX rate_events_key_idx ON public.rate_events USING btree (bucket, key_hash, created_at);
 
 
 --
@@ -1016,10 +1012,10 @@ CREATE INDEX users_last_name_prefix_idx ON public.users USING btree (lower(last_
 
 
 --
--- Name: users_organization_id_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: users_organization_members_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX users_organization_id_idx ON public.users USING btree (organization_id) WHERE (organization_id IS NOT NULL);
+CREATE INDEX users_organization_members_idx ON public.users USING btree (organization_id, created_at DESC, id DESC) WHERE (organization_id IS NOT NULL);
 
 
 --
@@ -1100,6 +1096,34 @@ CREATE TRIGGER follows_maintain_stats_trg AFTER INSERT OR DELETE ON public.follo
 
 
 --
+-- Name: invitations invitations_seats_insert_trg; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER invitations_seats_insert_trg AFTER INSERT ON public.invitations FOR EACH ROW WHEN (((new.accepted_at IS NULL) AND (new.revoked_at IS NULL))) EXECUTE FUNCTION public.seats_check_member_trg();
+
+
+--
+-- Name: invitations invitations_seats_update_trg; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER invitations_seats_update_trg AFTER UPDATE ON public.invitations FOR EACH ROW WHEN (((new.accepted_at IS NULL) AND (new.revoked_at IS NULL) AND ((old.accepted_at IS NOT NULL) OR (old.revoked_at IS NOT NULL) OR (new.expires_at > old.expires_at) OR (new.organization_id <> old.organization_id)))) EXECUTE FUNCTION public.seats_check_member_trg();
+
+
+--
+-- Name: organizations organizations_seats_trg; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER organizations_seats_trg AFTER UPDATE OF plan ON public.organizations FOR EACH ROW WHEN ((new.plan IS DISTINCT FROM old.plan)) EXECUTE FUNCTION public.seats_check_organization_trg();
+
+
+--
+-- Name: plans plans_seats_trg; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER plans_seats_trg AFTER UPDATE OF seat_limit ON public.plans FOR EACH ROW WHEN (((new.seat_limit IS NOT NULL) AND ((old.seat_limit IS NULL) OR (new.seat_limit < old.seat_limit)))) EXECUTE FUNCTION public.seats_check_plan_trg();
+
+
+--
 -- Name: users users_create_follow_stats_trg; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1107,10 +1131,17 @@ CREATE TRIGGER users_create_follow_stats_trg AFTER INSERT ON public.users FOR EA
 
 
 --
--- Name: users users_preferences_depth_trg; Type: TRIGGER; Schema: public; Owner: -
+-- Name: users users_seats_insert_trg; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER users_preferences_depth_trg BEFORE INSERT OR UPDATE OF preferences ON public.users FOR EACH ROW EXECUTE FUNCTION public.users_preferences_depth_check();
+CREATE TRIGGER users_seats_insert_trg AFTER INSERT ON public.users FOR EACH ROW WHEN ((new.organization_id IS NOT NULL)) EXECUTE FUNCTION public.seats_check_member_trg();
+
+
+--
+-- Name: users users_seats_update_trg; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER users_seats_update_trg AFTER UPDATE OF organization_id ON public.users FOR EACH ROW WHEN (((new.organization_id IS NOT NULL) AND (new.organization_id IS DISTINCT FROM old.organization_id))) EXECUTE FUNCTION public.seats_check_member_trg();
 
 
 --
@@ -1119,14 +1150,6 @@ CREATE TRIGGER users_preferences_depth_trg BEFORE INSERT OR UPDATE OF preference
 
 ALTER TABLE ONLY public.audit_events
     ADD CONSTRAINT audit_events_actor_id_fkey FOREIGN KEY (actor_id) REFERENCES public.users(id) ON DELETE SET NULL;
-
-
---
--- Name: audit_events audit_events_organization_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.audit_events
-    ADD CONSTRAINT audit_events_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE SET NULL;
 
 
 --
@@ -1207,14 +1230,6 @@ ALTER TABLE ONLY public.invitations
 
 ALTER TABLE ONLY public.invitations
     ADD CONSTRAINT invitations_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
-
-
---
--- Name: login_failures login_failures_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.login_failures
-    ADD CONSTRAINT login_failures_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 
 --
@@ -1312,4 +1327,4 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261122000003'),
     ('20261122000004'),
     ('20261122000005'),
-    ('20261201000200');
+    ('20261201000600');

@@ -142,7 +142,6 @@ func TestInvariants(t *testing.T) {
 		{"token without email", nil, `INSERT INTO user_tokens (user_id, purpose, token_hash, expires_at) VALUES (1, 'password_reset', sha256('t'), now() + interval '1 h')`, notNullViolation, ""},
 		{"audit unknown actor", nil, `INSERT INTO audit_events (actor_id, action) VALUES (999, 'x.y')`, foreignKeyViolation, "audit_events_actor_id_fkey"},
 		{"audit unknown target", nil, `INSERT INTO audit_events (target_user_id, action) VALUES (999, 'x.y')`, foreignKeyViolation, "audit_events_target_user_id_fkey"},
-		{"audit unknown organization", nil, `INSERT INTO audit_events (organization_id, action) VALUES (999, 'x.y')`, foreignKeyViolation, "audit_events_organization_id_fkey"},
 		{"avatar thumbnail too big", nil, `INSERT INTO avatars (user_id, content_type, image, thumbnail_type, thumbnail, etag) VALUES (2, 'image/png', '\x89'::bytea, 'image/png', decode(repeat('00', 2097153), 'hex'), 'e')`, checkViolation, "avatars_thumbnail_size_chk"},
 		{"avatar thumbnail gif", nil, `INSERT INTO avatars (user_id, content_type, image, thumbnail_type, thumbnail, etag) VALUES (2, 'image/png', '\x89'::bytea, 'image/gif', '\x89'::bytea, 'e')`, checkViolation, "avatars_thumbnail_type_chk"},
 		{"avatar unknown user", nil, `INSERT INTO avatars (user_id, content_type, image, thumbnail_type, thumbnail, etag) VALUES (999, 'image/png', '\x89'::bytea, 'image/png', '\x89'::bytea, 'e')`, foreignKeyViolation, "avatars_user_id_fkey"},
@@ -223,6 +222,42 @@ func TestInvariants(t *testing.T) {
 		}, `INSERT INTO invitations (organization_id, email, token_hash, expires_at) VALUES (1, 'X@Example.com', sha256('4'), now() + interval '1 day')`, uniqueViolation, "invitations_pending_key"},
 		{"invitation accepted and revoked", nil, `INSERT INTO invitations (organization_id, email, token_hash, expires_at, accepted_at, revoked_at) VALUES (1, 'x@example.com', sha256('1'), now() + interval '1 day', now(), now())`, checkViolation, "invitations_state_chk"},
 		{"invitation bad email", nil, `INSERT INTO invitations (organization_id, email, token_hash, expires_at) VALUES (1, 'nobody', sha256('1'), now() + interval '1 day')`, checkViolation, "invitations_email_chk"},
+		{"invitation too many groups", []string{`INSERT INTO invitations (organization_id, email, token_hash, expires_at, groups) VALUES (1, 'x@example.com', sha256('1'), now() + interval '1 day', array_fill('g'::text, ARRAY[32]))`}, `INSERT INTO invitations (organization_id, email, token_hash, expires_at, groups) VALUES (1, 'y@example.com', sha256('2'), now() + interval '1 day', array_fill('g'::text, ARRAY[33]))`, checkViolation, "invitations_groups_chk"},
+
+		// Seats: members plus pending invitations never exceed the plan
+		// (free: 3), whichever row adds the seat.
+		{"seat limit by invitation", []string{
+			`UPDATE users SET organization_id = 1`,
+			`INSERT INTO invitations (organization_id, email, token_hash, expires_at, revoked_at) VALUES (1, 'r@example.com', sha256('r'), now() + interval '1 day', now())`,
+			`INSERT INTO invitations (organization_id, email, token_hash, created_at, expires_at) VALUES (1, 'e@example.com', sha256('e'), now() - interval '2 days', now() - interval '1 day')`,
+			`INSERT INTO invitations (organization_id, email, token_hash, expires_at) VALUES (1, 'x@example.com', sha256('1'), now() + interval '1 day')`,
+		}, `INSERT INTO invitations (organization_id, email, token_hash, expires_at) VALUES (1, 'y@example.com', sha256('2'), now() + interval '1 day')`, checkViolation, "organizations_seat_limit"},
+		{"seat limit by new member", []string{
+			`UPDATE users SET organization_id = 1`,
+			`INSERT INTO users (username, organization_id) VALUES ('carol', 1)`,
+		}, `INSERT INTO users (username, organization_id) VALUES ('dave', 1)`, checkViolation, "organizations_seat_limit"},
+		{"seat limit by moved member", []string{
+			`INSERT INTO organizations (name) VALUES ('Other')`,
+			`UPDATE users SET organization_id = 1`,
+			`INSERT INTO users (username, organization_id) VALUES ('carol', 1)`,
+			`INSERT INTO users (username, organization_id) VALUES ('dave', (SELECT max(id) FROM organizations))`,
+		}, `UPDATE users SET organization_id = 1 WHERE username = 'dave'`, checkViolation, "organizations_seat_limit"},
+		{"seat limit by revived invitation", []string{
+			`UPDATE users SET organization_id = 1`,
+			`INSERT INTO invitations (organization_id, email, token_hash, expires_at) VALUES (1, 'x@example.com', sha256('1'), now() + interval '1 day')`,
+			`INSERT INTO invitations (organization_id, email, token_hash, expires_at, revoked_at) VALUES (1, 'y@example.com', sha256('2'), now() + interval '1 day', now())`,
+		}, `UPDATE invitations SET revoked_at = NULL WHERE email = 'y@example.com'`, checkViolation, "organizations_seat_limit"},
+		{"seat limit by downgrade", []string{
+			`UPDATE organizations SET plan = 'team'`,
+			`UPDATE users SET organization_id = 1`,
+			`INSERT INTO users (username, organization_id) VALUES ('carol', 1)`,
+			`INSERT INTO users (username, organization_id) VALUES ('dave', 1)`,
+			`UPDATE organizations SET plan = 'enterprise'`,
+		}, `UPDATE organizations SET plan = 'free'`, checkViolation, "organizations_seat_limit"},
+		{"seat limit by smaller plan", []string{
+			`UPDATE users SET organization_id = 1`,
+			`UPDATE plans SET seat_limit = 2 WHERE code = 'free'`,
+		}, `UPDATE plans SET seat_limit = 1 WHERE code = 'free'`, checkViolation, "organizations_seat_limit"},
 		{"invitation unknown org", nil, `INSERT INTO invitations (organization_id, email, token_hash, expires_at) VALUES (9, 'x@example.com', sha256('1'), now() + interval '1 day')`, foreignKeyViolation, "invitations_organization_id_fkey"},
 
 		{"avatar gif", []string{`INSERT INTO avatars (user_id, content_type, image, thumbnail_type, thumbnail, etag) VALUES (1, 'image/png', '\x89'::bytea, 'image/png', '\x89'::bytea, 'e')`}, `INSERT INTO avatars (user_id, content_type, image, thumbnail_type, thumbnail, etag) VALUES (2, 'image/gif', '\x47'::bytea, 'image/png', '\x89'::bytea, 'e')`, checkViolation, "avatars_content_type_chk"},

@@ -71,6 +71,10 @@ func TestCommands(t *testing.T) {
 	if !strings.Contains(first, "5 created, 1 already present") || !strings.Contains(second, "0 created, 6 already present") {
 		t.Fatalf("setup-groups twice: got %q then %q, want 5 created then none", first, second)
 	}
+	if !strings.Contains(first, "created group org_billing (org_manageable)") || !strings.Contains(first, "created group premium (subscription)") ||
+		strings.Contains(first, "created group org_admin") || strings.Contains(second, "created group") {
+		t.Fatalf("setup-groups: got %q then %q, want each group it created named once", first, second)
+	}
 
 	if got := runCmd(t, "setup-dev-users"); !strings.Contains(got, `superuser "user"`) {
 		t.Fatalf("setup-dev-users: got %q", got)

@@ -1,0 +1,796 @@
+package service
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/userd/userd/dbgen"
+)
+
+// DefaultInviteTTL is how long an invitation link works.
+const DefaultInviteTTL = 7 * 24 * time.Hour
+
+// Orgs is organizations: their members, invitations, groups and plans.
+//
+// Every change to an organization's members, invitations or plan first
+// locks the organization row, then reads the caller's standing, then
+// checks the seat limit and the last-admin rule: so concurrent changes
+// take turns, and each sees what the one before it committed. The
+// database holds the seat limit as well (a trigger that takes the same
+// lock), so it holds whatever code path writes.
+type Orgs struct {
+	db        *DB
+	publicURL string
+	cursors   cursorCodec
+	// InviteTTL is how long an invitation works (DefaultInviteTTL).
+	InviteTTL time.Duration
+}
+
+// NewOrgs returns the Orgs service. publicURL is the base of mailed links;
+// cursorKey signs page cursors (see NewAdmin). NewOrgs panics when
+// cursorKey is shorter than 16 bytes.
+func NewOrgs(db *DB, publicURL string, cursorKey []byte) *Orgs {
+	if len(cursorKey) < 16 {
+		panic("service.NewOrgs: cursor key shorter than 16 bytes")
+	}
+	return &Orgs{
+		db: db, publicURL: strings.TrimRight(publicURL, "/"),
+		cursors: cursorCodec{key: slices.Clone(cursorKey)}, InviteTTL: DefaultInviteTTL,
+	}
+}
+
+// Organization is an organization with its plan and seats.
+type Organization struct {
+	ID   int64
+	Name string
+	Plan string
+	// SeatLimit is the plan's seat limit; nil is unlimited.
+	SeatLimit *int
+	// SeatsUsed is members plus pending invitations.
+	SeatsUsed int
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Member is a member of an organization with their organization groups.
+type Member struct {
+	User   User
+	Groups []string
+}
+
+// Invitation is an invitation to an organization. Email is "" when the
+// viewer may not see invitees' addresses.
+type Invitation struct {
+	ID             int64
+	OrganizationID int64
+	InviterID      *int64
+	Email          string
+	Groups         []string
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+}
+
+// Page is one keyset page of a list. NextCursor is nil on the last page.
+type Page[T any] struct {
+	Items      []T
+	NextCursor *string
+}
+
+// OrgDetail is an organization as a member sees it: the first pages of its
+// members and of its pending invitations (continued by ListMembers and
+// ListInvitations).
+type OrgDetail struct {
+	Organization
+	Members     Page[Member]
+	Invitations Page[Invitation]
+}
+
+// Cursor kinds of the organization lists.
+const (
+	cursorMembers     = "org_members"
+	cursorInvitations = "org_invitations"
+)
+
+// maxOrgName is the longest organization name, in characters.
+const maxOrgName = 70
+
+func orgBind(orgID int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(orgID)) }
+
+func orgName(name string) (string, error) {
+	var v validation
+	n := text(&v, "name", &name, maxOrgName)
+	if err := v.err(); err != nil {
+		return "", err
+	}
+	if n == nil {
+		return "", Invalid(FieldError{Field: "name", Message: "is required"})
+	}
+	return *n, nil
+}
+
+func intPtr(p *int32) *int {
+	if p == nil {
+		return nil
+	}
+	n := int(*p)
+	return &n
+}
+
+// auditOrg records an action on organization orgID. details hold ids, never
+// personal data.
+func auditOrg(ctx context.Context, q *dbgen.Queries, actorID int64, targetID *int64, orgID int64, action string, details map[string]any) error {
+	if details == nil {
+		details = map[string]any{}
+	}
+	b, err := json.Marshal(details)
+	if err != nil {
+		return err
+	}
+	if err := q.AuditInsert(ctx, dbgen.AuditInsertParams{ActorID: &actorID, TargetUserID: targetID, OrganizationID: &orgID, Action: action, Details: b}); err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	return nil
+}
+
+func (o *Orgs) get(ctx context.Context, q *dbgen.Queries, orgID int64) (Organization, error) {
+	r, err := q.OrgGet(ctx, orgID)
+	if err != nil {
+		return Organization{}, err
+	}
+	return Organization{
+		ID: r.Organization.ID, Name: r.Organization.Name, Plan: r.Organization.Plan,
+		SeatLimit: intPtr(r.SeatLimit), SeatsUsed: int(r.SeatsUsed),
+		CreatedAt: r.Organization.CreatedAt, UpdatedAt: r.Organization.UpdatedAt,
+	}, nil
+}
+
+// lockOrg locks organization orgID (see OrgLock) and reads the caller in
+// it.
+// Errors: not_found (no such organization, or the caller is gone).
+func lockOrg(ctx context.Context, q *dbgen.Queries, callerID, orgID int64) (dbgen.Organization, orgCaller, error) {
+	org, err := q.OrgLock(ctx, orgID)
+	if err != nil {
+		return dbgen.Organization{}, orgCaller{}, err
+	}
+	c, err := callerIn(ctx, q, callerID, orgID)
+	return org, c, err
+}
+
+// checkSeats reports seat_limit_reached unless organization orgID, locked
+// by the caller, has room for adding more seats (0: is not over its limit).
+func checkSeats(ctx context.Context, q *dbgen.Queries, orgID, adding int64) error {
+	limit, err := q.OrgSeatLimit(ctx, orgID)
+	if err != nil || limit == nil {
+		return err
+	}
+	used, err := q.OrgSeatsUsed(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	if used+adding > int64(*limit) {
+		return ErrSeatLimit
+	}
+	return nil
+}
+
+// Create makes an organization on the free plan; the caller becomes its
+// member and org admin. Audited as org.created.
+// Errors: validation_failed (name), already_member (the caller belongs to
+// an organization), not_found (the caller is gone).
+func (o *Orgs) Create(ctx context.Context, actorID int64, name string) (Organization, error) {
+	name, err := orgName(name)
+	if err != nil {
+		return Organization{}, err
+	}
+	return inTx(ctx, o.db, func(q *dbgen.Queries) (Organization, error) {
+		u, err := q.UserGetByIDForUpdate(ctx, actorID)
+		if err != nil {
+			return Organization{}, err
+		}
+		if u.DeletedAt != nil {
+			return Organization{}, ErrNotFound
+		}
+		if u.OrganizationID != nil {
+			return Organization{}, ErrAlreadyMember
+		}
+		org, err := q.OrgCreate(ctx, name)
+		if err != nil {
+			return Organization{}, err
+		}
+		if err := o.join(ctx, q, actorID, org.ID, []string{orgAdminGroup}); err != nil {
+			return Organization{}, err
+		}
+		if err := auditOrg(ctx, q, actorID, nil, org.ID, "org.created", nil); err != nil {
+			return Organization{}, err
+		}
+		return o.get(ctx, q, org.ID)
+	})
+}
+
+// join makes user a member of org with exactly groups among the
+// organization-manageable groups.
+func (o *Orgs) join(ctx context.Context, q *dbgen.Queries, userID, orgID int64, groups []string) error {
+	if err := q.UserSetOrganization(ctx, dbgen.UserSetOrganizationParams{ID: userID, OrganizationID: &orgID}); err != nil {
+		return fmt.Errorf("join organization: %w", err)
+	}
+	return setGroups(ctx, q, userID, groups)
+}
+
+func setGroups(ctx context.Context, q *dbgen.Queries, userID int64, groups []string) error {
+	if err := q.UserGroupDeleteOrgManageable(ctx, userID); err != nil {
+		return fmt.Errorf("clear groups: %w", err)
+	}
+	if len(groups) == 0 {
+		return nil
+	}
+	if err := q.UserGroupAddOrgManageable(ctx, dbgen.UserGroupAddOrgManageableParams{UserID: userID, Names: groups}); err != nil {
+		return fmt.Errorf("add groups: %w", err)
+	}
+	return nil
+}
+
+// Get returns organization orgID as viewerID sees it.
+// Errors: not_found (no such organization, or the viewer is neither a
+// member nor a platform admin).
+func (o *Orgs) Get(ctx context.Context, viewerID, orgID int64) (OrgDetail, error) {
+	return inTx(ctx, o.db, func(q *dbgen.Queries) (OrgDetail, error) {
+		c, err := callerIn(ctx, q, viewerID, orgID)
+		if err != nil {
+			return OrgDetail{}, err
+		}
+		if err := c.may(OrgView); err != nil {
+			return OrgDetail{}, err
+		}
+		org, err := o.get(ctx, q, orgID)
+		if err != nil {
+			return OrgDetail{}, err
+		}
+		d := OrgDetail{Organization: org}
+		if d.Members, err = o.members(ctx, q, orgID, firstPage, DefaultPageLimit); err != nil {
+			return OrgDetail{}, err
+		}
+		if d.Invitations, err = o.invitations(ctx, q, orgID, firstPage, DefaultPageLimit, c.seesEmails()); err != nil {
+			return OrgDetail{}, err
+		}
+		return d, nil
+	})
+}
+
+// OrgPatch is a merge patch of an organization: absent fields stay.
+type OrgPatch struct {
+	Name Optional[string] `json:"name"`
+}
+
+// Update applies a merge patch to organization orgID. Audited as
+// org.updated when something changed.
+// Errors: validation_failed (name: null, empty or over 70 characters),
+// not_found, forbidden (not an org admin).
+func (o *Orgs) Update(ctx context.Context, actorID, orgID int64, p OrgPatch) (Organization, error) {
+	var name string
+	if p.Name.Set {
+		if p.Name.Value == nil {
+			return Organization{}, Invalid(FieldError{Field: "name", Message: "is required"})
+		}
+		var err error
+		if name, err = orgName(*p.Name.Value); err != nil {
+			return Organization{}, err
+		}
+	}
+	return inTx(ctx, o.db, func(q *dbgen.Queries) (Organization, error) {
+		org, c, err := lockOrg(ctx, q, actorID, orgID)
+		if err != nil {
+			return Organization{}, err
+		}
+		if err := c.may(OrgManage); err != nil {
+			return Organization{}, err
+		}
+		if p.Name.Set && org.Name != name {
+			if _, err := q.OrgSetName(ctx, dbgen.OrgSetNameParams{ID: orgID, Name: name}); err != nil {
+				return Organization{}, err
+			}
+			if err := auditOrg(ctx, q, actorID, nil, orgID, "org.updated", map[string]any{"fields": []string{"name"}}); err != nil {
+				return Organization{}, err
+			}
+		}
+		return o.get(ctx, q, orgID)
+	})
+}
+
+// Delete wipes organization orgID out in one transaction: its members stay
+// users, with no organization and none of the organization's groups; its
+// pending invitations are revoked; the organization row goes. Audited as
+// org.deleted (the audit log keeps the organization's id).
+// Errors: not_found, forbidden (neither an org admin nor a platform admin).
+func (o *Orgs) Delete(ctx context.Context, actorID, orgID int64) error {
+	_, err := inTx(ctx, o.db, func(q *dbgen.Queries) (struct{}, error) {
+		if _, err := q.OrgLockForDelete(ctx, orgID); err != nil {
+			return struct{}{}, err
+		}
+		c, err := callerIn(ctx, q, actorID, orgID)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if err := c.may(OrgWipeOut); err != nil {
+			return struct{}{}, err
+		}
+		if err := q.UserGroupDeleteOrgManageableByOrg(ctx, &orgID); err != nil {
+			return struct{}{}, fmt.Errorf("clear groups: %w", err)
+		}
+		members, err := q.MemberDetachAll(ctx, &orgID)
+		if err != nil {
+			return struct{}{}, fmt.Errorf("detach members: %w", err)
+		}
+		revoked, err := q.InvitationRevokeAllPending(ctx, orgID)
+		if err != nil {
+			return struct{}{}, fmt.Errorf("revoke invitations: %w", err)
+		}
+		if err := auditOrg(ctx, q, actorID, nil, orgID, "org.deleted", map[string]any{
+			"members_detached": members, "invitations_revoked": revoked,
+		}); err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, q.OrgDelete(ctx, orgID)
+	})
+	return err
+}
+
+// SetPlan moves organization orgID to plan. Platform admins only.
+// Audited as org.plan_changed.
+// Errors: validation_failed (plan), not_found, forbidden,
+// seat_limit_reached (the seats in use exceed the new plan's limit).
+func (o *Orgs) SetPlan(ctx context.Context, actorID, orgID int64, plan string) (Organization, error) {
+	return inTx(ctx, o.db, func(q *dbgen.Queries) (Organization, error) {
+		org, c, err := lockOrg(ctx, q, actorID, orgID)
+		if err != nil {
+			return Organization{}, err
+		}
+		if err := c.may(OrgChangePlan); err != nil {
+			return Organization{}, err
+		}
+		p, err := q.PlanGet(ctx, plan)
+		if err != nil {
+			return Organization{}, notFoundAs(err, Invalid(FieldError{Field: "plan", Message: "is not a known plan"}))
+		}
+		if p.Code == org.Plan {
+			return o.get(ctx, q, orgID)
+		}
+		used, err := q.OrgSeatsUsed(ctx, orgID)
+		if err != nil {
+			return Organization{}, err
+		}
+		if p.SeatLimit != nil && used > int64(*p.SeatLimit) {
+			return Organization{}, ErrSeatLimit
+		}
+		if _, err := q.OrgSetPlan(ctx, dbgen.OrgSetPlanParams{ID: orgID, Plan: p.Code}); err != nil {
+			return Organization{}, err
+		}
+		if err := auditOrg(ctx, q, actorID, nil, orgID, "org.plan_changed", map[string]any{
+			"before": map[string]any{"plan": org.Plan}, "after": map[string]any{"plan": p.Code},
+		}); err != nil {
+			return Organization{}, err
+		}
+		return o.get(ctx, q, orgID)
+	})
+}
+
+// Groups returns the groups org admins may assign: the
+// organization-manageable ones.
+// Errors: not_found (not a member nor a platform admin).
+func (o *Orgs) Groups(ctx context.Context, viewerID, orgID int64) ([]Group, error) {
+	return inTx(ctx, o.db, func(q *dbgen.Queries) ([]Group, error) {
+		if _, err := q.OrgGet(ctx, orgID); err != nil {
+			return nil, err
+		}
+		c, err := callerIn(ctx, q, viewerID, orgID)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.may(OrgView); err != nil {
+			return nil, err
+		}
+		rows, err := q.GroupListByKind(ctx, kindOrgManageable)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]Group, len(rows))
+		for i, r := range rows {
+			out[i] = Group{Name: r.Name, Kind: r.Kind, Description: r.Description}
+		}
+		return out, nil
+	})
+}
+
+// kindOrgManageable is the kind of the groups org admins assign.
+const kindOrgManageable = "org_manageable"
+
+// checkGroups validates a list of group names against the
+// organization-manageable groups and returns it sorted without repeats.
+// Errors: validation_failed (field groups).
+func checkGroups(ctx context.Context, q *dbgen.Queries, names []string) ([]string, error) {
+	rows, err := q.GroupListByKind(ctx, kindOrgManageable)
+	if err != nil {
+		return nil, err
+	}
+	known := make(map[string]bool, len(rows))
+	for _, r := range rows {
+		known[r.Name] = true
+	}
+	out := append([]string{}, names...)
+	slices.Sort(out)
+	out = slices.Compact(out)
+	for _, n := range out {
+		if !known[n] {
+			return nil, Invalid(FieldError{Field: "groups", Message: fmt.Sprintf("%q is not a group organization admins may assign", n)})
+		}
+	}
+	return out, nil
+}
+
+// invitationLink is the accept link of an invitation token.
+func (o *Orgs) invitationLink(token string) string {
+	return o.publicURL + "/accept-invitation?token=" + url.QueryEscape(token)
+}
+
+// Invite invites email to organization orgID with groups, by mail through
+// the outbox. The token is 32 random bytes; only its SHA-256 is kept; it
+// works for InviteTTL. An expired pending invitation to the same address
+// is revoked first. Audited as org.invitation_created (ids only).
+// Errors: validation_failed (email, groups), not_found, forbidden (not an
+// org admin), already_member (the address is a member's),
+// seat_limit_reached (members + pending invitations fill the plan),
+// conflict (an invitation to the address is pending).
+func (o *Orgs) Invite(ctx context.Context, actorID, orgID int64, email string, groups []string) (Invitation, error) {
+	email, ok := NormalizeEmail(email)
+	if !ok {
+		return Invitation{}, Invalid(FieldError{Field: "email", Message: "must be an email address"})
+	}
+	return inTx(ctx, o.db, func(q *dbgen.Queries) (Invitation, error) {
+		org, c, err := lockOrg(ctx, q, actorID, orgID)
+		if err != nil {
+			return Invitation{}, err
+		}
+		if err := c.may(OrgManage); err != nil {
+			return Invitation{}, err
+		}
+		if groups, err = checkGroups(ctx, q, groups); err != nil {
+			return Invitation{}, err
+		}
+		member, err := q.MemberExistsByEmail(ctx, dbgen.MemberExistsByEmailParams{OrganizationID: &orgID, Email: email})
+		if err != nil {
+			return Invitation{}, err
+		}
+		if member {
+			return Invitation{}, ErrAlreadyMember
+		}
+		if err := q.InvitationRevokeExpired(ctx, dbgen.InvitationRevokeExpiredParams{OrganizationID: orgID, Email: email}); err != nil {
+			return Invitation{}, err
+		}
+		if err := checkSeats(ctx, q, orgID, 1); err != nil {
+			return Invitation{}, err
+		}
+		token, hash, err := newOpaqueToken()
+		if err != nil {
+			return Invitation{}, err
+		}
+		inv, err := q.InvitationCreate(ctx, dbgen.InvitationCreateParams{
+			OrganizationID: orgID, InviterID: &actorID, Email: email, TokenHash: hash, Groups: groups,
+			TtlSeconds: o.InviteTTL.Seconds(),
+		})
+		if err != nil {
+			return Invitation{}, err
+		}
+		if err := enqueueMail(ctx, q, nil, Mail{To: email, Subject: "You are invited to " + org.Name, Text: fmt.Sprintf(
+			"You are invited to join %s.\n\nSign in with this address and open this link to accept:\n\n%s\n\nThe link works once and expires in %s. If you did not expect it, ignore this mail.\n",
+			org.Name, o.invitationLink(token), humanDuration(o.InviteTTL))}); err != nil {
+			return Invitation{}, fmt.Errorf("queue invitation mail: %w", err)
+		}
+		if err := auditOrg(ctx, q, actorID, nil, orgID, "org.invitation_created", map[string]any{
+			"invitation_id": inv.ID, "groups": groups,
+		}); err != nil {
+			return Invitation{}, err
+		}
+		return invitationFromRow(inv, true), nil
+	})
+}
+
+func invitationFromRow(r dbgen.Invitation, withEmail bool) Invitation {
+	inv := Invitation{
+		ID: r.ID, OrganizationID: r.OrganizationID, InviterID: r.InviterID,
+		Groups: r.Groups, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
+	}
+	if withEmail {
+		inv.Email = r.Email
+	}
+	return inv
+}
+
+// RevokeInvitation revokes pending invitation invitationID of organization
+// orgID. Audited as org.invitation_revoked.
+// Errors: not_found (no such pending invitation), forbidden.
+func (o *Orgs) RevokeInvitation(ctx context.Context, actorID, orgID, invitationID int64) error {
+	_, err := inTx(ctx, o.db, func(q *dbgen.Queries) (struct{}, error) {
+		_, c, err := lockOrg(ctx, q, actorID, orgID)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if err := c.may(OrgManage); err != nil {
+			return struct{}{}, err
+		}
+		n, err := q.InvitationRevoke(ctx, dbgen.InvitationRevokeParams{ID: invitationID, OrganizationID: orgID})
+		if err != nil {
+			return struct{}{}, err
+		}
+		if n == 0 {
+			return struct{}{}, ErrNotFound
+		}
+		return struct{}{}, auditOrg(ctx, q, actorID, nil, orgID, "org.invitation_revoked", map[string]any{"invitation_id": invitationID})
+	})
+	return err
+}
+
+// Accept spends an invitation token for user userID, who joins the
+// organization with the invitation's groups. The user's email must be the
+// invitation's (case-insensitively); following the mailed link proves the
+// mailbox, so the email becomes verified. Audited as
+// org.invitation_accepted.
+// Errors: invalid_token (unknown, accepted, revoked or expired token),
+// forbidden (another user's invitation), already_member (the user belongs
+// to an organization: leaving one is explicit), seat_limit_reached.
+func (o *Orgs) Accept(ctx context.Context, userID int64, token string) (Organization, error) {
+	hash, ok := tokenHash(token)
+	if !ok {
+		return Organization{}, ErrInvalidToken
+	}
+	return inTx(ctx, o.db, func(q *dbgen.Queries) (Organization, error) {
+		found, err := q.InvitationGetByHash(ctx, hash)
+		if err != nil {
+			return Organization{}, notFoundAs(err, ErrInvalidToken)
+		}
+		if _, err := q.OrgLock(ctx, found.OrganizationID); err != nil {
+			return Organization{}, notFoundAs(err, ErrInvalidToken)
+		}
+		inv, err := q.InvitationGetForUpdate(ctx, found.ID)
+		if err != nil {
+			return Organization{}, notFoundAs(err, ErrInvalidToken)
+		}
+		if inv.AcceptedAt != nil || inv.RevokedAt != nil || !time.Now().Before(inv.ExpiresAt) {
+			return Organization{}, ErrInvalidToken
+		}
+		u, err := q.UserGetByIDForUpdate(ctx, userID)
+		if err != nil {
+			return Organization{}, err
+		}
+		if !userFromRow(u).Usable() {
+			return Organization{}, ErrAccountDisabled
+		}
+		if u.Email == nil || !strings.EqualFold(*u.Email, inv.Email) {
+			return Organization{}, ErrForbidden
+		}
+		if u.OrganizationID != nil {
+			return Organization{}, ErrAlreadyMember
+		}
+		// The invitation holds a seat already: accepting moves it from
+		// pending to member. The count is checked anyway, under the lock.
+		if err := checkSeats(ctx, q, inv.OrganizationID, 0); err != nil {
+			return Organization{}, err
+		}
+		// The invitation stops counting before the member starts to, so
+		// the seat trigger never counts both.
+		if err := q.InvitationAccept(ctx, dbgen.InvitationAcceptParams{ID: inv.ID, UserID: &userID}); err != nil {
+			return Organization{}, err
+		}
+		if err := o.join(ctx, q, userID, inv.OrganizationID, inv.Groups); err != nil {
+			return Organization{}, err
+		}
+		if !u.EmailVerified {
+			if err := q.UserSetEmailVerified(ctx, dbgen.UserSetEmailVerifiedParams{ID: u.ID, Email: *u.Email}); err != nil {
+				return Organization{}, err
+			}
+		}
+		if err := auditOrg(ctx, q, userID, &userID, inv.OrganizationID, "org.invitation_accepted", map[string]any{"invitation_id": inv.ID}); err != nil {
+			return Organization{}, err
+		}
+		return o.get(ctx, q, inv.OrganizationID)
+	})
+}
+
+// RemoveMember takes user targetID out of organization orgID: they lose
+// the organization's groups. An org admin removes anyone; every member may
+// remove themself (leave). The last org admin cannot leave or be removed
+// while other members remain. When the last member leaves, the pending
+// invitations are revoked, so nobody joins an organization without an
+// admin. Audited as org.member_removed or org.member_left.
+// Errors: not_found (no such organization or member), forbidden,
+// last_admin.
+func (o *Orgs) RemoveMember(ctx context.Context, actorID, orgID, targetID int64) error {
+	_, err := inTx(ctx, o.db, func(q *dbgen.Queries) (struct{}, error) {
+		_, c, err := lockOrg(ctx, q, actorID, orgID)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if actorID == targetID && c.standing == OrgOutsider {
+			return struct{}{}, ErrNotFound
+		}
+		if actorID != targetID {
+			if err := c.may(OrgManage); err != nil {
+				return struct{}{}, err
+			}
+		}
+		target, err := q.UserGetByIDForUpdate(ctx, targetID)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if target.OrganizationID == nil || *target.OrganizationID != orgID {
+			return struct{}{}, ErrNotFound
+		}
+		members, err := q.MemberCount(ctx, &orgID)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if slices.Contains(c.admins, targetID) && len(c.admins) == 1 && members > 1 {
+			return struct{}{}, ErrLastAdmin
+		}
+		if err := setGroups(ctx, q, targetID, nil); err != nil {
+			return struct{}{}, err
+		}
+		if err := q.UserSetOrganization(ctx, dbgen.UserSetOrganizationParams{ID: targetID}); err != nil {
+			return struct{}{}, err
+		}
+		if members == 1 {
+			if _, err := q.InvitationRevokeAllPending(ctx, orgID); err != nil {
+				return struct{}{}, err
+			}
+		}
+		action := "org.member_removed"
+		if actorID == targetID {
+			action = "org.member_left"
+		}
+		return struct{}{}, auditOrg(ctx, q, actorID, &targetID, orgID, action, nil)
+	})
+	return err
+}
+
+// SetMemberGroups sets member targetID's organization groups to groups
+// (organization-manageable groups only). Taking org_admin from the last
+// org admin is refused. Audited as org.member_groups_changed.
+// Errors: validation_failed (groups), not_found, forbidden, last_admin.
+func (o *Orgs) SetMemberGroups(ctx context.Context, actorID, orgID, targetID int64, groups []string) (Member, error) {
+	return inTx(ctx, o.db, func(q *dbgen.Queries) (Member, error) {
+		_, c, err := lockOrg(ctx, q, actorID, orgID)
+		if err != nil {
+			return Member{}, err
+		}
+		if err := c.may(OrgManage); err != nil {
+			return Member{}, err
+		}
+		if groups, err = checkGroups(ctx, q, groups); err != nil {
+			return Member{}, err
+		}
+		if _, err := q.UserGetByIDForUpdate(ctx, targetID); err != nil {
+			return Member{}, err
+		}
+		before, err := q.MemberGet(ctx, dbgen.MemberGetParams{ID: targetID, OrganizationID: &orgID})
+		if err != nil {
+			return Member{}, err
+		}
+		if slices.Equal(before.Groups, groups) {
+			return Member{User: userFromRow(before.User), Groups: before.Groups}, nil
+		}
+		if slices.Contains(c.admins, targetID) && len(c.admins) == 1 && !slices.Contains(groups, orgAdminGroup) {
+			return Member{}, ErrLastAdmin
+		}
+		if err := setGroups(ctx, q, targetID, groups); err != nil {
+			return Member{}, err
+		}
+		if err := auditOrg(ctx, q, actorID, &targetID, orgID, "org.member_groups_changed", map[string]any{
+			"before": map[string]any{"groups": before.Groups}, "after": map[string]any{"groups": groups},
+		}); err != nil {
+			return Member{}, err
+		}
+		return Member{User: userFromRow(before.User), Groups: groups}, nil
+	})
+}
+
+// ListMembers returns one page of organization orgID's members, newest
+// account first.
+// Errors: validation_failed (limit), invalid_cursor, not_found.
+func (o *Orgs) ListMembers(ctx context.Context, viewerID, orgID int64, page PageRequest) (Page[Member], error) {
+	limit, after, err := o.pageStart(cursorMembers, orgID, page)
+	if err != nil {
+		return Page[Member]{}, err
+	}
+	return inTx(ctx, o.db, func(q *dbgen.Queries) (Page[Member], error) {
+		c, err := callerIn(ctx, q, viewerID, orgID)
+		if err != nil {
+			return Page[Member]{}, err
+		}
+		if err := c.may(OrgView); err != nil {
+			return Page[Member]{}, err
+		}
+		if _, err := q.OrgGet(ctx, orgID); err != nil {
+			return Page[Member]{}, err
+		}
+		return o.members(ctx, q, orgID, after, limit)
+	})
+}
+
+// ListInvitations returns one page of organization orgID's pending
+// invitations, newest first.
+// Errors: validation_failed (limit), invalid_cursor, not_found, forbidden.
+func (o *Orgs) ListInvitations(ctx context.Context, viewerID, orgID int64, page PageRequest) (Page[Invitation], error) {
+	limit, after, err := o.pageStart(cursorInvitations, orgID, page)
+	if err != nil {
+		return Page[Invitation]{}, err
+	}
+	return inTx(ctx, o.db, func(q *dbgen.Queries) (Page[Invitation], error) {
+		c, err := callerIn(ctx, q, viewerID, orgID)
+		if err != nil {
+			return Page[Invitation]{}, err
+		}
+		if err := c.may(OrgManage); err != nil {
+			return Page[Invitation]{}, err
+		}
+		if _, err := q.OrgGet(ctx, orgID); err != nil {
+			return Page[Invitation]{}, err
+		}
+		return o.invitations(ctx, q, orgID, after, limit, true)
+	})
+}
+
+func (o *Orgs) pageStart(kind string, orgID int64, page PageRequest) (int, Cursor, error) {
+	limit, err := pageLimit(page.Limit)
+	if err != nil {
+		return 0, Cursor{}, err
+	}
+	after := firstPage
+	if page.Cursor != "" {
+		if after, err = o.cursors.decode(kind, orgBind(orgID), page.Cursor); err != nil {
+			return 0, Cursor{}, err
+		}
+	}
+	return limit, after, nil
+}
+
+func (o *Orgs) members(ctx context.Context, q *dbgen.Queries, orgID int64, after Cursor, limit int) (Page[Member], error) {
+	rows, err := q.MemberList(ctx, dbgen.MemberListParams{
+		OrganizationID: &orgID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: int32(limit + 1),
+	})
+	if err != nil {
+		return Page[Member]{}, err
+	}
+	out := Page[Member]{Items: make([]Member, 0, min(len(rows), limit))}
+	for _, r := range rows[:min(len(rows), limit)] {
+		out.Items = append(out.Items, Member{User: userFromRow(r.User), Groups: r.Groups})
+	}
+	if len(rows) > limit {
+		last := out.Items[limit-1].User
+		c := o.cursors.encode(cursorMembers, orgBind(orgID), Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
+		out.NextCursor = &c
+	}
+	return out, nil
+}
+
+func (o *Orgs) invitations(ctx context.Context, q *dbgen.Queries, orgID int64, after Cursor, limit int, withEmail bool) (Page[Invitation], error) {
+	rows, err := q.InvitationListPending(ctx, dbgen.InvitationListPendingParams{
+		OrganizationID: orgID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: int32(limit + 1),
+	})
+	if err != nil {
+		return Page[Invitation]{}, err
+	}
+	out := Page[Invitation]{Items: make([]Invitation, 0, min(len(rows), limit))}
+	for _, r := range rows[:min(len(rows), limit)] {
+		out.Items = append(out.Items, invitationFromRow(r, withEmail))
+	}
+	if len(rows) > limit {
+		last := out.Items[limit-1]
+		c := o.cursors.encode(cursorInvitations, orgBind(orgID), Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
+		out.NextCursor = &c
+	}
+	return out, nil
+}
