@@ -24,8 +24,12 @@ func (s *Server) adminRoutes() {
 
 // pathID reads the {id} path value; anything but a positive integer is a
 // route that does not exist.
-func pathID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+func pathID(r *http.Request) (int64, error) { return pathInt64(r, "id") }
+
+// pathInt64 reads a positive integer path value; anything else is a route
+// that does not exist.
+func pathInt64(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	if err != nil || id <= 0 {
 		return 0, errNotFound
 	}

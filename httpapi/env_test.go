@@ -234,7 +234,8 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 	outbox := service.NewOutbox(db, idp.NewAdminClient(e.admin.srv.URL, "service-key"), newTestMailer(t, e.mail), log)
 	outbox.Resets = accounts
 	admin := service.NewAdmin(db, "IN", e.cursorKey)
-	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Ready: db.Ready, PoolStats: db.Stats, PublicURL: "http://userd.test"})
+	orgs := service.NewOrgs(db, "http://userd.test", e.cursorKey)
+	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Ready: db.Ready, PoolStats: db.Stats, PublicURL: "http://userd.test"})
 	return h, accounts, outbox
 }
 

@@ -21,6 +21,7 @@ type Deps struct {
 	Users     *service.Users
 	Accounts  *service.Accounts // local accounts, sessions, JWKS
 	Admin     *service.Admin
+	Orgs      *service.Orgs
 	Ready     func(ctx context.Context) error // readiness: DB up and migrated
 	PoolStats func() service.PoolStats
 	PublicURL string // base of absolute links (avatars)
@@ -33,6 +34,7 @@ type Server struct {
 	users     *service.Users
 	accounts  *service.Accounts
 	admin     *service.Admin
+	orgs      *service.Orgs
 	ready     func(ctx context.Context) error
 	publicURL string
 	mux       *http.ServeMux
@@ -49,7 +51,7 @@ func New(d Deps) *Server {
 		d.Log = slog.Default()
 	}
 	s := &Server{
-		log: d.Log, auth: d.Auth, users: d.Users, accounts: d.Accounts, admin: d.Admin, ready: d.Ready, publicURL: d.PublicURL,
+		log: d.Log, auth: d.Auth, users: d.Users, accounts: d.Accounts, admin: d.Admin, orgs: d.Orgs, ready: d.Ready, publicURL: d.PublicURL,
 		mux: http.NewServeMux(), metrics: newMetrics(d.PoolStats),
 	}
 	s.routes()
@@ -90,6 +92,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/auth/email/verify", s.verifyEmail)
 	s.handle("POST /api/v1/auth/email/verify/resend", s.authed(s.resendVerification))
 	s.adminRoutes()
+	s.orgRoutes()
 
 	s.handle("/", s.unmatched)
 }

@@ -58,6 +58,9 @@ const (
 	PermReadAudit                         // read the audit log
 	PermSeeInactive                       // find and view inactive and blocking accounts
 	PermSeePrivate                        // see another user's private view
+	// PermManageOrganizations acts as an org admin of every organization
+	// and changes their plans.
+	PermManageOrganizations
 )
 
 // Can reports whether role r holds permission p: the policy (SPEC §5,
@@ -68,7 +71,7 @@ func (r Role) Can(p Permission) bool {
 		return r == RoleAdmin || r == RoleOperator
 	case PermLookUpUsers:
 		return r == RoleAdmin || r == RoleOperator || r == RoleAgent
-	case PermManageUsers, PermReadAudit, PermSeePrivate:
+	case PermManageUsers, PermReadAudit, PermSeePrivate, PermManageOrganizations:
 		return r == RoleAdmin
 	default:
 		return false
@@ -81,4 +84,54 @@ func Authorize(u User, p Permission) error {
 		return ErrForbidden
 	}
 	return nil
+}
+
+// OrgStanding is what a user is to one organization.
+type OrgStanding int
+
+// The standings, from least to most.
+const (
+	OrgOutsider OrgStanding = iota // not a member
+	OrgMember                      // a member
+	OrgAdmin                       // a member in group org_admin
+)
+
+// OrgAction is something a caller does to an organization.
+type OrgAction int
+
+// The organization actions.
+const (
+	// OrgView reads the organization, its members and the assignable groups.
+	OrgView OrgAction = iota
+	// OrgManage renames it, invites, revokes invitations, removes members
+	// and sets their groups.
+	OrgManage
+	// OrgWipeOut deletes it.
+	OrgWipeOut
+	// OrgChangePlan moves it to another plan.
+	OrgChangePlan
+)
+
+// OrgMay decides whether a user of platform role role, with standing in
+// an organization, may act on it. Platform admins may do everything to
+// every organization (PermManageOrganizations: they are how an
+// organization whose admins are gone is repaired); the plan is theirs
+// alone. Members read; org admins also
+// manage and wipe out. Outsiders get not_found, so that an organization's
+// existence is not revealed to them; members lacking a right get forbidden.
+// Leaving (a member removing themself) is not an action here: every
+// member may leave.
+func OrgMay(role Role, standing OrgStanding, act OrgAction) error {
+	switch {
+	case role.Can(PermManageOrganizations):
+		return nil
+	case act == OrgChangePlan:
+		return ErrForbidden
+	case standing == OrgOutsider:
+		return ErrNotFound
+	case act == OrgView || standing == OrgAdmin:
+		return nil
+	default:
+		return ErrForbidden
+	}
 }

@@ -13,20 +13,20 @@ func TestRolePolicy(t *testing.T) {
 	t.Parallel()
 	perms := []service.Permission{
 		service.PermListUsers, service.PermLookUpUsers, service.PermManageUsers,
-		service.PermReadAudit, service.PermSeeInactive, service.PermSeePrivate,
+		service.PermReadAudit, service.PermSeeInactive, service.PermSeePrivate, service.PermManageOrganizations,
 	}
 	// Per role, in the order of perms.
 	want := map[service.Role][]bool{
-		service.RoleUser:      {false, false, false, false, false, false},
-		service.RoleOwner:     {false, false, false, false, false, false},
-		service.RoleAgent:     {false, true, false, false, false, false},
-		service.RoleBroker:    {false, false, false, false, false, false},
-		service.RoleArtist:    {false, false, false, false, false, false},
-		service.RoleAssistant: {false, false, false, false, false, false},
-		service.RoleOperator:  {true, true, false, false, true, false},
-		service.RoleAdmin:     {true, true, true, true, true, true},
-		"king":                {false, false, false, false, false, false},
-		"":                    {false, false, false, false, false, false},
+		service.RoleUser:      {false, false, false, false, false, false, false},
+		service.RoleOwner:     {false, false, false, false, false, false, false},
+		service.RoleAgent:     {false, true, false, false, false, false, false},
+		service.RoleBroker:    {false, false, false, false, false, false, false},
+		service.RoleArtist:    {false, false, false, false, false, false, false},
+		service.RoleAssistant: {false, false, false, false, false, false, false},
+		service.RoleOperator:  {true, true, false, false, true, false, false},
+		service.RoleAdmin:     {true, true, true, true, true, true, true},
+		"king":                {false, false, false, false, false, false, false},
+		"":                    {false, false, false, false, false, false, false},
 	}
 	for role, grants := range want {
 		for i, p := range perms {
@@ -65,6 +65,39 @@ func TestRoleRank(t *testing.T) {
 	for _, r := range []service.Role{"", "king", "Admin", "admin "} {
 		if r.Rank() != -1 || r.Valid() {
 			t.Errorf("%q: got rank %d valid %v, want -1 false", r, r.Rank(), r.Valid())
+		}
+	}
+}
+
+// TestOrgPolicy checks every standing and platform role against every
+// organization action: outsiders learn nothing (not_found), members read,
+// org admins manage and wipe out, platform admins do everything and alone
+// change plans.
+func TestOrgPolicy(t *testing.T) {
+	t.Parallel()
+	acts := []service.OrgAction{service.OrgView, service.OrgManage, service.OrgWipeOut, service.OrgChangePlan}
+	nf, fb := service.ErrNotFound, service.ErrForbidden
+	cases := []struct {
+		role     service.Role
+		standing service.OrgStanding
+		want     []error // per action, in the order of acts
+	}{
+		{service.RoleUser, service.OrgOutsider, []error{nf, nf, nf, fb}},
+		{service.RoleOperator, service.OrgOutsider, []error{nf, nf, nf, fb}},
+		{service.RoleUser, service.OrgMember, []error{nil, fb, fb, fb}},
+		{service.RoleAgent, service.OrgMember, []error{nil, fb, fb, fb}},
+		{service.RoleUser, service.OrgAdmin, []error{nil, nil, nil, fb}},
+		{service.RoleOperator, service.OrgAdmin, []error{nil, nil, nil, fb}},
+		{service.RoleAdmin, service.OrgOutsider, []error{nil, nil, nil, nil}},
+		{service.RoleAdmin, service.OrgMember, []error{nil, nil, nil, nil}},
+		{"king", service.OrgAdmin, []error{nil, nil, nil, fb}},
+	}
+	for _, c := range cases {
+		for i, act := range acts {
+			got := service.OrgMay(c.role, c.standing, act)
+			if (got == nil) != (c.want[i] == nil) || (got != nil && !errors.Is(got, c.want[i])) {
+				t.Errorf("OrgMay(%q, %d, %d): got %v, want %v", c.role, c.standing, act, got, c.want[i])
+			}
 		}
 	}
 }

@@ -168,6 +168,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Log
 		Users:     users,
 		Accounts:  accts,
 		Admin:     service.NewAdmin(db, cfg.DefaultRegion, cursorKey),
+		Orgs:      service.NewOrgs(db, cfg.PublicURL, cursorKey),
 		Ready:     db.Ready,
 		PoolStats: db.Stats,
 		PublicURL: cfg.PublicURL,
