@@ -83,7 +83,7 @@ func (q *Queries) MemberExistsByEmail(ctx context.Context, arg MemberExistsByEma
 }
 
 const memberGet = `-- name: MemberGet :one
-SELECT u.id, u.username, u.email, u.phone, u.first_name, u.last_name, u.bio, u.avatar, u.date_of_birth, u.instagram_handle, u.country, u.city, u.zipcode, u.role, u.artist_id, u.organization_id, u.is_active, u.is_verified, u.phone_verified, u.email_verified, u.preferences, u.current_latitude, u.current_longitude, u.last_auth_method, u.last_auth_method_at, u.last_login_at, u.is_seed_data, u.created_at, u.updated_at, u.deleted_at,
+SELECT u.id, u.username, u.email, u.phone, u.first_name, u.last_name, u.bio, u.avatar, u.date_of_birth, u.instagram_handle, u.country, u.city, u.zipcode, u.role, u.artist_id, u.organization_id, u.is_active, u.is_verified, u.phone_verified, u.email_verified, u.preferences, u.current_latitude, u.current_longitude, u.last_auth_method, u.last_auth_method_at, u.last_login_at, u.is_seed_data, u.created_at, u.updated_at, u.deleted_at, u.pending_email,
     ARRAY(SELECT g.name FROM user_permission_groups ug JOIN permission_groups g ON g.id = ug.group_id
           WHERE ug.user_id = u.id AND g.kind = 'org_manageable' ORDER BY g.name)::text[] AS groups
 FROM users u
@@ -134,13 +134,14 @@ func (q *Queries) MemberGet(ctx context.Context, arg MemberGetParams) (MemberGet
 		&i.User.CreatedAt,
 		&i.User.UpdatedAt,
 		&i.User.DeletedAt,
+		&i.User.PendingEmail,
 		&i.Groups,
 	)
 	return i, err
 }
 
 const memberList = `-- name: MemberList :many
-SELECT u.id, u.username, u.email, u.phone, u.first_name, u.last_name, u.bio, u.avatar, u.date_of_birth, u.instagram_handle, u.country, u.city, u.zipcode, u.role, u.artist_id, u.organization_id, u.is_active, u.is_verified, u.phone_verified, u.email_verified, u.preferences, u.current_latitude, u.current_longitude, u.last_auth_method, u.last_auth_method_at, u.last_login_at, u.is_seed_data, u.created_at, u.updated_at, u.deleted_at,
+SELECT u.id, u.username, u.email, u.phone, u.first_name, u.last_name, u.bio, u.avatar, u.date_of_birth, u.instagram_handle, u.country, u.city, u.zipcode, u.role, u.artist_id, u.organization_id, u.is_active, u.is_verified, u.phone_verified, u.email_verified, u.preferences, u.current_latitude, u.current_longitude, u.last_auth_method, u.last_auth_method_at, u.last_login_at, u.is_seed_data, u.created_at, u.updated_at, u.deleted_at, u.pending_email,
     ARRAY(SELECT g.name FROM user_permission_groups ug JOIN permission_groups g ON g.id = ug.group_id
           WHERE ug.user_id = u.id AND g.kind = 'org_manageable' ORDER BY g.name)::text[] AS groups
 FROM users u
@@ -209,6 +210,7 @@ func (q *Queries) MemberList(ctx context.Context, arg MemberListParams) ([]Membe
 			&i.User.CreatedAt,
 			&i.User.UpdatedAt,
 			&i.User.DeletedAt,
+			&i.User.PendingEmail,
 			&i.Groups,
 		); err != nil {
 			return nil, err

@@ -39,6 +39,28 @@ $$;
 
 
 --
+-- Name: jsonb_depth(jsonb, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.jsonb_depth(j jsonb, max integer) RETURNS integer
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+        WITH RECURSIVE t(v, d) AS (
+            SELECT j, CASE WHEN jsonb_typeof(j) IN ('object', 'array') THEN 1 ELSE 0 END
+            UNION ALL
+            SELECT c.v, t.d + 1
+            FROM t, LATERAL (
+                SELECT value FROM jsonb_each(CASE WHEN jsonb_typeof(t.v) = 'object' THEN t.v END)
+                UNION ALL
+                SELECT value FROM jsonb_array_elements(CASE WHEN jsonb_typeof(t.v) = 'array' THEN t.v END)
+            ) AS c(v)
+            WHERE jsonb_typeof(c.v) IN ('object', 'array') AND t.d <= max
+        )
+        SELECT max(d) FROM t
+    $$;
+
+
+--
 -- Name: organization_check_seats(bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -140,6 +162,24 @@ CREATE FUNCTION public.users_create_follow_stats() RETURNS trigger
     AS $$
 BEGIN
     INSERT INTO follow_stats (user_id) VALUES (NEW.id);
+    RETURN NEW;
+END;
+$$;
+
+
+--
+-- Name: users_preferences_depth_check(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.users_preferences_depth_check() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF jsonb_depth(NEW.preferences, 32) > 32 THEN
+        RAISE EXCEPTION 'preferences nest deeper than 32 levels'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'users_preferences_depth_chk',
+                  TABLE = 'users', SCHEMA = TG_TABLE_SCHEMA;
+    END IF;
     RETURN NEW;
 END;
 $$;
@@ -281,9 +321,11 @@ ALTER TABLE public.invitations ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY 
 CREATE TABLE public.login_failures (
     id bigint NOT NULL,
     identifier_hash bytea NOT NULL,
-    ip inet,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT login_failures_hash_chk CHECK ((octet_length(identifier_hash) = 32))
+    ip_hash bytea,
+    user_id bigint,
+    CONSTRAINT login_failures_hash_chk CHECK ((octet_length(identifier_hash) = 32)),
+    CONSTRAINT login_failures_ip_hash_chk CHECK ((octet_length(ip_hash) = 32))
 );
 
 
@@ -347,7 +389,7 @@ CREATE TABLE public.outbox (
     done_at timestamp with time zone,
     failed_at timestamp with time zone,
     CONSTRAINT outbox_attempts_chk CHECK ((attempts >= 0)),
-    CONSTRAINT outbox_kind_chk CHECK ((kind = ANY (ARRAY['mail'::text, 'idp_delete'::text]))),
+    CONSTRAINT outbox_kind_chk CHECK ((kind = ANY (ARRAY['mail'::text, 'idp_delete'::text, 'password_reset_request'::text]))),
     CONSTRAINT outbox_payload_chk CHECK ((jsonb_typeof(payload) = 'object'::text)),
     CONSTRAINT outbox_state_chk CHECK (((done_at IS NULL) OR (failed_at IS NULL)))
 );
@@ -426,6 +468,34 @@ CREATE TABLE public.plans (
 
 
 --
+-- Name: rate_events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.rate_events (
+    id bigint NOT NULL,
+    bucket text NOT NULL,
+    key_hash bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT rate_events_bucket_chk CHECK ((bucket ~ '^[a-z][a-z0-9_.:]{1,63}$'::text)),
+    CONSTRAINT rate_events_key_hash_chk CHECK ((octet_length(key_hash) = 32))
+);
+
+
+--
+-- Name: rate_events_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.rate_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.rate_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -463,7 +533,7 @@ CREATE TABLE public.sessions (
     revoked_reason text,
     CONSTRAINT sessions_expires_at_chk CHECK ((expires_at > created_at)),
     CONSTRAINT sessions_revoked_pair_chk CHECK (((revoked_at IS NULL) = (revoked_reason IS NULL))),
-    CONSTRAINT sessions_revoked_reason_chk CHECK ((revoked_reason = ANY (ARRAY['logout'::text, 'reuse_detected'::text, 'password_changed'::text, 'password_reset'::text, 'deactivated'::text, 'deleted'::text, 'revoked_by_user'::text, 'role_changed'::text]))),
+    CONSTRAINT sessions_revoked_reason_chk CHECK ((revoked_reason = ANY (ARRAY['logout'::text, 'reuse_detected'::text, 'password_changed'::text, 'password_reset'::text, 'deactivated'::text, 'deleted'::text, 'revoked_by_user'::text, 'role_changed'::text, 'address_proven'::text]))),
     CONSTRAINT sessions_user_agent_chk CHECK ((char_length(user_agent) <= 512))
 );
 
@@ -542,7 +612,7 @@ CREATE TABLE public.user_tokens (
     used_at timestamp with time zone,
     CONSTRAINT user_tokens_expires_at_chk CHECK ((expires_at > created_at)),
     CONSTRAINT user_tokens_hash_chk CHECK ((octet_length(token_hash) = 32)),
-    CONSTRAINT user_tokens_purpose_chk CHECK ((purpose = ANY (ARRAY['email_verification'::text, 'password_reset'::text]))),
+    CONSTRAINT user_tokens_purpose_chk CHECK ((purpose = ANY (ARRAY['email_verification'::text, 'password_reset'::text, 'email_change'::text]))),
     CONSTRAINT user_tokens_used_at_chk CHECK ((used_at >= created_at))
 );
 
@@ -596,6 +666,7 @@ CREATE TABLE public.users (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     deleted_at timestamp with time zone,
+    pending_email text,
     CONSTRAINT users_artist_id_chk CHECK (((role = 'artist'::text) = (artist_id IS NOT NULL))),
     CONSTRAINT users_avatar_chk CHECK ((char_length(avatar) <= 2048)),
     CONSTRAINT users_bio_chk CHECK ((char_length(bio) <= 140)),
@@ -613,6 +684,7 @@ CREATE TABLE public.users (
     CONSTRAINT users_latitude_chk CHECK (((current_latitude >= ('-90'::integer)::double precision) AND (current_latitude <= (90)::double precision))),
     CONSTRAINT users_location_pair_chk CHECK (((current_latitude IS NULL) = (current_longitude IS NULL))),
     CONSTRAINT users_longitude_chk CHECK (((current_longitude >= ('-180'::integer)::double precision) AND (current_longitude <= (180)::double precision))),
+    CONSTRAINT users_pending_email_chk CHECK (((char_length(pending_email) <= 254) AND (pending_email ~ '^[^@[:space:]]+@[^@[:space:]]+$'::text))),
     CONSTRAINT users_phone_chk CHECK ((phone ~ '^\+[1-9][0-9]{6,14}$'::text)),
     CONSTRAINT users_phone_verified_chk CHECK (((phone IS NOT NULL) OR (NOT phone_verified))),
     CONSTRAINT users_preferences_chk CHECK (((jsonb_typeof(preferences) = 'object'::text) AND (octet_length((preferences)::text) <= 16384))),
@@ -747,6 +819,14 @@ ALTER TABLE ONLY public.permission_groups
 
 ALTER TABLE ONLY public.plans
     ADD CONSTRAINT plans_pkey PRIMARY KEY (code);
+
+
+--
+-- Name: rate_events rate_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.rate_events
+    ADD CONSTRAINT rate_events_pkey PRIMARY KEY (id);
 
 
 --
@@ -914,10 +994,17 @@ CREATE INDEX login_failures_identifier_idx ON public.login_failures USING btree 
 
 
 --
--- Name: login_failures_ip_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: login_failures_ip_hash_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX login_failures_ip_idx ON public.login_failures USING btree (ip, created_at) WHERE (ip IS NOT NULL);
+CREATE INDEX login_failures_ip_hash_idx ON public.login_failures USING btree (ip_hash, created_at) WHERE (ip_hash IS NOT NULL);
+
+
+--
+-- Name: login_failures_user_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX login_failures_user_id_idx ON public.login_failures USING btree (user_id) WHERE (user_id IS NOT NULL);
 
 
 --
@@ -939,6 +1026,20 @@ CREATE INDEX outbox_due_idx ON public.outbox USING btree (run_after, id) WHERE (
 --
 
 CREATE INDEX outbox_user_id_idx ON public.outbox USING btree (user_id) WHERE (user_id IS NOT NULL);
+
+
+--
+-- Name: rate_events_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX rate_events_created_at_idx ON public.rate_events USING btree (created_at);
+
+
+--
+-- Name: rate_events_key_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX rate_events_key_idx ON public.rate_events USING btree (bucket, key_hash, created_at);
 
 
 --
@@ -1131,6 +1232,13 @@ CREATE TRIGGER users_create_follow_stats_trg AFTER INSERT ON public.users FOR EA
 
 
 --
+-- Name: users users_preferences_depth_trg; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER users_preferences_depth_trg BEFORE INSERT OR UPDATE OF preferences ON public.users FOR EACH ROW EXECUTE FUNCTION public.users_preferences_depth_check();
+
+
+--
 -- Name: users users_seats_insert_trg; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1233,6 +1341,14 @@ ALTER TABLE ONLY public.invitations
 
 
 --
+-- Name: login_failures login_failures_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.login_failures
+    ADD CONSTRAINT login_failures_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
 -- Name: organizations organizations_plan_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1327,4 +1443,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261122000003'),
     ('20261122000004'),
     ('20261122000005'),
+    ('20261201000200'),
     ('20261201000600');
