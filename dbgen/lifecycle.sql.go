@@ -114,6 +114,18 @@ func (q *Queries) PasswordCredentialDelete(ctx context.Context, userID int64) er
 	return err
 }
 
+const passwordCredentialDeleteCount = `-- name: PasswordCredentialDeleteCount :execrows
+DELETE FROM password_credentials WHERE user_id = $1
+`
+
+func (q *Queries) PasswordCredentialDeleteCount(ctx context.Context, userID int64) (int64, error) {
+	result, err := q.db.Exec(ctx, passwordCredentialDeleteCount, userID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const sessionRevokeAllByUser = `-- name: SessionRevokeAllByUser :execrows
 
 UPDATE sessions SET revoked_at = now(), revoked_reason = $1

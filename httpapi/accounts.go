@@ -171,7 +171,9 @@ func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &b); err != nil {
 		return err
 	}
-	if err := s.accounts.VerifyEmail(r.Context(), b.Token); err != nil {
+	// Signed in to the account the link is for, the caller keeps its other
+	// ways in; otherwise the link's follower is left alone in it.
+	if err := s.accounts.VerifyEmail(r.Context(), b.Token, s.maybePrincipal(r)); err != nil {
 		return err
 	}
 	return noContent(w)

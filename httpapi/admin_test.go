@@ -43,7 +43,7 @@ func TestAdminRoutesMatrix(t *testing.T) {
 			for _, c := range callers[1:] {
 				tokens[c], _ = e.userWithRole("matrix-"+c, c)
 			}
-			_, target := e.signIn("matrix-target", map[string]any{"email": "target@example.com", "phone": "919876543210"})
+			_, target := e.signIn("matrix-target", map[string]any{"email": "target@example.com", "phone": "919876543210", "email_verified": true, "phone_verified": true})
 			path := rt.path
 			if strings.Contains(path, "%d") {
 				path = fmt.Sprintf(path, target)
@@ -87,7 +87,7 @@ func TestDirectoryListOverHTTP(t *testing.T) {
 	op, _ := e.userWithRole("dir-operator", "operator")
 	var want []float64
 	for i := range 5 {
-		_, id := e.signIn(fmt.Sprintf("dir-%d", i), map[string]any{"email": fmt.Sprintf("dir%d@example.com", i)})
+		_, id := e.signIn(fmt.Sprintf("dir-%d", i), map[string]any{"email": fmt.Sprintf("dir%d@example.com", i), "email_verified": true})
 		want = append([]float64{float64(id)}, want...)
 	}
 	// Every user of role user, newest first, two per page.
@@ -172,7 +172,7 @@ func TestLookupOverHTTP(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	agent, _ := e.userWithRole("lookup-agent", "agent")
-	_, priya := e.signIn("lookup-priya", map[string]any{"email": "Priya@Example.com", "phone": "919876543210"})
+	_, priya := e.signIn("lookup-priya", map[string]any{"email": "Priya@Example.com", "phone": "919876543210", "email_verified": true, "phone_verified": true})
 	// Two numbers with the same last ten digits under other country codes.
 	for _, p := range []string{"+19811111111", "+449811111111"} {
 		if _, err := e.pool.Exec(context.Background(), "INSERT INTO users (phone) VALUES ($1)", p); err != nil {
@@ -216,7 +216,7 @@ func TestGetUserOverHTTP(t *testing.T) {
 	ctx := context.Background()
 	viewer, viewerID := e.signIn("get-viewer", nil)
 	admin, _ := e.userWithRole("get-admin", "admin")
-	_, other := e.signIn("get-other", map[string]any{"email": "other@example.com"})
+	_, other := e.signIn("get-other", map[string]any{"email": "other@example.com", "email_verified": true})
 	_, blocker := e.signIn("get-blocker", nil)
 	_, inactive := e.signIn("get-inactive", nil)
 	deletedTok, deleted := e.signIn("get-deleted", nil)
@@ -349,7 +349,7 @@ func TestAuditEventsHoldNoPIIAfterDelete(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	admin, _ := e.userWithRole("audit-admin", "admin")
-	tok, target := e.signIn("audit-target", map[string]any{"email": "Zelda.Quist@example.com", "phone": "919812345678"})
+	tok, target := e.signIn("audit-target", map[string]any{"email": "Zelda.Quist@example.com", "phone": "919812345678", "email_verified": true, "phone_verified": true})
 	expect(t, e.do("PATCH", "/api/v1/users/me", tok, map[string]any{
 		"first_name": "Zeldaname", "last_name": "Quistname", "username": "zquist",
 	}), http.StatusOK, "")

@@ -354,9 +354,10 @@ func TestNoLinkOnUnprovenAddress(t *testing.T) {
 	expect(t, r, http.StatusCreated, "")
 	squatter := int64(r.json(t)["user"].(map[string]any)["id"].(float64))
 
+	// An account with a password is never linked by a plain IdP sign-in.
 	r = e.do("GET", "/api/v1/users/me", e.idp.sign("victim", map[string]any{"email": "victim@example.com", "email_verified": true}), nil)
-	expect(t, r, http.StatusOK, "")
-	if got := int64(r.json(t)["id"].(float64)); got == squatter {
+	expect(t, r, http.StatusConflict, "email_taken")
+	if n := identitiesOf(t, e, squatter); n != 0 {
 		t.Fatalf("verified IdP user linked to the unverified local account %d", squatter)
 	}
 
@@ -375,12 +376,23 @@ func TestNoLinkOnUnprovenAddress(t *testing.T) {
 	if got := int64(r.json(t)["id"].(float64)); got == owner {
 		t.Fatal("user_metadata.email_verified linked a stranger to the owner")
 	}
-	// The same token with the provider's own word links.
+	// The provider's own word does not link an account with a password
+	// either: its owner links signed in with the password.
 	r = e.do("GET", "/api/v1/users/me", e.idp.sign("owner-sub", map[string]any{"email": "owned@example.com", "email_verified": true}), nil)
-	expect(t, r, http.StatusOK, "")
-	if got := int64(r.json(t)["id"].(float64)); got != owner {
-		t.Fatalf("verified claim: got user %d, want the owner %d", got, owner)
+	expect(t, r, http.StatusConflict, "email_taken")
+	if n := identitiesOf(t, e, owner); n != 0 {
+		t.Fatalf("owner: got %d identities, want 0", n)
 	}
+}
+
+// identitiesOf counts the identities linked to a user.
+func identitiesOf(t *testing.T, e *env, userID int64) int {
+	t.Helper()
+	var n int
+	if err := e.pool.QueryRow(context.Background(), "SELECT count(*) FROM user_identities WHERE user_id = $1", userID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func TestDisabledAccountIs403AtOnce(t *testing.T) {

@@ -95,7 +95,7 @@ func usersColumnsErased(t *testing.T, e *env, id int64) {
 func TestDeleteMeErasesPII(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	claims := map[string]any{"email": "erase.me@example.com", "phone": "919812345678", "email_verified": true}
+	claims := map[string]any{"email": "erase.me@example.com", "phone": "919812345678", "email_verified": true, "phone_verified": true}
 	tok, id := e.signIn("erase-sub", claims)
 	other, otherID := e.signIn("friend", nil)
 	ctx := context.Background()

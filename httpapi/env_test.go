@@ -231,6 +231,7 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 	accounts, local := newTestAccounts(t, db, e.keys)
 	auth := service.NewAuth(db, service.AuthConfig{External: v, ExternalIssuer: testIssuer, Provider: testProvider, DefaultRegion: "IN", Local: local, LocalIssuer: localIssuer})
 	users := service.NewUsers(db, "IN", testProvider)
+	users.UseAccounts(accounts)
 	outbox := service.NewOutbox(db, idp.NewAdminClient(e.admin.srv.URL, "service-key"), newTestMailer(t, e.mail), log)
 	outbox.Resets = accounts
 	admin := service.NewAdmin(db, "IN", e.cursorKey)

@@ -92,6 +92,24 @@ func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request) error {
 	return reply(w, http.StatusOK, map[string]any{"items": items})
 }
 
+type linkIdentityBody struct {
+	Token string `json:"token"`
+}
+
+// linkIdentity links an IdP login to the caller's account, signed in with
+// userd's own token: the explicit link an account with a password needs.
+func (s *Server) linkIdentity(w http.ResponseWriter, r *http.Request) error {
+	var b linkIdentityBody
+	if err := decode(w, r, &b); err != nil {
+		return err
+	}
+	id, err := s.auth.LinkIdentity(r.Context(), principal(r.Context()), b.Token)
+	if err != nil {
+		return err
+	}
+	return reply(w, http.StatusCreated, identityView{Provider: id.Provider, Email: id.Email, CreatedAt: id.CreatedAt.UTC(), LastSeenAt: id.LastSeenAt.UTC()})
+}
+
 func (s *Server) deleteMe(w http.ResponseWriter, r *http.Request) error {
 	id := principal(r.Context()).User.ID
 	if err := s.users.Delete(r.Context(), id, id); err != nil {

@@ -28,12 +28,13 @@ func TestPatchMe(t *testing.T) {
 		}
 	}
 
-	// null clears, absent keeps; a new email clears email_verified.
+	// null clears, absent keeps; a new email waits for its confirmation
+	// (an IdP-only account needs no current_password).
 	r = e.do("PATCH", "/api/v1/users/me", tok, `{"bio": null, "email": "new@example.com"}`, "Content-Type", "application/merge-patch+json")
 	expect(t, r, http.StatusOK, "")
 	m = r.json(t)
-	if m["bio"] != nil || m["username"] != "pat.smith" || m["email"] != "new@example.com" || m["email_verified"] != false {
-		t.Fatalf("got bio %v username %v email %v verified %v", m["bio"], m["username"], m["email"], m["email_verified"])
+	if m["bio"] != nil || m["username"] != "pat.smith" || m["email"] != "pat@example.com" || m["email_verified"] != true || m["pending_email"] != "new@example.com" {
+		t.Fatalf("got bio %v username %v email %v verified %v pending %v", m["bio"], m["username"], m["email"], m["email_verified"], m["pending_email"])
 	}
 
 	r = e.do("PATCH", "/api/v1/users/me", tok, map[string]any{
@@ -51,17 +52,17 @@ func TestPatchMe(t *testing.T) {
 		}
 	}
 	// The failed patch changed nothing.
-	if m := e.do("GET", "/api/v1/users/me", tok, nil).json(t); m["username"] != "pat.smith" || m["email"] != "new@example.com" {
-		t.Fatalf("after a rejected patch: got username %v email %v", m["username"], m["email"])
+	if m := e.do("GET", "/api/v1/users/me", tok, nil).json(t); m["username"] != "pat.smith" || m["email"] != "pat@example.com" || m["pending_email"] != "new@example.com" {
+		t.Fatalf("after a rejected patch: got username %v email %v pending %v", m["username"], m["email"], m["pending_email"])
 	}
 }
 
 func TestPatchMeConflicts(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	a, _ := e.signIn("a", nil)
+	a, _ := e.signIn("a", map[string]any{"email": "a@example.com", "email_verified": true})
 	b, _ := e.signIn("b", nil)
-	expect(t, e.do("PATCH", "/api/v1/users/me", a, map[string]any{"username": "taken", "email": "a@example.com", "phone": "+14155552671"}), http.StatusOK, "")
+	expect(t, e.do("PATCH", "/api/v1/users/me", a, map[string]any{"username": "taken", "phone": "+14155552671"}), http.StatusOK, "")
 	expect(t, e.do("PATCH", "/api/v1/users/me", b, map[string]any{"username": "TAKEN"}), http.StatusConflict, "username_taken")
 	expect(t, e.do("PATCH", "/api/v1/users/me", b, map[string]any{"email": "A@EXAMPLE.COM"}), http.StatusConflict, "email_taken")
 	expect(t, e.do("PATCH", "/api/v1/users/me", b, map[string]any{"phone": "+1 415 555 2671"}), http.StatusConflict, "phone_taken")
@@ -145,13 +146,13 @@ func TestUserObjectHasEveryField(t *testing.T) {
 	for _, f := range []string{"id", "username", "email", "phone", "first_name", "last_name", "bio", "avatar_url",
 		"date_of_birth", "instagram_handle", "country", "city", "zipcode", "role", "organization_id", "is_active",
 		"is_verified", "phone_verified", "email_verified", "preferences", "location", "last_auth_method",
-		"last_auth_method_at", "last_login_at", "created_at", "updated_at"} {
+		"last_auth_method_at", "last_login_at", "created_at", "updated_at", "pending_email"} {
 		if _, ok := m[f]; !ok {
 			t.Errorf("field %s missing", f)
 		}
 	}
-	if len(m) != 26 {
-		t.Errorf("got %d fields, want 26", len(m))
+	if len(m) != 27 {
+		t.Errorf("got %d fields, want 27", len(m))
 	}
 	var n int
 	if err := e.pool.QueryRow(context.Background(), "SELECT count(*) FROM users").Scan(&n); err != nil || n != 1 {

@@ -173,6 +173,20 @@ func (s *Server) authed(h handlerFunc) handlerFunc {
 	}
 }
 
+// maybePrincipal is the caller of a route that works signed in or not: the
+// principal of a valid bearer token, else nil (a bad token counts as none).
+func (s *Server) maybePrincipal(r *http.Request) *service.Principal {
+	token, ok := bearer(r)
+	if !ok {
+		return nil
+	}
+	p, err := s.auth.Authenticate(r.Context(), token)
+	if err != nil {
+		return nil
+	}
+	return &p
+}
+
 // may is authed plus service's verdict on whether the caller holds
 // permission p (403 forbidden when not). Rules that depend on the target
 // (self, membership, blocks) are the service method's to check.

@@ -77,6 +77,7 @@ func (s *Server) routes() {
 	s.handle("PUT /api/v1/users/me/location", s.authed(s.putLocation))
 	s.handle("DELETE /api/v1/users/me/location", s.authed(s.deleteLocation))
 	s.handle("GET /api/v1/users/me/identities", s.authed(s.listIdentities))
+	s.handle("POST /api/v1/users/me/identities", s.authed(s.linkIdentity))
 	s.handle("DELETE /api/v1/users/me/identities/{provider}", s.authed(s.deleteIdentity))
 	s.handle("GET /api/v1/users/me/sessions", s.authed(s.listSessions))
 	s.handle("DELETE /api/v1/users/me/sessions/{id}", s.authed(s.deleteSession))

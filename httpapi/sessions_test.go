@@ -284,14 +284,13 @@ func TestAccountUnlinkIdentity(t *testing.T) {
 	expect(t, e.do("DELETE", "/api/v1/users/me/identities/"+testProvider, tok, nil), http.StatusConflict, "conflict")
 	expect(t, e.do("DELETE", "/api/v1/users/me/identities/github", tok, nil), http.StatusNotFound, "not_found")
 
-	// A local user who also signs in through the IdP (linked by verified
-	// email) may remove the identity: the password remains.
+	// A local user who also signs in through the IdP (linked explicitly,
+	// signed in with the password) may remove the identity: the password
+	// remains.
 	m := e.register(map[string]any{"email": "both@example.com"})
 	access, _ := tokens(m)
-	// Linking needs the local account to have proven the address too.
-	if _, err := e.pool.Exec(context.Background(), "UPDATE users SET email_verified = true WHERE id = $1", userID(t, m)); err != nil {
-		t.Fatal(err)
-	}
+	idpTok := e.idp.sign("both-sub", map[string]any{"email": "both@example.com", "email_verified": true})
+	expect(t, e.do("POST", "/api/v1/users/me/identities", access, map[string]any{"token": idpTok}), http.StatusCreated, "")
 	_, linked := e.signIn("both-sub", map[string]any{"email": "both@example.com", "email_verified": true})
 	if linked != userID(t, m) {
 		t.Fatalf("IdP sign-in linked to user %d, want %d", linked, userID(t, m))

@@ -41,6 +41,7 @@ type userView struct {
 	LastLoginAt      *time.Time      `json:"last_login_at"`
 	CreatedAt        time.Time       `json:"created_at"`
 	UpdatedAt        time.Time       `json:"updated_at"`
+	PendingEmail     *string         `json:"pending_email"`
 }
 
 // publicView is what anyone signed in may see of another user.
@@ -83,6 +84,7 @@ func (s *Server) private(u service.User) userView {
 		IsActive: u.IsActive, IsVerified: u.IsVerified, PhoneVerified: u.PhoneVerified, EmailVerified: u.EmailVerified,
 		Preferences: u.Preferences, LastAuthMethod: u.LastAuthMethod, LastAuthMethodAt: utc(u.LastAuthMethodAt),
 		LastLoginAt: utc(u.LastLoginAt), CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(),
+		PendingEmail: u.PendingEmail,
 	}
 	if len(v.Preferences) == 0 {
 		v.Preferences = json.RawMessage(`{}`)

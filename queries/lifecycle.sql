@@ -49,3 +49,6 @@ DELETE FROM login_failures WHERE user_id = @user_id;
 
 -- name: OutboxDeleteMailByUser :exec
 DELETE FROM outbox WHERE user_id = @user_id AND kind = 'mail';
+
+-- name: PasswordCredentialDeleteCount :execrows
+DELETE FROM password_credentials WHERE user_id = @user_id;

@@ -179,7 +179,10 @@ func validEmail(s string) bool {
 // the user and identity on first sight. It writes only when something
 // changed: a new authentication (a newer amr timestamp) or new email/phone
 // claims. It links to an existing user only through a verified email or
-// phone claim. Concurrent first sights make exactly one user.
+// phone claim of an account without a password (see firstSight).
+// Concurrent first sights make exactly one user.
+// Errors: email_taken / phone_taken (ErrEmailLinkRequired,
+// ErrPhoneLinkRequired), conflict, db_unavailable.
 func (a *Auth) SyncExternal(ctx context.Context, provider string, c idp.Claims) (User, error) {
 	l := a.normalize(provider, c)
 	for range 3 {
@@ -198,6 +201,9 @@ func (a *Auth) SyncExternal(ctx context.Context, provider string, c idp.Claims) 
 		// phone, meanwhile: read again.
 		// ErrConflict: another subject of the provider was linked to the
 		// same owner meanwhile; the next round creates a user of its own.
+		if isLinkRequired(err) {
+			return User{}, err
+		}
 		if !errors.Is(err, errLostRace) && !errors.Is(err, ErrEmailTaken) && !errors.Is(err, ErrPhoneTaken) && !errors.Is(err, ErrConflict) {
 			return User{}, err
 		}
@@ -243,29 +249,50 @@ func (a *Auth) refresh(ctx context.Context, l externalLogin, row dbgen.IdentityG
 }
 
 // firstSight links the identity to the user owning its verified email or
-// phone, or creates a user for it, in one transaction.
+// phone, or creates a user for it, in one transaction. Only a verified
+// address lands on the user row; every claim is kept on the identity. An
+// account with a password is never linked here: the verified claim of its
+// address gets ErrEmailLinkRequired (ErrPhoneLinkRequired), and its owner
+// links the login signed in with the password (LinkIdentity).
 func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
-	return inTx(ctx, a.db, func(q *dbgen.Queries) (User, error) {
+	return inTxV(ctx, a.db, func(q *dbgen.Queries) (User, error) {
+		// What the user row may get: verified addresses only.
+		rowEmail, rowPhone := l.email, l.phone
+		if !l.emailVerified {
+			rowEmail = nil
+		}
+		if !l.phoneVerified {
+			rowPhone = nil
+		}
 		var owner *dbgen.User
-		if l.email != nil {
-			r, err := q.UserGetByEmail(ctx, *l.email)
-			// Both sides must have proven the address: an unverified local
-			// account must not capture the IdP user who really owns it.
-			if err == nil && l.emailVerified && r.EmailVerified {
-				owner = &r
-			} else if err == nil {
-				l.email = nil // someone else's address, unproven: not copied to the new user
-			} else if !errors.Is(mapDBError(err), ErrNotFound) {
+		if rowEmail != nil {
+			r, err := q.UserGetByEmail(ctx, *rowEmail)
+			switch {
+			case err == nil:
+				if has, err := hasPassword(ctx, q, r.ID); err != nil || has {
+					return User{}, cmpErr(err, ErrEmailLinkRequired)
+				}
+				// Both sides must have proven the address.
+				if r.EmailVerified {
+					owner = &r
+				}
+				rowEmail = nil // someone else's: not copied to a new user
+			case !errors.Is(mapDBError(err), ErrNotFound):
 				return User{}, err
 			}
 		}
-		if l.phone != nil && owner == nil {
-			r, err := q.UserGetByPhone(ctx, *l.phone)
-			if err == nil && l.phoneVerified && r.PhoneVerified {
-				owner = &r
-			} else if err == nil {
-				l.phone = nil
-			} else if !errors.Is(mapDBError(err), ErrNotFound) {
+		if rowPhone != nil && owner == nil {
+			r, err := q.UserGetByPhone(ctx, *rowPhone)
+			switch {
+			case err == nil:
+				if has, err := hasPassword(ctx, q, r.ID); err != nil || has {
+					return User{}, cmpErr(err, ErrPhoneLinkRequired)
+				}
+				if r.PhoneVerified {
+					owner = &r
+				}
+				rowPhone = nil
+			case !errors.Is(mapDBError(err), ErrNotFound):
 				return User{}, err
 			}
 		}
@@ -278,7 +305,7 @@ func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
 			}
 			for _, id := range ids {
 				if id.Provider == l.provider {
-					owner, l.email, l.phone = nil, nil, nil
+					owner, rowEmail, rowPhone = nil, nil, nil
 					break
 				}
 			}
@@ -291,8 +318,8 @@ func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
 		}
 		if owner == nil {
 			r, err := q.UserCreate(ctx, dbgen.UserCreateParams{
-				Email: l.email, Phone: l.phone, Role: string(RoleUser),
-				EmailVerified: l.email != nil && l.emailVerified, PhoneVerified: l.phone != nil && l.phoneVerified,
+				Email: rowEmail, Phone: rowPhone, Role: "user",
+				EmailVerified: rowEmail != nil, PhoneVerified: rowPhone != nil,
 				LastAuthMethod: l.authMethod, LastAuthMethodAt: authAt, LastLoginAt: &now,
 			})
 			if err != nil {
@@ -317,5 +344,69 @@ func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
 			return User{}, mapDBError(err)
 		}
 		return userFromRow(*owner), nil
+	})
+}
+
+// hasPassword reports whether the user has a password.
+func hasPassword(ctx context.Context, q *dbgen.Queries, userID int64) (bool, error) {
+	_, err := q.PasswordCredentialGet(ctx, userID)
+	if err = mapDBError(err); errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// cmpErr is err when there is one, else e.
+func cmpErr(err error, e *Error) error {
+	if err != nil {
+		return err
+	}
+	return e
+}
+
+// LinkIdentity links the external login of token to p's account: the
+// explicit link, made signed in with userd's own token (a password
+// sign-in), that an account with a password needs. Linking a login that is
+// linked to p already is a no-op.
+// Errors: forbidden (p did not sign in with userd's own token),
+// invalid_token, idp_unavailable, conflict (the login belongs to another
+// account, or p has another login of that provider).
+func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string) (Identity, error) {
+	if p.Provider != "" || p.SessionID == 0 {
+		return Identity{}, &Error{Code: CodeForbidden, Message: "sign in with your password to link a login"}
+	}
+	if a.external == nil || unverifiedIssuer(token) != a.externalIss {
+		return Identity{}, ErrInvalidToken
+	}
+	c, err := a.external.Verify(ctx, token)
+	if errors.Is(err, idp.ErrUnavailable) {
+		return Identity{}, withCause(ErrIdPUnavailable, err)
+	}
+	if err != nil {
+		return Identity{}, withCause(ErrInvalidToken, err)
+	}
+	l := a.normalize(a.provider, c)
+	return inTxV(ctx, a.db, func(q *dbgen.Queries) (Identity, error) {
+		if _, err := q.UserGetByIDForUpdate(ctx, p.User.ID); err != nil {
+			return Identity{}, err
+		}
+		if cur, err := q.IdentityGetByProviderSubject(ctx, dbgen.IdentityGetByProviderSubjectParams{Provider: l.provider, Subject: l.subject}); err == nil {
+			if cur.UserID == p.User.ID {
+				return identityFromRow(cur), nil
+			}
+			return Identity{}, &Error{Code: CodeConflict, Message: "this login belongs to another account"}
+		} else if !errors.Is(mapDBError(err), ErrNotFound) {
+			return Identity{}, err
+		}
+		row, err := q.IdentityCreate(ctx, dbgen.IdentityCreateParams{
+			UserID: p.User.ID, Provider: l.provider, Subject: l.subject, Email: l.email, Phone: l.phone,
+		})
+		if err != nil {
+			if errors.Is(mapDBError(err), ErrConflict) || errors.Is(mapDBError(err), ErrNotFound) {
+				return Identity{}, &Error{Code: CodeConflict, Message: "the account has a login of this provider already, or this login was linked meanwhile"}
+			}
+			return Identity{}, err
+		}
+		return identityFromRow(row), audit(ctx, q, &p.User.ID, &p.User.ID, "user.identity_linked", map[string]any{"provider": l.provider})
 	})
 }

@@ -197,3 +197,8 @@ func (db *DB) Ready(ctx context.Context) error {
 	}
 	return nil
 }
+
+// inTxV is inTx for a transaction that hands back a value.
+func inTxV[T any](ctx context.Context, db *DB, fn func(q *dbgen.Queries) (T, error)) (T, error) {
+	return inTx(ctx, db, fn)
+}

@@ -151,7 +151,8 @@ func (a *Accounts) SendReset(ctx context.Context, email string) error {
 // is spent, and so are the user's other reset tokens; every session of the
 // user is revoked (reason password_reset) and their login failures are
 // cleared. Following the link proves the mailbox, so the email becomes
-// verified when it is still the one the link went to.
+// verified when it is still the one the link went to; when the account
+// had not proven it before, its identities are removed too (proveAddress).
 // Errors: validation_failed (password), invalid_token (unknown, used or
 // expired token), account_disabled (deactivated since the mail).
 func (a *Accounts) ResetPassword(ctx context.Context, token, pw string) error {
@@ -187,6 +188,14 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, pw string) error {
 		// A link mailed to an address the account no longer has is void.
 		if u.Email == nil || !strings.EqualFold(*u.Email, t.Email) {
 			return struct{}{}, ErrInvalidToken
+		}
+		// A link that proves an address the account had not proven leaves
+		// its follower alone in the account: other identities go (the
+		// password is replaced and the sessions revoked below anyway).
+		if !u.EmailVerified {
+			if _, err := proveAddress(ctx, q, u, nil, purposePasswordReset, "password_reset"); err != nil {
+				return struct{}{}, err
+			}
 		}
 		steps := []func() error{
 			func() error {

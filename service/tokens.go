@@ -26,6 +26,7 @@ const (
 const (
 	purposeEmailVerification = "email_verification"
 	purposePasswordReset     = "password_reset"
+	purposeEmailChange       = "email_change"
 )
 
 // newOpaqueToken returns a fresh token and its stored hash.
@@ -81,6 +82,10 @@ func (a *Accounts) mailToken(ctx context.Context, q *dbgen.Queries, userID int64
 		m = Mail{To: email, Subject: "Confirm your email address", Text: fmt.Sprintf(
 			"Open this link to confirm your email address:\n\n%s\n\nThe link works once and expires in %s. If you did not sign up, ignore this mail.\n",
 			a.link("/verify-email", token), humanDuration(ttl))}
+	case purposeEmailChange:
+		m = Mail{To: email, Subject: "Confirm your new email address", Text: fmt.Sprintf(
+			"Open this link to make this address the one of your account:\n\n%s\n\nThe link works once and expires in %s. If you did not ask for it, ignore this mail: nothing changes.\n",
+			a.link("/verify-email", token), humanDuration(ttl))}
 	case purposePasswordReset:
 		m = Mail{To: email, Subject: "Reset your password", Text: fmt.Sprintf(
 			"Open this link to choose a new password:\n\n%s\n\nThe link works once and expires in %s. If you did not ask for it, ignore this mail: your password stays as it is.\n",
@@ -109,36 +114,6 @@ func humanDuration(d time.Duration) string {
 	default:
 		return strconv.Itoa(int(d/time.Minute)) + " minutes"
 	}
-}
-
-// VerifyEmail consumes an email-verification token and marks the address
-// verified, provided the user's email is still the one the token was
-// mailed to.
-// Errors: invalid_token (unknown, used or expired token, or the email has
-// changed since).
-func (a *Accounts) VerifyEmail(ctx context.Context, token string) error {
-	hash, ok := tokenHash(token)
-	if !ok {
-		return ErrInvalidToken
-	}
-	_, err := inTx(ctx, a.db, func(q *dbgen.Queries) (struct{}, error) {
-		t, err := q.UserTokenUse(ctx, dbgen.UserTokenUseParams{TokenHash: hash, Purpose: purposeEmailVerification})
-		if err != nil {
-			return struct{}{}, notFoundAs(err, ErrInvalidToken)
-		}
-		u, err := q.UserGetByIDForUpdate(ctx, t.UserID)
-		if err != nil {
-			return struct{}{}, err
-		}
-		if u.DeletedAt != nil || u.Email == nil || !strings.EqualFold(t.Email, *u.Email) {
-			return struct{}{}, ErrInvalidToken
-		}
-		if u.EmailVerified {
-			return struct{}{}, nil
-		}
-		return struct{}{}, q.UserSetEmailVerified(ctx, dbgen.UserSetEmailVerifiedParams{ID: u.ID, Email: *u.Email})
-	})
-	return err
 }
 
 // ResendVerification mails a new verification link to the user's email.

@@ -18,6 +18,7 @@ type User struct {
 	ID               int64
 	Username         *string
 	Email            *string
+	PendingEmail     *string // an email change waiting for its confirmation link
 	Phone            *string
 	FirstName        *string
 	LastName         *string
@@ -54,6 +55,7 @@ func userFromRow(r dbgen.User) User {
 		ID:               r.ID,
 		Username:         r.Username,
 		Email:            r.Email,
+		PendingEmail:     r.PendingEmail,
 		Phone:            r.Phone,
 		FirstName:        r.FirstName,
 		LastName:         r.LastName,

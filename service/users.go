@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"encoding/json"
 	"regexp"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 // Users manages accounts: profile, preferences, location, identities.
 type Users struct {
 	db            *DB
+	accounts      *Accounts // email changes: password check, mailed links
 	defaultRegion string
 	// hardDeleteProvider is the provider whose identities are hard-deleted
 	// at the IdP when their user is deleted; "" for none.
@@ -32,11 +34,18 @@ func NewUsers(db *DB, defaultRegion, hardDeleteProvider string) *Users {
 	return &Users{db: db, defaultRegion: defaultRegion, hardDeleteProvider: hardDeleteProvider, now: time.Now}
 }
 
+// UseAccounts gives s the Accounts that check passwords and mail links,
+// which email changes need.
+func (s *Users) UseAccounts(a *Accounts) { s.accounts = a }
+
 // ProfilePatch is a merge patch of the profile: absent fields stay, null
-// clears, a value sets.
+// clears, a value sets. Email is not set but requested: the new address
+// is pending until a link mailed to it is followed, and an account with a
+// password must give CurrentPassword (see UpdateProfile).
 type ProfilePatch struct {
 	Username        Optional[string] `json:"username"`
 	Email           Optional[string] `json:"email"`
+	CurrentPassword Optional[string] `json:"current_password"`
 	Phone           Optional[string] `json:"phone"`
 	FirstName       Optional[string] `json:"first_name"`
 	LastName        Optional[string] `json:"last_name"`
@@ -107,10 +116,20 @@ func sameProfile(a, b dbgen.UserUpdateProfileParams) bool {
 		strEq(a.City, b.City) && strEq(a.Zipcode, b.Zipcode)
 }
 
-// apply merges p into the profile of u, validating every field it sets.
-func (s *Users) apply(u dbgen.User, p ProfilePatch) (dbgen.UserUpdateProfileParams, error) {
+// apply merges p into the profile of u, validating every field it sets;
+// the email is validated and handed back as the address asked for (nil:
+// none), never merged.
+func (s *Users) apply(u dbgen.User, p ProfilePatch) (dbgen.UserUpdateProfileParams, *string, error) {
 	out := profileOf(u)
 	var v validation
+	var email *string
+	if p.Email.Set && p.Email.Value != nil && strings.TrimSpace(*p.Email.Value) != "" {
+		if e, ok := NormalizeEmail(*p.Email.Value); ok {
+			email = &e
+		} else {
+			v.add("email", "must be an email address")
+		}
+	}
 	if p.Username.Set {
 		out.Username = nil
 		if p.Username.Value != nil && strings.TrimSpace(*p.Username.Value) != "" {
@@ -118,16 +137,6 @@ func (s *Users) apply(u dbgen.User, p ProfilePatch) (dbgen.UserUpdateProfilePara
 				out.Username = &n
 			} else {
 				v.add("username", "must be 3 to 64 characters of a-z, 0-9, '.' and '_'")
-			}
-		}
-	}
-	if p.Email.Set {
-		out.Email = nil
-		if p.Email.Value != nil && strings.TrimSpace(*p.Email.Value) != "" {
-			if e, ok := NormalizeEmail(*p.Email.Value); ok {
-				out.Email = &e
-			} else {
-				v.add("email", "must be an email address")
 			}
 		}
 	}
@@ -196,27 +205,53 @@ func (s *Users) apply(u dbgen.User, p ProfilePatch) (dbgen.UserUpdateProfilePara
 		}
 	}
 	if err := v.err(); err != nil {
-		return out, err
-	}
-	if !strEqFold(out.Email, u.Email) {
-		out.EmailVerified = false
+		return out, nil, err
 	}
 	if !strEq(out.Phone, u.Phone) {
 		out.PhoneVerified = false
 	}
-	return out, nil
+	return out, email, nil
+}
+
+// emailChanges reports whether a patch asks for another address than
+// cur's: a different one, or none when cur has one.
+func emailChanges(p ProfilePatch, to, cur *string) bool {
+	if !p.Email.Set {
+		return false
+	}
+	return !strEqFold(to, cur)
 }
 
 func strEqFold(a, b *string) bool {
 	return (a == nil) == (b == nil) && (a == nil || strings.EqualFold(*a, *b))
 }
 
-// UpdateProfile applies a merge patch to a user's profile. A changed email
-// clears email_verified; a changed phone clears phone_verified.
-// Errors: validation_failed, email_taken, phone_taken, username_taken,
-// not_found.
+// UpdateProfile applies a merge patch to a user's profile. A changed phone
+// clears phone_verified. A new email does not apply: it becomes the
+// pending email, a confirmation link goes to it and a notice to the
+// current address (VerifyEmail applies it); an email of null removes the
+// address at once. Either needs current_password when the account has a
+// password. Nothing is written when the patch fails.
+// Errors: validation_failed (current_password among the fields),
+// email_taken, phone_taken, username_taken, not_found, rate_limited.
 func (s *Users) UpdateProfile(ctx context.Context, userID int64, p ProfilePatch) (User, error) {
-	return inTx(ctx, s.db, func(q *dbgen.Queries) (User, error) {
+	if p.Email.Set {
+		cur, err := s.db.q.UserGetByID(ctx, userID)
+		if err != nil {
+			return User{}, mapDBError(err)
+		}
+		if _, to, err := s.apply(cur, p); err != nil {
+			return User{}, err
+		} else if emailChanges(p, to, cur.Email) {
+			if s.accounts == nil {
+				return User{}, fmt.Errorf("update profile of user %d: email changes need Accounts", userID)
+			}
+			if err := s.accounts.checkEmailChange(ctx, userID, p.CurrentPassword.Value); err != nil {
+				return User{}, err
+			}
+		}
+	}
+	return inTxV(ctx, s.db, func(q *dbgen.Queries) (User, error) {
 		cur, err := q.UserGetByIDForUpdate(ctx, userID)
 		if err != nil {
 			return User{}, err
@@ -224,24 +259,25 @@ func (s *Users) UpdateProfile(ctx context.Context, userID int64, p ProfilePatch)
 		if cur.DeletedAt != nil {
 			return User{}, ErrNotFound
 		}
-		params, err := s.apply(cur, p)
+		params, to, err := s.apply(cur, p)
 		if err != nil {
 			return User{}, err
 		}
+		if emailChanges(p, to, cur.Email) || (p.Email.Set && cur.PendingEmail != nil) {
+			if s.accounts == nil {
+				return User{}, fmt.Errorf("update profile of user %d: email changes need Accounts", userID)
+			}
+			if cur, err = s.accounts.requestEmailChange(ctx, q, cur, to); err != nil {
+				return User{}, mapDBError(err)
+			}
+			params.Email, params.EmailVerified = cur.Email, cur.EmailVerified
+		}
 		if sameProfile(params, profileOf(cur)) {
-			return userFromRow(cur), nil // nothing changes: no write
+			return userFromRow(cur), nil // nothing (else) changes: no write
 		}
 		r, err := q.UserUpdateProfile(ctx, params)
 		if err != nil {
 			return User{}, mapDBError(err)
-		}
-		if !strEqFold(params.Email, cur.Email) {
-			// Links mailed to the old address die with it.
-			for _, purpose := range []string{"password_reset", "email_verification"} {
-				if err := q.UserTokenUseAllByUser(ctx, dbgen.UserTokenUseAllByUserParams{UserID: userID, Purpose: purpose}); err != nil {
-					return User{}, err
-				}
-			}
 		}
 		return userFromRow(r), nil
 	})

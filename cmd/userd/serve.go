@@ -162,6 +162,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Log
 		hardDelete = provider
 	}
 	users := service.NewUsers(db, cfg.DefaultRegion, hardDelete)
+	users.UseAccounts(accts)
 	h := httpapi.New(httpapi.Deps{
 		Log:       log,
 		Auth:      service.NewAuth(db, authCfg),
