@@ -134,21 +134,7 @@ func (a *Accounts) requestEmailChange(ctx context.Context, q *dbgen.Queries, u d
 		u, err = q.UserSetPendingEmail(ctx, dbgen.UserSetPendingEmailParams{ID: u.ID})
 		return u, err
 	default:
-		other, err := q.UserGetByEmail(ctx, *to)
-		if err == nil && other.ID != u.ID {
-			return u, ErrEmailTaken
-		}
-		if err = mapDBError(err); err != nil && !errors.Is(err, ErrNotFound) {
-			return u, err
-		}
-		// An earlier pending change's link dies with it.
-		if err := q.UserTokenUseAllByUser(ctx, dbgen.UserTokenUseAllByUserParams{UserID: u.ID, Purpose: purposeEmailChange}); err != nil {
-			return u, err
-		}
-		if u, err = q.UserSetPendingEmail(ctx, dbgen.UserSetPendingEmailParams{ID: u.ID, PendingEmail: to}); err != nil {
-			return u, err
-		}
-		err = a.mailToken(ctx, q, u.ID, *to, purposeEmailChange, a.VerifyTTL)
+		u, err = a.pendEmail(ctx, q, u, *to)
 	}
 	if err != nil {
 		return u, err
@@ -165,6 +151,26 @@ func (a *Accounts) requestEmailChange(ctx context.Context, q *dbgen.Queries, u d
 		return u, nil
 	}
 	return u, a.mailNotice(ctx, q, u.ID, *old, to)
+}
+
+// pendEmail records to as u's pending email and mails it the confirmation
+// link. Errors: email_taken (another live account has the address).
+func (a *Accounts) pendEmail(ctx context.Context, q *dbgen.Queries, u dbgen.User, to string) (dbgen.User, error) {
+	other, err := q.UserGetByEmail(ctx, to)
+	if err == nil && other.ID != u.ID {
+		return u, ErrEmailTaken
+	}
+	if err = mapDBError(err); err != nil && !errors.Is(err, ErrNotFound) {
+		return u, err
+	}
+	// An earlier pending change's link dies with it.
+	if err := q.UserTokenUseAllByUser(ctx, dbgen.UserTokenUseAllByUserParams{UserID: u.ID, Purpose: purposeEmailChange}); err != nil {
+		return u, err
+	}
+	if u, err = q.UserSetPendingEmail(ctx, dbgen.UserSetPendingEmailParams{ID: u.ID, PendingEmail: &to}); err != nil {
+		return u, err
+	}
+	return u, a.mailToken(ctx, q, u.ID, to, purposeEmailChange, a.VerifyTTL)
 }
 
 // mailNotice tells the current address that the account's email is being

@@ -2,8 +2,8 @@ package service
 
 import (
 	"context"
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
