@@ -183,7 +183,7 @@ func (a *Accounts) mailNotice(ctx context.Context, q *dbgen.Queries, userID int6
 	if to != nil {
 		what = fmt.Sprintf("changed to %s; the change applies once that address confirms it", *to)
 	}
-	return enqueueMail(ctx, q, userID, Mail{To: old, Subject: "Your email address is being changed", Text: fmt.Sprintf(
+	return enqueueMail(ctx, q, &userID, Mail{To: old, Subject: "Your email address is being changed", Text: fmt.Sprintf(
 		"Someone signed in to your account asked for its email address (%s) to be %s.\n\nIf that was not you, change your password and sign out your other sessions now.\n",
 		old, what)})
 }
