@@ -221,7 +221,7 @@ func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request) error 
 	if err := decode(w, r, &b); err != nil {
 		return err
 	}
-	o, err := s.orgs.Accept(r.Context(), principal(r.Context()).User.ID, b.Token)
+	o, err := s.orgs.Accept(r.Context(), principal(r.Context()), b.Token)
 	if err != nil {
 		return err
 	}

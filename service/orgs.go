@@ -534,15 +534,18 @@ func (o *Orgs) RevokeInvitation(ctx context.Context, actorID, orgID, invitationI
 	return err
 }
 
-// Accept spends an invitation token for user userID, who joins the
-// organization with the invitation's groups. The user's email must be the
-// invitation's (case-insensitively); following the mailed link proves the
-// mailbox, so the email becomes verified. Audited as
-// org.invitation_accepted.
+// Accept spends an invitation token for the signed-in user by, who joins
+// the organization with the invitation's groups. The user's email must be
+// the invitation's (case-insensitively); following the mailed link proves
+// the mailbox, so the email becomes verified (proveAddress: the prover is
+// signed in to the account, so no other way in is removed). Audited as
+// org.invitation_accepted and, for a newly proven address,
+// user.address_proven.
 // Errors: invalid_token (unknown, accepted, revoked or expired token),
 // forbidden (another user's invitation), already_member (the user belongs
 // to an organization: leaving one is explicit), seat_limit_reached.
-func (o *Orgs) Accept(ctx context.Context, userID int64, token string) (Organization, error) {
+func (o *Orgs) Accept(ctx context.Context, by Principal, token string) (Organization, error) {
+	userID := by.User.ID
 	hash, ok := tokenHash(token)
 	if !ok {
 		return Organization{}, ErrInvalidToken
@@ -589,6 +592,9 @@ func (o *Orgs) Accept(ctx context.Context, userID int64, token string) (Organiza
 			return Organization{}, err
 		}
 		if !u.EmailVerified {
+			if _, err := proveAddress(ctx, q, u, &by, "invitation", "address_proven"); err != nil {
+				return Organization{}, err
+			}
 			if err := q.UserSetEmailVerified(ctx, dbgen.UserSetEmailVerifiedParams{ID: u.ID, Email: *u.Email}); err != nil {
 				return Organization{}, err
 			}

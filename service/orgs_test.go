@@ -81,10 +81,13 @@ func (f *orgFixture) join(orgID, adminID, userID int64, email string, groups ...
 	if _, err := f.orgs.Invite(ctx, adminID, orgID, email, groups); err != nil {
 		f.t.Fatalf("invite %s: %v", email, err)
 	}
-	if _, err := f.orgs.Accept(ctx, userID, f.token(email)); err != nil {
+	if _, err := f.orgs.Accept(ctx, as(userID), f.token(email)); err != nil {
 		f.t.Fatalf("accept %s: %v", email, err)
 	}
 }
+
+// as is the principal of a user signed in with a token of userd's own.
+func as(userID int64) service.Principal { return service.Principal{User: service.User{ID: userID}} }
 
 func (f *orgFixture) seats(orgID int64) (used, limit int) {
 	f.t.Helper()
@@ -195,6 +198,7 @@ func TestOrgInviteAndAccept(t *testing.T) {
 	ctx := context.Background()
 	org, admin := f.newOrg("Acme")
 	bob := f.mkEmailUser("Bob@Example.com")
+	f.addSession(bob)
 	mallory := f.mkEmailUser("mallory@example.com")
 
 	inv, err := f.orgs.Invite(ctx, admin, org, " bob@example.COM ", []string{"org_editor", "org_viewer", "org_editor"})
@@ -222,13 +226,13 @@ func TestOrgInviteAndAccept(t *testing.T) {
 	wantCode(t, err, service.CodeValidation)
 	_, err = f.orgs.Invite(ctx, admin, org, "not an address", nil)
 	wantCode(t, err, service.CodeValidation)
-	_, err = f.orgs.Accept(ctx, bob, "garbage")
+	_, err = f.orgs.Accept(ctx, as(bob), "garbage")
 	wantCode(t, err, service.CodeInvalidToken)
-	_, err = f.orgs.Accept(ctx, mallory, tok)
+	_, err = f.orgs.Accept(ctx, as(mallory), tok)
 	wantCode(t, err, service.CodeForbidden)
 
 	// bob accepts: member with the groups, email verified, token spent.
-	got, err := f.orgs.Accept(ctx, bob, tok)
+	got, err := f.orgs.Accept(ctx, as(bob), tok)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +245,15 @@ func TestOrgInviteAndAccept(t *testing.T) {
 	if n := f.count(`SELECT count(*) FROM users WHERE id = $1 AND email_verified AND organization_id = $2`, bob, org); n != 1 {
 		t.Fatal("bob is not a verified member after accepting")
 	}
-	_, err = f.orgs.Accept(ctx, bob, tok)
+	// The prover is signed in to the account: the proof is recorded, and
+	// no way in is taken away (bob's session stays).
+	if n := f.count(`SELECT count(*) FROM audit_events WHERE target_user_id = $1 AND action = 'user.address_proven' AND details->>'via' = 'invitation' AND details->>'signed_in' = 'true'`, bob); n != 1 {
+		t.Fatalf("got %d user.address_proven events for bob, want 1", n)
+	}
+	if n := f.count(`SELECT count(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL`, bob); n != 1 {
+		t.Fatalf("bob's live sessions after accepting: got %d, want 1", n)
+	}
+	_, err = f.orgs.Accept(ctx, as(bob), tok)
 	wantCode(t, err, service.CodeInvalidToken)
 	_, err = f.orgs.Invite(ctx, admin, org, "bob@example.com", nil)
 	wantCode(t, err, service.CodeAlreadyMember)
@@ -260,14 +272,14 @@ func TestOrgInviteAndAccept(t *testing.T) {
 	if err := f.orgs.RevokeInvitation(ctx, admin, org, inv2.ID); !errors.Is(err, service.ErrNotFound) {
 		t.Fatalf("second revoke: got %v, want not_found", err)
 	}
-	_, err = f.orgs.Accept(ctx, carol, revoked)
+	_, err = f.orgs.Accept(ctx, as(carol), revoked)
 	wantCode(t, err, service.CodeInvalidToken)
 	if _, err := f.orgs.Invite(ctx, admin, org, "carol@example.com", nil); err != nil {
 		t.Fatal(err)
 	}
 	expired := f.token("carol@example.com")
 	f.exec(`UPDATE invitations SET created_at = now() - interval '8 days', expires_at = now() - interval '1 day' WHERE lower(email) = 'carol@example.com' AND revoked_at IS NULL`)
-	_, err = f.orgs.Accept(ctx, carol, expired)
+	_, err = f.orgs.Accept(ctx, as(carol), expired)
 	wantCode(t, err, service.CodeInvalidToken)
 	// The expired invitation holds no seat and does not block a new one.
 	if used, _ := f.seats(org); used != 2 {
@@ -278,7 +290,7 @@ func TestOrgInviteAndAccept(t *testing.T) {
 	}
 	other, _ := f.newOrg("Other")
 	f.exec(`UPDATE users SET organization_id = $1 WHERE id = $2`, other, carol)
-	_, err = f.orgs.Accept(ctx, carol, f.token("carol@example.com"))
+	_, err = f.orgs.Accept(ctx, as(carol), f.token("carol@example.com"))
 	wantCode(t, err, service.CodeAlreadyMember)
 
 	// Audit events name ids only.
@@ -600,7 +612,7 @@ func TestOrgAcceptRaceKeepsSeatLimit(t *testing.T) {
 			defer wg.Done()
 			<-start
 			if i < invited {
-				_, errs[i] = f.orgs.Accept(ctx, users[i], tokens[i])
+				_, errs[i] = f.orgs.Accept(ctx, as(users[i]), tokens[i])
 			} else {
 				_, errs[i] = f.orgs.Invite(ctx, admin, org, fmt.Sprintf("late%d@example.com", i), nil)
 			}
