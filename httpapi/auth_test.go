@@ -405,9 +405,11 @@ func TestDisabledAccountIs403AtOnce(t *testing.T) {
 	expect(t, e.do("GET", "/api/v1/users/me", tok, nil), http.StatusForbidden, "account_disabled")
 }
 
-// The phone twin of TestNoLinkOnUnprovenAddress: a local account whose
-// phone was never verified does not capture the IdP user who proved it;
-// once the local phone is verified, a verified claim links.
+// The phone twin of TestNoLinkOnUnprovenAddress: a local account with a
+// password is never captured by a plain IdP sign-in with its number,
+// verified or not on either side (409 phone_taken, saying how to link);
+// an unverified claim gets a user of its own without the number; an
+// account without a password whose number is verified is linked.
 func TestNoLinkOnUnprovenPhone(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -417,23 +419,30 @@ func TestNoLinkOnUnprovenPhone(t *testing.T) {
 
 	// Supabase sends the number as digits without "+".
 	r = e.do("GET", "/api/v1/users/me", e.idp.sign("phone-victim", map[string]any{"phone": "14155552671", "phone_verified": true}), nil)
-	expect(t, r, http.StatusOK, "")
-	if m := r.json(t); int64(m["id"].(float64)) == local || m["phone"] != nil {
-		t.Fatalf("verified IdP phone vs unverified local phone: got id %v phone %v, want a new user (not %d) without the phone", m["id"], m["phone"], local)
-	}
+	expect(t, r, http.StatusConflict, "phone_taken")
 
 	if _, err := e.pool.Exec(context.Background(), "UPDATE users SET phone_verified = true WHERE id = $1", local); err != nil {
 		t.Fatal(err)
 	}
-	// An unverified claim still does not link.
+	// An unverified claim does not link, nor copy the number.
 	r = e.do("GET", "/api/v1/users/me", e.idp.sign("phone-claimer", map[string]any{"phone": "14155552671"}), nil)
 	expect(t, r, http.StatusOK, "")
-	if got := int64(r.json(t)["id"].(float64)); got == local {
-		t.Fatal("an unverified phone claim linked a stranger to the local account")
+	if m := r.json(t); int64(m["id"].(float64)) == local || m["phone"] != nil {
+		t.Fatalf("unverified phone claim: got id %v phone %v, want a new user (not %d) without the phone", m["id"], m["phone"], local)
 	}
 	r = e.do("GET", "/api/v1/users/me", e.idp.sign("phone-owner", map[string]any{"phone": "14155552671", "phone_verified": true}), nil)
+	expect(t, r, http.StatusConflict, "phone_taken")
+	if n := identitiesOf(t, e, local); n != 0 {
+		t.Fatalf("local account: got %d identities, want 0", n)
+	}
+
+	// An IdP-only owner (no password) of a verified number is not linked
+	// to a second subject of the same provider either: it gets a user of
+	// its own, without the number.
+	_, owner := e.signIn("phone-first", map[string]any{"phone": "447911123456", "phone_verified": true})
+	r = e.do("GET", "/api/v1/users/me", e.idp.sign("phone-second", map[string]any{"phone": "447911123456", "phone_verified": true}), nil)
 	expect(t, r, http.StatusOK, "")
-	if got := int64(r.json(t)["id"].(float64)); got != local {
-		t.Fatalf("both sides verified: got user %d, want the local account %d", got, local)
+	if m := r.json(t); int64(m["id"].(float64)) == owner || m["phone"] != nil {
+		t.Fatalf("second subject of one provider: got id %v phone %v, want a new user (not %d) without the phone", m["id"], m["phone"], owner)
 	}
 }
