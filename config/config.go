@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/userd/userd/redact"
 )
@@ -28,8 +32,25 @@ type Config struct {
 	DataDir        string
 	LogLevel       slog.Level
 	IdP            IdP
+	Limits         Limits
 
 	given map[string]bool // the variables that were set (non-blank)
+}
+
+// Limits bound what one request or one client address may cost.
+type Limits struct {
+	// DBTimeout is the longest one request waits on the database (pool
+	// acquire plus statements); past it the answer is 503 db_unavailable.
+	DBTimeout time.Duration
+	// HashConcurrency is how many argon2id runs go at once.
+	HashConcurrency int
+	// TrustedProxies are the peers whose X-Forwarded-For is read.
+	TrustedProxies []netip.Prefix
+	// LoginPerIP is failed logins per address per 15 minutes; 0: none.
+	LoginPerIP int
+	// SignupPerIP is registrations and forgot-password requests per
+	// address per hour; 0: none.
+	SignupPerIP int
 }
 
 // IdP configures the external identity provider whose tokens userd accepts.
@@ -130,6 +151,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	var errs []error
+	c.Limits, errs = loadLimits(get, c.Env)
 	if c.Env != "dev" && c.Env != "prod" {
 		errs = append(errs, fmt.Errorf("USERD_ENV: got %q, want dev or prod", c.Env))
 	}
@@ -192,4 +214,55 @@ func (c Config) CheckServe() error {
 		return fmt.Errorf("%s: %w", c.EnvSource(), err)
 	}
 	return nil
+}
+
+// loadLimits reads the USERD_DB_TIMEOUT, USERD_HASH_CONCURRENCY,
+// USERD_TRUSTED_PROXIES and USERD_*_LIMIT_PER_IP variables. The signup
+// limit is on by default in prod only: local development and test suites
+// register many users from one address.
+func loadLimits(get func(key, def string) string, env string) (Limits, []error) {
+	var errs []error
+	l := Limits{DBTimeout: 5 * time.Second, HashConcurrency: runtime.GOMAXPROCS(0), LoginPerIP: 20}
+	if env == "prod" {
+		l.SignupPerIP = 20
+	}
+	if v := get("USERD_DB_TIMEOUT", ""); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("USERD_DB_TIMEOUT: got %q, want a positive duration such as 5s", v))
+		}
+		l.DBTimeout = d
+	}
+	count := func(key string, dst *int, least int) {
+		v := get(key, "")
+		if v == "" {
+			return
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < least {
+			errs = append(errs, fmt.Errorf("%s: got %q, want a whole number ≥ %d", key, v, least))
+			return
+		}
+		*dst = n
+	}
+	count("USERD_HASH_CONCURRENCY", &l.HashConcurrency, 1)
+	count("USERD_LOGIN_LIMIT_PER_IP", &l.LoginPerIP, 0)
+	count("USERD_SIGNUP_LIMIT_PER_IP", &l.SignupPerIP, 0)
+	for _, f := range strings.Split(get("USERD_TRUSTED_PROXIES", ""), ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				errs = append(errs, fmt.Errorf("USERD_TRUSTED_PROXIES: got %q, want CIDRs such as 10.0.0.0/8", f))
+				continue
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		l.TrustedProxies = append(l.TrustedProxies, p.Masked())
+	}
+	return l, errs
 }

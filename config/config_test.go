@@ -2,8 +2,12 @@ package config
 
 import (
 	"log/slog"
+	"net/netip"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string {
@@ -52,12 +56,17 @@ func TestLoadIdP(t *testing.T) {
 func TestLoadRejects(t *testing.T) {
 	t.Parallel()
 	cases := map[string]map[string]string{
-		"USERD_ENV":            {"USERD_ENV": "staging"},
-		"USERD_DEFAULT_REGION": {"USERD_DEFAULT_REGION": "India"},
-		"USERD_IDP_AUDIENCE":   {"USERD_IDP_ISSUER": "https://x"},
-		"go together":          {"USERD_IDP_ADMIN_URL": "https://x"},
-		"USERD_LOG_LEVEL":      {"USERD_LOG_LEVEL": "loud"},
-		"USERD_PUBLIC_URL":     {"USERD_PUBLIC_URL": "example.com"},
+		"USERD_ENV":                 {"USERD_ENV": "staging"},
+		"USERD_DEFAULT_REGION":      {"USERD_DEFAULT_REGION": "India"},
+		"USERD_IDP_AUDIENCE":        {"USERD_IDP_ISSUER": "https://x"},
+		"go together":               {"USERD_IDP_ADMIN_URL": "https://x"},
+		"USERD_LOG_LEVEL":           {"USERD_LOG_LEVEL": "loud"},
+		"USERD_PUBLIC_URL":          {"USERD_PUBLIC_URL": "example.com"},
+		"USERD_DB_TIMEOUT":          {"USERD_DB_TIMEOUT": "5"},
+		"USERD_HASH_CONCURRENCY":    {"USERD_HASH_CONCURRENCY": "0"},
+		"USERD_LOGIN_LIMIT_PER_IP":  {"USERD_LOGIN_LIMIT_PER_IP": "-1"},
+		"USERD_SIGNUP_LIMIT_PER_IP": {"USERD_SIGNUP_LIMIT_PER_IP": "many"},
+		"USERD_TRUSTED_PROXIES":     {"USERD_TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"},
 	}
 	for want, m := range cases {
 		_, err := Load(env(m))
@@ -126,5 +135,36 @@ func TestRedactor(t *testing.T) {
 	got := r.String(`parse "postgres://u:pass word@db/app": invalid; key service-role-key`)
 	if strings.Contains(got, "pass word") || strings.Contains(got, "service-role-key") {
 		t.Fatalf("got %q, want the configured secrets gone", got)
+	}
+}
+
+func TestLoadLimits(t *testing.T) {
+	t.Parallel()
+	dev, err := Load(env(map[string]string{"USERD_ENV": "dev"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dev.Limits; got.DBTimeout != 5*time.Second || got.HashConcurrency != runtime.GOMAXPROCS(0) ||
+		got.LoginPerIP != 20 || got.SignupPerIP != 0 || len(got.TrustedProxies) != 0 {
+		t.Fatalf("dev defaults: got %+v, want 5s, GOMAXPROCS, 20 logins, no signup limit, no proxies", got)
+	}
+	prod, err := Load(env(map[string]string{"USERD_ENV": "prod", "DATABASE_URL": "postgres://x", "USERD_SIGNING_KEY_FILE": "k", "USERD_SMTP_URL": "smtp://x"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prod.Limits.SignupPerIP != 20 {
+		t.Fatalf("prod signup limit: got %d, want 20", prod.Limits.SignupPerIP)
+	}
+	set, err := Load(env(map[string]string{
+		"USERD_DB_TIMEOUT": "750ms", "USERD_HASH_CONCURRENCY": "3", "USERD_LOGIN_LIMIT_PER_IP": "0",
+		"USERD_SIGNUP_LIMIT_PER_IP": "7", "USERD_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7 ,fd00::/8",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32"), netip.MustParsePrefix("fd00::/8")}
+	if got := set.Limits; got.DBTimeout != 750*time.Millisecond || got.HashConcurrency != 3 || got.LoginPerIP != 0 ||
+		got.SignupPerIP != 7 || !slices.Equal(got.TrustedProxies, want) {
+		t.Fatalf("set: got %+v, want 750ms, 3, 0, 7, %v", got, want)
 	}
 }

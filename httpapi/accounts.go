@@ -7,16 +7,12 @@ import (
 	"github.com/userd/userd/service"
 )
 
-// clientOf is where r comes from: its User-Agent and the address of the
-// connection. X-Forwarded-For is not trusted.
+// clientOf is where r comes from: its User-Agent and the client address
+// that observe found (see clientIPs: X-Forwarded-For counts only from a
+// trusted proxy).
 func clientOf(r *http.Request) service.Client {
-	c := service.Client{UserAgent: r.UserAgent()}
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		c.IP = ap.Addr()
-	} else if a, err := netip.ParseAddr(r.RemoteAddr); err == nil {
-		c.IP = a
-	}
-	return c
+	ip, _ := r.Context().Value(keyClientIP).(netip.Addr)
+	return service.Client{UserAgent: r.UserAgent(), IP: ip}
 }
 
 // tokensView is a token pair as OAuth 2.0 clients expect it.
@@ -140,7 +136,7 @@ func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &b); err != nil {
 		return err
 	}
-	if err := s.accounts.ForgotPassword(r.Context(), b.Email); err != nil {
+	if err := s.accounts.ForgotPassword(r.Context(), b.Email, clientOf(r)); err != nil {
 		return err
 	}
 	return reply(w, http.StatusAccepted, map[string]string{"message": "If an account uses this email, a link to reset its password is on its way."})

@@ -33,7 +33,7 @@ const (
 // behaviour, not cost.
 var testHashParams = password.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
 
-func newTestAccounts(t testing.TB, db *service.DB, keys *signing.KeySet) (*service.Accounts, service.LocalVerifier) {
+func newTestAccounts(t testing.TB, db *service.DB, keys *signing.KeySet, gate *password.Gate) (*service.Accounts, service.LocalVerifier) {
 	t.Helper()
 	hasher, err := password.NewHasher(testHashParams)
 	if err != nil {
@@ -41,7 +41,7 @@ func newTestAccounts(t testing.TB, db *service.DB, keys *signing.KeySet) (*servi
 	}
 	a := service.NewAccounts(db, service.AccountsConfig{
 		Keys: keys, Hasher: hasher, Issuer: localIssuer, Audience: localAudience,
-		PublicURL: "http://userd.test", DefaultRegion: "IN",
+		PublicURL: "http://userd.test", DefaultRegion: "IN", Gate: gate,
 	})
 	return a, service.NewLocalVerifier(keys, localIssuer, localAudience)
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,7 @@ import (
 	"github.com/userd/userd/httpapi"
 	"github.com/userd/userd/idp"
 	"github.com/userd/userd/mail/smtptest"
+	"github.com/userd/userd/password"
 	"github.com/userd/userd/pgtest"
 	"github.com/userd/userd/service"
 	"github.com/userd/userd/signing"
@@ -186,6 +188,8 @@ type env struct {
 	client    *http.Client
 
 	accounts *service.Accounts // local accounts; tunables may be changed before the first request
+	gate     *password.Gate    // hashing bound of the next instance; nil: the default
+	trusted  []netip.Prefix    // trusted proxies of the next instance
 	mail     *smtptest.Server  // where the outbox delivers mail
 }
 
@@ -228,7 +232,7 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	accounts, local := newTestAccounts(t, db, e.keys)
+	accounts, local := newTestAccounts(t, db, e.keys, e.gate)
 	auth := service.NewAuth(db, service.AuthConfig{External: v, ExternalIssuer: testIssuer, Provider: testProvider, DefaultRegion: "IN", Local: local, LocalIssuer: localIssuer})
 	users := service.NewUsers(db, "IN", testProvider)
 	users.UseAccounts(accounts)
@@ -236,7 +240,7 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 	outbox.Resets = accounts
 	admin := service.NewAdmin(db, "IN", e.cursorKey)
 	orgs := service.NewOrgs(db, "http://userd.test", e.cursorKey)
-	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Ready: db.Ready, PoolStats: db.Stats, PublicURL: "http://userd.test"})
+	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Ready: db.Ready, PoolStats: db.Stats, PublicURL: "http://userd.test", TrustedProxies: e.trusted})
 	return h, accounts, outbox
 }
 

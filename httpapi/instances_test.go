@@ -157,5 +157,5 @@ func TestDatabaseGoneIs503(t *testing.T) {
 	} {
 		expect(t, r, http.StatusServiceUnavailable, "db_unavailable")
 	}
-	expect(t, e.do("GET", "/readyz", "", nil), http.StatusServiceUnavailable, "")
+	expect(t, e.do("GET", "/readyz", "", nil), http.StatusServiceUnavailable, "db_unavailable")
 }

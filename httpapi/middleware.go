@@ -21,6 +21,7 @@ const (
 	keyRequestID ctxKey = iota
 	keyRoute
 	keyPrincipal
+	keyClientIP
 )
 
 // routeInfo is filled in by the matched route, for logs and metrics.
@@ -77,7 +78,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-Id", id)
 		route := &routeInfo{}
+		client := s.clientIPs.of(r)
 		ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyRoute, route)
+		ctx = context.WithValue(ctx, keyClientIP, client)
 		r = r.WithContext(ctx)
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
@@ -99,7 +102,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			s.metrics.latency.WithLabelValues(pattern).Observe(elapsed.Seconds())
 			s.log.InfoContext(ctx, "request",
 				"method", r.Method, "path", r.URL.Path, "route", pattern, "status", sw.status,
-				"bytes", sw.bytes, "duration_ms", float64(elapsed.Microseconds())/1000, "request_id", id)
+				"bytes", sw.bytes, "duration_ms", float64(elapsed.Microseconds())/1000, "request_id", id, "client_ip", client.String())
 		}()
 		next.ServeHTTP(sw, r)
 	})

@@ -24,6 +24,7 @@ var (
 	errTooLarge         = &apiError{http.StatusRequestEntityTooLarge, "payload_too_large", "the body is too large"}
 	errUnsupportedMedia = &apiError{http.StatusUnsupportedMediaType, "unsupported_media_type", "unsupported Content-Type"}
 	errNotFound         = &apiError{http.StatusNotFound, "not_found", "not found"}
+	errShuttingDown     = &apiError{http.StatusServiceUnavailable, "shutting_down", "the server is shutting down"}
 	errMethodNotAllowed = &apiError{http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed"}
 )
 
@@ -53,6 +54,7 @@ var statusOf = map[service.Code]int{
 	service.CodeRateLimited:        http.StatusTooManyRequests,
 	service.CodeIdPUnavailable:     http.StatusServiceUnavailable,
 	service.CodeDBUnavailable:      http.StatusServiceUnavailable,
+	service.CodeOverloaded:         http.StatusServiceUnavailable,
 }
 
 // problem is an RFC 9457 problem document with userd's machine code.

@@ -6,7 +6,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -25,6 +27,9 @@ type Deps struct {
 	Ready     func(ctx context.Context) error // readiness: DB up and migrated
 	PoolStats func() service.PoolStats
 	PublicURL string // base of absolute links (avatars)
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// (for login limits and session addresses); none by default.
+	TrustedProxies []netip.Prefix
 }
 
 // Server routes userd's API.
@@ -40,6 +45,8 @@ type Server struct {
 	mux       *http.ServeMux
 	metrics   *metrics
 	handler   http.Handler
+	clientIPs clientIPs
+	draining  atomic.Bool
 	// patterns are the patterns registered through handle, in order;
 	// openapi_test.go checks the OpenAPI document against them.
 	patterns []string
@@ -52,12 +59,16 @@ func New(d Deps) *Server {
 	}
 	s := &Server{
 		log: d.Log, auth: d.Auth, users: d.Users, accounts: d.Accounts, admin: d.Admin, orgs: d.Orgs, ready: d.Ready, publicURL: d.PublicURL,
-		mux: http.NewServeMux(), metrics: newMetrics(d.PoolStats),
+		mux: http.NewServeMux(), metrics: newMetrics(d.PoolStats), clientIPs: newClientIPs(d.TrustedProxies),
 	}
 	s.routes()
 	s.handler = s.observe(s.mux)
 	return s
 }
+
+// Drain makes /readyz answer 503 from now on, so that load balancers stop
+// sending requests while the ones in flight finish (a graceful stop).
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // ServeHTTP serves a request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
@@ -102,13 +113,15 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
 	return reply(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz answers 503 with a plain status body (not a problem) while the
-// database is down or behind.
+// readyz answers 503 problem+json while the server drains for a graceful
+// stop (shutting_down) or the database is down or behind (db_unavailable).
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if s.draining.Load() {
+		return errShuttingDown
+	}
 	if s.ready != nil {
 		if err := s.ready(r.Context()); err != nil {
-			s.log.WarnContext(r.Context(), "not ready", "err", err)
-			return reply(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			return err
 		}
 	}
 	return reply(w, http.StatusOK, map[string]string{"status": "ok"})

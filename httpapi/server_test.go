@@ -2,8 +2,11 @@ package httpapi_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/userd/userd/httpapi"
 )
 
 func TestHealthAndReadiness(t *testing.T) {
@@ -12,7 +15,22 @@ func TestHealthAndReadiness(t *testing.T) {
 	expect(t, e.do("GET", "/healthz", "", nil), http.StatusOK, "")
 	expect(t, e.do("GET", "/readyz", "", nil), http.StatusOK, "")
 	e.pool.Close() // the database is gone
-	expect(t, e.do("GET", "/readyz", "", nil), http.StatusServiceUnavailable, "")
+	expect(t, e.do("GET", "/readyz", "", nil), http.StatusServiceUnavailable, "db_unavailable")
+	expect(t, e.do("GET", "/healthz", "", nil), http.StatusOK, "")
+}
+
+// TestReadinessWhileDraining: once a graceful stop begins, /readyz is 503
+// shutting_down at once, while other requests are still served.
+func TestReadinessWhileDraining(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	h, _, _ := e.instance(e.db)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	e.srv = srv
+	expect(t, e.do("GET", "/readyz", "", nil), http.StatusOK, "")
+	h.(*httpapi.Server).Drain()
+	expect(t, e.do("GET", "/readyz", "", nil), http.StatusServiceUnavailable, "shutting_down")
 	expect(t, e.do("GET", "/healthz", "", nil), http.StatusOK, "")
 }
 

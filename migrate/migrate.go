@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/userd/userd/dburl"
 	usersql "github.com/userd/userd/sql"
 )
 
@@ -28,8 +29,15 @@ type Migration struct {
 	Applied bool
 }
 
+// newDB returns dbmate on databaseURL. dbmate's driver (lib/pq) passes
+// every URL parameter to the server, so pgxpool's (pool_max_conns, …) are
+// taken out first.
 func newDB(databaseURL string, log io.Writer) (*dbmate.DB, error) {
-	u, err := url.Parse(databaseURL)
+	plain, err := dburl.WithoutPoolParams(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(plain)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
@@ -46,7 +54,7 @@ func newDB(databaseURL string, log io.Writer) (*dbmate.DB, error) {
 
 // withLock runs fn while holding the migration advisory lock.
 func withLock(ctx context.Context, databaseURL string, fn func() error) error {
-	conn, err := pgx.Connect(ctx, databaseURL)
+	conn, err := dburl.Connect(ctx, databaseURL)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}

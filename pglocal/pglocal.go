@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -15,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/userd/userd/dburl"
 )
 
 // DefaultURL is the server userd looks for first: the conventional local
@@ -36,9 +37,10 @@ func Ensure(ctx context.Context, dataDir string) (string, error) {
 	return Start(ctx, dataDir)
 }
 
-// Start initializes (once) and starts a server in dataDir and returns its URL.
+// Start initializes (once) and starts a server in dataDir on Port and
+// returns its URL. A server already answering there is used as it is.
 func Start(ctx context.Context, dataDir string) (string, error) {
-	url := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", Port)
+	srv := NewServer(dataDir, Port)
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return "", fmt.Errorf("create %s: %w", dataDir, err)
 	}
@@ -47,36 +49,94 @@ func Start(ctx context.Context, dataDir string) (string, error) {
 		return "", err
 	}
 	defer unlock()
-	if reachable(ctx, url) {
-		return url, nil
+	if reachable(ctx, srv.URL()) {
+		return srv.URL(), nil
+	}
+	if err := srv.Start(ctx); err != nil {
+		return "", err
+	}
+	return srv.URL(), nil
+}
+
+// Server is a PostgreSQL server kept in a directory of its own and run
+// from the installed binaries, listening on 127.0.0.1 only, with trust
+// authentication for the user postgres. Tests that stop and crash a
+// server use one on a free port (FreePort) in a temporary directory.
+type Server struct {
+	dir  string
+	port int
+}
+
+// NewServer describes a server kept in dir and listening on port; nothing
+// runs until Start.
+func NewServer(dir string, port int) *Server { return &Server{dir: dir, port: port} }
+
+// URL is the server's maintenance database ("postgres").
+func (s *Server) URL() string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", s.port)
+}
+
+// Start initializes the server's data directory when it has none and
+// starts the server, returning once it answers.
+// Errors: no binaries, initdb or pg_ctl failures (with the log's path).
+func (s *Server) Start(ctx context.Context) error {
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", s.dir, err)
 	}
 	bin, err := binDir()
 	if err != nil {
-		return "", err
+		return err
 	}
-	pgdata := filepath.Join(dataDir, "pgdata")
+	pgdata := filepath.Join(s.dir, "pgdata")
 	if _, err := os.Stat(filepath.Join(pgdata, "PG_VERSION")); err != nil {
-		if err := run(ctx, dataDir, filepath.Join(bin, "initdb"), "-D", pgdata, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"); err != nil {
-			return "", fmt.Errorf("initdb: %w", err)
+		if err := run(ctx, s.dir, filepath.Join(bin, "initdb"), "-D", pgdata, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"); err != nil {
+			return fmt.Errorf("initdb: %w", err)
 		}
 	}
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c max_connections=300", Port, dataDir)
-	if err := run(ctx, dataDir, filepath.Join(bin, "pg_ctl"), "-D", pgdata, "-o", opts, "-l", filepath.Join(dataDir, "postgres.log"), "-w", "start"); err != nil {
-		return "", fmt.Errorf("pg_ctl start (log in %s): %w", filepath.Join(dataDir, "postgres.log"), err)
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c max_connections=300", s.port, s.dir)
+	logFile := filepath.Join(s.dir, "postgres.log")
+	if err := run(ctx, s.dir, filepath.Join(bin, "pg_ctl"), "-D", pgdata, "-o", opts, "-l", logFile, "-w", "start"); err != nil {
+		return fmt.Errorf("pg_ctl start (log in %s): %w", logFile, err)
 	}
 	for range 50 {
-		if reachable(ctx, url) {
-			return url, nil
+		if reachable(ctx, s.URL()) {
+			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return "", fmt.Errorf("postgres started in %s but does not answer on port %d", pgdata, Port)
+	return fmt.Errorf("postgres started in %s but does not answer on port %d", pgdata, s.port)
+}
+
+// Stop stops the server with pg_ctl's mode: "fast" (roll back and close
+// connections) or "immediate" (quit at once, as a crash: the next start
+// recovers from the WAL).
+// Errors: pg_ctl's.
+func (s *Server) Stop(ctx context.Context, mode string) error {
+	bin, err := binDir()
+	if err != nil {
+		return err
+	}
+	if err := run(ctx, s.dir, filepath.Join(bin, "pg_ctl"), "-D", filepath.Join(s.dir, "pgdata"), "-m", mode, "-w", "stop"); err != nil {
+		return fmt.Errorf("pg_ctl stop -m %s: %w", mode, err)
+	}
+	return nil
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+// Errors: the listener's.
+func FreePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 func reachable(ctx context.Context, url string) bool {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, url)
+	conn, err := dburl.Connect(ctx, url)
 	if err != nil {
 		return false
 	}

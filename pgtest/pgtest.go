@@ -31,6 +31,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/userd/userd/dburl"
 	"github.com/userd/userd/migrate"
 	"github.com/userd/userd/pglocal"
 	usersql "github.com/userd/userd/sql"
@@ -48,11 +49,10 @@ var server struct {
 func NewPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	u := NewURL(t)
-	cfg, err := pgxpool.ParseConfig(u)
+	cfg, err := dburl.PoolConfig(u)
 	if err != nil {
-		t.Fatalf("parse %s: %v", u, err)
+		t.Fatalf("parse %s: %v", redact(u), err)
 	}
-	cfg.MaxConns = 20
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("open pool: %v", err)
@@ -143,7 +143,7 @@ func buildTemplate(ctx context.Context, adminURL string) (string, error) {
 		return "", fmt.Errorf("hash migrations: %w", err)
 	}
 	name := "userd_tmpl_" + hash
-	conn, err := pgx.Connect(ctx, adminURL)
+	conn, err := dburl.Connect(ctx, adminURL)
 	if err != nil {
 		return "", fmt.Errorf("connect %s: %w", redact(adminURL), err)
 	}
@@ -181,7 +181,7 @@ func createDB(t testing.TB, adminURL, source string) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	name := "userd_test_" + hex.EncodeToString(b[:])
-	conn, err := pgx.Connect(ctx, adminURL)
+	conn, err := dburl.Connect(ctx, adminURL)
 	if err != nil {
 		t.Fatalf("connect %s: %v", redact(adminURL), err)
 	}
@@ -190,7 +190,7 @@ func createDB(t testing.TB, adminURL, source string) string {
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, adminURL)
+		conn, err := dburl.Connect(ctx, adminURL)
 		if err != nil {
 			t.Errorf("connect to drop %s: %v", name, err)
 			return

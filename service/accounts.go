@@ -22,6 +22,7 @@ import (
 type Accounts struct {
 	db            *DB
 	hasher        *password.Hasher
+	gate          *password.Gate // bounds concurrent hashing
 	access        accessTokens
 	publicURL     string
 	defaultRegion string
@@ -38,12 +39,14 @@ type Accounts struct {
 	VerifyTTL    time.Duration // email-verification link: 24 hours
 	MailsPerHour int           // mails of one kind to one address per hour, beyond which none go out: 5
 	Limits       LoginLimits   // failed password checks: DefaultLoginLimits
+	Signups      SignupLimits  // registrations and forgot-password requests per address: 1 hour, none
 }
 
 // AccountsConfig wires Accounts.
 type AccountsConfig struct {
 	Keys          *signing.KeySet  // signs access tokens
 	Hasher        *password.Hasher // argon2id
+	Gate          *password.Gate   // bounds concurrent hashing; nil: password.NewGate defaults
 	Issuer        string           // iss of access tokens
 	Audience      string           // aud of access tokens
 	PublicURL     string           // base of mailed links, without a trailing slash
@@ -52,9 +55,13 @@ type AccountsConfig struct {
 
 // NewAccounts returns the Accounts service with the default tunables.
 func NewAccounts(db *DB, cfg AccountsConfig) *Accounts {
+	if cfg.Gate == nil {
+		cfg.Gate = password.NewGate(password.GateConfig{})
+	}
 	return &Accounts{
 		db:            db,
 		hasher:        cfg.Hasher,
+		gate:          cfg.Gate,
 		access:        accessTokens{keys: cfg.Keys, issuer: cfg.Issuer, audience: cfg.Audience},
 		publicURL:     strings.TrimRight(cfg.PublicURL, "/"),
 		defaultRegion: cfg.DefaultRegion,
@@ -68,7 +75,22 @@ func NewAccounts(db *DB, cfg AccountsConfig) *Accounts {
 		VerifyTTL:     24 * time.Hour,
 		MailsPerHour:  5,
 		Limits:        DefaultLoginLimits,
+		Signups:       SignupLimits{Window: time.Hour},
 	}
+}
+
+// hashSlot waits for one of the gate's hashing slots and returns the
+// function that gives it back. Every argon2id run happens under a slot.
+// Errors: overloaded (queue full or wait too long), or ctx's error.
+func (a *Accounts) hashSlot(ctx context.Context) (func(), error) {
+	release, err := a.gate.Enter(ctx)
+	if errors.Is(err, password.ErrBusy) {
+		return nil, withCause(ErrOverloaded, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("wait for a hashing slot: %w", err)
+	}
+	return release, nil
 }
 
 // JWKS returns the public keys of the access tokens as a JSON JWK Set.
@@ -114,8 +136,10 @@ func present(s *string) (string, bool) {
 // Register creates a local account with a password and signs it in. The
 // phone is normalized to E.164 (default region for numbers without a
 // country code). When an email is given, a verification link is mailed.
+// Registrations are limited per client address (see SignupLimits).
 // Errors: validation_failed (fields email, username, phone, first_name,
-// last_name, password), email_taken, username_taken, phone_taken.
+// last_name, password), email_taken, username_taken, phone_taken,
+// rate_limited, overloaded.
 func (a *Accounts) Register(ctx context.Context, r Registration, c Client) (SignIn, error) {
 	var v validation
 	var email, username, tel *string
@@ -153,7 +177,15 @@ func (a *Accounts) Register(ctx context.Context, r Registration, c Client) (Sign
 	if err := v.err(); err != nil {
 		return SignIn{}, err
 	}
+	if err := a.spendAddress(ctx, c.IP); err != nil {
+		return SignIn{}, err
+	}
+	release, err := a.hashSlot(ctx)
+	if err != nil {
+		return SignIn{}, err
+	}
 	hash, err := a.hasher.Hash(r.Password)
+	release()
 	if err != nil {
 		return SignIn{}, fmt.Errorf("hash password: %w", err)
 	}
@@ -242,6 +274,13 @@ func (a *Accounts) findLogin(ctx context.Context, identifier string) (dbgen.User
 // parameters than the current ones is replaced on success.
 // Errors: invalid_credentials (also for a deactivated account), rate_limited.
 func (a *Accounts) Login(ctx context.Context, identifier, pw string, c Client) (SignIn, error) {
+	// The slot is taken before any database work, so a flood of logins
+	// waits (boundedly) here instead of queueing on the connection pool.
+	release, err := a.hashSlot(ctx)
+	if err != nil {
+		return SignIn{}, err
+	}
+	defer release()
 	key, shared := a.keys.loginKey(identifier, a.defaultRegion)
 	at, err := a.beginAttempt(ctx, key, shared, c.IP)
 	if err != nil {
@@ -277,6 +316,7 @@ func (a *Accounts) Login(ctx context.Context, identifier, pw string, c Client) (
 			return SignIn{}, fmt.Errorf("rehash password: %w", err)
 		}
 	}
+	release()
 	now := time.Now().UTC()
 	method := "password"
 	res, err := inTx(ctx, a.db, func(q *dbgen.Queries) (issued, error) {

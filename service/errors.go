@@ -33,6 +33,7 @@ const (
 	CodeRateLimited        Code = "rate_limited"
 	CodeIdPUnavailable     Code = "idp_unavailable"
 	CodeDBUnavailable      Code = "db_unavailable"
+	CodeOverloaded         Code = "overloaded"
 )
 
 // FieldError names one invalid input field.
@@ -86,6 +87,7 @@ var (
 	ErrInvalidCursor      = &Error{Code: CodeInvalidCursor, Message: "the cursor is invalid"}
 	ErrIdPUnavailable     = &Error{Code: CodeIdPUnavailable, Message: "the identity provider is unavailable", RetryAfter: 5 * time.Second}
 	ErrDBUnavailable      = &Error{Code: CodeDBUnavailable, Message: "the database is unavailable", RetryAfter: 2 * time.Second}
+	ErrOverloaded         = &Error{Code: CodeOverloaded, Message: "too many password checks are waiting; try again shortly", RetryAfter: time.Second}
 )
 
 // ErrorOf returns the domain error in err's chain, if any.

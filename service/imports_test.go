@@ -20,9 +20,10 @@ func dataLayer(path string) bool {
 
 // allowedDataImports are the non-test files outside service that may
 // import pgx (never dbgen), each for a reason: applying migrations,
-// cloning test databases, starting a local server, and cmd/userd's pool
+// cloning test databases, reading DATABASE_URL (dburl: pool parameters,
+// single connections, the pool's cancel handling) and cmd/userd's pool
 // setup. A package is listed whole ("dir/"), cmd/userd by its one file.
-var allowedDataImports = []string{"migrate/", "pgtest/", "pglocal/", "cmd/userd/db.go"}
+var allowedDataImports = []string{"migrate/", "pgtest/", "dburl/", "cmd/userd/db.go"}
 
 // TestOnlyServiceImportsTheDataLayer reads the imports of every non-test
 // Go file of the module (as the go tool selects them for this platform)

@@ -67,7 +67,9 @@ func (o *Outbox) backoff(n int) time.Duration {
 	return d + time.Duration(rand.Int64N(int64(d)/5+1))
 }
 
-// Run works due jobs every interval until ctx ends.
+// Run works due jobs every interval until ctx ends. When ctx ends (a
+// shutdown), it claims nothing more, and a job it is working is cut off
+// and its lease given back, so another instance takes it at once.
 func (o *Outbox) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -96,6 +98,8 @@ var errNoHandler = errors.New("no handler configured for this job kind")
 const (
 	outboxLease      = 2 * time.Minute
 	outboxJobTimeout = time.Minute
+	// outboxRecordTimeout bounds recording an outcome after a shutdown.
+	outboxRecordTimeout = 5 * time.Second
 )
 
 // RunOnce works up to batch due jobs, leasing them one at a time so no
@@ -103,6 +107,9 @@ const (
 // It records each outcome and returns how many jobs it worked.
 func (o *Outbox) RunOnce(ctx context.Context, batch int32) (int, error) {
 	for n := range int(batch) {
+		if ctx.Err() != nil {
+			return n, nil
+		}
 		jobs, err := o.db.q.OutboxClaim(ctx, dbgen.OutboxClaimParams{Batch: 1, LeaseSeconds: outboxLease.Seconds()})
 		if err != nil {
 			return n, mapDBError(err)
@@ -117,12 +124,20 @@ func (o *Outbox) RunOnce(ctx context.Context, batch int32) (int, error) {
 	return int(batch), nil
 }
 
-// runJob works one leased job and records the outcome.
+// runJob works one leased job and records the outcome, even when ctx
+// ended meanwhile: a job cut off by the end of ctx is released at once.
 func (o *Outbox) runJob(ctx context.Context, j dbgen.Outbox) error {
 	jobCtx, cancel := context.WithTimeout(ctx, outboxJobTimeout)
 	err := o.work(jobCtx, j)
 	cancel()
+	stopped := ctx.Err() != nil
+	ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), outboxRecordTimeout)
+	defer cancel()
 	switch {
+	case err != nil && stopped:
+		return o.db.q.OutboxMarkRetry(ctx, dbgen.OutboxMarkRetryParams{
+			ID: j.ID, Attempts: j.Attempts, LastError: strPtr("stopped: " + err.Error()), RunAfter: time.Now(),
+		})
 	case err == nil:
 		return o.db.q.OutboxMarkDone(ctx, dbgen.OutboxMarkDoneParams{ID: j.ID, Attempts: j.Attempts})
 	case int(j.Attempts) >= o.MaxAttempts:

@@ -139,3 +139,42 @@ func TestOutboxBacksOffThenGivesUp(t *testing.T) {
 		t.Fatalf("after failing for good: got %d jobs, %v; want 0", n, err)
 	}
 }
+
+// blockingMailer holds every Send until its context ends.
+type blockingMailer struct{ sending chan struct{} }
+
+func (m blockingMailer) Send(ctx context.Context, _ service.Mail) error {
+	m.sending <- struct{}{}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A worker stopped in the middle of a job (a shutdown) gives the job's
+// lease back: the job is due again at once, not after the lease.
+func TestOutboxStopReleasesTheLease(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	if _, err := pool.Exec(ctx, `INSERT INTO outbox (kind, payload) VALUES ('mail', '{"to": "a@example.com", "subject": "s", "text": "t"}')`); err != nil {
+		t.Fatal(err)
+	}
+	m := blockingMailer{sending: make(chan struct{})}
+	w := service.NewOutbox(service.NewDB(pool), nil, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { w.Run(runCtx, time.Hour); close(done) }()
+	<-m.sending // the job is leased and being worked
+	var leased bool
+	if err := pool.QueryRow(ctx, `SELECT run_after > now() + interval '1 minute' FROM outbox`).Scan(&leased); err != nil || !leased {
+		t.Fatalf("while worked: got leased %v (%v), want the job leased", leased, err)
+	}
+	stop()
+	<-done
+	var due, finished bool
+	if err := pool.QueryRow(ctx, `SELECT run_after <= now(), done_at IS NOT NULL OR failed_at IS NOT NULL FROM outbox`).Scan(&due, &finished); err != nil {
+		t.Fatal(err)
+	}
+	if !due || finished {
+		t.Fatalf("after the stop: got due %v, finished %v, want the job due again and not finished", due, finished)
+	}
+}

@@ -25,6 +25,11 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 		return Invalid(FieldError{Field: "new_password", Message: passwordProblem(err)})
 	}
 	userID := p.User.ID
+	release, err := a.hashSlot(ctx) // held for both argon2id runs
+	if err != nil {
+		return err
+	}
+	defer release()
 	at, err := a.beginAttempt(ctx, a.keys.user(userID), false, netip.Addr{})
 	if err != nil {
 		return err
@@ -48,6 +53,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 		return Invalid(FieldError{Field: "current_password", Message: "is not correct"})
 	}
 	hash, err := a.hasher.Hash(next)
+	release()
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
@@ -96,8 +102,13 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 // them apart; the outbox worker looks the address up (SendReset). Input
 // that is not an address gets the same answer and queues nothing (SPEC:
 // 202 always).
-// Errors: db_unavailable.
-func (a *Accounts) ForgotPassword(ctx context.Context, email string) error {
+// Requests are limited per client address with registrations (see
+// SignupLimits); the limit says nothing about the account.
+// Errors: rate_limited, db_unavailable.
+func (a *Accounts) ForgotPassword(ctx context.Context, email string, c Client) error {
+	if err := a.spendAddress(ctx, c.IP); err != nil {
+		return err
+	}
 	e, ok := NormalizeEmail(email)
 	if !ok {
 		return nil
@@ -169,7 +180,12 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, pw string) error {
 	if _, err := a.db.q.UserTokenGetLive(ctx, dbgen.UserTokenGetLiveParams{TokenHash: hash, Purpose: purposePasswordReset}); err != nil {
 		return notFoundAs(err, ErrInvalidToken)
 	}
+	release, err := a.hashSlot(ctx)
+	if err != nil {
+		return err
+	}
 	newHash, err := a.hasher.Hash(pw)
+	release()
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}

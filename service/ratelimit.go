@@ -274,3 +274,36 @@ func take(ctx context.Context, q *dbgen.Queries, l rateLimit, key []byte) (ok bo
 	_, err = q.RateEventPrune(ctx, pruneBatch)
 	return true, 0, err
 }
+
+// SignupLimits bound registrations and forgot-password requests per
+// client address: each registration costs an argon2id run and each
+// forgot-password request may cost a mail. They are events of the
+// "signup_ip" bucket of rate_events, so the limit holds across instances
+// and is exact under concurrency (see take). Every attempt that passes
+// validation counts, whatever its outcome.
+type SignupLimits struct {
+	Window time.Duration
+	PerIP  int // 0: no limit
+}
+
+// spendAddress refuses ip when it made PerIP attempts within the window,
+// and otherwise records one more. An unknown address is not limited.
+// Errors: rate_limited, db_unavailable.
+func (a *Accounts) spendAddress(ctx context.Context, ip netip.Addr) error {
+	l := a.Signups
+	if l.PerIP <= 0 || !ip.IsValid() {
+		return nil
+	}
+	limit := rateLimit{bucket: "signup_ip", limit: l.PerIP, window: l.Window}
+	retry, err := inTx(ctx, a.db, func(q *dbgen.Queries) (time.Duration, error) {
+		_, retry, err := take(ctx, q, limit, a.keys.ip(ip))
+		return retry, err
+	})
+	if err != nil {
+		return err
+	}
+	if retry > 0 {
+		return RateLimited(retry)
+	}
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/userd/userd/dburl"
 	"github.com/userd/userd/migrate"
 	"github.com/userd/userd/pgtest"
 )
@@ -33,7 +34,7 @@ func TestMigrationsRoundTrip(t *testing.T) {
 			t.Fatalf("down: %v", err)
 		}
 	}
-	conn, err := pgx.Connect(ctx, url)
+	conn, err := dburl.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +285,7 @@ func TestInvariants(t *testing.T) {
 			`INSERT INTO user_tokens (user_id, purpose, token_hash, email, expires_at) VALUES (1, 'magic', sha256('m'), 'n@example.com', now() + interval '1 hour')`, checkViolation, "user_tokens_purpose_chk"},
 	}
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pgtest.NewURL(t))
+	conn, err := dburl.Connect(ctx, pgtest.NewURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +343,7 @@ func TestInvariants(t *testing.T) {
 func TestFollowStatsTrigger(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pgtest.NewURL(t))
+	conn, err := dburl.Connect(ctx, pgtest.NewURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,11 +7,11 @@ import (
 	"net/url"
 	"path/filepath"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/userd/userd/config"
+	"github.com/userd/userd/dburl"
 	"github.com/userd/userd/migrate"
 	"github.com/userd/userd/pglocal"
 	"github.com/userd/userd/service"
@@ -30,7 +30,7 @@ func databaseURL(ctx context.Context, cfg config.Config) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	conn, err := pgx.Connect(ctx, admin)
+	conn, err := dburl.Connect(ctx, admin)
 	if err != nil {
 		return "", fmt.Errorf("connect to local postgres: %w", err)
 	}
@@ -74,15 +74,13 @@ func openDB(ctx context.Context, cfg config.Config, migrateDev bool) (*service.D
 	return db, nil
 }
 
-// openPool opens a pool of at most 20 connections on dbURL, unless the
-// URL sets pool_max_conns.
+// openPool opens a pool on dbURL configured by dburl.PoolConfig: at most
+// 20 connections unless the URL sets pool_max_conns, statements cancelled
+// in PostgreSQL when their context ends.
 func openPool(ctx context.Context, dbURL string) (*service.DB, error) {
-	pcfg, err := pgxpool.ParseConfig(dbURL)
+	pcfg, err := dburl.PoolConfig(dbURL)
 	if err != nil {
-		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
-	}
-	if u, _ := url.Parse(dbURL); u == nil || u.Query().Get("pool_max_conns") == "" {
-		pcfg.MaxConns = 20
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
@@ -98,7 +96,7 @@ func benchDatabase(ctx context.Context, cfg config.Config) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	conn, err := pgx.Connect(ctx, base)
+	conn, err := dburl.Connect(ctx, base)
 	if err != nil {
 		return "", err
 	}

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/userd/userd/config"
+	"github.com/userd/userd/migrate"
 	"github.com/userd/userd/pgtest"
 )
 
@@ -45,9 +48,20 @@ func runCmd(t *testing.T, args ...string) string {
 	return r.stdout
 }
 
+// withPoolParams appends pgxpool's sizing parameters to a database URL,
+// as an operator sizing the pool would.
+func withPoolParams(u string) string {
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return u + sep + "pool_max_conns=10&pool_min_conns=1"
+}
+
 func TestCommands(t *testing.T) {
 	t.Setenv("USERD_ENV", "dev")
-	t.Setenv("DATABASE_URL", pgtest.NewEmptyURL(t))
+	// Every command connects through a URL that carries pool parameters.
+	t.Setenv("DATABASE_URL", withPoolParams(pgtest.NewEmptyURL(t)))
 	t.Setenv("USERD_DATA_DIR", t.TempDir())
 
 	if got := runCmd(t, "version"); !strings.HasPrefix(got, "userd ") {
@@ -139,5 +153,29 @@ func TestProdRefusesABehindSchema(t *testing.T) {
 	r := runUserd(t, "serve")
 	if r.code != 1 || !strings.Contains(r.msg, "userd migrate up") {
 		t.Fatalf("serve in prod on an empty database: got exit %d %q, want a refusal naming `userd migrate up`", r.code, r.msg)
+	}
+}
+
+// TestOpenDBPoolParams: pool_max_conns sizes the pool (and a dev serve,
+// which migrates first through dbmate, accepts it).
+func TestOpenDBPoolParams(t *testing.T) {
+	t.Setenv("USERD_ENV", "dev")
+	t.Setenv("DATABASE_URL", withPoolParams(pgtest.NewEmptyURL(t)))
+	t.Setenv("USERD_DATA_DIR", t.TempDir())
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := openDB(context.Background(), cfg, true)
+	if err != nil {
+		t.Fatalf("openDB with pool parameters: %v", err)
+	}
+	pool := db.Pool
+	defer pool.Close()
+	if got := pool.Config().MaxConns; got != 10 {
+		t.Fatalf("got MaxConns %d, want 10 from pool_max_conns", got)
+	}
+	if err := migrate.Check(context.Background(), pool); err != nil {
+		t.Fatalf("after a dev openDB: %v, want the schema migrated", err)
 	}
 }

@@ -76,7 +76,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout, std
 	}
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorker()
-	go app.outbox.Run(workerCtx, 2*time.Second)
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		app.outbox.Run(workerCtx, 2*time.Second)
+	}()
 
 	log.Info("userd serving", "addr", ln.Addr().String(), "env", cfg.Env, "version", version)
 	if cfg.Dev() {
@@ -98,12 +102,38 @@ userd is serving on %s (dev mode)
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	return shutdown(srv, app, stopWorker, workerDone, log)
+}
+
+// shutdownGrace bounds how long in-flight requests may take to finish
+// after SIGTERM.
+const shutdownGrace = 20 * time.Second
+
+// shutdown stops gracefully: /readyz answers 503 from now on (load
+// balancers stop sending), the listener closes, in-flight requests finish
+// (up to shutdownGrace; after that the connections are closed), and the
+// outbox worker claims nothing more and gives back the lease of a job it
+// is working.
+func shutdown(srv *http.Server, app *app, stopWorker func(), workerDone <-chan struct{}, log *slog.Logger) error {
+	log.Info("shutting down: draining")
+	app.drain()
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	err := srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("shutdown: requests still running after the grace period; closing their connections", "grace", shutdownGrace)
+		err = srv.Close()
+	}
+	stopWorker()
+	select {
+	case <-workerDone:
+	case <-time.After(10 * time.Second):
+		log.Warn("shutdown: the outbox worker did not stop in time; its job runs again when its lease ends")
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	log.Info("stopped")
 	return nil
 }
 
@@ -123,6 +153,7 @@ func baseURL(addr string) string {
 // app is the wired service.
 type app struct {
 	handler http.Handler
+	drain   func() // turns /readyz to 503 for good
 	outbox  *service.Outbox
 }
 
@@ -173,6 +204,8 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Log
 		Ready:     db.Ready,
 		PoolStats: db.Stats,
 		PublicURL: cfg.PublicURL,
+
+		TrustedProxies: cfg.Limits.TrustedProxies,
 	})
 	m, err := mailer(cfg, log, mailOut)
 	if err != nil {
@@ -180,7 +213,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Log
 	}
 	outbox := service.NewOutbox(db, admin, m, log)
 	outbox.Resets = accts
-	return &app{handler: h, outbox: outbox}, nil
+	return &app{handler: h, drain: h.Drain, outbox: outbox}, nil
 }
 
 // logMailer prints each mail as a readable block (headers, a blank line,

@@ -1,0 +1,141 @@
+// Package dburl reads a DATABASE_URL that may carry pgxpool's own
+// parameters (pool_max_conns, pool_min_conns, pool_max_conn_lifetime, …)
+// and hands each consumer the part it understands: pgxpool takes them all,
+// a single pgx connection and dbmate (lib/pq) take the URL without them,
+// since PostgreSQL refuses them as unknown run-time parameters.
+package dburl
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// poolParam reports whether a query parameter is one of pgxpool's.
+func poolParam(name string) bool { return strings.HasPrefix(name, "pool_") }
+
+// WithoutPoolParams returns rawURL with pgxpool's parameters removed, for
+// clients that pass every parameter to the server (dbmate, psql).
+// A keyword/value string (host=… pool_max_conns=…) is returned with those
+// keywords dropped.
+// Errors: a URL that does not parse.
+func WithoutPoolParams(rawURL string) (string, error) {
+	if !strings.Contains(rawURL, "://") {
+		fields := strings.Fields(rawURL)
+		kept := fields[:0]
+		for _, f := range fields {
+			if k, _, _ := strings.Cut(f, "="); !poolParam(k) {
+				kept = append(kept, f)
+			}
+		}
+		return strings.Join(kept, " "), nil
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", fmt.Errorf("parse database url: %w", redactErr(err))
+	}
+	q := u.Query()
+	for k := range q {
+		if poolParam(k) {
+			q.Del(k)
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// ConnConfig parses rawURL, pool parameters included, into the
+// configuration of one connection.
+// Errors: a URL pgx cannot parse.
+func ConnConfig(rawURL string) (*pgx.ConnConfig, error) {
+	cfg, err := pgxpool.ParseConfig(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	return cfg.ConnConfig, nil
+}
+
+// Connect opens one connection on rawURL, pool parameters ignored.
+// Errors: an unparsable URL, or the connection's.
+func Connect(ctx context.Context, rawURL string) (*pgx.Conn, error) {
+	cfg, err := ConnConfig(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.ConnectConfig(ctx, cfg)
+}
+
+// DefaultMaxConns sizes a pool whose URL has no pool_max_conns.
+const DefaultMaxConns = 20
+
+// PoolConfig parses rawURL, pool parameters included, into the
+// configuration of userd's pool: DefaultMaxConns unless pool_max_conns
+// says otherwise, and a context that ends while a statement runs sends
+// PostgreSQL a cancel request, so the statement stops there too (the
+// default only closes the socket, and a statement queued on a lock would
+// wait on in the server). When the server does not answer the cancel
+// within a second the connection is dropped.
+// Errors: a URL pgx cannot parse.
+func PoolConfig(rawURL string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if !hasParam(rawURL, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}
+	}
+	return cfg, nil
+}
+
+// hasParam reports whether rawURL (a URL or keyword/value string) sets name.
+func hasParam(rawURL, name string) bool {
+	if !strings.Contains(rawURL, "://") {
+		for _, f := range strings.Fields(rawURL) {
+			if k, _, _ := strings.Cut(f, "="); k == name {
+				return true
+			}
+		}
+		return false
+	}
+	u, err := url.Parse(rawURL)
+	return err == nil && u.Query().Has(name)
+}
+
+// WithDatabase returns rawURL naming the database db instead; the other
+// parts, pool parameters included, are kept.
+// Errors: a URL that does not parse.
+func WithDatabase(rawURL, db string) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", fmt.Errorf("parse database url: %w", redactErr(err))
+	}
+	u.Path = "/" + db
+	return u.String(), nil
+}
+
+// Redacted returns rawURL with its password hidden, for messages.
+func Redacted(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(unparsable url)"
+	}
+	return u.Redacted()
+}
+
+// redactErr drops the URL from a url.Error, which would show a password.
+func redactErr(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err
+	}
+	return err
+}

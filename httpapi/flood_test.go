@@ -1,0 +1,154 @@
+package httpapi_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/userd/userd/password"
+)
+
+// TestLoginFloodIsBounded: with every hashing slot taken and the queue
+// full, further logins are refused at once with 503 overloaded and
+// Retry-After, never queued without bound; the queued ones are answered
+// when a slot frees. Asserted on the gate's state, not on timings.
+func TestLoginFloodIsBounded(t *testing.T) {
+	t.Parallel()
+	const queue, flood = 3, 12
+	e := newEnv(t)
+	gate := password.NewGate(password.GateConfig{Concurrency: 1, Queue: queue, Wait: time.Minute})
+	e.gate = gate
+	h, _, _ := e.instance(e.db)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	e.srv = srv
+
+	hold, err := gate.Enter(context.Background()) // the one slot: nothing can hash
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan response, flood)
+	var wg sync.WaitGroup
+	for i := range flood {
+		wg.Go(func() { results <- e.login(fmt.Sprintf("nobody%d@example.com", i), "wrong password!") })
+	}
+	// Every request beyond the queue is answered while the slot is held.
+	refused := 0
+	for refused < flood-queue {
+		r := <-results
+		expect(t, r, http.StatusServiceUnavailable, "overloaded")
+		if r.header.Get("Retry-After") == "" {
+			t.Fatal("overloaded answer without Retry-After")
+		}
+		refused++
+	}
+	if s := gate.Stats(); s.Waiting != queue || s.Running != 1 || s.Rejected != flood-queue {
+		t.Fatalf("while held: got %+v, want %d waiting, 1 running, %d rejected", s, queue, flood-queue)
+	}
+	hold()
+	wg.Wait()
+	close(results)
+	for r := range results {
+		expect(t, r, http.StatusUnauthorized, "invalid_credentials")
+	}
+	if s := gate.Stats(); s.PeakRunning != 1 || s.PeakWaiting != queue || s.Running != 0 || s.Waiting != 0 {
+		t.Fatalf("after: got %+v, want peaks 1 running and %d waiting, nothing left", s, queue)
+	}
+}
+
+// TestTrustedProxy: behind a trusted proxy each client has its own login
+// limit and its own address on its sessions; an address the client wrote
+// into X-Forwarded-For itself is not believed.
+func TestTrustedProxy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	h, accounts, _ := e.instance(e.db)
+	accounts.Limits.PerIP = 3
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	e.srv = srv
+
+	in := e.register(map[string]any{"username": "proxied"})
+	access, _ := tokens(in)
+	// The login carries a spoofed leftmost address; the proxy appended the real one.
+	expect(t, e.login("proxied", testPassword, "X-Forwarded-For", "6.6.6.6, 203.0.113.9"), http.StatusOK, "")
+	r := e.do("GET", "/api/v1/users/me/sessions", access, nil)
+	expect(t, r, http.StatusOK, "")
+	var ips []any
+	for _, it := range r.json(t)["items"].([]any) {
+		ips = append(ips, it.(map[string]any)["ip"])
+	}
+	if !slices.Contains(ips, any("203.0.113.9")) || slices.Contains(ips, any("6.6.6.6")) {
+		t.Fatalf("session addresses: got %v, want 203.0.113.9 (the proxy's view) and never 6.6.6.6", ips)
+	}
+
+	for i := range 3 {
+		expect(t, e.login(fmt.Sprintf("who%d", i), "wrong password!", "X-Forwarded-For", "198.51.100.1"), http.StatusUnauthorized, "invalid_credentials")
+	}
+	expect(t, e.login("who9", "wrong password!", "X-Forwarded-For", "198.51.100.1"), http.StatusTooManyRequests, "rate_limited")
+	// Another client behind the same proxy is not limited by the first.
+	expect(t, e.login("who9", "wrong password!", "X-Forwarded-For", "198.51.100.2"), http.StatusUnauthorized, "invalid_credentials")
+	// The first cannot escape its limit by writing another address first.
+	expect(t, e.login("who9", "wrong password!", "X-Forwarded-For", "198.51.100.2, 198.51.100.1"), http.StatusTooManyRequests, "rate_limited")
+}
+
+// TestSignupLimitPerAddress: registrations and forgot-password requests
+// share one per-address budget; past it they are 429 with Retry-After,
+// and another address is not affected.
+func TestSignupLimitPerAddress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	h, accounts, _ := e.instance(e.db)
+	accounts.Signups.PerIP = 3
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	e.srv = srv
+
+	from := func(ip string) []string { return []string{"X-Forwarded-For", ip} }
+	reg := func(name, ip string) response {
+		return e.do("POST", "/api/v1/auth/register", "", map[string]any{"username": name, "password": testPassword}, from(ip)...)
+	}
+	forgot := func(ip string) response {
+		return e.do("POST", "/api/v1/auth/password/forgot", "", map[string]any{"email": "someone@example.com"}, from(ip)...)
+	}
+	expect(t, reg("first_user", "198.51.100.1"), http.StatusCreated, "")
+	expect(t, forgot("198.51.100.1"), http.StatusAccepted, "")
+	expect(t, reg("second_user", "198.51.100.1"), http.StatusCreated, "")
+	r := reg("third_user", "198.51.100.1")
+	expect(t, r, http.StatusTooManyRequests, "rate_limited")
+	if ra := r.header.Get("Retry-After"); ra == "" || ra == "0" {
+		t.Fatalf("got Retry-After %q, want the seconds until the window frees a slot", ra)
+	}
+	expect(t, forgot("198.51.100.1"), http.StatusTooManyRequests, "rate_limited")
+	expect(t, reg("third_user", "198.51.100.2"), http.StatusCreated, "")
+
+	// Racing registrations from one fresh address: exactly the limit pass.
+	results := make(chan int, 10)
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() { results <- reg(fmt.Sprintf("racer_%d", i), "198.51.100.3").status })
+	}
+	wg.Wait()
+	close(results)
+	created := 0
+	for s := range results {
+		switch s {
+		case http.StatusCreated:
+			created++
+		case http.StatusTooManyRequests:
+		default:
+			t.Fatalf("racing registration: got status %d, want 201 or 429", s)
+		}
+	}
+	if created != 3 {
+		t.Fatalf("racing registrations from one address: got %d created, want exactly 3", created)
+	}
+}
