@@ -233,8 +233,7 @@ func loadLimits(get func(key, def string) string, env string) (Limits, []error) 
 		}
 		l.DBTimeout = d
 	}
-	count := func(key string, dst *int, least int) {
-		v := get(key, "")
+	count := func(key, v string, dst *int, least int) {
 		if v == "" {
 			return
 		}
@@ -245,9 +244,9 @@ func loadLimits(get func(key, def string) string, env string) (Limits, []error) 
 		}
 		*dst = n
 	}
-	count("USERD_HASH_CONCURRENCY", &l.HashConcurrency, 1)
-	count("USERD_LOGIN_LIMIT_PER_IP", &l.LoginPerIP, 0)
-	count("USERD_SIGNUP_LIMIT_PER_IP", &l.SignupPerIP, 0)
+	count("USERD_HASH_CONCURRENCY", get("USERD_HASH_CONCURRENCY", ""), &l.HashConcurrency, 1)
+	count("USERD_LOGIN_LIMIT_PER_IP", get("USERD_LOGIN_LIMIT_PER_IP", ""), &l.LoginPerIP, 0)
+	count("USERD_SIGNUP_LIMIT_PER_IP", get("USERD_SIGNUP_LIMIT_PER_IP", ""), &l.SignupPerIP, 0)
 	for _, f := range strings.Split(get("USERD_TRUSTED_PROXIES", ""), ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {

@@ -20,7 +20,8 @@ type GateConfig struct {
 	// Queue is how many callers may wait for a slot: 16 per slot by
 	// default. A caller beyond it gets ErrBusy at once.
 	Queue int
-	// Wait is the longest a caller waits for a slot: 2 s by default.
+	// Wait is the longest a caller waits for a slot: 5 s by default (a
+	// request's context may end the wait sooner).
 	Wait time.Duration
 }
 
@@ -49,7 +50,7 @@ func NewGate(c GateConfig) *Gate {
 		c.Queue = 16 * c.Concurrency
 	}
 	if c.Wait <= 0 {
-		c.Wait = 2 * time.Second
+		c.Wait = 5 * time.Second
 	}
 	return &Gate{slots: make(chan struct{}, c.Concurrency), queue: int64(c.Queue), wait: c.Wait}
 }
@@ -82,6 +83,17 @@ func (g *Gate) Enter(ctx context.Context) (release func(), err error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// Admit returns ErrBusy when Enter would refuse at once (every slot taken
+// and the queue full), without taking a place. Callers check it before
+// costly work that comes ahead of Enter, so a flood is turned away early.
+func (g *Gate) Admit() error {
+	if len(g.slots) == cap(g.slots) && g.waiting.Load() >= g.queue {
+		g.rejected.Add(1)
+		return ErrBusy
+	}
+	return nil
 }
 
 func (g *Gate) entered() func() {

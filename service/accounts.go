@@ -81,16 +81,26 @@ func NewAccounts(db *DB, cfg AccountsConfig) *Accounts {
 
 // hashSlot waits for one of the gate's hashing slots and returns the
 // function that gives it back. Every argon2id run happens under a slot.
-// Errors: overloaded (queue full or wait too long), or ctx's error.
+// Errors: overloaded (queue full, or no slot within the wait or before
+// ctx's deadline), or ctx's error when it is cancelled.
 func (a *Accounts) hashSlot(ctx context.Context) (func(), error) {
 	release, err := a.gate.Enter(ctx)
-	if errors.Is(err, password.ErrBusy) {
+	if errors.Is(err, password.ErrBusy) || errors.Is(err, context.DeadlineExceeded) {
 		return nil, withCause(ErrOverloaded, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("wait for a hashing slot: %w", err)
 	}
 	return release, nil
+}
+
+// hashAdmit is hashSlot's early refusal: overloaded when the queue is
+// full, checked before database work that precedes hashSlot.
+func (a *Accounts) hashAdmit() error {
+	if err := a.gate.Admit(); err != nil {
+		return withCause(ErrOverloaded, err)
+	}
+	return nil
 }
 
 // JWKS returns the public keys of the access tokens as a JSON JWK Set.
@@ -175,6 +185,9 @@ func (a *Accounts) Register(ctx context.Context, r Registration, c Client) (Sign
 		v.add("password", passwordProblem(err))
 	}
 	if err := v.err(); err != nil {
+		return SignIn{}, err
+	}
+	if err := a.hashAdmit(); err != nil {
 		return SignIn{}, err
 	}
 	if err := a.spendAddress(ctx, c.IP); err != nil {
@@ -274,18 +287,23 @@ func (a *Accounts) findLogin(ctx context.Context, identifier string) (dbgen.User
 // parameters than the current ones is replaced on success.
 // Errors: invalid_credentials (also for a deactivated account), rate_limited.
 func (a *Accounts) Login(ctx context.Context, identifier, pw string, c Client) (SignIn, error) {
-	// The slot is taken before any database work, so a flood of logins
-	// waits (boundedly) here instead of queueing on the connection pool.
-	release, err := a.hashSlot(ctx)
-	if err != nil {
+	// A full hashing queue turns a flood away before any database work;
+	// the slot itself is taken after the limits, so a limited attempt is
+	// answered 429 without waiting for one.
+	if err := a.hashAdmit(); err != nil {
 		return SignIn{}, err
 	}
-	defer release()
 	key, shared := a.keys.loginKey(identifier, a.defaultRegion)
 	at, err := a.beginAttempt(ctx, key, shared, c.IP)
 	if err != nil {
 		return SignIn{}, err
 	}
+	release, err := a.hashSlot(ctx)
+	if err != nil {
+		// Not checked, so not a failure: the attempt is taken back.
+		return SignIn{}, errors.Join(err, a.forgetAttempt(context.WithoutCancel(ctx), at))
+	}
+	defer release()
 	row, cred, err := a.credentials(ctx, identifier)
 	if err != nil {
 		return SignIn{}, err

@@ -25,15 +25,19 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 		return Invalid(FieldError{Field: "new_password", Message: passwordProblem(err)})
 	}
 	userID := p.User.ID
-	release, err := a.hashSlot(ctx) // held for both argon2id runs
-	if err != nil {
+	if err := a.hashAdmit(); err != nil {
 		return err
 	}
-	defer release()
 	at, err := a.beginAttempt(ctx, a.keys.user(userID), false, netip.Addr{})
 	if err != nil {
 		return err
 	}
+	release, err := a.hashSlot(ctx) // held for both argon2id runs
+	if err != nil {
+		// Not checked, so not a failure: the attempt is taken back.
+		return errors.Join(err, a.forgetAttempt(context.WithoutCancel(ctx), at))
+	}
+	defer release()
 	cred, err := a.db.q.PasswordCredentialGet(ctx, userID)
 	ok := false
 	switch err = mapDBError(err); {

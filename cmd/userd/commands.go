@@ -130,25 +130,30 @@ func indent(s string) string {
 
 // envDoc says what each environment variable means, for the help.
 var envDoc = map[string]string{
-	"USERD_ENV":              "dev or prod; unset means prod",
-	"DATABASE_URL":           "PostgreSQL URL (dev: unset finds or starts a local server under USERD_DATA_DIR)",
-	"USERD_ADDR":             "listen address (default :8080)",
-	"USERD_PUBLIC_URL":       "base URL of mailed links, default issuer (prod: required; dev default http://localhost:8080)",
-	"USERD_ISSUER":           "iss of the tokens userd signs (default USERD_PUBLIC_URL)",
-	"USERD_AUDIENCE":         "aud of the tokens userd signs (default userd)",
-	"USERD_SIGNING_KEY_FILE": "private JWK or PEM signing key (prod: required, owner-only mode; dev: generated under USERD_DATA_DIR)",
-	"USERD_IDP_ISSUER":       "iss of the external IdP's tokens (unset: none; in dev, the built-in dev IdP)",
-	"USERD_IDP_AUDIENCE":     "aud of the external IdP's tokens (required with USERD_IDP_ISSUER)",
-	"USERD_IDP_JWKS_URL":     "the IdP's JWKS (default <issuer>/.well-known/jwks.json)",
-	"USERD_IDP_JWT_SECRET":   "the IdP's legacy HS256 secret (optional)",
-	"USERD_IDP_PROVIDER":     "provider name recorded on identities (default supabase)",
-	"USERD_IDP_ADMIN_URL":    "the IdP's admin API, for hard deletes (with USERD_IDP_ADMIN_KEY)",
-	"USERD_IDP_ADMIN_KEY":    "the key of that admin API",
-	"USERD_DEFAULT_REGION":   "region of phone numbers typed without +country (default IN)",
-	"USERD_SMTP_URL":         "smtp://user:pass@host:port (prod: required; dev unset: mail printed to the log)",
-	"USERD_MAIL_FROM":        "sender of mail (default userd <no-reply@localhost>)",
-	"USERD_DATA_DIR":         "where dev keeps its keys, secrets and local PostgreSQL (default .data)",
-	"USERD_LOG_LEVEL":        "debug, info, warn or error (default info)",
+	"USERD_ENV":                 "dev or prod; unset means prod",
+	"DATABASE_URL":              "PostgreSQL URL (dev: unset finds or starts a local server under USERD_DATA_DIR)",
+	"USERD_ADDR":                "listen address (default :8080)",
+	"USERD_PUBLIC_URL":          "base URL of mailed links, default issuer (prod: required; dev default http://localhost:8080)",
+	"USERD_ISSUER":              "iss of the tokens userd signs (default USERD_PUBLIC_URL)",
+	"USERD_AUDIENCE":            "aud of the tokens userd signs (default userd)",
+	"USERD_SIGNING_KEY_FILE":    "private JWK or PEM signing key (prod: required, owner-only mode; dev: generated under USERD_DATA_DIR)",
+	"USERD_IDP_ISSUER":          "iss of the external IdP's tokens (unset: none; in dev, the built-in dev IdP)",
+	"USERD_IDP_AUDIENCE":        "aud of the external IdP's tokens (required with USERD_IDP_ISSUER)",
+	"USERD_IDP_JWKS_URL":        "the IdP's JWKS (default <issuer>/.well-known/jwks.json)",
+	"USERD_IDP_JWT_SECRET":      "the IdP's legacy HS256 secret (optional)",
+	"USERD_IDP_PROVIDER":        "provider name recorded on identities (default supabase)",
+	"USERD_IDP_ADMIN_URL":       "the IdP's admin API, for hard deletes (with USERD_IDP_ADMIN_KEY)",
+	"USERD_IDP_ADMIN_KEY":       "the key of that admin API",
+	"USERD_DEFAULT_REGION":      "region of phone numbers typed without +country (default IN)",
+	"USERD_SMTP_URL":            "smtp://user:pass@host:port (prod: required; dev unset: mail printed to the log)",
+	"USERD_MAIL_FROM":           "sender of mail (default userd <no-reply@localhost>)",
+	"USERD_DATA_DIR":            "where dev keeps its keys, secrets and local PostgreSQL (default .data)",
+	"USERD_LOG_LEVEL":           "debug, info, warn or error (default info)",
+	"USERD_DB_TIMEOUT":          "longest wait on the database for one request, acquire plus statements; then 503 db_unavailable (default 5s)",
+	"USERD_HASH_CONCURRENCY":    "password hashes computed at once, 19 MiB each; more wait in a bounded queue (default GOMAXPROCS)",
+	"USERD_TRUSTED_PROXIES":     "comma-separated CIDRs whose X-Forwarded-For is believed (default none)",
+	"USERD_LOGIN_LIMIT_PER_IP":  "failed logins per client address per 15 minutes; 0: none (default 20)",
+	"USERD_SIGNUP_LIMIT_PER_IP": "registrations and forgot-password requests per client address per hour; 0: none (prod default 20, dev none)",
 }
 
 // serveEnv is every variable serve reads, in the README's order.
@@ -157,6 +162,8 @@ var serveEnv = []string{
 	"USERD_SIGNING_KEY_FILE", "USERD_IDP_ISSUER", "USERD_IDP_AUDIENCE", "USERD_IDP_JWKS_URL",
 	"USERD_IDP_JWT_SECRET", "USERD_IDP_PROVIDER", "USERD_IDP_ADMIN_URL", "USERD_IDP_ADMIN_KEY",
 	"USERD_DEFAULT_REGION", "USERD_SMTP_URL", "USERD_MAIL_FROM", "USERD_DATA_DIR", "USERD_LOG_LEVEL",
+	"USERD_DB_TIMEOUT", "USERD_HASH_CONCURRENCY", "USERD_TRUSTED_PROXIES", "USERD_LOGIN_LIMIT_PER_IP",
+	"USERD_SIGNUP_LIMIT_PER_IP",
 }
 
 var versionCommand = &command{
