@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/userd/userd/httpapi"
 	"github.com/userd/userd/password"
+	"github.com/userd/userd/service"
 )
 
 // TestLoginFloodIsBounded: with every hashing slot taken and the queue
@@ -24,10 +26,7 @@ func TestLoginFloodIsBounded(t *testing.T) {
 	e := newEnv(t)
 	gate := password.NewGate(password.GateConfig{Concurrency: 1, Queue: queue, Wait: time.Minute})
 	e.gate = gate
-	h, _, _ := e.instance(e.db)
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	e.srv = srv
+	e.reopen()
 
 	hold, err := gate.Enter(context.Background()) // the one slot: nothing can hash
 	if err != nil {
@@ -69,11 +68,8 @@ func TestTrustedProxy(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
-	h, accounts, _ := e.instance(e.db)
+	_, accounts := e.reopen()
 	accounts.Limits.PerIP = 3
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	e.srv = srv
 
 	in := e.register(map[string]any{"username": "proxied"})
 	access, _ := tokens(in)
@@ -106,11 +102,8 @@ func TestSignupLimitPerAddress(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
-	h, accounts, _ := e.instance(e.db)
+	_, accounts := e.reopen()
 	accounts.Signups.PerIP = 3
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	e.srv = srv
 
 	from := func(ip string) []string { return []string{"X-Forwarded-For", ip} }
 	reg := func(name, ip string) response {
@@ -151,4 +144,15 @@ func TestSignupLimitPerAddress(t *testing.T) {
 	if created != 3 {
 		t.Fatalf("racing registrations from one address: got %d created, want exactly 3", created)
 	}
+}
+
+// reopen serves a new instance on e's database, built with e's current
+// gate, trusted proxies and database timeout, in place of e.srv; its
+// accounts' tunables may be changed before the first request.
+func (e *env) reopen() (*httpapi.Server, *service.Accounts) {
+	h, accounts, _ := e.instance(e.db)
+	srv := httptest.NewServer(h)
+	e.t.Cleanup(srv.Close)
+	e.srv = srv
+	return h.(*httpapi.Server), accounts
 }

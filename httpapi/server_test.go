@@ -2,11 +2,8 @@ package httpapi_test
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/userd/userd/httpapi"
 )
 
 func TestHealthAndReadiness(t *testing.T) {
@@ -24,12 +21,9 @@ func TestHealthAndReadiness(t *testing.T) {
 func TestReadinessWhileDraining(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	h, _, _ := e.instance(e.db)
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	e.srv = srv
+	h, _ := e.reopen()
 	expect(t, e.do("GET", "/readyz", "", nil), http.StatusOK, "")
-	h.(*httpapi.Server).Drain()
+	h.Drain()
 	expect(t, e.do("GET", "/readyz", "", nil), http.StatusServiceUnavailable, "shutting_down")
 	expect(t, e.do("GET", "/healthz", "", nil), http.StatusOK, "")
 }
