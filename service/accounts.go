@@ -293,27 +293,36 @@ func (a *Accounts) Login(ctx context.Context, identifier, pw string, c Client) (
 	if err := a.hashAdmit(); err != nil {
 		return SignIn{}, err
 	}
+	var newHash string
 	key, shared := a.keys.loginKey(identifier, a.defaultRegion)
 	at, err := a.beginAttempt(ctx, key, shared, c.IP)
 	if err != nil {
 		return SignIn{}, err
 	}
+	row, cred, err := a.credentials(ctx, identifier)
+	if err != nil {
+		return SignIn{}, err
+	}
+	// The slot is held for the argon2id runs only (the check, and a rehash
+	// after a success), not for the database work around them.
 	release, err := a.hashSlot(ctx)
 	if err != nil {
 		// Not checked, so not a failure: the attempt is taken back.
 		return SignIn{}, errors.Join(err, a.forgetAttempt(context.WithoutCancel(ctx), at))
 	}
 	defer release()
-	row, cred, err := a.credentials(ctx, identifier)
-	if err != nil {
-		return SignIn{}, err
-	}
 	ok, rehash := false, false
 	if cred == nil {
 		a.hasher.VerifyDummy(pw)
 	} else if ok, rehash, err = a.hasher.Verify(pw, cred.Hash); err != nil {
 		return SignIn{}, fmt.Errorf("verify password of user %d: %w", row.ID, err)
 	}
+	if ok && rehash && userFromRow(row).Usable() {
+		if newHash, err = a.hasher.Hash(pw); err != nil {
+			return SignIn{}, fmt.Errorf("rehash password: %w", err)
+		}
+	}
+	release()
 	if !ok {
 		if err := a.failAttempt(ctx, at, row.ID); err != nil {
 			return SignIn{}, err
@@ -328,13 +337,6 @@ func (a *Accounts) Login(ctx context.Context, identifier, pw string, c Client) (
 		}
 		return SignIn{}, ErrInvalidCredentials
 	}
-	var newHash string
-	if rehash {
-		if newHash, err = a.hasher.Hash(pw); err != nil {
-			return SignIn{}, fmt.Errorf("rehash password: %w", err)
-		}
-	}
-	release()
 	now := time.Now().UTC()
 	method := "password"
 	res, err := inTx(ctx, a.db, func(q *dbgen.Queries) (issued, error) {
