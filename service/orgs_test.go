@@ -726,3 +726,45 @@ func TestOrgAdminsRemovingEachOtherLeaveOne(t *testing.T) {
 		}
 	}
 }
+
+// Deleting accounts frees their seats: a member's account leaves the
+// organization with its groups, and an invitee's account takes its pending
+// invitation with it.
+func TestOrgAccountDeletionFreesSeats(t *testing.T) {
+	t.Parallel()
+	f := newOrgFixture(t)
+	ctx := context.Background()
+	org, admin := f.newOrg("Acme")
+	bob := f.mkEmailUser("bob@example.com")
+	f.join(org, admin, bob, "bob@example.com", "org_admin")
+	carol := f.mkEmailUser("carol@example.com")
+	if _, err := f.orgs.Invite(ctx, admin, org, "Carol@example.com", nil); err != nil {
+		t.Fatal(err)
+	}
+	if used, _ := f.seats(org); used != 3 {
+		t.Fatalf("seats before: got %d, want 3", used)
+	}
+	for _, id := range []int64{bob, carol} {
+		if err := f.users.Delete(ctx, id, id); err != nil {
+			t.Fatalf("delete %d: %v", id, err)
+		}
+	}
+	if used, _ := f.seats(org); used != 1 {
+		t.Fatalf("seats after the deletions: got %d, want 1", used)
+	}
+	if g := f.groupsOf(bob); len(g) != 0 {
+		t.Fatalf("deleted member's groups: got %v, want none", g)
+	}
+	d, err := f.orgs.Get(ctx, admin, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Members.Items) != 1 || len(d.Invitations.Items) != 0 {
+		t.Fatalf("after the deletions: got %d members and %d invitations, want 1 and 0", len(d.Members.Items), len(d.Invitations.Items))
+	}
+	for i := range 2 {
+		if _, err := f.orgs.Invite(ctx, admin, org, fmt.Sprintf("new%d@example.com", i), nil); err != nil {
+			t.Fatalf("invite into a freed seat: %v", err)
+		}
+	}
+}
