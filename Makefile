@@ -58,8 +58,9 @@ schema-check: ## fail when sql/schema.sql differs from a fresh dump of the migra
 migrate: ## apply pending migrations to DATABASE_URL (unset: the local dev server)
 	USERD_ENV=dev go run ./cmd/userd migrate up
 
-bench: ## run the load benchmark (dev)
+bench: ## run the load benchmarks (dev): GET /users/me, then follows (hot user vs spread)
 	USERD_ENV=dev go run ./cmd/userd bench
+	USERD_ENV=dev go run ./cmd/userd bench follows
 
 lint: fmt-check vet staticcheck ## gofmt, go vet and staticcheck
 

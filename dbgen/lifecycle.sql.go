@@ -164,6 +164,19 @@ func (q *Queries) UserGroupDeleteAllByUser(ctx context.Context, userID int64) er
 	return err
 }
 
+const userLockGraph = `-- name: UserLockGraph :exec
+SELECT graph_lock_user($1::bigint)
+`
+
+// UserLockGraph takes the user's social-graph lock exclusively (see
+// graph_lock_user in the migrations): a delete takes it before any other
+// lock, so follows and blocks in flight of that user finish first and none
+// starts until the delete commits.
+func (q *Queries) UserLockGraph(ctx context.Context, userID int64) error {
+	_, err := q.db.Exec(ctx, userLockGraph, userID)
+	return err
+}
+
 const userTokenDeleteByUser = `-- name: UserTokenDeleteByUser :exec
 DELETE FROM user_tokens WHERE user_id = $1
 `

@@ -47,6 +47,13 @@ type FollowStat struct {
 	FollowingCount int64
 }
 
+type FollowStatDelta struct {
+	ID         int64
+	FollowerID int64
+	FolloweeID int64
+	Delta      int16
+}
+
 type Invitation struct {
 	ID             int64
 	OrganizationID int64

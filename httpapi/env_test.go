@@ -240,7 +240,8 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 	outbox.Resets = accounts
 	admin := service.NewAdmin(db, "IN", e.cursorKey)
 	orgs := service.NewOrgs(db, "http://userd.test", e.cursorKey)
-	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Ready: db.Ready, PoolStats: db.Stats, PublicURL: "http://userd.test", TrustedProxies: e.trusted})
+	social := service.NewSocial(db, e.cursorKey)
+	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Ready: db.Ready, PoolStats: db.Stats, PublicURL: "http://userd.test", TrustedProxies: e.trusted})
 	return h, accounts, outbox
 }
 

@@ -664,6 +664,27 @@ func TestOpenAPIMatchesLiveResponses(t *testing.T) {
 	check("GET /api/v1/users/{id}", e.do("GET", "/api/v1/users/999999999", idpTok, nil), 404)
 	check("GET /api/v1/users", e.do("GET", "/api/v1/users", idpTok, nil), 403)
 
+	// The social graph.
+	friendTok, friendID := e.signIn("openapi-friend", nil)
+	check("PUT /api/v1/users/{id}/follow", e.do("PUT", at("/api/v1/users/%d/follow", friendID), idpTok, nil), 204)
+	check("PUT /api/v1/users/{id}/follow", e.do("PUT", at("/api/v1/users/%d/follow", idpID), idpTok, nil), 422)
+	check("PUT /api/v1/users/{id}/follow", e.do("PUT", "/api/v1/users/999999999/follow", idpTok, nil), 404)
+	check("GET /api/v1/users/{id}/followers", e.do("GET", at("/api/v1/users/%d/followers?limit=1", friendID), idpTok, nil), 200)
+	check("GET /api/v1/users/{id}/followers", e.do("GET", at("/api/v1/users/%d/followers?cursor=tampered", friendID), idpTok, nil), 400)
+	check("GET /api/v1/users/{id}/following", e.do("GET", at("/api/v1/users/%d/following", idpID), friendTok, nil), 200)
+	check("GET /api/v1/users/{id}/following", e.do("GET", at("/api/v1/users/%d/following?limit=201", idpID), friendTok, nil), 422)
+	check("GET /api/v1/users/{id}/follow-stats", e.do("GET", at("/api/v1/users/%d/follow-stats", friendID), idpTok, nil), 200)
+	check("DELETE /api/v1/users/{id}/follow", e.do("DELETE", at("/api/v1/users/%d/follow", friendID), idpTok, nil), 204)
+	check("DELETE /api/v1/users/{id}/follow", e.do("DELETE", at("/api/v1/users/%d/follow", idpID), idpTok, nil), 422)
+	check("PUT /api/v1/users/{id}/block", e.do("PUT", at("/api/v1/users/%d/block", friendID), idpTok, nil), 204)
+	check("PUT /api/v1/users/{id}/block", e.do("PUT", "/api/v1/users/99999999999999999999/block", idpTok, nil), 404)
+	check("PUT /api/v1/users/{id}/follow", e.do("PUT", at("/api/v1/users/%d/follow", idpID), friendTok, nil), 403)
+	check("GET /api/v1/users/{id}/follow-stats", e.do("GET", at("/api/v1/users/%d/follow-stats", idpID), friendTok, nil), 404)
+	check("GET /api/v1/users/me/blocks", e.do("GET", "/api/v1/users/me/blocks", idpTok, nil), 200)
+	check("GET /api/v1/users/me/blocks", e.do("GET", "/api/v1/users/me/blocks?limit=0", idpTok, nil), 422)
+	check("DELETE /api/v1/users/{id}/block", e.do("DELETE", at("/api/v1/users/%d/block", friendID), idpTok, nil), 204)
+	check("DELETE /api/v1/users/{id}/block", e.do("DELETE", at("/api/v1/users/%d/block", idpID), idpTok, nil), 422)
+
 	// Administration.
 	adminTok, adminID := e.userWithRole("openapi-admin", "admin")
 	check("GET /api/v1/users", e.do("GET", "/api/v1/users?limit=1&is_active=true", adminTok, nil), 200)

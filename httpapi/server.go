@@ -24,6 +24,7 @@ type Deps struct {
 	Accounts  *service.Accounts // local accounts, sessions, JWKS
 	Admin     *service.Admin
 	Orgs      *service.Orgs
+	Social    *service.Social
 	Ready     func(ctx context.Context) error // readiness: DB up and migrated
 	PoolStats func() service.PoolStats
 	PublicURL string // base of absolute links (avatars)
@@ -40,6 +41,7 @@ type Server struct {
 	accounts  *service.Accounts
 	admin     *service.Admin
 	orgs      *service.Orgs
+	social    *service.Social
 	ready     func(ctx context.Context) error
 	publicURL string
 	mux       *http.ServeMux
@@ -58,7 +60,7 @@ func New(d Deps) *Server {
 		d.Log = slog.Default()
 	}
 	s := &Server{
-		log: d.Log, auth: d.Auth, users: d.Users, accounts: d.Accounts, admin: d.Admin, orgs: d.Orgs, ready: d.Ready, publicURL: d.PublicURL,
+		log: d.Log, auth: d.Auth, users: d.Users, accounts: d.Accounts, admin: d.Admin, orgs: d.Orgs, social: d.Social, ready: d.Ready, publicURL: d.PublicURL,
 		mux: http.NewServeMux(), metrics: newMetrics(d.PoolStats), clientIPs: newClientIPs(d.TrustedProxies),
 	}
 	s.routes()
@@ -105,6 +107,16 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/auth/email/verify/resend", s.authed(s.resendVerification))
 	s.adminRoutes()
 	s.orgRoutes()
+
+	// The social graph.
+	s.handle("PUT /api/v1/users/{id}/follow", s.authed(s.pairAction(s.social.Follow)))
+	s.handle("DELETE /api/v1/users/{id}/follow", s.authed(s.pairAction(s.social.Unfollow)))
+	s.handle("GET /api/v1/users/{id}/followers", s.authed(s.socialList(s.social.Followers)))
+	s.handle("GET /api/v1/users/{id}/following", s.authed(s.socialList(s.social.Following)))
+	s.handle("GET /api/v1/users/{id}/follow-stats", s.authed(s.followStats))
+	s.handle("PUT /api/v1/users/{id}/block", s.authed(s.pairAction(s.social.Block)))
+	s.handle("DELETE /api/v1/users/{id}/block", s.authed(s.pairAction(s.social.Unblock)))
+	s.handle("GET /api/v1/users/me/blocks", s.authed(s.listBlocks))
 
 	s.handle("/", s.unmatched)
 }

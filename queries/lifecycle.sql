@@ -52,3 +52,10 @@ DELETE FROM outbox WHERE user_id = @user_id AND kind = 'mail';
 
 -- name: PasswordCredentialDeleteCount :execrows
 DELETE FROM password_credentials WHERE user_id = @user_id;
+
+-- UserLockGraph takes the user's social-graph lock exclusively (see
+-- graph_lock_user in the migrations): a delete takes it before any other
+-- lock, so follows and blocks in flight of that user finish first and none
+-- starts until the delete commits.
+-- name: UserLockGraph :exec
+SELECT graph_lock_user(@user_id::bigint);

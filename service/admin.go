@@ -263,12 +263,19 @@ func (a *Admin) Profile(ctx context.Context, viewer User, id int64) (Profile, er
 		return Profile{}, mapDBError(err)
 	}
 	u := userFromRow(r.User)
-	if u.DeletedAt != nil || (!viewer.Role.Can(PermSeeInactive) && (!u.IsActive || r.BlocksViewer)) {
+	if profileHidden(viewer, u, r.BlocksViewer) {
 		return Profile{}, ErrNotFound
 	}
 	// SPEC: email, phone, date of birth, location and preferences are for
 	// the user and admins only; operators see the public view here.
 	return Profile{User: u, Private: viewer.Role.Can(PermSeePrivate) || u.ID == viewer.ID}, nil
+}
+
+// profileHidden reports whether viewer may not see u (profile, social
+// pages): deleted users are hidden from everyone; inactive users and users
+// who block the viewer from all who may not see them (PermSeeInactive).
+func profileHidden(viewer, u User, blocksViewer bool) bool {
+	return u.DeletedAt != nil || (!viewer.Role.Can(PermSeeInactive) && (!u.IsActive || blocksViewer))
 }
 
 // lockForChange takes the row locks of an admin action on target, in the

@@ -111,3 +111,16 @@ func (b *Bench) DirectoryOffsetPage(ctx context.Context, offset, limit int) ([]i
 	}
 	return out, nil
 }
+
+// SeedUserIDs returns the ids of the seed users, in id order.
+func (b *Bench) SeedUserIDs(ctx context.Context) ([]int64, error) {
+	rows, err := b.db.Pool.Query(ctx, "SELECT id FROM users WHERE is_seed_data ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("seed user ids: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("seed user ids: %w", err)
+	}
+	return ids, nil
+}

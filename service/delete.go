@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 
 	"github.com/userd/userd/dbgen"
@@ -48,7 +49,14 @@ func (s *Users) Delete(ctx context.Context, userID, actorID int64) error {
 }
 
 func (s *Users) deleteTx(ctx context.Context, q *dbgen.Queries, userID, actorID int64) error {
-	// Admin rows are locked first, in the order role changes take them, so
+	// The user's social-graph lock comes before every other lock: follows
+	// and blocks in flight of this user finish first, and none starts
+	// until the delete commits (so none survives it). Taken after the
+	// admin rows it could deadlock with a follow of an admin.
+	if err := q.UserLockGraph(ctx, userID); err != nil {
+		return fmt.Errorf("lock graph: %w", err)
+	}
+	// Admin rows are locked next, in the order role changes take them, so
 	// the last-admin check and the actor's own rights cannot race.
 	admins, err := lockAdmins(ctx, q)
 	if err != nil {

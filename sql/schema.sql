@@ -16,25 +16,43 @@ SET row_security = off;
 CREATE FUNCTION public.follows_maintain_stats() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    f bigint;
-    e bigint;
-    d bigint;
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        f := NEW.follower_id; e := NEW.followee_id; d := 1;
+        INSERT INTO follow_stat_deltas (follower_id, followee_id, delta) VALUES (NEW.follower_id, NEW.followee_id, 1);
     ELSE
-        f := OLD.follower_id; e := OLD.followee_id; d := -1;
-    END IF;
-    IF f < e THEN
-        UPDATE follow_stats SET following_count = following_count + d WHERE user_id = f;
-        UPDATE follow_stats SET followers_count = followers_count + d WHERE user_id = e;
-    ELSE
-        UPDATE follow_stats SET followers_count = followers_count + d WHERE user_id = e;
-        UPDATE follow_stats SET following_count = following_count + d WHERE user_id = f;
+        INSERT INTO follow_stat_deltas (follower_id, followee_id, delta) VALUES (OLD.follower_id, OLD.followee_id, -1);
     END IF;
     RETURN NULL;
 END;
+$$;
+
+
+--
+-- Name: graph_lock_pair(bigint, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.graph_lock_pair(a bigint, b bigint) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    lo bigint := least(a, b);
+    hi bigint := greatest(a, b);
+BEGIN
+    PERFORM pg_advisory_xact_lock((lo::bit(32) | B'10000000000000000000000000000000')::int4, hi::bit(32)::int4);
+    PERFORM pg_advisory_xact_lock_shared((lo >> 32)::int4, lo::bit(32)::int4);
+    PERFORM pg_advisory_xact_lock_shared((hi >> 32)::int4, hi::bit(32)::int4);
+END;
+$$;
+
+
+--
+-- Name: graph_lock_user(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.graph_lock_user(u bigint) RETURNS void
+    LANGUAGE sql
+    AS $$
+    SELECT pg_advisory_xact_lock((u >> 32)::int4, u::bit(32)::int4);
 $$;
 
 
@@ -248,6 +266,33 @@ CREATE TABLE public.blocks (
     blocked_id bigint NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT blocks_no_self_chk CHECK ((blocker_id <> blocked_id))
+);
+
+
+--
+-- Name: follow_stat_deltas; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.follow_stat_deltas (
+    id bigint NOT NULL,
+    follower_id bigint NOT NULL,
+    followee_id bigint NOT NULL,
+    delta smallint NOT NULL,
+    CONSTRAINT follow_stat_deltas_delta_chk CHECK ((delta = ANY (ARRAY['-1'::integer, 1])))
+);
+
+
+--
+-- Name: follow_stat_deltas_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.follow_stat_deltas ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.follow_stat_deltas_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 
@@ -734,6 +779,14 @@ ALTER TABLE ONLY public.blocks
 
 
 --
+-- Name: follow_stat_deltas follow_stat_deltas_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.follow_stat_deltas
+    ADD CONSTRAINT follow_stat_deltas_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: follow_stats follow_stats_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -949,6 +1002,20 @@ CREATE INDEX blocks_blocked_idx ON public.blocks USING btree (blocked_id, blocke
 --
 
 CREATE INDEX blocks_blocker_created_idx ON public.blocks USING btree (blocker_id, created_at DESC, blocked_id DESC);
+
+
+--
+-- Name: follow_stat_deltas_followee_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX follow_stat_deltas_followee_idx ON public.follow_stat_deltas USING btree (followee_id);
+
+
+--
+-- Name: follow_stat_deltas_follower_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX follow_stat_deltas_follower_idx ON public.follow_stat_deltas USING btree (follower_id);
 
 
 --
@@ -1444,4 +1511,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261122000004'),
     ('20261122000005'),
     ('20261201000200'),
+    ('20261201000500'),
     ('20261201000600');

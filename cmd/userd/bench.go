@@ -30,8 +30,8 @@ import (
 
 var benchCommand = &command{
 	name:    "bench",
-	args:    "[me|directory] [flags]",
-	summary: "seed a userd_bench database and measure GET /users/me (me) or the directory (dev only)",
+	args:    "[me|directory|follows] [flags]",
+	summary: "seed a userd_bench database and measure GET /users/me (me), the directory or follows (dev only)",
 	about: `Drops and recreates the database userd_bench next to DATABASE_URL (dev: the
 local server), seeds it with COPY, and measures; every run is bounded in
 time and count.
@@ -43,20 +43,27 @@ JWT verification and the user query.
 directory: the admin directory through the service layer, one call at a
 time: first keyset page, keyset page and OFFSET at depth ~users, phone
 lookup exact and by last 10 digits; fails if depth costs > 1.5x the first
-page.`,
+page.
+
+follows: clients follow and unfollow through the service layer, (a) all one
+hot user, (b) users spread over all the seeded ones, with the counter folder
+running; prints ops/s, p50, p99 and the hot/spread ratio; fails if a counter
+is off the true count or hot < 0.5x spread.`,
 	flags: []flagSection{
 		{title: "bench me", declare: func(fs *flag.FlagSet) { benchMeFlags(fs) }},
 		{title: "bench directory", declare: func(fs *flag.FlagSet) { benchDirectoryFlags(fs) }},
+		{title: "bench follows", declare: func(fs *flag.FlagSet) { benchFollowsFlags(fs) }},
 	},
 	env: []string{"USERD_ENV", "DATABASE_URL", "USERD_DATA_DIR"},
 	example: `USERD_ENV=dev userd bench --users 100000 --duration 10s     # make bench
-USERD_ENV=dev userd bench directory --users 1000000`,
+USERD_ENV=dev userd bench directory --users 1000000
+USERD_ENV=dev userd bench follows                         # make bench`,
 	devOnly: true,
 	run:     bench,
 }
 
 // bench runs one benchmark: "me" (the default, also when the arguments
-// start with a flag) or "directory".
+// start with a flag), "directory" or "follows".
 func bench(ctx context.Context, e cmdEnv, args []string) error {
 	cfg, stdout := e.cfg, e.stdout
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
@@ -67,8 +74,10 @@ func bench(ctx context.Context, e cmdEnv, args []string) error {
 		return benchMe(ctx, cfg, args[1:], stdout)
 	case "directory":
 		return benchDirectory(ctx, cfg, args[1:], stdout)
+	case "follows":
+		return benchFollows(ctx, cfg, args[1:], stdout)
 	}
-	return usageErrorf("bench: unknown benchmark %q (me, directory)", args[0])
+	return usageErrorf("bench: unknown benchmark %q (me, directory, follows)", args[0])
 }
 
 // benchMeFlags declares the flags of bench me.

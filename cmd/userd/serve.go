@@ -76,10 +76,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout, std
 	}
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorker()
+	// The workers: the outbox, and the folder of the follow counters.
 	workerDone := make(chan struct{})
 	go func() {
 		defer close(workerDone)
-		app.outbox.Run(workerCtx, 2*time.Second)
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); app.outbox.Run(workerCtx, 2*time.Second) }()
+		go func() { defer wg.Done(); app.social.RunFolder(workerCtx, time.Second, log) }()
+		wg.Wait()
 	}()
 
 	log.Info("userd serving", "addr", ln.Addr().String(), "env", cfg.Env, "version", version)
@@ -155,6 +160,7 @@ type app struct {
 	handler http.Handler
 	drain   func() // turns /readyz to 503 for good
 	outbox  *service.Outbox
+	social  *service.Social // its folder keeps follow-counter reads cheap
 }
 
 // build wires configuration, database and services into the HTTP handler.
@@ -194,6 +200,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Log
 	}
 	users := service.NewUsers(db, cfg.DefaultRegion, hardDelete)
 	users.UseAccounts(accts)
+	social := service.NewSocial(db, cursorKey)
 	h := httpapi.New(httpapi.Deps{
 		Log:       log,
 		Auth:      service.NewAuth(db, authCfg),
@@ -201,6 +208,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Log
 		Accounts:  accts,
 		Admin:     service.NewAdmin(db, cfg.DefaultRegion, cursorKey),
 		Orgs:      service.NewOrgs(db, cfg.PublicURL, cursorKey),
+		Social:    social,
 		Ready:     db.Ready,
 		PoolStats: db.Stats,
 		PublicURL: cfg.PublicURL,
@@ -213,7 +221,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Log
 	}
 	outbox := service.NewOutbox(db, admin, m, log)
 	outbox.Resets = accts
-	return &app{handler: h, drain: h.Drain, outbox: outbox}, nil
+	return &app{handler: h, drain: h.Drain, outbox: outbox, social: social}, nil
 }
 
 // logMailer prints each mail as a readable block (headers, a blank line,

@@ -1,0 +1,330 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/userd/userd/dbgen"
+)
+
+// Social is the social graph: follows, blocks, the followers and following
+// pages, and the follow counters.
+//
+// The true follow counts of a user are the rows of follows that name them:
+// followers_count = rows with them as followee, following_count = rows with
+// them as follower. A deleted user has none (Users.Delete removes them in
+// its transaction); a deactivated user keeps theirs, and they count, while
+// the lists hide that user. The counters equal the true counts at every
+// moment, whatever runs concurrently (see FollowStats).
+//
+// Every write between two users takes the pair's graph lock first (see the
+// migration that made graph_lock_pair), then checks both users and the
+// blocks, then writes: a follow and a block of the same pair never
+// interleave, and no follow of a user being deleted survives the delete.
+type Social struct {
+	db      *DB
+	cursors cursorCodec
+}
+
+// NewSocial returns the Social service. cursorKey signs page cursors as in
+// NewAdmin; it panics when cursorKey is shorter than 16 bytes.
+func NewSocial(db *DB, cursorKey []byte) *Social {
+	if len(cursorKey) < 16 {
+		panic("service.NewSocial: cursor key shorter than 16 bytes")
+	}
+	return &Social{db: db, cursors: cursorCodec{key: slices.Clone(cursorKey)}}
+}
+
+// Cursor kinds of the social lists.
+const (
+	cursorFollowers = "followers"
+	cursorFollowing = "following"
+	cursorBlocks    = "blocks"
+)
+
+// errSelf is the refusal of following or blocking oneself.
+func errSelf(field string) error {
+	return Invalid(FieldError{Field: field, Message: "must be another user"})
+}
+
+// pairAction runs write in a transaction between actor and target, after
+// taking the pair's graph lock and checking that the actor is usable
+// (account_disabled otherwise) and the target is a live, active user
+// (not_found otherwise). write gets whether either blocks the other.
+func (s *Social) pairAction(ctx context.Context, actorID, targetID int64, write func(q *dbgen.Queries, blocked bool) error) error {
+	_, err := inTx(ctx, s.db, func(q *dbgen.Queries) (struct{}, error) {
+		if err := q.FollowLockPair(ctx, dbgen.FollowLockPairParams{A: actorID, B: targetID}); err != nil {
+			return struct{}{}, fmt.Errorf("lock pair: %w", err)
+		}
+		st, err := q.FollowPairCheck(ctx, dbgen.FollowPairCheckParams{ActorID: actorID, TargetID: targetID})
+		if err != nil {
+			return struct{}{}, notFoundAs(err, ErrAccountDisabled)
+		}
+		switch {
+		case !st.ActorUsable:
+			return struct{}{}, ErrAccountDisabled
+		case !st.TargetVisible:
+			return struct{}{}, ErrNotFound
+		}
+		return struct{}{}, write(q, st.Blocked)
+	})
+	return err
+}
+
+// Follow makes actorID follow targetID. Following someone already
+// followed changes nothing.
+// Errors: validation_failed (field id: yourself), not_found (target
+// unknown, deleted or inactive), blocked (either blocks the other),
+// account_disabled, db_unavailable.
+func (s *Social) Follow(ctx context.Context, actorID, targetID int64) error {
+	if actorID == targetID {
+		return errSelf("id")
+	}
+	return s.pairAction(ctx, actorID, targetID, func(q *dbgen.Queries, blocked bool) error {
+		if blocked {
+			return ErrBlocked
+		}
+		_, err := q.FollowInsert(ctx, dbgen.FollowInsertParams{FollowerID: actorID, FolloweeID: targetID})
+		return err
+	})
+}
+
+// Unfollow ends actorID's follow of targetID. Unfollowing someone not
+// followed changes nothing.
+// Errors: validation_failed (field id: yourself), not_found (target
+// unknown, deleted or inactive), account_disabled, db_unavailable.
+func (s *Social) Unfollow(ctx context.Context, actorID, targetID int64) error {
+	if actorID == targetID {
+		return errSelf("id")
+	}
+	return s.pairAction(ctx, actorID, targetID, func(q *dbgen.Queries, _ bool) error {
+		_, err := q.FollowDelete(ctx, dbgen.FollowDeleteParams{FollowerID: actorID, FolloweeID: targetID})
+		return err
+	})
+}
+
+// Block makes actorID block targetID and, in the same transaction, removes
+// the follows between them both ways. Blocking someone already blocked
+// changes nothing.
+// Errors: validation_failed (field id: yourself), not_found (target
+// unknown, deleted or inactive), account_disabled, db_unavailable.
+func (s *Social) Block(ctx context.Context, actorID, targetID int64) error {
+	if actorID == targetID {
+		return errSelf("id")
+	}
+	return s.pairAction(ctx, actorID, targetID, func(q *dbgen.Queries, _ bool) error {
+		if _, err := q.BlockInsert(ctx, dbgen.BlockInsertParams{BlockerID: actorID, BlockedID: targetID}); err != nil {
+			return err
+		}
+		_, err := q.FollowDeletePair(ctx, dbgen.FollowDeletePairParams{A: actorID, B: targetID})
+		return err
+	})
+}
+
+// Unblock ends actorID's block of targetID (a block the target holds on the
+// actor stays). Unblocking someone not blocked changes nothing.
+// Errors: validation_failed (field id: yourself), not_found (target
+// unknown, deleted or inactive), account_disabled, db_unavailable.
+func (s *Social) Unblock(ctx context.Context, actorID, targetID int64) error {
+	if actorID == targetID {
+		return errSelf("id")
+	}
+	return s.pairAction(ctx, actorID, targetID, func(q *dbgen.Queries, _ bool) error {
+		_, err := q.BlockDelete(ctx, dbgen.BlockDeleteParams{BlockerID: actorID, BlockedID: targetID})
+		return err
+	})
+}
+
+// FollowStats are a user's follow counters.
+type FollowStats struct {
+	Followers int64
+	Following int64
+}
+
+// visible checks that viewer may see user id's social pages: the rule of
+// Admin.Profile (deleted: never; inactive or blocking the viewer: staff
+// only).
+// Errors: not_found.
+func (s *Social) visible(ctx context.Context, viewer User, id int64) error {
+	r, err := s.db.q.UserGetProfile(ctx, dbgen.UserGetProfileParams{ViewerID: viewer.ID, ID: id})
+	if err != nil {
+		return mapDBError(err)
+	}
+	if profileHidden(viewer, userFromRow(r.User), r.BlocksViewer) {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// Stats returns user id's follow counters as viewer may see them. They
+// come from the denormalized counters and equal the true counts (see
+// Social).
+// Errors: not_found (unknown, deleted; inactive or blocking the viewer for
+// all but staff), db_unavailable.
+func (s *Social) Stats(ctx context.Context, viewer User, id int64) (FollowStats, error) {
+	if err := s.visible(ctx, viewer, id); err != nil {
+		return FollowStats{}, err
+	}
+	r, err := s.db.q.FollowStatsGet(ctx, id)
+	if err != nil {
+		return FollowStats{}, mapDBError(err)
+	}
+	return FollowStats{Followers: r.FollowersCount, Following: r.FollowingCount}, nil
+}
+
+// SocialPage is one page of a social list: public profiles, newest edge
+// first. NextCursor is nil on the last page.
+type SocialPage struct {
+	Items      []User
+	NextCursor *string
+}
+
+// socialRow is one row of a social list: the user and when the edge was
+// made.
+type socialRow struct {
+	user User
+	at   time.Time
+}
+
+// socialPage reads one keyset page of list kind bound to user id:
+// fetch gets the position to start after and limit+1.
+func (s *Social) socialPage(ctx context.Context, kind string, id int64, page PageRequest, fetch func(after Cursor, n int32) ([]socialRow, error)) (SocialPage, error) {
+	limit, err := pageLimit(page.Limit)
+	if err != nil {
+		return SocialPage{}, err
+	}
+	bind := []byte(strconv.FormatInt(id, 10))
+	after := firstPage
+	if page.Cursor != "" {
+		if after, err = s.cursors.decode(kind, bind, page.Cursor); err != nil {
+			return SocialPage{}, err
+		}
+	}
+	rows, err := fetch(after, int32(limit+1))
+	if err != nil {
+		return SocialPage{}, mapDBError(err)
+	}
+	out := SocialPage{Items: make([]User, 0, min(len(rows), limit))}
+	for _, r := range rows[:min(len(rows), limit)] {
+		out.Items = append(out.Items, r.user)
+	}
+	if len(rows) > limit {
+		last := rows[limit-1]
+		c := s.cursors.encode(kind, bind, Cursor{CreatedAt: last.at, ID: last.user.ID})
+		out.NextCursor = &c
+	}
+	return out, nil
+}
+
+// Followers returns one keyset page of the users who follow user id: live,
+// active, and not blocking the viewer. The cursor is bound to the list and
+// to id.
+// Errors: validation_failed (limit), invalid_cursor, not_found (as Stats),
+// db_unavailable.
+func (s *Social) Followers(ctx context.Context, viewer User, id int64, page PageRequest) (SocialPage, error) {
+	if err := s.visible(ctx, viewer, id); err != nil {
+		return SocialPage{}, err
+	}
+	return s.socialPage(ctx, cursorFollowers, id, page, func(after Cursor, n int32) ([]socialRow, error) {
+		rows, err := s.db.q.FollowListFollowers(ctx, dbgen.FollowListFollowersParams{
+			UserID: id, ViewerID: viewer.ID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
+		})
+		out := make([]socialRow, len(rows))
+		for i, r := range rows {
+			out[i] = socialRow{user: userFromRow(r.User), at: r.FollowedAt}
+		}
+		return out, err
+	})
+}
+
+// Following returns one keyset page of the users whom user id follows:
+// live, active, and not blocking the viewer. The cursor is bound to the
+// list and to id.
+// Errors: validation_failed (limit), invalid_cursor, not_found (as Stats),
+// db_unavailable.
+func (s *Social) Following(ctx context.Context, viewer User, id int64, page PageRequest) (SocialPage, error) {
+	if err := s.visible(ctx, viewer, id); err != nil {
+		return SocialPage{}, err
+	}
+	return s.socialPage(ctx, cursorFollowing, id, page, func(after Cursor, n int32) ([]socialRow, error) {
+		rows, err := s.db.q.FollowListFollowing(ctx, dbgen.FollowListFollowingParams{
+			UserID: id, ViewerID: viewer.ID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
+		})
+		out := make([]socialRow, len(rows))
+		for i, r := range rows {
+			out[i] = socialRow{user: userFromRow(r.User), at: r.FollowedAt}
+		}
+		return out, err
+	})
+}
+
+// Blocks returns one keyset page of the live, active users whom userID
+// blocks, newest block first. The cursor is bound to the list and to
+// userID.
+// Errors: validation_failed (limit), invalid_cursor, db_unavailable.
+func (s *Social) Blocks(ctx context.Context, userID int64, page PageRequest) (SocialPage, error) {
+	return s.socialPage(ctx, cursorBlocks, userID, page, func(after Cursor, n int32) ([]socialRow, error) {
+		rows, err := s.db.q.BlockListByBlocker(ctx, dbgen.BlockListByBlockerParams{
+			BlockerID: userID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
+		})
+		out := make([]socialRow, len(rows))
+		for i, r := range rows {
+			out[i] = socialRow{user: userFromRow(r.User), at: r.BlockedAt}
+		}
+		return out, err
+	})
+}
+
+// foldBatch is how many counter deltas one fold statement moves.
+const foldBatch = 10_000
+
+// FoldCounters moves pending follow-counter deltas into the base counters,
+// at most batch of them (oldest first), and returns how many it moved; 0
+// also when another instance is folding right now. Reads are exact with or
+// without folds: folding only keeps them cheap.
+// Errors: db_unavailable.
+func (s *Social) FoldCounters(ctx context.Context, batch int) (int64, error) {
+	return inTx(ctx, s.db, func(q *dbgen.Queries) (int64, error) {
+		ok, err := q.FollowStatsFoldLock(ctx)
+		if err != nil || !ok {
+			return 0, err
+		}
+		return q.FollowStatsFold(ctx, int32(batch))
+	})
+}
+
+// RunFolder folds counter deltas every interval until ctx ends, draining
+// the backlog in batches each time.
+func (s *Social) RunFolder(ctx context.Context, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		for {
+			n, err := s.FoldCounters(ctx, foldBatch)
+			if err != nil && ctx.Err() == nil {
+				log.WarnContext(ctx, "fold follow counters", "err", err)
+			}
+			if n < foldBatch || err != nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// CounterMismatches returns how many users' follow counters differ from
+// their true counts: 0 unless something is broken. It reads every user
+// and every follow (for checks and the benchmark, not for requests).
+// Errors: db_unavailable.
+func (s *Social) CounterMismatches(ctx context.Context) (int64, error) {
+	n, err := s.db.q.FollowStatsMismatchCount(ctx)
+	return n, mapDBError(err)
+}
