@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -81,9 +82,12 @@ const DefaultMaxConns = 20
 // PostgreSQL a cancel request, so the statement stops there too (the
 // default only closes the socket, and a statement queued on a lock would
 // wait on in the server). When the server does not answer the cancel
-// within a second the connection is dropped.
+// within a second the connection is dropped. A positive timeout
+// (USERD_DB_TIMEOUT) also becomes the server's statement_timeout and
+// lock_timeout, unless the URL sets them: a backstop, so that no statement
+// outlives the request it serves even when the cancel request is lost.
 // Errors: a URL pgx cannot parse.
-func PoolConfig(rawURL string) (*pgxpool.Config, error) {
+func PoolConfig(rawURL string, timeout time.Duration) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
@@ -93,6 +97,14 @@ func PoolConfig(rawURL string) (*pgxpool.Config, error) {
 	}
 	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}
+	}
+	if timeout > 0 {
+		ms := strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)
+		for _, p := range []string{"statement_timeout", "lock_timeout"} {
+			if _, set := cfg.ConnConfig.RuntimeParams[p]; !set {
+				cfg.ConnConfig.RuntimeParams[p] = ms
+			}
+		}
 	}
 	return cfg, nil
 }

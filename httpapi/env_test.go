@@ -187,10 +187,11 @@ type env struct {
 	srv       *httptest.Server
 	client    *http.Client
 
-	accounts *service.Accounts // local accounts; tunables may be changed before the first request
-	gate     *password.Gate    // hashing bound of the next instance; nil: the default
-	trusted  []netip.Prefix    // trusted proxies of the next instance
-	mail     *smtptest.Server  // where the outbox delivers mail
+	accounts  *service.Accounts // local accounts; tunables may be changed before the first request
+	gate      *password.Gate    // hashing bound of the next instance; nil: the default
+	trusted   []netip.Prefix    // trusted proxies of the next instance
+	dbTimeout time.Duration     // USERD_DB_TIMEOUT of the next instance; 0: none
+	mail      *smtptest.Server  // where the outbox delivers mail
 }
 
 type envOption func(*idp.Config)
@@ -241,7 +242,7 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 	admin := service.NewAdmin(db, "IN", e.cursorKey)
 	orgs := service.NewOrgs(db, "http://userd.test", e.cursorKey)
 	social := service.NewSocial(db, e.cursorKey)
-	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Ready: db.Ready, PoolStats: db.Stats, PublicURL: "http://userd.test", TrustedProxies: e.trusted})
+	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Ready: db.Ready, PoolStats: db.Stats, PublicURL: "http://userd.test", TrustedProxies: e.trusted, DBTimeout: e.dbTimeout})
 	return h, accounts, outbox
 }
 

@@ -143,6 +143,13 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 		if ri, ok := r.Context().Value(keyRoute).(*routeInfo); ok {
 			ri.pattern = pattern
 		}
+		if s.dbTimeout > 0 {
+			// Every route's database work ends with this deadline
+			// (USERD_DB_TIMEOUT); a handler never outlives it waiting.
+			ctx, cancel := context.WithTimeout(r.Context(), s.dbTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
 		if err := h(w, r); err != nil {
 			s.fail(w, r, err)
 		}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,9 +75,20 @@ type fieldError struct {
 	Message string `json:"message"`
 }
 
+// statusClientClosed is logged for a request whose client went away
+// before its answer (nginx's 499).
+const statusClientClosed = 499
+
 // fail writes err as problem+json. Domain and HTTP-layer errors keep their
 // status and code; anything else is logged and becomes a generic 500.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		// The client hung up: nobody reads an answer. Logged as 499 (as
+		// nginx does), not as an internal error.
+		s.log.InfoContext(r.Context(), "client closed the request", "err", err, "request_id", requestID(r.Context()))
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	p := problem{Type: "about:blank", Instance: r.URL.Path, RequestID: requestID(r.Context())}
 	var api *apiError
 	if errors.As(err, &api) {

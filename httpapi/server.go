@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -31,6 +32,11 @@ type Deps struct {
 	// TrustedProxies are the peers whose X-Forwarded-For names the client
 	// (for login limits and session addresses); none by default.
 	TrustedProxies []netip.Prefix
+	// DBTimeout bounds each request's waits on the database (pool acquire
+	// and statements, USERD_DB_TIMEOUT): the request's context ends then,
+	// which cancels the statement in PostgreSQL and answers 503
+	// db_unavailable. 0: no bound.
+	DBTimeout time.Duration
 }
 
 // Server routes userd's API.
@@ -48,6 +54,7 @@ type Server struct {
 	metrics   *metrics
 	handler   http.Handler
 	clientIPs clientIPs
+	dbTimeout time.Duration
 	draining  atomic.Bool
 	// patterns are the patterns registered through handle, in order;
 	// openapi_test.go checks the OpenAPI document against them.
@@ -61,7 +68,7 @@ func New(d Deps) *Server {
 	}
 	s := &Server{
 		log: d.Log, auth: d.Auth, users: d.Users, accounts: d.Accounts, admin: d.Admin, orgs: d.Orgs, social: d.Social, ready: d.Ready, publicURL: d.PublicURL,
-		mux: http.NewServeMux(), metrics: newMetrics(d.PoolStats), clientIPs: newClientIPs(d.TrustedProxies),
+		mux: http.NewServeMux(), metrics: newMetrics(d.PoolStats), clientIPs: newClientIPs(d.TrustedProxies), dbTimeout: d.DBTimeout,
 	}
 	s.routes()
 	s.handler = s.observe(s.mux)

@@ -49,7 +49,7 @@ var server struct {
 func NewPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	u := NewURL(t)
-	cfg, err := dburl.PoolConfig(u)
+	cfg, err := dburl.PoolConfig(u, 0)
 	if err != nil {
 		t.Fatalf("parse %s: %v", redact(u), err)
 	}

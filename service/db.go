@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,6 +56,41 @@ var pgErrorFields = map[string]string{
 	"invitations_email_chk":       "email",
 }
 
+// unavailable reports whether err means the database could not be used
+// at all, as opposed to refusing this statement: a failure to connect
+// (server down, restarting, bad password), a connection lost mid-statement
+// (crash, admin shutdown, reset), a server that cannot take connections
+// now, and every wait cut short: the request's deadline
+// (USERD_DB_TIMEOUT) while acquiring a connection or running a statement,
+// a statement or lock timeout, a statement cancelled for a deadline. A
+// context cancelled by a client that went away is not one of them: the
+// HTTP layer answers that 499.
+func unavailable(err error) bool {
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "57P01", "57P02", "57P03", // admin shutdown, crash shutdown, cannot connect now
+			"53300",          // too many connections
+			"57014", "55P03": // statement cancelled (timeout or deadline), lock timeout
+			return true
+		}
+		return strings.HasPrefix(pgErr.Code, "08") // connection exception
+	}
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) ||
+		strings.Contains(err.Error(), "closed pool")
+}
+
 // mapDBError turns PostgreSQL errors into domain errors: unique, check and
 // foreign-key violations by constraint name, lost connections into
 // ErrDBUnavailable, no rows into ErrNotFound. Other errors pass through.
@@ -67,10 +104,7 @@ func mapDBError(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrNotFound
 	}
-	// A failure to connect (database gone, server down, bad password) is an
-	// outage whatever PostgreSQL error it carries.
-	var connErr *pgconn.ConnectError
-	if errors.As(err, &connErr) {
+	if unavailable(err) {
 		return withCause(ErrDBUnavailable, err)
 	}
 	var pgErr *pgconn.PgError
@@ -103,17 +137,8 @@ func mapDBError(err error) error {
 			return withCause(Invalid(FieldError{Field: "", Message: "holds a character that cannot be stored"}), err)
 		case "22003", "22P02": // a number out of range, a value of the wrong form
 			return withCause(Invalid(FieldError{Field: "", Message: "holds a value out of range"}), err)
-		case "57P01", "57P02", "57P03", "53300": // shutdown, crash, cannot connect now, too many connections
-			return withCause(ErrDBUnavailable, err)
-		}
-		if strings.HasPrefix(pgErr.Code, "08") { // connection exception
-			return withCause(ErrDBUnavailable, err)
 		}
 		return err
-	}
-	var netErr net.Error
-	if errors.As(err, &netErr) || pgconn.SafeToRetry(err) {
-		return withCause(ErrDBUnavailable, err)
 	}
 	return err
 }

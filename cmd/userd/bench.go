@@ -327,7 +327,7 @@ func benchDB(ctx context.Context, cfg config.Config, stdout io.Writer) (*service
 	if err != nil {
 		return nil, err
 	}
-	db, err := openPool(ctx, dbURL)
+	db, err := openPool(ctx, dbURL, 0) // seeding runs long statements
 	if err != nil {
 		return nil, err
 	}

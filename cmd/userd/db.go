@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -61,7 +62,7 @@ func openDB(ctx context.Context, cfg config.Config, migrateDev bool) (*service.D
 			return nil, err
 		}
 	}
-	db, err := openPool(ctx, dbURL)
+	db, err := openPool(ctx, dbURL, cfg.Limits.DBTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -76,9 +77,10 @@ func openDB(ctx context.Context, cfg config.Config, migrateDev bool) (*service.D
 
 // openPool opens a pool on dbURL configured by dburl.PoolConfig: at most
 // 20 connections unless the URL sets pool_max_conns, statements cancelled
-// in PostgreSQL when their context ends.
-func openPool(ctx context.Context, dbURL string) (*service.DB, error) {
-	pcfg, err := dburl.PoolConfig(dbURL)
+// in PostgreSQL when their context ends, and timeout (USERD_DB_TIMEOUT;
+// 0 for none) as the server's statement and lock timeouts.
+func openPool(ctx context.Context, dbURL string, timeout time.Duration) (*service.DB, error) {
+	pcfg, err := dburl.PoolConfig(dbURL, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}

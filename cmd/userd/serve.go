@@ -214,6 +214,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Log
 		PublicURL: cfg.PublicURL,
 
 		TrustedProxies: cfg.Limits.TrustedProxies,
+		DBTimeout:      cfg.Limits.DBTimeout,
 	})
 	m, err := mailer(cfg, log, mailOut)
 	if err != nil {
