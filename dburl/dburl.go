@@ -82,7 +82,7 @@ const DefaultMaxConns = 20
 // PostgreSQL a cancel request, so the statement stops there too (the
 // default only closes the socket, and a statement queued on a lock would
 // wait on in the server). When the server does not answer the cancel
-// within a second the connection is dropped. A positive timeout
+// within half a second the connection is dropped. A positive timeout
 // (USERD_DB_TIMEOUT) also becomes the server's statement_timeout and
 // lock_timeout, unless the URL sets them: a backstop, so that no statement
 // outlives the request it serves even when the cancel request is lost.
@@ -96,7 +96,7 @@ func PoolConfig(rawURL string, timeout time.Duration) (*pgxpool.Config, error) {
 		cfg.MaxConns = DefaultMaxConns
 	}
 	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 500 * time.Millisecond}
 	}
 	if timeout > 0 {
 		ms := strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)

@@ -173,7 +173,7 @@ func (s *Server) authed(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		token, ok := bearer(r)
 		if !ok {
-			return service.ErrInvalidToken
+			return noToken{}
 		}
 		p, err := s.auth.Authenticate(r.Context(), token)
 		if err != nil {

@@ -104,9 +104,6 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if de.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int((de.RetryAfter+time.Second-1)/time.Second)))
 		}
-		if de.Code == service.CodeInvalidToken {
-			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		}
 		if p.Status >= 500 {
 			s.log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", p.RequestID)
 		}
@@ -114,11 +111,31 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.ErrorContext(r.Context(), "internal error", "err", err, "request_id", p.RequestID)
 		p.Status, p.Code, p.Detail = http.StatusInternalServerError, "internal_error", "an internal error occurred"
 	}
+	if p.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", challenge(err))
+	}
 	p.Title = http.StatusText(p.Status)
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
+}
+
+// noToken is a request to an authenticated route without a bearer token:
+// invalid_token, told apart for its challenge.
+type noToken struct{}
+
+func (noToken) Error() string { return "no bearer token" }
+func (noToken) Unwrap() error { return service.ErrInvalidToken }
+
+// challenge is the WWW-Authenticate of a 401 (RFC 9110 §11.6.1: every 401
+// carries one): a bad token gets error="invalid_token" (RFC 6750 §3.1), a
+// request with no token at all only the scheme, and so do failed logins.
+func challenge(err error) string {
+	if de, ok := service.ErrorOf(err); ok && de.Code == service.CodeInvalidToken && !errors.As(err, new(noToken)) {
+		return `Bearer error="invalid_token"`
+	}
+	return "Bearer"
 }
 
 // reply writes v as JSON with the given status; a handler ends with

@@ -70,3 +70,30 @@ func TestRequestID(t *testing.T) {
 		t.Fatalf("got request id %q, want a generated one", got)
 	}
 }
+
+// TestEvery401Challenges: every 401 carries WWW-Authenticate (RFC 9110);
+// a request with no token at all gets the bare scheme, without error=
+// (RFC 6750 §3.1), a bad token error="invalid_token".
+func TestEvery401Challenges(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cases := []struct {
+		name string
+		r    response
+		want string
+	}{
+		{"no token", e.do("GET", "/api/v1/users/me", "", nil), "Bearer"},
+		{"bad token", e.do("GET", "/api/v1/users/me", "not-a-jwt", nil), `Bearer error="invalid_token"`},
+		{"failed login", e.login("nobody@example.com", "wrong password!"), "Bearer"},
+		{"bad refresh token", e.do("POST", "/api/v1/auth/refresh", "", map[string]any{"refresh_token": "nope"}), `Bearer error="invalid_token"`},
+	}
+	for _, c := range cases {
+		if c.r.status != http.StatusUnauthorized {
+			t.Errorf("%s: got %d, want 401", c.name, c.r.status)
+			continue
+		}
+		if got := c.r.header.Get("WWW-Authenticate"); got != c.want {
+			t.Errorf("%s: got WWW-Authenticate %q, want %q", c.name, got, c.want)
+		}
+	}
+}
