@@ -9,7 +9,7 @@ FUZZTIME ?= 20s
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: help build run test test-fast generate verify fmt-check vet sqlc-check \
-	schema-check staticcheck migrate bench lint fuzz
+	schema-check staticcheck migrate bench lint fuzz mutate
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-13s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -69,3 +69,6 @@ staticcheck: ## staticcheck (pinned in tools/go.mod)
 
 fuzz: ## run each Fuzz target for FUZZTIME (default 20s)
 	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
+
+mutate: ## mutation test: each patch in scripts/mutants/ must make its tests fail (not part of make test)
+	bash scripts/mutate.sh
