@@ -446,3 +446,38 @@ func TestNoLinkOnUnprovenPhone(t *testing.T) {
 		t.Fatalf("second subject of one provider: got id %v phone %v, want a new user (not %d) without the phone", m["id"], m["phone"], owner)
 	}
 }
+
+// An account without a password may be linked by an IdP login, but only
+// through an address both sides proved: a verified claim does not capture
+// an account whose own email or phone was never verified.
+func TestNoLinkToUnprovenPasswordlessAccount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	var byEmail, byPhone int64
+	if err := e.pool.QueryRow(ctx, `INSERT INTO users (email) VALUES ('nopw@example.com') RETURNING id`).Scan(&byEmail); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pool.QueryRow(ctx, `INSERT INTO users (phone) VALUES ('+14155552671') RETURNING id`).Scan(&byPhone); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("GET", "/api/v1/users/me", e.idp.sign("email-claimer", map[string]any{"email": "nopw@example.com", "email_verified": true}), nil)
+	expect(t, r, http.StatusOK, "")
+	if m := r.json(t); int64(m["id"].(float64)) == byEmail || m["email"] != nil {
+		t.Fatalf("verified email vs unverified account: got id %v email %v, want a new user (not %d) without the email", m["id"], m["email"], byEmail)
+	}
+	r = e.do("GET", "/api/v1/users/me", e.idp.sign("phone-claimer", map[string]any{"phone": "14155552671", "phone_verified": true}), nil)
+	expect(t, r, http.StatusOK, "")
+	if m := r.json(t); int64(m["id"].(float64)) == byPhone || m["phone"] != nil {
+		t.Fatalf("verified phone vs unverified account: got id %v phone %v, want a new user (not %d) without the phone", m["id"], m["phone"], byPhone)
+	}
+	// Proven on both sides: linked.
+	if _, err := e.pool.Exec(ctx, `UPDATE users SET email_verified = true WHERE id = $1`, byEmail); err != nil {
+		t.Fatal(err)
+	}
+	r = e.do("GET", "/api/v1/users/me", e.idp.sign("email-owner", map[string]any{"email": "nopw@example.com", "email_verified": true}), nil)
+	expect(t, r, http.StatusOK, "")
+	if got := int64(r.json(t)["id"].(float64)); got != byEmail {
+		t.Fatalf("both sides verified: got user %d, want %d", got, byEmail)
+	}
+}
