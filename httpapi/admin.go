@@ -85,22 +85,24 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := pageView[userView]{Items: make([]userView, len(res.Items)), NextCursor: res.NextCursor}
+	caller := principal(r.Context()).User
+	out := pageView[any]{Items: make([]any, len(res.Items)), NextCursor: res.NextCursor}
 	for i, u := range res.Items {
-		out.Items[i] = s.private(u)
+		out.Items[i] = s.staffView(caller, u)
 	}
 	return reply(w, http.StatusOK, out)
 }
 
 func (s *Server) lookupUser(w http.ResponseWriter, r *http.Request) error {
 	v := r.URL.Query()
-	u, err := s.admin.Lookup(r.Context(), principal(r.Context()).User, service.LookupQuery{
+	caller := principal(r.Context()).User
+	u, err := s.admin.Lookup(r.Context(), caller, service.LookupQuery{
 		Phone: queryParam(v, "phone"), Email: queryParam(v, "email"),
 	})
 	if err != nil {
 		return err
 	}
-	return reply(w, http.StatusOK, s.private(u))
+	return reply(w, http.StatusOK, s.staffView(caller, u))
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"slices"
 	"net/http"
 	"strconv"
 	"strings"
@@ -149,4 +150,63 @@ func TestPreferencesDepthCapped(t *testing.T) {
 	expect(t, e.do("PATCH", "/api/v1/users/me/preferences", tok, nested(8000)), http.StatusUnprocessableEntity, "validation_failed")
 	// Nesting added under a key that is already deep counts too.
 	expect(t, e.do("PATCH", "/api/v1/users/me/preferences", tok, `{"b":{"c":`+nested(31)+`}}`), http.StatusUnprocessableEntity, "validation_failed")
+}
+
+// contactKeys are the fields of the contact view, sorted.
+var contactKeys = []string{"avatar_url", "bio", "created_at", "email", "first_name", "id", "instagram_handle", "is_active", "last_name", "phone", "role", "username"}
+
+// Agents and operators get the contact view in lookups and the directory
+// (no date of birth, location or preferences); admins the private view.
+// Lookups are limited per caller.
+func TestStaffViewsAndLookupLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	agent, _ := e.userWithRole("staff-agent", "agent")
+	operator, _ := e.userWithRole("staff-operator", "operator")
+	admin, _ := e.userWithRole("staff-admin", "admin")
+	tok, _ := e.signIn("staff-target", map[string]any{"email": "target@example.com", "email_verified": true})
+	expect(t, e.do("PATCH", "/api/v1/users/me", tok, map[string]any{"date_of_birth": "1990-01-02"}), http.StatusOK, "")
+	expect(t, e.do("PUT", "/api/v1/users/me/location", tok, map[string]any{"latitude": 1.5, "longitude": 2.5}), http.StatusOK, "")
+
+	for _, c := range []struct {
+		name, token string
+		private     bool
+	}{{"agent", agent, false}, {"operator", operator, false}, {"admin", admin, true}} {
+		r := e.do("GET", "/api/v1/users/lookup?email=target@example.com", c.token, nil)
+		expect(t, r, http.StatusOK, "")
+		m := r.json(t)
+		_, hasDOB := m["date_of_birth"]
+		if hasDOB != c.private || m["email"] != "target@example.com" {
+			t.Errorf("%s lookup: got %v, want private view %v with the email", c.name, m, c.private)
+		}
+		if !c.private && !slices.Equal(sortedKeys(m), contactKeys) {
+			t.Errorf("%s lookup: got keys %v, want %v", c.name, sortedKeys(m), contactKeys)
+		}
+	}
+	r := e.do("GET", "/api/v1/users?limit=200", operator, nil)
+	expect(t, r, http.StatusOK, "")
+	for _, it := range decodePage(t, r).Items {
+		if !slices.Equal(sortedKeys(it), contactKeys) {
+			t.Fatalf("operator's directory item: got keys %v, want %v", sortedKeys(it), contactKeys)
+		}
+	}
+	r = e.do("GET", "/api/v1/users?limit=200", admin, nil)
+	expect(t, r, http.StatusOK, "")
+	for _, it := range decodePage(t, r).Items {
+		if _, ok := it["preferences"]; !ok {
+			t.Fatalf("admin's directory item: got %v, want the private view", it)
+		}
+	}
+
+	// 60 lookups a minute per caller; the 61st is 429, another caller is
+	// not affected. (The agent made one above.)
+	for i := 1; i < 60; i++ {
+		expect(t, e.do("GET", "/api/v1/users/lookup?email=nobody@example.com", agent, nil), http.StatusNotFound, "not_found")
+	}
+	r = e.do("GET", "/api/v1/users/lookup?email=target@example.com", agent, nil)
+	expect(t, r, http.StatusTooManyRequests, "rate_limited")
+	if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 1 || ra > 60 {
+		t.Fatalf("Retry-After: got %q, want 1 to 60 seconds", r.header.Get("Retry-After"))
+	}
+	expect(t, e.do("GET", "/api/v1/users/lookup?email=target@example.com", operator, nil), http.StatusOK, "")
 }

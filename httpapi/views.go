@@ -99,6 +99,30 @@ func (s *Server) private(u service.User) userView {
 	return v
 }
 
+// contactView is what staff below admin (operators, agents) see in the
+// directory and lookups: the public view and how to reach the user.
+type contactView struct {
+	publicView
+	Email     *string   `json:"email"`
+	Phone     *string   `json:"phone"`
+	IsActive  bool      `json:"is_active"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func (s *Server) contact(u service.User) contactView {
+	return contactView{publicView: s.public(u), Email: u.Email, Phone: u.Phone, IsActive: u.IsActive, CreatedAt: u.CreatedAt.UTC()}
+}
+
+// staffView is the view of u for a directory or lookup caller: the
+// private view for those the policy lets see it (admins), else the
+// contact view.
+func (s *Server) staffView(caller service.User, u service.User) any {
+	if caller.Role.Can(service.PermSeePrivate) {
+		return s.private(u)
+	}
+	return s.contact(u)
+}
+
 func (s *Server) public(u service.User) publicView {
 	return publicView{
 		ID: u.ID, Username: u.Username, FirstName: u.FirstName, LastName: u.LastName, Bio: u.Bio,

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,10 @@ type Admin struct {
 	db            *DB
 	defaultRegion string
 	cursors       cursorCodec
+
+	// LookupsPerMinute bounds the lookups of one caller in a minute (60),
+	// so that staff cannot walk the user base by phone number or email.
+	LookupsPerMinute int
 }
 
 // NewAdmin returns the Admin service. cursorKey is the HMAC-SHA256 key
@@ -37,7 +42,7 @@ func NewAdmin(db *DB, defaultRegion string, cursorKey []byte) *Admin {
 	if len(cursorKey) < 16 {
 		panic("service.NewAdmin: cursor key shorter than 16 bytes")
 	}
-	return &Admin{db: db, defaultRegion: defaultRegion, cursors: cursorCodec{key: slices.Clone(cursorKey)}}
+	return &Admin{db: db, defaultRegion: defaultRegion, cursors: cursorCodec{key: slices.Clone(cursorKey)}, LookupsPerMinute: 60}
 }
 
 // PageRequest asks for one keyset page: Limit nil means DefaultPageLimit,
@@ -176,16 +181,19 @@ type LookupQuery struct {
 // A phone is normalized to E.164 in the default region and matched
 // exactly first, then on its last ten digits; an email matches
 // case-insensitively. Inactive users are found only by admins and
-// operators.
+// operators. Each caller makes at most LookupsPerMinute lookups a minute.
 // Errors: validation_failed (neither or both given, or a malformed
 // value), not_found, ambiguous_phone (several users share the last ten
-// digits), db_unavailable.
+// digits), rate_limited, db_unavailable.
 func (a *Admin) Lookup(ctx context.Context, viewer User, lq LookupQuery) (User, error) {
 	if (lq.Phone == nil) == (lq.Email == nil) {
 		return User{}, Invalid(
 			FieldError{Field: "phone", Message: "give exactly one of phone and email"},
 			FieldError{Field: "email", Message: "give exactly one of phone and email"},
 		)
+	}
+	if err := a.takeLookup(ctx, viewer.ID); err != nil {
+		return User{}, err
 	}
 	var u User
 	var err error
@@ -201,6 +209,27 @@ func (a *Admin) Lookup(ctx context.Context, viewer User, lq LookupQuery) (User, 
 		return User{}, ErrNotFound
 	}
 	return u, nil
+}
+
+// takeLookup counts one lookup of the caller against LookupsPerMinute
+// (kept in rate_events, so it holds across instances).
+// Errors: rate_limited.
+func (a *Admin) takeLookup(ctx context.Context, callerID int64) error {
+	key := sha256.Sum256([]byte("lookup:" + strconv.FormatInt(callerID, 10)))
+	retry, err := inTxV(ctx, a.db, func(q *dbgen.Queries) (time.Duration, error) {
+		ok, retry, err := take(ctx, q, rateLimit{bucket: "lookup", limit: a.LookupsPerMinute, window: time.Minute}, key[:])
+		if ok {
+			retry = 0
+		}
+		return retry, err
+	})
+	if err != nil {
+		return err
+	}
+	if retry > 0 {
+		return RateLimited(retry)
+	}
+	return nil
 }
 
 func (a *Admin) lookupPhone(ctx context.Context, raw string) (User, error) {
