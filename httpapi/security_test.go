@@ -2,8 +2,8 @@ package httpapi_test
 
 import (
 	"context"
-	"slices"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
