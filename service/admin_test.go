@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -709,6 +710,10 @@ func sqlLiteral(t *testing.T, a any) string {
 		return strconv.FormatBool(x)
 	case int32, int64, int:
 		return fmt.Sprint(x)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case []byte:
+		return "'\\x" + hex.EncodeToString(x) + "'::bytea"
 	case time.Time:
 		return "'" + x.Format(time.RFC3339Nano) + "'"
 	}
