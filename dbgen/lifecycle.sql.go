@@ -21,18 +21,6 @@ func (q *Queries) AuditScrubByUser(ctx context.Context, userID *int64) error {
 	return err
 }
 
-const avatarDelete = `-- name: AvatarDelete :execrows
-DELETE FROM avatars WHERE user_id = $1
-`
-
-func (q *Queries) AvatarDelete(ctx context.Context, userID int64) (int64, error) {
-	result, err := q.db.Exec(ctx, avatarDelete, userID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const blockDeleteAllByUser = `-- name: BlockDeleteAllByUser :exec
 DELETE FROM blocks WHERE blocker_id = $1 OR blocked_id = $1
 `

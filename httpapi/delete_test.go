@@ -116,7 +116,7 @@ func TestDeleteMeErasesPII(t *testing.T) {
 		`INSERT INTO sessions (user_id, user_agent, ip, expires_at) VALUES ($1, 'Zanzibar-Phone/1.0', '203.0.113.9', now() + interval '1 day')`,
 		`INSERT INTO user_tokens (user_id, purpose, token_hash, email, expires_at) VALUES ($1, 'email_verification', sha256('x'), 'erase.me@example.com', now() + interval '1 day')`,
 		`INSERT INTO password_credentials (user_id, hash) VALUES ($1, '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g')`,
-		`INSERT INTO avatars (user_id, content_type, image, thumbnail_type, thumbnail, etag) VALUES ($1, 'image/png', '\x89'::bytea, 'image/png', '\x89'::bytea, 'e')`,
+		`INSERT INTO avatars (user_id, content_type, image, thumbnail_type, thumbnail, etag) VALUES ($1, 'image/png', '\x89'::bytea, 'image/png', '\x89'::bytea, repeat('ab', 32))`,
 		`INSERT INTO organizations (name) VALUES ('Org')`,
 		`INSERT INTO invitations (organization_id, inviter_id, email, token_hash, expires_at) VALUES ((SELECT max(id) FROM organizations WHERE $1::bigint > 0), $2, 'erase.me@example.com', sha256('inv'), now() + interval '1 day')`,
 		`INSERT INTO audit_events (actor_id, target_user_id, action, details) VALUES ($2, $1, 'admin.role_changed', '{"email": "erase.me@example.com", "first_name": "Zanzibar"}')`,

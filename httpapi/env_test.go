@@ -242,7 +242,7 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 	admin := service.NewAdmin(db, "IN", e.cursorKey)
 	orgs := service.NewOrgs(db, "http://userd.test", e.cursorKey)
 	social := service.NewSocial(db, e.cursorKey)
-	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Ready: db.Ready, PoolStats: db.Stats, PublicURL: "http://userd.test", TrustedProxies: e.trusted, DBTimeout: e.dbTimeout})
+	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Avatars: service.NewAvatars(db), Ready: db.Ready, PoolStats: db.Stats, PublicURL: "http://userd.test", TrustedProxies: e.trusted, DBTimeout: e.dbTimeout})
 	return h, accounts, outbox
 }
 

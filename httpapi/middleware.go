@@ -77,6 +77,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			id = hex.EncodeToString(b[:])
 		}
 		w.Header().Set("X-Request-Id", id)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		route := &routeInfo{}
 		client := s.clientIPs.of(r)
 		ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyRoute, route)

@@ -26,6 +26,7 @@ type Deps struct {
 	Admin     *service.Admin
 	Orgs      *service.Orgs
 	Social    *service.Social
+	Avatars   *service.Avatars
 	Ready     func(ctx context.Context) error // readiness: DB up and migrated
 	PoolStats func() service.PoolStats
 	PublicURL string // base of absolute links (avatars)
@@ -48,6 +49,7 @@ type Server struct {
 	admin     *service.Admin
 	orgs      *service.Orgs
 	social    *service.Social
+	avatars   *service.Avatars
 	ready     func(ctx context.Context) error
 	publicURL string
 	mux       *http.ServeMux
@@ -67,7 +69,7 @@ func New(d Deps) *Server {
 		d.Log = slog.Default()
 	}
 	s := &Server{
-		log: d.Log, auth: d.Auth, users: d.Users, accounts: d.Accounts, admin: d.Admin, orgs: d.Orgs, social: d.Social, ready: d.Ready, publicURL: d.PublicURL,
+		log: d.Log, auth: d.Auth, users: d.Users, accounts: d.Accounts, admin: d.Admin, orgs: d.Orgs, social: d.Social, avatars: d.Avatars, ready: d.Ready, publicURL: d.PublicURL,
 		mux: http.NewServeMux(), metrics: newMetrics(d.PoolStats), clientIPs: newClientIPs(d.TrustedProxies), dbTimeout: d.DBTimeout,
 	}
 	s.routes()
@@ -101,6 +103,9 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/v1/users/me/identities/{provider}", s.authed(s.deleteIdentity))
 	s.handle("GET /api/v1/users/me/sessions", s.authed(s.listSessions))
 	s.handle("DELETE /api/v1/users/me/sessions/{id}", s.authed(s.deleteSession))
+	s.handle("PUT /api/v1/users/me/avatar", s.authed(s.putAvatar))
+	s.handle("DELETE /api/v1/users/me/avatar", s.authed(s.deleteAvatar))
+	s.handle("GET /api/v1/users/{id}/avatar", s.maybeAuthed(s.getAvatar))
 
 	s.handle("GET /.well-known/jwks.json", s.jwks)
 	s.handle("POST /api/v1/auth/register", s.register)

@@ -13,9 +13,6 @@ DELETE FROM user_tokens WHERE user_id = @user_id;
 -- name: PasswordCredentialDelete :exec
 DELETE FROM password_credentials WHERE user_id = @user_id;
 
--- name: AvatarDelete :execrows
-DELETE FROM avatars WHERE user_id = @user_id;
-
 -- name: FollowDeleteAllByUser :exec
 DELETE FROM follows WHERE follower_id = @user_id OR followee_id = @user_id;
 

@@ -251,6 +251,7 @@ CREATE TABLE public.avatars (
     etag text NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT avatars_content_type_chk CHECK ((content_type = ANY (ARRAY['image/png'::text, 'image/jpeg'::text]))),
+    CONSTRAINT avatars_etag_chk CHECK ((etag ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT avatars_image_size_chk CHECK (((octet_length(image) >= 1) AND (octet_length(image) <= 2097152))),
     CONSTRAINT avatars_thumbnail_size_chk CHECK (((octet_length(thumbnail) >= 1) AND (octet_length(thumbnail) <= 2097152))),
     CONSTRAINT avatars_thumbnail_type_chk CHECK ((thumbnail_type = ANY (ARRAY['image/png'::text, 'image/jpeg'::text])))
@@ -1512,4 +1513,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261122000005'),
     ('20261201000200'),
     ('20261201000500'),
-    ('20261201000600');
+    ('20261201000600'),
+    ('20261201000800');

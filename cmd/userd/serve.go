@@ -209,6 +209,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Log
 		Admin:     service.NewAdmin(db, cfg.DefaultRegion, cursorKey),
 		Orgs:      service.NewOrgs(db, cfg.PublicURL, cursorKey),
 		Social:    social,
+		Avatars:   service.NewAvatars(db),
 		Ready:     db.Ready,
 		PoolStats: db.Stats,
 		PublicURL: cfg.PublicURL,
