@@ -30,8 +30,8 @@ import (
 
 var benchCommand = &command{
 	name:    "bench",
-	args:    "[me|directory|follows] [flags]",
-	summary: "seed a userd_bench database and measure GET /users/me (me), the directory or follows (dev only)",
+	args:    "[me|directory|follows|avatar] [flags]",
+	summary: "seed a userd_bench database and measure GET /users/me (me), the directory, follows or avatars (dev only)",
 	about: `Drops and recreates the database userd_bench next to DATABASE_URL (dev: the
 local server), seeds it with COPY, and measures; every run is bounded in
 time and count.
@@ -48,11 +48,16 @@ page.
 follows: clients follow and unfollow through the service layer, (a) all one
 hot user, (b) users spread over all the seeded ones, with the counter folder
 running; prints ops/s, p50, p99 and the hot/spread ratio; fails if a counter
-is off the true count or hot < 0.5x spread.`,
+is off the true count or hot < 0.5x spread.
+
+avatar: uploads an avatar for each seeded user through the service, serves
+userd on a loopback port and drives GET /api/v1/users/{id}/avatar?v=… over
+real HTTP: the 200 path (bytes), then the 304 path (If-None-Match).`,
 	flags: []flagSection{
 		{title: "bench me", declare: func(fs *flag.FlagSet) { benchMeFlags(fs) }},
 		{title: "bench directory", declare: func(fs *flag.FlagSet) { benchDirectoryFlags(fs) }},
 		{title: "bench follows", declare: func(fs *flag.FlagSet) { benchFollowsFlags(fs) }},
+		{title: "bench avatar", declare: func(fs *flag.FlagSet) { benchAvatarFlags(fs) }},
 	},
 	env: []string{"USERD_ENV", "DATABASE_URL", "USERD_DATA_DIR"},
 	example: `USERD_ENV=dev userd bench --users 100000 --duration 10s     # make bench
@@ -63,7 +68,7 @@ USERD_ENV=dev userd bench follows                         # make bench`,
 }
 
 // bench runs one benchmark: "me" (the default, also when the arguments
-// start with a flag), "directory" or "follows".
+// start with a flag), "directory", "follows" or "avatar".
 func bench(ctx context.Context, e cmdEnv, args []string) error {
 	cfg, stdout := e.cfg, e.stdout
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
@@ -76,8 +81,10 @@ func bench(ctx context.Context, e cmdEnv, args []string) error {
 		return benchDirectory(ctx, cfg, args[1:], stdout)
 	case "follows":
 		return benchFollows(ctx, cfg, args[1:], stdout)
+	case "avatar":
+		return benchAvatar(ctx, cfg, args[1:], stdout)
 	}
-	return usageErrorf("bench: unknown benchmark %q (me, directory, follows)", args[0])
+	return usageErrorf("bench: unknown benchmark %q (me, directory, follows, avatar)", args[0])
 }
 
 // benchMeFlags declares the flags of bench me.
@@ -152,7 +159,8 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 			return err
 		}
 	}
-	res, err := drive(ctx, base+"/api/v1/users/me", tokens, *concurrency, *duration, *maxRequests)
+	bearer := func(req *http.Request, i int) { req.Header.Set("Authorization", "Bearer "+tokens[i%len(tokens)]) }
+	res, err := drive(ctx, func(int) string { return base + "/api/v1/users/me" }, bearer, http.StatusOK, *concurrency, *duration, *maxRequests)
 	if err != nil {
 		return err
 	}
@@ -258,9 +266,10 @@ type loadResult struct {
 	p50, p99  time.Duration
 }
 
-// drive sends GETs with the tokens round-robin from concurrency workers
-// until duration or maxRequests, whichever comes first.
-func drive(ctx context.Context, target string, tokens []string, concurrency int, duration time.Duration, maxRequests int) (loadResult, error) {
+// drive sends GETs of target(i), set up by prepare, from concurrency
+// workers until duration or maxRequests, whichever comes first; a response
+// of another status than want counts as an error.
+func drive(ctx context.Context, target func(i int) string, prepare func(req *http.Request, i int), want, concurrency int, duration time.Duration, maxRequests int) (loadResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, duration)
 	defer cancel()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}, Timeout: 10 * time.Second}
@@ -289,8 +298,8 @@ func drive(ctx context.Context, target string, tokens []string, concurrency int,
 			local := make([]time.Duration, 0, 4096)
 			bad := 0
 			for i := range next {
-				req, _ := http.NewRequest(http.MethodGet, target, nil)
-				req.Header.Set("Authorization", "Bearer "+tokens[i%len(tokens)])
+				req, _ := http.NewRequest(http.MethodGet, target(i), nil)
+				prepare(req, i)
 				t0 := time.Now()
 				res, err := client.Do(req)
 				if err == nil {
@@ -298,7 +307,7 @@ func drive(ctx context.Context, target string, tokens []string, concurrency int,
 					res.Body.Close()
 				}
 				local = append(local, time.Since(t0))
-				if err != nil || res.StatusCode != http.StatusOK {
+				if err != nil || res.StatusCode != want {
 					bad++
 				}
 			}
