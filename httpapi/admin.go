@@ -65,7 +65,10 @@ type pageView[T any] struct {
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
-	v := r.URL.Query()
+	v, err := query(r, "q", "role", "is_active", "limit", "cursor")
+	if err != nil {
+		return err
+	}
 	page, err := pageRequest(v)
 	if err != nil {
 		return err
@@ -94,7 +97,10 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) lookupUser(w http.ResponseWriter, r *http.Request) error {
-	v := r.URL.Query()
+	v, err := query(r, "phone", "email")
+	if err != nil {
+		return err
+	}
 	caller := principal(r.Context()).User
 	u, err := s.admin.Lookup(r.Context(), caller, service.LookupQuery{
 		Phone: queryParam(v, "phone"), Email: queryParam(v, "email"),
@@ -108,6 +114,9 @@ func (s *Server) lookupUser(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
+		return err
+	}
+	if _, err := query(r); err != nil {
 		return err
 	}
 	p, err := s.admin.Profile(r.Context(), principal(r.Context()).User, id)
@@ -185,7 +194,11 @@ type auditEventView struct {
 }
 
 func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request) error {
-	page, err := pageRequest(r.URL.Query())
+	v, err := query(r, "limit", "cursor")
+	if err != nil {
+		return err
+	}
+	page, err := pageRequest(v)
 	if err != nil {
 		return err
 	}

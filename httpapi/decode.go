@@ -37,13 +37,26 @@ func mediaType(r *http.Request) string {
 }
 
 // decode reads one JSON value into dst: Content-Type must be one of types
-// (default application/json), the body at most MaxBody bytes of valid UTF-8,
+// (default application/json; a request with neither body nor Content-Type
+// is invalid_json, one with a body but no Content-Type 415), the body at most MaxBody bytes of valid UTF-8,
 // with no unknown fields, field names matched exactly (not
 // case-insensitively), no key twice in one object, and nothing after the
 // value.
 func decode(w http.ResponseWriter, r *http.Request, dst any, types ...string) error {
 	if len(types) == 0 {
 		types = []string{"application/json"}
+	}
+	if r.Header.Get("Content-Type") == "" {
+		// No body and so no Content-Type (curl -X POST): the body is
+		// what is missing, not its type.
+		b, err := readBody(w, r, MaxBody)
+		if err != nil {
+			return err
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			return invalidJSON("the body is empty: send one JSON value with Content-Type: application/json")
+		}
+		return errUnsupportedMedia
 	}
 	mt := mediaType(r)
 	ok := false

@@ -12,6 +12,9 @@ import (
 var mergeTypes = []string{"application/merge-patch+json", "application/json"}
 
 func (s *Server) getMe(w http.ResponseWriter, r *http.Request) error {
+	if _, err := query(r); err != nil {
+		return err
+	}
 	return reply(w, http.StatusOK, s.private(principal(r.Context()).User))
 }
 
@@ -81,6 +84,9 @@ type identityView struct {
 }
 
 func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request) error {
+	if _, err := query(r); err != nil {
+		return err
+	}
 	ids, err := s.users.Identities(r.Context(), principal(r.Context()).User.ID)
 	if err != nil {
 		return err

@@ -84,6 +84,7 @@ func TestBadBodies(t *testing.T) {
 		{"empty", ``, "application/json", 400, "invalid_json"},
 		{"invalid utf-8", "{\"bio\": \"\xff\"}", "application/json", 400, "invalid_json"},
 		{"text/plain", `{"bio": "x"}`, "text/plain", 415, "unsupported_media_type"},
+		{"no Content-Type", `{"bio": "x"}`, "", 415, "unsupported_media_type"},
 		{"too large", `{"bio": "` + strings.Repeat("x", 1<<20) + `"}`, "application/json", 413, "payload_too_large"},
 	}
 	for _, c := range cases {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -169,15 +170,20 @@ func bearer(r *http.Request) (string, bool) {
 }
 
 // authed requires a valid bearer token of a usable account and puts the
-// principal in the request context.
+// principal in the request context. A refused token's reason is logged at
+// refusedAt: the 401 itself says only "invalid or expired".
 func (s *Server) authed(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		token, ok := bearer(r)
 		if !ok {
+			s.logRefused(r, "no Authorization: Bearer header")
 			return noToken{}
 		}
 		p, err := s.auth.Authenticate(r.Context(), token)
 		if err != nil {
+			if errors.Is(err, service.ErrInvalidToken) {
+				s.logRefused(r, refusal(err))
+			}
 			return err
 		}
 		return h(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
@@ -196,6 +202,19 @@ func (s *Server) maybePrincipal(r *http.Request) *service.Principal {
 		return nil
 	}
 	return &p
+}
+
+// logRefused logs why a bearer token was refused, with the request id.
+func (s *Server) logRefused(r *http.Request, reason string) {
+	s.log.Log(r.Context(), s.refusedAt, "token refused", "reason", reason, "request_id", requestID(r.Context()))
+}
+
+// refusal is the reason service gave for an ErrInvalidToken: its cause.
+func refusal(err error) string {
+	if cause := errors.Unwrap(err); cause != nil {
+		return cause.Error()
+	}
+	return "no reason recorded"
 }
 
 // may is authed plus service's verdict on whether the caller holds

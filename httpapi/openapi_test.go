@@ -155,12 +155,13 @@ func samplePath(path string) string { return pathParam.ReplaceAllString(path, "1
 
 func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
 
-// specCodes are the error codes of SPEC §5, plus conflict (a state conflict
-// no other code names), method_not_allowed (405), internal_error (500) and
+// specCodes are the error codes of SPEC §5, plus invalid_query (a query
+// parameter the route does not take), conflict (a state conflict no other
+// code names), method_not_allowed (405), internal_error (500) and
 // overloaded (503: the password-hashing queue is full) and shutting_down
 // (503 from /readyz during a graceful stop).
 var specCodes = []string{
-	"invalid_json", "invalid_cursor", "validation_failed", "payload_too_large", "unsupported_media_type",
+	"invalid_json", "invalid_cursor", "invalid_query", "validation_failed", "payload_too_large", "unsupported_media_type",
 	"invalid_token", "invalid_credentials", "account_disabled", "forbidden", "blocked", "not_found",
 	"email_taken", "phone_taken", "username_taken", "already_member", "seat_limit_reached", "ambiguous_phone",
 	"last_admin", "rate_limited", "idp_unavailable", "db_unavailable",

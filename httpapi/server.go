@@ -38,6 +38,11 @@ type Deps struct {
 	// which cancels the statement in PostgreSQL and answers 503
 	// db_unavailable. 0: no bound.
 	DBTimeout time.Duration
+	// RefusedTokenLevel is the level at which the reason a bearer token
+	// was refused is logged: info (the zero value) in dev, where a
+	// developer needs it, debug in prod, where a client can cause any
+	// number of them.
+	RefusedTokenLevel slog.Level
 }
 
 // Server routes userd's API.
@@ -52,6 +57,7 @@ type Server struct {
 	avatars   *service.Avatars
 	ready     func(ctx context.Context) error
 	publicURL string
+	refusedAt slog.Level
 	mux       *http.ServeMux
 	metrics   *metrics
 	handler   http.Handler
@@ -70,7 +76,7 @@ func New(d Deps) *Server {
 	}
 	s := &Server{
 		log: d.Log, auth: d.Auth, users: d.Users, accounts: d.Accounts, admin: d.Admin, orgs: d.Orgs, social: d.Social, avatars: d.Avatars, ready: d.Ready, publicURL: d.PublicURL,
-		mux: http.NewServeMux(), metrics: newMetrics(d.PoolStats), clientIPs: newClientIPs(d.TrustedProxies), dbTimeout: d.DBTimeout,
+		refusedAt: d.RefusedTokenLevel, mux: http.NewServeMux(), metrics: newMetrics(d.PoolStats), clientIPs: newClientIPs(d.TrustedProxies), dbTimeout: d.DBTimeout,
 	}
 	s.routes()
 	s.handler = s.observe(s.mux)

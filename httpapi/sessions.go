@@ -18,7 +18,11 @@ type sessionView struct {
 
 func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r.Context())
-	req, err := pageRequest(r.URL.Query())
+	v, err := query(r, "limit", "cursor")
+	if err != nil {
+		return err
+	}
+	req, err := pageRequest(v)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -102,7 +103,7 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (Principal, error
 		row, err := a.db.q.UserGetWithSession(ctx, dbgen.UserGetWithSessionParams{ID: id, SessionID: sessionID})
 		if err != nil {
 			if errors.Is(mapDBError(err), ErrNotFound) {
-				return Principal{}, ErrInvalidToken
+				return Principal{}, withCause(ErrInvalidToken, fmt.Errorf("user %d or session %d does not exist", id, sessionID))
 			}
 			return Principal{}, mapDBError(err)
 		}
@@ -133,7 +134,25 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (Principal, error
 		}
 		return Principal{User: u, Provider: a.provider}, nil
 	}
-	return Principal{}, ErrInvalidToken
+	return Principal{}, withCause(ErrInvalidToken, a.unknownIssuer(iss))
+}
+
+// unknownIssuer says why a token's issuer picks no verifier, for logs.
+func (a *Auth) unknownIssuer(iss string) error {
+	if iss == "" {
+		return errors.New("not a JWT with an iss claim")
+	}
+	var known []string
+	if a.local != nil {
+		known = append(known, strconv.Quote(a.localIss))
+	}
+	if a.external != nil {
+		known = append(known, strconv.Quote(a.externalIss))
+	}
+	if len(iss) > 200 {
+		iss = iss[:200] + "…"
+	}
+	return fmt.Errorf("issuer %q is not one this server trusts (%s)", iss, strings.Join(known, ", "))
 }
 
 // externalLogin is an IdP's claims, normalized.

@@ -201,18 +201,24 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Log
 	users := service.NewUsers(db, cfg.DefaultRegion, hardDelete)
 	users.UseAccounts(accts)
 	social := service.NewSocial(db, cursorKey)
+	// Why a token was refused: info in dev, debug in prod.
+	refused := slog.LevelDebug
+	if cfg.Dev() {
+		refused = slog.LevelInfo
+	}
 	h := httpapi.New(httpapi.Deps{
-		Log:       log,
-		Auth:      service.NewAuth(db, authCfg),
-		Users:     users,
-		Accounts:  accts,
-		Admin:     service.NewAdmin(db, cfg.DefaultRegion, cursorKey),
-		Orgs:      service.NewOrgs(db, cfg.PublicURL, cursorKey),
-		Social:    social,
-		Avatars:   service.NewAvatars(db),
-		Ready:     db.Ready,
-		PoolStats: db.Stats,
-		PublicURL: cfg.PublicURL,
+		Log:               log,
+		Auth:              service.NewAuth(db, authCfg),
+		Users:             users,
+		Accounts:          accts,
+		Admin:             service.NewAdmin(db, cfg.DefaultRegion, cursorKey),
+		Orgs:              service.NewOrgs(db, cfg.PublicURL, cursorKey),
+		Social:            social,
+		Avatars:           service.NewAvatars(db),
+		Ready:             db.Ready,
+		PoolStats:         db.Stats,
+		PublicURL:         cfg.PublicURL,
+		RefusedTokenLevel: refused,
 
 		TrustedProxies: cfg.Limits.TrustedProxies,
 		DBTimeout:      cfg.Limits.DBTimeout,
