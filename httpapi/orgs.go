@@ -120,6 +120,9 @@ func (s *Server) getOrg(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if _, err := query(r); err != nil {
+		return err
+	}
 	d, err := s.orgs.Get(r.Context(), principal(r.Context()).User.ID, id)
 	if err != nil {
 		return err
@@ -185,7 +188,11 @@ func (s *Server) listInvitations(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := pageRequest(r.URL.Query())
+	v, err := query(r, "limit", "cursor")
+	if err != nil {
+		return err
+	}
+	page, err := pageRequest(v)
 	if err != nil {
 		return err
 	}
@@ -233,7 +240,11 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := pageRequest(r.URL.Query())
+	v, err := query(r, "limit", "cursor")
+	if err != nil {
+		return err
+	}
+	page, err := pageRequest(v)
 	if err != nil {
 		return err
 	}
@@ -290,6 +301,9 @@ func (s *Server) putMemberGroups(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) listOrgGroups(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
+		return err
+	}
+	if _, err := query(r); err != nil {
 		return err
 	}
 	gs, err := s.orgs.Groups(r.Context(), principal(r.Context()).User.ID, id)
