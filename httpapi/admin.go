@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/userd/userd/service"
@@ -194,7 +196,7 @@ type auditEventView struct {
 }
 
 func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request) error {
-	v, err := query(r, "limit", "cursor")
+	v, err := query(r, "actor_id", "target_user_id", "action", "since", "limit", "cursor")
 	if err != nil {
 		return err
 	}
@@ -202,7 +204,11 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.admin.AuditEvents(r.Context(), page)
+	f, err := auditFilter(v)
+	if err != nil {
+		return err
+	}
+	res, err := s.admin.AuditEvents(r.Context(), f, page)
 	if err != nil {
 		return err
 	}
@@ -214,4 +220,37 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return reply(w, http.StatusOK, out)
+}
+
+// auditFilter reads the audit log's filters; an empty value does not
+// filter. Malformed ids and times are validation_failed on their field.
+func auditFilter(v url.Values) (service.AuditFilter, error) {
+	var f service.AuditFilter
+	var bad []service.FieldError
+	for name, dst := range map[string]**int64{"actor_id": &f.ActorID, "target_user_id": &f.TargetUserID} {
+		if s := v.Get(name); s != "" {
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				bad = append(bad, service.FieldError{Field: name, Message: "must be a positive integer"})
+				continue
+			}
+			*dst = &n
+		}
+	}
+	if a := v.Get("action"); a != "" {
+		f.Action = &a
+	}
+	if s := v.Get("since"); s != "" {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			bad = append(bad, service.FieldError{Field: "since", Message: "must be an RFC 3339 time, e.g. 2026-12-01T00:00:00Z"})
+		} else {
+			f.Since = &t
+		}
+	}
+	if len(bad) > 0 {
+		slices.SortFunc(bad, func(a, b service.FieldError) int { return strings.Compare(a.Field, b.Field) })
+		return f, service.Invalid(bad...)
+	}
+	return f, nil
 }

@@ -286,7 +286,7 @@ func TestAdminListUsersRefusesBadInput(t *testing.T) {
 	for range 2 {
 		f.exec("INSERT INTO audit_events (action) VALUES ('test.event')")
 	}
-	ap, err := f.admin.AuditEvents(ctx, service.PageRequest{Limit: &one})
+	ap, err := f.admin.AuditEvents(ctx, service.AuditFilter{}, service.PageRequest{Limit: &one})
 	if err != nil || ap.NextCursor == nil {
 		t.Fatalf("audit: got %+v, %v; want a next cursor", ap, err)
 	}
@@ -627,7 +627,7 @@ func TestAdminAuditEventsPages(t *testing.T) {
 	three := 3
 	req := service.PageRequest{Limit: &three}
 	for {
-		p, err := f.admin.AuditEvents(ctx, req)
+		p, err := f.admin.AuditEvents(ctx, service.AuditFilter{}, req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -642,9 +642,9 @@ func TestAdminAuditEventsPages(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
-	_, err = f.admin.AuditEvents(ctx, service.PageRequest{Limit: ptr(500)})
+	_, err = f.admin.AuditEvents(ctx, service.AuditFilter{}, service.PageRequest{Limit: ptr(500)})
 	wantCode(t, err, service.CodeValidation)
-	_, err = f.admin.AuditEvents(ctx, service.PageRequest{Cursor: "AAAA"})
+	_, err = f.admin.AuditEvents(ctx, service.AuditFilter{}, service.PageRequest{Cursor: "AAAA"})
 	wantCode(t, err, service.CodeInvalidCursor)
 }
 
@@ -771,7 +771,8 @@ func TestDirectoryQueriesUseIndexes(t *testing.T) {
 		FROM generate_series(1, 60000) g`)
 	f.exec(`UPDATE users SET deleted_at = now(), is_active = false, email = NULL, phone = NULL WHERE id % 100 = 7`)
 	f.exec(`INSERT INTO audit_events (actor_id, target_user_id, action, created_at)
-		SELECT 1 + g % 60000, 1 + (g * 7) % 60000, 'test.event', now() - g * interval '1 second'
+		SELECT 1 + g % 60000, 1 + (g * 7) % 60000,
+			CASE WHEN g % 500 = 0 THEN 'admin.role_changed' ELSE 'test.event' END, now() - g * interval '1 second'
 		FROM generate_series(1, 50000) g`)
 	f.exec("ANALYZE users")
 	f.exec("ANALYZE audit_events")
@@ -802,6 +803,19 @@ func TestDirectoryQueriesUseIndexes(t *testing.T) {
 			return err
 		}
 	}
+	audit := func(filter service.AuditFilter) func() error {
+		return func() error {
+			p, err := f.admin.AuditEvents(ctx, filter, service.PageRequest{Limit: &two})
+			if err != nil || len(p.Items) == 0 {
+				return fmt.Errorf("first page: %+v, %w", p, err)
+			}
+			if p.NextCursor != nil {
+				_, err = f.admin.AuditEvents(ctx, filter, service.PageRequest{Limit: &two, Cursor: *p.NextCursor})
+			}
+			return err
+		}
+	}
+	hourAgo := time.Now().Add(-time.Hour)
 	calls := []call{
 		{"list", list(service.UserFilter{})},
 		{"list role=user", list(service.UserFilter{Role: ptr("user")})},
@@ -828,13 +842,19 @@ func TestDirectoryQueriesUseIndexes(t *testing.T) {
 		{"lookup email", lookup(service.LookupQuery{Email: ptr("MAIL4242@example.com")})},
 		{"profile", func() error { _, err := f.admin.Profile(ctx, viewer, 4242); return err }},
 		{"audit", func() error {
-			p, err := f.admin.AuditEvents(ctx, service.PageRequest{Limit: &two})
+			p, err := f.admin.AuditEvents(ctx, service.AuditFilter{}, service.PageRequest{Limit: &two})
 			if err != nil || p.NextCursor == nil {
 				return fmt.Errorf("first page: %+v, %w", p, err)
 			}
-			_, err = f.admin.AuditEvents(ctx, service.PageRequest{Limit: &two, Cursor: *p.NextCursor})
+			_, err = f.admin.AuditEvents(ctx, service.AuditFilter{}, service.PageRequest{Limit: &two, Cursor: *p.NextCursor})
 			return err
 		}},
+		{"audit actor", audit(service.AuditFilter{ActorID: ptr(int64(4243))})},
+		{"audit target", audit(service.AuditFilter{TargetUserID: ptr(int64(4243))})},
+		{"audit action", audit(service.AuditFilter{Action: ptr("admin.role_changed")})},
+		{"audit since", audit(service.AuditFilter{Since: &hourAgo})},
+		{"audit actor action since", audit(service.AuditFilter{ActorID: ptr(int64(501)), Action: ptr("admin.role_changed"), Since: ptr(time.Time{})})},
+		{"audit target action", audit(service.AuditFilter{TargetUserID: ptr(int64(3501)), Action: ptr("admin.role_changed")})},
 	}
 	conn, err := pgx.Connect(ctx, cfg.ConnString())
 	if err != nil {
@@ -900,6 +920,14 @@ func TestDirectoryQueriesUseIndexes(t *testing.T) {
 		"lookup last ten digits force_generic_plan":   "users_phone_last10_idx",
 		"lookup last ten digits force_custom_plan":    "users_phone_last10_idx",
 		"list role=agent inactive force_generic_plan": "users_role_active_created_at_idx",
+		"audit actor force_generic_plan":              "audit_events_actor_created_at_idx",
+		"audit actor force_custom_plan":               "audit_events_actor_created_at_idx",
+		"audit target force_generic_plan":             "audit_events_target_created_at_idx",
+		"audit target force_custom_plan":              "audit_events_target_created_at_idx",
+		"audit action force_generic_plan":             "audit_events_action_created_at_idx",
+		"audit action force_custom_plan":              "audit_events_action_created_at_idx",
+		"audit actor action since force_generic_plan": "audit_events_actor_created_at_idx",
+		"audit target action force_generic_plan":      "audit_events_target_created_at_idx",
 	} {
 		if !used[key][index] {
 			t.Errorf("%s: got indexes %v, want %s among them", key, slices.Sorted(maps.Keys(used[key])), index)

@@ -964,10 +964,17 @@ ALTER TABLE ONLY public.users
 
 
 --
--- Name: audit_events_actor_id_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: audit_events_action_created_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX audit_events_actor_id_idx ON public.audit_events USING btree (actor_id) WHERE (actor_id IS NOT NULL);
+CREATE INDEX audit_events_action_created_at_idx ON public.audit_events USING btree (action, created_at DESC, id DESC);
+
+
+--
+-- Name: audit_events_actor_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_events_actor_created_at_idx ON public.audit_events USING btree (actor_id, created_at DESC, id DESC) WHERE (actor_id IS NOT NULL);
 
 
 --
@@ -985,10 +992,10 @@ CREATE INDEX audit_events_organization_id_idx ON public.audit_events USING btree
 
 
 --
--- Name: audit_events_target_user_id_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: audit_events_target_created_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX audit_events_target_user_id_idx ON public.audit_events USING btree (target_user_id) WHERE (target_user_id IS NOT NULL);
+CREATE INDEX audit_events_target_created_at_idx ON public.audit_events USING btree (target_user_id, created_at DESC, id DESC) WHERE (target_user_id IS NOT NULL);
 
 
 --
@@ -1512,6 +1519,7 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261122000004'),
     ('20261122000005'),
     ('20261201000200'),
+    ('20261201000300'),
     ('20261201000500'),
     ('20261201000600'),
     ('20261201000800');
