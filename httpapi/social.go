@@ -28,7 +28,11 @@ func (s *Server) socialList(list func(ctx context.Context, viewer service.User, 
 		if err != nil {
 			return err
 		}
-		req, err := pageRequest(r.URL.Query())
+		v, err := query(r, "limit", "cursor")
+		if err != nil {
+			return err
+		}
+		req, err := pageRequest(v)
 		if err != nil {
 			return err
 		}
@@ -41,7 +45,11 @@ func (s *Server) socialList(list func(ctx context.Context, viewer service.User, 
 }
 
 func (s *Server) listBlocks(w http.ResponseWriter, r *http.Request) error {
-	req, err := pageRequest(r.URL.Query())
+	v, err := query(r, "limit", "cursor")
+	if err != nil {
+		return err
+	}
+	req, err := pageRequest(v)
 	if err != nil {
 		return err
 	}
@@ -69,6 +77,9 @@ type followStatsView struct {
 func (s *Server) followStats(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
+		return err
+	}
+	if _, err := query(r); err != nil {
 		return err
 	}
 	st, err := s.social.Stats(r.Context(), principal(r.Context()).User, id)
