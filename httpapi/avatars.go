@@ -109,7 +109,10 @@ func (s *Server) getAvatar(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
+	q, err := query(r, "v", "size")
+	if err != nil {
+		return err
+	}
 	thumb := false
 	switch q.Get("size") {
 	case "", "full":
