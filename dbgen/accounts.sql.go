@@ -187,24 +187,6 @@ func (q *Queries) PasswordCredentialGet(ctx context.Context, userID int64) (Pass
 	return i, err
 }
 
-const passwordCredentialRehash = `-- name: PasswordCredentialRehash :exec
-UPDATE password_credentials SET hash = $1, updated_at = now()
-WHERE user_id = $2 AND hash = $3
-`
-
-type PasswordCredentialRehashParams struct {
-	NewHash string
-	UserID  int64
-	OldHash string
-}
-
-// PasswordCredentialRehash replaces a hash only while it is still the one
-// that was verified, so it never undoes a concurrent password change.
-func (q *Queries) PasswordCredentialRehash(ctx context.Context, arg PasswordCredentialRehashParams) error {
-	_, err := q.db.Exec(ctx, passwordCredentialRehash, arg.NewHash, arg.UserID, arg.OldHash)
-	return err
-}
-
 const passwordCredentialReplace = `-- name: PasswordCredentialReplace :execrows
 UPDATE password_credentials SET hash = $1, updated_at = now()
 WHERE user_id = $2 AND hash = $3

@@ -13,10 +13,10 @@ const auditScrubByUser = `-- name: AuditScrubByUser :exec
 UPDATE audit_events
 SET details = details - ARRAY['email', 'phone', 'username', 'first_name', 'last_name', 'name', 'before', 'after']::text[]
     || jsonb_build_object('redacted', true)
-WHERE target_user_id = $1 OR actor_id = $1
+WHERE target_user_id = $1::bigint OR actor_id = $1::bigint
 `
 
-func (q *Queries) AuditScrubByUser(ctx context.Context, userID *int64) error {
+func (q *Queries) AuditScrubByUser(ctx context.Context, userID int64) error {
 	_, err := q.db.Exec(ctx, auditScrubByUser, userID)
 	return err
 }
@@ -76,19 +76,19 @@ func (q *Queries) LoginFailureDeleteByIdentifiers(ctx context.Context, hashes []
 }
 
 const loginFailureDeleteByUser = `-- name: LoginFailureDeleteByUser :exec
-DELETE FROM login_failures WHERE user_id = $1
+DELETE FROM login_failures WHERE user_id = $1::bigint
 `
 
-func (q *Queries) LoginFailureDeleteByUser(ctx context.Context, userID *int64) error {
+func (q *Queries) LoginFailureDeleteByUser(ctx context.Context, userID int64) error {
 	_, err := q.db.Exec(ctx, loginFailureDeleteByUser, userID)
 	return err
 }
 
 const outboxDeleteMailByUser = `-- name: OutboxDeleteMailByUser :exec
-DELETE FROM outbox WHERE user_id = $1 AND kind = 'mail'
+DELETE FROM outbox WHERE user_id = $1::bigint AND kind = 'mail'
 `
 
-func (q *Queries) OutboxDeleteMailByUser(ctx context.Context, userID *int64) error {
+func (q *Queries) OutboxDeleteMailByUser(ctx context.Context, userID int64) error {
 	_, err := q.db.Exec(ctx, outboxDeleteMailByUser, userID)
 	return err
 }

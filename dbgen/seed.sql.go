@@ -64,11 +64,20 @@ func (q *Queries) SeedUserGroupAdd(ctx context.Context, arg SeedUserGroupAddPara
 	return err
 }
 
-const seedUserSetSeedData = `-- name: SeedUserSetSeedData :exec
-UPDATE users SET is_seed_data = true, updated_at = now() WHERE id = $1
+const seedUserReset = `-- name: SeedUserReset :exec
+UPDATE users SET role = 'admin', artist_id = NULL, is_active = true,
+    organization_id = $1, is_seed_data = true, updated_at = now()
+WHERE id = $2
 `
 
-func (q *Queries) SeedUserSetSeedData(ctx context.Context, id int64) error {
-	_, err := q.db.Exec(ctx, seedUserSetSeedData, id)
+type SeedUserResetParams struct {
+	OrganizationID *int64
+	ID             int64
+}
+
+// SeedUserReset makes an existing user the development superuser again: an
+// active admin of the seed organization, marked as seed data.
+func (q *Queries) SeedUserReset(ctx context.Context, arg SeedUserResetParams) error {
+	_, err := q.db.Exec(ctx, seedUserReset, arg.OrganizationID, arg.ID)
 	return err
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/userd/userd/idp"
 	"github.com/userd/userd/mail/smtptest"
 	"github.com/userd/userd/password"
+	"github.com/userd/userd/migrate"
 	"github.com/userd/userd/pgtest"
 	"github.com/userd/userd/service"
 	"github.com/userd/userd/signing"
@@ -242,7 +243,7 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 	admin := service.NewAdmin(db, "IN", e.cursorKey)
 	orgs := service.NewOrgs(db, "http://userd.test", e.cursorKey)
 	social := service.NewSocial(db, e.cursorKey)
-	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Avatars: service.NewAvatars(db), Ready: db.Ready, PoolStats: db.Stats, PublicURL: "http://userd.test", TrustedProxies: e.trusted, DBTimeout: e.dbTimeout})
+	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Avatars: service.NewAvatars(db), Ready: db.Ready(migrate.Check), PoolStats: db.Stats, PublicURL: "http://userd.test", TrustedProxies: e.trusted, DBTimeout: e.dbTimeout})
 	return h, accounts, outbox
 }
 

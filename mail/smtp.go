@@ -18,9 +18,15 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/userd/userd/service"
 )
+
+// Message is one mail to send: a plain-text body. Its JSON form is how the
+// outbox keeps it until it is sent.
+type Message struct {
+	To      string `json:"to"`
+	Subject string `json:"subject"`
+	Text    string `json:"text"`
+}
 
 // ErrConfig is wrapped by NewSMTP for an unusable URL or From address.
 var ErrConfig = errors.New("invalid mail configuration")
@@ -83,7 +89,7 @@ func NewSMTP(rawURL, from string) (*SMTP, error) {
 // Send delivers m. It returns an error wrapping ErrMessage for a mail that
 // cannot be sent as it is, and the network or SMTP error otherwise (the
 // outbox retries those).
-func (s *SMTP) Send(ctx context.Context, m service.Mail) error {
+func (s *SMTP) Send(ctx context.Context, m Message) error {
 	to, err := netmail.ParseAddress(m.To)
 	if err != nil {
 		return fmt.Errorf("%w: recipient %q: %w", ErrMessage, m.To, err)
@@ -154,7 +160,7 @@ func (s *SMTP) deliver(c *smtp.Client, to string, msg []byte) error {
 
 // message renders m as a MIME text/plain message in UTF-8,
 // quoted-printable, with CRLF line ends.
-func (s *SMTP) message(to *netmail.Address, m service.Mail, now time.Time) ([]byte, error) {
+func (s *SMTP) message(to *netmail.Address, m Message, now time.Time) ([]byte, error) {
 	if strings.ContainsAny(m.Subject, "\r\n") {
 		return nil, fmt.Errorf("%w: line break in the subject", ErrMessage)
 	}

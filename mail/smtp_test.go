@@ -18,7 +18,6 @@ import (
 
 	"github.com/userd/userd/mail"
 	"github.com/userd/userd/mail/smtptest"
-	"github.com/userd/userd/service"
 )
 
 func newSender(t *testing.T, url string) *mail.SMTP {
@@ -35,7 +34,7 @@ func TestMailSendPlain(t *testing.T) {
 	srv := smtptest.NewServer(t)
 	s := newSender(t, "smtp://"+srv.Addr)
 	text := "Hello,\n\n.this line starts with a dot\n.\nand a very long line " + strings.Repeat("é", 100) + "\nbye\n"
-	m := service.Mail{To: "Ann <ann@example.com>", Subject: "Réinitialiser ✓", Text: text}
+	m := mail.Message{To: "Ann <ann@example.com>", Subject: "Réinitialiser ✓", Text: text}
 	if err := s.Send(context.Background(), m); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -78,7 +77,7 @@ func TestMailSendSTARTTLSAndAuth(t *testing.T) {
 
 	s := newSender(t, "smtp://mailer:s3cret@"+srv.Addr)
 	s.TLSConfig = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
-	if err := s.Send(context.Background(), service.Mail{To: "bob@example.com", Subject: "hi", Text: "x"}); err != nil {
+	if err := s.Send(context.Background(), mail.Message{To: "bob@example.com", Subject: "hi", Text: "x"}); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
 	msgs := srv.Messages()
@@ -88,13 +87,13 @@ func TestMailSendSTARTTLSAndAuth(t *testing.T) {
 
 	// The system roots do not know this certificate: no delivery.
 	strict := newSender(t, "smtp://mailer:s3cret@"+srv.Addr)
-	if err := strict.Send(context.Background(), service.Mail{To: "bob@example.com", Subject: "hi", Text: "x"}); err == nil {
+	if err := strict.Send(context.Background(), mail.Message{To: "bob@example.com", Subject: "hi", Text: "x"}); err == nil {
 		t.Fatal("Send to an unverifiable server: got nil error, want a certificate error")
 	}
 
 	wrong := newSender(t, "smtp://mailer:nope@"+srv.Addr)
 	wrong.TLSConfig = s.TLSConfig
-	if err := wrong.Send(context.Background(), service.Mail{To: "bob@example.com", Subject: "hi", Text: "x"}); err == nil {
+	if err := wrong.Send(context.Background(), mail.Message{To: "bob@example.com", Subject: "hi", Text: "x"}); err == nil {
 		t.Fatal("Send with a wrong password: got nil error, want one")
 	}
 	if n := len(srv.Messages()); n != 1 {
@@ -106,7 +105,7 @@ func TestMailRejectsBadMessages(t *testing.T) {
 	t.Parallel()
 	srv := smtptest.NewServer(t)
 	s := newSender(t, "smtp://"+srv.Addr)
-	for name, m := range map[string]service.Mail{
+	for name, m := range map[string]mail.Message{
 		"header injection in subject": {To: "a@example.com", Subject: "hi\r\nBcc: evil@example.com", Text: "x"},
 		"header injection in to":      {To: "a@example.com\r\nBcc: evil@example.com", Subject: "hi", Text: "x"},
 		"not an address":              {To: "nobody", Subject: "hi", Text: "x"},
@@ -130,7 +129,7 @@ func TestMailSendUnreachable(t *testing.T) {
 	ln.Close()
 	s := newSender(t, "smtp://"+addr)
 	s.Timeout = 2 * time.Second
-	if err := s.Send(context.Background(), service.Mail{To: "a@example.com", Subject: "hi", Text: "x"}); err == nil {
+	if err := s.Send(context.Background(), mail.Message{To: "a@example.com", Subject: "hi", Text: "x"}); err == nil {
 		t.Fatal("Send to a closed port: got nil error, want one")
 	}
 }

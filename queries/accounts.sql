@@ -7,12 +7,6 @@ SELECT * FROM password_credentials WHERE user_id = @user_id;
 INSERT INTO password_credentials (user_id, hash) VALUES (@user_id, @hash)
 ON CONFLICT (user_id) DO UPDATE SET hash = EXCLUDED.hash, updated_at = now();
 
--- PasswordCredentialRehash replaces a hash only while it is still the one
--- that was verified, so it never undoes a concurrent password change.
--- name: PasswordCredentialRehash :exec
-UPDATE password_credentials SET hash = @new_hash, updated_at = now()
-WHERE user_id = @user_id AND hash = @old_hash;
-
 -- LoginFailureLock serializes the limit checks of one client address (or,
 -- without one, of one identifier) for the rest of the transaction, so a
 -- reserved attempt is counted before the next check reads.

@@ -36,16 +36,16 @@ WHERE accepted_by = @user_id OR lower(email) = lower(@email::text);
 UPDATE audit_events
 SET details = details - ARRAY['email', 'phone', 'username', 'first_name', 'last_name', 'name', 'before', 'after']::text[]
     || jsonb_build_object('redacted', true)
-WHERE target_user_id = @user_id OR actor_id = @user_id;
+WHERE target_user_id = @user_id::bigint OR actor_id = @user_id::bigint;
 
 -- name: LoginFailureDeleteByIdentifiers :exec
 DELETE FROM login_failures WHERE identifier_hash = ANY(@hashes::bytea[]);
 
 -- name: LoginFailureDeleteByUser :exec
-DELETE FROM login_failures WHERE user_id = @user_id;
+DELETE FROM login_failures WHERE user_id = @user_id::bigint;
 
 -- name: OutboxDeleteMailByUser :exec
-DELETE FROM outbox WHERE user_id = @user_id AND kind = 'mail';
+DELETE FROM outbox WHERE user_id = @user_id::bigint AND kind = 'mail';
 
 -- name: PasswordCredentialDeleteCount :execrows
 DELETE FROM password_credentials WHERE user_id = @user_id;

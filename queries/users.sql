@@ -102,9 +102,6 @@ UPDATE users SET is_active = @is_active, updated_at = now()
 WHERE id = @id AND deleted_at IS NULL
 RETURNING *;
 
--- name: UserSetOrganization :exec
-UPDATE users SET organization_id = @organization_id, updated_at = now() WHERE id = @id;
-
 -- UserAnonymize soft-deletes a user and clears every column that can
 -- identify a person. The row stays so foreign keys keep pointing somewhere.
 -- name: UserAnonymize :exec
@@ -229,3 +226,6 @@ RETURNING *;
 UPDATE users SET email = NULL, email_verified = false, pending_email = NULL, updated_at = now()
 WHERE id = @id AND deleted_at IS NULL
 RETURNING *;
+
+-- name: UserSetOrganization :exec
+UPDATE users SET organization_id = @organization_id, updated_at = now() WHERE id = @id;

@@ -204,7 +204,7 @@ func (a *Accounts) Register(ctx context.Context, r Registration, c Client) (Sign
 	}
 	now := time.Now().UTC()
 	method := "password"
-	res, err := inTx(ctx, a.db, func(q *dbgen.Queries) (issued, error) {
+	res, err := inTxV(ctx, a.db, func(q *dbgen.Queries) (issued, error) {
 		row, err := q.UserCreate(ctx, dbgen.UserCreateParams{
 			Username: username, Email: email, Phone: tel, FirstName: first, LastName: last, Role: string(RoleUser),
 			LastAuthMethod: &method, LastAuthMethodAt: &now, LastLoginAt: &now,
@@ -247,12 +247,10 @@ func (a *Accounts) findLogin(ctx context.Context, identifier string) (dbgen.User
 		return dbgen.User{}, ErrNotFound
 	}
 	if strings.Contains(s, "@") {
-		row, err := a.db.q.UserGetByEmail(ctx, s)
-		return row, mapDBError(err)
+		return query(ctx, a.db.q.UserGetByEmail, s)
 	}
 	if name, ok := NormalizeUsername(s); ok {
-		row, err := a.db.q.UserGetByUsername(ctx, name)
-		if err = mapDBError(err); !errors.Is(err, ErrNotFound) {
+		if row, err := query(ctx, a.db.q.UserGetByUsername, name); !errors.Is(err, ErrNotFound) {
 			return row, err
 		}
 	}
@@ -260,17 +258,9 @@ func (a *Accounts) findLogin(ctx context.Context, identifier string) (dbgen.User
 	if err != nil {
 		return dbgen.User{}, ErrNotFound
 	}
-	row, err := a.db.q.UserGetByPhone(ctx, p)
-	if err = mapDBError(err); !errors.Is(err, ErrNotFound) {
-		return row, err
-	}
-	last10 := phone.Last10(p)
-	if last10 == "" {
-		return dbgen.User{}, ErrNotFound
-	}
-	rows, err := a.db.q.UserListByPhoneLast10(ctx, last10)
+	rows, err := a.db.usersByPhone(ctx, p)
 	if err != nil {
-		return dbgen.User{}, mapDBError(err)
+		return dbgen.User{}, err
 	}
 	if len(rows) != 1 {
 		return dbgen.User{}, ErrNotFound
@@ -339,7 +329,7 @@ func (a *Accounts) Login(ctx context.Context, identifier, pw string, c Client) (
 	}
 	now := time.Now().UTC()
 	method := "password"
-	res, err := inTx(ctx, a.db, func(q *dbgen.Queries) (issued, error) {
+	res, err := inTxV(ctx, a.db, func(q *dbgen.Queries) (issued, error) {
 		var err error
 		if at.shared {
 			err = q.LoginFailureDelete(ctx, at.id)
@@ -350,7 +340,9 @@ func (a *Accounts) Login(ctx context.Context, identifier, pw string, c Client) (
 			return issued{}, err
 		}
 		if newHash != "" {
-			if err := q.PasswordCredentialRehash(ctx, dbgen.PasswordCredentialRehashParams{UserID: row.ID, OldHash: cred.Hash, NewHash: newHash}); err != nil {
+			// Only while the hash is still the one verified: a concurrent
+			// password change is never undone.
+			if _, err := q.PasswordCredentialReplace(ctx, dbgen.PasswordCredentialReplaceParams{UserID: row.ID, OldHash: cred.Hash, NewHash: newHash}); err != nil {
 				return issued{}, err
 			}
 		}
@@ -385,8 +377,8 @@ func (a *Accounts) credentials(ctx context.Context, identifier string) (dbgen.Us
 	if err != nil {
 		return dbgen.User{}, nil, err
 	}
-	cred, err := a.db.q.PasswordCredentialGet(ctx, row.ID)
-	if err = mapDBError(err); errors.Is(err, ErrNotFound) {
+	cred, err := query(ctx, a.db.q.PasswordCredentialGet, row.ID)
+	if errors.Is(err, ErrNotFound) {
 		return row, nil, nil
 	}
 	if err != nil {

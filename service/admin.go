@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -128,7 +127,7 @@ func (a *Admin) ListUsers(ctx context.Context, f UserFilter, page PageRequest) (
 	}
 	rows, err := a.listUsers(ctx, f, after, int32(limit+1))
 	if err != nil {
-		return UserPage{}, mapDBError(err)
+		return UserPage{}, err
 	}
 	out := UserPage{Items: make([]User, 0, min(len(rows), limit))}
 	for _, r := range rows[:min(len(rows), limit)] {
@@ -147,7 +146,7 @@ func (a *Admin) listUsers(ctx context.Context, f UserFilter, after Cursor, n int
 	q := a.db.q
 	switch {
 	case f.Q != nil:
-		return inTx(ctx, a.db, func(q *dbgen.Queries) ([]dbgen.User, error) {
+		return inTxV(ctx, a.db, func(q *dbgen.Queries) ([]dbgen.User, error) {
 			if err := q.UserSearchForceCustomPlan(ctx); err != nil {
 				return nil, err
 			}
@@ -156,19 +155,19 @@ func (a *Admin) listUsers(ctx context.Context, f UserFilter, after Cursor, n int
 			})
 		})
 	case f.Role != nil && f.IsActive != nil:
-		return q.UserListByRoleActive(ctx, dbgen.UserListByRoleActiveParams{
+		return query(ctx, q.UserListByRoleActive, dbgen.UserListByRoleActiveParams{
 			Role: *f.Role, IsActive: *f.IsActive, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 		})
 	case f.Role != nil:
-		return q.UserListByRole(ctx, dbgen.UserListByRoleParams{
+		return query(ctx, q.UserListByRole, dbgen.UserListByRoleParams{
 			Role: *f.Role, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 		})
 	case f.IsActive != nil && *f.IsActive:
-		return q.UserListActive(ctx, dbgen.UserListActiveParams{AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
+		return query(ctx, q.UserListActive, dbgen.UserListActiveParams{AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
 	case f.IsActive != nil:
-		return q.UserListInactive(ctx, dbgen.UserListInactiveParams{AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
+		return query(ctx, q.UserListInactive, dbgen.UserListInactiveParams{AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
 	default:
-		return q.UserList(ctx, dbgen.UserListParams{AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
+		return query(ctx, q.UserList, dbgen.UserListParams{AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
 	}
 }
 
@@ -238,20 +237,9 @@ func (a *Admin) lookupPhone(ctx context.Context, raw string) (User, error) {
 	if err != nil {
 		return User{}, Invalid(FieldError{Field: "phone", Message: "must be a valid phone number"})
 	}
-	r, err := a.db.q.UserGetByPhone(ctx, e164)
-	if err == nil {
-		return userFromRow(r), nil
-	}
-	if err = mapDBError(err); !errors.Is(err, ErrNotFound) {
-		return User{}, err
-	}
-	last10 := phone.Last10(e164)
-	if last10 == "" {
-		return User{}, ErrNotFound
-	}
-	rows, err := a.db.q.UserListByPhoneLast10(ctx, last10)
+	rows, err := a.db.usersByPhone(ctx, e164)
 	if err != nil {
-		return User{}, mapDBError(err)
+		return User{}, err
 	}
 	switch len(rows) {
 	case 0:
@@ -268,9 +256,9 @@ func (a *Admin) lookupEmail(ctx context.Context, raw string) (User, error) {
 	if !ok {
 		return User{}, Invalid(FieldError{Field: "email", Message: "must be an email address"})
 	}
-	r, err := a.db.q.UserGetByEmail(ctx, email)
+	r, err := query(ctx, a.db.q.UserGetByEmail, email)
 	if err != nil {
-		return User{}, mapDBError(err)
+		return User{}, err
 	}
 	return userFromRow(r), nil
 }
@@ -288,9 +276,9 @@ type Profile struct {
 // either, except by admins and operators.
 // Errors: not_found, db_unavailable.
 func (a *Admin) Profile(ctx context.Context, viewer User, id int64) (Profile, error) {
-	r, err := a.db.q.UserGetProfile(ctx, dbgen.UserGetProfileParams{ViewerID: viewer.ID, ID: id})
+	r, err := query(ctx, a.db.q.UserGetProfile, dbgen.UserGetProfileParams{ViewerID: viewer.ID, ID: id})
 	if err != nil {
-		return Profile{}, mapDBError(err)
+		return Profile{}, err
 	}
 	u := userFromRow(r.User)
 	if profileHidden(viewer, u, r.BlocksViewer) {
@@ -326,7 +314,7 @@ func lockForChange(ctx context.Context, q *dbgen.Queries, actorID, targetID int6
 	}
 	u, err := q.UserGetByIDForUpdate(ctx, targetID)
 	if err != nil {
-		return dbgen.User{}, mapDBError(err)
+		return dbgen.User{}, err
 	}
 	if u.DeletedAt != nil {
 		return dbgen.User{}, ErrNotFound
@@ -357,7 +345,7 @@ func (a *Admin) SetRole(ctx context.Context, actorID, targetID int64, role Role,
 	if actorID == targetID {
 		return User{}, ErrForbidden
 	}
-	return inTx(ctx, a.db, func(q *dbgen.Queries) (User, error) {
+	return inTxV(ctx, a.db, func(q *dbgen.Queries) (User, error) {
 		cur, err := lockForChange(ctx, q, actorID, targetID, func(isAdmin bool) bool { return isAdmin && role != RoleAdmin })
 		if err != nil {
 			return User{}, err
@@ -367,7 +355,7 @@ func (a *Admin) SetRole(ctx context.Context, actorID, targetID int64, role Role,
 		}
 		r, err := q.UserSetRole(ctx, dbgen.UserSetRoleParams{ID: targetID, Role: string(role), ArtistID: artistID})
 		if err != nil {
-			return User{}, mapDBError(err)
+			return User{}, err
 		}
 		if _, err := q.SessionRevokeAllByUser(ctx, dbgen.SessionRevokeAllByUserParams{UserID: targetID, Reason: strPtr("role_changed")}); err != nil {
 			return User{}, fmt.Errorf("revoke sessions: %w", err)
@@ -393,7 +381,7 @@ func (a *Admin) SetActive(ctx context.Context, actorID, targetID int64, active b
 	if actorID == targetID {
 		return User{}, ErrForbidden
 	}
-	return inTx(ctx, a.db, func(q *dbgen.Queries) (User, error) {
+	return inTxV(ctx, a.db, func(q *dbgen.Queries) (User, error) {
 		cur, err := lockForChange(ctx, q, actorID, targetID, func(isAdmin bool) bool { return isAdmin && !active })
 		if err != nil {
 			return User{}, err
@@ -403,7 +391,7 @@ func (a *Admin) SetActive(ctx context.Context, actorID, targetID int64, active b
 		}
 		r, err := q.UserSetActive(ctx, dbgen.UserSetActiveParams{ID: targetID, IsActive: active})
 		if err != nil {
-			return User{}, mapDBError(err)
+			return User{}, err
 		}
 		action := "admin.user_reactivated"
 		if !active {
@@ -493,7 +481,7 @@ func (a *Admin) AuditEvents(ctx context.Context, f AuditFilter, page PageRequest
 	}
 	rows, err := a.auditRows(ctx, f, after, int32(limit+1))
 	if err != nil {
-		return AuditPage{}, mapDBError(err)
+		return AuditPage{}, err
 	}
 	out := AuditPage{Items: make([]AuditEvent, 0, min(len(rows), limit))}
 	for _, r := range rows[:min(len(rows), limit)] {
@@ -520,19 +508,19 @@ func (a *Admin) auditRows(ctx context.Context, f AuditFilter, after Cursor, n in
 	}
 	switch {
 	case f.ActorID != nil:
-		return a.db.q.AuditListByActor(ctx, dbgen.AuditListByActorParams{
+		return query(ctx, a.db.q.AuditListByActor, dbgen.AuditListByActorParams{
 			ActorID: *f.ActorID, TargetUserID: f.TargetUserID, Action: f.Action, Since: since,
 			AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 		})
 	case f.TargetUserID != nil:
-		return a.db.q.AuditListByTarget(ctx, dbgen.AuditListByTargetParams{
+		return query(ctx, a.db.q.AuditListByTarget, dbgen.AuditListByTargetParams{
 			TargetUserID: *f.TargetUserID, Action: f.Action, Since: since,
 			AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 		})
 	case f.Action != nil:
-		return a.db.q.AuditListByAction(ctx, dbgen.AuditListByActionParams{
+		return query(ctx, a.db.q.AuditListByAction, dbgen.AuditListByActionParams{
 			Action: *f.Action, Since: since, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 		})
 	}
-	return a.db.q.AuditList(ctx, dbgen.AuditListParams{Since: since, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
+	return query(ctx, a.db.q.AuditList, dbgen.AuditListParams{Since: since, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
 }

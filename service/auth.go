@@ -100,12 +100,12 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (Principal, error
 		if err != nil {
 			return Principal{}, withCause(ErrInvalidToken, err)
 		}
-		row, err := a.db.q.UserGetWithSession(ctx, dbgen.UserGetWithSessionParams{ID: id, SessionID: sessionID})
+		row, err := query(ctx, a.db.q.UserGetWithSession, dbgen.UserGetWithSessionParams{ID: id, SessionID: sessionID})
 		if err != nil {
-			if errors.Is(mapDBError(err), ErrNotFound) {
+			if noRows(err) || errors.Is(err, ErrNotFound) {
 				return Principal{}, withCause(ErrInvalidToken, fmt.Errorf("user %d or session %d does not exist", id, sessionID))
 			}
-			return Principal{}, mapDBError(err)
+			return Principal{}, err
 		}
 		u := userFromRow(row.User)
 		if !u.Usable() {
@@ -205,11 +205,11 @@ func validEmail(s string) bool {
 func (a *Auth) SyncExternal(ctx context.Context, provider string, c idp.Claims) (User, error) {
 	l := a.normalize(provider, c)
 	for range 3 {
-		row, err := a.db.q.IdentityGetUser(ctx, dbgen.IdentityGetUserParams{Provider: provider, Subject: l.subject})
+		row, err := query(ctx, a.db.q.IdentityGetUser, dbgen.IdentityGetUserParams{Provider: provider, Subject: l.subject})
 		if err == nil {
 			return a.refresh(ctx, l, row)
 		}
-		if err = mapDBError(err); !errors.Is(err, ErrNotFound) {
+		if !errors.Is(err, ErrNotFound) {
 			return User{}, err
 		}
 		u, err := a.firstSight(ctx, l)
@@ -248,7 +248,7 @@ func (a *Auth) refresh(ctx context.Context, l externalLogin, row dbgen.IdentityG
 	if !claimsChanged && !newLogin {
 		return u, nil
 	}
-	return inTx(ctx, a.db, func(q *dbgen.Queries) (User, error) {
+	return inTxV(ctx, a.db, func(q *dbgen.Queries) (User, error) {
 		if claimsChanged {
 			if err := q.IdentityUpdateClaims(ctx, dbgen.IdentityUpdateClaimsParams{ID: row.IdentityID, Email: l.email, Phone: l.phone}); err != nil {
 				return User{}, err
@@ -296,7 +296,7 @@ func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
 					owner = &r
 				}
 				rowEmail = nil // someone else's: not copied to a new user
-			case !errors.Is(mapDBError(err), ErrNotFound):
+			case !noRows(err):
 				return User{}, err
 			}
 		}
@@ -311,7 +311,7 @@ func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
 					owner = &r
 				}
 				rowPhone = nil
-			case !errors.Is(mapDBError(err), ErrNotFound):
+			case !noRows(err):
 				return User{}, err
 			}
 		}
@@ -342,7 +342,7 @@ func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
 				LastAuthMethod: l.authMethod, LastAuthMethodAt: authAt, LastLoginAt: &now,
 			})
 			if err != nil {
-				return User{}, mapDBError(err)
+				return User{}, err
 			}
 			owner = &r
 		} else if l.authMethod != nil {
@@ -355,12 +355,12 @@ func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
 		_, err := q.IdentityCreate(ctx, dbgen.IdentityCreateParams{
 			UserID: owner.ID, Provider: l.provider, Subject: l.subject, Email: l.email, Phone: l.phone,
 		})
-		if errors.Is(mapDBError(err), ErrNotFound) {
+		if noRows(err) {
 			// ON CONFLICT DO NOTHING returned no row: the identity exists.
 			return User{}, errLostRace
 		}
 		if err != nil {
-			return User{}, mapDBError(err)
+			return User{}, err
 		}
 		return userFromRow(*owner), nil
 	})
@@ -369,7 +369,7 @@ func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
 // hasPassword reports whether the user has a password.
 func hasPassword(ctx context.Context, q *dbgen.Queries, userID int64) (bool, error) {
 	_, err := q.PasswordCredentialGet(ctx, userID)
-	if err = mapDBError(err); errors.Is(err, ErrNotFound) {
+	if noRows(err) {
 		return false, nil
 	}
 	return err == nil, err
@@ -414,14 +414,14 @@ func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string) (Ide
 				return identityFromRow(cur), nil
 			}
 			return Identity{}, &Error{Code: CodeConflict, Message: "this login belongs to another account"}
-		} else if !errors.Is(mapDBError(err), ErrNotFound) {
+		} else if !noRows(err) {
 			return Identity{}, err
 		}
 		row, err := q.IdentityCreate(ctx, dbgen.IdentityCreateParams{
 			UserID: p.User.ID, Provider: l.provider, Subject: l.subject, Email: l.email, Phone: l.phone,
 		})
 		if err != nil {
-			if errors.Is(mapDBError(err), ErrConflict) || errors.Is(mapDBError(err), ErrNotFound) {
+			if uniqueViolation(err) || noRows(err) {
 				return Identity{}, &Error{Code: CodeConflict, Message: "the account has a login of this provider already, or this login was linked meanwhile"}
 			}
 			return Identity{}, err

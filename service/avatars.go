@@ -34,7 +34,7 @@ func (a *Avatars) Put(ctx context.Context, userID int64, data []byte, mt string)
 	if err != nil {
 		return User{}, err
 	}
-	return inTx(ctx, a.db, func(q *dbgen.Queries) (User, error) {
+	return inTxV(ctx, a.db, func(q *dbgen.Queries) (User, error) {
 		u, err := q.UserGetByIDForUpdate(ctx, userID)
 		if err != nil {
 			return User{}, err
@@ -60,13 +60,12 @@ func (a *Avatars) Put(ctx context.Context, userID int64, data []byte, mt string)
 // none is no error.
 // Errors: db_unavailable.
 func (a *Avatars) Delete(ctx context.Context, userID int64) error {
-	_, err := inTx(ctx, a.db, func(q *dbgen.Queries) (int64, error) {
+	return inTx(ctx, a.db, func(q *dbgen.Queries) error {
 		if _, err := q.AvatarDelete(ctx, userID); err != nil {
-			return 0, err
+			return err
 		}
-		return 0, q.UserUpdateAvatar(ctx, dbgen.UserUpdateAvatarParams{Avatar: nil, ID: userID})
+		return q.UserUpdateAvatar(ctx, dbgen.UserUpdateAvatarParams{Avatar: nil, ID: userID})
 	})
-	return err
 }
 
 // Avatar is a stored avatar as a reader gets it.

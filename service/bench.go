@@ -63,8 +63,8 @@ func (b *Bench) SeedIdentities(ctx context.Context) error {
 // IdentityUser runs, alone, the query that authenticating an external
 // token runs: the user linked to (provider, subject).
 func (b *Bench) IdentityUser(ctx context.Context, provider, subject string) error {
-	if _, err := b.db.q.IdentityGetUser(ctx, dbgen.IdentityGetUserParams{Provider: provider, Subject: subject}); err != nil {
-		return fmt.Errorf("identity user: %w", mapDBError(err))
+	if _, err := query(ctx, b.db.q.IdentityGetUser, dbgen.IdentityGetUserParams{Provider: provider, Subject: subject}); err != nil {
+		return fmt.Errorf("identity user: %w", err)
 	}
 	return nil
 }
@@ -72,9 +72,9 @@ func (b *Bench) IdentityUser(ctx context.Context, provider, subject string) erro
 // UserIDByPhone returns the id of the live user whose phone is exactly
 // e164.
 func (b *Bench) UserIDByPhone(ctx context.Context, e164 string) (int64, error) {
-	u, err := b.db.q.UserGetByPhone(ctx, e164)
+	u, err := query(ctx, b.db.q.UserGetByPhone, e164)
 	if err != nil {
-		return 0, fmt.Errorf("user by phone %s: %w", e164, mapDBError(err))
+		return 0, fmt.Errorf("user by phone %s: %w", e164, err)
 	}
 	return u.ID, nil
 }

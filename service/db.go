@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/userd/userd/dbgen"
-	"github.com/userd/userd/migrate"
+	"github.com/userd/userd/phone"
 )
 
 // Constraint names the schema gives its invariants, so a violation maps to
@@ -161,39 +161,96 @@ func retryable(err error) bool {
 	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
 }
 
+// uniqueViolation reports whether a statement broke a unique constraint.
+func uniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}
+
 // inTx runs fn in a transaction and commits it; fn's error rolls it back.
-// A serialization failure or deadlock runs fn again (three tries).
-func inTx[T any](ctx context.Context, db *DB, fn func(q *dbgen.Queries) (T, error)) (T, error) {
-	var zero T
+// A serialization failure or deadlock runs fn again (three tries). The
+// error that comes back is mapped to a domain error (mapDBError): inside
+// fn, errors pass through as the queries return them.
+func inTx(ctx context.Context, db *DB, fn func(q *dbgen.Queries) error) error {
 	var err error
 	for range 3 {
-		var v T
-		v, err = tryTx(ctx, db, fn)
-		if err == nil {
-			return v, nil
-		}
-		if !retryable(err) {
+		if err = tryTx(ctx, db, fn); err == nil || !retryable(err) {
 			break
 		}
 	}
-	return zero, mapDBError(err)
+	return mapDBError(err)
 }
 
-func tryTx[T any](ctx context.Context, db *DB, fn func(q *dbgen.Queries) (T, error)) (T, error) {
-	var zero T
-	tx, err := db.Pool.Begin(ctx)
+// inTxV is inTx for a transaction that hands back a value.
+func inTxV[T any](ctx context.Context, db *DB, fn func(q *dbgen.Queries) (T, error)) (T, error) {
+	var v T
+	err := inTx(ctx, db, func(q *dbgen.Queries) error {
+		var err error
+		v, err = fn(q)
+		return err
+	})
 	if err != nil {
-		return zero, fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
-	v, err := fn(db.q.WithTx(tx))
-	if err != nil {
+		var zero T
 		return zero, err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return zero, fmt.Errorf("commit: %w", err)
-	}
 	return v, nil
+}
+
+func tryTx(ctx context.Context, db *DB, fn func(q *dbgen.Queries) error) error {
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
+	if err := fn(db.q.WithTx(tx)); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// query runs one query outside a transaction; its error comes back mapped
+// (mapDBError), as inTx's does.
+func query[P, R any](ctx context.Context, f func(context.Context, P) (R, error), arg P) (R, error) {
+	r, err := f(ctx, arg)
+	return r, mapDBError(err)
+}
+
+// exec runs one statement that returns no value outside a transaction;
+// its error comes back mapped (mapDBError).
+func exec[P any](ctx context.Context, f func(context.Context, P) error, arg P) error {
+	return mapDBError(f(ctx, arg))
+}
+
+// noRows reports whether a query inside a transaction found no row.
+func noRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// notFoundAs maps a missing row to domain error e; other errors pass
+// through (to be mapped where the transaction or query helper returns).
+func notFoundAs(err error, e *Error) error {
+	if noRows(err) || errors.Is(err, ErrNotFound) {
+		return e
+	}
+	return err
+}
+
+// usersByPhone returns the live user whose number is e164 or, failing
+// that, every live user whose number ends in the same ten digits.
+func (db *DB) usersByPhone(ctx context.Context, e164 string) ([]dbgen.User, error) {
+	row, err := query(ctx, db.q.UserGetByPhone, e164)
+	if err == nil {
+		return []dbgen.User{row}, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	last10 := phone.Last10(e164)
+	if last10 == "" {
+		return nil, nil
+	}
+	return query(ctx, db.q.UserListByPhoneLast10, last10)
 }
 
 // PoolStats is a snapshot of the connection pool, for metrics.
@@ -213,17 +270,20 @@ func (db *DB) Stats() PoolStats {
 	}
 }
 
-// Ready reports whether the database answers and its schema is at the
-// newest embedded migration.
-// Errors: db_unavailable, or migrate.ErrBehind wrapped in db_unavailable.
-func (db *DB) Ready(ctx context.Context) error {
-	if err := migrate.Check(ctx, db.Pool); err != nil {
-		return withCause(ErrDBUnavailable, err)
-	}
-	return nil
-}
+// SchemaCheck reports an error when the database q reaches does not hold
+// the schema this build expects; migrate.Check is one.
+type SchemaCheck = func(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}) error
 
-// inTxV is inTx for a transaction that hands back a value.
-func inTxV[T any](ctx context.Context, db *DB, fn func(q *dbgen.Queries) (T, error)) (T, error) {
-	return inTx(ctx, db, fn)
+// Ready returns the readiness probe of the database: it answers, and check
+// finds its schema current.
+// The probe's errors: db_unavailable, wrapping check's error.
+func (db *DB) Ready(check SchemaCheck) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		if err := check(ctx, db.Pool); err != nil {
+			return withCause(ErrDBUnavailable, err)
+		}
+		return nil
+	}
 }

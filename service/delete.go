@@ -42,10 +42,7 @@ func lockAdmins(ctx context.Context, q *dbgen.Queries) ([]int64, error) {
 // the user doing it (the user themself, or an admin).
 // Errors: not_found (unknown or already deleted), last_admin.
 func (s *Users) Delete(ctx context.Context, userID, actorID int64) error {
-	_, err := inTx(ctx, s.db, func(q *dbgen.Queries) (struct{}, error) {
-		return struct{}{}, s.deleteTx(ctx, q, userID, actorID)
-	})
-	return err
+	return inTx(ctx, s.db, func(q *dbgen.Queries) error { return s.deleteTx(ctx, q, userID, actorID) })
 }
 
 func (s *Users) deleteTx(ctx context.Context, q *dbgen.Queries, userID, actorID int64) error {
@@ -79,42 +76,38 @@ func (s *Users) deleteTx(ctx context.Context, q *dbgen.Queries, userID, actorID 
 	if u.Email != nil {
 		email = *u.Email
 	}
-	steps := []func() error{
-		func() error {
-			_, err := q.SessionRevokeAllByUser(ctx, dbgen.SessionRevokeAllByUserParams{UserID: userID, Reason: strPtr("deleted")})
-			return err
-		},
-		func() error { return q.SessionScrubByUser(ctx, userID) },
-		func() error { return q.UserTokenDeleteByUser(ctx, userID) },
-		func() error { return q.PasswordCredentialDelete(ctx, userID) },
-		func() error { _, err := q.AvatarDelete(ctx, userID); return err },
-		func() error { return q.FollowDeleteAllByUser(ctx, userID) },
-		func() error { return q.BlockDeleteAllByUser(ctx, userID) },
-		func() error { return q.UserGroupDeleteAllByUser(ctx, userID) },
-		func() error { return q.InvitationRevokePendingByEmail(ctx, email) },
-		func() error {
-			return q.InvitationScrubEmail(ctx, dbgen.InvitationScrubEmailParams{UserID: &userID, Email: email})
-		},
-		func() error { return q.AuditScrubByUser(ctx, &userID) },
-		func() error { return q.LoginFailureDeleteByUser(ctx, &userID) },
-		func() error { return q.OutboxDeleteMailByUser(ctx, &userID) },
-		func() error { return s.queueIdPDeletes(ctx, q, userID) },
-		func() error { return q.IdentityScrubByUser(ctx, userID) },
-		func() error { return q.UserAnonymize(ctx, userID) },
-		func() error {
-			action := "user.deleted"
-			if actorID != userID {
-				action = "admin.user_deleted"
-			}
-			return audit(ctx, q, &actorID, &userID, action, nil)
-		},
+	if _, err := q.SessionRevokeAllByUser(ctx, dbgen.SessionRevokeAllByUserParams{UserID: userID, Reason: strPtr("deleted")}); err != nil {
+		return err
 	}
-	for _, step := range steps {
-		if err := step(); err != nil {
+	// The IdP deletes are queued from the identities before their claims
+	// are scrubbed below.
+	if err := s.queueIdPDeletes(ctx, q, userID); err != nil {
+		return err
+	}
+	// Every table that holds the user's personal data, by user id.
+	for _, erase := range []func(context.Context, int64) error{
+		q.SessionScrubByUser, q.UserTokenDeleteByUser, q.PasswordCredentialDelete, func(ctx context.Context, id int64) error { _, err := q.AvatarDelete(ctx, id); return err },
+		q.FollowDeleteAllByUser, q.BlockDeleteAllByUser, q.UserGroupDeleteAllByUser,
+		q.AuditScrubByUser, q.LoginFailureDeleteByUser, q.OutboxDeleteMailByUser, q.IdentityScrubByUser,
+	} {
+		if err := erase(ctx, userID); err != nil {
 			return err
 		}
 	}
-	return nil
+	if err := q.InvitationRevokePendingByEmail(ctx, email); err != nil {
+		return err
+	}
+	if err := q.InvitationScrubEmail(ctx, dbgen.InvitationScrubEmailParams{UserID: &userID, Email: email}); err != nil {
+		return err
+	}
+	if err := q.UserAnonymize(ctx, userID); err != nil {
+		return err
+	}
+	action := "user.deleted"
+	if actorID != userID {
+		action = "admin.user_deleted"
+	}
+	return audit(ctx, q, &actorID, &userID, action, nil)
 }
 
 // queueIdPDeletes queues a hard delete at the IdP for each identity of the

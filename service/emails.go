@@ -68,7 +68,7 @@ func (a *Accounts) VerifyEmail(ctx context.Context, token string, by *Principal)
 			_, err = q.UserConfirmEmail(ctx, dbgen.UserConfirmEmailParams{ID: u.ID, Email: t.Email})
 		}
 		if err != nil {
-			return p, mapDBError(err)
+			return p, err
 		}
 		if p.password {
 			// The prover is alone now, without a password: let them choose one.
@@ -92,8 +92,8 @@ type EmailChange struct {
 // password.
 // Errors: validation_failed (current_password), rate_limited.
 func (a *Accounts) checkEmailChange(ctx context.Context, userID int64, current *string) error {
-	cred, err := a.db.q.PasswordCredentialGet(ctx, userID)
-	if err = mapDBError(err); errors.Is(err, ErrNotFound) {
+	cred, err := query(ctx, a.db.q.PasswordCredentialGet, userID)
+	if errors.Is(err, ErrNotFound) {
 		return nil // no password: the signed-in IdP login is the account
 	}
 	if err != nil {
@@ -160,7 +160,7 @@ func (a *Accounts) pendEmail(ctx context.Context, q *dbgen.Queries, u dbgen.User
 	if err == nil && other.ID != u.ID {
 		return u, ErrEmailTaken
 	}
-	if err = mapDBError(err); err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !noRows(err) {
 		return u, err
 	}
 	// An earlier pending change's link dies with it.

@@ -30,7 +30,7 @@ var DefaultGroups = []Group{
 // EnsureGroups creates the groups that do not exist yet and returns those
 // it created. Existing groups are left as they are.
 func EnsureGroups(ctx context.Context, db *DB, groups []Group) ([]Group, error) {
-	return inTx(ctx, db, func(q *dbgen.Queries) ([]Group, error) {
+	return inTxV(ctx, db, func(q *dbgen.Queries) ([]Group, error) {
 		var created []Group
 		for _, g := range groups {
 			c, err := q.GroupEnsure(ctx, dbgen.GroupEnsureParams{Name: g.Name, Kind: g.Kind, Description: g.Description})

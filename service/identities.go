@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
 
 	"github.com/userd/userd/dbgen"
 )
@@ -17,32 +16,31 @@ var ErrLastWayIn = &Error{Code: CodeConflict, Message: "this is the account's on
 // when it carries this account's verified email or phone.
 // Errors: not_found (no identity of that provider), conflict (the last way in).
 func (s *Users) UnlinkIdentity(ctx context.Context, userID int64, provider string) error {
-	_, err := inTx(ctx, s.db, func(q *dbgen.Queries) (struct{}, error) {
+	return inTx(ctx, s.db, func(q *dbgen.Queries) error {
 		if _, err := q.UserGetByIDForUpdate(ctx, userID); err != nil {
-			return struct{}{}, err
+			return err
 		}
 		ids, err := q.IdentityListByUser(ctx, userID)
 		if err != nil {
-			return struct{}{}, err
+			return err
 		}
 		found := false
 		for _, id := range ids {
 			found = found || id.Provider == provider
 		}
 		if !found {
-			return struct{}{}, ErrNotFound
+			return ErrNotFound
 		}
 		if len(ids) == 1 {
 			_, err := q.PasswordCredentialGet(ctx, userID)
-			if err = mapDBError(err); errors.Is(err, ErrNotFound) {
-				return struct{}{}, ErrLastWayIn
+			if noRows(err) {
+				return ErrLastWayIn
 			}
 			if err != nil {
-				return struct{}{}, err
+				return err
 			}
 		}
 		_, err = q.IdentityDelete(ctx, dbgen.IdentityDeleteParams{UserID: userID, Provider: provider})
-		return struct{}{}, err
+		return err
 	})
-	return err
 }

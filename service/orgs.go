@@ -188,7 +188,7 @@ func (o *Orgs) Create(ctx context.Context, actorID int64, name string) (Organiza
 	if err != nil {
 		return Organization{}, err
 	}
-	return inTx(ctx, o.db, func(q *dbgen.Queries) (Organization, error) {
+	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Organization, error) {
 		u, err := q.UserGetByIDForUpdate(ctx, actorID)
 		if err != nil {
 			return Organization{}, err
@@ -239,7 +239,7 @@ func setGroups(ctx context.Context, q *dbgen.Queries, userID int64, groups []str
 // Errors: not_found (no such organization, or the viewer is neither a
 // member nor a platform admin).
 func (o *Orgs) Get(ctx context.Context, viewerID, orgID int64) (OrgDetail, error) {
-	return inTx(ctx, o.db, func(q *dbgen.Queries) (OrgDetail, error) {
+	return inTxV(ctx, o.db, func(q *dbgen.Queries) (OrgDetail, error) {
 		c, err := callerIn(ctx, q, viewerID, orgID)
 		if err != nil {
 			return OrgDetail{}, err
@@ -282,7 +282,7 @@ func (o *Orgs) Update(ctx context.Context, actorID, orgID int64, p OrgPatch) (Or
 			return Organization{}, err
 		}
 	}
-	return inTx(ctx, o.db, func(q *dbgen.Queries) (Organization, error) {
+	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Organization, error) {
 		org, c, err := lockOrg(ctx, q, actorID, orgID)
 		if err != nil {
 			return Organization{}, err
@@ -308,36 +308,35 @@ func (o *Orgs) Update(ctx context.Context, actorID, orgID int64, p OrgPatch) (Or
 // org.deleted (the audit log keeps the organization's id).
 // Errors: not_found, forbidden (neither an org admin nor a platform admin).
 func (o *Orgs) Delete(ctx context.Context, actorID, orgID int64) error {
-	_, err := inTx(ctx, o.db, func(q *dbgen.Queries) (struct{}, error) {
+	return inTx(ctx, o.db, func(q *dbgen.Queries) error {
 		if _, err := q.OrgLockForDelete(ctx, orgID); err != nil {
-			return struct{}{}, err
+			return err
 		}
 		c, err := callerIn(ctx, q, actorID, orgID)
 		if err != nil {
-			return struct{}{}, err
+			return err
 		}
 		if err := c.may(OrgWipeOut); err != nil {
-			return struct{}{}, err
+			return err
 		}
 		if err := q.UserGroupDeleteOrgManageableByOrg(ctx, &orgID); err != nil {
-			return struct{}{}, fmt.Errorf("clear groups: %w", err)
+			return fmt.Errorf("clear groups: %w", err)
 		}
 		members, err := q.MemberDetachAll(ctx, &orgID)
 		if err != nil {
-			return struct{}{}, fmt.Errorf("detach members: %w", err)
+			return fmt.Errorf("detach members: %w", err)
 		}
 		revoked, err := q.InvitationRevokeAllPending(ctx, orgID)
 		if err != nil {
-			return struct{}{}, fmt.Errorf("revoke invitations: %w", err)
+			return fmt.Errorf("revoke invitations: %w", err)
 		}
 		if err := auditOrg(ctx, q, actorID, nil, orgID, "org.deleted", map[string]any{
 			"members_detached": members, "invitations_revoked": revoked,
 		}); err != nil {
-			return struct{}{}, err
+			return err
 		}
-		return struct{}{}, q.OrgDelete(ctx, orgID)
+		return q.OrgDelete(ctx, orgID)
 	})
-	return err
 }
 
 // SetPlan moves organization orgID to plan. Platform admins only.
@@ -345,7 +344,7 @@ func (o *Orgs) Delete(ctx context.Context, actorID, orgID int64) error {
 // Errors: validation_failed (plan), not_found, forbidden,
 // seat_limit_reached (the seats in use exceed the new plan's limit).
 func (o *Orgs) SetPlan(ctx context.Context, actorID, orgID int64, plan string) (Organization, error) {
-	return inTx(ctx, o.db, func(q *dbgen.Queries) (Organization, error) {
+	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Organization, error) {
 		org, c, err := lockOrg(ctx, q, actorID, orgID)
 		if err != nil {
 			return Organization{}, err
@@ -383,7 +382,7 @@ func (o *Orgs) SetPlan(ctx context.Context, actorID, orgID int64, plan string) (
 // organization-manageable ones.
 // Errors: not_found (not a member nor a platform admin).
 func (o *Orgs) Groups(ctx context.Context, viewerID, orgID int64) ([]Group, error) {
-	return inTx(ctx, o.db, func(q *dbgen.Queries) ([]Group, error) {
+	return inTxV(ctx, o.db, func(q *dbgen.Queries) ([]Group, error) {
 		if _, err := q.OrgGet(ctx, orgID); err != nil {
 			return nil, err
 		}
@@ -450,7 +449,7 @@ func (o *Orgs) Invite(ctx context.Context, actorID, orgID int64, email string, g
 	if !ok {
 		return Invitation{}, Invalid(FieldError{Field: "email", Message: "must be an email address"})
 	}
-	return inTx(ctx, o.db, func(q *dbgen.Queries) (Invitation, error) {
+	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Invitation, error) {
 		org, c, err := lockOrg(ctx, q, actorID, orgID)
 		if err != nil {
 			return Invitation{}, err
@@ -514,24 +513,23 @@ func invitationFromRow(r dbgen.Invitation, withEmail bool) Invitation {
 // orgID. Audited as org.invitation_revoked.
 // Errors: not_found (no such pending invitation), forbidden.
 func (o *Orgs) RevokeInvitation(ctx context.Context, actorID, orgID, invitationID int64) error {
-	_, err := inTx(ctx, o.db, func(q *dbgen.Queries) (struct{}, error) {
+	return inTx(ctx, o.db, func(q *dbgen.Queries) error {
 		_, c, err := lockOrg(ctx, q, actorID, orgID)
 		if err != nil {
-			return struct{}{}, err
+			return err
 		}
 		if err := c.may(OrgManage); err != nil {
-			return struct{}{}, err
+			return err
 		}
 		n, err := q.InvitationRevoke(ctx, dbgen.InvitationRevokeParams{ID: invitationID, OrganizationID: orgID})
 		if err != nil {
-			return struct{}{}, err
+			return err
 		}
 		if n == 0 {
-			return struct{}{}, ErrNotFound
+			return ErrNotFound
 		}
-		return struct{}{}, auditOrg(ctx, q, actorID, nil, orgID, "org.invitation_revoked", map[string]any{"invitation_id": invitationID})
+		return auditOrg(ctx, q, actorID, nil, orgID, "org.invitation_revoked", map[string]any{"invitation_id": invitationID})
 	})
-	return err
 }
 
 // Accept spends an invitation token for the signed-in user by, who joins
@@ -550,7 +548,7 @@ func (o *Orgs) Accept(ctx context.Context, by Principal, token string) (Organiza
 	if !ok {
 		return Organization{}, ErrInvalidToken
 	}
-	return inTx(ctx, o.db, func(q *dbgen.Queries) (Organization, error) {
+	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Organization, error) {
 		found, err := q.InvitationGetByHash(ctx, hash)
 		if err != nil {
 			return Organization{}, notFoundAs(err, ErrInvalidToken)
@@ -615,51 +613,50 @@ func (o *Orgs) Accept(ctx context.Context, by Principal, token string) (Organiza
 // Errors: not_found (no such organization or member), forbidden,
 // last_admin.
 func (o *Orgs) RemoveMember(ctx context.Context, actorID, orgID, targetID int64) error {
-	_, err := inTx(ctx, o.db, func(q *dbgen.Queries) (struct{}, error) {
+	return inTx(ctx, o.db, func(q *dbgen.Queries) error {
 		_, c, err := lockOrg(ctx, q, actorID, orgID)
 		if err != nil {
-			return struct{}{}, err
+			return err
 		}
 		if actorID == targetID && c.standing == OrgOutsider {
-			return struct{}{}, ErrNotFound
+			return ErrNotFound
 		}
 		if actorID != targetID {
 			if err := c.may(OrgManage); err != nil {
-				return struct{}{}, err
+				return err
 			}
 		}
 		target, err := q.UserGetByIDForUpdate(ctx, targetID)
 		if err != nil {
-			return struct{}{}, err
+			return err
 		}
 		if target.OrganizationID == nil || *target.OrganizationID != orgID {
-			return struct{}{}, ErrNotFound
+			return ErrNotFound
 		}
 		members, err := q.MemberCount(ctx, &orgID)
 		if err != nil {
-			return struct{}{}, err
+			return err
 		}
 		if slices.Contains(c.admins, targetID) && len(c.admins) == 1 && members > 1 {
-			return struct{}{}, ErrLastAdmin
+			return ErrLastAdmin
 		}
 		if err := setGroups(ctx, q, targetID, nil); err != nil {
-			return struct{}{}, err
+			return err
 		}
 		if err := q.UserSetOrganization(ctx, dbgen.UserSetOrganizationParams{ID: targetID}); err != nil {
-			return struct{}{}, err
+			return err
 		}
 		if members == 1 {
 			if _, err := q.InvitationRevokeAllPending(ctx, orgID); err != nil {
-				return struct{}{}, err
+				return err
 			}
 		}
 		action := "org.member_removed"
 		if actorID == targetID {
 			action = "org.member_left"
 		}
-		return struct{}{}, auditOrg(ctx, q, actorID, &targetID, orgID, action, nil)
+		return auditOrg(ctx, q, actorID, &targetID, orgID, action, nil)
 	})
-	return err
 }
 
 // SetMemberGroups sets member targetID's organization groups to groups
@@ -667,7 +664,7 @@ func (o *Orgs) RemoveMember(ctx context.Context, actorID, orgID, targetID int64)
 // org admin is refused. Audited as org.member_groups_changed.
 // Errors: validation_failed (groups), not_found, forbidden, last_admin.
 func (o *Orgs) SetMemberGroups(ctx context.Context, actorID, orgID, targetID int64, groups []string) (Member, error) {
-	return inTx(ctx, o.db, func(q *dbgen.Queries) (Member, error) {
+	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Member, error) {
 		_, c, err := lockOrg(ctx, q, actorID, orgID)
 		if err != nil {
 			return Member{}, err
@@ -711,7 +708,7 @@ func (o *Orgs) ListMembers(ctx context.Context, viewerID, orgID int64, page Page
 	if err != nil {
 		return Page[Member]{}, err
 	}
-	return inTx(ctx, o.db, func(q *dbgen.Queries) (Page[Member], error) {
+	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Page[Member], error) {
 		c, err := callerIn(ctx, q, viewerID, orgID)
 		if err != nil {
 			return Page[Member]{}, err
@@ -734,7 +731,7 @@ func (o *Orgs) ListInvitations(ctx context.Context, viewerID, orgID int64, page 
 	if err != nil {
 		return Page[Invitation]{}, err
 	}
-	return inTx(ctx, o.db, func(q *dbgen.Queries) (Page[Invitation], error) {
+	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Page[Invitation], error) {
 		c, err := callerIn(ctx, q, viewerID, orgID)
 		if err != nil {
 			return Page[Invitation]{}, err

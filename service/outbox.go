@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/userd/userd/dbgen"
+	"github.com/userd/userd/mail"
 )
 
 // IdPAdmin hard-deletes accounts at the external IdP.
@@ -18,11 +19,7 @@ type IdPAdmin interface {
 }
 
 // Mail is one message to send.
-type Mail struct {
-	To      string `json:"to"`
-	Subject string `json:"subject"`
-	Text    string `json:"text"`
-}
+type Mail = mail.Message
 
 // Mailer delivers mail.
 type Mailer interface {
@@ -110,15 +107,15 @@ func (o *Outbox) RunOnce(ctx context.Context, batch int32) (int, error) {
 		if ctx.Err() != nil {
 			return n, nil
 		}
-		jobs, err := o.db.q.OutboxClaim(ctx, dbgen.OutboxClaimParams{Batch: 1, LeaseSeconds: outboxLease.Seconds()})
+		jobs, err := query(ctx, o.db.q.OutboxClaim, dbgen.OutboxClaimParams{Batch: 1, LeaseSeconds: outboxLease.Seconds()})
 		if err != nil {
-			return n, mapDBError(err)
+			return n, err
 		}
 		if len(jobs) == 0 {
 			return n, nil
 		}
 		if err := o.runJob(ctx, jobs[0]); err != nil {
-			return n, mapDBError(err)
+			return n, err
 		}
 	}
 	return int(batch), nil
@@ -135,17 +132,17 @@ func (o *Outbox) runJob(ctx context.Context, j dbgen.Outbox) error {
 	defer cancel()
 	switch {
 	case err != nil && stopped:
-		return o.db.q.OutboxMarkRetry(ctx, dbgen.OutboxMarkRetryParams{
+		return exec(ctx, o.db.q.OutboxMarkRetry, dbgen.OutboxMarkRetryParams{
 			ID: j.ID, Attempts: j.Attempts, LastError: strPtr("stopped: " + err.Error()), RunAfter: time.Now(),
 		})
 	case err == nil:
-		return o.db.q.OutboxMarkDone(ctx, dbgen.OutboxMarkDoneParams{ID: j.ID, Attempts: j.Attempts})
+		return exec(ctx, o.db.q.OutboxMarkDone, dbgen.OutboxMarkDoneParams{ID: j.ID, Attempts: j.Attempts})
 	case int(j.Attempts) >= o.MaxAttempts:
 		o.log.ErrorContext(ctx, "outbox job failed for good", "id", j.ID, "kind", j.Kind, "err", err)
-		return o.db.q.OutboxMarkFailed(ctx, dbgen.OutboxMarkFailedParams{ID: j.ID, Attempts: j.Attempts, LastError: strPtr(err.Error())})
+		return exec(ctx, o.db.q.OutboxMarkFailed, dbgen.OutboxMarkFailedParams{ID: j.ID, Attempts: j.Attempts, LastError: strPtr(err.Error())})
 	default:
 		o.log.WarnContext(ctx, "outbox job failed; will retry", "id", j.ID, "kind", j.Kind, "attempt", j.Attempts, "err", err)
-		return o.db.q.OutboxMarkRetry(ctx, dbgen.OutboxMarkRetryParams{
+		return exec(ctx, o.db.q.OutboxMarkRetry, dbgen.OutboxMarkRetryParams{
 			ID: j.ID, Attempts: j.Attempts, LastError: strPtr(err.Error()), RunAfter: time.Now().Add(o.backoff(int(j.Attempts))),
 		})
 	}

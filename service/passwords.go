@@ -38,9 +38,9 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 		return errors.Join(err, a.forgetAttempt(context.WithoutCancel(ctx), at))
 	}
 	defer release()
-	cred, err := a.db.q.PasswordCredentialGet(ctx, userID)
+	cred, err := query(ctx, a.db.q.PasswordCredentialGet, userID)
 	ok := false
-	switch err = mapDBError(err); {
+	switch {
 	case errors.Is(err, ErrNotFound):
 		a.hasher.VerifyDummy(current)
 	case err != nil:
@@ -61,43 +61,36 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
-	_, err = inTx(ctx, a.db, func(q *dbgen.Queries) (struct{}, error) {
+	return inTx(ctx, a.db, func(q *dbgen.Queries) error {
 		// Lock the user as a delete or reset does: a deleted account gets
 		// no password back, and a hash changed since it was verified
 		// (a concurrent reset) is not overwritten.
 		u, err := q.UserGetByIDForUpdate(ctx, userID)
 		if err != nil {
-			return struct{}{}, err
+			return err
 		}
 		if !userFromRow(u).Usable() {
-			return struct{}{}, ErrAccountDisabled
+			return ErrAccountDisabled
 		}
 		n, err := q.PasswordCredentialReplace(ctx, dbgen.PasswordCredentialReplaceParams{UserID: userID, OldHash: cred.Hash, NewHash: hash})
 		if err != nil {
-			return struct{}{}, err
+			return err
 		}
 		if n == 0 {
-			return struct{}{}, ErrConflict
+			return ErrConflict
 		}
-		steps := []func() error{
-			func() error { return q.LoginFailureDeleteByIdentifiers(ctx, [][]byte{at.key}) },
-			func() error {
-				_, err := q.SessionRevokeOthersByUser(ctx, dbgen.SessionRevokeOthersByUserParams{UserID: userID, KeepID: p.SessionID, Reason: strPtr("password_changed")})
-				return err
-			},
-			func() error {
-				return q.UserTokenUseAllByUser(ctx, dbgen.UserTokenUseAllByUserParams{UserID: userID, Purpose: purposePasswordReset})
-			},
-			func() error { return audit(ctx, q, &userID, &userID, "user.password_changed", nil) },
+		if err := q.LoginFailureDeleteByIdentifiers(ctx, [][]byte{at.key}); err != nil {
+			return err
 		}
-		for _, step := range steps {
-			if err := step(); err != nil {
-				return struct{}{}, err
-			}
+		keep := dbgen.SessionRevokeOthersByUserParams{UserID: userID, KeepID: p.SessionID, Reason: strPtr("password_changed")}
+		if _, err := q.SessionRevokeOthersByUser(ctx, keep); err != nil {
+			return err
 		}
-		return struct{}{}, nil
+		if err := q.UserTokenUseAllByUser(ctx, dbgen.UserTokenUseAllByUserParams{UserID: userID, Purpose: purposePasswordReset}); err != nil {
+			return err
+		}
+		return audit(ctx, q, &userID, &userID, "user.password_changed", nil)
 	})
-	return err
 }
 
 // ForgotPassword queues a request for a password-reset link to email. The
@@ -121,8 +114,8 @@ func (a *Accounts) ForgotPassword(ctx context.Context, email string, c Client) e
 	if err != nil {
 		return err
 	}
-	_, err = a.db.q.OutboxEnqueue(ctx, dbgen.OutboxEnqueueParams{Kind: kindResetRequest, Payload: b})
-	return mapDBError(err)
+	_, err = query(ctx, a.db.q.OutboxEnqueue, dbgen.OutboxEnqueueParams{Kind: kindResetRequest, Payload: b})
+	return err
 }
 
 // kindResetRequest is the outbox job of a forgot-password request.
@@ -140,26 +133,25 @@ type resetRequest struct {
 // deactivated, or MailsPerHour reset mails went to the address in the
 // last hour.
 func (a *Accounts) SendReset(ctx context.Context, email string) error {
-	_, err := inTx(ctx, a.db, func(q *dbgen.Queries) (struct{}, error) {
+	return inTx(ctx, a.db, func(q *dbgen.Queries) error {
 		found, err := q.UserGetByEmail(ctx, email)
-		if err = mapDBError(err); errors.Is(err, ErrNotFound) {
-			return struct{}{}, nil
+		if noRows(err) {
+			return nil
 		}
 		if err != nil {
-			return struct{}{}, err
+			return err
 		}
 		// Lock the row, as a delete does, and look again: a delete that
 		// committed meanwhile must not leave a token or a mail behind.
 		u, err := q.UserGetByIDForUpdate(ctx, found.ID)
 		if err != nil {
-			return struct{}{}, err
+			return err
 		}
 		if !userFromRow(u).Usable() || u.Email == nil || !strings.EqualFold(*u.Email, email) {
-			return struct{}{}, nil
+			return nil
 		}
-		return struct{}{}, a.mailToken(ctx, q, u.ID, *u.Email, purposePasswordReset, a.ResetTTL)
+		return a.mailToken(ctx, q, u.ID, *u.Email, purposePasswordReset, a.ResetTTL)
 	})
-	return err
 }
 
 // ResetPassword sets a new password with a mailed reset token. The token
@@ -181,7 +173,7 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, pw string) error {
 	// A token that cannot work costs one indexed read, not an argon2id run
 	// (19 MiB, tens of milliseconds); the transaction below spends it and
 	// checks it again.
-	if _, err := a.db.q.UserTokenGetLive(ctx, dbgen.UserTokenGetLiveParams{TokenHash: hash, Purpose: purposePasswordReset}); err != nil {
+	if _, err := query(ctx, a.db.q.UserTokenGetLive, dbgen.UserTokenGetLiveParams{TokenHash: hash, Purpose: purposePasswordReset}); err != nil {
 		return notFoundAs(err, ErrInvalidToken)
 	}
 	release, err := a.hashSlot(ctx)
@@ -193,57 +185,50 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, pw string) error {
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
-	_, err = inTx(ctx, a.db, func(q *dbgen.Queries) (struct{}, error) {
+	return inTx(ctx, a.db, func(q *dbgen.Queries) error {
 		t, err := q.UserTokenUse(ctx, dbgen.UserTokenUseParams{TokenHash: hash, Purpose: purposePasswordReset})
 		if err != nil {
-			return struct{}{}, notFoundAs(err, ErrInvalidToken)
+			return notFoundAs(err, ErrInvalidToken)
 		}
 		u, err := q.UserGetByIDForUpdate(ctx, t.UserID)
 		if err != nil {
-			return struct{}{}, err
+			return err
 		}
 		if !userFromRow(u).Usable() {
-			return struct{}{}, ErrAccountDisabled
+			return ErrAccountDisabled
 		}
 		// A link mailed to an address the account no longer has is void.
 		if u.Email == nil || !strings.EqualFold(*u.Email, t.Email) {
-			return struct{}{}, ErrInvalidToken
+			return ErrInvalidToken
 		}
 		// A link that proves an address the account had not proven leaves
 		// its follower alone in the account: other identities go (the
 		// password is replaced and the sessions revoked below anyway).
 		if !u.EmailVerified {
 			if _, err := proveAddress(ctx, q, u, nil, purposePasswordReset, "password_reset"); err != nil {
-				return struct{}{}, err
-			}
-		}
-		steps := []func() error{
-			func() error {
-				return q.PasswordCredentialSet(ctx, dbgen.PasswordCredentialSetParams{UserID: u.ID, Hash: newHash})
-			},
-			func() error {
-				_, err := q.SessionRevokeAllByUser(ctx, dbgen.SessionRevokeAllByUserParams{UserID: u.ID, Reason: strPtr("password_reset")})
 				return err
-			},
-			func() error {
-				return q.UserTokenUseAllByUser(ctx, dbgen.UserTokenUseAllByUserParams{UserID: u.ID, Purpose: purposePasswordReset})
-			},
-			func() error { return q.LoginFailureDeleteByIdentifiers(ctx, a.keys.loginKeys(u)) },
-			func() error { return q.LoginFailureDeleteByUser(ctx, &u.ID) },
-			func() error {
-				if u.EmailVerified {
-					return nil
-				}
-				return q.UserSetEmailVerified(ctx, dbgen.UserSetEmailVerifiedParams{ID: u.ID, Email: *u.Email})
-			},
-			func() error { return audit(ctx, q, &u.ID, &u.ID, "user.password_reset", nil) },
-		}
-		for _, step := range steps {
-			if err := step(); err != nil {
-				return struct{}{}, err
 			}
 		}
-		return struct{}{}, nil
+		if err := q.PasswordCredentialSet(ctx, dbgen.PasswordCredentialSetParams{UserID: u.ID, Hash: newHash}); err != nil {
+			return err
+		}
+		if _, err := q.SessionRevokeAllByUser(ctx, dbgen.SessionRevokeAllByUserParams{UserID: u.ID, Reason: strPtr("password_reset")}); err != nil {
+			return err
+		}
+		if err := q.UserTokenUseAllByUser(ctx, dbgen.UserTokenUseAllByUserParams{UserID: u.ID, Purpose: purposePasswordReset}); err != nil {
+			return err
+		}
+		if err := q.LoginFailureDeleteByIdentifiers(ctx, a.keys.loginKeys(u)); err != nil {
+			return err
+		}
+		if err := q.LoginFailureDeleteByUser(ctx, u.ID); err != nil {
+			return err
+		}
+		if !u.EmailVerified {
+			if err := q.UserSetEmailVerified(ctx, dbgen.UserSetEmailVerifiedParams{ID: u.ID, Email: *u.Email}); err != nil {
+				return err
+			}
+		}
+		return audit(ctx, q, &u.ID, &u.ID, "user.password_reset", nil)
 	})
-	return err
 }

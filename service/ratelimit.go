@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -151,7 +150,7 @@ func (a *Accounts) beginAttempt(ctx context.Context, key []byte, shared bool, ip
 		at    loginAttempt
 		delay time.Duration
 	}
-	res, err := inTx(ctx, a.db, func(q *dbgen.Queries) (reserved, error) {
+	res, err := inTxV(ctx, a.db, func(q *dbgen.Queries) (reserved, error) {
 		lock := key
 		if ipKey != nil {
 			lock = ipKey
@@ -223,7 +222,7 @@ func loginDelay(n int, l LoginLimits) time.Duration {
 // or nil (no row).
 func limited(secs int64, err error) error {
 	if err != nil {
-		if err = mapDBError(err); errors.Is(err, ErrNotFound) {
+		if noRows(err) {
 			return nil
 		}
 		return err
@@ -237,12 +236,12 @@ func (a *Accounts) failAttempt(ctx context.Context, at loginAttempt, userID int6
 	if userID == 0 {
 		return nil
 	}
-	return mapDBError(a.db.q.LoginFailureSetUser(ctx, dbgen.LoginFailureSetUserParams{ID: at.id, UserID: &userID}))
+	return exec(ctx, a.db.q.LoginFailureSetUser, dbgen.LoginFailureSetUserParams{ID: at.id, UserID: &userID})
 }
 
 // forgetAttempt removes an attempt that was not a failure.
 func (a *Accounts) forgetAttempt(ctx context.Context, at loginAttempt) error {
-	return mapDBError(a.db.q.LoginFailureDelete(ctx, at.id))
+	return exec(ctx, a.db.q.LoginFailureDelete, at.id)
 }
 
 // rateLimit is one fixed-window limit kept in rate_events.
@@ -295,7 +294,7 @@ func (a *Accounts) spendAddress(ctx context.Context, ip netip.Addr) error {
 		return nil
 	}
 	limit := rateLimit{bucket: "signup_ip", limit: l.PerIP, window: l.Window}
-	retry, err := inTx(ctx, a.db, func(q *dbgen.Queries) (time.Duration, error) {
+	retry, err := inTxV(ctx, a.db, func(q *dbgen.Queries) (time.Duration, error) {
 		_, retry, err := take(ctx, q, limit, a.keys.ip(ip))
 		return retry, err
 	})

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/userd/userd/dbgen"
@@ -36,9 +35,9 @@ func SetupDevUsers(ctx context.Context, db *DB, hasher *password.Hasher) (DevSet
 	if err != nil {
 		return DevSetup{}, fmt.Errorf("hash password: %w", err)
 	}
-	return inTx(ctx, db, func(q *dbgen.Queries) (DevSetup, error) {
+	return inTxV(ctx, db, func(q *dbgen.Queries) (DevSetup, error) {
 		org, err := q.SeedOrganizationGet(ctx, DevOrganization)
-		if err = mapDBError(err); errors.Is(err, ErrNotFound) {
+		if noRows(err) {
 			org, err = q.SeedOrganizationCreate(ctx, DevOrganization)
 		}
 		if err != nil {
@@ -46,8 +45,8 @@ func SetupDevUsers(ctx context.Context, db *DB, hasher *password.Hasher) (DevSet
 		}
 		out := DevSetup{OrganizationID: org.ID}
 		u, err := q.UserGetByUsername(ctx, DevUsername)
-		switch err = mapDBError(err); {
-		case errors.Is(err, ErrNotFound):
+		switch {
+		case noRows(err):
 			username, email := DevUsername, DevEmail
 			u, err = q.UserCreate(ctx, dbgen.UserCreateParams{
 				Username: &username, Email: &email, EmailVerified: true, Role: string(RoleAdmin),
@@ -60,24 +59,8 @@ func SetupDevUsers(ctx context.Context, db *DB, hasher *password.Hasher) (DevSet
 		case err != nil:
 			return DevSetup{}, err
 		default:
-			steps := []func() error{
-				func() error {
-					_, err := q.UserSetRole(ctx, dbgen.UserSetRoleParams{ID: u.ID, Role: string(RoleAdmin)})
-					return err
-				},
-				func() error {
-					_, err := q.UserSetActive(ctx, dbgen.UserSetActiveParams{ID: u.ID, IsActive: true})
-					return err
-				},
-				func() error {
-					return q.UserSetOrganization(ctx, dbgen.UserSetOrganizationParams{ID: u.ID, OrganizationID: &org.ID})
-				},
-				func() error { return q.SeedUserSetSeedData(ctx, u.ID) },
-			}
-			for _, step := range steps {
-				if err := step(); err != nil {
-					return DevSetup{}, err
-				}
+			if err := q.SeedUserReset(ctx, dbgen.SeedUserResetParams{ID: u.ID, OrganizationID: &org.ID}); err != nil {
+				return DevSetup{}, err
 			}
 		}
 		out.UserID = u.ID

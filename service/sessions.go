@@ -128,7 +128,7 @@ func (a *Accounts) Refresh(ctx context.Context, refreshToken string, c Client) (
 		refresh string
 		reused  bool
 	}
-	res, err := inTx(ctx, a.db, func(q *dbgen.Queries) (result, error) {
+	res, err := inTxV(ctx, a.db, func(q *dbgen.Queries) (result, error) {
 		s, err := q.SessionLockByRefreshToken(ctx, hash)
 		if err != nil {
 			return result{}, notFoundAs(err, ErrInvalidToken)
@@ -191,8 +191,8 @@ func (a *Accounts) Logout(ctx context.Context, refreshToken string) error {
 	if !ok {
 		return nil
 	}
-	_, err := a.db.q.SessionRevokeByRefreshToken(ctx, dbgen.SessionRevokeByRefreshTokenParams{TokenHash: hash, Reason: strPtr("logout")})
-	return mapDBError(err)
+	_, err := query(ctx, a.db.q.SessionRevokeByRefreshToken, dbgen.SessionRevokeByRefreshTokenParams{TokenHash: hash, Reason: strPtr("logout")})
+	return err
 }
 
 // SessionPage is one page of a user's live sessions.
@@ -216,11 +216,11 @@ func (a *Accounts) Sessions(ctx context.Context, userID int64, page PageRequest)
 			return SessionPage{}, err
 		}
 	}
-	rows, err := a.db.q.SessionListLiveByUser(ctx, dbgen.SessionListLiveByUserParams{
+	rows, err := query(ctx, a.db.q.SessionListLiveByUser, dbgen.SessionListLiveByUserParams{
 		UserID: userID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: int32(limit + 1),
 	})
 	if err != nil {
-		return SessionPage{}, mapDBError(err)
+		return SessionPage{}, err
 	}
 	out := SessionPage{Items: make([]Session, 0, min(len(rows), limit))}
 	for _, r := range rows[:min(len(rows), limit)] {
@@ -238,9 +238,9 @@ func (a *Accounts) Sessions(ctx context.Context, userID int64, page PageRequest)
 // revoked_by_user); revoking a revoked one again is not an error.
 // Errors: not_found (no such session of this user).
 func (a *Accounts) RevokeSession(ctx context.Context, userID, sessionID int64) error {
-	n, err := a.db.q.SessionRevokeOwned(ctx, dbgen.SessionRevokeOwnedParams{ID: sessionID, UserID: userID})
+	n, err := query(ctx, a.db.q.SessionRevokeOwned, dbgen.SessionRevokeOwnedParams{ID: sessionID, UserID: userID})
 	if err != nil {
-		return mapDBError(err)
+		return err
 	}
 	if n == 0 {
 		return ErrNotFound

@@ -56,23 +56,22 @@ func errSelf(field string) error {
 // (account_disabled otherwise) and the target is a live, active user
 // (not_found otherwise). write gets whether either blocks the other.
 func (s *Social) pairAction(ctx context.Context, actorID, targetID int64, write func(q *dbgen.Queries, blocked bool) error) error {
-	_, err := inTx(ctx, s.db, func(q *dbgen.Queries) (struct{}, error) {
+	return inTx(ctx, s.db, func(q *dbgen.Queries) error {
 		if err := q.FollowLockPair(ctx, dbgen.FollowLockPairParams{A: actorID, B: targetID}); err != nil {
-			return struct{}{}, fmt.Errorf("lock pair: %w", err)
+			return fmt.Errorf("lock pair: %w", err)
 		}
 		st, err := q.FollowPairCheck(ctx, dbgen.FollowPairCheckParams{ActorID: actorID, TargetID: targetID})
 		if err != nil {
-			return struct{}{}, notFoundAs(err, ErrAccountDisabled)
+			return notFoundAs(err, ErrAccountDisabled)
 		}
 		switch {
 		case !st.ActorUsable:
-			return struct{}{}, ErrAccountDisabled
+			return ErrAccountDisabled
 		case !st.TargetVisible:
-			return struct{}{}, ErrNotFound
+			return ErrNotFound
 		}
-		return struct{}{}, write(q, st.Blocked)
+		return write(q, st.Blocked)
 	})
-	return err
 }
 
 // Follow makes actorID follow targetID. Following someone already
@@ -150,9 +149,9 @@ type FollowStats struct {
 // only).
 // Errors: not_found.
 func (s *Social) visible(ctx context.Context, viewer User, id int64) error {
-	r, err := s.db.q.UserGetProfile(ctx, dbgen.UserGetProfileParams{ViewerID: viewer.ID, ID: id})
+	r, err := query(ctx, s.db.q.UserGetProfile, dbgen.UserGetProfileParams{ViewerID: viewer.ID, ID: id})
 	if err != nil {
-		return mapDBError(err)
+		return err
 	}
 	if profileHidden(viewer, userFromRow(r.User), r.BlocksViewer) {
 		return ErrNotFound
@@ -169,9 +168,9 @@ func (s *Social) Stats(ctx context.Context, viewer User, id int64) (FollowStats,
 	if err := s.visible(ctx, viewer, id); err != nil {
 		return FollowStats{}, err
 	}
-	r, err := s.db.q.FollowStatsGet(ctx, id)
+	r, err := query(ctx, s.db.q.FollowStatsGet, id)
 	if err != nil {
-		return FollowStats{}, mapDBError(err)
+		return FollowStats{}, err
 	}
 	return FollowStats{Followers: r.FollowersCount, Following: r.FollowingCount}, nil
 }
@@ -206,7 +205,7 @@ func (s *Social) socialPage(ctx context.Context, kind string, id int64, page Pag
 	}
 	rows, err := fetch(after, int32(limit+1))
 	if err != nil {
-		return SocialPage{}, mapDBError(err)
+		return SocialPage{}, err
 	}
 	out := SocialPage{Items: make([]User, 0, min(len(rows), limit))}
 	for _, r := range rows[:min(len(rows), limit)] {
@@ -230,7 +229,7 @@ func (s *Social) Followers(ctx context.Context, viewer User, id int64, page Page
 		return SocialPage{}, err
 	}
 	return s.socialPage(ctx, cursorFollowers, id, page, func(after Cursor, n int32) ([]socialRow, error) {
-		rows, err := s.db.q.FollowListFollowers(ctx, dbgen.FollowListFollowersParams{
+		rows, err := query(ctx, s.db.q.FollowListFollowers, dbgen.FollowListFollowersParams{
 			UserID: id, ViewerID: viewer.ID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 		})
 		out := make([]socialRow, len(rows))
@@ -251,7 +250,7 @@ func (s *Social) Following(ctx context.Context, viewer User, id int64, page Page
 		return SocialPage{}, err
 	}
 	return s.socialPage(ctx, cursorFollowing, id, page, func(after Cursor, n int32) ([]socialRow, error) {
-		rows, err := s.db.q.FollowListFollowing(ctx, dbgen.FollowListFollowingParams{
+		rows, err := query(ctx, s.db.q.FollowListFollowing, dbgen.FollowListFollowingParams{
 			UserID: id, ViewerID: viewer.ID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 		})
 		out := make([]socialRow, len(rows))
@@ -268,7 +267,7 @@ func (s *Social) Following(ctx context.Context, viewer User, id int64, page Page
 // Errors: validation_failed (limit), invalid_cursor, db_unavailable.
 func (s *Social) Blocks(ctx context.Context, userID int64, page PageRequest) (SocialPage, error) {
 	return s.socialPage(ctx, cursorBlocks, userID, page, func(after Cursor, n int32) ([]socialRow, error) {
-		rows, err := s.db.q.BlockListByBlocker(ctx, dbgen.BlockListByBlockerParams{
+		rows, err := query(ctx, s.db.q.BlockListByBlocker, dbgen.BlockListByBlockerParams{
 			BlockerID: userID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 		})
 		out := make([]socialRow, len(rows))
@@ -288,7 +287,7 @@ const foldBatch = 10_000
 // without folds: folding only keeps them cheap.
 // Errors: db_unavailable.
 func (s *Social) FoldCounters(ctx context.Context, batch int) (int64, error) {
-	return inTx(ctx, s.db, func(q *dbgen.Queries) (int64, error) {
+	return inTxV(ctx, s.db, func(q *dbgen.Queries) (int64, error) {
 		ok, err := q.FollowStatsFoldLock(ctx)
 		if err != nil || !ok {
 			return 0, err
@@ -325,6 +324,5 @@ func (s *Social) RunFolder(ctx context.Context, interval time.Duration, log *slo
 // and every follow (for checks and the benchmark, not for requests).
 // Errors: db_unavailable.
 func (s *Social) CounterMismatches(ctx context.Context) (int64, error) {
-	n, err := s.db.q.FollowStatsMismatchCount(ctx)
-	return n, mapDBError(err)
+	return inTxV(ctx, s.db, func(q *dbgen.Queries) (int64, error) { return q.FollowStatsMismatchCount(ctx) })
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -121,28 +120,19 @@ func humanDuration(d time.Duration) string {
 // went out in the last hour.
 // Errors: validation_failed (the user has no email), not_found.
 func (a *Accounts) ResendVerification(ctx context.Context, userID int64) error {
-	_, err := inTx(ctx, a.db, func(q *dbgen.Queries) (struct{}, error) {
+	return inTx(ctx, a.db, func(q *dbgen.Queries) error {
 		u, err := q.UserGetByIDForUpdate(ctx, userID)
 		if err != nil {
-			return struct{}{}, err
+			return err
 		}
 		switch {
 		case u.DeletedAt != nil:
-			return struct{}{}, ErrNotFound
+			return ErrNotFound
 		case u.Email == nil:
-			return struct{}{}, Invalid(FieldError{Field: "email", Message: "there is no email address to verify"})
+			return Invalid(FieldError{Field: "email", Message: "there is no email address to verify"})
 		case u.EmailVerified:
-			return struct{}{}, nil
+			return nil
 		}
-		return struct{}{}, a.mailToken(ctx, q, u.ID, *u.Email, purposeEmailVerification, a.VerifyTTL)
+		return a.mailToken(ctx, q, u.ID, *u.Email, purposeEmailVerification, a.VerifyTTL)
 	})
-	return err
-}
-
-// notFoundAs maps a missing row to domain error e, other errors as usual.
-func notFoundAs(err error, e *Error) error {
-	if err = mapDBError(err); errors.Is(err, ErrNotFound) {
-		return e
-	}
-	return err
 }

@@ -236,9 +236,9 @@ func strEqFold(a, b *string) bool {
 // email_taken, phone_taken, username_taken, not_found, rate_limited.
 func (s *Users) UpdateProfile(ctx context.Context, userID int64, p ProfilePatch) (User, error) {
 	if p.Email.Set {
-		cur, err := s.db.q.UserGetByID(ctx, userID)
+		cur, err := query(ctx, s.db.q.UserGetByID, userID)
 		if err != nil {
-			return User{}, mapDBError(err)
+			return User{}, err
 		}
 		if _, to, err := s.apply(cur, p); err != nil {
 			return User{}, err
@@ -268,7 +268,7 @@ func (s *Users) UpdateProfile(ctx context.Context, userID int64, p ProfilePatch)
 				return User{}, fmt.Errorf("update profile of user %d: email changes need Accounts", userID)
 			}
 			if cur, err = s.accounts.requestEmailChange(ctx, q, cur, to); err != nil {
-				return User{}, mapDBError(err)
+				return User{}, err
 			}
 			params.Email, params.EmailVerified = cur.Email, cur.EmailVerified
 		}
@@ -277,7 +277,7 @@ func (s *Users) UpdateProfile(ctx context.Context, userID int64, p ProfilePatch)
 		}
 		r, err := q.UserUpdateProfile(ctx, params)
 		if err != nil {
-			return User{}, mapDBError(err)
+			return User{}, err
 		}
 		return userFromRow(r), nil
 	})
@@ -295,7 +295,7 @@ const MaxPreferencesDepth = 32
 // most 32 levels.
 // Errors: validation_failed, not_found.
 func (s *Users) UpdatePreferences(ctx context.Context, userID int64, patch json.RawMessage) (json.RawMessage, error) {
-	return inTx(ctx, s.db, func(q *dbgen.Queries) (json.RawMessage, error) {
+	return inTxV(ctx, s.db, func(q *dbgen.Queries) (json.RawMessage, error) {
 		cur, err := q.UserGetByIDForUpdate(ctx, userID)
 		if err != nil {
 			return nil, err
@@ -318,7 +318,7 @@ func (s *Users) UpdatePreferences(ctx context.Context, userID int64, patch json.
 		}
 		r, err := q.UserUpdatePreferences(ctx, dbgen.UserUpdatePreferencesParams{ID: userID, Preferences: merged})
 		if err != nil {
-			return nil, mapDBError(err)
+			return nil, err
 		}
 		return json.RawMessage(r.Preferences), nil
 	})
@@ -341,18 +341,18 @@ func (s *Users) SetLocation(ctx context.Context, userID int64, loc *Location) (U
 		}
 		lat, lon = &loc.Latitude, &loc.Longitude
 	}
-	r, err := s.db.q.UserUpdateLocation(ctx, dbgen.UserUpdateLocationParams{ID: userID, Latitude: lat, Longitude: lon})
+	r, err := query(ctx, s.db.q.UserUpdateLocation, dbgen.UserUpdateLocationParams{ID: userID, Latitude: lat, Longitude: lon})
 	if err != nil {
-		return User{}, mapDBError(err)
+		return User{}, err
 	}
 	return userFromRow(r), nil
 }
 
 // Identities lists the external logins linked to a user.
 func (s *Users) Identities(ctx context.Context, userID int64) ([]Identity, error) {
-	rows, err := s.db.q.IdentityListByUser(ctx, userID)
+	rows, err := query(ctx, s.db.q.IdentityListByUser, userID)
 	if err != nil {
-		return nil, mapDBError(err)
+		return nil, err
 	}
 	out := make([]Identity, len(rows))
 	for i, r := range rows {
@@ -363,9 +363,9 @@ func (s *Users) Identities(ctx context.Context, userID int64) ([]Identity, error
 
 // Get returns a user by id, deleted or not. Errors: not_found.
 func (s *Users) Get(ctx context.Context, id int64) (User, error) {
-	r, err := s.db.q.UserGetByID(ctx, id)
+	r, err := query(ctx, s.db.q.UserGetByID, id)
 	if err != nil {
-		return User{}, mapDBError(err)
+		return User{}, err
 	}
 	return userFromRow(r), nil
 }

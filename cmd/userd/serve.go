@@ -15,6 +15,7 @@ import (
 	"github.com/userd/userd/config"
 	"github.com/userd/userd/httpapi"
 	"github.com/userd/userd/idp"
+	"github.com/userd/userd/migrate"
 	"github.com/userd/userd/service"
 )
 
@@ -215,7 +216,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Log
 		Orgs:              service.NewOrgs(db, cfg.PublicURL, cursorKey),
 		Social:            social,
 		Avatars:           service.NewAvatars(db),
-		Ready:             db.Ready,
+		Ready:             db.Ready(migrate.Check),
 		PoolStats:         db.Stats,
 		PublicURL:         cfg.PublicURL,
 		RefusedTokenLevel: refused,
