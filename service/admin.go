@@ -45,25 +45,12 @@ func NewAdmin(db *DB, defaultRegion string, cursorKey []byte) *Admin {
 	return &Admin{db: db, defaultRegion: defaultRegion, cursors: cursorCodec{key: slices.Clone(cursorKey)}, LookupsPerMinute: 60}
 }
 
-// PageRequest asks for one keyset page: Limit nil means DefaultPageLimit,
-// Cursor "" means the first page.
-type PageRequest struct {
-	Limit  *int
-	Cursor string
-}
-
 // UserFilter narrows the directory; nil fields do not filter. Q is a
 // case-insensitive prefix of the username, email, first or last name.
 type UserFilter struct {
 	Role     *string
 	IsActive *bool
 	Q        *string
-}
-
-// UserPage is one page of the directory. NextCursor is nil on the last page.
-type UserPage struct {
-	Items      []User
-	NextCursor *string
 }
 
 // maxQuery bounds a directory search prefix (the longest searchable
@@ -110,35 +97,27 @@ const (
 // ListUsers returns one page of live users, newest first, that match f.
 // Errors: validation_failed (fields role, q, limit), invalid_cursor,
 // db_unavailable.
-func (a *Admin) ListUsers(ctx context.Context, f UserFilter, page PageRequest) (UserPage, error) {
+func (a *Admin) ListUsers(ctx context.Context, f UserFilter, page PageRequest) (Page[User], error) {
 	f, err := f.normalize()
 	if err != nil {
-		return UserPage{}, err
+		return Page[User]{}, err
 	}
-	limit, err := pageLimit(page.Limit)
+	return readPage(a.cursors, cursorUsers, f.bind(), page, func(after Cursor, n int32) ([]dbgen.User, error) {
+		return a.listUsers(ctx, f, after, n)
+	}, userFromRow)
+}
+
+// UserListCursor returns the cursor that ListUsers hands out, under filter
+// f, for a page that ends at position p: the next page holds the users
+// after p. It lets a caller start at any depth without paging there (the
+// directory benchmark does).
+// Errors: validation_failed (fields role, q).
+func (a *Admin) UserListCursor(f UserFilter, p Cursor) (string, error) {
+	f, err := f.normalize()
 	if err != nil {
-		return UserPage{}, err
+		return "", err
 	}
-	after := firstPage
-	if page.Cursor != "" {
-		if after, err = a.cursors.decode(cursorUsers, f.bind(), page.Cursor); err != nil {
-			return UserPage{}, err
-		}
-	}
-	rows, err := a.listUsers(ctx, f, after, int32(limit+1))
-	if err != nil {
-		return UserPage{}, err
-	}
-	out := UserPage{Items: make([]User, 0, min(len(rows), limit))}
-	for _, r := range rows[:min(len(rows), limit)] {
-		out.Items = append(out.Items, userFromRow(r))
-	}
-	if len(rows) > limit {
-		last := out.Items[limit-1]
-		c := a.cursors.encode(cursorUsers, f.bind(), Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
-		out.NextCursor = &c
-	}
-	return out, nil
+	return a.cursors.encode(cursorUsers, f.bind(), p), nil
 }
 
 // listUsers picks the query whose index serves the filter combination.
@@ -419,12 +398,8 @@ type AuditEvent struct {
 	CreatedAt      time.Time
 }
 
-// AuditPage is one page of the audit log. NextCursor is nil on the last page.
-type AuditPage struct {
-	Items      []AuditEvent
-	NextCursor *string
-}
-
+// AuditPage is one page of the audit log.
+type AuditPage = Page[AuditEvent]
 // AuditFilter narrows the audit log; nil fields do not filter. Since keeps
 // the events created at or after it.
 type AuditFilter struct {
@@ -469,58 +444,17 @@ func (a *Admin) AuditEvents(ctx context.Context, f AuditFilter, page PageRequest
 	if err := f.validate(); err != nil {
 		return AuditPage{}, err
 	}
-	limit, err := pageLimit(page.Limit)
-	if err != nil {
-		return AuditPage{}, err
-	}
-	after := firstPage
-	if page.Cursor != "" {
-		if after, err = a.cursors.decode(cursorAudit, f.bind(), page.Cursor); err != nil {
-			return AuditPage{}, err
-		}
-	}
-	rows, err := a.auditRows(ctx, f, after, int32(limit+1))
-	if err != nil {
-		return AuditPage{}, err
-	}
-	out := AuditPage{Items: make([]AuditEvent, 0, min(len(rows), limit))}
-	for _, r := range rows[:min(len(rows), limit)] {
-		out.Items = append(out.Items, AuditEvent{
-			ID: r.ID, ActorID: r.ActorID, TargetUserID: r.TargetUserID, OrganizationID: r.OrganizationID,
-			Action: r.Action, Details: json.RawMessage(r.Details), CreatedAt: r.CreatedAt,
-		})
-	}
-	if len(rows) > limit {
-		last := out.Items[limit-1]
-		c := a.cursors.encode(cursorAudit, f.bind(), Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
-		out.NextCursor = &c
-	}
-	return out, nil
+	return readPage(a.cursors, cursorAudit, f.bind(), page, func(after Cursor, n int32) ([]dbgen.AuditEvent, error) {
+		return a.auditRows(ctx, f, after, n)
+	}, auditEventFromRow)
 }
 
-// auditRows picks the query whose index drives the filter: the actor's,
-// else the target's, else the action's, else the log's own order. The
-// other filters are checked on the rows that index yields.
-func (a *Admin) auditRows(ctx context.Context, f AuditFilter, after Cursor, n int32) ([]dbgen.AuditEvent, error) {
-	var since time.Time // the zero time: before every event
-	if f.Since != nil {
-		since = *f.Since
+func auditEventFromRow(r dbgen.AuditEvent) AuditEvent {
+	return AuditEvent{
+		ID: r.ID, ActorID: r.ActorID, TargetUserID: r.TargetUserID, OrganizationID: r.OrganizationID,
+		Action: r.Action, Details: json.RawMessage(r.Details), CreatedAt: r.CreatedAt,
 	}
-	switch {
-	case f.ActorID != nil:
-		return query(ctx, a.db.q.AuditListByActor, dbgen.AuditListByActorParams{
-			ActorID: *f.ActorID, TargetUserID: f.TargetUserID, Action: f.Action, Since: since,
-			AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
-		})
-	case f.TargetUserID != nil:
-		return query(ctx, a.db.q.AuditListByTarget, dbgen.AuditListByTargetParams{
-			TargetUserID: *f.TargetUserID, Action: f.Action, Since: since,
-			AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
-		})
-	case f.Action != nil:
-		return query(ctx, a.db.q.AuditListByAction, dbgen.AuditListByActionParams{
-			Action: *f.Action, Since: since, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
-		})
-	}
-	return query(ctx, a.db.q.AuditList, dbgen.AuditListParams{Since: since, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
 }
+
+// keyset is where an event stands in the audit log's order.
+func (e AuditEvent) keyset() Cursor { return Cursor{CreatedAt: e.CreatedAt, ID: e.ID} }

@@ -20,6 +20,19 @@ type Cursor struct {
 // firstPage is the position before every row.
 var firstPage = Cursor{CreatedAt: time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), ID: math.MaxInt64}
 
+// PageRequest asks for one keyset page: Limit nil means DefaultPageLimit,
+// Cursor "" means the first page.
+type PageRequest struct {
+	Limit  *int
+	Cursor string
+}
+
+// Page is one keyset page of a list. NextCursor is nil on the last page.
+type Page[T any] struct {
+	Items      []T
+	NextCursor *string
+}
+
 // Page limits shared by every list.
 const (
 	DefaultPageLimit = 50
@@ -87,19 +100,6 @@ func (c cursorCodec) decode(kind string, bind []byte, s string) (Cursor, error) 
 	return Cursor{CreatedAt: time.UnixMicro(micros).UTC(), ID: id}, nil
 }
 
-// UserListCursor returns the cursor that ListUsers hands out, under filter
-// f, for a page that ends at position p: the next page holds the users
-// after p. It lets a caller start at any depth without paging there (the
-// directory benchmark does).
-// Errors: validation_failed (fields role, q).
-func (a *Admin) UserListCursor(f UserFilter, p Cursor) (string, error) {
-	f, err := f.normalize()
-	if err != nil {
-		return "", err
-	}
-	return a.cursors.encode(cursorUsers, f.bind(), p), nil
-}
-
 // pageLimit checks a requested page size; nil means the default.
 // Errors: validation_failed on field limit.
 func pageLimit(limit *int) (int, error) {
@@ -110,4 +110,39 @@ func pageLimit(limit *int) (int, error) {
 		return 0, Invalid(FieldError{Field: "limit", Message: "must be between 1 and 200"})
 	}
 	return *limit, nil
+}
+
+// keyed is an item of a keyset list: it knows its position.
+type keyed interface{ keyset() Cursor }
+
+// readPage reads the page req asks for of list kind, whose cursors are
+// bound to the filters bind: it checks the limit and the cursor, fetches
+// one row more than the limit after the cursor's position (to learn
+// whether a next page exists) and converts the rows with conv.
+// Errors: validation_failed (limit), invalid_cursor, and fetch's.
+func readPage[R any, T keyed](c cursorCodec, kind string, bind []byte, req PageRequest,
+	fetch func(after Cursor, n int32) ([]R, error), conv func(R) T) (Page[T], error) {
+	limit, err := pageLimit(req.Limit)
+	if err != nil {
+		return Page[T]{}, err
+	}
+	after := firstPage
+	if req.Cursor != "" {
+		if after, err = c.decode(kind, bind, req.Cursor); err != nil {
+			return Page[T]{}, err
+		}
+	}
+	rows, err := fetch(after, int32(limit+1))
+	if err != nil {
+		return Page[T]{}, err
+	}
+	out := Page[T]{Items: make([]T, 0, min(len(rows), limit))}
+	for _, r := range rows[:min(len(rows), limit)] {
+		out.Items = append(out.Items, conv(r))
+	}
+	if len(rows) > limit {
+		next := c.encode(kind, bind, out.Items[limit-1].keyset())
+		out.NextCursor = &next
+	}
+	return out, nil
 }

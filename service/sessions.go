@@ -195,44 +195,24 @@ func (a *Accounts) Logout(ctx context.Context, refreshToken string) error {
 	return err
 }
 
-// SessionPage is one page of a user's live sessions.
-type SessionPage struct {
-	Items      []Session
-	NextCursor *string
-}
-
 // Sessions returns one keyset page of the user's live sessions, newest
 // first. The cursor is bound to the user.
 // Errors: validation_failed (limit), invalid_cursor, db_unavailable.
-func (a *Accounts) Sessions(ctx context.Context, userID int64, page PageRequest) (SessionPage, error) {
-	limit, err := pageLimit(page.Limit)
-	if err != nil {
-		return SessionPage{}, err
-	}
+func (a *Accounts) Sessions(ctx context.Context, userID int64, page PageRequest) (Page[Session], error) {
 	bind := []byte(strconv.FormatInt(userID, 10))
-	after := firstPage
-	if page.Cursor != "" {
-		if after, err = a.cursors.decode(cursorSessions, bind, page.Cursor); err != nil {
-			return SessionPage{}, err
-		}
-	}
-	rows, err := query(ctx, a.db.q.SessionListLiveByUser, dbgen.SessionListLiveByUserParams{
-		UserID: userID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: int32(limit + 1),
-	})
-	if err != nil {
-		return SessionPage{}, err
-	}
-	out := SessionPage{Items: make([]Session, 0, min(len(rows), limit))}
-	for _, r := range rows[:min(len(rows), limit)] {
-		out.Items = append(out.Items, Session{ID: r.ID, CreatedAt: r.CreatedAt, LastUsedAt: r.LastUsedAt, ExpiresAt: r.ExpiresAt, UserAgent: r.UserAgent, IP: r.IP})
-	}
-	if len(rows) > limit {
-		last := rows[limit-1]
-		c := a.cursors.encode(cursorSessions, bind, Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
-		out.NextCursor = &c
-	}
-	return out, nil
+	return readPage(a.cursors, cursorSessions, bind, page, func(after Cursor, n int32) ([]dbgen.Session, error) {
+		return query(ctx, a.db.q.SessionListLiveByUser, dbgen.SessionListLiveByUserParams{
+			UserID: userID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
+		})
+	}, sessionFromRow)
 }
+
+func sessionFromRow(r dbgen.Session) Session {
+	return Session{ID: r.ID, CreatedAt: r.CreatedAt, LastUsedAt: r.LastUsedAt, ExpiresAt: r.ExpiresAt, UserAgent: r.UserAgent, IP: r.IP}
+}
+
+// keyset is where a session stands in the sessions list's order.
+func (s Session) keyset() Cursor { return Cursor{CreatedAt: s.CreatedAt, ID: s.ID} }
 
 // RevokeSession revokes one of the user's sessions (reason
 // revoked_by_user); revoking a revoked one again is not an error.

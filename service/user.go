@@ -47,6 +47,9 @@ type User struct {
 	DeletedAt        *time.Time
 }
 
+// keyset is where u stands in the directory's order.
+func (u User) keyset() Cursor { return Cursor{CreatedAt: u.CreatedAt, ID: u.ID} }
+
 // Usable reports whether the account may act: active and not deleted.
 func (u User) Usable() bool { return u.IsActive && u.DeletedAt == nil }
 
