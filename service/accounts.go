@@ -135,14 +135,6 @@ func passwordProblem(err error) string {
 	}
 }
 
-// present returns s unless it is nil or blank.
-func present(s *string) (string, bool) {
-	if s == nil || strings.TrimSpace(*s) == "" {
-		return "", false
-	}
-	return *s, true
-}
-
 // Register creates a local account with a password and signs it in. The
 // phone is normalized to E.164 (default region for numbers without a
 // country code). When an email is given, a verification link is mailed.
@@ -152,28 +144,9 @@ func present(s *string) (string, bool) {
 // rate_limited, overloaded.
 func (a *Accounts) Register(ctx context.Context, r Registration, c Client) (SignIn, error) {
 	var v validation
-	var email, username, tel *string
-	if s, ok := present(r.Email); ok {
-		if e, ok := NormalizeEmail(s); ok {
-			email = &e
-		} else {
-			v.add("email", "must be an email address")
-		}
-	}
-	if s, ok := present(r.Username); ok {
-		if n, ok := NormalizeUsername(s); ok {
-			username = &n
-		} else {
-			v.add("username", "must be 3 to 64 characters of a-z, 0-9, '.' and '_'")
-		}
-	}
-	if s, ok := present(r.Phone); ok {
-		if p, err := phone.Normalize(s, a.defaultRegion); err == nil {
-			tel = &p
-		} else {
-			v.add("phone", "must be a valid phone number")
-		}
-	}
+	email := v.optional(emailRule, r.Email)
+	username := v.optional(usernameRule, r.Username)
+	tel := v.optional(phoneRule(a.defaultRegion), r.Phone)
 	if len(v) == 0 && email == nil && username == nil && tel == nil {
 		for _, f := range []string{"email", "username", "phone"} {
 			v.add(f, "one of email, username and phone is required")

@@ -7,14 +7,10 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/userd/userd/dbgen"
-	"github.com/userd/userd/phone"
 )
 
 // Admin is the directory and the administration of accounts: listing and
@@ -63,21 +59,10 @@ func (f UserFilter) normalize() (UserFilter, error) {
 	if f.Role != nil && !Role(*f.Role).Valid() {
 		v.add("role", roleProblem())
 	}
-	if f.Q != nil {
-		q := strings.TrimSpace(*f.Q)
-		switch {
-		case q == "":
-			f.Q = nil
-		case !utf8.ValidString(q) || strings.IndexFunc(q, unicode.IsControl) >= 0:
-			v.add("q", "must not contain control characters")
-		case utf8.RuneCountInString(q) > maxQuery:
-			v.add("q", "must be at most "+strconv.Itoa(maxQuery)+" characters")
-		case strings.HasSuffix(q, "\U0010FFFF"):
-			// prefix_upper_bound has no successor for the last code point.
-			v.add("q", "must not end in U+10FFFF")
-		default:
-			f.Q = &q
-		}
+	f.Q = text(&v, "q", f.Q, maxQuery)
+	if f.Q != nil && strings.HasSuffix(*f.Q, "\U0010FFFF") {
+		// prefix_upper_bound has no successor for the last code point.
+		v.add("q", "must not end in U+10FFFF")
 	}
 	return f, v.err()
 }
@@ -212,9 +197,9 @@ func (a *Admin) takeLookup(ctx context.Context, callerID int64) error {
 }
 
 func (a *Admin) lookupPhone(ctx context.Context, raw string) (User, error) {
-	e164, err := phone.Normalize(raw, a.defaultRegion)
+	e164, err := phoneRule(a.defaultRegion).required(raw)
 	if err != nil {
-		return User{}, Invalid(FieldError{Field: "phone", Message: "must be a valid phone number"})
+		return User{}, err
 	}
 	rows, err := a.db.usersByPhone(ctx, e164)
 	if err != nil {
@@ -231,9 +216,9 @@ func (a *Admin) lookupPhone(ctx context.Context, raw string) (User, error) {
 }
 
 func (a *Admin) lookupEmail(ctx context.Context, raw string) (User, error) {
-	email, ok := NormalizeEmail(raw)
-	if !ok {
-		return User{}, Invalid(FieldError{Field: "email", Message: "must be an email address"})
+	email, err := emailRule.required(raw)
+	if err != nil {
+		return User{}, err
 	}
 	r, err := query(ctx, a.db.q.UserGetByEmail, email)
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/userd/userd/dbgen"
 	"github.com/userd/userd/idp"
@@ -167,7 +166,7 @@ type externalLogin struct {
 
 func (a *Auth) normalize(provider string, c idp.Claims) externalLogin {
 	l := externalLogin{provider: provider, subject: c.Subject, authTime: c.AuthTime}
-	if e := strings.TrimSpace(c.Email); e != "" && validEmail(e) {
+	if e, ok := emailRule.normalize(c.Email); ok {
 		l.email, l.emailVerified = &e, c.EmailVerified
 	}
 	// IdP phone claims are international digits (Supabase: E.164 without
@@ -182,16 +181,6 @@ func (a *Auth) normalize(provider string, c idp.Claims) externalLogin {
 		l.authMethod = &m
 	}
 	return l
-}
-
-// validEmail accepts a bare address of at most 254 bytes.
-func validEmail(s string) bool {
-	// The schema's CHECK refuses any space; so does this.
-	if len(s) > 254 || strings.IndexFunc(s, unicode.IsSpace) >= 0 || strings.ContainsRune(s, 0) {
-		return false
-	}
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s && a.Name == ""
 }
 
 // SyncExternal returns the local user of an external identity, creating

@@ -112,15 +112,15 @@ func pageLimit(limit *int) (int, error) {
 	return *limit, nil
 }
 
-// keyed is an item of a keyset list: it knows its position.
-type keyed interface{ keyset() Cursor }
+// positioned is an item of a keyset list: it knows its position.
+type positioned interface{ keyset() Cursor }
 
 // readPage reads the page req asks for of list kind, whose cursors are
 // bound to the filters bind: it checks the limit and the cursor, fetches
 // one row more than the limit after the cursor's position (to learn
 // whether a next page exists) and converts the rows with conv.
 // Errors: validation_failed (limit), invalid_cursor, and fetch's.
-func readPage[R any, T keyed](c cursorCodec, kind string, bind []byte, req PageRequest,
+func readPage[R any, T positioned](c cursorCodec, kind string, bind []byte, req PageRequest,
 	fetch func(after Cursor, n int32) ([]R, error), conv func(R) T) (Page[T], error) {
 	limit, err := pageLimit(req.Limit)
 	if err != nil {

@@ -113,15 +113,3 @@ func withCause(e *Error, cause error) *Error {
 	c.cause = cause
 	return &c
 }
-
-// validation accumulates field errors.
-type validation []FieldError
-
-func (v *validation) add(field, msg string) { *v = append(*v, FieldError{Field: field, Message: msg}) }
-
-func (v validation) err() error {
-	if len(v) == 0 {
-		return nil
-	}
-	return Invalid(v...)
-}

@@ -5,16 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/text/language"
 
 	"github.com/userd/userd/dbgen"
-	"github.com/userd/userd/phone"
 )
 
 // Users manages accounts: profile, preferences, location, identities.
@@ -58,43 +54,9 @@ type ProfilePatch struct {
 }
 
 var (
-	usernameRE  = regexp.MustCompile(`^[a-z0-9._]{3,64}$`)
 	instagramRE = regexp.MustCompile(`^[A-Za-z0-9._]{1,30}$`)
 	zipcodeRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 -]{0,19}$`)
 )
-
-// text normalizes a free-text field: trimmed, "" is null, at most max
-// runes, no control characters.
-func text(v *validation, field string, in *string, max int) *string {
-	if in == nil {
-		return nil
-	}
-	s := strings.TrimSpace(*in)
-	if s == "" {
-		return nil
-	}
-	if !utf8.ValidString(s) || strings.IndexFunc(s, unicode.IsControl) >= 0 {
-		v.add(field, "must not contain control characters")
-		return nil
-	}
-	if utf8.RuneCountInString(s) > max {
-		v.add(field, "must be at most "+strconv.Itoa(max)+" characters")
-		return nil
-	}
-	return &s
-}
-
-// NormalizeUsername lower-cases and checks a username.
-func NormalizeUsername(s string) (string, bool) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	return s, usernameRE.MatchString(s)
-}
-
-// NormalizeEmail trims and checks an email address.
-func NormalizeEmail(s string) (string, bool) {
-	s = strings.TrimSpace(s)
-	return s, validEmail(s)
-}
 
 // profileOf is the profile of u as the update query takes it.
 func profileOf(u dbgen.User) dbgen.UserUpdateProfileParams {
@@ -123,32 +85,14 @@ func (s *Users) apply(u dbgen.User, p ProfilePatch) (dbgen.UserUpdateProfilePara
 	out := profileOf(u)
 	var v validation
 	var email *string
-	if p.Email.Set && p.Email.Value != nil && strings.TrimSpace(*p.Email.Value) != "" {
-		if e, ok := NormalizeEmail(*p.Email.Value); ok {
-			email = &e
-		} else {
-			v.add("email", "must be an email address")
-		}
+	if p.Email.Set {
+		email = v.optional(emailRule, p.Email.Value)
 	}
 	if p.Username.Set {
-		out.Username = nil
-		if p.Username.Value != nil && strings.TrimSpace(*p.Username.Value) != "" {
-			if n, ok := NormalizeUsername(*p.Username.Value); ok {
-				out.Username = &n
-			} else {
-				v.add("username", "must be 3 to 64 characters of a-z, 0-9, '.' and '_'")
-			}
-		}
+		out.Username = v.optional(usernameRule, p.Username.Value)
 	}
 	if p.Phone.Set {
-		out.Phone = nil
-		if p.Phone.Value != nil && strings.TrimSpace(*p.Phone.Value) != "" {
-			if e, err := phone.Normalize(*p.Phone.Value, s.defaultRegion); err == nil {
-				out.Phone = &e
-			} else {
-				v.add("phone", "must be a valid phone number")
-			}
-		}
+		out.Phone = v.optional(phoneRule(s.defaultRegion), p.Phone.Value)
 	}
 	if p.FirstName.Set {
 		out.FirstName = text(&v, "first_name", p.FirstName.Value, 50)
