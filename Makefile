@@ -9,7 +9,7 @@ FUZZTIME ?= 20s
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: help build run test test-fast generate verify fmt-check vet sqlc-check \
-	schema-check staticcheck migrate bench lint fuzz mutate
+	schema-check queries-check staticcheck migrate bench lint fuzz mutate
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-13s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -34,7 +34,7 @@ generate: ## regenerate dbgen/ (sqlc) and sql/schema.sql from the migrations
 	$(SQLC) generate
 	bash scripts/schema-dump.sh sql/schema.sql
 
-verify: fmt-check vet staticcheck sqlc-check schema-check ## gofmt, go vet, staticcheck, dbgen/ and sql/schema.sql up to date
+verify: fmt-check vet staticcheck sqlc-check schema-check queries-check ## gofmt, go vet, staticcheck, dbgen/ and sql/schema.sql up to date, every query called
 
 fmt-check: ## fail when gofmt would change a file
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then \
@@ -48,6 +48,9 @@ vet: ## go vet ./...
 sqlc-check: ## fail when dbgen/ differs from what sqlc generates
 	@$(SQLC) diff || { echo "dbgen/ is stale: run make generate"; exit 1; }
 	@echo "dbgen/ is up to date"
+
+queries-check: ## fail when a query of queries/ is not called from hand-written Go code
+	@bash scripts/queries-used.sh
 
 schema-check: ## fail when sql/schema.sql differs from a fresh dump of the migrations
 	@tmp=$$(mktemp); trap 'rm -f "$$tmp"' EXIT; \

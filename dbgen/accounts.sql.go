@@ -59,6 +59,24 @@ func (q *Queries) LoginFailureDelete(ctx context.Context, id int64) error {
 	return err
 }
 
+const loginFailureDeleteByIdentifiers = `-- name: LoginFailureDeleteByIdentifiers :exec
+DELETE FROM login_failures WHERE identifier_hash = ANY($1::bytea[])
+`
+
+func (q *Queries) LoginFailureDeleteByIdentifiers(ctx context.Context, hashes [][]byte) error {
+	_, err := q.db.Exec(ctx, loginFailureDeleteByIdentifiers, hashes)
+	return err
+}
+
+const loginFailureDeleteByUser = `-- name: LoginFailureDeleteByUser :exec
+DELETE FROM login_failures WHERE user_id = $1::bigint
+`
+
+func (q *Queries) LoginFailureDeleteByUser(ctx context.Context, userID int64) error {
+	_, err := q.db.Exec(ctx, loginFailureDeleteByUser, userID)
+	return err
+}
+
 const loginFailureIPRetryAfter = `-- name: LoginFailureIPRetryAfter :one
 SELECT ceil(extract(epoch FROM created_at + make_interval(secs => $1::float8) - now()))::bigint AS retry_after_seconds
 FROM login_failures
@@ -169,6 +187,18 @@ func (q *Queries) LoginFailureSetUser(ctx context.Context, arg LoginFailureSetUs
 	return err
 }
 
+const passwordCredentialDelete = `-- name: PasswordCredentialDelete :execrows
+DELETE FROM password_credentials WHERE user_id = $1
+`
+
+func (q *Queries) PasswordCredentialDelete(ctx context.Context, userID int64) (int64, error) {
+	result, err := q.db.Exec(ctx, passwordCredentialDelete, userID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const passwordCredentialGet = `-- name: PasswordCredentialGet :one
 
 SELECT user_id, hash, created_at, updated_at FROM password_credentials WHERE user_id = $1
@@ -244,6 +274,15 @@ func (q *Queries) UserTokenCreate(ctx context.Context, arg UserTokenCreateParams
 		arg.Email,
 		arg.TtlSeconds,
 	)
+	return err
+}
+
+const userTokenDeleteByUser = `-- name: UserTokenDeleteByUser :exec
+DELETE FROM user_tokens WHERE user_id = $1
+`
+
+func (q *Queries) UserTokenDeleteByUser(ctx context.Context, userID int64) error {
+	_, err := q.db.Exec(ctx, userTokenDeleteByUser, userID)
 	return err
 }
 

@@ -256,3 +256,15 @@ func (q *Queries) AuditListByTarget(ctx context.Context, arg AuditListByTargetPa
 	}
 	return items, nil
 }
+
+const auditScrubByUser = `-- name: AuditScrubByUser :exec
+UPDATE audit_events
+SET details = details - ARRAY['email', 'phone', 'username', 'first_name', 'last_name', 'name', 'before', 'after']::text[]
+    || jsonb_build_object('redacted', true)
+WHERE target_user_id = $1::bigint OR actor_id = $1::bigint
+`
+
+func (q *Queries) AuditScrubByUser(ctx context.Context, userID int64) error {
+	_, err := q.db.Exec(ctx, auditScrubByUser, userID)
+	return err
+}

@@ -27,6 +27,15 @@ func (q *Queries) BlockDelete(ctx context.Context, arg BlockDeleteParams) (int64
 	return result.RowsAffected(), nil
 }
 
+const blockDeleteAllByUser = `-- name: BlockDeleteAllByUser :exec
+DELETE FROM blocks WHERE blocker_id = $1 OR blocked_id = $1
+`
+
+func (q *Queries) BlockDeleteAllByUser(ctx context.Context, userID int64) error {
+	_, err := q.db.Exec(ctx, blockDeleteAllByUser, userID)
+	return err
+}
+
 const blockInsert = `-- name: BlockInsert :execrows
 
 INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2)

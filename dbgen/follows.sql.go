@@ -27,6 +27,15 @@ func (q *Queries) FollowDelete(ctx context.Context, arg FollowDeleteParams) (int
 	return result.RowsAffected(), nil
 }
 
+const followDeleteAllByUser = `-- name: FollowDeleteAllByUser :exec
+DELETE FROM follows WHERE follower_id = $1 OR followee_id = $1
+`
+
+func (q *Queries) FollowDeleteAllByUser(ctx context.Context, userID int64) error {
+	_, err := q.db.Exec(ctx, followDeleteAllByUser, userID)
+	return err
+}
+
 const followDeletePair = `-- name: FollowDeletePair :execrows
 DELETE FROM follows
 WHERE (follower_id = $1::bigint AND followee_id = $2::bigint)

@@ -28,36 +28,6 @@ func (q *Queries) GroupEnsure(ctx context.Context, arg GroupEnsureParams) (int64
 	return result.RowsAffected(), nil
 }
 
-const groupList = `-- name: GroupList :many
-SELECT id, name, kind, description, created_at FROM permission_groups ORDER BY kind, name
-`
-
-func (q *Queries) GroupList(ctx context.Context) ([]PermissionGroup, error) {
-	rows, err := q.db.Query(ctx, groupList)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []PermissionGroup{}
-	for rows.Next() {
-		var i PermissionGroup
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Kind,
-			&i.Description,
-			&i.CreatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const groupListByKind = `-- name: GroupListByKind :many
 SELECT id, name, kind, description, created_at FROM permission_groups WHERE kind = $1 ORDER BY name
 `
@@ -103,6 +73,15 @@ type UserGroupAddOrgManageableParams struct {
 // groups; other names are ignored.
 func (q *Queries) UserGroupAddOrgManageable(ctx context.Context, arg UserGroupAddOrgManageableParams) error {
 	_, err := q.db.Exec(ctx, userGroupAddOrgManageable, arg.UserID, arg.Names)
+	return err
+}
+
+const userGroupDeleteAllByUser = `-- name: UserGroupDeleteAllByUser :exec
+DELETE FROM user_permission_groups WHERE user_id = $1
+`
+
+func (q *Queries) UserGroupDeleteAllByUser(ctx context.Context, userID int64) error {
+	_, err := q.db.Exec(ctx, userGroupDeleteAllByUser, userID)
 	return err
 }
 

@@ -9,17 +9,6 @@ import (
 	"context"
 )
 
-const identityCountByUser = `-- name: IdentityCountByUser :one
-SELECT count(*) FROM user_identities WHERE user_id = $1
-`
-
-func (q *Queries) IdentityCountByUser(ctx context.Context, userID int64) (int64, error) {
-	row := q.db.QueryRow(ctx, identityCountByUser, userID)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
 const identityCreate = `-- name: IdentityCreate :one
 INSERT INTO user_identities (user_id, provider, subject, email, phone)
 VALUES ($1, $2, $3, $4, $5)

@@ -216,3 +216,30 @@ func (q *Queries) InvitationRevokeExpired(ctx context.Context, arg InvitationRev
 	_, err := q.db.Exec(ctx, invitationRevokeExpired, arg.OrganizationID, arg.Email)
 	return err
 }
+
+const invitationRevokePendingByEmail = `-- name: InvitationRevokePendingByEmail :exec
+UPDATE invitations SET revoked_at = now()
+WHERE lower(email) = lower($1::text) AND accepted_at IS NULL AND revoked_at IS NULL
+`
+
+func (q *Queries) InvitationRevokePendingByEmail(ctx context.Context, email string) error {
+	_, err := q.db.Exec(ctx, invitationRevokePendingByEmail, email)
+	return err
+}
+
+const invitationScrubEmail = `-- name: InvitationScrubEmail :exec
+UPDATE invitations SET email = 'deleted-' || id || '@invalid.invalid'
+WHERE accepted_by = $1 OR lower(email) = lower($2::text)
+`
+
+type InvitationScrubEmailParams struct {
+	UserID *int64
+	Email  string
+}
+
+// InvitationScrubEmail replaces the address on every invitation sent to or
+// accepted by a deleted user with a placeholder that identifies no one.
+func (q *Queries) InvitationScrubEmail(ctx context.Context, arg InvitationScrubEmailParams) error {
+	_, err := q.db.Exec(ctx, invitationScrubEmail, arg.UserID, arg.Email)
+	return err
+}

@@ -62,6 +62,15 @@ func (q *Queries) OutboxClaim(ctx context.Context, arg OutboxClaimParams) ([]Out
 	return items, nil
 }
 
+const outboxDeleteMailByUser = `-- name: OutboxDeleteMailByUser :exec
+DELETE FROM outbox WHERE user_id = $1::bigint AND kind = 'mail'
+`
+
+func (q *Queries) OutboxDeleteMailByUser(ctx context.Context, userID int64) error {
+	_, err := q.db.Exec(ctx, outboxDeleteMailByUser, userID)
+	return err
+}
+
 const outboxEnqueue = `-- name: OutboxEnqueue :one
 INSERT INTO outbox (kind, user_id, payload) VALUES ($1, $2, $3)
 RETURNING id
@@ -78,28 +87,6 @@ func (q *Queries) OutboxEnqueue(ctx context.Context, arg OutboxEnqueueParams) (i
 	var id int64
 	err := row.Scan(&id)
 	return id, err
-}
-
-const outboxGet = `-- name: OutboxGet :one
-SELECT id, kind, user_id, payload, attempts, run_after, last_error, created_at, done_at, failed_at FROM outbox WHERE id = $1
-`
-
-func (q *Queries) OutboxGet(ctx context.Context, id int64) (Outbox, error) {
-	row := q.db.QueryRow(ctx, outboxGet, id)
-	var i Outbox
-	err := row.Scan(
-		&i.ID,
-		&i.Kind,
-		&i.UserID,
-		&i.Payload,
-		&i.Attempts,
-		&i.RunAfter,
-		&i.LastError,
-		&i.CreatedAt,
-		&i.DoneAt,
-		&i.FailedAt,
-	)
-	return i, err
 }
 
 const outboxMarkDone = `-- name: OutboxMarkDone :exec

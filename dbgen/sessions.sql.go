@@ -200,6 +200,24 @@ func (q *Queries) SessionRevoke(ctx context.Context, arg SessionRevokeParams) er
 	return err
 }
 
+const sessionRevokeAllByUser = `-- name: SessionRevokeAllByUser :execrows
+UPDATE sessions SET revoked_at = now(), revoked_reason = $1
+WHERE user_id = $2 AND revoked_at IS NULL
+`
+
+type SessionRevokeAllByUserParams struct {
+	Reason *string
+	UserID int64
+}
+
+func (q *Queries) SessionRevokeAllByUser(ctx context.Context, arg SessionRevokeAllByUserParams) (int64, error) {
+	result, err := q.db.Exec(ctx, sessionRevokeAllByUser, arg.Reason, arg.UserID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const sessionRevokeByRefreshToken = `-- name: SessionRevokeByRefreshToken :execrows
 UPDATE sessions SET revoked_at = now(), revoked_reason = $1
 WHERE id = (SELECT session_id FROM session_refresh_tokens WHERE token_hash = $2)
@@ -260,6 +278,15 @@ func (q *Queries) SessionRevokeOwned(ctx context.Context, arg SessionRevokeOwned
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const sessionScrubByUser = `-- name: SessionScrubByUser :exec
+UPDATE sessions SET user_agent = NULL, ip = NULL WHERE user_id = $1
+`
+
+func (q *Queries) SessionScrubByUser(ctx context.Context, userID int64) error {
+	_, err := q.db.Exec(ctx, sessionScrubByUser, userID)
+	return err
 }
 
 const sessionTouch = `-- name: SessionTouch :one

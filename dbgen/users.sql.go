@@ -985,6 +985,19 @@ func (q *Queries) UserListInactive(ctx context.Context, arg UserListInactivePara
 	return items, nil
 }
 
+const userLockGraph = `-- name: UserLockGraph :exec
+SELECT graph_lock_user($1::bigint)
+`
+
+// UserLockGraph takes the user's social-graph lock exclusively (see
+// graph_lock_user in the migrations): a delete takes it before any other
+// lock, so follows and blocks in flight of that user finish first and none
+// starts until the delete commits.
+func (q *Queries) UserLockGraph(ctx context.Context, userID int64) error {
+	_, err := q.db.Exec(ctx, userLockGraph, userID)
+	return err
+}
+
 const userSearch = `-- name: UserSearch :many
 SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email FROM users
 WHERE deleted_at IS NULL
@@ -1270,20 +1283,6 @@ func (q *Queries) UserSetRole(ctx context.Context, arg UserSetRoleParams) (User,
 	return i, err
 }
 
-const userUpdateAvatar = `-- name: UserUpdateAvatar :exec
-UPDATE users SET avatar = $1, updated_at = now() WHERE id = $2 AND deleted_at IS NULL
-`
-
-type UserUpdateAvatarParams struct {
-	Avatar *string
-	ID     int64
-}
-
-func (q *Queries) UserUpdateAvatar(ctx context.Context, arg UserUpdateAvatarParams) error {
-	_, err := q.db.Exec(ctx, userUpdateAvatar, arg.Avatar, arg.ID)
-	return err
-}
-
 const userUpdateLocation = `-- name: UserUpdateLocation :one
 UPDATE users SET
     current_latitude = $1,
@@ -1504,60 +1503,6 @@ func (q *Queries) UserUpdateProfile(ctx context.Context, arg UserUpdateProfilePa
 		arg.PhoneVerified,
 		arg.ID,
 	)
-	var i User
-	err := row.Scan(
-		&i.ID,
-		&i.Username,
-		&i.Email,
-		&i.Phone,
-		&i.FirstName,
-		&i.LastName,
-		&i.Bio,
-		&i.Avatar,
-		&i.DateOfBirth,
-		&i.InstagramHandle,
-		&i.Country,
-		&i.City,
-		&i.Zipcode,
-		&i.Role,
-		&i.ArtistID,
-		&i.OrganizationID,
-		&i.IsActive,
-		&i.IsVerified,
-		&i.PhoneVerified,
-		&i.EmailVerified,
-		&i.Preferences,
-		&i.CurrentLatitude,
-		&i.CurrentLongitude,
-		&i.LastAuthMethod,
-		&i.LastAuthMethodAt,
-		&i.LastLoginAt,
-		&i.IsSeedData,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-		&i.DeletedAt,
-		&i.PendingEmail,
-	)
-	return i, err
-}
-
-const userUpdateVerifiedClaims = `-- name: UserUpdateVerifiedClaims :one
-UPDATE users SET
-    email_verified = $1,
-    phone_verified = $2,
-    updated_at = now()
-WHERE id = $3
-RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email
-`
-
-type UserUpdateVerifiedClaimsParams struct {
-	EmailVerified bool
-	PhoneVerified bool
-	ID            int64
-}
-
-func (q *Queries) UserUpdateVerifiedClaims(ctx context.Context, arg UserUpdateVerifiedClaimsParams) (User, error) {
-	row := q.db.QueryRow(ctx, userUpdateVerifiedClaims, arg.EmailVerified, arg.PhoneVerified, arg.ID)
 	var i User
 	err := row.Scan(
 		&i.ID,

@@ -100,3 +100,15 @@ WHERE token_hash = @token_hash AND purpose = @purpose AND used_at IS NULL AND ex
 UPDATE user_tokens SET used_at = now()
 WHERE token_hash = @token_hash AND purpose = ANY(@purposes::text[]) AND used_at IS NULL AND expires_at > now()
 RETURNING *;
+
+-- name: UserTokenDeleteByUser :exec
+DELETE FROM user_tokens WHERE user_id = @user_id;
+
+-- name: PasswordCredentialDelete :execrows
+DELETE FROM password_credentials WHERE user_id = @user_id;
+
+-- name: LoginFailureDeleteByIdentifiers :exec
+DELETE FROM login_failures WHERE identifier_hash = ANY(@hashes::bytea[]);
+
+-- name: LoginFailureDeleteByUser :exec
+DELETE FROM login_failures WHERE user_id = @user_id::bigint;

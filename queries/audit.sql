@@ -48,3 +48,9 @@ WHERE action = @action::text
   AND (created_at, id) < (@after_created_at::timestamptz, @after_id::bigint)
 ORDER BY created_at DESC, id DESC
 LIMIT @page_limit;
+
+-- name: AuditScrubByUser :exec
+UPDATE audit_events
+SET details = details - ARRAY['email', 'phone', 'username', 'first_name', 'last_name', 'name', 'before', 'after']::text[]
+    || jsonb_build_object('redacted', true)
+WHERE target_user_id = @user_id::bigint OR actor_id = @user_id::bigint;

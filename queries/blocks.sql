@@ -18,3 +18,6 @@ WHERE b.blocker_id = @blocker_id
   AND (b.created_at, b.blocked_id) < (@after_created_at::timestamptz, @after_id::bigint)
 ORDER BY b.created_at DESC, b.blocked_id DESC
 LIMIT @page_limit;
+
+-- name: BlockDeleteAllByUser :exec
+DELETE FROM blocks WHERE blocker_id = @user_id OR blocked_id = @user_id;

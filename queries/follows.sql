@@ -62,3 +62,6 @@ WHERE f.follower_id = @user_id
   AND (f.created_at, f.followee_id) < (@after_created_at::timestamptz, @after_id::bigint)
 ORDER BY f.created_at DESC, f.followee_id DESC
 LIMIT @page_limit;
+
+-- name: FollowDeleteAllByUser :exec
+DELETE FROM follows WHERE follower_id = @user_id OR followee_id = @user_id;

@@ -2,9 +2,6 @@
 INSERT INTO permission_groups (name, kind, description) VALUES (@name, @kind, @description)
 ON CONFLICT (name) DO NOTHING;
 
--- name: GroupList :many
-SELECT * FROM permission_groups ORDER BY kind, name;
-
 -- name: GroupListByKind :many
 SELECT * FROM permission_groups WHERE kind = @kind ORDER BY name;
 
@@ -24,3 +21,6 @@ WHERE g.id = ug.group_id AND g.kind = 'org_manageable' AND ug.user_id = @user_id
 -- name: UserGroupDeleteOrgManageableByOrg :exec
 DELETE FROM user_permission_groups ug USING permission_groups g, users u
 WHERE g.id = ug.group_id AND g.kind = 'org_manageable' AND u.id = ug.user_id AND u.organization_id = @organization_id;
+
+-- name: UserGroupDeleteAllByUser :exec
+DELETE FROM user_permission_groups WHERE user_id = @user_id;

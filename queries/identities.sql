@@ -12,9 +12,6 @@ RETURNING *;
 -- name: IdentityListByUser :many
 SELECT * FROM user_identities WHERE user_id = @user_id ORDER BY created_at, id;
 
--- name: IdentityCountByUser :one
-SELECT count(*) FROM user_identities WHERE user_id = @user_id;
-
 -- name: IdentityUpdateClaims :exec
 UPDATE user_identities SET email = @email, phone = @phone, last_seen_at = now()
 WHERE id = @id;

@@ -38,3 +38,13 @@ WHERE organization_id = @organization_id AND accepted_at IS NULL AND revoked_at 
   AND (created_at, id) < (@after_created_at::timestamptz, @after_id::bigint)
 ORDER BY created_at DESC, id DESC
 LIMIT @page_limit;
+
+-- name: InvitationRevokePendingByEmail :exec
+UPDATE invitations SET revoked_at = now()
+WHERE lower(email) = lower(@email::text) AND accepted_at IS NULL AND revoked_at IS NULL;
+
+-- InvitationScrubEmail replaces the address on every invitation sent to or
+-- accepted by a deleted user with a placeholder that identifies no one.
+-- name: InvitationScrubEmail :exec
+UPDATE invitations SET email = 'deleted-' || id || '@invalid.invalid'
+WHERE accepted_by = @user_id OR lower(email) = lower(@email::text);

@@ -34,5 +34,5 @@ UPDATE outbox SET last_error = @last_error, failed_at = now(),
     payload = CASE WHEN kind = 'idp_delete' THEN payload ELSE '{}'::jsonb END
 WHERE id = @id AND attempts = @attempts;
 
--- name: OutboxGet :one
-SELECT * FROM outbox WHERE id = @id;
+-- name: OutboxDeleteMailByUser :exec
+DELETE FROM outbox WHERE user_id = @user_id::bigint AND kind = 'mail';

@@ -72,3 +72,10 @@ WHERE user_id = @user_id AND revoked_at IS NULL AND expires_at > now()
   AND (created_at, id) < (@after_created_at::timestamptz, @after_id::bigint)
 ORDER BY created_at DESC, id DESC
 LIMIT @page_limit;
+
+-- name: SessionRevokeAllByUser :execrows
+UPDATE sessions SET revoked_at = now(), revoked_reason = @reason
+WHERE user_id = @user_id AND revoked_at IS NULL;
+
+-- name: SessionScrubByUser :exec
+UPDATE sessions SET user_agent = NULL, ip = NULL WHERE user_id = @user_id;

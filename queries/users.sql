@@ -64,14 +64,6 @@ UPDATE users SET
 WHERE id = @id
 RETURNING *;
 
--- name: UserUpdateVerifiedClaims :one
-UPDATE users SET
-    email_verified = @email_verified,
-    phone_verified = @phone_verified,
-    updated_at = now()
-WHERE id = @id
-RETURNING *;
-
 -- name: UserUpdatePreferences :one
 UPDATE users SET preferences = @preferences, updated_at = now()
 WHERE id = @id AND deleted_at IS NULL
@@ -84,9 +76,6 @@ UPDATE users SET
     updated_at = now()
 WHERE id = @id AND deleted_at IS NULL
 RETURNING *;
-
--- name: UserUpdateAvatar :exec
-UPDATE users SET avatar = @avatar, updated_at = now() WHERE id = @id AND deleted_at IS NULL;
 
 -- name: UserSetEmailVerified :exec
 UPDATE users SET email_verified = true, updated_at = now()
@@ -229,3 +218,10 @@ RETURNING *;
 
 -- name: UserSetOrganization :exec
 UPDATE users SET organization_id = @organization_id, updated_at = now() WHERE id = @id;
+
+-- UserLockGraph takes the user's social-graph lock exclusively (see
+-- graph_lock_user in the migrations): a delete takes it before any other
+-- lock, so follows and blocks in flight of that user finish first and none
+-- starts until the delete commits.
+-- name: UserLockGraph :exec
+SELECT graph_lock_user(@user_id::bigint);

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -87,7 +88,11 @@ func (a *Admin) ListUsers(ctx context.Context, f UserFilter, page PageRequest) (
 	if err != nil {
 		return Page[User]{}, err
 	}
-	return readPage(a.cursors, cursorUsers, f.bind(), page, func(after Cursor, n int32) ([]dbgen.User, error) {
+	p, err := a.cursors.startPage(cursorUsers, f.bind(), page)
+	if err != nil {
+		return Page[User]{}, err
+	}
+	return readPage(p, func(after Cursor, n int32) ([]dbgen.User, error) {
 		return a.listUsers(ctx, f, after, n)
 	}, userFromRow)
 }
@@ -429,7 +434,11 @@ func (a *Admin) AuditEvents(ctx context.Context, f AuditFilter, page PageRequest
 	if err := f.validate(); err != nil {
 		return AuditPage{}, err
 	}
-	return readPage(a.cursors, cursorAudit, f.bind(), page, func(after Cursor, n int32) ([]dbgen.AuditEvent, error) {
+	p, err := a.cursors.startPage(cursorAudit, f.bind(), page)
+	if err != nil {
+		return AuditPage{}, err
+	}
+	return readPage(p, func(after Cursor, n int32) ([]dbgen.AuditEvent, error) {
 		return a.auditRows(ctx, f, after, n)
 	}, auditEventFromRow)
 }

@@ -115,33 +115,48 @@ func pageLimit(limit *int) (int, error) {
 // positioned is an item of a keyset list: it knows its position.
 type positioned interface{ keyset() Cursor }
 
-// readPage reads the page req asks for of list kind, whose cursors are
-// bound to the filters bind: it checks the limit and the cursor, fetches
-// one row more than the limit after the cursor's position (to learn
-// whether a next page exists) and converts the rows with conv.
-// Errors: validation_failed (limit), invalid_cursor, and fetch's.
-func readPage[R any, T positioned](c cursorCodec, kind string, bind []byte, req PageRequest,
-	fetch func(after Cursor, n int32) ([]R, error), conv func(R) T) (Page[T], error) {
+// pageAt is a checked page request of one list: the position the page
+// starts after, its length, and how its next cursor is made.
+type pageAt struct {
+	after Cursor
+	limit int
+	codec cursorCodec
+	kind  string
+	bind  []byte
+}
+
+// startPage checks req, a page request of list kind whose cursors are
+// bound to the filters bind.
+// Errors: validation_failed (limit), invalid_cursor.
+func (c cursorCodec) startPage(kind string, bind []byte, req PageRequest) (pageAt, error) {
 	limit, err := pageLimit(req.Limit)
 	if err != nil {
-		return Page[T]{}, err
+		return pageAt{}, err
 	}
-	after := firstPage
+	p := pageAt{after: firstPage, limit: limit, codec: c, kind: kind, bind: bind}
 	if req.Cursor != "" {
-		if after, err = c.decode(kind, bind, req.Cursor); err != nil {
-			return Page[T]{}, err
+		if p.after, err = c.decode(kind, bind, req.Cursor); err != nil {
+			return pageAt{}, err
 		}
 	}
-	rows, err := fetch(after, int32(limit+1))
+	return p, nil
+}
+
+// readPage reads page p: fetch returns up to n rows after a position, one
+// more than the page holds (to learn whether a next page exists), and
+// conv converts them.
+// Errors: fetch's.
+func readPage[R any, T positioned](p pageAt, fetch func(after Cursor, n int32) ([]R, error), conv func(R) T) (Page[T], error) {
+	rows, err := fetch(p.after, int32(p.limit+1))
 	if err != nil {
 		return Page[T]{}, err
 	}
-	out := Page[T]{Items: make([]T, 0, min(len(rows), limit))}
-	for _, r := range rows[:min(len(rows), limit)] {
+	out := Page[T]{Items: make([]T, 0, min(len(rows), p.limit))}
+	for _, r := range rows[:min(len(rows), p.limit)] {
 		out.Items = append(out.Items, conv(r))
 	}
-	if len(rows) > limit {
-		next := c.encode(kind, bind, out.Items[limit-1].keyset())
+	if len(rows) > p.limit {
+		next := p.codec.encode(p.kind, p.bind, out.Items[p.limit-1].keyset())
 		out.NextCursor = &next
 	}
 	return out, nil

@@ -84,9 +84,12 @@ func (s *Users) deleteTx(ctx context.Context, q *dbgen.Queries, userID, actorID 
 	if err := s.queueIdPDeletes(ctx, q, userID); err != nil {
 		return err
 	}
-	// Every table that holds the user's personal data, by user id.
+	if _, err := q.PasswordCredentialDelete(ctx, userID); err != nil {
+		return err
+	}
+	// Every other table that holds the user's personal data, by user id.
 	for _, erase := range []func(context.Context, int64) error{
-		q.SessionScrubByUser, q.UserTokenDeleteByUser, q.PasswordCredentialDelete, func(ctx context.Context, id int64) error { _, err := q.AvatarDelete(ctx, id); return err },
+		q.SessionScrubByUser, q.UserTokenDeleteByUser, func(ctx context.Context, id int64) error { _, err := q.AvatarDelete(ctx, id); return err },
 		q.FollowDeleteAllByUser, q.BlockDeleteAllByUser, q.UserGroupDeleteAllByUser,
 		q.AuditScrubByUser, q.LoginFailureDeleteByUser, q.OutboxDeleteMailByUser, q.IdentityScrubByUser,
 	} {

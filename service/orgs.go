@@ -76,12 +76,6 @@ type Invitation struct {
 	ExpiresAt      time.Time
 }
 
-// Page is one keyset page of a list. NextCursor is nil on the last page.
-type Page[T any] struct {
-	Items      []T
-	NextCursor *string
-}
-
 // OrgDetail is an organization as a member sees it: the first pages of its
 // members and of its pending invitations (continued by ListMembers and
 // ListInvitations).
@@ -252,10 +246,10 @@ func (o *Orgs) Get(ctx context.Context, viewerID, orgID int64) (OrgDetail, error
 			return OrgDetail{}, err
 		}
 		d := OrgDetail{Organization: org}
-		if d.Members, err = o.members(ctx, q, orgID, firstPage, DefaultPageLimit); err != nil {
+		if d.Members, err = o.members(ctx, q, orgID, o.firstPageOf(cursorMembers, orgID)); err != nil {
 			return OrgDetail{}, err
 		}
-		if d.Invitations, err = o.invitations(ctx, q, orgID, firstPage, DefaultPageLimit, c.seesEmails()); err != nil {
+		if d.Invitations, err = o.invitations(ctx, q, orgID, o.firstPageOf(cursorInvitations, orgID), c.seesEmails()); err != nil {
 			return OrgDetail{}, err
 		}
 		return d, nil
@@ -704,7 +698,7 @@ func (o *Orgs) SetMemberGroups(ctx context.Context, actorID, orgID, targetID int
 // account first.
 // Errors: validation_failed (limit), invalid_cursor, not_found.
 func (o *Orgs) ListMembers(ctx context.Context, viewerID, orgID int64, page PageRequest) (Page[Member], error) {
-	limit, after, err := o.pageStart(cursorMembers, orgID, page)
+	p, err := o.cursors.startPage(cursorMembers, orgBind(orgID), page)
 	if err != nil {
 		return Page[Member]{}, err
 	}
@@ -719,7 +713,7 @@ func (o *Orgs) ListMembers(ctx context.Context, viewerID, orgID int64, page Page
 		if _, err := q.OrgGet(ctx, orgID); err != nil {
 			return Page[Member]{}, err
 		}
-		return o.members(ctx, q, orgID, after, limit)
+		return o.members(ctx, q, orgID, p)
 	})
 }
 
@@ -727,7 +721,7 @@ func (o *Orgs) ListMembers(ctx context.Context, viewerID, orgID int64, page Page
 // invitations, newest first.
 // Errors: validation_failed (limit), invalid_cursor, not_found, forbidden.
 func (o *Orgs) ListInvitations(ctx context.Context, viewerID, orgID int64, page PageRequest) (Page[Invitation], error) {
-	limit, after, err := o.pageStart(cursorInvitations, orgID, page)
+	p, err := o.cursors.startPage(cursorInvitations, orgBind(orgID), page)
 	if err != nil {
 		return Page[Invitation]{}, err
 	}
@@ -742,58 +736,31 @@ func (o *Orgs) ListInvitations(ctx context.Context, viewerID, orgID int64, page 
 		if _, err := q.OrgGet(ctx, orgID); err != nil {
 			return Page[Invitation]{}, err
 		}
-		return o.invitations(ctx, q, orgID, after, limit, true)
+		return o.invitations(ctx, q, orgID, p, true)
 	})
 }
 
-func (o *Orgs) pageStart(kind string, orgID int64, page PageRequest) (int, Cursor, error) {
-	limit, err := pageLimit(page.Limit)
-	if err != nil {
-		return 0, Cursor{}, err
-	}
-	after := firstPage
-	if page.Cursor != "" {
-		if after, err = o.cursors.decode(kind, orgBind(orgID), page.Cursor); err != nil {
-			return 0, Cursor{}, err
-		}
-	}
-	return limit, after, nil
+// firstPageOf is the first page, of the default length, of an organization
+// list.
+func (o *Orgs) firstPageOf(kind string, orgID int64) pageAt {
+	p, _ := o.cursors.startPage(kind, orgBind(orgID), PageRequest{}) // cannot fail: no limit, no cursor
+	return p
 }
 
-func (o *Orgs) members(ctx context.Context, q *dbgen.Queries, orgID int64, after Cursor, limit int) (Page[Member], error) {
-	rows, err := q.MemberList(ctx, dbgen.MemberListParams{
-		OrganizationID: &orgID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: int32(limit + 1),
-	})
-	if err != nil {
-		return Page[Member]{}, err
-	}
-	out := Page[Member]{Items: make([]Member, 0, min(len(rows), limit))}
-	for _, r := range rows[:min(len(rows), limit)] {
-		out.Items = append(out.Items, Member{User: userFromRow(r.User), Groups: r.Groups})
-	}
-	if len(rows) > limit {
-		last := out.Items[limit-1].User
-		c := o.cursors.encode(cursorMembers, orgBind(orgID), Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
-		out.NextCursor = &c
-	}
-	return out, nil
+func (o *Orgs) members(ctx context.Context, q *dbgen.Queries, orgID int64, p pageAt) (Page[Member], error) {
+	return readPage(p, func(after Cursor, n int32) ([]dbgen.MemberListRow, error) {
+		return q.MemberList(ctx, dbgen.MemberListParams{OrganizationID: &orgID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
+	}, func(r dbgen.MemberListRow) Member { return Member{User: userFromRow(r.User), Groups: r.Groups} })
 }
 
-func (o *Orgs) invitations(ctx context.Context, q *dbgen.Queries, orgID int64, after Cursor, limit int, withEmail bool) (Page[Invitation], error) {
-	rows, err := q.InvitationListPending(ctx, dbgen.InvitationListPendingParams{
-		OrganizationID: orgID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: int32(limit + 1),
-	})
-	if err != nil {
-		return Page[Invitation]{}, err
-	}
-	out := Page[Invitation]{Items: make([]Invitation, 0, min(len(rows), limit))}
-	for _, r := range rows[:min(len(rows), limit)] {
-		out.Items = append(out.Items, invitationFromRow(r, withEmail))
-	}
-	if len(rows) > limit {
-		last := out.Items[limit-1]
-		c := o.cursors.encode(cursorInvitations, orgBind(orgID), Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
-		out.NextCursor = &c
-	}
-	return out, nil
+func (o *Orgs) invitations(ctx context.Context, q *dbgen.Queries, orgID int64, p pageAt, withEmail bool) (Page[Invitation], error) {
+	return readPage(p, func(after Cursor, n int32) ([]dbgen.Invitation, error) {
+		return q.InvitationListPending(ctx, dbgen.InvitationListPendingParams{OrganizationID: orgID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
+	}, func(r dbgen.Invitation) Invitation { return invitationFromRow(r, withEmail) })
 }
+
+// keyset is where a member stands in the members list's order.
+func (m Member) keyset() Cursor { return m.User.keyset() }
+
+// keyset is where an invitation stands in the invitations list's order.
+func (i Invitation) keyset() Cursor { return Cursor{CreatedAt: i.CreatedAt, ID: i.ID} }

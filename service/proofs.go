@@ -64,7 +64,7 @@ func proveAddress(ctx context.Context, q *dbgen.Queries, u dbgen.User, by *Princ
 	if p.identities, err = q.IdentityDeleteAllByUser(ctx, u.ID); err != nil {
 		return p, err
 	}
-	n, err := q.PasswordCredentialDeleteCount(ctx, u.ID)
+	n, err := q.PasswordCredentialDelete(ctx, u.ID)
 	if err != nil {
 		return p, err
 	}

@@ -199,8 +199,11 @@ func (a *Accounts) Logout(ctx context.Context, refreshToken string) error {
 // first. The cursor is bound to the user.
 // Errors: validation_failed (limit), invalid_cursor, db_unavailable.
 func (a *Accounts) Sessions(ctx context.Context, userID int64, page PageRequest) (Page[Session], error) {
-	bind := []byte(strconv.FormatInt(userID, 10))
-	return readPage(a.cursors, cursorSessions, bind, page, func(after Cursor, n int32) ([]dbgen.Session, error) {
+	p, err := a.cursors.startPage(cursorSessions, []byte(strconv.FormatInt(userID, 10)), page)
+	if err != nil {
+		return Page[Session]{}, err
+	}
+	return readPage(p, func(after Cursor, n int32) ([]dbgen.Session, error) {
 		return query(ctx, a.db.q.SessionListLiveByUser, dbgen.SessionListLiveByUserParams{
 			UserID: userID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 		})
