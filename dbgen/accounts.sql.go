@@ -313,35 +313,6 @@ func (q *Queries) UserTokenGetLive(ctx context.Context, arg UserTokenGetLivePara
 	return i, err
 }
 
-const userTokenUse = `-- name: UserTokenUse :one
-UPDATE user_tokens SET used_at = now()
-WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()
-RETURNING id, user_id, purpose, token_hash, email, created_at, expires_at, used_at
-`
-
-type UserTokenUseParams struct {
-	TokenHash []byte
-	Purpose   string
-}
-
-// UserTokenUse marks a live token used and returns it; an unknown, used or
-// expired token returns no row.
-func (q *Queries) UserTokenUse(ctx context.Context, arg UserTokenUseParams) (UserToken, error) {
-	row := q.db.QueryRow(ctx, userTokenUse, arg.TokenHash, arg.Purpose)
-	var i UserToken
-	err := row.Scan(
-		&i.ID,
-		&i.UserID,
-		&i.Purpose,
-		&i.TokenHash,
-		&i.Email,
-		&i.CreatedAt,
-		&i.ExpiresAt,
-		&i.UsedAt,
-	)
-	return i, err
-}
-
 const userTokenUseAllByUser = `-- name: UserTokenUseAllByUser :exec
 UPDATE user_tokens SET used_at = now()
 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL
@@ -368,7 +339,8 @@ type UserTokenUseAnyParams struct {
 	Purposes  []string
 }
 
-// UserTokenUseAny spends a live token of any of @purposes and returns it.
+// UserTokenUseAny spends a live token of any of @purposes and returns it;
+// an unknown, used or expired token returns no row.
 func (q *Queries) UserTokenUseAny(ctx context.Context, arg UserTokenUseAnyParams) (UserToken, error) {
 	row := q.db.QueryRow(ctx, userTokenUseAny, arg.TokenHash, arg.Purposes)
 	var i UserToken

@@ -68,27 +68,23 @@ func withLock(ctx context.Context, databaseURL string, fn func() error) error {
 
 // Up applies every pending migration. Progress is written to log (nil for none).
 func Up(ctx context.Context, databaseURL string, log io.Writer) error {
-	db, err := newDB(databaseURL, log)
-	if err != nil {
-		return err
-	}
-	return withLock(ctx, databaseURL, func() error {
-		if err := db.Migrate(); err != nil {
-			return fmt.Errorf("migrate up: %w", err)
-		}
-		return nil
-	})
+	return run(ctx, databaseURL, log, "migrate up", (*dbmate.DB).Migrate)
 }
 
 // Down rolls back the latest applied migration.
 func Down(ctx context.Context, databaseURL string, log io.Writer) error {
+	return run(ctx, databaseURL, log, "migrate down", (*dbmate.DB).Rollback)
+}
+
+// run takes the migration lock and runs step, one of dbmate's commands.
+func run(ctx context.Context, databaseURL string, log io.Writer, what string, step func(*dbmate.DB) error) error {
 	db, err := newDB(databaseURL, log)
 	if err != nil {
 		return err
 	}
 	return withLock(ctx, databaseURL, func() error {
-		if err := db.Rollback(); err != nil {
-			return fmt.Errorf("migrate down: %w", err)
+		if err := step(db); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		return nil
 	})

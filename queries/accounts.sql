@@ -73,13 +73,6 @@ DELETE FROM login_failures WHERE id IN (
 INSERT INTO user_tokens (user_id, purpose, token_hash, email, expires_at)
 VALUES (@user_id, @purpose, @token_hash, @email, now() + make_interval(secs => @ttl_seconds::float8));
 
--- UserTokenUse marks a live token used and returns it; an unknown, used or
--- expired token returns no row.
--- name: UserTokenUse :one
-UPDATE user_tokens SET used_at = now()
-WHERE token_hash = @token_hash AND purpose = @purpose AND used_at IS NULL AND expires_at > now()
-RETURNING *;
-
 -- name: UserTokenUseAllByUser :exec
 UPDATE user_tokens SET used_at = now()
 WHERE user_id = @user_id AND purpose = @purpose AND used_at IS NULL;
@@ -95,7 +88,8 @@ WHERE user_id = @user_id AND hash = @old_hash;
 SELECT * FROM user_tokens
 WHERE token_hash = @token_hash AND purpose = @purpose AND used_at IS NULL AND expires_at > now();
 
--- UserTokenUseAny spends a live token of any of @purposes and returns it.
+-- UserTokenUseAny spends a live token of any of @purposes and returns it;
+-- an unknown, used or expired token returns no row.
 -- name: UserTokenUseAny :one
 UPDATE user_tokens SET used_at = now()
 WHERE token_hash = @token_hash AND purpose = ANY(@purposes::text[]) AND used_at IS NULL AND expires_at > now()

@@ -26,13 +26,7 @@ func (a *Accounts) VerifyEmail(ctx context.Context, token string, by *Principal)
 		return ErrInvalidToken
 	}
 	_, err := inTxV(ctx, a.db, func(q *dbgen.Queries) (proved, error) {
-		t, err := q.UserTokenUseAny(ctx, dbgen.UserTokenUseAnyParams{
-			TokenHash: hash, Purposes: []string{purposeEmailVerification, purposeEmailChange},
-		})
-		if err != nil {
-			return proved{}, notFoundAs(err, ErrInvalidToken)
-		}
-		u, err := q.UserGetByIDForUpdate(ctx, t.UserID)
+		t, u, err := useToken(ctx, q, hash, purposeEmailVerification, purposeEmailChange)
 		if err != nil {
 			return proved{}, err
 		}

@@ -149,36 +149,38 @@ func (o *Outbox) runJob(ctx context.Context, j dbgen.Outbox) error {
 }
 
 func (o *Outbox) work(ctx context.Context, j dbgen.Outbox) error {
+	var w func(ctx context.Context, payload []byte) error
 	switch j.Kind {
 	case "idp_delete":
-		if o.admin == nil {
-			return errNoHandler
+		if o.admin != nil {
+			w = worker(func(ctx context.Context, p idpDeletePayload) error { return o.admin.DeleteUser(ctx, p.Subject) })
 		}
-		var p idpDeletePayload
-		if err := json.Unmarshal(j.Payload, &p); err != nil {
-			return fmt.Errorf("payload: %w", err)
-		}
-		return o.admin.DeleteUser(ctx, p.Subject)
 	case "mail":
-		if o.mailer == nil {
-			return errNoHandler
+		if o.mailer != nil {
+			w = worker(o.mailer.Send)
 		}
-		var m Mail
-		if err := json.Unmarshal(j.Payload, &m); err != nil {
-			return fmt.Errorf("payload: %w", err)
-		}
-		return o.mailer.Send(ctx, m)
 	case kindResetRequest:
-		if o.Resets == nil {
-			return errNoHandler
+		if o.Resets != nil {
+			w = worker(func(ctx context.Context, r resetRequest) error { return o.Resets.SendReset(ctx, r.Email) })
 		}
-		var r resetRequest
-		if err := json.Unmarshal(j.Payload, &r); err != nil {
+	default:
+		return fmt.Errorf("unknown job kind %q", j.Kind)
+	}
+	if w == nil {
+		return errNoHandler
+	}
+	return w(ctx, j.Payload)
+}
+
+// worker is fn working a job whose JSON payload is a P.
+func worker[P any](fn func(context.Context, P) error) func(context.Context, []byte) error {
+	return func(ctx context.Context, payload []byte) error {
+		var p P
+		if err := json.Unmarshal(payload, &p); err != nil {
 			return fmt.Errorf("payload: %w", err)
 		}
-		return o.Resets.SendReset(ctx, r.Email)
+		return fn(ctx, p)
 	}
-	return fmt.Errorf("unknown job kind %q", j.Kind)
 }
 
 // enqueueMail queues m in the caller's transaction. userID is the user the

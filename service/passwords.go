@@ -186,11 +186,7 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, pw string) error {
 		return fmt.Errorf("hash password: %w", err)
 	}
 	return inTx(ctx, a.db, func(q *dbgen.Queries) error {
-		t, err := q.UserTokenUse(ctx, dbgen.UserTokenUseParams{TokenHash: hash, Purpose: purposePasswordReset})
-		if err != nil {
-			return notFoundAs(err, ErrInvalidToken)
-		}
-		u, err := q.UserGetByIDForUpdate(ctx, t.UserID)
+		t, u, err := useToken(ctx, q, hash, purposePasswordReset)
 		if err != nil {
 			return err
 		}

@@ -103,6 +103,18 @@ func (a *Accounts) mailAllowed(ctx context.Context, q *dbgen.Queries, address, k
 	return ok, err
 }
 
+// useToken spends the live token with this hash, of one of purposes, and
+// locks its user's row, in q's transaction.
+// Errors: invalid_token (unknown, used or expired token).
+func useToken(ctx context.Context, q *dbgen.Queries, hash []byte, purposes ...string) (dbgen.UserToken, dbgen.User, error) {
+	t, err := q.UserTokenUseAny(ctx, dbgen.UserTokenUseAnyParams{TokenHash: hash, Purposes: purposes})
+	if err != nil {
+		return t, dbgen.User{}, notFoundAs(err, ErrInvalidToken)
+	}
+	u, err := q.UserGetByIDForUpdate(ctx, t.UserID)
+	return t, u, err
+}
+
 // humanDuration writes whole hours as "1 hour" / "24 hours", else minutes.
 func humanDuration(d time.Duration) string {
 	switch {
