@@ -439,9 +439,9 @@ func (o *Orgs) invitationLink(token string) string {
 // seat_limit_reached (members + pending invitations fill the plan),
 // conflict (an invitation to the address is pending).
 func (o *Orgs) Invite(ctx context.Context, actorID, orgID int64, email string, groups []string) (Invitation, error) {
-	email, ok := NormalizeEmail(email)
-	if !ok {
-		return Invitation{}, Invalid(FieldError{Field: "email", Message: "must be an email address"})
+	email, err := emailRule.required(email)
+	if err != nil {
+		return Invitation{}, err
 	}
 	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Invitation, error) {
 		org, c, err := lockOrg(ctx, q, actorID, orgID)
