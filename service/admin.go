@@ -281,14 +281,7 @@ func lockForChange(ctx context.Context, q *dbgen.Queries, actorID, targetID int6
 	if !slices.Contains(admins, actorID) {
 		return dbgen.User{}, ErrForbidden
 	}
-	u, err := q.UserGetByIDForUpdate(ctx, targetID)
-	if err != nil {
-		return dbgen.User{}, err
-	}
-	if u.DeletedAt != nil {
-		return dbgen.User{}, ErrNotFound
-	}
-	return u, nil
+	return lockLiveUser(ctx, q, targetID)
 }
 
 // SetRole gives user targetID role; artistID is required for the artist

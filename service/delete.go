@@ -59,12 +59,9 @@ func (s *Users) deleteTx(ctx context.Context, q *dbgen.Queries, userID, actorID 
 	if err != nil {
 		return err
 	}
-	u, err := q.UserGetByIDForUpdate(ctx, userID)
+	u, err := lockLiveUser(ctx, q, userID)
 	if err != nil {
 		return err
-	}
-	if u.DeletedAt != nil {
-		return ErrNotFound
 	}
 	if actorID != userID && !slices.Contains(admins, actorID) {
 		return ErrForbidden // the actor was demoted or deactivated meanwhile

@@ -156,6 +156,16 @@ func lockOrg(ctx context.Context, q *dbgen.Queries, callerID, orgID int64) (dbge
 	return org, c, err
 }
 
+// lockOrgFor is lockOrg for a caller who must be allowed act.
+// Errors: not_found, forbidden.
+func lockOrgFor(ctx context.Context, q *dbgen.Queries, callerID, orgID int64, act OrgAction) (dbgen.Organization, orgCaller, error) {
+	org, c, err := lockOrg(ctx, q, callerID, orgID)
+	if err == nil {
+		err = c.may(act)
+	}
+	return org, c, err
+}
+
 // checkSeats reports seat_limit_reached unless organization orgID, locked
 // by the caller, has room for adding more seats (0: is not over its limit).
 func checkSeats(ctx context.Context, q *dbgen.Queries, orgID, adding int64) error {
@@ -183,12 +193,9 @@ func (o *Orgs) Create(ctx context.Context, actorID int64, name string) (Organiza
 		return Organization{}, err
 	}
 	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Organization, error) {
-		u, err := q.UserGetByIDForUpdate(ctx, actorID)
+		u, err := lockLiveUser(ctx, q, actorID)
 		if err != nil {
 			return Organization{}, err
-		}
-		if u.DeletedAt != nil {
-			return Organization{}, ErrNotFound
 		}
 		if u.OrganizationID != nil {
 			return Organization{}, ErrAlreadyMember
@@ -234,11 +241,8 @@ func setGroups(ctx context.Context, q *dbgen.Queries, userID int64, groups []str
 // member nor a platform admin).
 func (o *Orgs) Get(ctx context.Context, viewerID, orgID int64) (OrgDetail, error) {
 	return inTxV(ctx, o.db, func(q *dbgen.Queries) (OrgDetail, error) {
-		c, err := callerIn(ctx, q, viewerID, orgID)
+		c, err := callerFor(ctx, q, viewerID, orgID, OrgView)
 		if err != nil {
-			return OrgDetail{}, err
-		}
-		if err := c.may(OrgView); err != nil {
 			return OrgDetail{}, err
 		}
 		org, err := o.get(ctx, q, orgID)
@@ -277,11 +281,8 @@ func (o *Orgs) Update(ctx context.Context, actorID, orgID int64, p OrgPatch) (Or
 		}
 	}
 	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Organization, error) {
-		org, c, err := lockOrg(ctx, q, actorID, orgID)
+		org, _, err := lockOrgFor(ctx, q, actorID, orgID, OrgManage)
 		if err != nil {
-			return Organization{}, err
-		}
-		if err := c.may(OrgManage); err != nil {
 			return Organization{}, err
 		}
 		if p.Name.Set && org.Name != name {
@@ -339,11 +340,8 @@ func (o *Orgs) Delete(ctx context.Context, actorID, orgID int64) error {
 // seat_limit_reached (the seats in use exceed the new plan's limit).
 func (o *Orgs) SetPlan(ctx context.Context, actorID, orgID int64, plan string) (Organization, error) {
 	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Organization, error) {
-		org, c, err := lockOrg(ctx, q, actorID, orgID)
+		org, _, err := lockOrgFor(ctx, q, actorID, orgID, OrgChangePlan)
 		if err != nil {
-			return Organization{}, err
-		}
-		if err := c.may(OrgChangePlan); err != nil {
 			return Organization{}, err
 		}
 		p, err := q.PlanGet(ctx, plan)
@@ -380,11 +378,7 @@ func (o *Orgs) Groups(ctx context.Context, viewerID, orgID int64) ([]Group, erro
 		if _, err := q.OrgGet(ctx, orgID); err != nil {
 			return nil, err
 		}
-		c, err := callerIn(ctx, q, viewerID, orgID)
-		if err != nil {
-			return nil, err
-		}
-		if err := c.may(OrgView); err != nil {
+		if _, err := callerFor(ctx, q, viewerID, orgID, OrgView); err != nil {
 			return nil, err
 		}
 		rows, err := q.GroupListByKind(ctx, kindOrgManageable)
@@ -444,11 +438,8 @@ func (o *Orgs) Invite(ctx context.Context, actorID, orgID int64, email string, g
 		return Invitation{}, err
 	}
 	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Invitation, error) {
-		org, c, err := lockOrg(ctx, q, actorID, orgID)
+		org, _, err := lockOrgFor(ctx, q, actorID, orgID, OrgManage)
 		if err != nil {
-			return Invitation{}, err
-		}
-		if err := c.may(OrgManage); err != nil {
 			return Invitation{}, err
 		}
 		if groups, err = checkGroups(ctx, q, groups); err != nil {
@@ -659,11 +650,8 @@ func (o *Orgs) RemoveMember(ctx context.Context, actorID, orgID, targetID int64)
 // Errors: validation_failed (groups), not_found, forbidden, last_admin.
 func (o *Orgs) SetMemberGroups(ctx context.Context, actorID, orgID, targetID int64, groups []string) (Member, error) {
 	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Member, error) {
-		_, c, err := lockOrg(ctx, q, actorID, orgID)
+		_, c, err := lockOrgFor(ctx, q, actorID, orgID, OrgManage)
 		if err != nil {
-			return Member{}, err
-		}
-		if err := c.may(OrgManage); err != nil {
 			return Member{}, err
 		}
 		if groups, err = checkGroups(ctx, q, groups); err != nil {
@@ -698,21 +686,7 @@ func (o *Orgs) SetMemberGroups(ctx context.Context, actorID, orgID, targetID int
 // account first.
 // Errors: validation_failed (limit), invalid_cursor, not_found.
 func (o *Orgs) ListMembers(ctx context.Context, viewerID, orgID int64, page PageRequest) (Page[Member], error) {
-	p, err := o.cursors.startPage(cursorMembers, orgBind(orgID), page)
-	if err != nil {
-		return Page[Member]{}, err
-	}
-	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Page[Member], error) {
-		c, err := callerIn(ctx, q, viewerID, orgID)
-		if err != nil {
-			return Page[Member]{}, err
-		}
-		if err := c.may(OrgView); err != nil {
-			return Page[Member]{}, err
-		}
-		if _, err := q.OrgGet(ctx, orgID); err != nil {
-			return Page[Member]{}, err
-		}
+	return orgList(ctx, o, viewerID, orgID, OrgView, cursorMembers, page, func(q *dbgen.Queries, p pageAt) (Page[Member], error) {
 		return o.members(ctx, q, orgID, p)
 	})
 }
@@ -721,22 +695,29 @@ func (o *Orgs) ListMembers(ctx context.Context, viewerID, orgID int64, page Page
 // invitations, newest first.
 // Errors: validation_failed (limit), invalid_cursor, not_found, forbidden.
 func (o *Orgs) ListInvitations(ctx context.Context, viewerID, orgID int64, page PageRequest) (Page[Invitation], error) {
-	p, err := o.cursors.startPage(cursorInvitations, orgBind(orgID), page)
+	return orgList(ctx, o, viewerID, orgID, OrgManage, cursorInvitations, page, func(q *dbgen.Queries, p pageAt) (Page[Invitation], error) {
+		return o.invitations(ctx, q, orgID, p, true)
+	})
+}
+
+// orgList reads the page that page asks for of an organization list of
+// kind, for viewerID, who needs to be allowed act; read reads the page in
+// the transaction.
+// Errors: validation_failed (limit), invalid_cursor, not_found, forbidden.
+func orgList[T any](ctx context.Context, o *Orgs, viewerID, orgID int64, act OrgAction, kind string, page PageRequest,
+	read func(q *dbgen.Queries, p pageAt) (Page[T], error)) (Page[T], error) {
+	p, err := o.cursors.startPage(kind, orgBind(orgID), page)
 	if err != nil {
-		return Page[Invitation]{}, err
+		return Page[T]{}, err
 	}
-	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Page[Invitation], error) {
-		c, err := callerIn(ctx, q, viewerID, orgID)
-		if err != nil {
-			return Page[Invitation]{}, err
-		}
-		if err := c.may(OrgManage); err != nil {
-			return Page[Invitation]{}, err
+	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Page[T], error) {
+		if _, err := callerFor(ctx, q, viewerID, orgID, act); err != nil {
+			return Page[T]{}, err
 		}
 		if _, err := q.OrgGet(ctx, orgID); err != nil {
-			return Page[Invitation]{}, err
+			return Page[T]{}, err
 		}
-		return o.invitations(ctx, q, orgID, p, true)
+		return read(q, p)
 	})
 }
 

@@ -44,6 +44,16 @@ func callerIn(ctx context.Context, q *dbgen.Queries, userID, orgID int64) (orgCa
 	return c, nil
 }
 
+// callerFor is callerIn for a caller who must be allowed act.
+// Errors: not_found, forbidden.
+func callerFor(ctx context.Context, q *dbgen.Queries, userID, orgID int64, act OrgAction) (orgCaller, error) {
+	c, err := callerIn(ctx, q, userID, orgID)
+	if err == nil {
+		err = c.may(act)
+	}
+	return c, err
+}
+
 // may applies OrgMay to the caller.
 func (c orgCaller) may(act OrgAction) error { return OrgMay(Role(c.user.Role), c.standing, act) }
 

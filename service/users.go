@@ -196,12 +196,9 @@ func (s *Users) UpdateProfile(ctx context.Context, userID int64, p ProfilePatch)
 		}
 	}
 	return inTxV(ctx, s.db, func(q *dbgen.Queries) (User, error) {
-		cur, err := q.UserGetByIDForUpdate(ctx, userID)
+		cur, err := lockLiveUser(ctx, q, userID)
 		if err != nil {
 			return User{}, err
-		}
-		if cur.DeletedAt != nil {
-			return User{}, ErrNotFound
 		}
 		params, to, err := s.apply(cur, p)
 		if err != nil {
@@ -227,6 +224,16 @@ func (s *Users) UpdateProfile(ctx context.Context, userID int64, p ProfilePatch)
 	})
 }
 
+// lockLiveUser locks the row of user id, in q's transaction.
+// Errors: not_found (no such user, or deleted).
+func lockLiveUser(ctx context.Context, q *dbgen.Queries, id int64) (dbgen.User, error) {
+	u, err := q.UserGetByIDForUpdate(ctx, id)
+	if err == nil && u.DeletedAt != nil {
+		return dbgen.User{}, ErrNotFound
+	}
+	return u, err
+}
+
 // MaxPreferencesSize bounds the preferences document, as the schema does.
 const MaxPreferencesSize = 16 << 10
 
@@ -240,12 +247,9 @@ const MaxPreferencesDepth = 32
 // Errors: validation_failed, not_found.
 func (s *Users) UpdatePreferences(ctx context.Context, userID int64, patch json.RawMessage) (json.RawMessage, error) {
 	return inTxV(ctx, s.db, func(q *dbgen.Queries) (json.RawMessage, error) {
-		cur, err := q.UserGetByIDForUpdate(ctx, userID)
+		cur, err := lockLiveUser(ctx, q, userID)
 		if err != nil {
 			return nil, err
-		}
-		if cur.DeletedAt != nil {
-			return nil, ErrNotFound
 		}
 		merged, err := MergePatch(cur.Preferences, patch)
 		if err != nil {
