@@ -177,46 +177,30 @@ func (s *Social) Stats(ctx context.Context, viewer User, id int64) (FollowStats,
 
 // SocialPage is one page of a social list: public profiles, newest edge
 // first. NextCursor is nil on the last page.
-type SocialPage struct {
-	Items      []User
-	NextCursor *string
-}
+type SocialPage = Page[User]
 
 // socialRow is one row of a social list: the user and when the edge was
-// made.
+// made, which is its position in the list.
 type socialRow struct {
 	user User
 	at   time.Time
 }
 
+func (r socialRow) keyset() Cursor { return Cursor{CreatedAt: r.at, ID: r.user.ID} }
+
 // socialPage reads one keyset page of list kind bound to user id:
 // fetch gets the position to start after and limit+1.
-func (s *Social) socialPage(ctx context.Context, kind string, id int64, page PageRequest, fetch func(after Cursor, n int32) ([]socialRow, error)) (SocialPage, error) {
-	limit, err := pageLimit(page.Limit)
+func (s *Social) socialPage(kind string, id int64, page PageRequest, fetch func(after Cursor, n int32) ([]socialRow, error)) (SocialPage, error) {
+	p, err := s.cursors.startPage(kind, []byte(strconv.FormatInt(id, 10)), page)
 	if err != nil {
 		return SocialPage{}, err
 	}
-	bind := []byte(strconv.FormatInt(id, 10))
-	after := firstPage
-	if page.Cursor != "" {
-		if after, err = s.cursors.decode(kind, bind, page.Cursor); err != nil {
-			return SocialPage{}, err
-		}
+	rows, err := readPage(p, fetch, func(r socialRow) socialRow { return r })
+	out := SocialPage{Items: make([]User, len(rows.Items)), NextCursor: rows.NextCursor}
+	for i, r := range rows.Items {
+		out.Items[i] = r.user
 	}
-	rows, err := fetch(after, int32(limit+1))
-	if err != nil {
-		return SocialPage{}, err
-	}
-	out := SocialPage{Items: make([]User, 0, min(len(rows), limit))}
-	for _, r := range rows[:min(len(rows), limit)] {
-		out.Items = append(out.Items, r.user)
-	}
-	if len(rows) > limit {
-		last := rows[limit-1]
-		c := s.cursors.encode(kind, bind, Cursor{CreatedAt: last.at, ID: last.user.ID})
-		out.NextCursor = &c
-	}
-	return out, nil
+	return out, err
 }
 
 // Followers returns one keyset page of the users who follow user id: live,
@@ -228,7 +212,7 @@ func (s *Social) Followers(ctx context.Context, viewer User, id int64, page Page
 	if err := s.visible(ctx, viewer, id); err != nil {
 		return SocialPage{}, err
 	}
-	return s.socialPage(ctx, cursorFollowers, id, page, func(after Cursor, n int32) ([]socialRow, error) {
+	return s.socialPage(cursorFollowers, id, page, func(after Cursor, n int32) ([]socialRow, error) {
 		rows, err := query(ctx, s.db.q.FollowListFollowers, dbgen.FollowListFollowersParams{
 			UserID: id, ViewerID: viewer.ID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 		})
@@ -249,7 +233,7 @@ func (s *Social) Following(ctx context.Context, viewer User, id int64, page Page
 	if err := s.visible(ctx, viewer, id); err != nil {
 		return SocialPage{}, err
 	}
-	return s.socialPage(ctx, cursorFollowing, id, page, func(after Cursor, n int32) ([]socialRow, error) {
+	return s.socialPage(cursorFollowing, id, page, func(after Cursor, n int32) ([]socialRow, error) {
 		rows, err := query(ctx, s.db.q.FollowListFollowing, dbgen.FollowListFollowingParams{
 			UserID: id, ViewerID: viewer.ID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 		})
@@ -266,7 +250,7 @@ func (s *Social) Following(ctx context.Context, viewer User, id int64, page Page
 // userID.
 // Errors: validation_failed (limit), invalid_cursor, db_unavailable.
 func (s *Social) Blocks(ctx context.Context, userID int64, page PageRequest) (SocialPage, error) {
-	return s.socialPage(ctx, cursorBlocks, userID, page, func(after Cursor, n int32) ([]socialRow, error) {
+	return s.socialPage(cursorBlocks, userID, page, func(after Cursor, n int32) ([]socialRow, error) {
 		rows, err := query(ctx, s.db.q.BlockListByBlocker, dbgen.BlockListByBlockerParams{
 			BlockerID: userID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 		})
