@@ -9,7 +9,6 @@ import (
 	"context"
 )
 
-<<<<<<< HEAD
 const avatarDelete = `-- name: AvatarDelete :execrows
 DELETE FROM avatars WHERE user_id = $1
 `
@@ -96,15 +95,5 @@ func (q *Queries) AvatarUpsert(ctx context.Context, arg AvatarUpsertParams) erro
 		arg.Thumbnail,
 		arg.Etag,
 	)
-=======
-const avatarDelete = `-- name: AvatarDelete :exec
-
-DELETE FROM avatars WHERE user_id = $1
-`
-
-// Avatars of users.
-func (q *Queries) AvatarDelete(ctx context.Context, userID int64) error {
-	_, err := q.db.Exec(ctx, avatarDelete, userID)
->>>>>>> c58e288 (queries: lifecycle.sql split by table; dead queries deleted; scripts/queries-used.sh finds queries no Go code calls)
 	return err
 }

@@ -1283,6 +1283,20 @@ func (q *Queries) UserSetRole(ctx context.Context, arg UserSetRoleParams) (User,
 	return i, err
 }
 
+const userUpdateAvatar = `-- name: UserUpdateAvatar :exec
+UPDATE users SET avatar = $1, updated_at = now() WHERE id = $2 AND deleted_at IS NULL
+`
+
+type UserUpdateAvatarParams struct {
+	Avatar *string
+	ID     int64
+}
+
+func (q *Queries) UserUpdateAvatar(ctx context.Context, arg UserUpdateAvatarParams) error {
+	_, err := q.db.Exec(ctx, userUpdateAvatar, arg.Avatar, arg.ID)
+	return err
+}
+
 const userUpdateLocation = `-- name: UserUpdateLocation :one
 UPDATE users SET
     current_latitude = $1,

@@ -225,3 +225,6 @@ UPDATE users SET organization_id = @organization_id, updated_at = now() WHERE id
 -- starts until the delete commits.
 -- name: UserLockGraph :exec
 SELECT graph_lock_user(@user_id::bigint);
+
+-- name: UserUpdateAvatar :exec
+UPDATE users SET avatar = @avatar, updated_at = now() WHERE id = @id AND deleted_at IS NULL;

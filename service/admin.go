@@ -445,3 +445,29 @@ func auditEventFromRow(r dbgen.AuditEvent) AuditEvent {
 
 // keyset is where an event stands in the audit log's order.
 func (e AuditEvent) keyset() Cursor { return Cursor{CreatedAt: e.CreatedAt, ID: e.ID} }
+
+// auditRows reads one page of audit events through the index that f's
+// most selective filter drives; the other filters are residual.
+func (a *Admin) auditRows(ctx context.Context, f AuditFilter, after Cursor, n int32) ([]dbgen.AuditEvent, error) {
+	var since time.Time // the zero time: before every event
+	if f.Since != nil {
+		since = *f.Since
+	}
+	switch {
+	case f.ActorID != nil:
+		return query(ctx, a.db.q.AuditListByActor, dbgen.AuditListByActorParams{
+			ActorID: *f.ActorID, TargetUserID: f.TargetUserID, Action: f.Action, Since: since,
+			AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
+		})
+	case f.TargetUserID != nil:
+		return query(ctx, a.db.q.AuditListByTarget, dbgen.AuditListByTargetParams{
+			TargetUserID: *f.TargetUserID, Action: f.Action, Since: since,
+			AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
+		})
+	case f.Action != nil:
+		return query(ctx, a.db.q.AuditListByAction, dbgen.AuditListByActionParams{
+			Action: *f.Action, Since: since, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
+		})
+	}
+	return query(ctx, a.db.q.AuditList, dbgen.AuditListParams{Since: since, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
+}
