@@ -383,6 +383,7 @@ type AuditEvent struct {
 
 // AuditPage is one page of the audit log.
 type AuditPage = Page[AuditEvent]
+
 // AuditFilter narrows the audit log; nil fields do not filter. Since keeps
 // the events created at or after it.
 type AuditFilter struct {
