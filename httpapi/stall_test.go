@@ -24,8 +24,9 @@ import (
 // request has been answered and the server checked, and at least 3 s
 // (three timeouts): long enough that a request not bounded by the timeout,
 // or a statement not cancelled, would still be waiting when we look.
+// TestStalledDatabase measures answer times, so it does not run beside the
+// package's parallel tests: their CPU use would be measured with it.
 func TestStalledDatabase(t *testing.T) {
-	t.Parallel()
 	const timeout, clients = time.Second, 64
 	e := newEnv(t)
 	// Signed in before the timeout applies: a first sight on a busy
