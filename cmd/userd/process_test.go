@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -92,19 +91,6 @@ func startUserd(t *testing.T, databaseURL, dataDir string, env ...string) *userd
 			t.Fatalf("userd did not answer /healthz within 60 s: %v\n%s", err, p.logs)
 		}
 	}
-}
-
-// post sends a JSON body and returns the status and decoded body.
-func post(client *http.Client, url string, body any) (int, map[string]any, error) {
-	b, _ := json.Marshal(body)
-	res, err := client.Post(url, "application/json", bytes.NewReader(b))
-	if err != nil {
-		return 0, nil, err
-	}
-	defer res.Body.Close()
-	var m map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&m)
-	return res.StatusCode, m, nil
 }
 
 // TestKillDuringRegistrations: SIGKILL while registrations are in flight
