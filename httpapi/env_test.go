@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -192,6 +193,7 @@ type env struct {
 	gate      *password.Gate    // hashing bound of the next instance; nil: the default
 	trusted   []netip.Prefix    // trusted proxies of the next instance
 	dbTimeout time.Duration     // USERD_DB_TIMEOUT of the next instance; 0: none
+	issuer    string            // USERD_ISSUER and USERD_PUBLIC_URL of the next instance; "": localIssuer
 	mail      *smtptest.Server  // where the outbox delivers mail
 }
 
@@ -234,8 +236,9 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	accounts, local := newTestAccounts(t, db, e.keys, e.gate)
-	auth := service.NewAuth(db, service.AuthConfig{External: v, ExternalIssuer: testIssuer, Provider: testProvider, DefaultRegion: "IN", Local: local, LocalIssuer: localIssuer})
+	issuer := cmp.Or(e.issuer, localIssuer)
+	accounts, local := newTestAccounts(t, db, e.keys, e.gate, issuer)
+	auth := service.NewAuth(db, service.AuthConfig{External: v, ExternalIssuer: testIssuer, Provider: testProvider, DefaultRegion: "IN", Local: local, LocalIssuer: issuer})
 	users := service.NewUsers(db, "IN", testProvider)
 	users.UseAccounts(accounts)
 	outbox := service.NewOutbox(db, idp.NewAdminClient(e.admin.srv.URL, "service-key"), newTestMailer(t, e.mail), log)
@@ -243,8 +246,23 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 	admin := service.NewAdmin(db, "IN", e.cursorKey)
 	orgs := service.NewOrgs(db, "http://userd.test", e.cursorKey)
 	social := service.NewSocial(db, e.cursorKey)
-	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Avatars: service.NewAvatars(db), Ready: db.Ready(migrate.Check), PoolStats: db.Stats, PublicURL: "http://userd.test", TrustedProxies: e.trusted, DBTimeout: e.dbTimeout})
+	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Avatars: service.NewAvatars(db), Ready: db.Ready(migrate.Check), PoolStats: db.Stats, PublicURL: issuer, TrustedProxies: e.trusted, DBTimeout: e.dbTimeout})
 	return h, accounts, outbox
+}
+
+// serveAgain serves another instance of userd on e's database, wired with
+// e's settings as they are now, and makes it the one e talks to. Its
+// issuer and public URL are its own address, as OpenID Connect discovery
+// has it (go-oidc fetches <issuer>/.well-known/openid-configuration and
+// compares the issuer it names).
+func (e *env) serveAgain() {
+	e.t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	e.issuer = "http://" + srv.Listener.Addr().String()
+	srv.Config.Handler, e.accounts, e.outbox = e.instance(e.db)
+	srv.Start()
+	e.t.Cleanup(srv.Close)
+	e.srv = srv
 }
 
 // response is a finished HTTP exchange.
