@@ -194,6 +194,7 @@ type env struct {
 	trusted   []netip.Prefix    // trusted proxies of the next instance
 	dbTimeout time.Duration     // USERD_DB_TIMEOUT of the next instance; 0: none
 	issuer    string            // USERD_ISSUER and USERD_PUBLIC_URL of the next instance; "": localIssuer
+	cors      []string          // USERD_CORS_ORIGINS of the next instance
 	mail      *smtptest.Server  // where the outbox delivers mail
 }
 
@@ -246,7 +247,7 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 	admin := service.NewAdmin(db, "IN", e.cursorKey)
 	orgs := service.NewOrgs(db, "http://userd.test", e.cursorKey)
 	social := service.NewSocial(db, e.cursorKey)
-	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Avatars: service.NewAvatars(db), Ready: db.Ready(migrate.Check), PoolStats: db.Stats, PublicURL: issuer, TrustedProxies: e.trusted, DBTimeout: e.dbTimeout})
+	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Avatars: service.NewAvatars(db), Ready: db.Ready(migrate.Check), PoolStats: db.Stats, PublicURL: issuer, TrustedProxies: e.trusted, DBTimeout: e.dbTimeout, CORSOrigins: e.cors})
 	return h, accounts, outbox
 }
 

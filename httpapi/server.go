@@ -43,6 +43,9 @@ type Deps struct {
 	// developer needs it, debug in prod, where a client can cause any
 	// number of them.
 	RefusedTokenLevel slog.Level
+	// CORSOrigins are the browser origins allowed to call across origins
+	// (USERD_CORS_ORIGINS); none: no CORS headers at all.
+	CORSOrigins []string
 }
 
 // Server routes userd's API.
@@ -81,7 +84,7 @@ func New(d Deps) *Server {
 	}
 	s.docs = s.newDocuments()
 	s.routes()
-	s.handler = s.observe(s.mux)
+	s.handler = s.observe(withCORS(d.CORSOrigins, s.mux))
 	return s
 }
 
