@@ -39,7 +39,7 @@ func TestCORS(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.cors = []string{"https://app.example.com", "https://*.example.org"}
-	e.serveAgain()
+	e.reopen()
 	reg := e.register(map[string]any{"username": "cors_user"})
 	access, _ := tokens(reg)
 

@@ -21,7 +21,8 @@ func TestDiscoveryWithGoOIDC(t *testing.T) {
 	t.Parallel()
 	_, o := fetchOpenAPI(t)
 	e := newEnv(t)
-	e.serveAgain()
+	e.ownIssuer = true
+	e.reopen()
 	ctx := oidc.ClientContext(context.Background(), e.client)
 
 	provider, err := oidc.NewProvider(ctx, e.issuer)

@@ -194,6 +194,7 @@ type env struct {
 	trusted   []netip.Prefix    // trusted proxies of the next instance
 	dbTimeout time.Duration     // USERD_DB_TIMEOUT of the next instance; 0: none
 	issuer    string            // USERD_ISSUER and USERD_PUBLIC_URL of the next instance; "": localIssuer
+	ownIssuer bool              // reopen sets issuer to the new instance's own address
 	cors      []string          // USERD_CORS_ORIGINS of the next instance
 	mail      *smtptest.Server  // where the outbox delivers mail
 }
@@ -249,21 +250,6 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 	social := service.NewSocial(db, e.cursorKey)
 	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Avatars: service.NewAvatars(db), Ready: db.Ready(migrate.Check), PoolStats: db.Stats, PublicURL: issuer, TrustedProxies: e.trusted, DBTimeout: e.dbTimeout, CORSOrigins: e.cors})
 	return h, accounts, outbox
-}
-
-// serveAgain serves another instance of userd on e's database, wired with
-// e's settings as they are now, and makes it the one e talks to. Its
-// issuer and public URL are its own address, as OpenID Connect discovery
-// has it (go-oidc fetches <issuer>/.well-known/openid-configuration and
-// compares the issuer it names).
-func (e *env) serveAgain() {
-	e.t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	e.issuer = "http://" + srv.Listener.Addr().String()
-	srv.Config.Handler, e.accounts, e.outbox = e.instance(e.db)
-	srv.Start()
-	e.t.Cleanup(srv.Close)
-	e.srv = srv
 }
 
 // response is a finished HTTP exchange.

@@ -41,10 +41,6 @@ type oauthFailure struct{ err error }
 func (f oauthFailure) Error() string { return f.err.Error() }
 func (f oauthFailure) Unwrap() error { return f.err }
 
-// oauthTokensView is the token endpoint's answer (RFC 6749 §5.1), with
-// expires_at as GoTrue sends it.
-type oauthTokensView tokensView
-
 // tokenForm is the form of a token request. Parameters sent without a
 // value count as omitted (RFC 6749 §3.2); unknown ones (scope) are ignored.
 type tokenForm struct {
@@ -142,7 +138,9 @@ func (s *Server) grant(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return errGrantType
 	}
-	v := oauthTokensView(viewTokens(t))
+	// RFC 6749 §5.1, with expires_at as GoTrue sends it; token_type is
+	// case-insensitive, and OAuth clients and GoTrue's spell it so.
+	v := viewTokens(t)
 	v.TokenType = "bearer"
 	return reply(w, http.StatusOK, v)
 }

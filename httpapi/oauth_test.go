@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/userd/userd/httpapi"
+	"github.com/userd/userd/password"
 )
 
 const tokenRoute = "POST /api/v1/auth/token"
@@ -253,4 +254,33 @@ func TestTokenEndpointErrors(t *testing.T) {
 	r = e.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {localAudience}})
 	expectOAuth(t, r, http.StatusOK, "")
 	o.conforms(t, tokenRoute, r)
+}
+
+// TestTokenEndpointOverloaded: with no hashing slot to be had, a password
+// grant is 503 temporarily_unavailable with Retry-After, as login is 503
+// overloaded, and counts as no failed attempt.
+func TestTokenEndpointOverloaded(t *testing.T) {
+	t.Parallel()
+	_, o := fetchOpenAPI(t)
+	e := newEnv(t)
+	e.register(map[string]any{"username": "busy_user"})
+	gate := password.NewGate(password.GateConfig{Concurrency: 1, Queue: 1, Wait: 10 * time.Millisecond})
+	e.gate = gate
+	e.reopen()
+	hold, err := gate.Enter(context.Background()) // the one slot: nothing can hash
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.token(url.Values{"grant_type": {"password"}, "username": {"busy_user"}, "password": {"wrong password"}})
+	expectOAuth(t, r, http.StatusServiceUnavailable, "temporarily_unavailable")
+	if r.header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	o.conforms(t, tokenRoute, r)
+	hold()
+	var failures int
+	if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM login_failures`).Scan(&failures); err != nil || failures != 0 {
+		t.Fatalf("got %d login failures (%v), want none: the password was never checked", failures, err)
+	}
+	expectOAuth(t, e.token(url.Values{"grant_type": {"password"}, "username": {"busy_user"}, "password": {testPassword}}), http.StatusOK, "")
 }
