@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,8 +32,12 @@ type Config struct {
 	MailFrom       string
 	DataDir        string
 	LogLevel       slog.Level
-	IdP            IdP
-	Limits         Limits
+	// CORSOrigins are the browser origins that may call the API across
+	// origins (USERD_CORS_ORIGINS): "https://app.example.com",
+	// "https://*.example.com" or "*". None: no CORS headers at all.
+	CORSOrigins []string
+	IdP         IdP
+	Limits      Limits
 
 	given map[string]bool // the variables that were set (non-blank)
 }
@@ -151,6 +156,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	var errs []error
+	var err error
 	c.Limits, errs = loadLimits(get, c.Env)
 	if c.Env != "dev" && c.Env != "prod" {
 		errs = append(errs, fmt.Errorf("USERD_ENV: got %q, want dev or prod", c.Env))
@@ -163,6 +169,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("USERD_LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("USERD_LOG_LEVEL: got %q, want debug, info, warn or error", getenv("USERD_LOG_LEVEL")))
+	}
+	if c.CORSOrigins, err = corsOrigins(get("USERD_CORS_ORIGINS", "")); err != nil {
+		errs = append(errs, fmt.Errorf("USERD_CORS_ORIGINS: %w", err))
 	}
 	if c.IdP.Issuer != "" && c.IdP.Audience == "" {
 		errs = append(errs, errors.New("USERD_IDP_AUDIENCE is required with USERD_IDP_ISSUER"))
@@ -186,6 +195,47 @@ func checkURL(raw string) error {
 	}
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return errors.New("want an absolute http or https URL")
+	}
+	return nil
+}
+
+// corsOrigins parses a comma-separated list of browser origins: each a
+// scheme (http or https) and host with an optional port and nothing else
+// (no path, not even "/": browsers send none), where the host may start
+// with "*." for any subdomain; or "*" alone for every origin. They are
+// lower-cased, as browsers send them.
+func corsOrigins(list string) ([]string, error) {
+	var out []string
+	for _, o := range strings.Split(list, ",") {
+		o = strings.ToLower(strings.TrimSpace(o))
+		switch {
+		case o == "":
+			continue
+		case o == "*":
+		default:
+			if err := checkOrigin(o); err != nil {
+				return nil, fmt.Errorf("got %q: %w", o, err)
+			}
+		}
+		out = append(out, o)
+	}
+	if len(out) > 1 && slices.Contains(out, "*") {
+		return nil, errors.New(`"*" allows every origin: give it alone`)
+	}
+	return out, nil
+}
+
+// checkOrigin checks one origin of USERD_CORS_ORIGINS other than "*".
+func checkOrigin(o string) error {
+	const want = "want an origin such as https://app.example.com, http://localhost:3000 or https://*.example.com"
+	scheme, rest, ok := strings.Cut(o, "://")
+	if !ok || (scheme != "http" && scheme != "https") {
+		return errors.New(want)
+	}
+	host := strings.TrimPrefix(rest, "*.")
+	u, err := url.Parse(scheme + "://" + host)
+	if err != nil || u.Host != host || u.Hostname() == "" || strings.ContainsAny(host, "*/?#@") || strings.HasSuffix(host, ":") {
+		return fmt.Errorf("%s: scheme, host and port only, with no path (not even a trailing /)", want)
 	}
 	return nil
 }

@@ -168,3 +168,36 @@ func TestLoadLimits(t *testing.T) {
 		t.Fatalf("set: got %+v, want 750ms, 3, 0, 7, %v", got, want)
 	}
 }
+
+// TestLoadCORSOrigins: USERD_CORS_ORIGINS is a comma list of origins as
+// browsers send them; unset is none, and a value that no browser could
+// send as its Origin fails at start, naming itself.
+func TestLoadCORSOrigins(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil))
+	if err != nil || c.CORSOrigins != nil {
+		t.Fatalf("unset: got %v (%v), want no origins", c.CORSOrigins, err)
+	}
+	for in, want := range map[string][]string{
+		"https://app.example.com":                                     {"https://app.example.com"},
+		" https://App.Example.com , http://localhost:3000,,":          {"https://app.example.com", "http://localhost:3000"},
+		"https://*.example.com,http://[::1]:8080,http://127.0.0.1:80": {"https://*.example.com", "http://[::1]:8080", "http://127.0.0.1:80"},
+		"*": {"*"},
+		" ": nil,
+	} {
+		c, err := Load(env(map[string]string{"USERD_CORS_ORIGINS": in}))
+		if err != nil || !slices.Equal(c.CORSOrigins, want) {
+			t.Errorf("USERD_CORS_ORIGINS=%q: got %q (%v), want %q", in, c.CORSOrigins, err, want)
+		}
+	}
+	for _, bad := range []string{
+		"https://app.example.com/", "https://app.example.com/path", "app.example.com", "ftp://example.com", "https://",
+		"https://app.example.com?x=1", "https://user@app.example.com", "https://app.*.com", "https://*", "https://app.example.com:",
+		"*, https://app.example.com", "https://app.example.com#top", "null",
+	} {
+		_, err := Load(env(map[string]string{"USERD_CORS_ORIGINS": bad}))
+		if err == nil || !strings.Contains(err.Error(), "USERD_CORS_ORIGINS") {
+			t.Errorf("USERD_CORS_ORIGINS=%q: got %v, want an error naming USERD_CORS_ORIGINS", bad, err)
+		}
+	}
+}

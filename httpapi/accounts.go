@@ -21,27 +21,17 @@ type tokensView struct {
 	RefreshToken string `json:"refresh_token"`
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int64  `json:"expires_in"` // seconds
+	ExpiresAt    int64  `json:"expires_at"` // Unix seconds: the access token's exp
 }
 
 func viewTokens(t service.Tokens) tokensView {
-	return tokensView{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: int64(t.ExpiresIn.Seconds())}
+	return tokensView{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: int64(t.ExpiresIn.Seconds()), ExpiresAt: t.ExpiresAt.Unix()}
 }
 
 // signInView is the answer to register and login.
 type signInView struct {
 	User userView `json:"user"`
 	tokensView
-}
-
-func (s *Server) jwks(w http.ResponseWriter, r *http.Request) error {
-	b, err := s.accounts.JWKS()
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/jwk-set+json")
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	_, _ = w.Write(b)
-	return nil
 }
 
 type registerBody struct {

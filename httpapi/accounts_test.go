@@ -33,17 +33,17 @@ const (
 // behaviour, not cost.
 var testHashParams = password.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
 
-func newTestAccounts(t testing.TB, db *service.DB, keys *signing.KeySet, gate *password.Gate) (*service.Accounts, service.LocalVerifier) {
+func newTestAccounts(t testing.TB, db *service.DB, keys *signing.KeySet, gate *password.Gate, issuer string) (*service.Accounts, service.LocalVerifier) {
 	t.Helper()
 	hasher, err := password.NewHasher(testHashParams)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := service.NewAccounts(db, service.AccountsConfig{
-		Keys: keys, Hasher: hasher, Issuer: localIssuer, Audience: localAudience,
+		Keys: keys, Hasher: hasher, Issuer: issuer, Audience: localAudience,
 		PublicURL: "http://userd.test", DefaultRegion: "IN", Gate: gate,
 	})
-	return a, service.NewLocalVerifier(keys, localIssuer, localAudience)
+	return a, service.NewLocalVerifier(keys, issuer, localAudience)
 }
 
 func newTestMailer(t testing.TB, srv *smtptest.Server) service.Mailer {

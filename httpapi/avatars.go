@@ -158,9 +158,25 @@ func avatarETag(hash string, thumb bool) string {
 }
 
 // knownHashes returns the content hashes that an If-None-Match header
-// names for the image (or thumbnail); "*" stands for any. The comparison
-// is weak, as RFC 9110 has it for If-None-Match.
+// names for the image (or thumbnail); "*" stands for any.
 func knownHashes(header string, thumb bool) []string {
+	var out []string
+	for _, tag := range ifNoneMatch(header) {
+		if thumb && tag != "*" {
+			var ok bool
+			if tag, ok = strings.CutSuffix(tag, "-thumb"); !ok {
+				continue
+			}
+		}
+		out = append(out, tag)
+	}
+	return out
+}
+
+// ifNoneMatch returns the entity tags an If-None-Match header lists,
+// without their quotes; "*" stands for any. The comparison is weak, as RFC
+// 9110 has it for If-None-Match: W/ is dropped.
+func ifNoneMatch(header string) []string {
 	var out []string
 	for tag := range strings.SplitSeq(header, ",") {
 		tag = strings.TrimSpace(tag)
@@ -172,14 +188,7 @@ func knownHashes(header string, thumb bool) []string {
 		if len(tag) < 2 || tag[0] != '"' || tag[len(tag)-1] != '"' {
 			continue
 		}
-		tag = tag[1 : len(tag)-1]
-		if thumb {
-			var ok bool
-			if tag, ok = strings.CutSuffix(tag, "-thumb"); !ok {
-				continue
-			}
-		}
-		out = append(out, tag)
+		out = append(out, tag[1:len(tag)-1])
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -192,6 +193,9 @@ type env struct {
 	gate      *password.Gate    // hashing bound of the next instance; nil: the default
 	trusted   []netip.Prefix    // trusted proxies of the next instance
 	dbTimeout time.Duration     // USERD_DB_TIMEOUT of the next instance; 0: none
+	issuer    string            // USERD_ISSUER and USERD_PUBLIC_URL of the next instance; "": localIssuer
+	ownIssuer bool              // reopen sets issuer to the new instance's own address
+	cors      []string          // USERD_CORS_ORIGINS of the next instance
 	mail      *smtptest.Server  // where the outbox delivers mail
 }
 
@@ -234,8 +238,9 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	accounts, local := newTestAccounts(t, db, e.keys, e.gate)
-	auth := service.NewAuth(db, service.AuthConfig{External: v, ExternalIssuer: testIssuer, Provider: testProvider, DefaultRegion: "IN", Local: local, LocalIssuer: localIssuer})
+	issuer := cmp.Or(e.issuer, localIssuer)
+	accounts, local := newTestAccounts(t, db, e.keys, e.gate, issuer)
+	auth := service.NewAuth(db, service.AuthConfig{External: v, ExternalIssuer: testIssuer, Provider: testProvider, DefaultRegion: "IN", Local: local, LocalIssuer: issuer})
 	users := service.NewUsers(db, "IN", testProvider)
 	users.UseAccounts(accounts)
 	outbox := service.NewOutbox(db, idp.NewAdminClient(e.admin.srv.URL, "service-key"), newTestMailer(t, e.mail), log)
@@ -243,7 +248,7 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 	admin := service.NewAdmin(db, "IN", e.cursorKey)
 	orgs := service.NewOrgs(db, "http://userd.test", e.cursorKey)
 	social := service.NewSocial(db, e.cursorKey)
-	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Avatars: service.NewAvatars(db), Ready: db.Ready(migrate.Check), PoolStats: db.Stats, PublicURL: "http://userd.test", TrustedProxies: e.trusted, DBTimeout: e.dbTimeout})
+	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Avatars: service.NewAvatars(db), Ready: db.Ready(migrate.Check), PoolStats: db.Stats, PublicURL: issuer, TrustedProxies: e.trusted, DBTimeout: e.dbTimeout, CORSOrigins: e.cors})
 	return h, accounts, outbox
 }
 

@@ -147,11 +147,19 @@ func TestSignupLimitPerAddress(t *testing.T) {
 }
 
 // reopen serves a new instance on e's database, built with e's current
-// gate, trusted proxies and database timeout, in place of e.srv; its
-// accounts' tunables may be changed before the first request.
+// gate, trusted proxies, database timeout and CORS origins, in place of
+// e.srv; its accounts' tunables may be changed before the first request.
+// With ownIssuer, its issuer and public URL are its own address, as
+// OpenID Connect discovery has it (go-oidc fetches
+// <issuer>/.well-known/openid-configuration and compares the issuer there).
 func (e *env) reopen() (*httpapi.Server, *service.Accounts) {
+	srv := httptest.NewUnstartedServer(nil)
+	if e.ownIssuer {
+		e.issuer = "http://" + srv.Listener.Addr().String()
+	}
 	h, accounts, _ := e.instance(e.db)
-	srv := httptest.NewServer(h)
+	srv.Config.Handler = h
+	srv.Start()
 	e.t.Cleanup(srv.Close)
 	e.srv = srv
 	return h.(*httpapi.Server), accounts

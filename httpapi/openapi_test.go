@@ -269,8 +269,8 @@ func TestOpenAPIDocument(t *testing.T) {
 			}
 			ok2xx = ok2xx || status < 300
 			content := obj(o.deref(obj(res))["content"])
-			if status >= 400 && content["application/problem+json"] == nil {
-				t.Errorf("%s: response %d is not application/problem+json", op.key, status)
+			if status >= 400 && content["application/problem+json"] == nil && !o.oauthError(obj(obj(content["application/json"])["schema"])) {
+				t.Errorf("%s: response %d is neither application/problem+json nor an RFC 6749 error", op.key, status)
 			}
 		}
 		if !ok2xx {
@@ -288,6 +288,16 @@ func TestOpenAPIDocument(t *testing.T) {
 			}
 		}
 	}
+}
+
+// oauthError reports whether s is the OAuthError schema or one built on it
+// (allOf): the errors of the token endpoint, which OAuth clients parse.
+func (o *openAPI) oauthError(s map[string]any) bool {
+	const ref = "#/components/schemas/OAuthError"
+	if s["$ref"] == ref {
+		return true
+	}
+	return slices.ContainsFunc(anys(o.deref(s)["allOf"]), func(sub any) bool { return obj(sub)["$ref"] == ref })
 }
 
 func toStrings(v any) []string {

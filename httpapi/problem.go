@@ -111,6 +111,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.ErrorContext(r.Context(), "internal error", "err", err, "request_id", p.RequestID)
 		p.Status, p.Code, p.Detail = http.StatusInternalServerError, "internal_error", "an internal error occurred"
 	}
+	if isOAuth(err) {
+		writeOAuth(w, p)
+		return
+	}
 	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", challenge(err))
 	}

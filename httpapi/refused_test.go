@@ -67,7 +67,7 @@ func refusalServer(t *testing.T, e *env, logLevel, refusedAt slog.Level) (*httpt
 	if err != nil {
 		t.Fatal(err)
 	}
-	accounts, local := newTestAccounts(t, e.db, e.keys, e.gate)
+	accounts, local := newTestAccounts(t, e.db, e.keys, e.gate, localIssuer)
 	h := httpapi.New(httpapi.Deps{
 		Log: log, Accounts: accounts, Users: service.NewUsers(e.db, "IN", testProvider),
 		Auth: service.NewAuth(e.db, service.AuthConfig{

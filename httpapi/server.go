@@ -43,6 +43,9 @@ type Deps struct {
 	// developer needs it, debug in prod, where a client can cause any
 	// number of them.
 	RefusedTokenLevel slog.Level
+	// CORSOrigins are the browser origins allowed to call across origins
+	// (USERD_CORS_ORIGINS); none: no CORS headers at all.
+	CORSOrigins []string
 }
 
 // Server routes userd's API.
@@ -60,6 +63,7 @@ type Server struct {
 	refusedAt slog.Level
 	mux       *http.ServeMux
 	metrics   *metrics
+	docs      documents
 	handler   http.Handler
 	clientIPs clientIPs
 	dbTimeout time.Duration
@@ -78,8 +82,9 @@ func New(d Deps) *Server {
 		log: d.Log, auth: d.Auth, users: d.Users, accounts: d.Accounts, admin: d.Admin, orgs: d.Orgs, social: d.Social, avatars: d.Avatars, ready: d.Ready, publicURL: d.PublicURL,
 		refusedAt: d.RefusedTokenLevel, mux: http.NewServeMux(), metrics: newMetrics(d.PoolStats), clientIPs: newClientIPs(d.TrustedProxies), dbTimeout: d.DBTimeout,
 	}
+	s.docs = s.newDocuments()
 	s.routes()
-	s.handler = s.observe(s.mux)
+	s.handler = s.observe(withCORS(d.CORSOrigins, s.mux))
 	return s
 }
 
@@ -95,7 +100,7 @@ func (s *Server) routes() {
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)
 	s.handle("GET /metrics", plain(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
-	s.handle("GET /openapi.json", s.openAPI)
+	s.handle("GET /openapi.json", served(s.docs.openAPI))
 
 	s.handle("GET /api/v1/users/me", s.authed(s.getMe))
 	s.handle("PATCH /api/v1/users/me", s.authed(s.patchMe))
@@ -113,11 +118,14 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/v1/users/me/avatar", s.authed(s.deleteAvatar))
 	s.handle("GET /api/v1/users/{id}/avatar", s.maybeAuthed(s.getAvatar))
 
-	s.handle("GET /.well-known/jwks.json", s.jwks)
+	s.handle("GET /.well-known/jwks.json", served(s.docs.jwks))
+	s.handle("GET /.well-known/openid-configuration", served(s.docs.discovery))
+	s.handle("GET /.well-known/oauth-authorization-server", served(s.docs.discovery))
 	s.handle("POST /api/v1/auth/register", s.register)
 	s.handle("POST /api/v1/auth/login", s.login)
 	s.handle("POST /api/v1/auth/refresh", s.refresh)
 	s.handle("POST /api/v1/auth/logout", s.logout)
+	s.handle("POST /api/v1/auth/token", s.token)
 	s.handle("POST /api/v1/auth/password/change", s.authed(s.changePassword))
 	s.handle("POST /api/v1/auth/password/forgot", s.forgotPassword)
 	s.handle("POST /api/v1/auth/password/reset", s.resetPassword)

@@ -47,9 +47,11 @@ func (a accessTokens) VerifyAccess(token string) (userID, sessionID int64, err e
 	return userID, sessionID, nil
 }
 
-// sign returns an access token for u in session sessionID, valid for ttl.
-func (a accessTokens) sign(u User, sessionID int64, ttl time.Duration) (string, error) {
+// sign returns an access token for u in session sessionID, valid for ttl,
+// and its expiry (its exp claim, whole seconds).
+func (a accessTokens) sign(u User, sessionID int64, ttl time.Duration) (string, time.Time, error) {
 	now := time.Now()
+	exp := now.Add(ttl).Truncate(time.Second)
 	tok, err := a.keys.Sign(signing.Claims{
 		Issuer:    a.issuer,
 		Audience:  a.audience,
@@ -57,10 +59,10 @@ func (a accessTokens) sign(u User, sessionID int64, ttl time.Duration) (string, 
 		Role:      string(u.Role),
 		SessionID: strconv.FormatInt(sessionID, 10),
 		IssuedAt:  now,
-		ExpiresAt: now.Add(ttl),
+		ExpiresAt: exp,
 	})
 	if err != nil {
-		return "", fmt.Errorf("sign access token: %w", err)
+		return "", time.Time{}, fmt.Errorf("sign access token: %w", err)
 	}
-	return tok, nil
+	return tok, exp, nil
 }

@@ -106,6 +106,20 @@ func (a *Accounts) hashAdmit() error {
 // JWKS returns the public keys of the access tokens as a JSON JWK Set.
 func (a *Accounts) JWKS() ([]byte, error) { return a.jwks() }
 
+// TokenIssuer is what a verifier of userd's access tokens needs to know
+// besides the keys: their iss and aud, and the JWS algorithms they may be
+// signed with (the active key's first).
+type TokenIssuer struct {
+	Issuer     string
+	Audience   string
+	Algorithms []string
+}
+
+// TokenIssuer describes the access tokens Accounts signs.
+func (a *Accounts) TokenIssuer() TokenIssuer {
+	return TokenIssuer{Issuer: a.access.issuer, Audience: a.access.audience, Algorithms: a.access.keys.Algorithms()}
+}
+
 // SignIn is the outcome of a registration or login.
 type SignIn struct {
 	User   User

@@ -57,6 +57,7 @@ type Tokens struct {
 	AccessToken  string
 	RefreshToken string
 	ExpiresIn    time.Duration // of the access token
+	ExpiresAt    time.Time     // of the access token: its exp claim
 	SessionID    int64
 }
 
@@ -95,11 +96,11 @@ func (a *Accounts) newSession(ctx context.Context, q *dbgen.Queries, userID int6
 
 // issue signs an access token for u in session s.
 func (a *Accounts) issue(u User, sessionID int64, refresh string) (Tokens, error) {
-	access, err := a.access.sign(u, sessionID, a.AccessTTL)
+	access, exp, err := a.access.sign(u, sessionID, a.AccessTTL)
 	if err != nil {
 		return Tokens{}, err
 	}
-	return Tokens{AccessToken: access, RefreshToken: refresh, ExpiresIn: a.AccessTTL, SessionID: sessionID}, nil
+	return Tokens{AccessToken: access, RefreshToken: refresh, ExpiresIn: a.AccessTTL, ExpiresAt: exp, SessionID: sessionID}, nil
 }
 
 // Refresh trades a refresh token for a new access token and a new refresh

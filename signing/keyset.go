@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -120,6 +121,19 @@ func (ks *KeySet) KeyID() string { return ks.keys[0].kid }
 // Algorithm returns the JWS algorithm of the active key (ES256, EdDSA or
 // RS256).
 func (ks *KeySet) Algorithm() string { return ks.keys[0].alg.String() }
+
+// Algorithms returns the JWS algorithms of the keys, the active key's
+// first, each once: what a verifier of userd's tokens must accept (the
+// id_token_signing_alg_values_supported of the discovery document).
+func (ks *KeySet) Algorithms() []string {
+	var algs []string
+	for _, k := range ks.keys {
+		if a := k.alg.String(); !slices.Contains(algs, a) {
+			algs = append(algs, a)
+		}
+	}
+	return algs
+}
 
 func newKeySet(keys []key) (*KeySet, error) {
 	if len(keys) == 0 {

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -424,6 +425,19 @@ func TestRotation(t *testing.T) {
 	}
 	if got, want := after.KeyID(), "2025-06"; got != want {
 		t.Errorf("KeyID after rotation: got %q, want %q", got, want)
+	}
+	if got, want := after.Algorithms(), []string{"ES256", "EdDSA"}; !slices.Equal(got, want) {
+		t.Errorf("Algorithms after rotation: got %v, want %v (active first, then the old key's)", got, want)
+	}
+	if got, want := before.Algorithms(), []string{"EdDSA"}; !slices.Equal(got, want) {
+		t.Errorf("Algorithms before rotation: got %v, want %v", got, want)
+	}
+	two, err := New(newEC(t), newEC(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := two.Algorithms(); !slices.Equal(got, []string{"ES256"}) {
+		t.Errorf("Algorithms of two ES256 keys: got %v, want [ES256] (each once)", got)
 	}
 	if got, err := after.Verify(oldToken, testIssuer, testAudience, 0); err != nil || got.Subject != baseClaims().Subject {
 		t.Errorf("Verify(old token) after rotation: got %+v, %v; want valid", got, err)

@@ -152,6 +152,7 @@ var envDoc = map[string]string{
 	"USERD_DB_TIMEOUT":          "longest wait on the database for one request, acquire plus statements; then 503 db_unavailable (default 5s)",
 	"USERD_HASH_CONCURRENCY":    "password hashes computed at once, 19 MiB each; more wait in a bounded queue (default GOMAXPROCS)",
 	"USERD_TRUSTED_PROXIES":     "comma-separated CIDRs whose X-Forwarded-For is believed (default none)",
+	"USERD_CORS_ORIGINS":        "comma-separated browser origins allowed to call across origins, such as https://app.example.com (default none: no CORS headers)",
 	"USERD_LOGIN_LIMIT_PER_IP":  "failed logins per client address per 15 minutes; 0: none (default 20)",
 	"USERD_SIGNUP_LIMIT_PER_IP": "registrations and forgot-password requests per client address per hour; 0: none (prod default 20, dev none)",
 }
@@ -163,7 +164,7 @@ var serveEnv = []string{
 	"USERD_IDP_JWT_SECRET", "USERD_IDP_PROVIDER", "USERD_IDP_ADMIN_URL", "USERD_IDP_ADMIN_KEY",
 	"USERD_DEFAULT_REGION", "USERD_SMTP_URL", "USERD_MAIL_FROM", "USERD_DATA_DIR", "USERD_LOG_LEVEL",
 	"USERD_DB_TIMEOUT", "USERD_HASH_CONCURRENCY", "USERD_TRUSTED_PROXIES", "USERD_LOGIN_LIMIT_PER_IP",
-	"USERD_SIGNUP_LIMIT_PER_IP",
+	"USERD_SIGNUP_LIMIT_PER_IP", "USERD_CORS_ORIGINS",
 }
 
 var versionCommand = &command{

@@ -220,6 +220,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Log
 		PoolStats:         db.Stats,
 		PublicURL:         cfg.PublicURL,
 		RefusedTokenLevel: refused,
+		CORSOrigins:       cfg.CORSOrigins,
 
 		TrustedProxies: cfg.Limits.TrustedProxies,
 		DBTimeout:      cfg.Limits.DBTimeout,
