@@ -43,18 +43,15 @@ type registerBody struct {
 	LastName  *string `json:"last_name"`
 }
 
-func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
-	var b registerBody
-	if err := decode(w, r, &b); err != nil {
-		return err
-	}
-	in, err := s.accounts.Register(r.Context(), service.Registration{
+// signIn is the view of a register or login.
+func (s *Server) signIn(in service.SignIn) signInView {
+	return signInView{User: s.private(in.User), tokensView: viewTokens(in.Tokens)}
+}
+
+func (s *Server) register(q req, b registerBody) (signInView, error) {
+	return then(s.signIn)(s.accounts.Register(q.Context(), service.Registration{
 		Email: b.Email, Username: b.Username, Phone: b.Phone, FirstName: b.FirstName, LastName: b.LastName, Password: b.Password,
-	}, clientOf(r))
-	if err != nil {
-		return err
-	}
-	return reply(w, http.StatusCreated, signInView{User: s.private(in.User), tokensView: viewTokens(in.Tokens)})
+	}, clientOf(q.Request)))
 }
 
 type loginBody struct {
@@ -62,43 +59,20 @@ type loginBody struct {
 	Password   string `json:"password"`
 }
 
-func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
-	var b loginBody
-	if err := decode(w, r, &b); err != nil {
-		return err
-	}
-	in, err := s.accounts.Login(r.Context(), b.Identifier, b.Password, clientOf(r))
-	if err != nil {
-		return err
-	}
-	return reply(w, http.StatusOK, signInView{User: s.private(in.User), tokensView: viewTokens(in.Tokens)})
+func (s *Server) login(q req, b loginBody) (signInView, error) {
+	return then(s.signIn)(s.accounts.Login(q.Context(), b.Identifier, b.Password, clientOf(q.Request)))
 }
 
 type refreshBody struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
-	var b refreshBody
-	if err := decode(w, r, &b); err != nil {
-		return err
-	}
-	t, err := s.accounts.Refresh(r.Context(), b.RefreshToken, clientOf(r))
-	if err != nil {
-		return err
-	}
-	return reply(w, http.StatusOK, viewTokens(t))
+func (s *Server) refresh(q req, b refreshBody) (tokensView, error) {
+	return then(viewTokens)(s.accounts.Refresh(q.Context(), b.RefreshToken, clientOf(q.Request)))
 }
 
-func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
-	var b refreshBody
-	if err := decode(w, r, &b); err != nil {
-		return err
-	}
-	if err := s.accounts.Logout(r.Context(), b.RefreshToken); err != nil {
-		return err
-	}
-	return noContent(w)
+func (s *Server) logout(q req, b refreshBody) (none, error) {
+	return done(s.accounts.Logout(q.Context(), b.RefreshToken))
 }
 
 type changePasswordBody struct {
@@ -106,30 +80,17 @@ type changePasswordBody struct {
 	NewPassword     string `json:"new_password"`
 }
 
-func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
-	var b changePasswordBody
-	if err := decode(w, r, &b); err != nil {
-		return err
-	}
-	if err := s.accounts.ChangePassword(r.Context(), principal(r.Context()), b.CurrentPassword, b.NewPassword); err != nil {
-		return err
-	}
-	return noContent(w)
+func (s *Server) changePassword(q req, b changePasswordBody) (none, error) {
+	return done(s.accounts.ChangePassword(q.Context(), q.caller(), b.CurrentPassword, b.NewPassword))
 }
 
 type forgotPasswordBody struct {
 	Email string `json:"email"`
 }
 
-func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request) error {
-	var b forgotPasswordBody
-	if err := decode(w, r, &b); err != nil {
-		return err
-	}
-	if err := s.accounts.ForgotPassword(r.Context(), b.Email, clientOf(r)); err != nil {
-		return err
-	}
-	return reply(w, http.StatusAccepted, map[string]string{"message": "If an account uses this email, a link to reset its password is on its way."})
+func (s *Server) forgotPassword(q req, b forgotPasswordBody) (messageView, error) {
+	return message("If an account uses this email, a link to reset its password is on its way.",
+		s.accounts.ForgotPassword(q.Context(), b.Email, clientOf(q.Request)))
 }
 
 type resetPasswordBody struct {
@@ -137,37 +98,23 @@ type resetPasswordBody struct {
 	Password string `json:"password"`
 }
 
-func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
-	var b resetPasswordBody
-	if err := decode(w, r, &b); err != nil {
-		return err
-	}
-	if err := s.accounts.ResetPassword(r.Context(), b.Token, b.Password); err != nil {
-		return err
-	}
-	return noContent(w)
+func (s *Server) resetPassword(q req, b resetPasswordBody) (none, error) {
+	return done(s.accounts.ResetPassword(q.Context(), b.Token, b.Password))
 }
 
-type verifyEmailBody struct {
+// tokenBody is a body that carries a one-time token: an email
+// verification link, an invitation, an IdP token to link.
+type tokenBody struct {
 	Token string `json:"token"`
 }
 
-func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request) error {
-	var b verifyEmailBody
-	if err := decode(w, r, &b); err != nil {
-		return err
-	}
-	// Signed in to the account the link is for, the caller keeps its other
-	// ways in; otherwise the link's follower is left alone in it.
-	if err := s.accounts.VerifyEmail(r.Context(), b.Token, s.maybePrincipal(r)); err != nil {
-		return err
-	}
-	return noContent(w)
+// verifyEmail, signed in to the account the link is for, lets the caller
+// keep its other ways in; otherwise the link's follower is left alone in it.
+func (s *Server) verifyEmail(q req, b tokenBody) (none, error) {
+	return done(s.accounts.VerifyEmail(q.Context(), b.Token, s.maybePrincipal(q.Request)))
 }
 
-func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request) error {
-	if err := s.accounts.ResendVerification(r.Context(), principal(r.Context()).User.ID); err != nil {
-		return err
-	}
-	return reply(w, http.StatusAccepted, map[string]string{"message": "A verification link is on its way unless the email is verified already."})
+func (s *Server) resendVerification(q req) (messageView, error) {
+	return message("A verification link is on its way unless the email is verified already.",
+		s.accounts.ResendVerification(q.Context(), q.callerID()))
 }

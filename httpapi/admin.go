@@ -14,14 +14,14 @@ import (
 
 // adminRoutes registers the directory and administration routes.
 func (s *Server) adminRoutes() {
-	s.handle("GET /api/v1/users", s.may(service.PermListUsers, s.listUsers))
+	s.handle("GET /api/v1/users", s.may(service.PermListUsers, list(s.listUsers, "q", "role", "is_active")))
 	s.handle("GET /api/v1/users/lookup", s.may(service.PermLookUpUsers, s.lookupUser))
-	s.handle("GET /api/v1/users/{id}", s.authed(s.getUser))
-	s.handle("PUT /api/v1/users/{id}/role", s.may(service.PermManageUsers, s.putRole))
-	s.handle("POST /api/v1/users/{id}/deactivate", s.may(service.PermManageUsers, s.deactivateUser))
-	s.handle("POST /api/v1/users/{id}/reactivate", s.may(service.PermManageUsers, s.reactivateUser))
-	s.handle("DELETE /api/v1/users/{id}", s.may(service.PermManageUsers, s.deleteUser))
-	s.handle("GET /api/v1/audit-events", s.may(service.PermReadAudit, s.listAuditEvents))
+	s.handle("GET /api/v1/users/{id}", s.authed(get(s.getUser)))
+	s.handle("PUT /api/v1/users/{id}/role", s.may(service.PermManageUsers, body(http.StatusOK, s.putRole)))
+	s.handle("POST /api/v1/users/{id}/deactivate", s.may(service.PermManageUsers, act(http.StatusOK, s.setActive(false))))
+	s.handle("POST /api/v1/users/{id}/reactivate", s.may(service.PermManageUsers, act(http.StatusOK, s.setActive(true))))
+	s.handle("DELETE /api/v1/users/{id}", s.may(service.PermManageUsers, act(http.StatusOK, s.deleteUser)))
+	s.handle("GET /api/v1/audit-events", s.may(service.PermReadAudit, list(s.listAuditEvents, "actor_id", "target_user_id", "action", "since")))
 }
 
 // pathID reads the {id} path value; anything but a positive integer is a
@@ -66,15 +66,8 @@ type pageView[T any] struct {
 	NextCursor *string `json:"next_cursor"`
 }
 
-func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
-	v, err := query(r, "q", "role", "is_active", "limit", "cursor")
-	if err != nil {
-		return err
-	}
-	page, err := pageRequest(v)
-	if err != nil {
-		return err
-	}
+func (s *Server) listUsers(q req, page service.PageRequest) (pageView[any], error) {
+	v := q.URL.Query()
 	f := service.UserFilter{Q: queryParam(v, "q")}
 	if role := v.Get("role"); role != "" {
 		f.Role = &role
@@ -82,20 +75,14 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if a := v.Get("is_active"); a != "" {
 		active, err := strconv.ParseBool(a)
 		if err != nil {
-			return service.Invalid(service.FieldError{Field: "is_active", Message: "must be true or false"})
+			return pageView[any]{}, service.Invalid(service.FieldError{Field: "is_active", Message: "must be true or false"})
 		}
 		f.IsActive = &active
 	}
-	res, err := s.admin.ListUsers(r.Context(), f, page)
-	if err != nil {
-		return err
-	}
-	caller := principal(r.Context()).User
-	out := pageView[any]{Items: make([]any, len(res.Items)), NextCursor: res.NextCursor}
-	for i, u := range res.Items {
-		out.Items[i] = s.staffView(caller, u)
-	}
-	return reply(w, http.StatusOK, out)
+	caller := q.caller().User
+	return then(func(p service.Page[service.User]) pageView[any] {
+		return viewPage(p, func(u service.User) any { return s.staffView(caller, u) })
+	})(s.admin.ListUsers(q.Context(), f, page))
 }
 
 func (s *Server) lookupUser(w http.ResponseWriter, r *http.Request) error {
@@ -113,22 +100,13 @@ func (s *Server) lookupUser(w http.ResponseWriter, r *http.Request) error {
 	return reply(w, http.StatusOK, s.staffView(caller, u))
 }
 
-func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if _, err := query(r); err != nil {
-		return err
-	}
-	p, err := s.admin.Profile(r.Context(), principal(r.Context()).User, id)
-	if err != nil {
-		return err
-	}
-	if p.Private {
-		return reply(w, http.StatusOK, s.private(p.User))
-	}
-	return reply(w, http.StatusOK, s.public(p.User))
+func (s *Server) getUser(q req) (any, error) {
+	return then(func(p service.Profile) any {
+		if p.Private {
+			return s.private(p.User)
+		}
+		return s.public(p.User)
+	})(s.admin.Profile(q.Context(), q.caller().User, q.id))
 }
 
 type roleBody struct {
@@ -136,53 +114,21 @@ type roleBody struct {
 	ArtistID *int64 `json:"artist_id"`
 }
 
-func (s *Server) putRole(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	var b roleBody
-	if err := decode(w, r, &b); err != nil {
-		return err
-	}
-	u, err := s.admin.SetRole(r.Context(), principal(r.Context()).User.ID, id, service.Role(b.Role), b.ArtistID)
-	if err != nil {
-		return err
-	}
-	return reply(w, http.StatusOK, s.private(u))
+func (s *Server) putRole(q req, b roleBody) (userView, error) {
+	return then(s.private)(s.admin.SetRole(q.Context(), q.callerID(), q.id, service.Role(b.Role), b.ArtistID))
 }
 
-func (s *Server) deactivateUser(w http.ResponseWriter, r *http.Request) error {
-	return s.setActive(w, r, false)
-}
-
-func (s *Server) reactivateUser(w http.ResponseWriter, r *http.Request) error {
-	return s.setActive(w, r, true)
-}
-
-func (s *Server) setActive(w http.ResponseWriter, r *http.Request, active bool) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
+// setActive deactivates (false) or reactivates (true) user {id}.
+func (s *Server) setActive(active bool) func(q req) (userView, error) {
+	return func(q req) (userView, error) {
+		return then(s.private)(s.admin.SetActive(q.Context(), q.callerID(), q.id, active))
 	}
-	u, err := s.admin.SetActive(r.Context(), principal(r.Context()).User.ID, id, active)
-	if err != nil {
-		return err
-	}
-	return reply(w, http.StatusOK, s.private(u))
 }
 
 // deleteUser is an admin's delete: the same anonymizing delete as a self
 // delete, audited as admin.user_deleted.
-func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if err := s.users.Delete(r.Context(), id, principal(r.Context()).User.ID); err != nil {
-		return err
-	}
-	return reply(w, http.StatusOK, map[string]string{"message": "The account has been deleted."})
+func (s *Server) deleteUser(q req) (messageView, error) {
+	return message("The account has been deleted.", s.users.Delete(q.Context(), q.id, q.callerID()))
 }
 
 type auditEventView struct {
@@ -195,31 +141,19 @@ type auditEventView struct {
 	CreatedAt      time.Time       `json:"created_at"`
 }
 
-func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request) error {
-	v, err := query(r, "actor_id", "target_user_id", "action", "since", "limit", "cursor")
+func (s *Server) listAuditEvents(q req, page service.PageRequest) (pageView[auditEventView], error) {
+	f, err := auditFilter(q.URL.Query())
 	if err != nil {
-		return err
+		return pageView[auditEventView]{}, err
 	}
-	page, err := pageRequest(v)
-	if err != nil {
-		return err
-	}
-	f, err := auditFilter(v)
-	if err != nil {
-		return err
-	}
-	res, err := s.admin.AuditEvents(r.Context(), f, page)
-	if err != nil {
-		return err
-	}
-	out := pageView[auditEventView]{Items: make([]auditEventView, len(res.Items)), NextCursor: res.NextCursor}
-	for i, e := range res.Items {
-		out.Items[i] = auditEventView{
-			ID: e.ID, ActorID: e.ActorID, TargetUserID: e.TargetUserID, OrganizationID: e.OrganizationID,
-			Action: e.Action, Details: e.Details, CreatedAt: e.CreatedAt.UTC(),
-		}
-	}
-	return reply(w, http.StatusOK, out)
+	return then(func(p service.Page[service.AuditEvent]) pageView[auditEventView] {
+		return viewPage(p, func(e service.AuditEvent) auditEventView {
+			return auditEventView{
+				ID: e.ID, ActorID: e.ActorID, TargetUserID: e.TargetUserID, OrganizationID: e.OrganizationID,
+				Action: e.Action, Details: e.Details, CreatedAt: e.CreatedAt.UTC(),
+			}
+		})
+	})(s.admin.AuditEvents(q.Context(), f, page))
 }
 
 // auditFilter reads the audit log's filters; an empty value does not

@@ -94,11 +94,8 @@ func sniffed(data []byte, mt string) error {
 	return nil
 }
 
-func (s *Server) deleteAvatar(w http.ResponseWriter, r *http.Request) error {
-	if err := s.avatars.Delete(r.Context(), principal(r.Context()).User.ID); err != nil {
-		return err
-	}
-	return noContent(w)
+func (s *Server) deleteAvatar(q req) (none, error) {
+	return done(s.avatars.Delete(q.Context(), q.callerID()))
 }
 
 // getAvatar serves a user's avatar (or, with ?size=thumb, its thumbnail)

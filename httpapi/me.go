@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"net/http"
 	"time"
 
 	"github.com/userd/userd/service"
@@ -11,35 +10,22 @@ import (
 // mergeTypes are the media types a merge patch may be sent as.
 var mergeTypes = []string{"application/merge-patch+json", "application/json"}
 
-func (s *Server) getMe(w http.ResponseWriter, r *http.Request) error {
-	if _, err := query(r); err != nil {
-		return err
-	}
-	return reply(w, http.StatusOK, s.private(principal(r.Context()).User))
+func (s *Server) getMe(q req) (userView, error) {
+	return s.private(q.caller().User), nil
 }
 
-func (s *Server) patchMe(w http.ResponseWriter, r *http.Request) error {
-	var p service.ProfilePatch
-	if err := decode(w, r, &p, mergeTypes...); err != nil {
-		return err
-	}
-	u, err := s.users.UpdateProfile(r.Context(), principal(r.Context()).User.ID, p)
-	if err != nil {
-		return err
-	}
-	return reply(w, http.StatusOK, s.private(u))
+func (s *Server) patchMe(q req, p service.ProfilePatch) (userView, error) {
+	return then(s.private)(s.users.UpdateProfile(q.Context(), q.callerID(), p))
 }
 
-func (s *Server) patchPreferences(w http.ResponseWriter, r *http.Request) error {
-	var patch json.RawMessage
-	if err := decode(w, r, &patch, mergeTypes...); err != nil {
-		return err
-	}
-	prefs, err := s.users.UpdatePreferences(r.Context(), principal(r.Context()).User.ID, patch)
-	if err != nil {
-		return err
-	}
-	return reply(w, http.StatusOK, map[string]json.RawMessage{"preferences": prefs})
+// preferencesView is the caller's preferences after a merge patch.
+type preferencesView struct {
+	Preferences json.RawMessage `json:"preferences"`
+}
+
+func (s *Server) patchPreferences(q req, patch json.RawMessage) (preferencesView, error) {
+	return then(func(p json.RawMessage) preferencesView { return preferencesView{p} })(
+		s.users.UpdatePreferences(q.Context(), q.callerID(), patch))
 }
 
 type locationBody struct {
@@ -47,11 +33,12 @@ type locationBody struct {
 	Longitude *float64 `json:"longitude"`
 }
 
-func (s *Server) putLocation(w http.ResponseWriter, r *http.Request) error {
-	var b locationBody
-	if err := decode(w, r, &b); err != nil {
-		return err
-	}
+// placeView is the caller's location after it is set.
+type placeView struct {
+	Location *locationView `json:"location"`
+}
+
+func (s *Server) putLocation(q req, b locationBody) (placeView, error) {
 	var missing []service.FieldError
 	if b.Latitude == nil {
 		missing = append(missing, service.FieldError{Field: "latitude", Message: "is required"})
@@ -60,20 +47,15 @@ func (s *Server) putLocation(w http.ResponseWriter, r *http.Request) error {
 		missing = append(missing, service.FieldError{Field: "longitude", Message: "is required"})
 	}
 	if len(missing) > 0 {
-		return service.Invalid(missing...)
+		return placeView{}, service.Invalid(missing...)
 	}
-	u, err := s.users.SetLocation(r.Context(), principal(r.Context()).User.ID, &service.Location{Latitude: *b.Latitude, Longitude: *b.Longitude})
-	if err != nil {
-		return err
-	}
-	return reply(w, http.StatusOK, map[string]any{"location": s.private(u).Location})
+	return then(func(u service.User) placeView { return placeView{s.private(u).Location} })(
+		s.users.SetLocation(q.Context(), q.callerID(), &service.Location{Latitude: *b.Latitude, Longitude: *b.Longitude}))
 }
 
-func (s *Server) deleteLocation(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.users.SetLocation(r.Context(), principal(r.Context()).User.ID, nil); err != nil {
-		return err
-	}
-	return noContent(w)
+func (s *Server) deleteLocation(q req) (none, error) {
+	_, err := s.users.SetLocation(q.Context(), q.callerID(), nil)
+	return none{}, err
 }
 
 type identityView struct {
@@ -83,51 +65,40 @@ type identityView struct {
 	LastSeenAt time.Time `json:"last_seen_at"`
 }
 
-func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request) error {
-	if _, err := query(r); err != nil {
-		return err
-	}
-	ids, err := s.users.Identities(r.Context(), principal(r.Context()).User.ID)
-	if err != nil {
-		return err
-	}
-	items := make([]identityView, len(ids))
-	for i, id := range ids {
-		items[i] = identityView{Provider: id.Provider, Email: id.Email, CreatedAt: id.CreatedAt.UTC(), LastSeenAt: id.LastSeenAt.UTC()}
-	}
-	return reply(w, http.StatusOK, map[string]any{"items": items})
+func viewIdentity(id service.Identity) identityView {
+	return identityView{Provider: id.Provider, Email: id.Email, CreatedAt: id.CreatedAt.UTC(), LastSeenAt: id.LastSeenAt.UTC()}
 }
 
-type linkIdentityBody struct {
-	Token string `json:"token"`
+// itemsView is a whole list, not paged.
+type itemsView[T any] struct {
+	Items []T `json:"items"`
+}
+
+// viewItems is the view of a whole list.
+func viewItems[T, V any](view func(T) V) func([]T) itemsView[V] {
+	return func(ts []T) itemsView[V] {
+		out := itemsView[V]{Items: make([]V, len(ts))}
+		for i, t := range ts {
+			out.Items[i] = view(t)
+		}
+		return out
+	}
+}
+
+func (s *Server) listIdentities(q req) (itemsView[identityView], error) {
+	return then(viewItems(viewIdentity))(s.users.Identities(q.Context(), q.callerID()))
 }
 
 // linkIdentity links an IdP login to the caller's account, signed in with
 // userd's own token: the explicit link an account with a password needs.
-func (s *Server) linkIdentity(w http.ResponseWriter, r *http.Request) error {
-	var b linkIdentityBody
-	if err := decode(w, r, &b); err != nil {
-		return err
-	}
-	id, err := s.auth.LinkIdentity(r.Context(), principal(r.Context()), b.Token)
-	if err != nil {
-		return err
-	}
-	return reply(w, http.StatusCreated, identityView{Provider: id.Provider, Email: id.Email, CreatedAt: id.CreatedAt.UTC(), LastSeenAt: id.LastSeenAt.UTC()})
+func (s *Server) linkIdentity(q req, b tokenBody) (identityView, error) {
+	return then(viewIdentity)(s.auth.LinkIdentity(q.Context(), q.caller(), b.Token))
 }
 
-func (s *Server) deleteMe(w http.ResponseWriter, r *http.Request) error {
-	id := principal(r.Context()).User.ID
-	if err := s.users.Delete(r.Context(), id, id); err != nil {
-		return err
-	}
-	return reply(w, http.StatusOK, map[string]string{"message": "Your account has been deleted."})
+func (s *Server) deleteMe(q req) (messageView, error) {
+	return message("Your account has been deleted.", s.users.Delete(q.Context(), q.callerID(), q.callerID()))
 }
 
-func (s *Server) deleteAccount(w http.ResponseWriter, r *http.Request) error {
-	id := principal(r.Context()).User.ID
-	if err := s.users.Delete(r.Context(), id, id); err != nil {
-		return err
-	}
-	return noContent(w)
+func (s *Server) deleteAccount(q req) (none, error) {
+	return done(s.users.Delete(q.Context(), q.callerID(), q.callerID()))
 }

@@ -110,23 +110,10 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	})
 }
 
-// handlerFunc is the shape of every handler: decode → call service →
-// respond, returning any error instead of writing it:
-//
-//	func (s *Server) getThing(w http.ResponseWriter, r *http.Request) error {
-//		id, err := pathID(r)
-//		if err != nil {
-//			return err
-//		}
-//		t, err := s.things.Get(r.Context(), principal(r.Context()), id)
-//		if err != nil {
-//			return err
-//		}
-//		return reply(w, http.StatusOK, viewThing(t))
-//	}
-//
-// A handler that returns an error must not have written the response;
-// handle writes it with fail, the one place errors become problem+json.
+// handlerFunc is the shape of every handler: it returns any error instead
+// of writing it. A handler that returns an error must not have written the
+// response; handle writes it with fail, the one place errors become
+// problem+json. Most handlers are built by the adapters of endpoint.go.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 // plain adapts an http.Handler that writes its own errors.

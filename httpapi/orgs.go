@@ -10,19 +10,19 @@ import (
 // orgRoutes registers the organization routes. Who may call what is the
 // service's policy (service.OrgMay); these only decode and respond.
 func (s *Server) orgRoutes() {
-	s.handle("POST /api/v1/organizations", s.authed(s.createOrg))
-	s.handle("GET /api/v1/organizations/{id}", s.authed(s.getOrg))
-	s.handle("PATCH /api/v1/organizations/{id}", s.authed(s.patchOrg))
-	s.handle("DELETE /api/v1/organizations/{id}", s.authed(s.deleteOrg))
-	s.handle("POST /api/v1/organizations/{id}/invitations", s.authed(s.createInvitation))
-	s.handle("GET /api/v1/organizations/{id}/invitations", s.authed(s.listInvitations))
-	s.handle("DELETE /api/v1/organizations/{id}/invitations/{invitation_id}", s.authed(s.revokeInvitation))
-	s.handle("POST /api/v1/invitations/accept", s.authed(s.acceptInvitation))
-	s.handle("GET /api/v1/organizations/{id}/members", s.authed(s.listMembers))
-	s.handle("DELETE /api/v1/organizations/{id}/members/{user_id}", s.authed(s.removeMember))
-	s.handle("PUT /api/v1/organizations/{id}/members/{user_id}/groups", s.authed(s.putMemberGroups))
-	s.handle("GET /api/v1/organizations/{id}/groups", s.authed(s.listOrgGroups))
-	s.handle("PUT /api/v1/organizations/{id}/plan", s.may(service.PermManageOrganizations, s.putOrgPlan))
+	s.handle("POST /api/v1/organizations", s.authed(body(http.StatusCreated, s.createOrg)))
+	s.handle("GET /api/v1/organizations/{id}", s.authed(get(s.getOrg)))
+	s.handle("PATCH /api/v1/organizations/{id}", s.authed(body(http.StatusOK, s.patchOrg, mergeTypes...)))
+	s.handle("DELETE /api/v1/organizations/{id}", s.authed(act(http.StatusNoContent, s.deleteOrg)))
+	s.handle("POST /api/v1/organizations/{id}/invitations", s.authed(body(http.StatusCreated, s.createInvitation)))
+	s.handle("GET /api/v1/organizations/{id}/invitations", s.authed(list(s.listInvitations)))
+	s.handle("DELETE /api/v1/organizations/{id}/invitations/{invitation_id}", s.authed(act(http.StatusNoContent, pairUnder("invitation_id", s.orgs.RevokeInvitation))))
+	s.handle("POST /api/v1/invitations/accept", s.authed(body(http.StatusOK, s.acceptInvitation)))
+	s.handle("GET /api/v1/organizations/{id}/members", s.authed(list(s.listMembers)))
+	s.handle("DELETE /api/v1/organizations/{id}/members/{user_id}", s.authed(act(http.StatusNoContent, pairUnder("user_id", s.orgs.RemoveMember))))
+	s.handle("PUT /api/v1/organizations/{id}/members/{user_id}/groups", s.authed(body(http.StatusOK, s.putMemberGroups)))
+	s.handle("GET /api/v1/organizations/{id}/groups", s.authed(get(s.listOrgGroups)))
+	s.handle("PUT /api/v1/organizations/{id}/plan", s.may(service.PermManageOrganizations, body(http.StatusOK, s.putOrgPlan)))
 }
 
 type orgView struct {
@@ -103,63 +103,26 @@ type orgCreateBody struct {
 	Name string `json:"name"`
 }
 
-func (s *Server) createOrg(w http.ResponseWriter, r *http.Request) error {
-	var b orgCreateBody
-	if err := decode(w, r, &b); err != nil {
-		return err
-	}
-	o, err := s.orgs.Create(r.Context(), principal(r.Context()).User.ID, b.Name)
-	if err != nil {
-		return err
-	}
-	return reply(w, http.StatusCreated, viewOrg(o))
+func (s *Server) createOrg(q req, b orgCreateBody) (orgView, error) {
+	return then(viewOrg)(s.orgs.Create(q.Context(), q.callerID(), b.Name))
 }
 
-func (s *Server) getOrg(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if _, err := query(r); err != nil {
-		return err
-	}
-	d, err := s.orgs.Get(r.Context(), principal(r.Context()).User.ID, id)
-	if err != nil {
-		return err
-	}
-	return reply(w, http.StatusOK, orgDetailView{
-		orgView:            viewOrg(d.Organization),
-		Members:            viewPage(d.Members, s.viewMember),
-		PendingInvitations: viewPage(d.Invitations, viewInvitation),
-	})
+func (s *Server) getOrg(q req) (orgDetailView, error) {
+	return then(func(d service.OrgDetail) orgDetailView {
+		return orgDetailView{
+			orgView:            viewOrg(d.Organization),
+			Members:            viewPage(d.Members, s.viewMember),
+			PendingInvitations: viewPage(d.Invitations, viewInvitation),
+		}
+	})(s.orgs.Get(q.Context(), q.callerID(), q.id))
 }
 
-func (s *Server) patchOrg(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	var p service.OrgPatch
-	if err := decode(w, r, &p, mergeTypes...); err != nil {
-		return err
-	}
-	o, err := s.orgs.Update(r.Context(), principal(r.Context()).User.ID, id, p)
-	if err != nil {
-		return err
-	}
-	return reply(w, http.StatusOK, viewOrg(o))
+func (s *Server) patchOrg(q req, p service.OrgPatch) (orgView, error) {
+	return then(viewOrg)(s.orgs.Update(q.Context(), q.callerID(), q.id, p))
 }
 
-func (s *Server) deleteOrg(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if err := s.orgs.Delete(r.Context(), principal(r.Context()).User.ID, id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+func (s *Server) deleteOrg(q req) (none, error) {
+	return done(s.orgs.Delete(q.Context(), q.callerID(), q.id))
 }
 
 type invitationBody struct {
@@ -167,172 +130,48 @@ type invitationBody struct {
 	Groups []string `json:"groups"`
 }
 
-func (s *Server) createInvitation(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	var b invitationBody
-	if err := decode(w, r, &b); err != nil {
-		return err
-	}
-	inv, err := s.orgs.Invite(r.Context(), principal(r.Context()).User.ID, id, b.Email, b.Groups)
-	if err != nil {
-		return err
-	}
-	return reply(w, http.StatusCreated, viewInvitation(inv))
+func (s *Server) createInvitation(q req, b invitationBody) (invitationView, error) {
+	return then(viewInvitation)(s.orgs.Invite(q.Context(), q.callerID(), q.id, b.Email, b.Groups))
 }
 
-func (s *Server) listInvitations(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	v, err := query(r, "limit", "cursor")
-	if err != nil {
-		return err
-	}
-	page, err := pageRequest(v)
-	if err != nil {
-		return err
-	}
-	p, err := s.orgs.ListInvitations(r.Context(), principal(r.Context()).User.ID, id, page)
-	if err != nil {
-		return err
-	}
-	return reply(w, http.StatusOK, viewPage(p, viewInvitation))
+func (s *Server) listInvitations(q req, page service.PageRequest) (pageView[invitationView], error) {
+	return then(func(p service.Page[service.Invitation]) pageView[invitationView] { return viewPage(p, viewInvitation) })(
+		s.orgs.ListInvitations(q.Context(), q.callerID(), q.id, page))
 }
 
-func (s *Server) revokeInvitation(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	invID, err := pathInt64(r, "invitation_id")
-	if err != nil {
-		return err
-	}
-	if err := s.orgs.RevokeInvitation(r.Context(), principal(r.Context()).User.ID, id, invID); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+func (s *Server) acceptInvitation(q req, b tokenBody) (orgView, error) {
+	return then(viewOrg)(s.orgs.Accept(q.Context(), q.caller(), b.Token))
 }
 
-type acceptBody struct {
-	Token string `json:"token"`
-}
-
-func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request) error {
-	var b acceptBody
-	if err := decode(w, r, &b); err != nil {
-		return err
-	}
-	o, err := s.orgs.Accept(r.Context(), principal(r.Context()), b.Token)
-	if err != nil {
-		return err
-	}
-	return reply(w, http.StatusOK, viewOrg(o))
-}
-
-func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	v, err := query(r, "limit", "cursor")
-	if err != nil {
-		return err
-	}
-	page, err := pageRequest(v)
-	if err != nil {
-		return err
-	}
-	p, err := s.orgs.ListMembers(r.Context(), principal(r.Context()).User.ID, id, page)
-	if err != nil {
-		return err
-	}
-	return reply(w, http.StatusOK, viewPage(p, s.viewMember))
-}
-
-func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	userID, err := pathInt64(r, "user_id")
-	if err != nil {
-		return err
-	}
-	if err := s.orgs.RemoveMember(r.Context(), principal(r.Context()).User.ID, id, userID); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+func (s *Server) listMembers(q req, page service.PageRequest) (pageView[memberView], error) {
+	return then(func(p service.Page[service.Member]) pageView[memberView] { return viewPage(p, s.viewMember) })(
+		s.orgs.ListMembers(q.Context(), q.callerID(), q.id, page))
 }
 
 type groupsBody struct {
 	Groups []string `json:"groups"`
 }
 
-func (s *Server) putMemberGroups(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
+func (s *Server) putMemberGroups(q req, b groupsBody) (memberView, error) {
+	userID, err := pathInt64(q.Request, "user_id")
 	if err != nil {
-		return err
-	}
-	userID, err := pathInt64(r, "user_id")
-	if err != nil {
-		return err
-	}
-	var b groupsBody
-	if err := decode(w, r, &b); err != nil {
-		return err
+		return memberView{}, err
 	}
 	if b.Groups == nil {
-		return service.Invalid(service.FieldError{Field: "groups", Message: "is required (an empty list clears them)"})
+		return memberView{}, service.Invalid(service.FieldError{Field: "groups", Message: "is required (an empty list clears them)"})
 	}
-	m, err := s.orgs.SetMemberGroups(r.Context(), principal(r.Context()).User.ID, id, userID, b.Groups)
-	if err != nil {
-		return err
-	}
-	return reply(w, http.StatusOK, s.viewMember(m))
+	return then(s.viewMember)(s.orgs.SetMemberGroups(q.Context(), q.callerID(), q.id, userID, b.Groups))
 }
 
-func (s *Server) listOrgGroups(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if _, err := query(r); err != nil {
-		return err
-	}
-	gs, err := s.orgs.Groups(r.Context(), principal(r.Context()).User.ID, id)
-	if err != nil {
-		return err
-	}
-	items := make([]groupView, len(gs))
-	for i, g := range gs {
-		items[i] = groupView{Name: g.Name, Description: g.Description}
-	}
-	return reply(w, http.StatusOK, map[string]any{"items": items})
+func (s *Server) listOrgGroups(q req) (itemsView[groupView], error) {
+	return then(viewItems(func(g service.Group) groupView { return groupView{Name: g.Name, Description: g.Description} }))(
+		s.orgs.Groups(q.Context(), q.callerID(), q.id))
 }
 
 type planBody struct {
 	Plan string `json:"plan"`
 }
 
-func (s *Server) putOrgPlan(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	var b planBody
-	if err := decode(w, r, &b); err != nil {
-		return err
-	}
-	o, err := s.orgs.SetPlan(r.Context(), principal(r.Context()).User.ID, id, b.Plan)
-	if err != nil {
-		return err
-	}
-	return reply(w, http.StatusOK, viewOrg(o))
+func (s *Server) putOrgPlan(q req, b planBody) (orgView, error) {
+	return then(viewOrg)(s.orgs.SetPlan(q.Context(), q.callerID(), q.id, b.Plan))
 }

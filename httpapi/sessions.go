@@ -1,8 +1,9 @@
 package httpapi
 
 import (
-	"net/http"
 	"time"
+
+	"github.com/userd/userd/service"
 )
 
 // sessionView is one signed-in device of the caller.
@@ -16,48 +17,27 @@ type sessionView struct {
 	Current    bool      `json:"current"` // the session of the caller's token
 }
 
-func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
-	p := principal(r.Context())
-	v, err := query(r, "limit", "cursor")
-	if err != nil {
-		return err
-	}
-	req, err := pageRequest(v)
-	if err != nil {
-		return err
-	}
-	page, err := s.accounts.Sessions(r.Context(), p.User.ID, req)
-	if err != nil {
-		return err
-	}
-	items := make([]sessionView, len(page.Items))
-	for i, ss := range page.Items {
-		items[i] = sessionView{
-			ID: ss.ID, CreatedAt: ss.CreatedAt.UTC(), LastUsedAt: ss.LastUsedAt.UTC(), ExpiresAt: ss.ExpiresAt.UTC(),
-			UserAgent: ss.UserAgent, Current: ss.ID == p.SessionID,
-		}
-		if ss.IP != nil {
-			ip := ss.IP.String()
-			items[i].IP = &ip
-		}
-	}
-	return reply(w, http.StatusOK, pageView[sessionView]{Items: items, NextCursor: page.NextCursor})
+func (s *Server) listSessions(q req, page service.PageRequest) (pageView[sessionView], error) {
+	current := q.caller().SessionID
+	return then(func(p service.Page[service.Session]) pageView[sessionView] {
+		return viewPage(p, func(ss service.Session) sessionView {
+			v := sessionView{
+				ID: ss.ID, CreatedAt: ss.CreatedAt.UTC(), LastUsedAt: ss.LastUsedAt.UTC(), ExpiresAt: ss.ExpiresAt.UTC(),
+				UserAgent: ss.UserAgent, Current: ss.ID == current,
+			}
+			if ss.IP != nil {
+				ip := ss.IP.String()
+				v.IP = &ip
+			}
+			return v
+		})
+	})(s.accounts.Sessions(q.Context(), q.callerID(), page))
 }
 
-func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if err := s.accounts.RevokeSession(r.Context(), principal(r.Context()).User.ID, id); err != nil {
-		return err
-	}
-	return noContent(w)
+func (s *Server) deleteSession(q req) (none, error) {
+	return done(s.accounts.RevokeSession(q.Context(), q.callerID(), q.id))
 }
 
-func (s *Server) deleteIdentity(w http.ResponseWriter, r *http.Request) error {
-	if err := s.users.UnlinkIdentity(r.Context(), principal(r.Context()).User.ID, r.PathValue("provider")); err != nil {
-		return err
-	}
-	return noContent(w)
+func (s *Server) deleteIdentity(q req) (none, error) {
+	return done(s.users.UnlinkIdentity(q.Context(), q.callerID(), q.PathValue("provider")))
 }

@@ -13,23 +13,22 @@ type locationView struct {
 	Longitude float64 `json:"longitude"`
 }
 
-// userView is the private view of a user: every field, null when unset.
+// userView is the private view of a user: the public view and every
+// other field, null when unset.
 type userView struct {
-	ID               int64           `json:"id"`
-	Username         *string         `json:"username"`
-	Email            *string         `json:"email"`
-	Phone            *string         `json:"phone"`
-	FirstName        *string         `json:"first_name"`
-	LastName         *string         `json:"last_name"`
-	Bio              *string         `json:"bio"`
-	AvatarURL        *string         `json:"avatar_url"`
-	DateOfBirth      *string         `json:"date_of_birth"`
-	InstagramHandle  *string         `json:"instagram_handle"`
-	Country          *string         `json:"country"`
-	City             *string         `json:"city"`
-	Zipcode          *string         `json:"zipcode"`
-	Role             string          `json:"role"`
-	OrganizationID   *int64          `json:"organization_id"`
+	publicView
+	Email *string `json:"email"`
+	Phone *string `json:"phone"`
+	// PendingEmail is an address asked for and not yet confirmed.
+	PendingEmail   *string `json:"pending_email"`
+	DateOfBirth    *string `json:"date_of_birth"` // YYYY-MM-DD
+	OrganizationID *int64  `json:"organization_id"`
+	// Where the user says they live.
+	Country *string `json:"country"`
+	City    *string `json:"city"`
+	Zipcode *string `json:"zipcode"`
+
+	// The account's state and what it proved.
 	IsActive         bool            `json:"is_active"`
 	IsVerified       bool            `json:"is_verified"`
 	PhoneVerified    bool            `json:"phone_verified"`
@@ -41,7 +40,6 @@ type userView struct {
 	LastLoginAt      *time.Time      `json:"last_login_at"`
 	CreatedAt        time.Time       `json:"created_at"`
 	UpdatedAt        time.Time       `json:"updated_at"`
-	PendingEmail     *string         `json:"pending_email"`
 }
 
 // publicView is what anyone signed in may see of another user.
@@ -78,13 +76,11 @@ func (s *Server) avatarURL(u service.User) *string {
 
 func (s *Server) private(u service.User) userView {
 	v := userView{
-		ID: u.ID, Username: u.Username, Email: u.Email, Phone: u.Phone, FirstName: u.FirstName,
-		LastName: u.LastName, Bio: u.Bio, AvatarURL: s.avatarURL(u), InstagramHandle: u.InstagramHandle,
-		Country: u.Country, City: u.City, Zipcode: u.Zipcode, Role: string(u.Role), OrganizationID: u.OrganizationID,
+		publicView: s.public(u), Email: u.Email, Phone: u.Phone, PendingEmail: u.PendingEmail,
+		Country: u.Country, City: u.City, Zipcode: u.Zipcode, OrganizationID: u.OrganizationID,
 		IsActive: u.IsActive, IsVerified: u.IsVerified, PhoneVerified: u.PhoneVerified, EmailVerified: u.EmailVerified,
 		Preferences: u.Preferences, LastAuthMethod: u.LastAuthMethod, LastAuthMethodAt: utc(u.LastAuthMethodAt),
 		LastLoginAt: utc(u.LastLoginAt), CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(),
-		PendingEmail: u.PendingEmail,
 	}
 	if len(v.Preferences) == 0 {
 		v.Preferences = json.RawMessage(`{}`)

@@ -185,20 +185,7 @@ func (a *Admin) Lookup(ctx context.Context, viewer User, lq LookupQuery) (User, 
 // Errors: rate_limited.
 func (a *Admin) takeLookup(ctx context.Context, callerID int64) error {
 	key := sha256.Sum256([]byte("lookup:" + strconv.FormatInt(callerID, 10)))
-	retry, err := inTxV(ctx, a.db, func(q *dbgen.Queries) (time.Duration, error) {
-		ok, retry, err := take(ctx, q, rateLimit{bucket: "lookup", limit: a.LookupsPerMinute, window: time.Minute}, key[:])
-		if ok {
-			retry = 0
-		}
-		return retry, err
-	})
-	if err != nil {
-		return err
-	}
-	if retry > 0 {
-		return RateLimited(retry)
-	}
-	return nil
+	return takeAlone(ctx, a.db, rateLimit{bucket: "lookup", limit: a.LookupsPerMinute, window: time.Minute}, key[:])
 }
 
 func (a *Admin) lookupPhone(ctx context.Context, raw string) (User, error) {

@@ -255,6 +255,28 @@ func (a *Auth) refresh(ctx context.Context, l externalLogin, row dbgen.IdentityG
 	})
 }
 
+// addressOwner looks up who holds addr, a verified address of a first
+// sight (get: by email or by phone). found reports whether anyone does;
+// owner is that user when it proved the address too (both sides must have),
+// and an account with a password is linkRequired.
+func addressOwner(ctx context.Context, q *dbgen.Queries, get func(context.Context, string) (dbgen.User, error),
+	addr string, proven func(dbgen.User) bool, linkRequired *Error) (owner *dbgen.User, found bool, err error) {
+	r, err := get(ctx, addr)
+	switch {
+	case noRows(err):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, err
+	}
+	if has, err := hasPassword(ctx, q, r.ID); err != nil || has {
+		return nil, true, cmpErr(err, linkRequired)
+	}
+	if proven(r) {
+		return &r, true, nil
+	}
+	return nil, true, nil
+}
+
 // firstSight links the identity to the user owning its verified email or
 // phone, or creates a user for it, in one transaction. Only a verified
 // address lands on the user row; every claim is kept on the identity. An
@@ -273,34 +295,21 @@ func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
 		}
 		var owner *dbgen.User
 		if rowEmail != nil {
-			r, err := q.UserGetByEmail(ctx, *rowEmail)
-			switch {
-			case err == nil:
-				if has, err := hasPassword(ctx, q, r.ID); err != nil || has {
-					return User{}, cmpErr(err, ErrEmailLinkRequired)
-				}
-				// Both sides must have proven the address.
-				if r.EmailVerified {
-					owner = &r
-				}
-				rowEmail = nil // someone else's: not copied to a new user
-			case !noRows(err):
+			o, found, err := addressOwner(ctx, q, q.UserGetByEmail, *rowEmail, func(u dbgen.User) bool { return u.EmailVerified }, ErrEmailLinkRequired)
+			if err != nil {
 				return User{}, err
+			}
+			if found {
+				owner, rowEmail = o, nil // someone else's: not copied to a new user
 			}
 		}
 		if rowPhone != nil && owner == nil {
-			r, err := q.UserGetByPhone(ctx, *rowPhone)
-			switch {
-			case err == nil:
-				if has, err := hasPassword(ctx, q, r.ID); err != nil || has {
-					return User{}, cmpErr(err, ErrPhoneLinkRequired)
-				}
-				if r.PhoneVerified {
-					owner = &r
-				}
-				rowPhone = nil
-			case !noRows(err):
+			o, found, err := addressOwner(ctx, q, q.UserGetByPhone, *rowPhone, func(u dbgen.User) bool { return u.PhoneVerified }, ErrPhoneLinkRequired)
+			if err != nil {
 				return User{}, err
+			}
+			if found {
+				owner, rowPhone = o, nil
 			}
 		}
 		if owner != nil {

@@ -224,6 +224,10 @@ func exec[P any](ctx context.Context, f func(context.Context, P) error, arg P) e
 	return mapDBError(f(ctx, arg))
 }
 
+// errOnly drops a write's result (a row count, an id) when only its error
+// matters.
+func errOnly[T any](_ T, err error) error { return err }
+
 // noRows reports whether a query inside a transaction found no row.
 func noRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 

@@ -396,6 +396,17 @@ func (o *Orgs) Groups(ctx context.Context, viewerID, orgID int64) ([]Group, erro
 // kindOrgManageable is the kind of the groups org admins assign.
 const kindOrgManageable = "org_manageable"
 
+// lockOrgForGroups is lockOrgFor(OrgManage) followed by checkGroups of
+// names: what a caller that hands out groups needs.
+func lockOrgForGroups(ctx context.Context, q *dbgen.Queries, callerID, orgID int64, names []string) (dbgen.Organization, orgCaller, []string, error) {
+	org, c, err := lockOrgFor(ctx, q, callerID, orgID, OrgManage)
+	if err != nil {
+		return org, c, nil, err
+	}
+	names, err = checkGroups(ctx, q, names)
+	return org, c, names, err
+}
+
 // checkGroups validates a list of group names against the
 // organization-manageable groups and returns it sorted without repeats.
 // Errors: validation_failed (field groups).
@@ -438,11 +449,8 @@ func (o *Orgs) Invite(ctx context.Context, actorID, orgID int64, email string, g
 		return Invitation{}, err
 	}
 	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Invitation, error) {
-		org, _, err := lockOrgFor(ctx, q, actorID, orgID, OrgManage)
+		org, _, groups, err := lockOrgForGroups(ctx, q, actorID, orgID, groups)
 		if err != nil {
-			return Invitation{}, err
-		}
-		if groups, err = checkGroups(ctx, q, groups); err != nil {
 			return Invitation{}, err
 		}
 		member, err := q.MemberExistsByEmail(ctx, dbgen.MemberExistsByEmailParams{OrganizationID: &orgID, Email: email})
@@ -650,11 +658,8 @@ func (o *Orgs) RemoveMember(ctx context.Context, actorID, orgID, targetID int64)
 // Errors: validation_failed (groups), not_found, forbidden, last_admin.
 func (o *Orgs) SetMemberGroups(ctx context.Context, actorID, orgID, targetID int64, groups []string) (Member, error) {
 	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Member, error) {
-		_, c, err := lockOrgFor(ctx, q, actorID, orgID, OrgManage)
+		_, c, groups, err := lockOrgForGroups(ctx, q, actorID, orgID, groups)
 		if err != nil {
-			return Member{}, err
-		}
-		if groups, err = checkGroups(ctx, q, groups); err != nil {
 			return Member{}, err
 		}
 		if _, err := q.UserGetByIDForUpdate(ctx, targetID); err != nil {

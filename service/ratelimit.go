@@ -274,6 +274,23 @@ func take(ctx context.Context, q *dbgen.Queries, l rateLimit, key []byte) (ok bo
 	return true, 0, err
 }
 
+// takeAlone is take in a transaction of its own: rate_limited, with the
+// wait, when key is at l's limit.
+// Errors: rate_limited, db_unavailable.
+func takeAlone(ctx context.Context, db *DB, l rateLimit, key []byte) error {
+	retry, err := inTxV(ctx, db, func(q *dbgen.Queries) (time.Duration, error) {
+		_, retry, err := take(ctx, q, l, key)
+		return retry, err
+	})
+	if err != nil {
+		return err
+	}
+	if retry > 0 {
+		return RateLimited(retry)
+	}
+	return nil
+}
+
 // SignupLimits bound registrations and forgot-password requests per
 // client address: each registration costs an argon2id run and each
 // forgot-password request may cost a mail. They are events of the
@@ -293,16 +310,5 @@ func (a *Accounts) spendAddress(ctx context.Context, ip netip.Addr) error {
 	if l.PerIP <= 0 || !ip.IsValid() {
 		return nil
 	}
-	limit := rateLimit{bucket: "signup_ip", limit: l.PerIP, window: l.Window}
-	retry, err := inTxV(ctx, a.db, func(q *dbgen.Queries) (time.Duration, error) {
-		_, retry, err := take(ctx, q, limit, a.keys.ip(ip))
-		return retry, err
-	})
-	if err != nil {
-		return err
-	}
-	if retry > 0 {
-		return RateLimited(retry)
-	}
-	return nil
+	return takeAlone(ctx, a.db, rateLimit{bucket: "signup_ip", limit: l.PerIP, window: l.Window}, a.keys.ip(ip))
 }

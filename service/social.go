@@ -54,8 +54,12 @@ func errSelf(field string) error {
 // pairAction runs write in a transaction between actor and target, after
 // taking the pair's graph lock and checking that the actor is usable
 // (account_disabled otherwise) and the target is a live, active user
-// (not_found otherwise). write gets whether either blocks the other.
+// (not_found otherwise), and that they are two users (validation_failed
+// on id otherwise). write gets whether either blocks the other.
 func (s *Social) pairAction(ctx context.Context, actorID, targetID int64, write func(q *dbgen.Queries, blocked bool) error) error {
+	if actorID == targetID {
+		return errSelf("id")
+	}
 	return inTx(ctx, s.db, func(q *dbgen.Queries) error {
 		if err := q.FollowLockPair(ctx, dbgen.FollowLockPairParams{A: actorID, B: targetID}); err != nil {
 			return fmt.Errorf("lock pair: %w", err)
@@ -80,15 +84,11 @@ func (s *Social) pairAction(ctx context.Context, actorID, targetID int64, write 
 // unknown, deleted or inactive), blocked (either blocks the other),
 // account_disabled, db_unavailable.
 func (s *Social) Follow(ctx context.Context, actorID, targetID int64) error {
-	if actorID == targetID {
-		return errSelf("id")
-	}
 	return s.pairAction(ctx, actorID, targetID, func(q *dbgen.Queries, blocked bool) error {
 		if blocked {
 			return ErrBlocked
 		}
-		_, err := q.FollowInsert(ctx, dbgen.FollowInsertParams{FollowerID: actorID, FolloweeID: targetID})
-		return err
+		return errOnly(q.FollowInsert(ctx, dbgen.FollowInsertParams{FollowerID: actorID, FolloweeID: targetID}))
 	})
 }
 
@@ -97,12 +97,8 @@ func (s *Social) Follow(ctx context.Context, actorID, targetID int64) error {
 // Errors: validation_failed (field id: yourself), not_found (target
 // unknown, deleted or inactive), account_disabled, db_unavailable.
 func (s *Social) Unfollow(ctx context.Context, actorID, targetID int64) error {
-	if actorID == targetID {
-		return errSelf("id")
-	}
 	return s.pairAction(ctx, actorID, targetID, func(q *dbgen.Queries, _ bool) error {
-		_, err := q.FollowDelete(ctx, dbgen.FollowDeleteParams{FollowerID: actorID, FolloweeID: targetID})
-		return err
+		return errOnly(q.FollowDelete(ctx, dbgen.FollowDeleteParams{FollowerID: actorID, FolloweeID: targetID}))
 	})
 }
 
@@ -112,29 +108,20 @@ func (s *Social) Unfollow(ctx context.Context, actorID, targetID int64) error {
 // Errors: validation_failed (field id: yourself), not_found (target
 // unknown, deleted or inactive), account_disabled, db_unavailable.
 func (s *Social) Block(ctx context.Context, actorID, targetID int64) error {
-	if actorID == targetID {
-		return errSelf("id")
-	}
 	return s.pairAction(ctx, actorID, targetID, func(q *dbgen.Queries, _ bool) error {
 		if _, err := q.BlockInsert(ctx, dbgen.BlockInsertParams{BlockerID: actorID, BlockedID: targetID}); err != nil {
 			return err
 		}
-		_, err := q.FollowDeletePair(ctx, dbgen.FollowDeletePairParams{A: actorID, B: targetID})
-		return err
+		return errOnly(q.FollowDeletePair(ctx, dbgen.FollowDeletePairParams{A: actorID, B: targetID}))
 	})
 }
 
 // Unblock ends actorID's block of targetID (a block the target holds on the
 // actor stays). Unblocking someone not blocked changes nothing.
-// Errors: validation_failed (field id: yourself), not_found (target
-// unknown, deleted or inactive), account_disabled, db_unavailable.
+// Errors: as Unfollow.
 func (s *Social) Unblock(ctx context.Context, actorID, targetID int64) error {
-	if actorID == targetID {
-		return errSelf("id")
-	}
 	return s.pairAction(ctx, actorID, targetID, func(q *dbgen.Queries, _ bool) error {
-		_, err := q.BlockDelete(ctx, dbgen.BlockDeleteParams{BlockerID: actorID, BlockedID: targetID})
-		return err
+		return errOnly(q.BlockDelete(ctx, dbgen.BlockDeleteParams{BlockerID: actorID, BlockedID: targetID}))
 	})
 }
 
@@ -209,19 +196,7 @@ func (s *Social) socialPage(kind string, id int64, page PageRequest, fetch func(
 // Errors: validation_failed (limit), invalid_cursor, not_found (as Stats),
 // db_unavailable.
 func (s *Social) Followers(ctx context.Context, viewer User, id int64, page PageRequest) (SocialPage, error) {
-	if err := s.visible(ctx, viewer, id); err != nil {
-		return SocialPage{}, err
-	}
-	return s.socialPage(cursorFollowers, id, page, func(after Cursor, n int32) ([]socialRow, error) {
-		rows, err := query(ctx, s.db.q.FollowListFollowers, dbgen.FollowListFollowersParams{
-			UserID: id, ViewerID: viewer.ID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
-		})
-		out := make([]socialRow, len(rows))
-		for i, r := range rows {
-			out[i] = socialRow{user: userFromRow(r.User), at: r.FollowedAt}
-		}
-		return out, err
-	})
+	return s.follows(ctx, cursorFollowers, viewer, id, page, s.db.q.FollowListFollowers)
 }
 
 // Following returns one keyset page of the users whom user id follows:
@@ -230,11 +205,27 @@ func (s *Social) Followers(ctx context.Context, viewer User, id int64, page Page
 // Errors: validation_failed (limit), invalid_cursor, not_found (as Stats),
 // db_unavailable.
 func (s *Social) Following(ctx context.Context, viewer User, id int64, page PageRequest) (SocialPage, error) {
+	// The two lists' parameters and rows have the same fields.
+	list := func(ctx context.Context, p dbgen.FollowListFollowersParams) ([]dbgen.FollowListFollowersRow, error) {
+		rows, err := s.db.q.FollowListFollowing(ctx, dbgen.FollowListFollowingParams(p))
+		out := make([]dbgen.FollowListFollowersRow, len(rows))
+		for i, r := range rows {
+			out[i] = dbgen.FollowListFollowersRow(r)
+		}
+		return out, err
+	}
+	return s.follows(ctx, cursorFollowing, viewer, id, page, list)
+}
+
+// follows is a page of Followers or Following (kind) of user id: list
+// reads it.
+func (s *Social) follows(ctx context.Context, kind string, viewer User, id int64, page PageRequest,
+	list func(context.Context, dbgen.FollowListFollowersParams) ([]dbgen.FollowListFollowersRow, error)) (SocialPage, error) {
 	if err := s.visible(ctx, viewer, id); err != nil {
 		return SocialPage{}, err
 	}
-	return s.socialPage(cursorFollowing, id, page, func(after Cursor, n int32) ([]socialRow, error) {
-		rows, err := query(ctx, s.db.q.FollowListFollowing, dbgen.FollowListFollowingParams{
+	return s.socialPage(kind, id, page, func(after Cursor, n int32) ([]socialRow, error) {
+		rows, err := query(ctx, list, dbgen.FollowListFollowersParams{
 			UserID: id, ViewerID: viewer.ID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 		})
 		out := make([]socialRow, len(rows))

@@ -39,10 +39,15 @@ func (s *Users) UseAccounts(a *Accounts) { s.accounts = a }
 // is pending until a link mailed to it is followed, and an account with a
 // password must give CurrentPassword (see UpdateProfile).
 type ProfilePatch struct {
-	Username        Optional[string] `json:"username"`
-	Email           Optional[string] `json:"email"`
+	// Ways to sign in: unique across live users.
+	Username Optional[string] `json:"username"`
+	Email    Optional[string] `json:"email"` // pending until the new address is confirmed
+	Phone    Optional[string] `json:"phone"`
+	// CurrentPassword proves the caller for an email change of an account
+	// with a password.
 	CurrentPassword Optional[string] `json:"current_password"`
-	Phone           Optional[string] `json:"phone"`
+
+	// The profile.
 	FirstName       Optional[string] `json:"first_name"`
 	LastName        Optional[string] `json:"last_name"`
 	Bio             Optional[string] `json:"bio"`
