@@ -29,6 +29,7 @@ type Config struct {
 	DefaultRegion  string
 	SMTPURL        string
 	MailFrom       string
+	MailTemplates  string // directory of templates replacing the embedded ones; "": none
 	DataDir        string
 	LogLevel       slog.Level
 	IdP            IdP
@@ -132,6 +133,7 @@ func Load(getenv func(string) string) (Config, error) {
 		DefaultRegion:  strings.ToUpper(get("USERD_DEFAULT_REGION", "IN")),
 		SMTPURL:        get("USERD_SMTP_URL", ""),
 		MailFrom:       get("USERD_MAIL_FROM", "userd <no-reply@localhost>"),
+		MailTemplates:  get("USERD_MAIL_TEMPLATES", ""),
 		DataDir:        get("USERD_DATA_DIR", ".data"),
 	}
 	c.Issuer = get("USERD_ISSUER", c.PublicURL)

@@ -15,6 +15,7 @@ import (
 	"github.com/userd/userd/config"
 	"github.com/userd/userd/httpapi"
 	"github.com/userd/userd/idp"
+	"github.com/userd/userd/mail"
 	"github.com/userd/userd/migrate"
 	"github.com/userd/userd/service"
 )
@@ -167,6 +168,11 @@ type app struct {
 // build wires configuration, database and services into the HTTP handler.
 // Dev mail is printed to mailOut.
 func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Logger, mailOut io.Writer) (*app, error) {
+	// A broken template fails here, at start, not when a mail is sent.
+	templates, err := mail.LoadTemplates(cfg.MailTemplates)
+	if err != nil {
+		return nil, fmt.Errorf("USERD_MAIL_TEMPLATES: %w", err)
+	}
 	idpCfg, provider, err := idpConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -199,6 +205,9 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Log
 		admin = idp.NewAdminClient(cfg.IdP.AdminURL, cfg.IdP.AdminKey)
 		hardDelete = provider
 	}
+	accts.Mail = templates
+	orgs := service.NewOrgs(db, cfg.PublicURL, cursorKey)
+	orgs.Mail = templates
 	users := service.NewUsers(db, cfg.DefaultRegion, hardDelete)
 	users.UseAccounts(accts)
 	social := service.NewSocial(db, cursorKey)
@@ -213,7 +222,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Log
 		Users:             users,
 		Accounts:          accts,
 		Admin:             service.NewAdmin(db, cfg.DefaultRegion, cursorKey),
-		Orgs:              service.NewOrgs(db, cfg.PublicURL, cursorKey),
+		Orgs:              orgs,
 		Social:            social,
 		Avatars:           service.NewAvatars(db),
 		Ready:             db.Ready(migrate.Check),
