@@ -166,7 +166,7 @@ func TestDevTokenWhateverPublicURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := build(context.Background(), cfg, service.NewDB(pgtest.NewPool(t)), slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	a, err := build(context.Background(), cfg, service.NewDB(pgtest.NewPool(t)), &tracing{}, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
