@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
 	"path/filepath"
@@ -30,12 +31,15 @@ type Config struct {
 	DefaultRegion  string
 	SMTPURL        string
 	MailFrom       string
+	MailTemplates  string // directory of templates replacing the embedded ones; "": none
 	DataDir        string
 	LogLevel       slog.Level
 	// CORSOrigins are the browser origins that may call the API across
 	// origins (USERD_CORS_ORIGINS): "https://app.example.com",
 	// "https://*.example.com" or "*". None: no CORS headers at all.
 	CORSOrigins []string
+	MetricsAddr string // where /metrics is served instead of Addr; "": on Addr
+	Tracing     bool   // OTEL_EXPORTER_OTLP_ENDPOINT (or its _TRACES_ form) is set
 	IdP         IdP
 	Limits      Limits
 
@@ -92,7 +96,8 @@ func (c Config) EnvSource() string {
 var (
 	secretVars = []string{"USERD_IDP_JWT_SECRET", "USERD_IDP_ADMIN_KEY"}
 	urlVars    = []string{"DATABASE_URL", "USERD_SMTP_URL", "USERD_PUBLIC_URL", "USERD_ISSUER",
-		"USERD_IDP_ISSUER", "USERD_IDP_JWKS_URL", "USERD_IDP_ADMIN_URL"}
+		"USERD_IDP_ISSUER", "USERD_IDP_JWKS_URL", "USERD_IDP_ADMIN_URL",
+		"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"}
 )
 
 // Redactor returns a redactor that knows the secrets in the environment
@@ -105,6 +110,14 @@ func Redactor(getenv func(string) string) *redact.Redactor {
 	}
 	for _, k := range secretVars {
 		secrets = append(secrets, strings.TrimSpace(getenv(k)))
+	}
+	// The OTLP exporter's headers carry API keys: "k1=v1,k2=v2".
+	for _, k := range []string{"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"} {
+		for _, h := range strings.Split(getenv(k), ",") {
+			if _, v, ok := strings.Cut(h, "="); ok && strings.TrimSpace(v) != "" {
+				secrets = append(secrets, strings.TrimSpace(v))
+			}
+		}
 	}
 	return redact.New(secrets...)
 }
@@ -137,7 +150,9 @@ func Load(getenv func(string) string) (Config, error) {
 		DefaultRegion:  strings.ToUpper(get("USERD_DEFAULT_REGION", "IN")),
 		SMTPURL:        get("USERD_SMTP_URL", ""),
 		MailFrom:       get("USERD_MAIL_FROM", "userd <no-reply@localhost>"),
+		MailTemplates:  get("USERD_MAIL_TEMPLATES", ""),
 		DataDir:        get("USERD_DATA_DIR", ".data"),
+		MetricsAddr:    get("USERD_METRICS_ADDR", ""),
 	}
 	c.Issuer = get("USERD_ISSUER", c.PublicURL)
 	c.Audience = get("USERD_AUDIENCE", "userd")
@@ -167,12 +182,23 @@ func Load(getenv func(string) string) (Config, error) {
 	if err := checkURL(c.PublicURL); err != nil {
 		errs = append(errs, fmt.Errorf("USERD_PUBLIC_URL: %w", err))
 	}
-	if err := c.LogLevel.UnmarshalText([]byte(get("USERD_LOG_LEVEL", "info"))); err != nil {
-		errs = append(errs, fmt.Errorf("USERD_LOG_LEVEL: got %q, want debug, info, warn or error", getenv("USERD_LOG_LEVEL")))
+	switch level := strings.ToLower(get("USERD_LOG_LEVEL", "info")); level {
+	case "debug", "info", "warn", "error":
+		_ = c.LogLevel.UnmarshalText([]byte(level))
+	default:
+		errs = append(errs, fmt.Errorf("USERD_LOG_LEVEL: got %q, want debug, info, warn or error", level))
 	}
 	if c.CORSOrigins, err = corsOrigins(get("USERD_CORS_ORIGINS", "")); err != nil {
 		errs = append(errs, fmt.Errorf("USERD_CORS_ORIGINS: %w", err))
 	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("USERD_METRICS_ADDR: got %q, want host:port such as 127.0.0.1:9090", c.MetricsAddr))
+		} else if c.MetricsAddr == c.Addr {
+			errs = append(errs, errors.New("USERD_METRICS_ADDR: the same as USERD_ADDR; leave it unset to serve /metrics there"))
+		}
+	}
+	c.Tracing, errs = loadTracing(get, errs)
 	if c.IdP.Issuer != "" && c.IdP.Audience == "" {
 		errs = append(errs, errors.New("USERD_IDP_AUDIENCE is required with USERD_IDP_ISSUER"))
 	}
@@ -183,6 +209,28 @@ func Load(getenv func(string) string) (Config, error) {
 		c.SigningKeyFile = filepath.Join(c.DataDir, "signing-key.json")
 	}
 	return c, errors.Join(errs...)
+}
+
+// loadTracing reads whether traces are exported: when the OTLP endpoint
+// is set (for all signals or for traces), over OTLP/HTTP with protobuf, the
+// one protocol userd speaks. The exporter reads the rest of the OTEL_*
+// variables itself.
+func loadTracing(get func(key, def string) string, errs []error) (bool, []error) {
+	on := false
+	for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"} {
+		if v := get(k, ""); v != "" {
+			on = true
+			if err := checkURL(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", k, err))
+			}
+		}
+	}
+	for _, k := range []string{"OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"} {
+		if v := get(k, "http/protobuf"); v != "http/protobuf" {
+			errs = append(errs, fmt.Errorf("%s: got %q, want http/protobuf (OTLP over HTTP, port 4318)", k, v))
+		}
+	}
+	return on, errs
 }
 
 // checkURL parses an absolute http(s) URL without quoting it back: the

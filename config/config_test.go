@@ -201,3 +201,46 @@ func TestLoadCORSOrigins(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadObservability(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{
+		"USERD_LOG_LEVEL": "WARN", "USERD_METRICS_ADDR": "127.0.0.1:9090",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+	}))
+	if err != nil || c.LogLevel != slog.LevelWarn || c.MetricsAddr != "127.0.0.1:9090" || !c.Tracing {
+		t.Fatalf("got level %v, metrics %q, tracing %v, %v; want warn, 127.0.0.1:9090, on", c.LogLevel, c.MetricsAddr, c.Tracing, err)
+	}
+	if c, err := Load(env(map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://collector.example.com/v1/traces"})); err != nil || !c.Tracing {
+		t.Fatalf("the traces endpoint alone: got tracing %v, %v; want on", c.Tracing, err)
+	}
+	if c, _ := Load(env(nil)); c.Tracing || c.MetricsAddr != "" {
+		t.Fatalf("nothing set: got tracing %v, metrics %q; want off and on the public address", c.Tracing, c.MetricsAddr)
+	}
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"USERD_LOG_LEVEL": "info+2"}, "USERD_LOG_LEVEL"},
+		{map[string]string{"USERD_LOG_LEVEL": "-4"}, "USERD_LOG_LEVEL"},
+		{map[string]string{"USERD_LOG_LEVEL": "verbose"}, "USERD_LOG_LEVEL"},
+		{map[string]string{"USERD_METRICS_ADDR": "9090"}, "USERD_METRICS_ADDR"},
+		{map[string]string{"USERD_METRICS_ADDR": "127.0.0.1:"}, "USERD_METRICS_ADDR"},
+		{map[string]string{"USERD_METRICS_ADDR": ":8080"}, "USERD_METRICS_ADDR"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "otel-collector:4318"}, "OTEL_EXPORTER_OTLP_ENDPOINT"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "OTEL_EXPORTER_OTLP_PROTOCOL"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json"}, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"},
+	} {
+		if _, err := Load(env(c.env)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Load(%v): got %v, want an error naming %s", c.env, err, c.want)
+		}
+	}
+}
+
+func TestRedactorKnowsOTLPHeaders(t *testing.T) {
+	t.Parallel()
+	r := Redactor(env(map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "x-honeycomb-team=hc-secret-key,x-other=another-secret"}))
+	if got := r.String("export failed with hc-secret-key and another-secret"); strings.Contains(got, "hc-secret-key") || strings.Contains(got, "another-secret") {
+		t.Fatalf("got %q, want the header values redacted", got)
+	}
+}

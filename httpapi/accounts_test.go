@@ -99,23 +99,33 @@ func sameProblem(t testing.TB, a, b response) {
 	}
 }
 
-// mailsTo works the outbox and returns the decoded bodies of the mail
+// mailsTo works the outbox and returns the decoded text of the mail
 // delivered to address so far.
 func (e *env) mailsTo(address string) []string {
 	e.t.Helper()
-	if _, err := e.outbox.RunOnce(context.Background(), 50); err != nil {
-		e.t.Fatal(err)
-	}
 	var out []string
-	for _, m := range e.mail.Messages() {
-		if len(m.To) != 1 || m.To[0] != address {
-			continue
-		}
+	for _, m := range e.messagesTo(address) {
 		_, body, err := m.Text()
 		if err != nil {
 			e.t.Fatal(err)
 		}
 		out = append(out, body)
+	}
+	return out
+}
+
+// messagesTo works the outbox and returns the messages delivered to
+// address so far.
+func (e *env) messagesTo(address string) []smtptest.Message {
+	e.t.Helper()
+	if _, err := e.outbox.RunOnce(context.Background(), 50); err != nil {
+		e.t.Fatal(err)
+	}
+	var out []smtptest.Message
+	for _, m := range e.mail.Messages() {
+		if len(m.To) == 1 && m.To[0] == address {
+			out = append(out, m)
+		}
 	}
 	return out
 }

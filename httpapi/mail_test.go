@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"mime"
 	"net/http"
 	"strings"
 	"testing"
@@ -202,4 +203,65 @@ func TestPasswordResetLinkDiesWithOldAddress(t *testing.T) {
 	expect(t, e.do("POST", "/api/v1/auth/email/verify", access, map[string]any{"token": confirm}), http.StatusNoContent, "")
 	expect(t, e.reset(token, resetPassword), http.StatusUnauthorized, "invalid_token")
 	expect(t, e.login("new@example.com", testPassword), http.StatusOK, "")
+}
+
+// TestSecurityNotices: a password change, a password reset and an email
+// change each mail the account's address a notice, rendered from the
+// templates into a text and an HTML part.
+func TestSecurityNotices(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const ann = "ann.notice@example.com"
+	access, _ := tokens(e.register(map[string]any{"email": ann}))
+	before := len(e.messagesTo(ann)) // the verification mail
+
+	// notice returns the one new mail to address since seen, checking
+	// that both its parts carry each of want.
+	notice := func(address string, seen int, subject string, want ...string) int {
+		t.Helper()
+		msgs := e.messagesTo(address)
+		if len(msgs) != seen+1 {
+			t.Fatalf("got %d new mails to %s, want 1 (%s)", len(msgs)-seen, address, subject)
+		}
+		h, parts, err := msgs[seen].Parts()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := new(mime.WordDecoder).DecodeHeader(h.Get("Subject")); got != subject {
+			t.Errorf("subject: got %q, want %q", got, subject)
+		}
+		for _, part := range []string{"text/plain", "text/html"} {
+			for _, w := range want {
+				if !strings.Contains(parts[part], w) {
+					t.Errorf("%s: %s part lacks %q:\n%s", subject, part, w, parts[part])
+				}
+			}
+		}
+		return len(msgs)
+	}
+
+	expect(t, e.do("POST", "/api/v1/auth/password/change", access,
+		map[string]any{"current_password": testPassword, "new_password": "a changed passphrase"}), http.StatusNoContent, "")
+	seen := notice(ann, before, "Your password was changed", ann, "Every other session was signed out")
+
+	// A refused change mails nothing.
+	expect(t, e.do("POST", "/api/v1/auth/password/change", access,
+		map[string]any{"current_password": "not the password", "new_password": "yet another passphrase"}), http.StatusUnprocessableEntity, "validation_failed")
+	if n := len(e.messagesTo(ann)); n != seen {
+		t.Fatalf("a refused password change: got %d mails, want %d", n, seen)
+	}
+
+	e.forgot(ann)
+	token := e.mailLink(ann, "/reset-password")
+	seen++ // the reset mail
+	expect(t, e.reset(token, resetPassword), http.StatusNoContent, "")
+	seen = notice(ann, seen, "Your password was changed", ann, "reset with a link mailed to this address")
+
+	access, _ = tokens(e.login(ann, resetPassword).json(t))
+	const next = "ann.next@example.com"
+	expect(t, e.do("PATCH", "/api/v1/users/me", access, map[string]any{"email": next, "current_password": resetPassword}), http.StatusOK, "")
+	notice(ann, seen, "Your email address is being changed", ann, next)
+	if link := e.mailLink(next, "/verify-email"); link == "" {
+		t.Fatal("the new address got no confirmation link")
+	}
 }

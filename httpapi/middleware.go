@@ -102,9 +102,12 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			elapsed := time.Since(start)
 			s.metrics.requests.WithLabelValues(pattern, strconv.Itoa(sw.status)).Inc()
 			s.metrics.latency.WithLabelValues(pattern).Observe(elapsed.Seconds())
-			s.log.InfoContext(ctx, "request",
-				"method", r.Method, "path", r.URL.Path, "route", pattern, "status", sw.status,
-				"bytes", sw.bytes, "duration_ms", float64(elapsed.Microseconds())/1000, "request_id", id, "client_ip", client.String())
+			attrs := []any{"method", r.Method, "path", r.URL.Path, "route", pattern, "status", sw.status,
+				"bytes", sw.bytes, "duration_ms", float64(elapsed.Microseconds()) / 1000, "request_id", id, "client_ip", client.String()}
+			if s.tracing {
+				attrs = append(attrs, "trace_id", nameSpan(r, route.pattern))
+			}
+			s.log.InfoContext(ctx, "request", attrs...)
 		}()
 		next.ServeHTTP(sw, r)
 	})

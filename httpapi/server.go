@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/userd/userd/service"
 )
@@ -46,6 +47,13 @@ type Deps struct {
 	// CORSOrigins are the browser origins allowed to call across origins
 	// (USERD_CORS_ORIGINS); none: no CORS headers at all.
 	CORSOrigins []string
+	// MetricsElsewhere leaves GET /metrics off this handler: the caller
+	// serves Server.Metrics on its own address (USERD_METRICS_ADDR).
+	MetricsElsewhere bool
+	// TracerProvider, when set, traces each request (OTLP through the
+	// caller's provider), continuing the trace of an incoming traceparent
+	// and named by its route pattern. nil: no tracing code runs at all.
+	TracerProvider trace.TracerProvider
 }
 
 // Server routes userd's API.
@@ -67,6 +75,7 @@ type Server struct {
 	handler   http.Handler
 	clientIPs clientIPs
 	dbTimeout time.Duration
+	tracing   bool // requests are traced (Deps.TracerProvider)
 	draining  atomic.Bool
 	// patterns are the patterns registered through handle, in order;
 	// openapi_test.go checks the OpenAPI document against them.
@@ -81,11 +90,23 @@ func New(d Deps) *Server {
 	s := &Server{
 		log: d.Log, auth: d.Auth, users: d.Users, accounts: d.Accounts, admin: d.Admin, orgs: d.Orgs, social: d.Social, avatars: d.Avatars, ready: d.Ready, publicURL: d.PublicURL,
 		refusedAt: d.RefusedTokenLevel, mux: http.NewServeMux(), metrics: newMetrics(d.PoolStats), clientIPs: newClientIPs(d.TrustedProxies), dbTimeout: d.DBTimeout,
+		tracing: d.TracerProvider != nil,
+	}
+	if !d.MetricsElsewhere {
+		s.handle("GET /metrics", plain(s.Metrics()))
 	}
 	s.docs = s.newDocuments()
 	s.routes()
 	s.handler = s.observe(withCORS(d.CORSOrigins, s.mux))
+	if s.tracing {
+		s.handler = traced(s.handler, d.TracerProvider)
+	}
 	return s
+}
+
+// Metrics serves the Prometheus metrics of this server.
+func (s *Server) Metrics() http.Handler {
+	return promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
 }
 
 // Drain makes /readyz answer 503 from now on, so that load balancers stop
@@ -99,7 +120,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) routes() {
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)
-	s.handle("GET /metrics", plain(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
 	s.handle("GET /openapi.json", served(s.docs.openAPI))
 
 	s.handle("GET /api/v1/users/me", s.authed(get(s.getMe)))

@@ -1,31 +1,35 @@
-// Package mail delivers userd's mail over SMTP (net/smtp): STARTTLS
-// whenever the server offers it, AUTH PLAIN when credentials are given.
+// Package mail renders userd's mail from templates (templates.go) and
+// delivers it over SMTP with go-mail: smtp:// upgrades with STARTTLS
+// whenever the server offers it (?tls=required: or refuses to send),
+// smtps:// speaks TLS from the start; certificates are verified, and AUTH
+// PLAIN is never sent in the clear except to a loopback server.
 package mail
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"mime"
-	"mime/quotedprintable"
 	"net"
 	netmail "net/mail"
-	"net/smtp"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	gomail "github.com/wneessen/go-mail"
 )
 
-// Message is one mail to send: a plain-text body. Its JSON form is how the
-// outbox keeps it until it is sent.
+// Message is one mail to send: a plain-text body and, when HTML is set,
+// an HTML alternative. Its JSON form is how the outbox keeps it until it
+// is sent.
 type Message struct {
 	To      string `json:"to"`
 	Subject string `json:"subject"`
 	Text    string `json:"text"`
+	HTML    string `json:"html,omitempty"`
 }
 
 // ErrConfig is wrapped by NewSMTP for an unusable URL or From address.
@@ -35,50 +39,71 @@ var ErrConfig = errors.New("invalid mail configuration")
 // (a bad recipient, a line break in the subject).
 var ErrMessage = errors.New("invalid mail")
 
-// defaultPort is the submission port, used when the URL names none.
-const defaultPort = "587"
-
 // SMTP sends mail through one SMTP server. It implements service.Mailer
 // and is safe for concurrent use (one connection per mail).
 type SMTP struct {
-	addr     string // host:port
 	host     string
+	port     int
+	implicit bool // smtps://: TLS from the start
+	required bool // ?tls=required: no STARTTLS, no mail
 	user     string
 	password string
 	from     *netmail.Address
 
-	// Timeout bounds one delivery, connection included: 30 s.
+	// ConnectTimeout bounds connecting (TCP, TLS, greeting) and then each
+	// step of the conversation: 10 s.
+	ConnectTimeout time.Duration
+	// Timeout bounds one whole delivery, connection included: 30 s.
 	Timeout time.Duration
-	// TLSConfig is used for STARTTLS; nil verifies the server's
+	// TLSConfig is used for STARTTLS and smtps; nil verifies the server's
 	// certificate for its host name against the system roots.
 	TLSConfig *tls.Config
 }
 
-// NewSMTP returns a sender for rawURL, smtp://[user[:password]@]host[:port]
-// (port 587 when absent), with from ("Name <address>" or a bare address)
-// as the sender. The password is used only over TLS (or to localhost):
-// net/smtp refuses PLAIN authentication in the clear.
+// NewSMTP returns a sender for rawURL with from ("Name <address>" or a
+// bare address) as the sender. rawURL is one of
+//
+//	smtp://[user[:password]@]host[:port][?tls=required]   port 587 when absent
+//	smtps://[user[:password]@]host[:port]                 port 465 when absent
+//
+// The password is sent only over TLS, or to a loopback server.
 // It returns an error wrapping ErrConfig.
 func NewSMTP(rawURL, from string) (*SMTP, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("%w: USERD_SMTP_URL: %w", ErrConfig, err)
 	}
-	if u.Scheme != "smtp" {
-		return nil, fmt.Errorf("%w: USERD_SMTP_URL: scheme %q, want smtp", ErrConfig, u.Scheme)
+	s := &SMTP{ConnectTimeout: 10 * time.Second, Timeout: 30 * time.Second}
+	port := gomail.DefaultPortTLS
+	switch u.Scheme {
+	case "smtp":
+	case "smtps":
+		s.implicit, port = true, gomail.DefaultPortSSL
+	default:
+		return nil, fmt.Errorf("%w: USERD_SMTP_URL: scheme %q, want smtp or smtps", ErrConfig, u.Scheme)
 	}
-	host, port := u.Hostname(), u.Port()
-	if host == "" {
+	if s.host = u.Hostname(); s.host == "" {
 		return nil, fmt.Errorf("%w: USERD_SMTP_URL: no host", ErrConfig)
 	}
-	if port == "" {
-		port = defaultPort
+	if p := u.Port(); p != "" {
+		if port, err = strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
+			return nil, fmt.Errorf("%w: USERD_SMTP_URL: port %q", ErrConfig, p)
+		}
 	}
-	addr, err := netmail.ParseAddress(from)
-	if err != nil {
+	s.port = port
+	for k, v := range u.Query() {
+		switch {
+		case k == "tls" && len(v) == 1 && v[0] == "required" && !s.implicit:
+			s.required = true
+		case k == "tls":
+			return nil, fmt.Errorf("%w: USERD_SMTP_URL: tls=%s, want tls=required (with smtp://; smtps:// is TLS already)", ErrConfig, strings.Join(v, ","))
+		default:
+			return nil, fmt.Errorf("%w: USERD_SMTP_URL: unknown parameter %q (want tls=required)", ErrConfig, k)
+		}
+	}
+	if s.from, err = netmail.ParseAddress(from); err != nil {
 		return nil, fmt.Errorf("%w: USERD_MAIL_FROM %q: %w", ErrConfig, from, err)
 	}
-	s := &SMTP{addr: net.JoinHostPort(host, port), host: host, from: addr, Timeout: 30 * time.Second}
 	if u.User != nil {
 		s.user = u.User.Username()
 		s.password, _ = u.User.Password()
@@ -90,103 +115,91 @@ func NewSMTP(rawURL, from string) (*SMTP, error) {
 // cannot be sent as it is, and the network or SMTP error otherwise (the
 // outbox retries those).
 func (s *SMTP) Send(ctx context.Context, m Message) error {
-	to, err := netmail.ParseAddress(m.To)
-	if err != nil {
-		return fmt.Errorf("%w: recipient %q: %w", ErrMessage, m.To, err)
-	}
-	msg, err := s.message(to, m, time.Now())
+	msg, err := s.message(m, time.Now())
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", s.addr)
+	c, err := s.client(ctx)
 	if err != nil {
-		return fmt.Errorf("smtp dial: %w", err)
-	}
-	deadline, _ := ctx.Deadline()
-	_ = conn.SetDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	c, err := smtp.NewClient(conn, s.host)
-	if err != nil {
-		conn.Close()
-		return fmt.Errorf("smtp greeting: %w", err)
-	}
-	defer c.Close()
-	if err := s.deliver(c, to.Address, msg); err != nil {
 		return fmt.Errorf("smtp: %w", err)
+	}
+	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+		}
+		return fmt.Errorf("smtp %s: %w", net.JoinHostPort(s.host, strconv.Itoa(s.port)), err)
 	}
 	return nil
 }
 
-func (s *SMTP) deliver(c *smtp.Client, to string, msg []byte) error {
-	if err := c.Hello("localhost"); err != nil {
-		return err
+// client returns a go-mail client for one delivery within ctx: its
+// connection is closed when ctx ends, whatever step it is at.
+func (s *SMTP) client(ctx context.Context) (*gomail.Client, error) {
+	cfg := s.TLSConfig
+	if cfg == nil {
+		cfg = &tls.Config{ServerName: s.host, MinVersion: tls.VersionTLS12}
 	}
-	if ok, _ := c.Extension("STARTTLS"); ok {
-		cfg := s.TLSConfig
-		if cfg == nil {
-			cfg = &tls.Config{ServerName: s.host, MinVersion: tls.VersionTLS12}
+	// go-mail joins host and port without brackets, wrong for IPv6: the
+	// address is ours.
+	addr := net.JoinHostPort(s.host, strconv.Itoa(s.port))
+	dial := func(dctx context.Context, network, _ string) (net.Conn, error) {
+		d := &net.Dialer{}
+		var conn net.Conn
+		var err error
+		if s.implicit {
+			conn, err = (&tls.Dialer{NetDialer: d, Config: cfg}).DialContext(dctx, network, addr)
+		} else {
+			conn, err = d.DialContext(dctx, network, addr)
 		}
-		if err := c.StartTLS(cfg); err != nil {
-			return fmt.Errorf("starttls: %w", err)
+		if err != nil {
+			return nil, err
 		}
+		context.AfterFunc(ctx, func() { conn.Close() })
+		return conn, nil
+	}
+	policy := gomail.TLSOpportunistic
+	if s.required {
+		policy = gomail.TLSMandatory
+	}
+	opts := []gomail.Option{
+		gomail.WithPort(s.port), gomail.WithTimeout(s.ConnectTimeout), gomail.WithTLSConfig(cfg),
+		gomail.WithDialContextFunc(dial), gomail.WithTLSPolicy(policy),
+	}
+	if s.implicit {
+		// The dialer speaks TLS; go-mail must not try STARTTLS on top.
+		opts = append(opts, gomail.WithSSL())
 	}
 	if s.user != "" {
-		if err := c.Auth(smtp.PlainAuth("", s.user, s.password, s.host)); err != nil {
-			return fmt.Errorf("auth: %w", err)
-		}
+		// PLAIN refuses to go in the clear except to a loopback host.
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthPlain),
+			gomail.WithUsername(s.user), gomail.WithPassword(s.password))
 	}
-	if err := c.Mail(s.from.Address); err != nil {
-		return err
-	}
-	if err := c.Rcpt(to); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(msg); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return c.Quit()
+	return gomail.NewClient(s.host, opts...)
 }
 
-// message renders m as a MIME text/plain message in UTF-8,
-// quoted-printable, with CRLF line ends.
-func (s *SMTP) message(to *netmail.Address, m Message, now time.Time) ([]byte, error) {
+// message builds m as a MIME message in UTF-8, quoted-printable: text
+// alone, or multipart/alternative with the HTML part after the text one.
+func (s *SMTP) message(m Message, now time.Time) (*gomail.Msg, error) {
 	if strings.ContainsAny(m.Subject, "\r\n") {
 		return nil, fmt.Errorf("%w: line break in the subject", ErrMessage)
 	}
+	to, err := netmail.ParseAddress(m.To)
+	if err != nil {
+		return nil, fmt.Errorf("%w: recipient %q: %w", ErrMessage, m.To, err)
+	}
+	msg := gomail.NewMsg(gomail.WithCharset(gomail.CharsetUTF8), gomail.WithEncoding(gomail.EncodingQP))
+	msg.FromMailAddress(s.from)
+	msg.ToMailAddress(to)
+	msg.Subject(m.Subject)
+	msg.SetDateWithValue(now)
 	var id [12]byte
 	_, _ = rand.Read(id[:])
-	domain := s.from.Address[strings.LastIndexByte(s.from.Address, '@')+1:]
-	var b bytes.Buffer
-	for _, h := range [][2]string{
-		{"From", s.from.String()},
-		{"To", to.String()},
-		{"Subject", mime.QEncoding.Encode("utf-8", m.Subject)},
-		{"Date", now.Format(time.RFC1123Z)},
-		{"Message-ID", "<" + hex.EncodeToString(id[:]) + "@" + domain + ">"},
-		{"MIME-Version", "1.0"},
-		{"Content-Type", "text/plain; charset=utf-8"},
-		{"Content-Transfer-Encoding", "quoted-printable"},
-	} {
-		b.WriteString(h[0] + ": " + h[1] + "\r\n")
+	msg.SetMessageIDWithValue(hex.EncodeToString(id[:]) + "@" + s.from.Address[strings.LastIndexByte(s.from.Address, '@')+1:])
+	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+	if m.HTML != "" {
+		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
 	}
-	b.WriteString("\r\n")
-	qp := quotedprintable.NewWriter(&b)
-	if _, err := qp.Write([]byte(m.Text)); err != nil {
-		return nil, err
-	}
-	if err := qp.Close(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+	return msg, nil
 }

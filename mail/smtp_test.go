@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	gosmtp "github.com/wneessen/go-mail/smtp"
+
 	"github.com/userd/userd/mail"
 	"github.com/userd/userd/mail/smtptest"
 )
@@ -70,10 +72,9 @@ func TestMailSendPlain(t *testing.T) {
 
 func TestMailSendSTARTTLSAndAuth(t *testing.T) {
 	t.Parallel()
-	srv := smtptest.NewServer(t)
 	cert, pool := selfSigned(t)
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	srv.User, srv.Password = "mailer", "s3cret"
+	srv := smtptest.NewServer(t, smtptest.WithSTARTTLS(&tls.Config{Certificates: []tls.Certificate{cert}}),
+		smtptest.WithAuth("mailer", "s3cret"))
 
 	s := newSender(t, "smtp://mailer:s3cret@"+srv.Addr)
 	s.TLSConfig = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
@@ -137,8 +138,12 @@ func TestMailSendUnreachable(t *testing.T) {
 func TestMailConfigErrors(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct{ url, from string }{
-		{"smtps://mail.example.com", "a@example.com"},
 		{"http://mail.example.com", "a@example.com"},
+		{"smtps://mail.example.com?tls=required", "a@example.com"},
+		{"smtp://mail.example.com?tls=optional", "a@example.com"},
+		{"smtp://mail.example.com?tls=required&tls=required", "a@example.com"},
+		{"smtp://mail.example.com?timeout=5s", "a@example.com"},
+		{"smtp://mail.example.com:0", "a@example.com"},
 		{"smtp://", "a@example.com"},
 		{"smtp://mail.example.com:25", "not an address"},
 		{"::", "a@example.com"},
@@ -147,8 +152,10 @@ func TestMailConfigErrors(t *testing.T) {
 			t.Errorf("NewSMTP(%q, %q): got %v, want ErrConfig", c.url, c.from, err)
 		}
 	}
-	if _, err := mail.NewSMTP("smtp://u:p@mail.example.com", "userd <no-reply@example.com>"); err != nil {
-		t.Errorf("NewSMTP of a good URL: got %v, want nil", err)
+	for _, good := range []string{"smtp://u:p@mail.example.com", "smtp://mail.example.com:25?tls=required", "smtps://u:p@mail.example.com"} {
+		if _, err := mail.NewSMTP(good, "userd <no-reply@example.com>"); err != nil {
+			t.Errorf("NewSMTP(%q): got %v, want nil", good, err)
+		}
 	}
 }
 
@@ -179,4 +186,124 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	pool := x509.NewCertPool()
 	pool.AddCert(leaf)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
+
+// TestMailSMTPS: smtps:// speaks TLS from the first byte, verifies the
+// certificate, and authenticates inside TLS.
+func TestMailSMTPS(t *testing.T) {
+	t.Parallel()
+	cert, pool := selfSigned(t)
+	srv := smtptest.NewServer(t, smtptest.WithImplicitTLS(&tls.Config{Certificates: []tls.Certificate{cert}}),
+		smtptest.WithAuth("mailer", "s3cret"))
+
+	s := newSender(t, "smtps://mailer:s3cret@"+srv.Addr)
+	s.TLSConfig = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+	if err := s.Send(context.Background(), mail.Message{To: "bob@example.com", Subject: "hi", Text: "x"}); err != nil {
+		t.Fatalf("Send over smtps: %v", err)
+	}
+	if msgs := srv.Messages(); len(msgs) != 1 || !msgs[0].TLS || msgs[0].User != "mailer" {
+		t.Fatalf("got %+v, want one message sent over TLS by mailer", msgs)
+	}
+
+	// The system roots do not know this certificate: no delivery.
+	strict := newSender(t, "smtps://mailer:s3cret@"+srv.Addr)
+	strict.Timeout = 5 * time.Second
+	if err := strict.Send(context.Background(), mail.Message{To: "bob@example.com", Subject: "hi", Text: "x"}); err == nil {
+		t.Fatal("smtps to an unverifiable server: got nil error, want a certificate error")
+	}
+	// smtp:// to a server that speaks TLS from the start gets no greeting.
+	plain := newSender(t, "smtp://"+srv.Addr)
+	plain.ConnectTimeout = time.Second
+	if err := plain.Send(context.Background(), mail.Message{To: "bob@example.com", Subject: "hi", Text: "x"}); err == nil {
+		t.Fatal("smtp:// to an smtps server: got nil error, want one")
+	}
+	if n := len(srv.Messages()); n != 1 {
+		t.Fatalf("got %d messages after refused sends, want 1", n)
+	}
+}
+
+// TestMailTLSRequired: ?tls=required refuses a server that does not offer
+// STARTTLS, and sends over STARTTLS to one that does.
+func TestMailTLSRequired(t *testing.T) {
+	t.Parallel()
+	bare := smtptest.NewServer(t)
+	s := newSender(t, "smtp://"+bare.Addr+"?tls=required")
+	err := s.Send(context.Background(), mail.Message{To: "bob@example.com", Subject: "hi", Text: "x"})
+	if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
+		t.Fatalf("tls=required to a server without STARTTLS: got %v, want a STARTTLS refusal", err)
+	}
+	if n := len(bare.Messages()); n != 0 {
+		t.Fatalf("got %d messages in the clear, want 0", n)
+	}
+
+	cert, pool := selfSigned(t)
+	secure := smtptest.NewServer(t, smtptest.WithSTARTTLS(&tls.Config{Certificates: []tls.Certificate{cert}}))
+	s = newSender(t, "smtp://"+secure.Addr+"?tls=required")
+	s.TLSConfig = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+	if err := s.Send(context.Background(), mail.Message{To: "bob@example.com", Subject: "hi", Text: "x"}); err != nil {
+		t.Fatalf("tls=required with STARTTLS offered: %v", err)
+	}
+	if msgs := secure.Messages(); len(msgs) != 1 || !msgs[0].TLS {
+		t.Fatalf("got %+v, want one message over TLS", msgs)
+	}
+}
+
+// TestMailNoAuthInTheClear: without TLS the password goes to a loopback
+// server named as such, and to no other.
+func TestMailNoAuthInTheClear(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.NewServer(t, smtptest.WithAuth("mailer", "s3cret"))
+	_, port, _ := net.SplitHostPort(srv.Addr)
+	local := newSender(t, "smtp://mailer:s3cret@127.0.0.1:"+port)
+	if err := local.Send(context.Background(), mail.Message{To: "bob@example.com", Subject: "hi", Text: "x"}); err != nil {
+		t.Fatalf("AUTH to 127.0.0.1 without TLS: %v", err)
+	}
+	// The same server, named by an address that is not spelt as loopback:
+	// the client cannot tell it is, so the password stays unsent.
+	remote := newSender(t, "smtp://mailer:s3cret@[::ffff:127.0.0.1]:"+port)
+	err := remote.Send(context.Background(), mail.Message{To: "bob@example.com", Subject: "hi", Text: "x"})
+	if !errors.Is(err, gosmtp.ErrUnencrypted) {
+		t.Fatalf("AUTH without TLS to a host not named loopback: got %v, want the unencrypted-connection refusal", err)
+	}
+	if msgs := srv.Messages(); len(msgs) != 1 {
+		t.Fatalf("got %d messages, want 1", len(msgs))
+	}
+}
+
+// TestMailTimeouts: a server that accepts and says nothing is given up on
+// after ConnectTimeout, or after Timeout when that is shorter.
+func TestMailTimeouts(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c) // silent: no greeting
+		}
+	}()
+	for name, set := range map[string]func(*mail.SMTP){
+		"connect": func(s *mail.SMTP) { s.ConnectTimeout = 300 * time.Millisecond },
+		"send":    func(s *mail.SMTP) { s.Timeout = 300 * time.Millisecond },
+	} {
+		s := newSender(t, "smtp://"+ln.Addr().String())
+		set(s)
+		start := time.Now()
+		err := s.Send(context.Background(), mail.Message{To: "a@example.com", Subject: "hi", Text: "x"})
+		if took := time.Since(start); err == nil || took > 3*time.Second {
+			t.Errorf("%s timeout: got %v after %v, want an error within 3 s", name, err, took)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/userd/userd/dbgen"
+	"github.com/userd/userd/mail"
 	"github.com/userd/userd/password"
 	"github.com/userd/userd/phone"
 	"github.com/userd/userd/signing"
@@ -32,14 +33,15 @@ type Accounts struct {
 
 	// Tunables, set to their defaults by NewAccounts; change them before
 	// the first call.
-	AccessTTL    time.Duration // access token lifetime: 15 minutes
-	SessionTTL   time.Duration // idle lifetime of a session, slid by every refresh: 30 days
-	RefreshGrace time.Duration // a token rotated this recently is refused without revoking: 10 s
-	ResetTTL     time.Duration // password-reset link: 1 hour
-	VerifyTTL    time.Duration // email-verification link: 24 hours
-	MailsPerHour int           // mails of one kind to one address per hour, beyond which none go out: 5
-	Limits       LoginLimits   // failed password checks: DefaultLoginLimits
-	Signups      SignupLimits  // registrations and forgot-password requests per address: 1 hour, none
+	AccessTTL    time.Duration   // access token lifetime: 15 minutes
+	SessionTTL   time.Duration   // idle lifetime of a session, slid by every refresh: 30 days
+	RefreshGrace time.Duration   // a token rotated this recently is refused without revoking: 10 s
+	ResetTTL     time.Duration   // password-reset link: 1 hour
+	VerifyTTL    time.Duration   // email-verification link: 24 hours
+	MailsPerHour int             // mails of one kind to one address per hour, beyond which none go out: 5
+	Limits       LoginLimits     // failed password checks: DefaultLoginLimits
+	Signups      SignupLimits    // registrations and forgot-password requests per address: 1 hour, none
+	Mail         *mail.Templates // renders every mail: the embedded templates
 }
 
 // AccountsConfig wires Accounts.
@@ -76,6 +78,7 @@ func NewAccounts(db *DB, cfg AccountsConfig) *Accounts {
 		MailsPerHour:  5,
 		Limits:        DefaultLoginLimits,
 		Signups:       SignupLimits{Window: time.Hour},
+		Mail:          mail.DefaultTemplates(),
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/userd/userd/dbgen"
+	"github.com/userd/userd/mail"
 )
 
 // VerifyEmail follows a mailed link: an email verification (the address
@@ -168,16 +169,30 @@ func (a *Accounts) pendEmail(ctx context.Context, q *dbgen.Queries, u dbgen.User
 }
 
 // mailNotice tells the current address that the account's email is being
-// changed (to nil: removed), capped per recipient like every mail.
+// changed (to nil: removed).
 func (a *Accounts) mailNotice(ctx context.Context, q *dbgen.Queries, userID int64, old string, to *string) error {
-	if ok, err := a.mailAllowed(ctx, q, old, "email_change_notice"); !ok || err != nil {
+	d := mail.Data{Email: old}
+	if to != nil {
+		d.NewEmail = *to
+	}
+	return a.notify(ctx, q, userID, mail.EmailChangeNotice, old, d)
+}
+
+// notify queues a security notice of kind to address about userID, in
+// q's transaction, capped per recipient like every mail.
+func (a *Accounts) notify(ctx context.Context, q *dbgen.Queries, userID int64, kind mail.Kind, address string, d mail.Data) error {
+	if ok, err := a.mailAllowed(ctx, q, address, string(kind)); !ok || err != nil {
 		return err
 	}
-	what := "removed from your account"
-	if to != nil {
-		what = fmt.Sprintf("changed to %s; the change applies once that address confirms it", *to)
+	return a.enqueueRendered(ctx, q, userID, kind, address, d)
+}
+
+// enqueueRendered renders the mail of kind to address and queues it in
+// q's transaction, as mail about userID.
+func (a *Accounts) enqueueRendered(ctx context.Context, q *dbgen.Queries, userID int64, kind mail.Kind, address string, d mail.Data) error {
+	m, err := a.Mail.Render(kind, address, d)
+	if err != nil {
+		return err
 	}
-	return enqueueMail(ctx, q, &userID, Mail{To: old, Subject: "Your email address is being changed", Text: fmt.Sprintf(
-		"Someone signed in to your account asked for its email address (%s) to be %s.\n\nIf that was not you, change your password and sign out your other sessions now.\n",
-		old, what)})
+	return enqueueMail(ctx, q, &userID, m)
 }

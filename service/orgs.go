@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/userd/userd/dbgen"
+	"github.com/userd/userd/mail"
 )
 
 // DefaultInviteTTL is how long an invitation link works.
@@ -30,6 +31,8 @@ type Orgs struct {
 	cursors   cursorCodec
 	// InviteTTL is how long an invitation works (DefaultInviteTTL).
 	InviteTTL time.Duration
+	// Mail renders the invitation (the embedded templates).
+	Mail *mail.Templates
 }
 
 // NewOrgs returns the Orgs service. publicURL is the base of mailed links;
@@ -42,6 +45,7 @@ func NewOrgs(db *DB, publicURL string, cursorKey []byte) *Orgs {
 	return &Orgs{
 		db: db, publicURL: strings.TrimRight(publicURL, "/"),
 		cursors: cursorCodec{key: slices.Clone(cursorKey)}, InviteTTL: DefaultInviteTTL,
+		Mail: mail.DefaultTemplates(),
 	}
 }
 
@@ -477,9 +481,13 @@ func (o *Orgs) Invite(ctx context.Context, actorID, orgID int64, email string, g
 		if err != nil {
 			return Invitation{}, err
 		}
-		if err := enqueueMail(ctx, q, nil, Mail{To: email, Subject: "You are invited to " + org.Name, Text: fmt.Sprintf(
-			"You are invited to join %s.\n\nSign in with this address and open this link to accept:\n\n%s\n\nThe link works once and expires in %s. If you did not expect it, ignore this mail.\n",
-			org.Name, o.invitationLink(token), humanDuration(o.InviteTTL))}); err != nil {
+		m, err := o.Mail.Render(mail.Invitation, email, mail.Data{
+			Link: o.invitationLink(token), Expires: humanDuration(o.InviteTTL), Org: org.Name,
+		})
+		if err != nil {
+			return Invitation{}, err
+		}
+		if err := enqueueMail(ctx, q, nil, m); err != nil {
 			return Invitation{}, fmt.Errorf("queue invitation mail: %w", err)
 		}
 		if err := auditOrg(ctx, q, actorID, nil, orgID, "org.invitation_created", map[string]any{

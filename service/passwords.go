@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/userd/userd/dbgen"
+	"github.com/userd/userd/mail"
 	"github.com/userd/userd/password"
 )
 
@@ -89,8 +90,20 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 		if err := q.UserTokenUseAllByUser(ctx, dbgen.UserTokenUseAllByUserParams{UserID: userID, Purpose: purposePasswordReset}); err != nil {
 			return err
 		}
-		return audit(ctx, q, &userID, &userID, "user.password_changed", nil)
+		if err := audit(ctx, q, &userID, &userID, "user.password_changed", nil); err != nil {
+			return err
+		}
+		return a.passwordNotice(ctx, q, u, "change")
 	})
+}
+
+// passwordNotice tells the account's address, when it has one, that its
+// password was changed (how: "change") or reset ("reset").
+func (a *Accounts) passwordNotice(ctx context.Context, q *dbgen.Queries, u dbgen.User, how string) error {
+	if u.Email == nil {
+		return nil
+	}
+	return a.notify(ctx, q, u.ID, mail.PasswordChanged, *u.Email, mail.Data{Email: *u.Email, How: how})
 }
 
 // ForgotPassword queues a request for a password-reset link to email. The
@@ -225,6 +238,9 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, pw string) error {
 				return err
 			}
 		}
-		return audit(ctx, q, &u.ID, &u.ID, "user.password_reset", nil)
+		if err := audit(ctx, q, &u.ID, &u.ID, "user.password_reset", nil); err != nil {
+			return err
+		}
+		return a.passwordNotice(ctx, q, u, "reset")
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/userd/userd/dbgen"
+	"github.com/userd/userd/mail"
 )
 
 // Opaque tokens (refresh tokens, mailed tokens) are 32 random bytes in
@@ -75,24 +76,17 @@ func (a *Accounts) mailToken(ctx context.Context, q *dbgen.Queries, userID int64
 	}); err != nil {
 		return err
 	}
-	var m Mail
+	kind, page := mail.Verify, "/verify-email"
 	switch purpose {
 	case purposeEmailVerification:
-		m = Mail{To: email, Subject: "Confirm your email address", Text: fmt.Sprintf(
-			"Open this link to confirm your email address:\n\n%s\n\nThe link works once and expires in %s. If you did not sign up, ignore this mail.\n",
-			a.link("/verify-email", token), humanDuration(ttl))}
 	case purposeEmailChange:
-		m = Mail{To: email, Subject: "Confirm your new email address", Text: fmt.Sprintf(
-			"Open this link to make this address the one of your account:\n\n%s\n\nThe link works once and expires in %s. If you did not ask for it, ignore this mail: nothing changes.\n",
-			a.link("/verify-email", token), humanDuration(ttl))}
+		kind = mail.EmailChange
 	case purposePasswordReset:
-		m = Mail{To: email, Subject: "Reset your password", Text: fmt.Sprintf(
-			"Open this link to choose a new password:\n\n%s\n\nThe link works once and expires in %s. If you did not ask for it, ignore this mail: your password stays as it is.\n",
-			a.link("/reset-password", token), humanDuration(ttl))}
+		kind, page = mail.PasswordReset, "/reset-password"
 	default:
 		return fmt.Errorf("mail token: unknown purpose %q", purpose)
 	}
-	return enqueueMail(ctx, q, &userID, m)
+	return a.enqueueRendered(ctx, q, userID, kind, email, mail.Data{Link: a.link(page, token), Expires: humanDuration(ttl)})
 }
 
 // mailAllowed counts a mail of kind to address against MailsPerHour and

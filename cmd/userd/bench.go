@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jwt"
@@ -59,7 +60,7 @@ real HTTP: the 200 path (bytes), then the 304 path (If-None-Match).`,
 		{title: "bench follows", declare: func(fs *flag.FlagSet) { benchFollowsFlags(fs) }},
 		{title: "bench avatar", declare: func(fs *flag.FlagSet) { benchAvatarFlags(fs) }},
 	},
-	env: []string{"USERD_ENV", "DATABASE_URL", "USERD_DATA_DIR"},
+	env: []string{"USERD_ENV", "DATABASE_URL", "USERD_DATA_DIR", "OTEL_EXPORTER_OTLP_ENDPOINT"},
 	example: `USERD_ENV=dev userd bench --users 100000 --duration 10s     # make bench
 USERD_ENV=dev userd bench directory --users 1000000
 USERD_ENV=dev userd bench follows                         # make bench`,
@@ -110,11 +111,19 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	if err != nil {
 		return err
 	}
-	db, err := benchDB(ctx, cfg, stdout)
+	// With OTEL_EXPORTER_OTLP_ENDPOINT set, requests and queries are
+	// traced as serve traces them: the cost of tracing, measured.
+	tel, err := startTracing(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer tel.shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // spans lost at exit cost nothing here
+	db, err := benchDB(ctx, cfg, stdout, tel.queryTracer())
 	if err != nil {
 		return err
 	}
 	defer db.Pool.Close()
+	fmt.Fprintf(stdout, "tracing: %v\n", cfg.Tracing)
 	seed := service.NewBench(db)
 	start := time.Now()
 	err = seed.SeedUsers(ctx, *users,
@@ -140,7 +149,7 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	defer stopIdP()
 	cfg.IdP = config.IdP{Issuer: "https://bench-idp.invalid/auth/v1", Audience: "authenticated", JWKSURL: jwksURL, Provider: "bench"}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := build(ctx, cfg, db, log, io.Discard)
+	a, err := build(ctx, cfg, db, tel, log, io.Discard)
 	if err != nil {
 		return err
 	}
@@ -329,14 +338,14 @@ func drive(ctx context.Context, target func(i int) string, prepare func(req *htt
 	}, nil
 }
 
-// benchDB recreates the benchmark database, opens it and prints the
-// machine line.
-func benchDB(ctx context.Context, cfg config.Config, stdout io.Writer) (*service.DB, error) {
+// benchDB recreates the benchmark database, opens it (tracing queries
+// with tracer, when not nil) and prints the machine line.
+func benchDB(ctx context.Context, cfg config.Config, stdout io.Writer, tracer pgx.QueryTracer) (*service.DB, error) {
 	dbURL, err := benchDatabase(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	db, err := openPool(ctx, dbURL, 0) // seeding runs long statements
+	db, err := openPool(ctx, dbURL, 0, tracer) // seeding runs long statements
 	if err != nil {
 		return nil, err
 	}

@@ -46,7 +46,7 @@ func benchAvatar(ctx context.Context, cfg config.Config, args []string, stdout i
 	if *users < 1 || *side < 1 {
 		return fmt.Errorf("bench avatar: -users and -side must be positive")
 	}
-	db, err := benchDB(ctx, cfg, stdout)
+	db, err := benchDB(ctx, cfg, stdout, nil)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func benchAvatar(ctx context.Context, cfg config.Config, args []string, stdout i
 	}
 	fmt.Fprintf(stdout, "uploaded %d avatars (%d × %d JPEG, %d bytes) in %s\n", *users, *side, *side, len(upload), time.Since(start).Round(time.Millisecond))
 
-	a, err := build(ctx, cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	a, err := build(ctx, cfg, db, &tracing{}, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
 	if err != nil {
 		return err
 	}

@@ -82,7 +82,7 @@ func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdou
 	case *iterations < 1:
 		return fmt.Errorf("--iterations: must be positive")
 	}
-	db, err := benchDB(ctx, cfg, stdout)
+	db, err := benchDB(ctx, cfg, stdout, nil)
 	if err != nil {
 		return err
 	}

@@ -54,7 +54,7 @@ func benchFollows(ctx context.Context, cfg config.Config, args []string, stdout 
 	case *duration <= 0 || *maxOps < 1:
 		return fmt.Errorf("--duration and --ops: must be positive")
 	}
-	db, err := benchDB(ctx, cfg, stdout)
+	db, err := benchDB(ctx, cfg, stdout, nil)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -51,8 +52,9 @@ func databaseURL(ctx context.Context, cfg config.Config) (string, error) {
 }
 
 // openDB opens the configured database; in dev it migrates first, in
-// prod it refuses a schema that is behind.
-func openDB(ctx context.Context, cfg config.Config, migrateDev bool) (*service.DB, error) {
+// prod it refuses a schema that is behind. tracer, when not nil, traces
+// every query.
+func openDB(ctx context.Context, cfg config.Config, migrateDev bool, tracer pgx.QueryTracer) (*service.DB, error) {
 	dbURL, err := databaseURL(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -62,7 +64,7 @@ func openDB(ctx context.Context, cfg config.Config, migrateDev bool) (*service.D
 			return nil, err
 		}
 	}
-	db, err := openPool(ctx, dbURL, cfg.Limits.DBTimeout)
+	db, err := openPool(ctx, dbURL, cfg.Limits.DBTimeout, tracer)
 	if err != nil {
 		return nil, err
 	}
@@ -78,12 +80,14 @@ func openDB(ctx context.Context, cfg config.Config, migrateDev bool) (*service.D
 // openPool opens a pool on dbURL configured by dburl.PoolConfig: at most
 // 20 connections unless the URL sets pool_max_conns, statements cancelled
 // in PostgreSQL when their context ends, and timeout (USERD_DB_TIMEOUT;
-// 0 for none) as the server's statement and lock timeouts.
-func openPool(ctx context.Context, dbURL string, timeout time.Duration) (*service.DB, error) {
+// 0 for none) as the server's statement and lock timeouts; tracer, when
+// not nil, traces every query.
+func openPool(ctx context.Context, dbURL string, timeout time.Duration, tracer pgx.QueryTracer) (*service.DB, error) {
 	pcfg, err := dburl.PoolConfig(dbURL, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
+	pcfg.ConnConfig.Tracer = tracer
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("open pool: %w", err)

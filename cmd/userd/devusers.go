@@ -28,7 +28,7 @@ func setupDevUsers(ctx context.Context, e cmdEnv, args []string) error {
 	if err := noArgs("setup-dev-users", args); err != nil {
 		return err
 	}
-	db, err := openDB(ctx, e.cfg, true)
+	db, err := openDB(ctx, e.cfg, true, nil)
 	if err != nil {
 		return err
 	}

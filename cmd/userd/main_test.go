@@ -166,7 +166,7 @@ func TestOpenDBPoolParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := openDB(context.Background(), cfg, true)
+	db, err := openDB(context.Background(), cfg, true, nil)
 	if err != nil {
 		t.Fatalf("openDB with pool parameters: %v", err)
 	}

@@ -129,7 +129,7 @@ func TestRedactsURLPasswords(t *testing.T) {
 	}
 	t.Setenv("USERD_ENV", "dev")
 	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
-	for _, bad := range []string{"smtp://mailer:s3cretpw@smtp.example.com:port", "smtp://mailer:s3cretpw@[::1", "smtps://mailer:s3cretpw@host"} {
+	for _, bad := range []string{"smtp://mailer:s3cretpw@smtp.example.com:port", "smtp://mailer:s3cretpw@[::1", "smtp://mailer:s3cretpw@host?tls=sometimes"} {
 		t.Setenv("USERD_SMTP_URL", bad)
 		r := runUserd(t, "serve")
 		if r.code == 0 || strings.Contains(r.msg+r.stderr+r.stdout, "s3c") {
@@ -166,7 +166,7 @@ func TestDevTokenWhateverPublicURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := build(context.Background(), cfg, service.NewDB(pgtest.NewPool(t)), slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	a, err := build(context.Background(), cfg, service.NewDB(pgtest.NewPool(t)), &tracing{}, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,5 +229,33 @@ func TestDevMailIsAReadableBlock(t *testing.T) {
 	}
 	if !strings.Contains(logBuf.String(), `"to":"alice@example.com"`) || strings.Contains(logBuf.String(), "token=abc") {
 		t.Fatalf("log line: got %s, want to and subject, not the link", logBuf.String())
+	}
+}
+
+// TestServeRefusesABrokenMailTemplate: a template in USERD_MAIL_TEMPLATES
+// that does not render stops serve at start, naming the file.
+func TestServeRefusesABrokenMailTemplate(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "signing.json")
+	if r := runUserd(t, "keygen", "-o", key); r.code != 0 {
+		t.Fatal(r.msg)
+	}
+	templates := filepath.Join(dir, "mail")
+	if err := os.Mkdir(templates, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(templates, "password_reset.html"), []byte(`{{template "layout" .}}{{define "content"}}{{.Nope}}{{end}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("USERD_ENV", "prod")
+	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
+	t.Setenv("USERD_SIGNING_KEY_FILE", key)
+	t.Setenv("USERD_SMTP_URL", "smtp://127.0.0.1:1")
+	t.Setenv("USERD_PUBLIC_URL", "https://id.example.com")
+	t.Setenv("USERD_ADDR", "127.0.0.1:0")
+	t.Setenv("USERD_MAIL_TEMPLATES", templates)
+	r := runUserd(t, "serve")
+	if r.code != 1 || !strings.Contains(r.msg, "USERD_MAIL_TEMPLATES") || !strings.Contains(r.msg, "password_reset.html") {
+		t.Fatalf("serve with a broken mail template: got exit %d %q, want a refusal naming the template", r.code, r.msg)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/userd/userd/config"
 	"github.com/userd/userd/httpapi"
 	"github.com/userd/userd/idp"
+	"github.com/userd/userd/mail"
 	"github.com/userd/userd/migrate"
 	"github.com/userd/userd/service"
 )
@@ -51,12 +52,24 @@ DATABASE_URL=postgres://userd@db/userd USERD_PUBLIC_URL=https://id.example.com \
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout, stderr io.Writer) error {
-	db, err := openDB(ctx, cfg, true)
+	tel, err := startTracing(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// The spans still queued go out before the process ends.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tel.shutdown(sctx); err != nil {
+			log.Warn("tracing: spans not exported at shutdown", "err", err)
+		}
+	}()
+	db, err := openDB(ctx, cfg, true, tel.queryTracer())
 	if err != nil {
 		return err
 	}
 	defer db.Pool.Close()
-	app, err := build(ctx, cfg, db, log, stderr)
+	app, err := build(ctx, cfg, db, tel, log, stderr)
 	if err != nil {
 		return err
 	}
@@ -75,6 +88,20 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout, std
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
 	}
+	var metricsSrv *http.Server
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen %s (USERD_METRICS_ADDR): %w", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", app.metrics)
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: srv.ErrorLog}
+		go metricsSrv.Serve(mln) //nolint:errcheck // ends with Close at shutdown
+		defer metricsSrv.Close()
+		log.Info("metrics serving", "addr", mln.Addr().String())
+	}
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorker()
 	// The workers: the outbox, and the folder of the follow counters.
@@ -88,7 +115,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout, std
 		wg.Wait()
 	}()
 
-	log.Info("userd serving", "addr", ln.Addr().String(), "env", cfg.Env, "version", version)
+	log.Info("userd serving", "addr", ln.Addr().String(), "env", cfg.Env, "version", version, "tracing", cfg.Tracing)
 	if cfg.Dev() {
 		base := baseURL(ln.Addr().String())
 		fmt.Fprintf(stdout, `
@@ -159,14 +186,21 @@ func baseURL(addr string) string {
 // app is the wired service.
 type app struct {
 	handler http.Handler
-	drain   func() // turns /readyz to 503 for good
+	metrics http.Handler // /metrics, for USERD_METRICS_ADDR
+	drain   func()       // turns /readyz to 503 for good
 	outbox  *service.Outbox
 	social  *service.Social // its folder keeps follow-counter reads cheap
 }
 
 // build wires configuration, database and services into the HTTP handler.
-// Dev mail is printed to mailOut.
-func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Logger, mailOut io.Writer) (*app, error) {
+// Requests are traced through tel when it is on. Dev mail is printed to
+// mailOut.
+func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing, log *slog.Logger, mailOut io.Writer) (*app, error) {
+	// A broken template fails here, at start, not when a mail is sent.
+	templates, err := mail.LoadTemplates(cfg.MailTemplates)
+	if err != nil {
+		return nil, fmt.Errorf("USERD_MAIL_TEMPLATES: %w", err)
+	}
 	idpCfg, provider, err := idpConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -199,6 +233,9 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Log
 		admin = idp.NewAdminClient(cfg.IdP.AdminURL, cfg.IdP.AdminKey)
 		hardDelete = provider
 	}
+	accts.Mail = templates
+	orgs := service.NewOrgs(db, cfg.PublicURL, cursorKey)
+	orgs.Mail = templates
 	users := service.NewUsers(db, cfg.DefaultRegion, hardDelete)
 	users.UseAccounts(accts)
 	social := service.NewSocial(db, cursorKey)
@@ -213,7 +250,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Log
 		Users:             users,
 		Accounts:          accts,
 		Admin:             service.NewAdmin(db, cfg.DefaultRegion, cursorKey),
-		Orgs:              service.NewOrgs(db, cfg.PublicURL, cursorKey),
+		Orgs:              orgs,
 		Social:            social,
 		Avatars:           service.NewAvatars(db),
 		Ready:             db.Ready(migrate.Check),
@@ -222,8 +259,10 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Log
 		RefusedTokenLevel: refused,
 		CORSOrigins:       cfg.CORSOrigins,
 
-		TrustedProxies: cfg.Limits.TrustedProxies,
-		DBTimeout:      cfg.Limits.DBTimeout,
+		TrustedProxies:   cfg.Limits.TrustedProxies,
+		DBTimeout:        cfg.Limits.DBTimeout,
+		MetricsElsewhere: cfg.MetricsAddr != "",
+		TracerProvider:   tel.tracerProvider(),
 	})
 	m, err := mailer(cfg, log, mailOut)
 	if err != nil {
@@ -231,7 +270,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, log *slog.Log
 	}
 	outbox := service.NewOutbox(db, admin, m, log)
 	outbox.Resets = accts
-	return &app{handler: h, drain: h.Drain, outbox: outbox, social: social}, nil
+	return &app{handler: h, metrics: h.Metrics(), drain: h.Drain, outbox: outbox, social: social}, nil
 }
 
 // logMailer prints each mail as a readable block (headers, a blank line,

@@ -20,7 +20,7 @@ every deploy. In dev it migrates first.`,
 		if err := noArgs("setup-groups", args); err != nil {
 			return err
 		}
-		db, err := openDB(ctx, e.cfg, true)
+		db, err := openDB(ctx, e.cfg, true, nil)
 		if err != nil {
 			return err
 		}

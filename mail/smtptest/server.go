@@ -1,13 +1,17 @@
 // Package smtptest is a small SMTP server for tests: it speaks enough of
-// RFC 5321 for net/smtp (EHLO, STARTTLS, AUTH PLAIN, MAIL, RCPT, DATA,
-// RSET, NOOP, QUIT) and keeps every message it accepts.
+// RFC 5321 for an SMTP client (EHLO, STARTTLS or TLS from the start, AUTH
+// PLAIN, MAIL, RCPT, DATA, RSET, NOOP, QUIT) and keeps every message it
+// accepts.
 package smtptest
 
 import (
 	"bufio"
 	"crypto/tls"
 	"encoding/base64"
+	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"mime/quotedprintable"
 	"net"
 	netmail "net/mail"
@@ -22,32 +26,81 @@ type Message struct {
 	To   []string // RCPT TO addresses
 	Data string   // the message as sent, dot-unstuffed, CRLF line ends
 	User string   // the authenticated user, "" without AUTH
-	TLS  bool     // sent after STARTTLS
+	TLS  bool     // sent over TLS (STARTTLS or implicit)
 }
 
-// Text returns the message's header and its body decoded from
-// quoted-printable when so encoded.
+// Text returns the message's header and its text: the body, or the
+// text/plain part of a multipart/alternative body, decoded.
 func (m Message) Text() (netmail.Header, string, error) {
-	msg, err := netmail.ReadMessage(strings.NewReader(m.Data))
+	h, parts, err := m.Parts()
 	if err != nil {
 		return nil, "", err
 	}
-	var r io.Reader = msg.Body
-	if strings.EqualFold(msg.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
+	text, ok := parts["text/plain"]
+	if !ok {
+		return nil, "", fmt.Errorf("smtptest: no text/plain part in %v", parts)
+	}
+	return h, text, nil
+}
+
+// Parts returns the message's header and its decoded parts by media type:
+// the body alone for a single-part message, each part of a
+// multipart/alternative one. The body is decoded from quoted-printable or
+// base64 when so encoded.
+func (m Message) Parts() (netmail.Header, map[string]string, error) {
+	msg, err := netmail.ReadMessage(strings.NewReader(m.Data))
+	if err != nil {
+		return nil, nil, err
+	}
+	media, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("smtptest: Content-Type: %w", err)
+	}
+	parts := map[string]string{}
+	if !strings.HasPrefix(media, "multipart/") {
+		body, err := decode(msg.Body, msg.Header.Get("Content-Transfer-Encoding"))
+		parts[media] = body
+		return msg.Header, parts, err
+	}
+	r := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := r.NextRawPart()
+		if err == io.EOF {
+			return msg.Header, parts, nil
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("smtptest: %s: %w", media, err)
+		}
+		pm, _, err := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		if err != nil {
+			return nil, nil, fmt.Errorf("smtptest: part Content-Type: %w", err)
+		}
+		if parts[pm], err = decode(p, p.Header.Get("Content-Transfer-Encoding")); err != nil {
+			return nil, nil, err
+		}
+	}
+}
+
+// decode reads r in the transfer encoding cte.
+func decode(r io.Reader, cte string) (string, error) {
+	switch strings.ToLower(cte) {
+	case "quoted-printable":
 		r = quotedprintable.NewReader(r)
+	case "base64":
+		r = base64.NewDecoder(base64.StdEncoding, r)
 	}
 	b, err := io.ReadAll(r)
-	return msg.Header, string(b), err
+	return string(b), err
 }
 
 // Server is a listening SMTP server.
 type Server struct {
 	Addr string // host:port
 
-	// Set before the first connection:
-	TLS      *tls.Config // non-nil: offer STARTTLS
-	User     string      // non-empty: offer AUTH PLAIN and require it
-	Password string
+	tls      *tls.Config // non-nil: offer STARTTLS (or, implicit, speak TLS from the start)
+	implicit bool        // TLS from the first byte (smtps), no STARTTLS
+	user     string      // non-empty: offer AUTH PLAIN and require it
+	password string
 
 	ln   net.Listener
 	mu   sync.Mutex
@@ -55,14 +108,35 @@ type Server struct {
 	wg   sync.WaitGroup
 }
 
+// Option configures a Server before it accepts its first connection.
+type Option func(*Server)
+
+// WithSTARTTLS offers STARTTLS with cfg.
+func WithSTARTTLS(cfg *tls.Config) Option {
+	return func(s *Server) { s.tls, s.implicit = cfg, false }
+}
+
+// WithImplicitTLS speaks TLS with cfg from the first byte, as on port 465.
+func WithImplicitTLS(cfg *tls.Config) Option {
+	return func(s *Server) { s.tls, s.implicit = cfg, true }
+}
+
+// WithAuth offers AUTH PLAIN and requires it, with these credentials.
+func WithAuth(user, password string) Option {
+	return func(s *Server) { s.user, s.password = user, password }
+}
+
 // NewServer starts a server on 127.0.0.1 that stops when the test ends.
-func NewServer(t testing.TB) *Server {
+func NewServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("smtptest: listen: %v", err)
 	}
 	s := &Server{Addr: ln.Addr().String(), ln: ln}
+	for _, o := range opts {
+		o(s)
+	}
 	s.wg.Add(1)
 	go s.accept()
 	t.Cleanup(func() {
@@ -121,7 +195,15 @@ func (ss *session) readLine() (string, bool) {
 }
 
 func (s *Server) serve(c net.Conn) {
-	ss := &session{conn: c, r: bufio.NewReader(c), w: bufio.NewWriter(c)}
+	implicit := s.tls != nil && s.implicit
+	if implicit {
+		tc := tls.Server(c, s.tls)
+		if tc.Handshake() != nil {
+			return
+		}
+		c = tc
+	}
+	ss := &session{conn: c, r: bufio.NewReader(c), w: bufio.NewWriter(c), tls: implicit}
 	if !ss.reply("220 smtptest ready") {
 		return
 	}
@@ -143,10 +225,10 @@ func (s *Server) command(ss *session, verb, arg string) bool {
 	case "EHLO", "HELO":
 		ss.from, ss.to, ss.hasMsg = "", nil, false
 		lines := []string{"smtptest"}
-		if s.TLS != nil && !ss.tls {
+		if s.tls != nil && !ss.tls {
 			lines = append(lines, "STARTTLS")
 		}
-		if s.User != "" {
+		if s.user != "" {
 			lines = append(lines, "AUTH PLAIN")
 		}
 		for i, l := range lines {
@@ -160,13 +242,13 @@ func (s *Server) command(ss *session, verb, arg string) bool {
 		}
 		return true
 	case "STARTTLS":
-		if s.TLS == nil || ss.tls {
+		if s.tls == nil || ss.tls {
 			return ss.reply("502 not offered")
 		}
 		if !ss.reply("220 go ahead") {
 			return false
 		}
-		tc := tls.Server(ss.conn, s.TLS)
+		tc := tls.Server(ss.conn, s.tls)
 		if tc.Handshake() != nil {
 			return false
 		}
@@ -174,7 +256,7 @@ func (s *Server) command(ss *session, verb, arg string) bool {
 		return true
 	case "AUTH":
 		mech, resp, _ := strings.Cut(arg, " ")
-		if s.User == "" || !strings.EqualFold(mech, "PLAIN") {
+		if s.user == "" || !strings.EqualFold(mech, "PLAIN") {
 			return ss.reply("504 unsupported")
 		}
 		if resp == "" {
@@ -188,13 +270,13 @@ func (s *Server) command(ss *session, verb, arg string) bool {
 		}
 		b, err := base64.StdEncoding.DecodeString(resp)
 		parts := strings.Split(string(b), "\x00")
-		if err != nil || len(parts) != 3 || parts[1] != s.User || parts[2] != s.Password {
+		if err != nil || len(parts) != 3 || parts[1] != s.user || parts[2] != s.password {
 			return ss.reply("535 authentication failed")
 		}
 		ss.user = parts[1]
 		return ss.reply("235 authenticated")
 	case "MAIL":
-		if s.User != "" && ss.user == "" {
+		if s.user != "" && ss.user == "" {
 			return ss.reply("530 authentication required")
 		}
 		ss.from, ss.to, ss.hasMsg = addrArg(arg, "FROM:"), nil, true
