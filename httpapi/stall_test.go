@@ -32,16 +32,12 @@ func TestStalledDatabase(t *testing.T) {
 	// Signed in before the timeout applies: a first sight on a busy
 	// machine may take longer than the short timeout of this test.
 	tok, _ := e.signIn("stalled", nil)
-	// userd's pool as serve opens it.
+	// userd's pool as serve opens it: the timeout is also the server's
+	// statement and lock timeout.
 	cfg, err := dburl.PoolConfig(e.pool.Config().ConnString(), timeout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// With the server-side backstops far away, only the cancel request
-	// sent when a request's deadline passes can free a statement queued
-	// on the lock: that is what the pg_stat_activity check below proves.
-	cfg.ConnConfig.RuntimeParams["statement_timeout"] = "60000"
-	cfg.ConnConfig.RuntimeParams["lock_timeout"] = "60000"
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -95,12 +91,12 @@ func TestStalledDatabase(t *testing.T) {
 	}
 	wg.Wait()
 
-	// Every statement that waited on the lock was cancelled in the server.
-	// The cancel request travels on a connection of its own, so on a busy
-	// machine it may land just after the 503: allow it a second, well
-	// within the lock_timeout backstop.
+	// Every statement that waited on the lock was cancelled in the server:
+	// by the cancel request sent when the request's deadline passed, or by
+	// the lock_timeout backstop. The cancel request travels on a
+	// connection of its own, so it may land just after the 503.
 	var waiting int
-	for deadline := time.Now().Add(time.Second); ; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(250 * time.Millisecond); ; time.Sleep(25 * time.Millisecond) {
 		err = e.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
 		if err != nil {
 			t.Fatal(err)
@@ -110,7 +106,7 @@ func TestStalledDatabase(t *testing.T) {
 		}
 	}
 	if waiting != 0 {
-		t.Fatalf("got %d statements still waiting on the lock a second after every client was answered, want 0", waiting)
+		t.Fatalf("got %d statements still waiting on the lock after every client was answered, want 0", waiting)
 	}
 	if held := time.Since(locked); held < 3*timeout {
 		time.Sleep(3*timeout - held)

@@ -19,7 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jwt"
@@ -340,7 +339,7 @@ func drive(ctx context.Context, target func(i int) string, prepare func(req *htt
 
 // benchDB recreates the benchmark database, opens it (tracing queries
 // with tracer, when not nil) and prints the machine line.
-func benchDB(ctx context.Context, cfg config.Config, stdout io.Writer, tracer pgx.QueryTracer) (*service.DB, error) {
+func benchDB(ctx context.Context, cfg config.Config, stdout io.Writer, tracer pgTracer) (*service.DB, error) {
 	dbURL, err := benchDatabase(ctx, cfg)
 	if err != nil {
 		return nil, err

@@ -19,6 +19,10 @@ import (
 	"github.com/userd/userd/service"
 )
 
+// pgTracer traces the statements of a pool (see tracing.go); the alias
+// keeps pgx among the pool setup of this file.
+type pgTracer = pgx.QueryTracer
+
 // databaseURL returns DATABASE_URL, or in dev the "userd" database of a
 // local server found or started under the data dir (created if missing).
 func databaseURL(ctx context.Context, cfg config.Config) (string, error) {
@@ -54,7 +58,7 @@ func databaseURL(ctx context.Context, cfg config.Config) (string, error) {
 // openDB opens the configured database; in dev it migrates first, in
 // prod it refuses a schema that is behind. tracer, when not nil, traces
 // every query.
-func openDB(ctx context.Context, cfg config.Config, migrateDev bool, tracer pgx.QueryTracer) (*service.DB, error) {
+func openDB(ctx context.Context, cfg config.Config, migrateDev bool, tracer pgTracer) (*service.DB, error) {
 	dbURL, err := databaseURL(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -82,7 +86,7 @@ func openDB(ctx context.Context, cfg config.Config, migrateDev bool, tracer pgx.
 // in PostgreSQL when their context ends, and timeout (USERD_DB_TIMEOUT;
 // 0 for none) as the server's statement and lock timeouts; tracer, when
 // not nil, traces every query.
-func openPool(ctx context.Context, dbURL string, timeout time.Duration, tracer pgx.QueryTracer) (*service.DB, error) {
+func openPool(ctx context.Context, dbURL string, timeout time.Duration, tracer pgTracer) (*service.DB, error) {
 	pcfg, err := dburl.PoolConfig(dbURL, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)

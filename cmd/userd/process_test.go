@@ -147,6 +147,13 @@ func TestKillDuringRegistrations(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	// Every worker stopped before killAfter acknowledgements (each said
+	// why above): the process still has to go.
+	once.Do(func() {
+		close(killed)
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		t.Errorf("%d registrations acknowledged before the workers stopped, want %d", len(acked), killAfter)
+	})
 	if err := <-p.done; err == nil || !strings.Contains(err.Error(), "killed") {
 		t.Fatalf("first process: got exit %v, want killed", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/exaring/otelpgx"
-	"github.com/jackc/pgx/v5"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -59,7 +58,7 @@ func (t *tracing) tracerProvider() trace.TracerProvider {
 // queryTracer traces each query as a child of the request's span, named
 // by its sqlc query name ("-- name: UserGetByID :one" gives UserGetByID),
 // without its arguments. nil when off: pgx then calls no tracer at all.
-func (t *tracing) queryTracer() pgx.QueryTracer {
+func (t *tracing) queryTracer() pgTracer {
 	if t.provider == nil {
 		return nil
 	}
