@@ -147,6 +147,10 @@ func TestKillDuringRegistrations(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	if len(acked) < killAfter {
+		// Every worker stopped on an error before the kill (reported above).
+		t.Fatalf("%d registrations acknowledged when the workers stopped, want %d before the kill", len(acked), killAfter)
+	}
 	if err := <-p.done; err == nil || !strings.Contains(err.Error(), "killed") {
 		t.Fatalf("first process: got exit %v, want killed", err)
 	}
