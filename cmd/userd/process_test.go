@@ -101,7 +101,11 @@ func TestKillDuringRegistrations(t *testing.T) {
 	t.Parallel()
 	dbURL := pgtest.NewURL(t)
 	dataDir := t.TempDir()
-	p := startUserd(t, dbURL, dataDir)
+	// The request deadline (USERD_DB_TIMEOUT) also runs while a request
+	// waits for a hashing slot and hashes, which takes seconds under the
+	// race detector: a long one keeps this test about the kill.
+	const timeout = "USERD_DB_TIMEOUT=30s"
+	p := startUserd(t, dbURL, dataDir, timeout)
 
 	const workers, killAfter = 6, 24
 	var (
@@ -156,7 +160,7 @@ func TestKillDuringRegistrations(t *testing.T) {
 	}
 	p.done <- nil
 
-	q := startUserd(t, dbURL, dataDir)
+	q := startUserd(t, dbURL, dataDir, timeout)
 	for _, name := range acked {
 		status, _, err := post(client, q.base+"/api/v1/auth/login", map[string]any{"identifier": name, "password": "correct horse battery"})
 		if err != nil || status != http.StatusOK {
