@@ -101,7 +101,11 @@ func TestKillDuringRegistrations(t *testing.T) {
 	t.Parallel()
 	dbURL := pgtest.NewURL(t)
 	dataDir := t.TempDir()
-	p := startUserd(t, dbURL, dataDir)
+	// The request deadline (USERD_DB_TIMEOUT) also runs while a request
+	// waits for a hashing slot and hashes, which takes seconds under the
+	// race detector: a long one keeps this test about the kill.
+	const timeout = "USERD_DB_TIMEOUT=30s"
+	p := startUserd(t, dbURL, dataDir, timeout)
 
 	const workers, killAfter = 6, 24
 	var (
@@ -147,19 +151,16 @@ func TestKillDuringRegistrations(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	// Every worker stopped before killAfter acknowledgements (each said
-	// why above): the process still has to go.
-	once.Do(func() {
-		close(killed)
-		_ = p.cmd.Process.Signal(syscall.SIGKILL)
-		t.Errorf("%d registrations acknowledged before the workers stopped, want %d", len(acked), killAfter)
-	})
+	if len(acked) < killAfter {
+		// Every worker stopped on an error before the kill (reported above).
+		t.Fatalf("%d registrations acknowledged when the workers stopped, want %d before the kill", len(acked), killAfter)
+	}
 	if err := <-p.done; err == nil || !strings.Contains(err.Error(), "killed") {
 		t.Fatalf("first process: got exit %v, want killed", err)
 	}
 	p.done <- nil
 
-	q := startUserd(t, dbURL, dataDir)
+	q := startUserd(t, dbURL, dataDir, timeout)
 	for _, name := range acked {
 		status, _, err := post(client, q.base+"/api/v1/auth/login", map[string]any{"identifier": name, "password": "correct horse battery"})
 		if err != nil || status != http.StatusOK {
