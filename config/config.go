@@ -42,6 +42,9 @@ type Config struct {
 	Tracing     bool   // OTEL_EXPORTER_OTLP_ENDPOINT (or its _TRACES_ form) is set
 	IdP         IdP
 	Limits      Limits
+	// Cache is false with USERD_CACHE=off: no verified-token or principal
+	// cache (every request verifies its token and reads its user).
+	Cache bool
 
 	given map[string]bool // the variables that were set (non-blank)
 }
@@ -181,6 +184,13 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if err := checkURL(c.PublicURL); err != nil {
 		errs = append(errs, fmt.Errorf("USERD_PUBLIC_URL: %w", err))
+	}
+	switch v := get("USERD_CACHE", "on"); v {
+	case "on":
+		c.Cache = true
+	case "off":
+	default:
+		errs = append(errs, fmt.Errorf("USERD_CACHE: got %q, want on or off", v))
 	}
 	switch level := strings.ToLower(get("USERD_LOG_LEVEL", "info")); level {
 	case "debug", "info", "warn", "error":

@@ -511,7 +511,8 @@ func (q *Queries) UserGetProfile(ctx context.Context, arg UserGetProfileParams) 
 
 const userGetWithSession = `-- name: UserGetWithSession :one
 SELECT users.id, users.username, users.email, users.phone, users.first_name, users.last_name, users.bio, users.avatar, users.date_of_birth, users.instagram_handle, users.country, users.city, users.zipcode, users.role, users.artist_id, users.organization_id, users.is_active, users.is_verified, users.phone_verified, users.email_verified, users.preferences, users.current_latitude, users.current_longitude, users.last_auth_method, users.last_auth_method_at, users.last_login_at, users.is_seed_data, users.created_at, users.updated_at, users.deleted_at, users.pending_email,
-    (s.id IS NOT NULL AND s.revoked_at IS NULL AND s.expires_at > now())::boolean AS session_live
+    (s.id IS NOT NULL AND s.revoked_at IS NULL AND s.expires_at > now())::boolean AS session_live,
+    s.expires_at AS session_expires_at
 FROM users
 LEFT JOIN sessions s ON s.id = $1::bigint AND s.user_id = users.id
 WHERE users.id = $2
@@ -523,13 +524,16 @@ type UserGetWithSessionParams struct {
 }
 
 type UserGetWithSessionRow struct {
-	User        User
-	SessionLive bool
+	User             User
+	SessionLive      bool
+	SessionExpiresAt *time.Time
 }
 
 // UserGetWithSession is the hot path of userd's own access tokens: the user
 // and whether the token's session is still live, in one indexed query, so
-// a revoked session's tokens stop working at once.
+// a revoked session's tokens stop working at once. session_expires_at is
+// when a live session ends unless it is used again (kept with the cached
+// principal).
 func (q *Queries) UserGetWithSession(ctx context.Context, arg UserGetWithSessionParams) (UserGetWithSessionRow, error) {
 	row := q.db.QueryRow(ctx, userGetWithSession, arg.SessionID, arg.ID)
 	var i UserGetWithSessionRow
@@ -566,6 +570,7 @@ func (q *Queries) UserGetWithSession(ctx context.Context, arg UserGetWithSession
 		&i.User.DeletedAt,
 		&i.User.PendingEmail,
 		&i.SessionLive,
+		&i.SessionExpiresAt,
 	)
 	return i, err
 }

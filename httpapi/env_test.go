@@ -25,6 +25,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
+	"github.com/userd/userd/dburl"
 	"github.com/userd/userd/httpapi"
 	"github.com/userd/userd/idp"
 	"github.com/userd/userd/mail/smtptest"
@@ -203,7 +204,9 @@ type envOption func(*idp.Config)
 
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
-	e := &env{t: t, pool: pgtest.NewPool(t), idp: newFakeIdP(t), admin: newAdminAPI(t, "service-key")}
+	e := &env{t: t, idp: newFakeIdP(t), admin: newAdminAPI(t, "service-key")}
+	e.db = openCachedDB(t, pgtest.NewURL(t))
+	e.pool = e.db.Pool
 	e.idpCfg = idp.Config{Issuer: testIssuer, Audience: testAudience, JWKSURL: e.idp.srv.URL + "/.well-known/jwks.json"}
 	for _, o := range opts {
 		o(&e.idpCfg)
@@ -216,7 +219,6 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	e.cursorKey = make([]byte, 32)
 	_, _ = rand.Read(e.cursorKey)
 	e.mail = smtptest.NewServer(t)
-	e.db = service.NewDB(e.pool)
 	var h http.Handler
 	h, e.accounts, e.outbox = e.instance(e.db)
 	e.srv = httptest.NewServer(h)
@@ -240,7 +242,7 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	issuer := cmp.Or(e.issuer, localIssuer)
 	accounts, local := newTestAccounts(t, db, e.keys, e.gate, issuer)
-	auth := service.NewAuth(db, service.AuthConfig{External: v, ExternalIssuer: testIssuer, Provider: testProvider, DefaultRegion: "IN", Local: local, LocalIssuer: issuer})
+	auth := service.NewAuth(db, service.AuthConfig{External: v, ExternalIssuer: testIssuer, Provider: testProvider, DefaultRegion: "IN", Local: local, LocalIssuer: issuer, Cache: service.DefaultCacheConfig()})
 	users := service.NewUsers(db, "IN", testProvider)
 	users.UseAccounts(accounts)
 	outbox := service.NewOutbox(db, idp.NewAdminClient(e.admin.srv.URL, "service-key"), newTestMailer(t, e.mail), log)
@@ -250,6 +252,34 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 	social := service.NewSocial(db, e.cursorKey)
 	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Avatars: service.NewAvatars(db), Ready: db.Ready(migrate.Check), PoolStats: db.Stats, PublicURL: issuer, TrustedProxies: e.trusted, DBTimeout: e.dbTimeout, CORSOrigins: e.cors})
 	return h, accounts, outbox
+}
+
+// openCachedDB opens a pool on dbURL as serve does, with the principal
+// cache and its change listener (caches are on in tests as in
+// production), and waits until the listener listens.
+func openCachedDB(t testing.TB, dbURL string) *service.DB {
+	t.Helper()
+	cfg, err := dburl.PoolConfig(dbURL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := service.OpenDB(context.Background(), cfg, service.DefaultCacheConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	waitFor(t, "the change listener to listen", db.PrincipalCacheOnline)
+	return db
+}
+
+// waitFor polls cond every millisecond for up to 10 s.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10 s for %s", what)
+		}
+	}
 }
 
 // response is a finished HTTP exchange.

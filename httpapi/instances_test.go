@@ -11,21 +11,15 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/userd/userd/pgtest"
-	"github.com/userd/userd/service"
 )
 
 // secondInstance serves another userd on its own pool over the same
 // database, like a second `userd serve` process.
 func (e *env) secondInstance() *env {
 	e.t.Helper()
-	pool, err := pgxpool.New(context.Background(), e.pool.Config().ConnString())
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(pool.Close)
 	other := *e
-	other.pool = pool
-	other.db = service.NewDB(pool)
+	other.db = openCachedDB(e.t, e.pool.Config().ConnString())
+	other.pool = other.db.Pool
 	var h http.Handler
 	h, other.accounts, other.outbox = e.instance(other.db)
 	other.srv = httptest.NewServer(h)
@@ -102,6 +96,7 @@ func TestConnectionsKilled(t *testing.T) {
 	if err := e.pool.QueryRow(ctx, "SELECT current_database()").Scan(&dbName); err != nil {
 		t.Fatal(err)
 	}
+	listener := e.listenerPID()
 	killer, err := pgxpool.New(ctx, e.pool.Config().ConnString())
 	if err != nil {
 		t.Fatal(err)
@@ -114,6 +109,9 @@ func TestConnectionsKilled(t *testing.T) {
 	if killed == 0 {
 		t.Fatal("got no connections to kill, want the pool's")
 	}
+	// The change listener's connection was one of them: once it sees that,
+	// the cache is bypassed and the pool drops its dead connections.
+	e.waitListenerLost(listener)
 	ok := 0
 	for range 20 {
 		r := e.do("GET", "/api/v1/users/me", tok, nil)
@@ -151,6 +149,9 @@ func TestDatabaseGoneIs503(t *testing.T) {
 	if _, err := admin.Exec(ctx, "DROP DATABASE "+pgx.Identifier{dbName}.Sanitize()+" WITH (FORCE)"); err != nil {
 		t.Fatal(err)
 	}
+	// The principal cache answers until its listener sees its connection
+	// end (milliseconds), then is bypassed.
+	waitFor(t, "the cache to be bypassed", func() bool { return !e.db.PrincipalCacheOnline() })
 	for _, r := range []response{
 		e.do("GET", "/api/v1/users/me", tok, nil),
 		e.do("POST", "/api/v1/auth/login", "", map[string]any{"identifier": "someone@example.com", "password": "whatever it is"}),

@@ -1,7 +1,13 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/userd/userd/service"
@@ -10,8 +16,67 @@ import (
 // mergeTypes are the media types a merge patch may be sent as.
 var mergeTypes = []string{"application/merge-patch+json", "application/json"}
 
-func (s *Server) getMe(q req) (userView, error) {
-	return s.private(q.caller().User), nil
+// meBody is the encoded private view of a user and its strong ETag, made
+// once per cached principal (service.Memo).
+type meBody struct {
+	srv  *Server // the rendering depends on the server (its public URL)
+	body []byte
+	etag string
+	err  error
+}
+
+func (s *Server) encodeMe(u service.User) meBody {
+	b, err := json.Marshal(s.private(u))
+	if err != nil {
+		return meBody{srv: s, err: fmt.Errorf("encode response: %w", err)}
+	}
+	b = append(b, '\n')
+	sum := sha256.Sum256(b)
+	return meBody{srv: s, body: b, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+}
+
+// getMe answers the caller's private view with a strong ETag (a hash of
+// the body); If-None-Match naming it answers 304. The body of a cached
+// principal is encoded once.
+func (s *Server) getMe(w http.ResponseWriter, r *http.Request) error {
+	if _, err := query(r); err != nil {
+		return err
+	}
+	p := principal(r.Context())
+	m := p.Memo.Value(func() any { return s.encodeMe(p.User) }).(meBody)
+	if m.srv != s { // another server over the same cache made it
+		m = s.encodeMe(p.User)
+	}
+	if m.err != nil {
+		return m.err
+	}
+	h := w.Header()
+	h["Etag"] = []string{m.etag}
+	h["Cache-Control"] = []string{"private, no-cache"}
+	if etagMatches(r.Header.Get("If-None-Match"), m.etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(len(m.body))}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(m.body)
+	return nil
+}
+
+// etagMatches reports whether an If-None-Match header names etag (or is
+// "*"), compared weakly as RFC 9110 has it for If-None-Match.
+func etagMatches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	for tag := range strings.SplitSeq(header, ",") {
+		tag = strings.TrimSpace(tag)
+		if tag == "*" || strings.TrimPrefix(tag, "W/") == etag {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) patchMe(q req, p service.ProfilePatch) (userView, error) {

@@ -122,7 +122,7 @@ func (s *Server) routes() {
 	s.handle("GET /readyz", s.readyz)
 	s.handle("GET /openapi.json", served(s.docs.openAPI))
 
-	s.handle("GET /api/v1/users/me", s.authed(get(s.getMe)))
+	s.handle("GET /api/v1/users/me", s.authed(s.getMe))
 	s.handle("PATCH /api/v1/users/me", s.authed(body(http.StatusOK, s.patchMe, mergeTypes...)))
 	s.handle("DELETE /api/v1/users/me", s.authed(act(http.StatusOK, s.deleteMe)))
 	s.handle("POST /api/v1/auth/delete-account", s.authed(act(http.StatusNoContent, s.deleteAccount)))

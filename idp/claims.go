@@ -22,6 +22,8 @@ type Claims struct {
 	// AuthTime is when that authentication happened (amr timestamp, else
 	// auth_time, else iat).
 	AuthTime time.Time
+	// ExpiresAt is the token's exp: no verdict on it outlives this.
+	ExpiresAt time.Time
 }
 
 // amrEntry is one element of Supabase's amr claim.
@@ -63,7 +65,7 @@ func AuthMethod(method, provider string) string {
 const maxSubject = 255
 
 func mapClaims(tok jwt.Token) (Claims, error) {
-	c := Claims{Subject: tok.Subject(), AuthTime: tok.IssuedAt()}
+	c := Claims{Subject: tok.Subject(), AuthTime: tok.IssuedAt(), ExpiresAt: tok.Expiration()}
 	if c.Subject == "" || len(c.Subject) > maxSubject {
 		return Claims{}, fmt.Errorf("%w: sub must be 1 to %d bytes", ErrInvalidToken, maxSubject)
 	}

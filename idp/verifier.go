@@ -5,13 +5,16 @@ package idp
 
 import (
 	"context"
+	"crypto"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -59,6 +62,16 @@ type Verifier struct {
 	lastForced  time.Time
 	forcedError error
 	lastOutage  time.Time // last fetch tried while no keys were cached
+
+	// The key generation (KeyGeneration): each distinct key set (by
+	// fingerprint) gets a number; current is the number of the set the
+	// last fetch brought, set as the fetch parses it, before jwk.Cache
+	// stores it.
+	current atomic.Uint64
+	genMu   sync.Mutex
+	gens    map[string]uint64 // fingerprint → generation
+	lastSet jwk.Set           // the set generation saw last, and its number
+	lastGen uint64
 }
 
 // NewVerifier starts a JWKS cache for cfg.JWKSURL, living as long as ctx.
@@ -86,7 +99,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second}
 	}
-	v := &Verifier{cfg: cfg}
+	v := &Verifier{cfg: cfg, gens: map[string]uint64{}}
 	if cfg.JWKSURL != "" {
 		client := &http.Client{
 			Timeout:   cfg.HTTPClient.Timeout,
@@ -95,7 +108,11 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		v.cache = jwk.NewCache(ctx)
 		// The minimum bounds a max-age the provider sends; without one the
 		// transport adds DefaultMaxAge.
-		if err := v.cache.Register(cfg.JWKSURL, jwk.WithHTTPClient(client), jwk.WithMinRefreshInterval(time.Minute)); err != nil {
+		fetched := jwk.PostFetchFunc(func(_ string, set jwk.Set) (jwk.Set, error) {
+			v.current.Store(v.generation(set))
+			return set, nil
+		})
+		if err := v.cache.Register(cfg.JWKSURL, jwk.WithHTTPClient(client), jwk.WithMinRefreshInterval(time.Minute), jwk.WithPostFetcher(fetched)); err != nil {
 			return nil, fmt.Errorf("idp: register jwks: %w", err)
 		}
 	}
@@ -175,30 +192,84 @@ func parseHeader(token string) (header, error) {
 // key's own algorithm), then iss, aud, exp and nbf, and returns the mapped
 // claims. It returns ErrInvalidToken or ErrUnavailable (wrapped).
 func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
+	c, _, err := v.VerifyGeneration(ctx, token)
+	return c, err
+}
+
+// KeyGeneration is the generation of the key set Verify uses now: it
+// changes as soon as a fetch of the JWKS brings other keys (one added,
+// removed or replaced), so that a verdict remembered under an older
+// generation is known to be stale. It is 0 before the first fetch and
+// without a JWKS (HS256 only). It costs an atomic load.
+func (v *Verifier) KeyGeneration(context.Context) uint64 { return v.current.Load() }
+
+// generation numbers set: the same keys (kid and thumbprint) always get
+// the same number, other keys a new one.
+func (v *Verifier) generation(set jwk.Set) uint64 {
+	v.genMu.Lock()
+	defer v.genMu.Unlock()
+	if set == v.lastSet {
+		return v.lastGen
+	}
+	fp := fingerprint(set)
+	g, ok := v.gens[fp]
+	if !ok {
+		g = uint64(len(v.gens)) + 1
+		v.gens[fp] = g
+	}
+	v.lastSet, v.lastGen = set, g
+	return g
+}
+
+// fingerprint names the keys of set: kid and SHA-256 thumbprint of each,
+// sorted.
+func fingerprint(set jwk.Set) string {
+	ids := make([]string, 0, set.Len())
+	for i := range set.Len() {
+		k, ok := set.Key(i)
+		if !ok {
+			continue
+		}
+		tp, err := k.Thumbprint(crypto.SHA256)
+		if err != nil {
+			tp = nil
+		}
+		ids = append(ids, k.KeyID()+"="+base64.RawURLEncoding.EncodeToString(tp))
+	}
+	slices.Sort(ids)
+	return strings.Join(ids, ",")
+}
+
+// VerifyGeneration is Verify that also returns the key generation (see
+// KeyGeneration) of the key set the token was verified with.
+func (v *Verifier) VerifyGeneration(ctx context.Context, token string) (Claims, uint64, error) {
 	h, err := parseHeader(token)
 	if err != nil {
-		return Claims{}, err
+		return Claims{}, 0, err
 	}
 	var alg jwa.SignatureAlgorithm
 	var key any
+	var gen uint64
 	switch {
 	case h.Alg == string(jwa.HS256):
 		if v.cfg.JWTSecret == "" {
-			return Claims{}, fmt.Errorf("%w: HS256 is not accepted", ErrInvalidToken)
+			return Claims{}, 0, fmt.Errorf("%w: HS256 is not accepted", ErrInvalidToken)
 		}
 		alg, key = jwa.HS256, []byte(v.cfg.JWTSecret)
+		gen = v.current.Load() // the secret is part of every generation
 	case v.cache == nil:
-		return Claims{}, fmt.Errorf("%w: algorithm %q is not accepted", ErrInvalidToken, h.Alg)
+		return Claims{}, 0, fmt.Errorf("%w: algorithm %q is not accepted", ErrInvalidToken, h.Alg)
 	default:
-		k, err := v.key(ctx, h.Kid)
+		k, set, err := v.key(ctx, h.Kid)
 		if err != nil {
-			return Claims{}, err
+			return Claims{}, 0, err
 		}
 		alg = algorithmOf(k)
 		if alg == "" || string(alg) != h.Alg {
-			return Claims{}, fmt.Errorf("%w: algorithm %q does not match the key", ErrInvalidToken, h.Alg)
+			return Claims{}, 0, fmt.Errorf("%w: algorithm %q does not match the key", ErrInvalidToken, h.Alg)
 		}
 		key = k
+		gen = v.generation(set)
 	}
 	tok, err := jwt.Parse([]byte(token),
 		jwt.WithKey(alg, key),
@@ -210,34 +281,36 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 		jwt.WithRequiredClaim(jwt.SubjectKey),
 	)
 	if err != nil {
-		return Claims{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+		return Claims{}, 0, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
-	return mapClaims(tok)
+	c, err := mapClaims(tok)
+	return c, gen, err
 }
 
-// key returns the public key with the given kid, refetching the JWKS once
-// (at most every UnknownKIDRefresh) when the kid is unknown.
-func (v *Verifier) key(ctx context.Context, kid string) (jwk.Key, error) {
+// key returns the public key with the given kid and the set it is in,
+// refetching the JWKS once (at most every UnknownKIDRefresh) when the kid
+// is unknown.
+func (v *Verifier) key(ctx context.Context, kid string) (jwk.Key, jwk.Set, error) {
 	if kid == "" {
-		return nil, fmt.Errorf("%w: no kid", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: no kid", ErrInvalidToken)
 	}
 	set, err := v.cache.Get(ctx, v.cfg.JWKSURL)
 	if err != nil {
 		if set, err = v.retryOutage(ctx); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if k, ok := set.LookupKeyID(kid); ok {
-		return k, nil
+		return k, set, nil
 	}
 	set, err = v.forceRefresh(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if k, ok := set.LookupKeyID(kid); ok {
-		return k, nil
+		return k, set, nil
 	}
-	return nil, fmt.Errorf("%w: unknown kid", ErrInvalidToken)
+	return nil, nil, fmt.Errorf("%w: unknown kid", ErrInvalidToken)
 }
 
 // retryOutage fetches the JWKS again when no key was ever cached, at most

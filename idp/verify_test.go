@@ -179,3 +179,53 @@ func TestVerifyWithJWKS(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyGeneration: the generation is that of the key set last fetched;
+// a refetch of the same keys keeps it, another key set changes it, and a
+// token verified under one set carries that set's generation.
+func TestKeyGeneration(t *testing.T) {
+	t.Parallel()
+	first, second := newES256Key(t, "kid-1"), newES256Key(t, "kid-2")
+	var serveSecond atomic.Bool
+	sets := map[bool]jwk.Set{}
+	for b, k := range map[bool]jwk.Key{false: first, true: second} {
+		pub, err := k.PublicKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sets[b] = jwk.NewSet()
+		_ = sets[b].AddKey(pub)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(sets[serveSecond.Load()])
+	}))
+	t.Cleanup(srv.Close)
+	v, err := NewVerifier(t.Context(), Config{Issuer: testIssuer, Audience: testAudience, JWKSURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if g := v.KeyGeneration(ctx); g != 0 {
+		t.Fatalf("before any fetch: got generation %d, want 0", g)
+	}
+	_, g1, err := v.VerifyGeneration(ctx, mint(t, jwa.ES256, first, nil))
+	if err != nil || g1 == 0 || v.KeyGeneration(ctx) != g1 {
+		t.Fatalf("first set: got generation %d (now %d), %v", g1, v.KeyGeneration(ctx), err)
+	}
+	if _, err := v.cache.Refresh(ctx, srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	if g := v.KeyGeneration(ctx); g != g1 {
+		t.Fatalf("the same keys fetched again: got generation %d, want %d", g, g1)
+	}
+	serveSecond.Store(true)
+	if _, err := v.cache.Refresh(ctx, srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	if g := v.KeyGeneration(ctx); g == g1 {
+		t.Fatalf("another key set: the generation stayed %d", g)
+	}
+	if _, _, err := v.VerifyGeneration(ctx, mint(t, jwa.ES256, first, nil)); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("a token of the withdrawn key: got %v, want ErrInvalidToken", err)
+	}
+}

@@ -189,10 +189,13 @@ WHERE users.id = @id::bigint;
 
 -- UserGetWithSession is the hot path of userd's own access tokens: the user
 -- and whether the token's session is still live, in one indexed query, so
--- a revoked session's tokens stop working at once.
+-- a revoked session's tokens stop working at once. session_expires_at is
+-- when a live session ends unless it is used again (kept with the cached
+-- principal).
 -- name: UserGetWithSession :one
 SELECT sqlc.embed(users),
-    (s.id IS NOT NULL AND s.revoked_at IS NULL AND s.expires_at > now())::boolean AS session_live
+    (s.id IS NOT NULL AND s.revoked_at IS NULL AND s.expires_at > now())::boolean AS session_live,
+    s.expires_at AS session_expires_at
 FROM users
 LEFT JOIN sessions s ON s.id = @session_id::bigint AND s.user_id = users.id
 WHERE users.id = @id;

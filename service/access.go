@@ -26,25 +26,33 @@ func NewLocalVerifier(keys *signing.KeySet, issuer, audience string) LocalVerifi
 	return accessTokens{keys: keys, issuer: issuer, audience: audience}
 }
 
+// Access is what a verified access token of userd's own says.
+type Access struct {
+	UserID    int64
+	SessionID int64 // 0 when the token names none
+	ExpiresAt time.Time
+}
+
 // VerifyAccess checks a token's signature, kid, alg, issuer, audience and
 // expiry and returns the user and session it names (session 0 when the
 // token has none). Errors wrap signing.ErrInvalidToken.
-func (a accessTokens) VerifyAccess(token string) (userID, sessionID int64, err error) {
+func (a accessTokens) VerifyAccess(token string) (Access, error) {
 	c, err := a.keys.Verify(token, a.issuer, a.audience, accessLeeway)
 	if err != nil {
-		return 0, 0, err
+		return Access{}, err
 	}
-	userID, err = strconv.ParseInt(c.Subject, 10, 64)
-	if err != nil || userID <= 0 {
-		return 0, 0, fmt.Errorf("%w: subject %q is not a user id", signing.ErrInvalidToken, c.Subject)
+	acc := Access{ExpiresAt: c.ExpiresAt}
+	acc.UserID, err = strconv.ParseInt(c.Subject, 10, 64)
+	if err != nil || acc.UserID <= 0 {
+		return Access{}, fmt.Errorf("%w: subject %q is not a user id", signing.ErrInvalidToken, c.Subject)
 	}
 	if c.SessionID != "" {
-		sessionID, err = strconv.ParseInt(c.SessionID, 10, 64)
-		if err != nil || sessionID <= 0 {
-			return 0, 0, fmt.Errorf("%w: sid %q is not a session id", signing.ErrInvalidToken, c.SessionID)
+		acc.SessionID, err = strconv.ParseInt(c.SessionID, 10, 64)
+		if err != nil || acc.SessionID <= 0 {
+			return Access{}, fmt.Errorf("%w: sid %q is not a session id", signing.ErrInvalidToken, c.SessionID)
 		}
 	}
-	return userID, sessionID, nil
+	return acc, nil
 }
 
 // sign returns an access token for u in session sessionID, valid for ttl,

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -18,12 +19,17 @@ import (
 // ExternalVerifier verifies an external IdP's tokens (idp.Verifier).
 type ExternalVerifier interface {
 	Verify(ctx context.Context, token string) (idp.Claims, error)
+	// VerifyGeneration is Verify that also returns the generation of the
+	// key set used; KeyGeneration is the generation in use now. A
+	// remembered verdict stands only while the two are equal.
+	VerifyGeneration(ctx context.Context, token string) (idp.Claims, uint64, error)
+	KeyGeneration(ctx context.Context) uint64
 }
 
 // LocalVerifier verifies the access tokens userd signs and returns the
-// user id and the session id (0 for none) they name.
+// user and the session (0 for none) they name, and their expiry.
 type LocalVerifier interface {
-	VerifyAccess(token string) (userID, sessionID int64, err error)
+	VerifyAccess(token string) (Access, error)
 }
 
 // Principal is the authenticated caller.
@@ -34,6 +40,9 @@ type Principal struct {
 	// SessionID is the session a token of userd's own was issued for; 0
 	// for external tokens.
 	SessionID int64
+	// Memo keeps values derived from User for as long as the principal
+	// is cached (nil when it is not: compute each time).
+	Memo *Memo
 }
 
 // Auth turns bearer tokens into principals, syncing the local user on first
@@ -47,6 +56,7 @@ type Auth struct {
 	localIss      string
 	defaultRegion string
 	now           func() time.Time
+	tokens        *tokenCache // nil: off
 }
 
 // AuthConfig wires Auth's verifiers.
@@ -57,6 +67,9 @@ type AuthConfig struct {
 	Local          LocalVerifier
 	LocalIssuer    string
 	DefaultRegion  string
+	// Cache bounds the verified-token cache (Tokens, TokenBytes); the
+	// zero value turns it off. The principal cache is db's (OpenDB).
+	Cache CacheConfig
 }
 
 // NewAuth returns an Auth over db.
@@ -64,6 +77,7 @@ func NewAuth(db *DB, cfg AuthConfig) *Auth {
 	return &Auth{
 		db: db, external: cfg.External, externalIss: cfg.ExternalIssuer, provider: cfg.Provider,
 		local: cfg.Local, localIss: cfg.LocalIssuer, defaultRegion: cfg.DefaultRegion, now: time.Now,
+		tokens: newTokenCache(cfg.Cache),
 	}
 }
 
@@ -88,51 +102,120 @@ func unverifiedIssuer(token string) string {
 }
 
 // Authenticate verifies a bearer token and returns its principal.
+// A token verified before (and not expired, its issuer's keys unchanged)
+// is not verified again; the principal behind it comes from the principal
+// cache while that is coherent (OpenDB), else from the database.
 // Errors: ErrInvalidToken, ErrIdPUnavailable, ErrAccountDisabled,
 // ErrDBUnavailable.
 func (a *Auth) Authenticate(ctx context.Context, token string) (Principal, error) {
+	v, err := a.verify(ctx, token)
+	if err != nil {
+		return Principal{}, err
+	}
+	if v.external {
+		return a.externalPrincipal(ctx, v.login)
+	}
+	return a.localPrincipal(ctx, v.access)
+}
+
+// verify returns the verdict on token, remembered or made now.
+func (a *Auth) verify(ctx context.Context, token string) (*verdict, error) {
+	var key [32]byte
+	now := a.now()
+	if a.tokens != nil {
+		key = sha256.Sum256([]byte(token))
+		var gen uint64
+		if a.external != nil {
+			gen = a.external.KeyGeneration(ctx)
+			a.tokens.keysAre(gen)
+		}
+		if v, ok := a.tokens.get(key, now, gen); ok {
+			return v, nil
+		}
+	}
 	iss := unverifiedIssuer(token)
+	var v *verdict
 	switch {
 	case a.local != nil && iss == a.localIss:
-		id, sessionID, err := a.local.VerifyAccess(token)
+		acc, err := a.local.VerifyAccess(token)
 		if err != nil {
-			return Principal{}, withCause(ErrInvalidToken, err)
+			return nil, withCause(ErrInvalidToken, err)
 		}
-		row, err := query(ctx, a.db.q.UserGetWithSession, dbgen.UserGetWithSessionParams{ID: id, SessionID: sessionID})
+		v = &verdict{expires: acc.ExpiresAt, access: acc}
+	case a.external != nil && iss == a.externalIss:
+		claims, gen, err := a.external.VerifyGeneration(ctx, token)
+		if errors.Is(err, idp.ErrUnavailable) {
+			return nil, withCause(ErrIdPUnavailable, err)
+		}
+		if err != nil {
+			return nil, withCause(ErrInvalidToken, err)
+		}
+		v = &verdict{expires: claims.ExpiresAt, external: true, gen: gen, claims: claims, login: a.normalize(a.provider, claims)}
+		// A verdict of an older key set than the one now in use is not
+		// kept: its key may be the one that went.
+		if a.tokens != nil && a.external.KeyGeneration(ctx) != gen {
+			return v, nil
+		}
+	default:
+		return nil, withCause(ErrInvalidToken, a.unknownIssuer(iss))
+	}
+	a.tokens.put(key, v)
+	return v, nil
+}
+
+// localPrincipal is the principal of a verified token of userd's own: its
+// user, if usable, in its session, if live.
+func (a *Auth) localPrincipal(ctx context.Context, acc Access) (Principal, error) {
+	k := principalKey{userID: acc.UserID, sessionID: acc.SessionID}
+	e, ok := a.db.principals.get(k)
+	if !ok {
+		gen, caching := a.db.principals.generation()
+		row, err := query(ctx, a.db.q.UserGetWithSession, dbgen.UserGetWithSessionParams{ID: acc.UserID, SessionID: acc.SessionID})
 		if err != nil {
 			if noRows(err) || errors.Is(err, ErrNotFound) {
-				return Principal{}, withCause(ErrInvalidToken, fmt.Errorf("user %d or session %d does not exist", id, sessionID))
+				return Principal{}, withCause(ErrInvalidToken, fmt.Errorf("user %d or session %d does not exist", acc.UserID, acc.SessionID))
 			}
 			return Principal{}, err
 		}
-		u := userFromRow(row.User)
-		if !u.Usable() {
-			return Principal{}, ErrAccountDisabled
+		e = &principalEntry{user: userFromRow(row.User), sessionLive: row.SessionLive}
+		if row.SessionExpiresAt != nil {
+			e.sessionExpires = *row.SessionExpiresAt
 		}
-		// Logout, revocation, password change and reuse detection end the
-		// session; its access tokens end with it, not 15 minutes later.
-		if !row.SessionLive {
-			return Principal{}, withCause(ErrInvalidToken, errors.New("session revoked or expired"))
+		if caching {
+			e.memo = &Memo{}
+			a.db.principals.put(k, e, gen)
 		}
-		return Principal{User: u, SessionID: sessionID}, nil
-	case a.external != nil && iss == a.externalIss:
-		claims, err := a.external.Verify(ctx, token)
-		if errors.Is(err, idp.ErrUnavailable) {
-			return Principal{}, withCause(ErrIdPUnavailable, err)
-		}
-		if err != nil {
-			return Principal{}, withCause(ErrInvalidToken, err)
-		}
-		u, err := a.SyncExternal(ctx, a.provider, claims)
-		if err != nil {
+	}
+	if !e.user.Usable() {
+		return Principal{}, ErrAccountDisabled
+	}
+	// Logout, revocation, password change and reuse detection end the
+	// session; its access tokens end with it, not 15 minutes later.
+	if !e.sessionLive || !a.now().Before(e.sessionExpires) {
+		return Principal{}, withCause(ErrInvalidToken, errors.New("session revoked or expired"))
+	}
+	return Principal{User: e.user, SessionID: acc.SessionID, Memo: e.memo}, nil
+}
+
+// externalPrincipal is the principal of a verified IdP token: the local
+// user of its identity, synced (SyncExternal) unless the cached one needs
+// no write.
+func (a *Auth) externalPrincipal(ctx context.Context, l externalLogin) (Principal, error) {
+	k := principalKey{provider: l.provider, subject: l.subject}
+	var u User
+	var memo *Memo
+	if e, ok := a.db.principals.get(k); ok && !needsWrite(e.user, e.identityEmail, e.identityPhn, l) {
+		u, memo = e.user, e.memo
+	} else {
+		var err error
+		if u, memo, err = a.syncLogin(ctx, l); err != nil {
 			return Principal{}, err
 		}
-		if !u.Usable() {
-			return Principal{}, ErrAccountDisabled
-		}
-		return Principal{User: u, Provider: a.provider}, nil
 	}
-	return Principal{}, withCause(ErrInvalidToken, a.unknownIssuer(iss))
+	if !u.Usable() {
+		return Principal{}, ErrAccountDisabled
+	}
+	return Principal{User: u, Provider: a.provider, Memo: memo}, nil
 }
 
 // unknownIssuer says why a token's issuer picks no verifier, for logs.
@@ -191,36 +274,70 @@ func (a *Auth) normalize(provider string, c idp.Claims) externalLogin {
 // Errors: email_taken / phone_taken (ErrEmailLinkRequired,
 // ErrPhoneLinkRequired), conflict, db_unavailable.
 func (a *Auth) SyncExternal(ctx context.Context, provider string, c idp.Claims) (User, error) {
-	l := a.normalize(provider, c)
+	u, _, err := a.syncLogin(ctx, a.normalize(provider, c))
+	return u, err
+}
+
+// syncLogin is SyncExternal of a normalized login. A user read that needs
+// no write is put in the principal cache, with the memo it returns.
+func (a *Auth) syncLogin(ctx context.Context, l externalLogin) (User, *Memo, error) {
 	for range 3 {
-		row, err := query(ctx, a.db.q.IdentityGetUser, dbgen.IdentityGetUserParams{Provider: provider, Subject: l.subject})
+		gen, caching := a.db.principals.generation()
+		row, err := query(ctx, a.db.q.IdentityGetUser, dbgen.IdentityGetUserParams{Provider: l.provider, Subject: l.subject})
 		if err == nil {
-			return a.refresh(ctx, l, row)
+			u := userFromRow(row.User)
+			if !needsWrite(u, row.IdentityEmail, row.IdentityPhone, l) || !u.Usable() {
+				var memo *Memo
+				if caching {
+					memo = &Memo{}
+					e := &principalEntry{user: u, memo: memo, identityEmail: row.IdentityEmail, identityPhn: row.IdentityPhone}
+					a.db.principals.put(principalKey{provider: l.provider, subject: l.subject}, e, gen)
+				}
+				return u, memo, nil
+			}
+			u, err = a.refresh(ctx, l, row)
+			return u, nil, err
 		}
 		if !errors.Is(err, ErrNotFound) {
-			return User{}, err
+			return User{}, nil, err
 		}
 		u, err := a.firstSight(ctx, l)
 		if err == nil {
-			return u, nil
+			return u, nil, nil
 		}
 		// Another request created the identity, or took the email or
 		// phone, meanwhile: read again.
 		// ErrConflict: another subject of the provider was linked to the
 		// same owner meanwhile; the next round creates a user of its own.
 		if isLinkRequired(err) {
-			return User{}, err
+			return User{}, nil, err
 		}
 		if !errors.Is(err, errLostRace) && !errors.Is(err, ErrEmailTaken) && !errors.Is(err, ErrPhoneTaken) && !errors.Is(err, ErrConflict) {
-			return User{}, err
+			return User{}, nil, err
 		}
 	}
-	return User{}, fmt.Errorf("sync external identity: %w", ErrConflict)
+	return User{}, nil, fmt.Errorf("sync external identity: %w", ErrConflict)
 }
 
 var errLostRace = errors.New("identity created concurrently")
 
 func strEq(a, b *string) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+
+// changes says what a login brings that the identity's user and claims on
+// record lack: changed email or phone claims, a newer authentication.
+// Only a newer authentication is a new login: tokens of an older one
+// (another device, another method) write nothing.
+func changes(u User, identityEmail, identityPhone *string, l externalLogin) (claimsChanged, newLogin bool) {
+	claimsChanged = !strEq(identityEmail, l.email) || !strEq(identityPhone, l.phone)
+	newLogin = l.authMethod != nil && (u.LastAuthMethodAt == nil || l.authTime.After(*u.LastAuthMethodAt))
+	return claimsChanged, newLogin
+}
+
+// needsWrite reports whether a login must be recorded (refresh).
+func needsWrite(u User, identityEmail, identityPhone *string, l externalLogin) bool {
+	c, n := changes(u, identityEmail, identityPhone, l)
+	return c || n
+}
 
 // refresh records a new login or changed claims on a known identity, and
 // does not write at all otherwise.
@@ -229,10 +346,7 @@ func (a *Auth) refresh(ctx context.Context, l externalLogin, row dbgen.IdentityG
 	if !u.Usable() {
 		return u, nil
 	}
-	claimsChanged := !strEq(row.IdentityEmail, l.email) || !strEq(row.IdentityPhone, l.phone)
-	// Only a newer authentication is a new login: tokens of an older one
-	// (another device, another method) write nothing.
-	newLogin := l.authMethod != nil && (u.LastAuthMethodAt == nil || l.authTime.After(*u.LastAuthMethodAt))
+	claimsChanged, newLogin := changes(u, row.IdentityEmail, row.IdentityPhone, l)
 	if !claimsChanged && !newLogin {
 		return u, nil
 	}

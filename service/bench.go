@@ -124,3 +124,27 @@ func (b *Bench) SeedUserIDs(ctx context.Context) ([]int64, error) {
 	}
 	return ids, nil
 }
+
+// SeededSession is a session SeedSessions made.
+type SeededSession struct{ UserID, SessionID int64 }
+
+// SeedSessions opens a day-long session for each of the first n seed
+// users, for tokens of userd's own.
+func (b *Bench) SeedSessions(ctx context.Context, n int) ([]SeededSession, error) {
+	rows, err := b.db.Pool.Query(ctx, `
+		INSERT INTO sessions (user_id, expires_at)
+		SELECT id, now() + interval '1 day' FROM users WHERE is_seed_data ORDER BY id LIMIT $1
+		RETURNING user_id, id`, n)
+	if err != nil {
+		return nil, fmt.Errorf("seed sessions: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SeededSession, error) {
+		var s SeededSession
+		err := r.Scan(&s.UserID, &s.SessionID)
+		return s, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("seed sessions: %w", err)
+	}
+	return out, nil
+}

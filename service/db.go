@@ -143,13 +143,16 @@ func mapDBError(err error) error {
 	return err
 }
 
-// DB is the handle services share: the pool and its queries.
+// DB is the handle services share: the pool and its queries, and the
+// principal cache when it was opened with one (OpenDB).
 type DB struct {
-	Pool *pgxpool.Pool
-	q    *dbgen.Queries
+	Pool       *pgxpool.Pool
+	q          *dbgen.Queries
+	principals *principalCache // nil: none
+	stop       func()          // stops the change listener; nil: none
 }
 
-// NewDB wraps a pool.
+// NewDB wraps a pool, with no principal cache (see OpenDB).
 func NewDB(pool *pgxpool.Pool) *DB {
 	return &DB{Pool: pool, q: dbgen.New(pool)}
 }

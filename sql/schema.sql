@@ -126,6 +126,27 @@ CREATE FUNCTION public.prefix_upper_bound(p text) RETURNS text
 
 
 --
+-- Name: principal_changed_trg(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.principal_changed_trg() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'users' THEN
+        PERFORM pg_notify('userd_principal', OLD.id::text);
+    ELSE
+        PERFORM pg_notify('userd_principal', OLD.user_id::text);
+        IF TG_OP = 'UPDATE' AND NEW.user_id <> OLD.user_id THEN
+            PERFORM pg_notify('userd_principal', NEW.user_id::text);
+        END IF;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+
+--
 -- Name: seats_check_member_trg(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1300,6 +1321,34 @@ CREATE TRIGGER plans_seats_trg AFTER UPDATE OF seat_limit ON public.plans FOR EA
 
 
 --
+-- Name: sessions sessions_principal_delete_trg; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER sessions_principal_delete_trg AFTER DELETE ON public.sessions FOR EACH ROW EXECUTE FUNCTION public.principal_changed_trg();
+
+
+--
+-- Name: sessions sessions_principal_update_trg; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER sessions_principal_update_trg AFTER UPDATE ON public.sessions FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION public.principal_changed_trg();
+
+
+--
+-- Name: user_identities user_identities_principal_delete_trg; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER user_identities_principal_delete_trg AFTER DELETE ON public.user_identities FOR EACH ROW EXECUTE FUNCTION public.principal_changed_trg();
+
+
+--
+-- Name: user_identities user_identities_principal_update_trg; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER user_identities_principal_update_trg AFTER UPDATE ON public.user_identities FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION public.principal_changed_trg();
+
+
+--
 -- Name: users users_create_follow_stats_trg; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1311,6 +1360,20 @@ CREATE TRIGGER users_create_follow_stats_trg AFTER INSERT ON public.users FOR EA
 --
 
 CREATE TRIGGER users_preferences_depth_trg BEFORE INSERT OR UPDATE OF preferences ON public.users FOR EACH ROW EXECUTE FUNCTION public.users_preferences_depth_check();
+
+
+--
+-- Name: users users_principal_delete_trg; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER users_principal_delete_trg AFTER DELETE ON public.users FOR EACH ROW EXECUTE FUNCTION public.principal_changed_trg();
+
+
+--
+-- Name: users users_principal_update_trg; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER users_principal_update_trg AFTER UPDATE ON public.users FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION public.principal_changed_trg();
 
 
 --
@@ -1522,4 +1585,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261201000300'),
     ('20261201000500'),
     ('20261201000600'),
-    ('20261201000800');
+    ('20261201000800'),
+    ('20261202006001');

@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,7 +15,9 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,7 +28,9 @@ import (
 
 	"github.com/userd/userd/config"
 	"github.com/userd/userd/idp"
+	"github.com/userd/userd/redact"
 	"github.com/userd/userd/service"
+	"github.com/userd/userd/signing"
 )
 
 var benchCommand = &command{
@@ -87,22 +92,39 @@ func bench(ctx context.Context, e cmdEnv, args []string) error {
 	return usageErrorf("bench: unknown benchmark %q (me, directory, follows, avatar)", args[0])
 }
 
+// meFlags are the flags of bench me.
+type meFlags struct {
+	users, concurrency, maxRequests *int
+	rounds                          *int
+	duration                        *time.Duration
+	cpuProfile, memProfile          *string
+	compare                         *bool
+}
+
 // benchMeFlags declares the flags of bench me.
-func benchMeFlags(fs *flag.FlagSet) (users, concurrency *int, duration *time.Duration, maxRequests *int) {
-	return fs.Int("users", 100_000, "users to seed"),
-		fs.Int("concurrency", 32, "concurrent clients"),
-		fs.Duration("duration", 10*time.Second, "how long to send requests (at most)"),
-		fs.Int("requests", 500_000, "requests to send (at most)")
+func benchMeFlags(fs *flag.FlagSet) meFlags {
+	return meFlags{
+		users:       fs.Int("users", 100_000, "users to seed"),
+		concurrency: fs.Int("concurrency", 32, "concurrent clients"),
+		duration:    fs.Duration("duration", 10*time.Second, "how long to send requests (at most)"),
+		maxRequests: fs.Int("requests", 500_000, "requests to send (at most)"),
+		cpuProfile:  fs.String("cpuprofile", "", "write a CPU profile of the load phase (caches on, IdP tokens) to this file"),
+		memProfile:  fs.String("memprofile", "", "write an allocation profile of the load phase (caches on, IdP tokens) to this file"),
+		rounds:      fs.Int("rounds", 3, "rounds: each measurement once per round, interleaved; the best round of each is kept"),
+		compare:     fs.Bool("compare", false, "also measure pgbench -S (scale 10, when on PATH) and a trivial handler; fail below the bars"),
+	}
 }
 
 // benchMe seeds a dedicated database with COPY, serves userd on a loopback
 // port with an ES256 IdP publishing its JWKS on another, and drives
 // GET /api/v1/users/me with real HTTP at a fixed concurrency for a bounded
-// time and request count. It then measures JWT verification and the
-// user query on their own, to split the per-request cost.
+// time and request count: with IdP tokens and with userd's own, caches on
+// and off (USERD_CACHE). It then measures JWT verification and the user
+// query on their own, to split the per-request cost; with --compare, it
+// also measures pgbench -S and a trivial handler and checks the bars.
 func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	fs := newFlagSet("bench me")
-	users, concurrency, duration, maxRequests := benchMeFlags(fs)
+	f := benchMeFlags(fs)
 	rest, err := parse(fs, args)
 	if err == nil {
 		err = noArgs("bench me", rest)
@@ -117,15 +139,15 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 		return err
 	}
 	defer tel.shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // spans lost at exit cost nothing here
-	db, err := benchDB(ctx, cfg, stdout, tel.queryTracer())
+	db, dbURL, err := benchDB(ctx, cfg, stdout, tel.queryTracer())
 	if err != nil {
 		return err
 	}
-	defer db.Pool.Close()
+	defer db.Close()
 	fmt.Fprintf(stdout, "tracing: %v\n", cfg.Tracing)
 	seed := service.NewBench(db)
 	start := time.Now()
-	err = seed.SeedUsers(ctx, *users,
+	err = seed.SeedUsers(ctx, *f.users,
 		[]string{"username", "email", "phone", "first_name", "last_name", "is_seed_data"},
 		func(i int) []any {
 			return []any{
@@ -139,7 +161,12 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	if err := seed.SeedIdentities(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "seeded %d users with COPY in %s\n", *users, time.Since(start).Round(time.Millisecond))
+	nTokens := min(*f.users, 10_000)
+	sessions, err := seed.SeedSessions(ctx, nTokens)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "seeded %d users with COPY, %d sessions, in %s\n", *f.users, len(sessions), time.Since(start).Round(time.Millisecond))
 
 	key, jwksURL, stopIdP, err := benchIdP()
 	if err != nil {
@@ -147,34 +174,114 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	}
 	defer stopIdP()
 	cfg.IdP = config.IdP{Issuer: "https://bench-idp.invalid/auth/v1", Audience: "authenticated", JWKSURL: jwksURL, Provider: "bench"}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := build(ctx, cfg, db, tel, log, io.Discard)
+	kinds, err := benchTokens(cfg, key, nTokens, sessions)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	bearer := func(tokens []string) func(req *http.Request, i int) {
+		return func(req *http.Request, i int) {
+			if len(tokens) > 0 {
+				req.Header.Set("Authorization", "Bearer "+tokens[i%len(tokens)])
+			}
+		}
+	}
+	// The instances, all up at once so that the rounds below interleave
+	// them: caches on, caches off, caches on without the request log (level
+	// warn: serve logs at info and never drops a 4xx or 5xx line).
+	type instance struct {
+		name  string
+		cache bool
+		level slog.Level
+		base  string
+	}
+	insts := []*instance{{name: "caches on", cache: true}, {name: "caches off"}, {name: "caches on, no request log", cache: true, level: slog.LevelWarn}}
+	for _, in := range insts {
+		base, stop, err := benchServe(ctx, cfg, dbURL, tel, in.cache, in.level)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		in.base = base
+	}
+	body, err := meBody(ctx, insts[0].base, kinds[0].tokens[0])
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln) //nolint:errcheck // ends with Close
-	defer srv.Close()
-	base := "http://" + ln.Addr().String()
-
-	tokens := make([]string, min(*users, 10_000))
-	for i := range tokens {
-		if tokens[i], err = benchToken(key, cfg.IdP, i); err != nil {
+	type run struct {
+		label, base string
+		tokens      []string
+	}
+	var runs []run
+	for _, in := range insts {
+		for _, k := range kinds {
+			if in.level == slog.LevelInfo || k.name == kinds[0].name {
+				runs = append(runs, run{label: k.name + ", " + in.name, base: in.base, tokens: k.tokens})
+			}
+		}
+	}
+	var pgRound func() (float64, error)
+	if *f.compare {
+		base, stop, err := trivialServe(body)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		runs = append(runs, run{label: trivialLabel, base: base})
+		if pgRound, err = pgbenchSetup(ctx, cfg, stdout); err != nil {
 			return err
 		}
 	}
-	bearer := func(req *http.Request, i int) { req.Header.Set("Authorization", "Bearer "+tokens[i%len(tokens)]) }
-	res, err := drive(ctx, func(int) string { return base + "/api/v1/users/me" }, bearer, http.StatusOK, *concurrency, *duration, *maxRequests)
-	if err != nil {
-		return err
+	// One request per token first: the steady state is measured, not the
+	// first sight of each.
+	for _, r := range runs {
+		if len(r.tokens) == 0 {
+			continue
+		}
+		if _, err := drive(ctx, func(int) string { return r.base + "/api/v1/users/me" }, bearer(r.tokens), http.StatusOK, *f.concurrency, time.Minute, len(r.tokens)); err != nil {
+			return fmt.Errorf("%s: %w", r.label, err)
+		}
 	}
-	fmt.Fprintf(stdout, "GET /api/v1/users/me: %d requests, concurrency %d, %s: %.0f req/s, p50 %s, p99 %s, errors %d\n",
-		res.n, *concurrency, res.elapsed.Round(time.Millisecond), float64(res.n)/res.elapsed.Seconds(),
-		res.p50.Round(time.Microsecond), res.p99.Round(time.Microsecond), res.errors)
+	best := map[string]loadResult{}
+	pgBest := 0.0
+	for round := 1; round <= *f.rounds; round++ {
+		for i, r := range runs {
+			stopProfile := func() error { return nil }
+			if round == 1 && i == 0 {
+				if stopProfile, err = startProfiles(*f.cpuProfile, *f.memProfile); err != nil {
+					return err
+				}
+			}
+			res, err := drive(ctx, func(int) string { return r.base + "/api/v1/users/me" }, bearer(r.tokens), http.StatusOK, *f.concurrency, *f.duration, *f.maxRequests)
+			if perr := stopProfile(); err == nil {
+				err = perr
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", r.label, err)
+			}
+			fmt.Fprintf(stdout, "round %d: GET /api/v1/users/me, %s: %d requests, concurrency %d, %s: %.0f req/s, p50 %s, p99 %s, errors %d\n",
+				round, r.label, res.n, *f.concurrency, res.elapsed.Round(time.Millisecond), res.rate(),
+				res.p50.Round(time.Microsecond), res.p99.Round(time.Microsecond), res.errors)
+			if b, ok := best[r.label]; !ok || res.rate() > b.rate() {
+				best[r.label] = res
+			}
+		}
+		if pgRound != nil {
+			tps, err := pgRound()
+			if err != nil {
+				return err
+			}
+			pgBest = max(pgBest, tps)
+		}
+	}
+	fmt.Fprintf(stdout, "best of %d rounds, load average now %s:\n", *f.rounds, loadAverage())
+	for _, r := range runs {
+		res := best[r.label]
+		fmt.Fprintf(stdout, "  %s: %.0f req/s, p50 %s, p99 %s, errors %d\n", r.label, res.rate(),
+			res.p50.Round(time.Microsecond), res.p99.Round(time.Microsecond), res.errors)
+	}
+	logged, quiet := best[runs[0].label], best[kinds[0].name+", "+insts[2].name]
+	fmt.Fprintf(stdout, "request log: %.0f req/s with it, %.0f without (%s, caches on): %.1f µs of wall time per request\n",
+		logged.rate(), quiet.rate(), kinds[0].name, (1/logged.rate()-1/quiet.rate())*1e6)
 
 	// The cost split: each half alone, one request at a time.
 	v, err := idp.NewVerifier(ctx, idp.Config{Issuer: cfg.IdP.Issuer, Audience: cfg.IdP.Audience, JWKSURL: jwksURL})
@@ -184,21 +291,152 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	const n = 2000
 	t0 := time.Now()
 	for i := range n {
-		if _, err := v.Verify(ctx, tokens[i%len(tokens)]); err != nil {
+		if _, err := v.Verify(ctx, kinds[0].tokens[i%nTokens]); err != nil {
 			return fmt.Errorf("verify: %w", err)
 		}
 	}
 	verify := time.Since(t0) / n
 	t0 = time.Now()
 	for i := range n {
-		if err := seed.IdentityUser(ctx, "bench", fmt.Sprintf("bench-%d", i%len(tokens))); err != nil {
+		if err := seed.IdentityUser(ctx, "bench", fmt.Sprintf("bench-%d", i%nTokens)); err != nil {
 			return err
 		}
 	}
 	query := time.Since(t0) / n
 	fmt.Fprintf(stdout, "per request, alone: JWT verify (ES256) %s, user query (identity join) %s\n",
 		verify.Round(time.Microsecond), query.Round(time.Microsecond))
-	return nil
+	if !*f.compare {
+		return nil
+	}
+	userd := map[string]loadResult{}
+	for _, k := range kinds {
+		userd[k.name] = best[k.name+", "+insts[0].name]
+	}
+	return checkBars(userd, best[trivialLabel], pgBest, len(body), stdout)
+}
+
+// tokenKind is a set of bearer tokens of one kind.
+type tokenKind struct {
+	name   string
+	tokens []string
+}
+
+// benchTokens makes n ES256 IdP tokens of the seeded identities and a
+// token of userd's own for each seeded session.
+func benchTokens(cfg config.Config, key jwk.Key, n int, sessions []service.SeededSession) ([]tokenKind, error) {
+	ext := tokenKind{name: "ES256 IdP tokens", tokens: make([]string, n)}
+	for i := range ext.tokens {
+		var err error
+		if ext.tokens[i], err = benchToken(key, cfg.IdP, i); err != nil {
+			return nil, err
+		}
+	}
+	keys, err := signingKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	own := tokenKind{name: "userd's own tokens (" + keys.Algorithm() + ")"}
+	now := time.Now()
+	for _, s := range sessions {
+		tok, err := keys.Sign(signing.Claims{
+			Issuer: cfg.Issuer, Audience: cfg.Audience, Subject: strconv.FormatInt(s.UserID, 10), Role: "user",
+			SessionID: strconv.FormatInt(s.SessionID, 10), IssuedAt: now, ExpiresAt: now.Add(time.Hour),
+		})
+		if err != nil {
+			return nil, err
+		}
+		own.tokens = append(own.tokens, tok)
+	}
+	if len(own.tokens) == 0 {
+		return nil, errors.New("bench me: no sessions were seeded")
+	}
+	return []tokenKind{ext, own}, nil
+}
+
+// benchServe serves userd on a loopback port over its own pool on dbURL,
+// with the caches on or off, logging as serve does (JSON, redacted, at
+// logLevel) to nowhere; stop ends both.
+func benchServe(ctx context.Context, cfg config.Config, dbURL string, tel *tracing, cache bool, logLevel slog.Level) (string, func(), error) {
+	cfg.Cache = cache
+	db, err := openPool(ctx, dbURL, cfg.Limits.DBTimeout, tel.queryTracer(), cacheConfig(cfg), nil)
+	if err != nil {
+		return "", nil, err
+	}
+	log := newLogger(io.Discard, logLevel, redact.New())
+	a, err := build(ctx, cfg, db, tel, log, io.Discard)
+	if err != nil {
+		db.Close()
+		return "", nil, err
+	}
+	for deadline := time.Now().Add(10 * time.Second); cache && !db.PrincipalCacheOnline(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			db.Close()
+			return "", nil, errors.New("bench me: the change listener did not listen within 10 s")
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		db.Close()
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln) //nolint:errcheck // ends with Close
+	return "http://" + ln.Addr().String(), func() { srv.Close(); db.Close() }, nil
+}
+
+// meBody is one answer of GET /users/me, for the trivial handler to send.
+func meBody(ctx context.Context, base, token string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/users/me", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	return io.ReadAll(res.Body)
+}
+
+// startProfiles starts a CPU profile into cpuPath and sets up an
+// allocation profile into memPath (either "" for none); the function it
+// returns stops them and writes the files.
+func startProfiles(cpuPath, memPath string) (func() error, error) {
+	var cpu *os.File
+	if cpuPath != "" {
+		var err error
+		if cpu, err = os.Create(cpuPath); err != nil {
+			return nil, fmt.Errorf("cpu profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(cpu); err != nil {
+			cpu.Close()
+			return nil, fmt.Errorf("cpu profile: %w", err)
+		}
+	}
+	if memPath != "" {
+		runtime.MemProfileRate = 64 << 10
+	}
+	return func() error {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			if err := cpu.Close(); err != nil {
+				return fmt.Errorf("cpu profile: %w", err)
+			}
+		}
+		if memPath == "" {
+			return nil
+		}
+		mem, err := os.Create(memPath)
+		if err != nil {
+			return fmt.Errorf("memory profile: %w", err)
+		}
+		defer mem.Close()
+		if err := pprof.Lookup("allocs").WriteTo(mem, 0); err != nil {
+			return fmt.Errorf("memory profile: %w", err)
+		}
+		return mem.Close()
+	}, nil
 }
 
 // machineLine describes where the figures come from: OS, architecture,
@@ -274,6 +512,9 @@ type loadResult struct {
 	p50, p99  time.Duration
 }
 
+// rate is the throughput in requests per second.
+func (r loadResult) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
+
 // drive sends GETs of target(i), set up by prepare, from concurrency
 // workers until duration or maxRequests, whichever comes first; a response
 // of another status than want counts as an error.
@@ -338,16 +579,31 @@ func drive(ctx context.Context, target func(i int) string, prepare func(req *htt
 }
 
 // benchDB recreates the benchmark database, opens it (tracing queries
-// with tracer, when not nil) and prints the machine line.
-func benchDB(ctx context.Context, cfg config.Config, stdout io.Writer, tracer pgTracer) (*service.DB, error) {
+// with tracer, when not nil) and prints the machine line; it returns the
+// database's URL too.
+func benchDB(ctx context.Context, cfg config.Config, stdout io.Writer, tracer pgTracer) (*service.DB, string, error) {
 	dbURL, err := benchDatabase(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	db, err := openPool(ctx, dbURL, 0, tracer) // seeding runs long statements
+	db, err := openPool(ctx, dbURL, 0, tracer, service.CacheConfig{}, nil) // seeding runs long statements
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	fmt.Fprintln(stdout, machineLine(ctx, service.NewBench(db)))
-	return db, nil
+	fmt.Fprintf(stdout, "%s, load average %s\n", machineLine(ctx, service.NewBench(db)), loadAverage())
+	return db, dbURL, nil
+}
+
+// loadAverage is the first three fields of /proc/loadavg: the figures
+// are only comparable with others measured under the same load.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }

@@ -82,11 +82,11 @@ func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdou
 	case *iterations < 1:
 		return fmt.Errorf("--iterations: must be positive")
 	}
-	db, err := benchDB(ctx, cfg, stdout, nil)
+	db, _, err := benchDB(ctx, cfg, stdout, nil)
 	if err != nil {
 		return err
 	}
-	defer db.Pool.Close()
+	defer db.Close()
 	bench := service.NewBench(db)
 
 	// created_at spreads the users over three years, oldest first, with

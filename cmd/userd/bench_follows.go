@@ -54,11 +54,11 @@ func benchFollows(ctx context.Context, cfg config.Config, args []string, stdout 
 	case *duration <= 0 || *maxOps < 1:
 		return fmt.Errorf("--duration and --ops: must be positive")
 	}
-	db, err := benchDB(ctx, cfg, stdout, nil)
+	db, _, err := benchDB(ctx, cfg, stdout, nil)
 	if err != nil {
 		return err
 	}
-	defer db.Pool.Close()
+	defer db.Close()
 	seed := service.NewBench(db)
 	start := time.Now()
 	err = seed.SeedUsers(ctx, *users, []string{"username", "first_name", "is_seed_data"},

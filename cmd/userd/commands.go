@@ -161,6 +161,7 @@ var envDoc = map[string]string{
 	"USERD_TRUSTED_PROXIES":              "comma-separated CIDRs whose X-Forwarded-For is believed (default none)",
 	"USERD_LOGIN_LIMIT_PER_IP":           "failed logins per client address per 15 minutes; 0: none (default 20)",
 	"USERD_SIGNUP_LIMIT_PER_IP":          "registrations and forgot-password requests per client address per hour; 0: none (prod default 20, dev none)",
+	"USERD_CACHE":                        "on or off: the verified-token and principal caches of the hot path (default on)",
 }
 
 // serveEnv is every variable serve reads, in the README's order.
@@ -171,7 +172,7 @@ var serveEnv = []string{
 	"USERD_DEFAULT_REGION", "USERD_SMTP_URL", "USERD_MAIL_FROM", "USERD_MAIL_TEMPLATES", "USERD_DATA_DIR", "USERD_LOG_LEVEL",
 	"USERD_METRICS_ADDR", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL",
 	"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "USERD_DB_TIMEOUT", "USERD_HASH_CONCURRENCY", "USERD_TRUSTED_PROXIES", "USERD_LOGIN_LIMIT_PER_IP",
-	"USERD_SIGNUP_LIMIT_PER_IP", "USERD_CORS_ORIGINS",
+	"USERD_SIGNUP_LIMIT_PER_IP", "USERD_CORS_ORIGINS", "USERD_CACHE",
 }
 
 var versionCommand = &command{

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"path/filepath"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/userd/userd/config"
 	"github.com/userd/userd/dburl"
@@ -55,10 +55,11 @@ func databaseURL(ctx context.Context, cfg config.Config) (string, error) {
 	return u.String(), nil
 }
 
-// openDB opens the configured database; in dev it migrates first, in
-// prod it refuses a schema that is behind. tracer, when not nil, traces
-// every query.
-func openDB(ctx context.Context, cfg config.Config, migrateDev bool, tracer pgTracer) (*service.DB, error) {
+// openDB opens the configured database, with the principal cache of
+// cache (the zero value: none); in dev it migrates first, in prod it
+// refuses a schema that is behind. tracer, when not nil, traces every
+// query.
+func openDB(ctx context.Context, cfg config.Config, migrateDev bool, tracer pgTracer, cache service.CacheConfig, log *slog.Logger) (*service.DB, error) {
 	dbURL, err := databaseURL(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -68,13 +69,13 @@ func openDB(ctx context.Context, cfg config.Config, migrateDev bool, tracer pgTr
 			return nil, err
 		}
 	}
-	db, err := openPool(ctx, dbURL, cfg.Limits.DBTimeout, tracer)
+	db, err := openPool(ctx, dbURL, cfg.Limits.DBTimeout, tracer, cache, log)
 	if err != nil {
 		return nil, err
 	}
 	if !cfg.Dev() {
 		if err := migrate.Check(ctx, db.Pool); err != nil {
-			db.Pool.Close()
+			db.Close()
 			return nil, fmt.Errorf("%w: run `userd migrate up` first", err)
 		}
 	}
@@ -85,23 +86,42 @@ func openDB(ctx context.Context, cfg config.Config, migrateDev bool, tracer pgTr
 // 20 connections unless the URL sets pool_max_conns, statements cancelled
 // in PostgreSQL when their context ends, and timeout (USERD_DB_TIMEOUT;
 // 0 for none) as the server's statement and lock timeouts; tracer, when
-// not nil, traces every query.
-func openPool(ctx context.Context, dbURL string, timeout time.Duration, tracer pgTracer) (*service.DB, error) {
+// not nil, traces every query; with the principal cache of cache
+// (service.OpenDB).
+func openPool(ctx context.Context, dbURL string, timeout time.Duration, tracer pgTracer, cache service.CacheConfig, log *slog.Logger) (*service.DB, error) {
 	pcfg, err := dburl.PoolConfig(dbURL, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	pcfg.ConnConfig.Tracer = tracer
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	if err != nil {
-		return nil, fmt.Errorf("open pool: %w", err)
+	return service.OpenDB(ctx, pcfg, cache, log)
+}
+
+// cacheConfig is the configuration of the hot path's caches: the
+// defaults, or none with USERD_CACHE=off.
+func cacheConfig(cfg config.Config) service.CacheConfig {
+	if !cfg.Cache {
+		return service.CacheConfig{}
 	}
-	return service.NewDB(pool), nil
+	return service.DefaultCacheConfig()
 }
 
 // benchDatabase recreates the database userd_bench next to the configured
 // one and migrates it.
 func benchDatabase(ctx context.Context, cfg config.Config) (string, error) {
+	u, err := recreateDatabase(ctx, cfg, "userd_bench")
+	if err != nil {
+		return "", err
+	}
+	if err := migrate.Up(ctx, u, nil); err != nil {
+		return "", err
+	}
+	return u, nil
+}
+
+// recreateDatabase drops and creates the database name next to the
+// configured one, and returns its URL.
+func recreateDatabase(ctx context.Context, cfg config.Config, name string) (string, error) {
 	base, err := databaseURL(ctx, cfg)
 	if err != nil {
 		return "", err
@@ -111,7 +131,8 @@ func benchDatabase(ctx context.Context, cfg config.Config) (string, error) {
 		return "", err
 	}
 	defer conn.Close(ctx)
-	for _, q := range []string{"DROP DATABASE IF EXISTS userd_bench WITH (FORCE)", "CREATE DATABASE userd_bench"} {
+	ident := pgx.Identifier{name}.Sanitize()
+	for _, q := range []string{"DROP DATABASE IF EXISTS " + ident + " WITH (FORCE)", "CREATE DATABASE " + ident} {
 		if _, err := conn.Exec(ctx, q); err != nil {
 			return "", fmt.Errorf("%s: %w", q, err)
 		}
@@ -120,9 +141,6 @@ func benchDatabase(ctx context.Context, cfg config.Config) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	u.Path = "/userd_bench"
-	if err := migrate.Up(ctx, u.String(), nil); err != nil {
-		return "", err
-	}
+	u.Path = "/" + name
 	return u.String(), nil
 }

@@ -28,11 +28,11 @@ func setupDevUsers(ctx context.Context, e cmdEnv, args []string) error {
 	if err := noArgs("setup-dev-users", args); err != nil {
 		return err
 	}
-	db, err := openDB(ctx, e.cfg, true, nil)
+	db, err := openDB(ctx, e.cfg, true, nil, service.CacheConfig{}, nil)
 	if err != nil {
 		return err
 	}
-	defer db.Pool.Close()
+	defer db.Close()
 	hasher, err := password.NewHasher(password.DefaultParams)
 	if err != nil {
 		return err

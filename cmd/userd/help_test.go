@@ -92,7 +92,13 @@ func checkHelp(t *testing.T, name string, c *command, out string) {
 	for _, s := range c.flags {
 		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 		s.declare(fs)
-		fs.VisitAll(func(f *flag.Flag) { want = append(want, "\n  -"+f.Name+" ", f.Usage) })
+		fs.VisitAll(func(f *flag.Flag) {
+			end := " " // "-name type"; a bool flag has no type
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+				end = "\n"
+			}
+			want = append(want, "\n  -"+f.Name+end, f.Usage)
+		})
 	}
 	for _, v := range c.env {
 		if envDoc[v] == "" {

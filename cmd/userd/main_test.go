@@ -12,6 +12,7 @@ import (
 	"github.com/userd/userd/config"
 	"github.com/userd/userd/migrate"
 	"github.com/userd/userd/pgtest"
+	"github.com/userd/userd/service"
 )
 
 // result is what one run of userd printed and its exit status.
@@ -166,7 +167,7 @@ func TestOpenDBPoolParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := openDB(context.Background(), cfg, true, nil)
+	db, err := openDB(context.Background(), cfg, true, nil, service.CacheConfig{}, nil)
 	if err != nil {
 		t.Fatalf("openDB with pool parameters: %v", err)
 	}

@@ -64,11 +64,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout, std
 			log.Warn("tracing: spans not exported at shutdown", "err", err)
 		}
 	}()
-	db, err := openDB(ctx, cfg, true, tel.queryTracer())
+	db, err := openDB(ctx, cfg, true, tel.queryTracer(), cacheConfig(cfg), log)
 	if err != nil {
 		return err
 	}
-	defer db.Pool.Close()
+	defer db.Close()
 	app, err := build(ctx, cfg, db, tel, log, stderr)
 	if err != nil {
 		return err
@@ -219,7 +219,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 	if err != nil {
 		return nil, err
 	}
-	authCfg := service.AuthConfig{Provider: provider, DefaultRegion: cfg.DefaultRegion, Local: local, LocalIssuer: cfg.Issuer}
+	authCfg := service.AuthConfig{Provider: provider, DefaultRegion: cfg.DefaultRegion, Local: local, LocalIssuer: cfg.Issuer, Cache: cacheConfig(cfg)}
 	if idpCfg != nil {
 		v, err := idp.NewVerifier(ctx, *idpCfg)
 		if err != nil {

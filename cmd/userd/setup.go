@@ -20,11 +20,11 @@ every deploy. In dev it migrates first.`,
 		if err := noArgs("setup-groups", args); err != nil {
 			return err
 		}
-		db, err := openDB(ctx, e.cfg, true, nil)
+		db, err := openDB(ctx, e.cfg, true, nil, service.CacheConfig{}, nil)
 		if err != nil {
 			return err
 		}
-		defer db.Pool.Close()
+		defer db.Close()
 		created, err := service.EnsureGroups(ctx, db, service.DefaultGroups)
 		if err != nil {
 			return err

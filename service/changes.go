@@ -1,0 +1,157 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/userd/userd/dbgen"
+)
+
+// principalChannel is where the triggers of migration
+// 20261202006001_principal_notify announce a changed user (payload: its id).
+const principalChannel = "userd_principal"
+
+// ListenerName is the application_name of the connection that listens for
+// principal changes (pg_stat_activity shows it).
+const ListenerName = "userd-listen"
+
+// OpenDB opens a pool on cfg with the principal cache of cache
+// (CacheConfig.Principals; 0: none) kept coherent with the database:
+//
+//   - every connection of the pool LISTENs on userd_principal, so a write
+//     this process makes drops the users it changed from the cache before
+//     its COMMIT (or autocommit statement) returns: PostgreSQL delivers a
+//     session's own notifications ahead of the ReadyForQuery that ends the
+//     transaction, and pgx hands them over as it reads;
+//   - one more connection (application_name userd-listen) waits for the
+//     notifications of every other writer (other instances, psql), which
+//     arrive within milliseconds of their commit;
+//   - while that connection is down the cache is bypassed (nothing read,
+//     nothing stored) and reconnected with backoff; once it listens again
+//     the cache starts empty.
+//
+// Close stops the listener and closes the pool.
+func OpenDB(ctx context.Context, cfg *pgxpool.Config, cache CacheConfig, log *slog.Logger) (*DB, error) {
+	pc := newPrincipalCache(cache)
+	if pc != nil {
+		cfg = cfg.Copy()
+		cfg.ConnConfig.OnNotification = pc.onNotification
+		after := cfg.AfterConnect
+		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+			if after != nil {
+				if err := after(ctx, c); err != nil {
+					return err
+				}
+			}
+			_, err := c.Exec(ctx, "LISTEN "+principalChannel)
+			return err
+		}
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open pool: %w", err)
+	}
+	db := &DB{Pool: pool, q: dbgen.New(pool), principals: pc}
+	if pc == nil {
+		return db, nil
+	}
+	lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	lcfg := cfg.ConnConfig.Copy()
+	lcfg.RuntimeParams["application_name"] = ListenerName
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		listen(lctx, lcfg, pc, pool.Reset, log)
+	}()
+	db.stop = func() {
+		stop()
+		wg.Wait()
+	}
+	return db, nil
+}
+
+// Close stops the change listener, if any, and closes the pool.
+func (db *DB) Close() {
+	if db.stop != nil {
+		db.stop()
+	}
+	db.Pool.Close()
+}
+
+// PrincipalCacheOnline reports whether the principal cache is in use: it
+// exists and its listener listens.
+func (db *DB) PrincipalCacheOnline() bool { return db.principals.isOnline() }
+
+// onNotification drops the user a notification names; a payload that is
+// not an id flushes everything.
+func (c *principalCache) onNotification(_ *pgconn.PgConn, n *pgconn.Notification) {
+	if n.Channel != principalChannel {
+		return
+	}
+	id, err := strconv.ParseInt(n.Payload, 10, 64)
+	if err != nil {
+		c.flush()
+		return
+	}
+	c.invalidate(id)
+}
+
+// listen keeps a connection listening on userd_principal until ctx ends,
+// turning the cache on while it listens and off (bypassed) while it does
+// not. A listening connection lost is a sign that the server restarted or
+// the network failed: lost runs then (the pool drops its connections, which
+// would otherwise fail one request each).
+func listen(ctx context.Context, cfg *pgx.ConnConfig, pc *principalCache, lost func(), log *slog.Logger) {
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		err := listenOnce(ctx, cfg, pc)
+		wasOnline := pc.isOnline()
+		pc.setOnline(false)
+		if ctx.Err() != nil {
+			return
+		}
+		if wasOnline {
+			lost()
+			backoff = 50 * time.Millisecond
+		}
+		if log != nil {
+			log.Warn("principal cache bypassed: the change listener lost its connection; reconnecting", "err", err, "retry_in", backoff)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// listenOnce connects, listens and waits for notifications until the
+// connection fails or ctx ends. The cache is on only once LISTEN took.
+func listenOnce(ctx context.Context, cfg *pgx.ConnConfig, pc *principalCache) error {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+principalChannel); err != nil {
+		return err
+	}
+	pc.setOnline(true)
+	for {
+		// The notification itself reaches the cache through
+		// cfg.OnNotification, as it does on the pool's connections.
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+	}
+}
