@@ -20,11 +20,17 @@ var cheapParams = password.Params{Memory: 1024, Iterations: 1, Parallelism: 1, S
 
 func newAccounts(tb testing.TB, db *service.DB, p password.Params) *service.Accounts {
 	tb.Helper()
-	keys, err := signing.Generate()
+	hasher, err := password.NewHasher(p)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	hasher, err := password.NewHasher(p)
+	return newAccountsWith(tb, db, hasher)
+}
+
+// newAccountsWith is newAccounts with a hasher the test keeps.
+func newAccountsWith(tb testing.TB, db *service.DB, hasher *password.Hasher) *service.Accounts {
+	tb.Helper()
+	keys, err := signing.Generate()
 	if err != nil {
 		tb.Fatal(err)
 	}
