@@ -106,9 +106,10 @@ func parseBcrypt(stored string) (int, error) {
 			return 0, fmt.Errorf("%w: bcrypt salt and hash hold %q", ErrMalformedHash, c)
 		}
 	}
-	cost, err := strconv.Atoi(stored[4:6])
-	if err != nil || cost < minBcryptCost || cost > maxBcryptCost {
-		return 0, fmt.Errorf("%w: bcrypt cost %q outside %d..%d", ErrMalformedHash, stored[4:6], minBcryptCost, maxBcryptCost)
+	digits := stored[4:6]
+	cost, err := strconv.Atoi(digits)
+	if err != nil || digits[0] < '0' || digits[0] > '9' || cost < minBcryptCost || cost > maxBcryptCost {
+		return 0, fmt.Errorf("%w: bcrypt cost %q outside %d..%d", ErrMalformedHash, digits, minBcryptCost, maxBcryptCost)
 	}
 	return cost, nil
 }

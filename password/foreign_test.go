@@ -118,6 +118,7 @@ func TestCheckRefusesOtherHashes(t *testing.T) {
 		"bcrypt cost 3":         "$2b$03$" + good[7:],
 		"bcrypt cost 17":        "$2b$17$" + good[7:],
 		"bcrypt cost letters":   "$2b$ab$" + good[7:],
+		"bcrypt cost signed":    "$2b$+7$" + good[7:],
 		"bcrypt bad char":       good[:20] + "+" + good[21:],
 		"django no salt":        "pbkdf2_sha256$10000$$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY=",
 		"django salt space":     "pbkdf2_sha256$10000$sea salt$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY=",

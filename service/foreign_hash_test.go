@@ -23,10 +23,7 @@ func TestLoginWithImportedHashes(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
 	db := service.NewDB(pool)
-	hasher, err := password.NewHasher(cheapParams)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hasher := newHasher(t, cheapParams)
 	a := newAccountsWith(t, db, hasher)
 	goBcrypt, err := bcrypt.GenerateFromPassword([]byte("bcrypt from Go"), bcrypt.MinCost)
 	if err != nil {

@@ -99,9 +99,9 @@ func openPool(ctx context.Context, dbURL string, timeout time.Duration, tracer p
 	return service.NewDB(pool), nil
 }
 
-// benchDatabase recreates the database userd_bench next to the configured
-// one and migrates it.
-func benchDatabase(ctx context.Context, cfg config.Config) (string, error) {
+// benchDatabase recreates the database name (userd_bench…) next to the
+// configured one and migrates it.
+func benchDatabase(ctx context.Context, cfg config.Config, name string) (string, error) {
 	base, err := databaseURL(ctx, cfg)
 	if err != nil {
 		return "", err
@@ -111,7 +111,8 @@ func benchDatabase(ctx context.Context, cfg config.Config) (string, error) {
 		return "", err
 	}
 	defer conn.Close(ctx)
-	for _, q := range []string{"DROP DATABASE IF EXISTS userd_bench WITH (FORCE)", "CREATE DATABASE userd_bench"} {
+	ident := pgx.Identifier{name}.Sanitize()
+	for _, q := range []string{"DROP DATABASE IF EXISTS " + ident + " WITH (FORCE)", "CREATE DATABASE " + ident} {
 		if _, err := conn.Exec(ctx, q); err != nil {
 			return "", fmt.Errorf("%s: %w", q, err)
 		}
@@ -120,7 +121,7 @@ func benchDatabase(ctx context.Context, cfg config.Config) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	u.Path = "/userd_bench"
+	u.Path = "/" + name
 	if err := migrate.Up(ctx, u.String(), nil); err != nil {
 		return "", err
 	}

@@ -92,7 +92,14 @@ func checkHelp(t *testing.T, name string, c *command, out string) {
 	for _, s := range c.flags {
 		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 		s.declare(fs)
-		fs.VisitAll(func(f *flag.Flag) { want = append(want, "\n  -"+f.Name+" ", f.Usage) })
+		fs.VisitAll(func(f *flag.Flag) {
+			// "-name type" for a flag with a value, "-name" alone for a bool.
+			sep := " "
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+				sep = "\n"
+			}
+			want = append(want, "\n  -"+f.Name+sep, f.Usage)
+		})
 	}
 	for _, v := range c.env {
 		if envDoc[v] == "" {
