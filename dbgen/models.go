@@ -54,6 +54,38 @@ type FollowStatDelta struct {
 	Delta      int16
 }
 
+type ImportStaging struct {
+	Batch           int64
+	Line            int32
+	UserID          *int64
+	Action          string
+	Username        *string
+	Email           *string
+	Phone           *string
+	FirstName       *string
+	LastName        *string
+	Bio             *string
+	DateOfBirth     *time.Time
+	InstagramHandle *string
+	Country         *string
+	City            *string
+	Zipcode         *string
+	Role            *string
+	ArtistID        *int64
+	IsActive        *bool
+	IsVerified      *bool
+	EmailVerified   *bool
+	PhoneVerified   *bool
+	Preferences     []byte
+	Latitude        *float64
+	Longitude       *float64
+	CreatedAt       *time.Time
+	PasswordHash    *string
+	Providers       []string
+	Subjects        []string
+	OrganizationID  *int64
+}
+
 type Invitation struct {
 	ID             int64
 	OrganizationID int64

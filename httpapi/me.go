@@ -160,6 +160,32 @@ func (s *Server) linkIdentity(q req, b tokenBody) (identityView, error) {
 	return then(viewIdentity)(s.auth.LinkIdentity(q.Context(), q.caller(), b.Token))
 }
 
+// exportMe answers everything userd holds about the caller as one JSON
+// document to save: the profile (private view) and the data of every
+// table about them (service.DataExportTables).
+func (s *Server) exportMe(w http.ResponseWriter, r *http.Request) error {
+	if _, err := query(r); err != nil {
+		return err
+	}
+	id := principal(r.Context()).User.ID
+	e, err := s.users.Export(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	var data map[string]json.RawMessage
+	if err := json.Unmarshal(e.Data, &data); err != nil {
+		return fmt.Errorf("decode the data export of user %d: %w", id, err)
+	}
+	profile, err := json.Marshal(s.private(e.User))
+	if err != nil {
+		return fmt.Errorf("encode profile: %w", err)
+	}
+	data["profile"] = profile
+	data["exported_at"], _ = json.Marshal(time.Now().UTC())
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="userd-export-%d.json"`, id))
+	return reply(w, http.StatusOK, data)
+}
+
 func (s *Server) deleteMe(q req) (messageView, error) {
 	return message("Your account has been deleted.", s.users.Delete(q.Context(), q.callerID(), q.callerID()))
 }

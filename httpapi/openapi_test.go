@@ -640,6 +640,11 @@ func TestOpenAPIMatchesLiveResponses(t *testing.T) {
 		}
 	}
 	check("DELETE /api/v1/users/me/sessions/{id}", e.do("DELETE", "/api/v1/users/me/sessions/999999999", access, nil), 404)
+	for range 3 {
+		check("GET /api/v1/users/me/export", e.do("GET", "/api/v1/users/me/export", access, nil), 200)
+	}
+	check("GET /api/v1/users/me/export", e.do("GET", "/api/v1/users/me/export", access, nil), 429)
+	check("GET /api/v1/users/me/export", e.do("GET", "/api/v1/users/me/export?all=1", access, nil), 400)
 	check("POST /api/v1/auth/password/change", e.do("POST", "/api/v1/auth/password/change", access,
 		map[string]any{"current_password": "wrong", "new_password": newPassword}), 422)
 	check("POST /api/v1/auth/password/change", e.do("POST", "/api/v1/auth/password/change", access,

@@ -133,6 +133,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/users/me/identities", s.authed(body(http.StatusCreated, s.linkIdentity)))
 	s.handle("DELETE /api/v1/users/me/identities/{provider}", s.authed(act(http.StatusNoContent, s.deleteIdentity)))
 	s.handle("GET /api/v1/users/me/sessions", s.authed(list(s.listSessions)))
+	s.handle("GET /api/v1/users/me/export", s.authed(s.exportMe))
 	s.handle("DELETE /api/v1/users/me/sessions/{id}", s.authed(act(http.StatusNoContent, s.deleteSession)))
 	s.handle("PUT /api/v1/users/me/avatar", s.authed(s.putAvatar))
 	s.handle("DELETE /api/v1/users/me/avatar", s.authed(act(http.StatusNoContent, s.deleteAvatar)))

@@ -1,5 +1,7 @@
 // Package password hashes and checks user passwords with argon2id and
 // enforces the minimal password policy (length and a common-password list).
+// It also verifies the hashes of imported accounts (bcrypt, Django PBKDF2,
+// argon2i), which a login replaces with argon2id.
 //
 // Hashes are PHC strings:
 //
@@ -13,13 +15,14 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 )
 
-// ErrMalformedHash is returned (wrapped) by Verify for a stored hash that is
-// not an argon2id PHC string this package can check.
+// ErrMalformedHash is returned (wrapped) by Verify and Check for a stored
+// hash this package cannot check (see Check).
 var ErrMalformedHash = errors.New("malformed password hash")
 
 // ErrInvalidParams is returned (wrapped) by Hash and NewHasher for Params
@@ -89,22 +92,33 @@ func Hash(password string, p Params) (string, error) {
 	return encodePHC(p, salt, key), nil
 }
 
-// Verify checks password against the PHC string phc in constant time (with
-// respect to the key contents). ok reports a match; needsRehash reports that
-// phc was made with parameters other than want, so the caller should store a
-// fresh Hash(password, want) after a successful login. It returns an error
-// wrapping ErrMalformedHash when phc cannot be parsed or its parameters are
-// out of range; ok is then false.
-func Verify(password, phc string, want Params) (ok, needsRehash bool, err error) {
-	got, salt, key, err := parsePHC(phc)
+// Verify checks password against a stored hash in constant time (with
+// respect to the key contents). The hash is an argon2id PHC string, or a
+// foreign one Check accepts (argon2i, bcrypt, Django PBKDF2), verified
+// with its own algorithm. ok reports a match; needsRehash reports that the
+// hash is not argon2id with want, so the caller should store a fresh
+// Hash(password, want) after a successful login: always for a foreign
+// hash. It returns an error wrapping ErrMalformedHash when the hash cannot
+// be parsed or its parameters are out of range; ok is then false.
+func Verify(password, stored string, want Params) (ok, needsRehash bool, err error) {
+	if !strings.HasPrefix(stored, "$argon2") {
+		ok, err := verifyForeign(password, stored)
+		return ok, ok, err
+	}
+	scheme, got, salt, key, err := parsePHC(stored)
 	if err != nil {
 		return false, false, err
 	}
-	computed := argon2.IDKey([]byte(password), salt, got.Iterations, got.Memory, got.Parallelism, got.KeyLen)
+	var computed []byte
+	if scheme == Argon2i {
+		computed = argon2.Key([]byte(password), salt, got.Iterations, got.Memory, got.Parallelism, got.KeyLen)
+	} else {
+		computed = argon2.IDKey([]byte(password), salt, got.Iterations, got.Memory, got.Parallelism, got.KeyLen)
+	}
 	if subtle.ConstantTimeCompare(computed, key) != 1 {
 		return false, false, nil
 	}
-	return true, got != want, nil
+	return true, scheme != Argon2id || got != want, nil
 }
 
 // Hasher hashes and verifies with one set of Params and holds a dummy hash
@@ -129,7 +143,7 @@ func NewHasher(p Params) (*Hasher, error) {
 // Params returns the parameters h hashes with.
 func (h *Hasher) Params() Params { return h.params }
 
-// Runs returns how many argon2id runs h has made (Hash, Verify and
+// Runs returns how many hash runs h has made (Hash, Verify and
 // VerifyDummy each make one), for metrics and for tests that a path does
 // not hash at all.
 func (h *Hasher) Runs() int64 { return h.runs.Load() }
@@ -141,7 +155,7 @@ func (h *Hasher) Hash(password string) (string, error) {
 }
 
 // Verify is Verify(password, phc, h.Params()): needsRehash is true when phc
-// was made with other parameters than h's. It returns an error wrapping
+// is foreign or was made with other parameters than h's. It returns an error wrapping
 // ErrMalformedHash for an unparsable phc.
 func (h *Hasher) Verify(password, phc string) (ok, needsRehash bool, err error) {
 	h.runs.Add(1)

@@ -20,50 +20,53 @@ func encodePHC(p Params, salt, key []byte) string {
 		b64().EncodeToString(salt), b64().EncodeToString(key))
 }
 
-// parsePHC reads a string made by encodePHC. The returned Params carry the
-// decoded salt and key lengths. Errors wrap ErrMalformedHash.
-func parsePHC(phc string) (Params, []byte, []byte, error) {
+// parsePHC reads an argon2 PHC string: one made by encodePHC, or an
+// argon2i one ($argon2i$…, same fields) made elsewhere. The returned
+// Params carry the decoded salt and key lengths. Errors wrap
+// ErrMalformedHash.
+func parsePHC(phc string) (Scheme, Params, []byte, []byte, error) {
 	var p Params
 	parts := strings.Split(phc, "$")
 	if len(parts) != 6 || parts[0] != "" {
-		return p, nil, nil, fmt.Errorf("%w: want 5 $-separated fields", ErrMalformedHash)
+		return "", p, nil, nil, fmt.Errorf("%w: want 5 $-separated fields", ErrMalformedHash)
 	}
-	if parts[1] != "argon2id" {
-		return p, nil, nil, fmt.Errorf("%w: algorithm %q is not argon2id", ErrMalformedHash, parts[1])
+	scheme := Scheme(parts[1])
+	if scheme != Argon2id && scheme != Argon2i {
+		return "", p, nil, nil, fmt.Errorf("%w: algorithm %q is not argon2id or argon2i", ErrMalformedHash, parts[1])
 	}
 	v, ok := strings.CutPrefix(parts[2], "v=")
 	if !ok {
-		return p, nil, nil, fmt.Errorf("%w: missing version", ErrMalformedHash)
+		return "", p, nil, nil, fmt.Errorf("%w: missing version", ErrMalformedHash)
 	}
 	version, err := parseUint(v, 32)
 	if err != nil || version != argon2.Version {
-		return p, nil, nil, fmt.Errorf("%w: unsupported version %q", ErrMalformedHash, v)
+		return "", p, nil, nil, fmt.Errorf("%w: unsupported version %q", ErrMalformedHash, v)
 	}
 	fields := strings.Split(parts[3], ",")
 	if len(fields) != 3 {
-		return p, nil, nil, fmt.Errorf("%w: want m=,t=,p= parameters", ErrMalformedHash)
+		return "", p, nil, nil, fmt.Errorf("%w: want m=,t=,p= parameters", ErrMalformedHash)
 	}
 	var vals [3]uint64
 	for i, name := range []string{"m=", "t=", "p="} {
 		s, ok := strings.CutPrefix(fields[i], name)
 		if !ok {
-			return p, nil, nil, fmt.Errorf("%w: parameter %d is not %s", ErrMalformedHash, i+1, name)
+			return "", p, nil, nil, fmt.Errorf("%w: parameter %d is not %s", ErrMalformedHash, i+1, name)
 		}
 		bits := 32
 		if name == "p=" {
 			bits = 8
 		}
 		if vals[i], err = parseUint(s, bits); err != nil {
-			return p, nil, nil, fmt.Errorf("%w: parameter %s%q", ErrMalformedHash, name, s)
+			return "", p, nil, nil, fmt.Errorf("%w: parameter %s%q", ErrMalformedHash, name, s)
 		}
 	}
 	salt, err := b64().DecodeString(parts[4])
 	if err != nil {
-		return p, nil, nil, fmt.Errorf("%w: salt: %w", ErrMalformedHash, err)
+		return "", p, nil, nil, fmt.Errorf("%w: salt: %w", ErrMalformedHash, err)
 	}
 	key, err := b64().DecodeString(parts[5])
 	if err != nil {
-		return p, nil, nil, fmt.Errorf("%w: key: %w", ErrMalformedHash, err)
+		return "", p, nil, nil, fmt.Errorf("%w: key: %w", ErrMalformedHash, err)
 	}
 	p = Params{
 		Memory:      uint32(vals[0]),
@@ -73,9 +76,9 @@ func parsePHC(phc string) (Params, []byte, []byte, error) {
 		KeyLen:      uint32(len(key)),
 	}
 	if err := p.validate(); err != nil {
-		return p, nil, nil, fmt.Errorf("%w: %w", ErrMalformedHash, err)
+		return "", p, nil, nil, fmt.Errorf("%w: %w", ErrMalformedHash, err)
 	}
-	return p, salt, key, nil
+	return scheme, p, salt, key, nil
 }
 
 // parseUint accepts only plain decimal digits without a leading zero (no

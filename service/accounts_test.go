@@ -20,11 +20,22 @@ var cheapParams = password.Params{Memory: 1024, Iterations: 1, Parallelism: 1, S
 
 func newAccounts(tb testing.TB, db *service.DB, p password.Params) *service.Accounts {
 	tb.Helper()
-	keys, err := signing.Generate()
+	return newAccountsWith(tb, db, newHasher(tb, p))
+}
+
+func newHasher(tb testing.TB, p password.Params) *password.Hasher {
+	tb.Helper()
+	h, err := password.NewHasher(p)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	hasher, err := password.NewHasher(p)
+	return h
+}
+
+// newAccountsWith is newAccounts with a hasher the test keeps.
+func newAccountsWith(tb testing.TB, db *service.DB, hasher *password.Hasher) *service.Accounts {
+	tb.Helper()
+	keys, err := signing.Generate()
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -110,10 +121,7 @@ func TestAccountSetupDevUsersIsIdempotent(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
 	db := service.NewDB(pool)
-	hasher, err := password.NewHasher(cheapParams)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hasher := newHasher(t, cheapParams)
 	first, err := service.SetupDevUsers(ctx, db, hasher)
 	if err != nil || !first.Created {
 		t.Fatalf("first run: got %+v, %v; want the user created", first, err)

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/userd/userd/dbgen"
+	"github.com/userd/userd/password"
 )
 
 // Bench is what `userd bench` needs of its own throwaway database beside
@@ -147,4 +148,18 @@ func (b *Bench) SeedSessions(ctx context.Context, n int) ([]SeededSession, error
 		return nil, fmt.Errorf("seed sessions: %w", err)
 	}
 	return out, nil
+}
+
+// PasswordScheme returns the scheme of the stored password hash of the
+// live user named username.
+func (b *Bench) PasswordScheme(ctx context.Context, username string) (password.Scheme, error) {
+	u, err := query(ctx, b.db.q.UserGetByUsername, username)
+	if err != nil {
+		return "", fmt.Errorf("user %s: %w", username, err)
+	}
+	cred, err := query(ctx, b.db.q.PasswordCredentialGet, u.ID)
+	if err != nil {
+		return "", fmt.Errorf("password of %s: %w", username, err)
+	}
+	return password.Check(cred.Hash)
 }

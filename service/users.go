@@ -246,6 +246,29 @@ const MaxPreferencesSize = 16 << 10
 // schema's users_preferences_depth_chk does.
 const MaxPreferencesDepth = 32
 
+// checkPreferences adds the problem of a preferences document to v: it
+// must be a JSON object of at most 16 KiB nesting at most 32 levels.
+func checkPreferences(v *validation, prefs []byte) {
+	switch {
+	case len(prefs) == 0 || prefs[0] != '{':
+		v.add("preferences", "must stay a JSON object")
+	case len(prefs) > MaxPreferencesSize:
+		v.add("preferences", "must be at most 16 KiB")
+	case jsonDepth(prefs, MaxPreferencesDepth) > MaxPreferencesDepth:
+		v.add("preferences", "must nest at most 32 levels")
+	}
+}
+
+// checkLocation adds the problems of a position to v.
+func checkLocation(v *validation, loc Location) {
+	if !(loc.Latitude >= -90 && loc.Latitude <= 90) {
+		v.add("latitude", "must be between -90 and 90")
+	}
+	if !(loc.Longitude >= -180 && loc.Longitude <= 180) {
+		v.add("longitude", "must be between -180 and 180")
+	}
+}
+
 // UpdatePreferences applies an RFC 7396 merge patch to a user's
 // preferences, which must stay a JSON object of at most 16 KiB nesting at
 // most 32 levels.
@@ -260,14 +283,10 @@ func (s *Users) UpdatePreferences(ctx context.Context, userID int64, patch json.
 		if err != nil {
 			return nil, Invalid(FieldError{Field: "preferences", Message: "must be JSON"})
 		}
-		if len(merged) == 0 || merged[0] != '{' {
-			return nil, Invalid(FieldError{Field: "preferences", Message: "must stay a JSON object"})
-		}
-		if len(merged) > MaxPreferencesSize {
-			return nil, Invalid(FieldError{Field: "preferences", Message: "must be at most 16 KiB"})
-		}
-		if jsonDepth(merged, MaxPreferencesDepth) > MaxPreferencesDepth {
-			return nil, Invalid(FieldError{Field: "preferences", Message: "must nest at most 32 levels"})
+		var v validation
+		checkPreferences(&v, merged)
+		if err := v.err(); err != nil {
+			return nil, err
 		}
 		r, err := q.UserUpdatePreferences(ctx, dbgen.UserUpdatePreferencesParams{ID: userID, Preferences: merged})
 		if err != nil {
@@ -283,12 +302,7 @@ func (s *Users) SetLocation(ctx context.Context, userID int64, loc *Location) (U
 	var lat, lon *float64
 	if loc != nil {
 		var v validation
-		if !(loc.Latitude >= -90 && loc.Latitude <= 90) {
-			v.add("latitude", "must be between -90 and 90")
-		}
-		if !(loc.Longitude >= -180 && loc.Longitude <= 180) {
-			v.add("longitude", "must be between -180 and 180")
-		}
+		checkLocation(&v, *loc)
 		if err := v.err(); err != nil {
 			return User{}, err
 		}

@@ -147,6 +147,15 @@ $$;
 
 
 --
+-- Name: rfc3339(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.rfc3339(t timestamp with time zone) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') $$;
+
+
+--
 -- Name: seats_check_member_trg(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -200,8 +209,8 @@ CREATE FUNCTION public.users_create_follow_stats() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    INSERT INTO follow_stats (user_id) VALUES (NEW.id);
-    RETURN NEW;
+    INSERT INTO follow_stats (user_id) SELECT id FROM new_users;
+    RETURN NULL;
 END;
 $$;
 
@@ -340,6 +349,56 @@ CREATE TABLE public.follows (
     followee_id bigint NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT follows_no_self_chk CHECK ((follower_id <> followee_id))
+);
+
+
+--
+-- Name: import_batches; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.import_batches
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+
+--
+-- Name: import_staging; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE UNLOGGED TABLE public.import_staging (
+    batch bigint NOT NULL,
+    line integer NOT NULL,
+    user_id bigint,
+    action text NOT NULL,
+    username text,
+    email text,
+    phone text,
+    first_name text,
+    last_name text,
+    bio text,
+    date_of_birth date,
+    instagram_handle text,
+    country text,
+    city text,
+    zipcode text,
+    role text,
+    artist_id bigint,
+    is_active boolean,
+    is_verified boolean,
+    email_verified boolean,
+    phone_verified boolean,
+    preferences jsonb,
+    latitude double precision,
+    longitude double precision,
+    created_at timestamp with time zone,
+    password_hash text,
+    providers text[] DEFAULT '{}'::text[] NOT NULL,
+    subjects text[] DEFAULT '{}'::text[] NOT NULL,
+    organization_id bigint,
+    CONSTRAINT import_staging_action_chk CHECK ((action = ANY (ARRAY['insert'::text, 'update'::text])))
 );
 
 
@@ -485,7 +544,7 @@ CREATE TABLE public.password_credentials (
     hash text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT password_credentials_hash_chk CHECK ((hash ~ '^\$argon2id\$v=[0-9]+\$m=[0-9]+,t=[0-9]+,p=[0-9]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$'::text))
+    CONSTRAINT password_credentials_hash_chk CHECK ((hash ~ (('^(\$argon2id?\$v=[0-9]+\$m=[0-9]+,t=[0-9]+,p=[0-9]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+'::text || '|\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}'::text) || '|pbkdf2_sha(256|1)\$[0-9]+\$[!-#%-~]+\$[A-Za-z0-9+/]+={0,2})$'::text)))
 );
 
 
@@ -822,6 +881,14 @@ ALTER TABLE ONLY public.follow_stats
 
 ALTER TABLE ONLY public.follows
     ADD CONSTRAINT follows_pkey PRIMARY KEY (follower_id, followee_id);
+
+
+--
+-- Name: import_staging import_staging_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.import_staging
+    ADD CONSTRAINT import_staging_pkey PRIMARY KEY (batch, line);
 
 
 --
@@ -1352,14 +1419,14 @@ CREATE TRIGGER user_identities_principal_update_trg AFTER UPDATE ON public.user_
 -- Name: users users_create_follow_stats_trg; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER users_create_follow_stats_trg AFTER INSERT ON public.users FOR EACH ROW EXECUTE FUNCTION public.users_create_follow_stats();
+CREATE TRIGGER users_create_follow_stats_trg AFTER INSERT ON public.users REFERENCING NEW TABLE AS new_users FOR EACH STATEMENT EXECUTE FUNCTION public.users_create_follow_stats();
 
 
 --
 -- Name: users users_preferences_depth_trg; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER users_preferences_depth_trg BEFORE INSERT OR UPDATE OF preferences ON public.users FOR EACH ROW EXECUTE FUNCTION public.users_preferences_depth_check();
+CREATE TRIGGER users_preferences_depth_trg BEFORE INSERT OR UPDATE OF preferences ON public.users FOR EACH ROW WHEN ((new.preferences <> '{}'::jsonb)) EXECUTE FUNCTION public.users_preferences_depth_check();
 
 
 --
@@ -1586,4 +1653,8 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261201000500'),
     ('20261201000600'),
     ('20261201000800'),
+    ('20261202005001'),
+    ('20261202005002'),
+    ('20261202005003'),
+    ('20261202005004'),
     ('20261202006001');

@@ -178,7 +178,13 @@ func TestInvariants(t *testing.T) {
 		{"identity empty subject", nil, `INSERT INTO user_identities (user_id, provider, subject) VALUES (1, 'supabase', '')`, checkViolation, "user_identities_subject_chk"},
 		{"identity unknown user", nil, `INSERT INTO user_identities (user_id, provider, subject) VALUES (99, 'supabase', 's')`, foreignKeyViolation, "user_identities_user_id_fkey"},
 
-		{"password not argon2id", []string{`INSERT INTO password_credentials (user_id, hash) VALUES (1, '$argon2id$v=19$m=65536,t=3,p=2$c2FsdHNhbHQ$aGFzaGhhc2g')`}, `INSERT INTO password_credentials (user_id, hash) VALUES (2, '$2a$10$abcdefghijklmnopqrstuv')`, checkViolation, "password_credentials_hash_chk"},
+		{"password hash of no accepted form", []string{`INSERT INTO password_credentials (user_id, hash) VALUES (1, '$argon2id$v=19$m=65536,t=3,p=2$c2FsdHNhbHQ$aGFzaGhhc2g')`}, `INSERT INTO password_credentials (user_id, hash) VALUES (2, '$2a$10$abcdefghijklmnopqrstuv')`, checkViolation, "password_credentials_hash_chk"},
+		{"password hash sha512-crypt", []string{
+			`INSERT INTO password_credentials (user_id, hash) VALUES (1, '$2b$04$cVWp4XaNU8a4v1uMRum2SO026BWLIoQMD/TXg5uZV.0P.uO8m3YEm')`,
+			`DELETE FROM password_credentials`,
+			`INSERT INTO password_credentials (user_id, hash) VALUES (1, 'pbkdf2_sha256$10000$seasalt$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY=')`,
+		}, `INSERT INTO password_credentials (user_id, hash) VALUES (2, '$6$rounds=5000$usesomesillystri$D4IrlXatmP7rx3P3InaxBeoomnAihCKRVQP22JZ6EY47Wc6BkroIuUUBOov1i.S5KPgErtP/EN5mcO.ChWQW21')`, checkViolation, "password_credentials_hash_chk"},
+		{"import action unknown", []string{`INSERT INTO import_staging (batch, line, action) VALUES (1, 1, 'insert')`}, `INSERT INTO import_staging (batch, line, action) VALUES (1, 2, 'upsert')`, checkViolation, "import_staging_action_chk"},
 		{"second password", []string{`INSERT INTO password_credentials (user_id, hash) VALUES (1, '$argon2id$v=19$m=65536,t=3,p=2$c2FsdHNhbHQ$aGFzaGhhc2g')`}, `INSERT INTO password_credentials (user_id, hash) VALUES (1, '$argon2id$v=19$m=65536,t=3,p=2$c2FsdHNhbHQ$aGFzaGhhc2g')`, uniqueViolation, "password_credentials_pkey"},
 
 		{"session expires before created", nil, `INSERT INTO sessions (user_id, expires_at) VALUES (1, now() - interval '1 s')`, checkViolation, "sessions_expires_at_chk"},

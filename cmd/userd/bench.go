@@ -35,8 +35,8 @@ import (
 
 var benchCommand = &command{
 	name:    "bench",
-	args:    "[me|directory|follows|avatar] [flags]",
-	summary: "seed a userd_bench database and measure GET /users/me (me), the directory, follows or avatars (dev only)",
+	args:    "[me|directory|follows|avatar|import] [flags]",
+	summary: "seed a userd_bench database and measure GET /users/me (me), the directory, follows, avatars or an import (dev only)",
 	about: `Drops and recreates the database userd_bench next to DATABASE_URL (dev: the
 local server), seeds it with COPY, and measures; every run is bounded in
 time and count.
@@ -57,17 +57,25 @@ is off the true count or hot < 0.5x spread.
 
 avatar: uploads an avatar for each seeded user through the service, serves
 userd on a loopback port and drives GET /api/v1/users/{id}/avatar?v=… over
-real HTTP: the 200 path (bytes), then the 304 path (If-None-Match).`,
+real HTTP: the 200 path (bytes), then the 304 path (If-None-Match).
+
+import: writes a JSON Lines file of users with real bcrypt hashes (a few
+distinct ones computed once, each of its own password), imports it through
+the service (as userd import does) and fails over the bar (60 s); imports
+it again (every line skipped), then signs in as an imported user, whose
+hash must become argon2id. It uses a database of its own, userd_bench_import.`,
 	flags: []flagSection{
 		{title: "bench me", declare: func(fs *flag.FlagSet) { benchMeFlags(fs) }},
 		{title: "bench directory", declare: func(fs *flag.FlagSet) { benchDirectoryFlags(fs) }},
 		{title: "bench follows", declare: func(fs *flag.FlagSet) { benchFollowsFlags(fs) }},
 		{title: "bench avatar", declare: func(fs *flag.FlagSet) { benchAvatarFlags(fs) }},
+		{title: "bench import", declare: func(fs *flag.FlagSet) { benchImportFlags(fs) }},
 	},
 	env: []string{"USERD_ENV", "DATABASE_URL", "USERD_DATA_DIR", "OTEL_EXPORTER_OTLP_ENDPOINT"},
 	example: `USERD_ENV=dev userd bench --users 100000 --duration 10s     # make bench
 USERD_ENV=dev userd bench directory --users 1000000
-USERD_ENV=dev userd bench follows                         # make bench`,
+USERD_ENV=dev userd bench follows                         # make bench
+USERD_ENV=dev userd bench import --users 100000`,
 	devOnly: true,
 	run:     bench,
 }
@@ -88,8 +96,10 @@ func bench(ctx context.Context, e cmdEnv, args []string) error {
 		return benchFollows(ctx, cfg, args[1:], stdout)
 	case "avatar":
 		return benchAvatar(ctx, cfg, args[1:], stdout)
+	case "import":
+		return benchImport(ctx, cfg, args[1:], stdout)
 	}
-	return usageErrorf("bench: unknown benchmark %q (me, directory, follows, avatar)", args[0])
+	return usageErrorf("bench: unknown benchmark %q (me, directory, follows, avatar, import)", args[0])
 }
 
 // meFlags are the flags of bench me.
@@ -582,7 +592,12 @@ func drive(ctx context.Context, target func(i int) string, prepare func(req *htt
 // with tracer, when not nil) and prints the machine line; it returns the
 // database's URL too.
 func benchDB(ctx context.Context, cfg config.Config, stdout io.Writer, tracer pgTracer) (*service.DB, string, error) {
-	dbURL, err := benchDatabase(ctx, cfg)
+	return benchDBNamed(ctx, cfg, stdout, tracer, "userd_bench")
+}
+
+// benchDBNamed is benchDB on the database name.
+func benchDBNamed(ctx context.Context, cfg config.Config, stdout io.Writer, tracer pgTracer, name string) (*service.DB, string, error) {
+	dbURL, err := benchDatabase(ctx, cfg, name)
 	if err != nil {
 		return nil, "", err
 	}

@@ -35,7 +35,7 @@ var commands []*command
 
 func init() {
 	commands = []*command{
-		serveCommand, migrateCommand, keygenCommand, setupGroupsCommand,
+		serveCommand, migrateCommand, keygenCommand, setupGroupsCommand, importCommand, exportCommand,
 		setupDevUsersCommand, devTokenCommand, benchCommand, versionCommand, helpCommand,
 	}
 }

@@ -106,10 +106,10 @@ func cacheConfig(cfg config.Config) service.CacheConfig {
 	return service.DefaultCacheConfig()
 }
 
-// benchDatabase recreates the database userd_bench next to the configured
+// benchDatabase recreates the database name (userd_bench…) next to the configured
 // one and migrates it.
-func benchDatabase(ctx context.Context, cfg config.Config) (string, error) {
-	u, err := recreateDatabase(ctx, cfg, "userd_bench")
+func benchDatabase(ctx context.Context, cfg config.Config, name string) (string, error) {
+	u, err := recreateDatabase(ctx, cfg, name)
 	if err != nil {
 		return "", err
 	}
