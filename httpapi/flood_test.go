@@ -104,6 +104,45 @@ func TestLoginFloodBoundsDatabaseWork(t *testing.T) {
 	}
 }
 
+// TestLoginDelayHoldsNoHashingPlace: an attempt waiting out its
+// identifier's delay gives its hashing place back meanwhile, so attempts
+// against one account (from many addresses) cannot fill the queue and
+// lock everyone else out; it takes a place again after the delay.
+func TestLoginDelayHoldsNoHashingPlace(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	gate := password.NewGate(password.GateConfig{Concurrency: 1, Queue: 1, Wait: time.Minute})
+	e.gate = gate
+	_, accounts := e.reopen()
+	accounts.Limits.DelayAfter, accounts.Limits.MaxDelay = 1, 10*time.Second
+
+	// No delay, then 1 s: the next attempt waits 2 s.
+	for range 2 {
+		expect(t, e.login("victim@example.com", "wrong password!"), http.StatusUnauthorized, "invalid_credentials")
+	}
+	delayed := make(chan response, 1)
+	go func() { delayed <- e.login("victim@example.com", "wrong password!") }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var n int
+		if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM login_failures`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 3 {
+			break // the third attempt is recorded: it is waiting out its delay
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d recorded attempts after 10 s, want 3", n)
+		}
+	}
+	if s := gate.Stats(); s.Running != 0 || s.Waiting != 0 {
+		t.Fatalf("during the delay: got %+v, want no place held", s)
+	}
+	expect(t, <-delayed, http.StatusUnauthorized, "invalid_credentials")
+	if s := gate.Stats(); s.Running != 0 || s.Waiting != 0 || s.PeakRunning != 1 || s.Rejected != 0 {
+		t.Fatalf("after: got %+v, want the place taken again and given back", s)
+	}
+}
+
 // waitLockWaiters waits up to 20 s until exactly n statements of e's
 // database wait on a lock.
 func (e *env) waitLockWaiters(n int) {

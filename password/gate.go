@@ -77,14 +77,24 @@ type Ticket struct {
 // it, so that work is bounded too. Callers defer Cancel.
 // Errors: ErrBusy when Concurrency + Queue places are taken.
 func (g *Gate) Reserve() (*Ticket, error) {
+	n, err := g.take()
+	if err != nil {
+		return nil, err
+	}
+	raise(&g.peakWait, n-int64(len(g.slots)))
+	return &Ticket{g: g}, nil
+}
+
+// take counts one more place taken and returns the count.
+// Errors: ErrBusy when every place was taken (nothing is counted).
+func (g *Gate) take() (int64, error) {
 	n := g.admitted.Add(1)
 	if n > int64(cap(g.slots))+g.queue {
 		g.admitted.Add(-1)
 		g.rejected.Add(1)
-		return nil, ErrBusy
+		return 0, ErrBusy
 	}
-	raise(&g.peakWait, n-int64(len(g.slots)))
-	return &Ticket{g: g}, nil
+	return n, nil
 }
 
 // Cancel gives t's place back; after Enter, or a second time, it does
@@ -95,9 +105,24 @@ func (t *Ticket) Cancel() {
 	}
 }
 
+// Rejoin takes a place again for t after Cancel (a caller that gave its
+// place up while it sleeps); while t holds one it does nothing.
+// Errors: ErrBusy when every place is taken.
+func (t *Ticket) Rejoin() error {
+	if !t.done.Load() {
+		return nil
+	}
+	if _, err := t.g.take(); err != nil {
+		return err
+	}
+	t.done.Store(false)
+	return nil
+}
+
 // Enter waits for a slot with t's place and returns the function that
 // gives slot and place back (call it exactly once); on an error the place
-// is given back. Call Enter at most once, and not after Cancel.
+// is given back. Call Enter at most once, and not after Cancel unless
+// Rejoin took a place again.
 // Errors: ErrBusy (no slot within the wait bound), or ctx's error when
 // ctx ends first.
 func (t *Ticket) Enter(ctx context.Context) (release func(), err error) {

@@ -175,8 +175,33 @@ func TestGateReserve(t *testing.T) {
 		t.Fatalf("reserve beyond the bound again: got %v, want ErrBusy", err)
 	}
 	release()
+	// A place given back (a caller about to sleep) is taken again by
+	// Rejoin when one is free, and only then.
 	tk.Cancel()
-	tickets[2].Cancel()
+	var others []*password.Ticket
+	for range 2 {
+		o, err := g.Reserve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		others = append(others, o)
+	}
+	if err := tk.Rejoin(); !errors.Is(err, password.ErrBusy) {
+		t.Fatalf("rejoin with every place taken: got %v, want ErrBusy", err)
+	}
+	others[1].Cancel()
+	if err := tk.Rejoin(); err != nil {
+		t.Fatalf("rejoin with a free place: %v", err)
+	}
+	if err := tk.Rejoin(); err != nil {
+		t.Fatalf("rejoin while holding a place: got %v, want nothing done", err)
+	}
+	if _, err := g.Reserve(); !errors.Is(err, password.ErrBusy) {
+		t.Fatalf("after the rejoin every place is taken: got %v, want ErrBusy", err)
+	}
+	for _, tk := range []*password.Ticket{tk, others[0], tickets[2]} {
+		tk.Cancel()
+	}
 	if s := g.Stats(); s.Running != 0 || s.Waiting != 0 {
 		t.Fatalf("at rest: got %+v, want nothing running or waiting", s)
 	}

@@ -290,7 +290,7 @@ func (a *Accounts) Login(ctx context.Context, identifier, pw string, c Client) (
 	defer ticket.Cancel()
 	var newHash string
 	key, shared := a.keys.loginKey(identifier, a.defaultRegion)
-	at, err := a.beginAttempt(ctx, key, shared, c.IP)
+	at, err := a.beginAttempt(ctx, key, shared, c.IP, ticket)
 	if err != nil {
 		return SignIn{}, err
 	}

@@ -31,7 +31,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 		return err
 	}
 	defer ticket.Cancel()
-	at, err := a.beginAttempt(ctx, a.keys.user(userID), false, netip.Addr{})
+	at, err := a.beginAttempt(ctx, a.keys.user(userID), false, netip.Addr{}, ticket)
 	if err != nil {
 		return err
 	}
