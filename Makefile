@@ -65,9 +65,10 @@ schema-check: ## fail when sql/schema.sql differs from a fresh dump of the migra
 migrate: ## apply pending migrations to DATABASE_URL (unset: the local dev server)
 	USERD_ENV=dev go run ./cmd/userd migrate up
 
-bench: ## run the load benchmarks (dev): GET /users/me, then follows (hot user vs spread)
+bench: ## run the load benchmarks (dev): GET /users/me, follows (hot user vs spread), a login flood
 	USERD_ENV=dev go run ./cmd/userd bench
 	USERD_ENV=dev go run ./cmd/userd bench follows
+	USERD_ENV=dev go run ./cmd/userd bench flood
 
 lint: fmt-check vet staticcheck ## gofmt, go vet and staticcheck
 

@@ -10,12 +10,12 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/userd/userd/password"
 	"github.com/userd/userd/redact"
 )
 
@@ -54,7 +54,8 @@ type Limits struct {
 	// DBTimeout is the longest one request waits on the database (pool
 	// acquire plus statements); past it the answer is 503 db_unavailable.
 	DBTimeout time.Duration
-	// HashConcurrency is how many argon2id runs go at once.
+	// HashConcurrency is how many argon2id runs go at once: half of
+	// GOMAXPROCS (at least 1) by default.
 	HashConcurrency int
 	// TrustedProxies are the peers whose X-Forwarded-For is read.
 	TrustedProxies []netip.Prefix
@@ -330,7 +331,7 @@ func (c Config) CheckServe() error {
 // register many users from one address.
 func loadLimits(get func(key, def string) string, env string) (Limits, []error) {
 	var errs []error
-	l := Limits{DBTimeout: 5 * time.Second, HashConcurrency: runtime.GOMAXPROCS(0), LoginPerIP: 20}
+	l := Limits{DBTimeout: 5 * time.Second, HashConcurrency: password.DefaultConcurrency(), LoginPerIP: 20}
 	if env == "prod" {
 		l.SignupPerIP = 20
 	}

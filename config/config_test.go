@@ -3,11 +3,12 @@ package config
 import (
 	"log/slog"
 	"net/netip"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/userd/userd/password"
 )
 
 func env(m map[string]string) func(string) string {
@@ -144,9 +145,9 @@ func TestLoadLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := dev.Limits; got.DBTimeout != 5*time.Second || got.HashConcurrency != runtime.GOMAXPROCS(0) ||
+	if got := dev.Limits; got.DBTimeout != 5*time.Second || got.HashConcurrency != password.DefaultConcurrency() ||
 		got.LoginPerIP != 20 || got.SignupPerIP != 0 || len(got.TrustedProxies) != 0 {
-		t.Fatalf("dev defaults: got %+v, want 5s, GOMAXPROCS, 20 logins, no signup limit, no proxies", got)
+		t.Fatalf("dev defaults: got %+v, want 5s, half of GOMAXPROCS, 20 logins, no signup limit, no proxies", got)
 	}
 	prod, err := Load(env(map[string]string{"USERD_ENV": "prod", "DATABASE_URL": "postgres://x", "USERD_SIGNING_KEY_FILE": "k", "USERD_SMTP_URL": "smtp://x"}))
 	if err != nil {

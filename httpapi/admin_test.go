@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestAdminRoutesMatrix calls every directory and administration route as
@@ -436,20 +435,7 @@ func TestLastAdminOverHTTP(t *testing.T) {
 		results <- e.do("PUT", fmt.Sprintf("/api/v1/users/%d/role", bID), a, map[string]any{"role": "user"})
 	}()
 	go func() { results <- e.do("POST", fmt.Sprintf("/api/v1/users/%d/deactivate", aID), b, nil) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var waiting int
-		if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		if waiting == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("got %d requests waiting on the admin rows after 20 s, want 2", waiting)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	e.waitLockWaiters(2) // both requests wait on the admin rows
 	if err := hold.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}

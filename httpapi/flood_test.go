@@ -61,6 +61,108 @@ func TestLoginFloodIsBounded(t *testing.T) {
 	}
 }
 
+// TestLoginFloodBoundsDatabaseWork: a login takes its place in the
+// hashing queue before its database work, so a flood cannot crowd the
+// pool while that work is slow: with login_failures locked, only
+// concurrency + queue logins wait in PostgreSQL, the rest are refused at
+// once (503 overloaded), and the ones let in are answered when the lock
+// goes.
+func TestLoginFloodBoundsDatabaseWork(t *testing.T) {
+	t.Parallel()
+	const queue, flood = 3, 12
+	e := newEnv(t)
+	e.gate = password.NewGate(password.GateConfig{Concurrency: 1, Queue: queue, Wait: time.Minute})
+	e.reopen()
+
+	ctx := context.Background()
+	hold, err := e.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback(ctx) //nolint:errcheck // rolled back below
+	if _, err := hold.Exec(ctx, "LOCK TABLE login_failures IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan response, flood)
+	for i := range flood {
+		go func() { results <- e.login(fmt.Sprintf("nobody%d@example.com", i), "wrong password!") }()
+	}
+	for range flood - queue - 1 {
+		select {
+		case r := <-results:
+			expect(t, r, http.StatusServiceUnavailable, "overloaded")
+		case <-time.After(20 * time.Second):
+			t.Fatal("logins beyond the queue were not refused within 20 s: they wait in the database")
+		}
+	}
+	e.waitLockWaiters(queue + 1)
+	if err := hold.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range queue + 1 {
+		expect(t, <-results, http.StatusUnauthorized, "invalid_credentials")
+	}
+}
+
+// TestLoginDelayHoldsNoHashingPlace: an attempt waiting out its
+// identifier's delay gives its hashing place back meanwhile, so attempts
+// against one account (from many addresses) cannot fill the queue and
+// lock everyone else out; it takes a place again after the delay.
+func TestLoginDelayHoldsNoHashingPlace(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	gate := password.NewGate(password.GateConfig{Concurrency: 1, Queue: 1, Wait: time.Minute})
+	e.gate = gate
+	_, accounts := e.reopen()
+	accounts.Limits.DelayAfter, accounts.Limits.MaxDelay = 1, 10*time.Second
+
+	// No delay, then 1 s: the next attempt waits 2 s.
+	for range 2 {
+		expect(t, e.login("victim@example.com", "wrong password!"), http.StatusUnauthorized, "invalid_credentials")
+	}
+	delayed := make(chan response, 1)
+	go func() { delayed <- e.login("victim@example.com", "wrong password!") }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var n int
+		if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM login_failures`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 3 {
+			break // the third attempt is recorded: it is waiting out its delay
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d recorded attempts after 10 s, want 3", n)
+		}
+	}
+	if s := gate.Stats(); s.Running != 0 || s.Waiting != 0 {
+		t.Fatalf("during the delay: got %+v, want no place held", s)
+	}
+	expect(t, <-delayed, http.StatusUnauthorized, "invalid_credentials")
+	if s := gate.Stats(); s.Running != 0 || s.Waiting != 0 || s.PeakRunning != 1 || s.Rejected != 0 {
+		t.Fatalf("after: got %+v, want the place taken again and given back", s)
+	}
+}
+
+// waitLockWaiters waits up to 20 s until exactly n statements of e's
+// database wait on a lock.
+func (e *env) waitLockWaiters(n int) {
+	e.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var waiting int
+		if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			e.t.Fatal(err)
+		}
+		if waiting == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("got %d statements waiting on a lock after 20 s, want %d", waiting, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestTrustedProxy: behind a trusted proxy each client has its own login
 // limit and its own address on its sessions; an address the client wrote
 // into X-Forwarded-For itself is not believed.

@@ -132,3 +132,77 @@ func TestGateConcurrency(t *testing.T) {
 		t.Fatalf("got %+v, want peaks within the bounds and nothing running", s)
 	}
 }
+
+// TestGateReserve: a place counts from Reserve, before the caller enters:
+// with every place reserved and no slot even taken, the next caller is
+// refused; Cancel gives a place back (once), and a ticket's Enter takes a
+// free slot.
+func TestGateReserve(t *testing.T) {
+	t.Parallel()
+	g := password.NewGate(password.GateConfig{Concurrency: 1, Queue: 2, Wait: time.Hour})
+	var tickets []*password.Ticket
+	for range 3 {
+		tk, err := g.Reserve()
+		if err != nil {
+			t.Fatalf("reserve a free place: %v", err)
+		}
+		tickets = append(tickets, tk)
+	}
+	if _, err := g.Reserve(); !errors.Is(err, password.ErrBusy) {
+		t.Fatalf("reserve beyond concurrency + queue: got %v, want ErrBusy", err)
+	}
+	if _, err := g.Enter(context.Background()); !errors.Is(err, password.ErrBusy) {
+		t.Fatalf("enter with every place reserved: got %v, want ErrBusy", err)
+	}
+	if s := g.Stats(); s.Running != 0 || s.Waiting != 2 || s.Rejected != 2 {
+		t.Fatalf("with 3 places reserved: got %+v, want none running, 2 waiting (the queue's count), 2 rejected", s)
+	}
+	tickets[0].Cancel()
+	tickets[0].Cancel() // a second call is a no-op, not a second place
+	release, err := tickets[1].Enter(context.Background())
+	if err != nil {
+		t.Fatalf("enter with a reserved place and a free slot: %v", err)
+	}
+	tickets[1].Cancel() // after Enter: a no-op
+	if s := g.Stats(); s.Running != 1 || s.Waiting != 1 {
+		t.Fatalf("one running, one reserved: got %+v", s)
+	}
+	tk, err := g.Reserve()
+	if err != nil {
+		t.Fatalf("reserve the place given back: %v", err)
+	}
+	if _, err := g.Reserve(); !errors.Is(err, password.ErrBusy) {
+		t.Fatalf("reserve beyond the bound again: got %v, want ErrBusy", err)
+	}
+	release()
+	// A place given back (a caller about to sleep) is taken again by
+	// Rejoin when one is free, and only then.
+	tk.Cancel()
+	var others []*password.Ticket
+	for range 2 {
+		o, err := g.Reserve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		others = append(others, o)
+	}
+	if err := tk.Rejoin(); !errors.Is(err, password.ErrBusy) {
+		t.Fatalf("rejoin with every place taken: got %v, want ErrBusy", err)
+	}
+	others[1].Cancel()
+	if err := tk.Rejoin(); err != nil {
+		t.Fatalf("rejoin with a free place: %v", err)
+	}
+	if err := tk.Rejoin(); err != nil {
+		t.Fatalf("rejoin while holding a place: got %v, want nothing done", err)
+	}
+	if _, err := g.Reserve(); !errors.Is(err, password.ErrBusy) {
+		t.Fatalf("after the rejoin every place is taken: got %v, want ErrBusy", err)
+	}
+	for _, tk := range []*password.Ticket{tk, others[0], tickets[2]} {
+		tk.Cancel()
+	}
+	if s := g.Stats(); s.Running != 0 || s.Waiting != 0 {
+		t.Fatalf("at rest: got %+v, want nothing running or waiting", s)
+	}
+}

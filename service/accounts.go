@@ -82,12 +82,19 @@ func NewAccounts(db *DB, cfg AccountsConfig) *Accounts {
 	}
 }
 
-// hashSlot waits for one of the gate's hashing slots and returns the
-// function that gives it back. Every argon2id run happens under a slot.
+// hashSlot waits for one of the gate's hashing slots with the place t
+// (nil: one taken now) and returns the function that gives it back. Every
+// argon2id run happens under a slot.
 // Errors: overloaded (queue full, or no slot within the wait or before
 // ctx's deadline), or ctx's error when it is cancelled.
-func (a *Accounts) hashSlot(ctx context.Context) (func(), error) {
-	release, err := a.gate.Enter(ctx)
+func (a *Accounts) hashSlot(ctx context.Context, t *password.Ticket) (func(), error) {
+	var release func()
+	var err error
+	if t == nil {
+		release, err = a.gate.Enter(ctx)
+	} else {
+		release, err = t.Enter(ctx)
+	}
 	if errors.Is(err, password.ErrBusy) || errors.Is(err, context.DeadlineExceeded) {
 		return nil, withCause(ErrOverloaded, err)
 	}
@@ -97,13 +104,16 @@ func (a *Accounts) hashSlot(ctx context.Context) (func(), error) {
 	return release, nil
 }
 
-// hashAdmit is hashSlot's early refusal: overloaded when the queue is
-// full, checked before database work that precedes hashSlot.
-func (a *Accounts) hashAdmit() error {
-	if err := a.gate.Admit(); err != nil {
-		return withCause(ErrOverloaded, err)
+// hashAdmit takes a place in the hashing queue before the database work
+// that precedes hashSlot, so a flood is turned away before it reaches the
+// pool; callers defer the ticket's Cancel and pass it to hashSlot.
+// Errors: overloaded when every place is taken.
+func (a *Accounts) hashAdmit() (*password.Ticket, error) {
+	t, err := a.gate.Reserve()
+	if err != nil {
+		return nil, withCause(ErrOverloaded, err)
 	}
-	return nil
+	return t, nil
 }
 
 // JWKS returns the public keys of the access tokens as a JSON JWK Set.
@@ -177,13 +187,15 @@ func (a *Accounts) Register(ctx context.Context, r Registration, c Client) (Sign
 	if err := v.err(); err != nil {
 		return SignIn{}, err
 	}
-	if err := a.hashAdmit(); err != nil {
+	ticket, err := a.hashAdmit()
+	if err != nil {
 		return SignIn{}, err
 	}
+	defer ticket.Cancel()
 	if err := a.spendAddress(ctx, c.IP); err != nil {
 		return SignIn{}, err
 	}
-	release, err := a.hashSlot(ctx)
+	release, err := a.hashSlot(ctx, ticket)
 	if err != nil {
 		return SignIn{}, err
 	}
@@ -267,15 +279,18 @@ func (a *Accounts) findLogin(ctx context.Context, identifier string) (dbgen.User
 // parameters than the current ones is replaced on success.
 // Errors: invalid_credentials (also for a deactivated account), rate_limited.
 func (a *Accounts) Login(ctx context.Context, identifier, pw string, c Client) (SignIn, error) {
-	// A full hashing queue turns a flood away before any database work;
-	// the slot itself is taken after the limits, so a limited attempt is
-	// answered 429 without waiting for one.
-	if err := a.hashAdmit(); err != nil {
+	// A place in the hashing queue is taken before any database work, so
+	// a flood is turned away before it reaches the pool; the slot itself
+	// is taken after the limits, so a limited attempt is answered 429
+	// without waiting for one.
+	ticket, err := a.hashAdmit()
+	if err != nil {
 		return SignIn{}, err
 	}
+	defer ticket.Cancel()
 	var newHash string
 	key, shared := a.keys.loginKey(identifier, a.defaultRegion)
-	at, err := a.beginAttempt(ctx, key, shared, c.IP)
+	at, err := a.beginAttempt(ctx, key, shared, c.IP, ticket)
 	if err != nil {
 		return SignIn{}, err
 	}
@@ -285,7 +300,7 @@ func (a *Accounts) Login(ctx context.Context, identifier, pw string, c Client) (
 	}
 	// The slot is held for the argon2id runs only (the check, and a rehash
 	// after a success), not for the database work around them.
-	release, err := a.hashSlot(ctx)
+	release, err := a.hashSlot(ctx, ticket)
 	if err != nil {
 		// Not checked, so not a failure: the attempt is taken back.
 		return SignIn{}, errors.Join(err, a.forgetAttempt(context.WithoutCancel(ctx), at))

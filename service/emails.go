@@ -97,7 +97,7 @@ func (a *Accounts) checkEmailChange(ctx context.Context, userID int64, current *
 	if current == nil || *current == "" {
 		return Invalid(FieldError{Field: "current_password", Message: "is required to change the email of an account with a password"})
 	}
-	at, err := a.beginAttempt(ctx, a.keys.user(userID), false, netip.Addr{})
+	at, err := a.beginAttempt(ctx, a.keys.user(userID), false, netip.Addr{}, nil)
 	if err != nil {
 		return err
 	}

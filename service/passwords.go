@@ -26,14 +26,16 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 		return Invalid(FieldError{Field: "new_password", Message: passwordProblem(err)})
 	}
 	userID := p.User.ID
-	if err := a.hashAdmit(); err != nil {
-		return err
-	}
-	at, err := a.beginAttempt(ctx, a.keys.user(userID), false, netip.Addr{})
+	ticket, err := a.hashAdmit()
 	if err != nil {
 		return err
 	}
-	release, err := a.hashSlot(ctx) // held for both argon2id runs
+	defer ticket.Cancel()
+	at, err := a.beginAttempt(ctx, a.keys.user(userID), false, netip.Addr{}, ticket)
+	if err != nil {
+		return err
+	}
+	release, err := a.hashSlot(ctx, ticket) // held for both argon2id runs
 	if err != nil {
 		// Not checked, so not a failure: the attempt is taken back.
 		return errors.Join(err, a.forgetAttempt(context.WithoutCancel(ctx), at))
@@ -189,7 +191,7 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, pw string) error {
 	if _, err := query(ctx, a.db.q.UserTokenGetLive, dbgen.UserTokenGetLiveParams{TokenHash: hash, Purpose: purposePasswordReset}); err != nil {
 		return notFoundAs(err, ErrInvalidToken)
 	}
-	release, err := a.hashSlot(ctx)
+	release, err := a.hashSlot(ctx, nil)
 	if err != nil {
 		return err
 	}

@@ -5,12 +5,14 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/userd/userd/dbgen"
+	"github.com/userd/userd/password"
 	"github.com/userd/userd/phone"
 )
 
@@ -134,9 +136,13 @@ type loginAttempt struct {
 
 // beginAttempt refuses the attempt when key from ip, or ip, is over its
 // limit, and otherwise records it as a (reserved) failure of key, then
-// waits out the identifier's delay. ip may be the zero Addr.
-// Errors: rate_limited, db_unavailable, ctx's error while waiting.
-func (a *Accounts) beginAttempt(ctx context.Context, key []byte, shared bool, ip netip.Addr) (loginAttempt, error) {
+// waits out the identifier's delay. ip may be the zero Addr. The hashing
+// place (nil: none) is given back during the delay and taken again after
+// it, so attempts that wait their delay cannot fill the hashing queue.
+// Errors: rate_limited, db_unavailable, ctx's error while waiting,
+// overloaded when no place is free after the delay (the attempt is then
+// taken back).
+func (a *Accounts) beginAttempt(ctx context.Context, key []byte, shared bool, ip netip.Addr, place *password.Ticket) (loginAttempt, error) {
 	l := a.Limits
 	window := l.Window.Seconds()
 	ipKey := a.keys.ip(ip)
@@ -195,6 +201,9 @@ func (a *Accounts) beginAttempt(ctx context.Context, key []byte, shared bool, ip
 		return loginAttempt{}, err
 	}
 	if res.delay > 0 {
+		if place != nil {
+			place.Cancel()
+		}
 		t := time.NewTimer(res.delay)
 		defer t.Stop()
 		select {
@@ -203,6 +212,12 @@ func (a *Accounts) beginAttempt(ctx context.Context, key []byte, shared bool, ip
 			// The reservation stays a failure: an attempt given up while
 			// waiting must not be free.
 			return loginAttempt{}, ctx.Err()
+		}
+		if place != nil {
+			if err := place.Rejoin(); err != nil {
+				// Not checked, so not a failure: the attempt is taken back.
+				return loginAttempt{}, errors.Join(withCause(ErrOverloaded, err), a.forgetAttempt(context.WithoutCancel(ctx), res.at))
+			}
 		}
 	}
 	return res.at, nil

@@ -35,8 +35,8 @@ import (
 
 var benchCommand = &command{
 	name:    "bench",
-	args:    "[me|directory|follows|avatar|import] [flags]",
-	summary: "seed a userd_bench database and measure GET /users/me (me), the directory, follows, avatars or an import (dev only)",
+	args:    "[me|directory|follows|avatar|import|flood] [flags]",
+	summary: "seed a userd_bench database and measure GET /users/me (me), the directory, follows, avatars, an import or a login flood (dev only)",
 	about: `Drops and recreates the database userd_bench next to DATABASE_URL (dev: the
 local server), seeds it with COPY, and measures; every run is bounded in
 time and count.
@@ -63,25 +63,34 @@ import: writes a JSON Lines file of users with real bcrypt hashes (a few
 distinct ones computed once, each of its own password), imports it through
 the service (as userd import does) and fails over the bar (60 s); imports
 it again (every line skipped), then signs in as an imported user, whose
-hash must become argon2id. It uses a database of its own, userd_bench_import.`,
+hash must become argon2id. It uses a database of its own, userd_bench_import.
+
+flood: runs ` + "`userd serve`" + ` as a process of its own on the bench database
+(per-address login limit off) and drives GET /api/v1/users/me at a fixed
+concurrency, alone and then while --flood clients send failed logins back
+to back; prints p50/p99 of both phases and the server's peak RSS (VmHWM);
+fails if the peak RSS is over 150 MiB or the p99 during the flood over 5x
+the p99 before.`,
 	flags: []flagSection{
 		{title: "bench me", declare: func(fs *flag.FlagSet) { benchMeFlags(fs) }},
 		{title: "bench directory", declare: func(fs *flag.FlagSet) { benchDirectoryFlags(fs) }},
 		{title: "bench follows", declare: func(fs *flag.FlagSet) { benchFollowsFlags(fs) }},
 		{title: "bench avatar", declare: func(fs *flag.FlagSet) { benchAvatarFlags(fs) }},
 		{title: "bench import", declare: func(fs *flag.FlagSet) { benchImportFlags(fs) }},
+		{title: "bench flood", declare: func(fs *flag.FlagSet) { benchFloodFlags(fs) }},
 	},
 	env: []string{"USERD_ENV", "DATABASE_URL", "USERD_DATA_DIR", "OTEL_EXPORTER_OTLP_ENDPOINT"},
 	example: `USERD_ENV=dev userd bench --users 100000 --duration 10s     # make bench
 USERD_ENV=dev userd bench directory --users 1000000
 USERD_ENV=dev userd bench follows                         # make bench
-USERD_ENV=dev userd bench import --users 100000`,
+USERD_ENV=dev userd bench import --users 100000
+USERD_ENV=dev userd bench flood                           # make bench`,
 	devOnly: true,
 	run:     bench,
 }
 
 // bench runs one benchmark: "me" (the default, also when the arguments
-// start with a flag), "directory", "follows" or "avatar".
+// start with a flag), "directory", "follows", "avatar" or "flood".
 func bench(ctx context.Context, e cmdEnv, args []string) error {
 	cfg, stdout := e.cfg, e.stdout
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
@@ -98,8 +107,10 @@ func bench(ctx context.Context, e cmdEnv, args []string) error {
 		return benchAvatar(ctx, cfg, args[1:], stdout)
 	case "import":
 		return benchImport(ctx, cfg, args[1:], stdout)
+	case "flood":
+		return benchFlood(ctx, cfg, args[1:], stdout)
 	}
-	return usageErrorf("bench: unknown benchmark %q (me, directory, follows, avatar, import)", args[0])
+	return usageErrorf("bench: unknown benchmark %q (me, directory, follows, avatar, import, flood)", args[0])
 }
 
 // meFlags are the flags of bench me.
@@ -135,11 +146,7 @@ func benchMeFlags(fs *flag.FlagSet) meFlags {
 func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	fs := newFlagSet("bench me")
 	f := benchMeFlags(fs)
-	rest, err := parse(fs, args)
-	if err == nil {
-		err = noArgs("bench me", rest)
-	}
-	if err != nil {
+	if err := parseAll(fs, args); err != nil {
 		return err
 	}
 	// With OTEL_EXPORTER_OTLP_ENDPOINT set, requests and queries are

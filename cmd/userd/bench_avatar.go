@@ -36,11 +36,7 @@ func benchAvatarFlags(fs *flag.FlagSet) (users, side, concurrency *int, duration
 func benchAvatar(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	fs := newFlagSet("bench avatar")
 	users, side, concurrency, duration, maxRequests := benchAvatarFlags(fs)
-	rest, err := parse(fs, args)
-	if err == nil {
-		err = noArgs("bench avatar", rest)
-	}
-	if err != nil {
+	if err := parseAll(fs, args); err != nil {
 		return err
 	}
 	if *users < 1 || *side < 1 {

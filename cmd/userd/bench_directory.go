@@ -67,11 +67,7 @@ func benchDirectoryFlags(fs *flag.FlagSet) (users, iterations, limit *int) {
 func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	fs := newFlagSet("bench directory")
 	users, iterations, limit := benchDirectoryFlags(fs)
-	rest, err := parse(fs, args)
-	if err == nil {
-		err = noArgs("bench directory", rest)
-	}
-	if err != nil {
+	if err := parseAll(fs, args); err != nil {
 		return err
 	}
 	switch {

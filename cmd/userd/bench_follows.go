@@ -39,11 +39,7 @@ func benchFollowsFlags(fs *flag.FlagSet) (users, clients *int, duration *time.Du
 func benchFollows(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	fs := newFlagSet("bench follows")
 	users, clients, duration, maxOps := benchFollowsFlags(fs)
-	rest, err := parse(fs, args)
-	if err == nil {
-		err = noArgs("bench follows", rest)
-	}
-	if err != nil {
+	if err := parseAll(fs, args); err != nil {
 		return err
 	}
 	switch {

@@ -73,6 +73,16 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	return fs.Args(), nil
 }
 
+// parseAll parses args into fs, whose command takes no arguments besides
+// its flags: anything left is a usage error (noArgs).
+func parseAll(fs *flag.FlagSet, args []string) error {
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	return noArgs(fs.Name(), rest)
+}
+
 // noArgs is a usage error when a command that takes no arguments got some.
 func noArgs(name string, args []string) error {
 	if len(args) > 0 {
@@ -156,7 +166,7 @@ var envDoc = map[string]string{
 	"OTEL_EXPORTER_OTLP_PROTOCOL":        "http/protobuf, the one protocol userd speaks (default)",
 	"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "the same, for traces only",
 	"USERD_DB_TIMEOUT":                   "longest wait on the database for one request, acquire plus statements; then 503 db_unavailable (default 5s)",
-	"USERD_HASH_CONCURRENCY":             "password hashes computed at once, 19 MiB each; more wait in a bounded queue (default GOMAXPROCS)",
+	"USERD_HASH_CONCURRENCY":             "password hashes computed at once, 19 MiB each; more wait in a bounded queue (default half of GOMAXPROCS, at least 1)",
 	"USERD_CORS_ORIGINS":                 "comma-separated browser origins allowed to call across origins, such as https://app.example.com (default none: no CORS headers)",
 	"USERD_TRUSTED_PROXIES":              "comma-separated CIDRs whose X-Forwarded-For is believed (default none)",
 	"USERD_LOGIN_LIMIT_PER_IP":           "failed logins per client address per 15 minutes; 0: none (default 20)",

@@ -160,12 +160,7 @@ type crashLoad struct {
 // patcher merge-patches one key of its own into the preferences of
 // token's user, a new key each time, until stop.
 func (l *crashLoad) patcher(token, prefix string, stop <-chan struct{}) {
-	for i := 0; ; i++ {
-		select {
-		case <-stop:
-			return
-		default:
-		}
+	repeat(stop, 20*time.Millisecond, func(i int) {
 		key := fmt.Sprintf("%s%d", prefix, i)
 		if l.write("merge patch", http.MethodPatch, "/api/v1/users/me/preferences", token, map[string]any{key: i}, http.StatusOK, prefix) {
 			l.mu.Lock()
@@ -173,18 +168,12 @@ func (l *crashLoad) patcher(token, prefix string, stop <-chan struct{}) {
 			l.patches++
 			l.mu.Unlock()
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	})
 }
 
 // registrar registers a new user each time until stop.
 func (l *crashLoad) registrar(w int, stop <-chan struct{}) {
-	for i := 0; ; i++ {
-		select {
-		case <-stop:
-			return
-		default:
-		}
+	repeat(stop, 50*time.Millisecond, func(i int) {
 		name := fmt.Sprintf("crash_%d_%d", w, i)
 		body := map[string]any{"username": name, "password": crashPassword}
 		if l.write("register "+name, http.MethodPost, "/api/v1/auth/register", "", body, http.StatusCreated, fmt.Sprintf("registrar %d", w)) {
@@ -192,7 +181,20 @@ func (l *crashLoad) registrar(w int, stop <-chan struct{}) {
 			l.registered = append(l.registered, name)
 			l.mu.Unlock()
 		}
-		time.Sleep(50 * time.Millisecond)
+	})
+}
+
+// repeat calls f(0), f(1), … with pause after each call until stop is
+// closed.
+func repeat(stop <-chan struct{}, pause time.Duration, f func(i int)) {
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		f(i)
+		time.Sleep(pause)
 	}
 }
 
@@ -244,11 +246,7 @@ func (l *crashLoad) resumedCount() int {
 func createDatabase(t *testing.T, adminURL, name string) string {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := dburl.Connect(ctx, adminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, adminURL)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/userd/userd/dburl"
 	"github.com/userd/userd/pglocal"
 	"github.com/userd/userd/pgtest"
@@ -167,13 +169,9 @@ func TestKillDuringRegistrations(t *testing.T) {
 			t.Errorf("login %s after the kill: got %d, %v, want 200", name, status, err)
 		}
 	}
-	conn, err := dburl.Connect(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
+	conn := connect(t, dbURL)
 	var users, bare int
-	err = conn.QueryRow(context.Background(), `
+	err := conn.QueryRow(context.Background(), `
 		SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM password_credentials c WHERE c.user_id = u.id))
 		FROM users u`).Scan(&users, &bare)
 	if err != nil {
@@ -198,11 +196,7 @@ func TestSIGTERMFinishesInFlight(t *testing.T) {
 	token, _ := in["access_token"].(string)
 
 	ctx := context.Background()
-	conn, err := dburl.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, dbURL)
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -263,16 +257,23 @@ func TestSIGTERMFinishesInFlight(t *testing.T) {
 	}
 }
 
+// connect opens one connection on databaseURL, closed when the test ends.
+func connect(t *testing.T, databaseURL string) *pgx.Conn {
+	t.Helper()
+	conn, err := dburl.Connect(context.Background(), databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
 // waitLockWaiters waits until at least n statements of databaseURL's
 // database wait on a lock.
 func waitLockWaiters(t *testing.T, databaseURL string, n int) {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := dburl.Connect(ctx, databaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, databaseURL)
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		var got int
 		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&got); err != nil {
