@@ -90,25 +90,19 @@ USERD_ENV=dev userd bench flood                           # make bench`,
 }
 
 // bench runs one benchmark: "me" (the default, also when the arguments
-// start with a flag), "directory", "follows", "avatar" or "flood".
+// start with a flag), "directory", "follows", "avatar", "import" or
+// "flood".
 func bench(ctx context.Context, e cmdEnv, args []string) error {
 	cfg, stdout := e.cfg, e.stdout
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return benchMe(ctx, cfg, args, stdout)
 	}
-	switch args[0] {
-	case "me":
-		return benchMe(ctx, cfg, args[1:], stdout)
-	case "directory":
-		return benchDirectory(ctx, cfg, args[1:], stdout)
-	case "follows":
-		return benchFollows(ctx, cfg, args[1:], stdout)
-	case "avatar":
-		return benchAvatar(ctx, cfg, args[1:], stdout)
-	case "import":
-		return benchImport(ctx, cfg, args[1:], stdout)
-	case "flood":
-		return benchFlood(ctx, cfg, args[1:], stdout)
+	run, ok := map[string]func(context.Context, config.Config, []string, io.Writer) error{
+		"me": benchMe, "directory": benchDirectory, "follows": benchFollows, "avatar": benchAvatar,
+		"import": benchImport, "flood": benchFlood,
+	}[args[0]]
+	if ok {
+		return run(ctx, cfg, args[1:], stdout)
 	}
 	return usageErrorf("bench: unknown benchmark %q (me, directory, follows, avatar, import, flood)", args[0])
 }
@@ -584,15 +578,26 @@ func drive(ctx context.Context, target func(i int) string, prepare func(req *htt
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(started)
+	return summarize(lat, errs, time.Since(started), "requests")
+}
+
+// summarize is a load run's result from its latencies: what, when none
+// completed, names what was run.
+func summarize(lat []time.Duration, errs int, elapsed time.Duration, what string) (loadResult, error) {
 	if len(lat) == 0 {
-		return loadResult{}, fmt.Errorf("no requests completed")
+		return loadResult{}, fmt.Errorf("no %s completed", what)
 	}
 	slices.Sort(lat)
-	return loadResult{
-		n: len(lat), errors: errs, elapsed: elapsed,
-		p50: lat[len(lat)/2], p99: lat[len(lat)*99/100],
-	}, nil
+	return loadResult{n: len(lat), errors: errs, elapsed: elapsed, p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}, nil
+}
+
+// benchOpen is benchDB without tracing, with the service's seeding side.
+func benchOpen(ctx context.Context, cfg config.Config, stdout io.Writer) (*service.DB, *service.Bench, error) {
+	db, _, err := benchDB(ctx, cfg, stdout, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return db, service.NewBench(db), nil
 }
 
 // benchDB recreates the benchmark database, opens it (tracing queries

@@ -42,12 +42,11 @@ func benchAvatar(ctx context.Context, cfg config.Config, args []string, stdout i
 	if *users < 1 || *side < 1 {
 		return fmt.Errorf("bench avatar: -users and -side must be positive")
 	}
-	db, _, err := benchDB(ctx, cfg, stdout, nil)
+	db, seed, err := benchOpen(ctx, cfg, stdout)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	seed := service.NewBench(db)
 	phone := func(i int) string { return fmt.Sprintf("+9191%08d", i) }
 	if err := seed.SeedUsers(ctx, *users, []string{"phone", "is_seed_data"}, func(i int) []any { return []any{phone(i), true} }); err != nil {
 		return err

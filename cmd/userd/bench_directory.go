@@ -78,12 +78,11 @@ func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdou
 	case *iterations < 1:
 		return fmt.Errorf("--iterations: must be positive")
 	}
-	db, _, err := benchDB(ctx, cfg, stdout, nil)
+	db, bench, err := benchOpen(ctx, cfg, stdout)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	bench := service.NewBench(db)
 
 	// created_at spreads the users over three years, oldest first, with
 	// every tenth user sharing the previous one's instant (the id breaks

@@ -26,12 +26,19 @@ const (
 	floodMaxP99Ratio = 5.0       // GET /users/me p99 during the flood over before it
 )
 
-// benchFloodFlags declares the flags of bench flood.
-func benchFloodFlags(fs *flag.FlagSet) (flood, concurrency *int, duration *time.Duration, maxRequests *int) {
-	return fs.Int("flood", 500, "failed logins fired at once, wave after wave"),
-		fs.Int("concurrency", 8, "concurrent GET /users/me clients"),
-		fs.Duration("duration", 5*time.Second, "how long to measure before the flood, and during it (each, at most)"),
-		fs.Int("requests", 200_000, "requests to send per phase, GET /users/me and failed logins each (at most)")
+// floodFlags are the flags of bench flood.
+type floodFlags struct {
+	flood, concurrency, maxRequests int
+	duration                        time.Duration
+}
+
+func benchFloodFlags(fs *flag.FlagSet) *floodFlags {
+	f := new(floodFlags)
+	fs.IntVar(&f.flood, "flood", 500, "failed logins fired at once, wave after wave")
+	fs.IntVar(&f.concurrency, "concurrency", 8, "concurrent GET /users/me clients")
+	fs.DurationVar(&f.duration, "duration", 5*time.Second, "how long to measure before the flood, and during it (each, at most)")
+	fs.IntVar(&f.maxRequests, "requests", 200_000, "requests to send per phase, GET /users/me and failed logins each (at most)")
+	return f
 }
 
 // benchFlood runs `userd serve` as a process of its own on a fresh bench
@@ -46,11 +53,11 @@ func benchFloodFlags(fs *flag.FlagSet) (flood, concurrency *int, duration *time.
 // /users/me answer but 200.
 func benchFlood(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	fs := newFlagSet("bench flood")
-	flood, concurrency, duration, maxRequests := benchFloodFlags(fs)
+	f := benchFloodFlags(fs)
 	if err := parseAll(fs, args); err != nil {
 		return err
 	}
-	if *flood < 1 || *concurrency < 1 || *duration <= 0 || *maxRequests < 1 {
+	if f.flood < 1 || f.concurrency < 1 || f.duration <= 0 || f.maxRequests < 1 {
 		return fmt.Errorf("bench flood: --flood, --concurrency, --duration and --requests must be positive")
 	}
 	db, dbURL, err := benchDB(ctx, cfg, stdout, nil)
@@ -77,29 +84,29 @@ func benchFlood(ctx context.Context, cfg config.Config, args []string, stdout io
 	}
 	fmt.Fprintf(stdout, "server: pid %d, hashing concurrency %d, RSS %s before the flood\n", srv.cmd.Process.Pid, cfg.Limits.HashConcurrency, mib(idle))
 
-	before, err := drive(ctx, me, bearer, http.StatusOK, *concurrency, *duration, *maxRequests)
+	before, err := drive(ctx, me, bearer, http.StatusOK, f.concurrency, f.duration, f.maxRequests)
 	if err != nil {
 		return err
 	}
 	report := func(phase string, r loadResult) {
 		fmt.Fprintf(stdout, "GET /api/v1/users/me %s: %d requests, concurrency %d, %s: %.0f req/s, p50 %s, p99 %s, errors %d\n",
-			phase, r.n, *concurrency, r.elapsed.Round(time.Millisecond), float64(r.n)/r.elapsed.Seconds(),
+			phase, r.n, f.concurrency, r.elapsed.Round(time.Millisecond), float64(r.n)/r.elapsed.Seconds(),
 			r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.errors)
 	}
 	report("before the flood", before)
 
 	floodCtx, stopFlood := context.WithCancel(ctx)
 	logins := make(chan floodTally, 1)
-	go func() { logins <- failedLogins(floodCtx, srv.base, *flood, *maxRequests) }()
-	during, err := drive(ctx, me, bearer, http.StatusOK, *concurrency, *duration, *maxRequests)
+	go func() { logins <- failedLogins(floodCtx, srv.base, f.flood, f.maxRequests) }()
+	during, err := drive(ctx, me, bearer, http.StatusOK, f.concurrency, f.duration, f.maxRequests)
 	stopFlood()
 	tally := <-logins
 	if err != nil {
 		return err
 	}
-	report(fmt.Sprintf("during waves of %d concurrent failed logins", *flood), during)
+	report(fmt.Sprintf("during waves of %d concurrent failed logins", f.flood), during)
 	fmt.Fprintf(stdout, "failed logins: %d waves of %d, %d sent, 401 invalid_credentials %d, 503 overloaded %d, 429 rate_limited %d, other %d %v, transport errors %d\n",
-		tally.waves, *flood, tally.sent, tally.rejected, tally.overloaded, tally.limited, tally.otherCount(), tally.other, tally.transport)
+		tally.waves, f.flood, tally.sent, tally.rejected, tally.overloaded, tally.limited, tally.otherCount(), tally.other, tally.transport)
 	peak, err := srv.memory("VmHWM")
 	if err != nil {
 		return err

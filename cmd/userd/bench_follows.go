@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
-	"slices"
 	"sync"
 	"time"
 
@@ -50,12 +49,11 @@ func benchFollows(ctx context.Context, cfg config.Config, args []string, stdout 
 	case *duration <= 0 || *maxOps < 1:
 		return fmt.Errorf("--duration and --ops: must be positive")
 	}
-	db, _, err := benchDB(ctx, cfg, stdout, nil)
+	db, seed, err := benchOpen(ctx, cfg, stdout)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	seed := service.NewBench(db)
 	start := time.Now()
 	err = seed.SeedUsers(ctx, *users, []string{"username", "first_name", "is_seed_data"},
 		func(i int) []any { return []any{fmt.Sprintf("follow_%d", i), "Bench", true} })
@@ -205,13 +203,6 @@ func followLoad(ctx context.Context, social *service.Social, actors []int64, tar
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(started)
-	if len(lat) == 0 {
-		return followResult{}, fmt.Errorf("no operations completed")
-	}
-	slices.Sort(lat)
-	return followResult{
-		loadResult: loadResult{n: len(lat), errors: errs, elapsed: elapsed, p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]},
-		firstErr:   firstEr,
-	}, nil
+	res, err := summarize(lat, errs, time.Since(started), "operations")
+	return followResult{loadResult: res, firstErr: firstEr}, err
 }

@@ -35,11 +35,7 @@ func benchImportFlags(fs *flag.FlagSet) (users, hashes, cost *int, bar *time.Dur
 func benchImport(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	fs := newFlagSet("bench import")
 	users, hashes, cost, bar := benchImportFlags(fs)
-	rest, err := parse(fs, args)
-	if err == nil {
-		err = noArgs("bench import", rest)
-	}
-	if err != nil {
+	if err := parseAll(fs, args); err != nil {
 		return err
 	}
 	if *users < 1 || *hashes < 1 {

@@ -83,6 +83,15 @@ func parseAll(fs *flag.FlagSet, args []string) error {
 	return noArgs(fs.Name(), rest)
 }
 
+// parseFlagsNoArgs is parseFlags for a command that takes flags only.
+func parseFlagsNoArgs(name string, args []string, declare func(*flag.FlagSet)) error {
+	rest, err := parseFlags(name, args, declare)
+	if err != nil {
+		return err
+	}
+	return noArgs(name, rest)
+}
+
 // noArgs is a usage error when a command that takes no arguments got some.
 func noArgs(name string, args []string) error {
 	if len(args) > 0 {

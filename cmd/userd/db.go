@@ -97,6 +97,16 @@ func openPool(ctx context.Context, dbURL string, timeout time.Duration, tracer p
 	return service.OpenDB(ctx, pcfg, cache, log)
 }
 
+// openForCommand opens the configured database for a command that takes
+// no arguments and serves no requests: migrated in dev, no caches, no
+// tracing.
+func openForCommand(ctx context.Context, cfg config.Config, name string, args []string) (*service.DB, error) {
+	if err := noArgs(name, args); err != nil {
+		return nil, err
+	}
+	return openDB(ctx, cfg, true, nil, service.CacheConfig{}, nil)
+}
+
 // cacheConfig is the configuration of the hot path's caches: the
 // defaults, or none with USERD_CACHE=off.
 func cacheConfig(cfg config.Config) service.CacheConfig {

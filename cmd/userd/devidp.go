@@ -101,11 +101,7 @@ func (f *devTokenFlags) declare(fs *flag.FlagSet) {
 func devToken(_ context.Context, e cmdEnv, args []string) error {
 	cfg := e.cfg
 	var f devTokenFlags
-	rest, err := parseFlags("dev-token", args, f.declare)
-	if err != nil {
-		return err
-	}
-	if err := noArgs("dev-token", rest); err != nil {
+	if err := parseFlagsNoArgs("dev-token", args, f.declare); err != nil {
 		return err
 	}
 	if f.sub == "" {

@@ -25,10 +25,7 @@ the server ` + "`userd serve`" + ` runs on USERD_ADDR. Migrates first.`,
 // setupDevUsers creates (or restores) the development superuser and its
 // organization, and prints how to log in.
 func setupDevUsers(ctx context.Context, e cmdEnv, args []string) error {
-	if err := noArgs("setup-dev-users", args); err != nil {
-		return err
-	}
-	db, err := openDB(ctx, e.cfg, true, nil, service.CacheConfig{}, nil)
+	db, err := openForCommand(ctx, e.cfg, "setup-dev-users", args)
 	if err != nil {
 		return err
 	}

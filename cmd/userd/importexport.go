@@ -125,11 +125,7 @@ func exportFlags(fs *flag.FlagSet) *string {
 func runExport(ctx context.Context, e cmdEnv, args []string) (err error) {
 	fs := newFlagSet("export")
 	out := exportFlags(fs)
-	rest, err := parse(fs, args)
-	if err == nil {
-		err = noArgs("export", rest)
-	}
-	if err != nil {
+	if err := parseAll(fs, args); err != nil {
 		return err
 	}
 	db, err := openBulkDB(ctx, e.cfg)

@@ -38,11 +38,7 @@ func (f *keygenFlags) declare(fs *flag.FlagSet) {
 
 func keygen(_ context.Context, e cmdEnv, args []string) error {
 	var f keygenFlags
-	rest, err := parseFlags("keygen", args, f.declare)
-	if err != nil {
-		return err
-	}
-	if err := noArgs("keygen", rest); err != nil {
+	if err := parseFlagsNoArgs("keygen", args, f.declare); err != nil {
 		return err
 	}
 	if !slices.Contains(signing.Algorithms, f.alg) {

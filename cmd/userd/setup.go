@@ -17,10 +17,7 @@ every deploy. In dev it migrates first.`,
 	env:     []string{"USERD_ENV", "DATABASE_URL", "USERD_DATA_DIR", "USERD_LOG_LEVEL"},
 	example: "DATABASE_URL=postgres://userd@db/userd userd setup-groups",
 	run: func(ctx context.Context, e cmdEnv, args []string) error {
-		if err := noArgs("setup-groups", args); err != nil {
-			return err
-		}
-		db, err := openDB(ctx, e.cfg, true, nil, service.CacheConfig{}, nil)
+		db, err := openForCommand(ctx, e.cfg, "setup-groups", args)
 		if err != nil {
 			return err
 		}
