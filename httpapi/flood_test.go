@@ -116,8 +116,9 @@ func TestLoginDelayHoldsNoHashingPlace(t *testing.T) {
 	_, accounts := e.reopen()
 	accounts.Limits.DelayAfter, accounts.Limits.MaxDelay = 1, 10*time.Second
 
-	// No delay, then 1 s: the next attempt waits 2 s.
-	for range 2 {
+	// No delay, then 1 s and 2 s: the next attempt waits 4 s, long enough
+	// to look at the gate during it even on a busy machine.
+	for range 3 {
 		expect(t, e.login("victim@example.com", "wrong password!"), http.StatusUnauthorized, "invalid_credentials")
 	}
 	delayed := make(chan response, 1)
@@ -127,11 +128,11 @@ func TestLoginDelayHoldsNoHashingPlace(t *testing.T) {
 		if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM login_failures`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if n == 3 {
-			break // the third attempt is recorded: it is waiting out its delay
+		if n == 4 {
+			break // the fourth attempt is recorded: it is waiting out its delay
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("got %d recorded attempts after 10 s, want 3", n)
+			t.Fatalf("got %d recorded attempts after 10 s, want 4", n)
 		}
 	}
 	if s := gate.Stats(); s.Running != 0 || s.Waiting != 0 {
