@@ -117,7 +117,6 @@ func TestCORS(t *testing.T) {
 // CORS header; a preflight is an OPTIONS request like any other (405).
 func TestNoCORSByDefault(t *testing.T) {
 	t.Parallel()
-	_, o := fetchOpenAPI(t)
 	e := newEnv(t)
 	r := e.preflight("/api/v1/users/me", "https://app.example.com", "GET", "authorization")
 	expect(t, r, http.StatusMethodNotAllowed, "method_not_allowed")
@@ -126,7 +125,6 @@ func TestNoCORSByDefault(t *testing.T) {
 	}
 	r = e.do("GET", "/healthz", "", nil, "Origin", "https://app.example.com")
 	expect(t, r, http.StatusOK, "")
-	o.conforms(t, "GET /healthz", r)
 	if len(corsHeaders(r)) != 0 || r.header.Get("Vary") != "" {
 		t.Errorf("simple request: got %v and Vary %q, want no CORS header", corsHeaders(r), r.header.Get("Vary"))
 	}

@@ -19,7 +19,6 @@ import (
 // userd's access tokens and refuses the IdP's and forged ones.
 func TestDiscoveryWithGoOIDC(t *testing.T) {
 	t.Parallel()
-	_, o := fetchOpenAPI(t)
 	e := newEnv(t)
 	e.ownIssuer = true
 	e.reopen()
@@ -95,14 +94,12 @@ func TestDiscoveryWithGoOIDC(t *testing.T) {
 		path := key[len("GET "):]
 		r := e.do("GET", path, "", nil)
 		expect(t, r, http.StatusOK, "")
-		o.conforms(t, key, r)
 		etag := r.header.Get("ETag")
 		for _, inm := range []string{etag, "W/" + etag, `"stale", ` + etag, "*"} {
 			r := e.do("GET", path, "", nil, "If-None-Match", inm)
 			if r.status != http.StatusNotModified || len(r.body) != 0 || r.header.Get("ETag") != etag {
 				t.Errorf("%s If-None-Match: %s: got %d %q ETag %q, want 304, no body, the ETag", key, inm, r.status, r.body, r.header.Get("ETag"))
 			}
-			o.conforms(t, key, r)
 		}
 		if stale := e.do("GET", path, "", nil, "If-None-Match", `"stale"`); stale.status != http.StatusOK || !bytes.Equal(stale.body, r.body) {
 			t.Errorf("%s with a stale ETag: got %d, want 200 and the document", key, stale.status)

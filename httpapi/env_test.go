@@ -221,10 +221,18 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	e.mail = smtptest.NewServer(t)
 	var h http.Handler
 	h, e.accounts, e.outbox = e.instance(e.db)
-	e.srv = httptest.NewServer(h)
-	t.Cleanup(e.srv.Close)
+	e.srv = serve(t, h)
 	e.client = e.srv.Client()
 	return e
+}
+
+// serve serves h over real HTTP until the test ends, every exchange
+// checked against openapi.json (see validated).
+func serve(t testing.TB, h http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(validated(t, h))
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 // instance wires a whole userd over db, sharing the environment's IdP,

@@ -158,7 +158,7 @@ func (e *env) reopen() (*httpapi.Server, *service.Accounts) {
 		e.issuer = "http://" + srv.Listener.Addr().String()
 	}
 	h, accounts, _ := e.instance(e.db)
-	srv.Config.Handler = h
+	srv.Config.Handler = validated(e.t, h)
 	srv.Start()
 	e.t.Cleanup(srv.Close)
 	e.srv = srv

@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 
@@ -22,8 +21,7 @@ func (e *env) secondInstance() *env {
 	other.pool = other.db.Pool
 	var h http.Handler
 	h, other.accounts, other.outbox = e.instance(other.db)
-	other.srv = httptest.NewServer(h)
-	e.t.Cleanup(other.srv.Close)
+	other.srv = serve(e.t, h)
 	other.client = other.srv.Client()
 	return &other
 }

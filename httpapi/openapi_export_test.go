@@ -14,3 +14,6 @@ func MatchedPattern(s *Server, r *http.Request) string {
 	_, pattern := s.mux.Handler(r)
 	return pattern
 }
+
+// OpenAPIDocument returns the OpenAPI document s serves.
+func OpenAPIDocument() []byte { return openAPIDocument }

@@ -75,9 +75,7 @@ func refusalServer(t *testing.T, e *env, logLevel, refusedAt slog.Level) (*httpt
 		}),
 		RefusedTokenLevel: refusedAt,
 	})
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv, logs
+	return serve(t, h), logs
 }
 
 func getMe(t *testing.T, srv *httptest.Server, token string) *http.Response {
