@@ -258,6 +258,30 @@ func TestOpenAPIDocument(t *testing.T) {
 			}
 		}
 
+		// What any route of a kind can answer, whether or not a test
+		// provokes it: a token of a deactivated account (403), a body
+		// that is malformed (400), too large (413) or of another type
+		// (415), a query parameter the route does not take (400), and on
+		// the API an internal error (500) or a database outage (503).
+		var must []string
+		if _, secured := op.node["security"]; secured {
+			must = append(must, "403")
+		}
+		if op.node["requestBody"] != nil {
+			must = append(must, "400", "413", "415")
+		}
+		if strings.HasPrefix(op.path, "/api/") {
+			if op.method == http.MethodGet {
+				must = append(must, "400")
+			}
+			must = append(must, "500", "503")
+		}
+		for _, code := range must {
+			if responses[code] == nil {
+				t.Errorf("%s: no %s response, which every such route can answer", op.key, code)
+			}
+		}
+
 		// A success, and errors as problem documents.
 		ok2xx := false
 		for code, res := range responses {
