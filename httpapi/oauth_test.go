@@ -16,8 +16,6 @@ import (
 	"github.com/userd/userd/password"
 )
 
-const tokenRoute = "POST /api/v1/auth/token"
-
 // token posts a form to the token endpoint.
 func (e *env) token(form url.Values, headers ...string) response {
 	e.t.Helper()
