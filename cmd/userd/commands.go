@@ -181,6 +181,12 @@ var envDoc = map[string]string{
 	"USERD_LOGIN_LIMIT_PER_IP":           "failed logins per client address per 15 minutes; 0: none (default 20)",
 	"USERD_SIGNUP_LIMIT_PER_IP":          "registrations and forgot-password requests per client address per hour; 0: none (prod default 20, dev none)",
 	"USERD_CACHE":                        "on or off: the verified-token and principal caches of the hot path (default on)",
+	"USERD_SITE_URL":                     "base URL of mailed links when the application serves its own pages (same paths; default USERD_PUBLIC_URL)",
+	"USERD_REDIRECT_URLS":                "comma-separated origins or origin+path prefixes the hosted pages may redirect to after an action (redirect_to; default none)",
+	"USERD_BRAND_NAME":                   "name shown by the hosted pages (default userd)",
+	"USERD_BRAND_COLOR":                  "button colour of the hosted pages, #rgb or #rrggbb (default #1a4fb5)",
+	"USERD_BRAND_LOGO_URL":               "absolute URL of a logo shown by the hosted pages (default none)",
+	"USERD_WEB_TEMPLATES":                "directory of page templates replacing the built-in ones, file by file (checked at start)",
 }
 
 // serveEnv is every variable serve reads, in the README's order.
@@ -192,6 +198,7 @@ var serveEnv = []string{
 	"USERD_METRICS_ADDR", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL",
 	"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "USERD_DB_TIMEOUT", "USERD_HASH_CONCURRENCY", "USERD_TRUSTED_PROXIES", "USERD_LOGIN_LIMIT_PER_IP",
 	"USERD_SIGNUP_LIMIT_PER_IP", "USERD_CORS_ORIGINS", "USERD_CACHE",
+	"USERD_SITE_URL", "USERD_REDIRECT_URLS", "USERD_BRAND_NAME", "USERD_BRAND_COLOR", "USERD_BRAND_LOGO_URL", "USERD_WEB_TEMPLATES",
 }
 
 var versionCommand = &command{
