@@ -39,6 +39,14 @@ type Config struct {
 	// "https://*.example.com" or "*". None: no CORS headers at all.
 	CORSOrigins []string
 	MetricsAddr string // where /metrics is served instead of Addr; "": on Addr
+	// SiteURL is the base of mailed links when the application serves its
+	// own pages (USERD_SITE_URL); "": PublicURL, userd's hosted pages.
+	SiteURL string
+	// RedirectURLs are where pages may send the browser after an action
+	// (USERD_REDIRECT_URLS): exact origins or origin + path prefixes.
+	RedirectURLs []string
+	Brand        Brand
+	WebTemplates string // directory of page templates replacing the embedded ones; "": none
 	Tracing     bool   // OTEL_EXPORTER_OTLP_ENDPOINT (or its _TRACES_ form) is set
 	IdP         IdP
 	Limits      Limits
@@ -103,6 +111,23 @@ type IdP struct {
 
 // Enabled reports whether an external IdP is configured.
 func (i IdP) Enabled() bool { return i.Issuer != "" }
+
+// Brand is how the hosted pages present themselves.
+type Brand struct {
+	Name    string // USERD_BRAND_NAME: "userd"
+	Color   string // USERD_BRAND_COLOR: #rgb or #rrggbb; "": the default blue
+	LogoURL string // USERD_BRAND_LOGO_URL: an absolute http(s) image URL; "": none
+}
+
+// LinkBase is the base of mailed links: SiteURL, else PublicURL.
+func (c Config) LinkBase() string {
+	if c.SiteURL != "" {
+		return c.SiteURL
+	}
+	return c.PublicURL
+}
+
+var brandColor = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
 
 // Dev reports whether userd runs in development mode.
 func (c Config) Dev() bool { return c.Env == "dev" }
@@ -182,6 +207,18 @@ func Load(getenv func(string) string) (Config, error) {
 		MailTemplates:  get("USERD_MAIL_TEMPLATES", ""),
 		DataDir:        get("USERD_DATA_DIR", ".data"),
 		MetricsAddr:    get("USERD_METRICS_ADDR", ""),
+		SiteURL:        strings.TrimRight(get("USERD_SITE_URL", ""), "/"),
+		WebTemplates:   get("USERD_WEB_TEMPLATES", ""),
+		Brand: Brand{
+			Name:    get("USERD_BRAND_NAME", "userd"),
+			Color:   get("USERD_BRAND_COLOR", ""),
+			LogoURL: get("USERD_BRAND_LOGO_URL", ""),
+		},
+	}
+	for _, u := range strings.Split(get("USERD_REDIRECT_URLS", ""), ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			c.RedirectURLs = append(c.RedirectURLs, u)
+		}
 	}
 	c.Issuer = get("USERD_ISSUER", c.PublicURL)
 	c.Audience = get("USERD_AUDIENCE", "userd")
@@ -210,6 +247,19 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if err := checkURL(c.PublicURL); err != nil {
 		errs = append(errs, fmt.Errorf("USERD_PUBLIC_URL: %w", err))
+	}
+	if c.SiteURL != "" {
+		if err := checkURL(c.SiteURL); err != nil {
+			errs = append(errs, fmt.Errorf("USERD_SITE_URL: %w", err))
+		}
+	}
+	if c.Brand.LogoURL != "" {
+		if err := checkURL(c.Brand.LogoURL); err != nil {
+			errs = append(errs, fmt.Errorf("USERD_BRAND_LOGO_URL: %w", err))
+		}
+	}
+	if c.Brand.Color != "" && !brandColor.MatchString(c.Brand.Color) {
+		errs = append(errs, fmt.Errorf("USERD_BRAND_COLOR: got %q, want #rgb or #rrggbb", c.Brand.Color))
 	}
 	switch v := get("USERD_CACHE", "on"); v {
 	case "on":

@@ -148,6 +148,22 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 	}))
 }
 
+// handlePage registers a hosted page (Deps.Pages): as handle does, but
+// the page writes its own errors, and its pattern is not an API route.
+func (s *Server) handlePage(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ri, ok := r.Context().Value(keyRoute).(*routeInfo); ok {
+			ri.pattern = pattern
+		}
+		if s.dbTimeout > 0 {
+			ctx, cancel := context.WithTimeout(r.Context(), s.dbTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
+		h.ServeHTTP(w, r)
+	}))
+}
+
 // bearer returns the token of an Authorization: Bearer header.
 func bearer(r *http.Request) (string, bool) {
 	h := r.Header.Get("Authorization")

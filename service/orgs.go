@@ -760,3 +760,34 @@ func (m Member) keyset() Cursor { return m.User.keyset() }
 
 // keyset is where an invitation stands in the invitations list's order.
 func (i Invitation) keyset() Cursor { return Cursor{CreatedAt: i.CreatedAt, ID: i.ID} }
+
+// InvitationPreview is what an invitation link shows before it is
+// accepted: the organization and the invited address.
+type InvitationPreview struct {
+	Organization string
+	Email        string
+	ExpiresAt    time.Time
+}
+
+// PreviewInvitation reads a live invitation by its token, without
+// spending it, so its page can say what accepting does (the token's
+// holder holds the mailbox it went to).
+// Errors: invalid_token (unknown, accepted, revoked or expired token).
+func (o *Orgs) PreviewInvitation(ctx context.Context, token string) (InvitationPreview, error) {
+	hash, ok := tokenHash(token)
+	if !ok {
+		return InvitationPreview{}, ErrInvalidToken
+	}
+	inv, err := query(ctx, o.db.q.InvitationGetByHash, hash)
+	if err != nil {
+		return InvitationPreview{}, notFoundAs(err, ErrInvalidToken)
+	}
+	if inv.AcceptedAt != nil || inv.RevokedAt != nil || !time.Now().Before(inv.ExpiresAt) {
+		return InvitationPreview{}, ErrInvalidToken
+	}
+	org, err := query(ctx, o.db.q.OrgGet, inv.OrganizationID)
+	if err != nil {
+		return InvitationPreview{}, notFoundAs(err, ErrInvalidToken)
+	}
+	return InvitationPreview{Organization: org.Organization.Name, Email: inv.Email, ExpiresAt: inv.ExpiresAt}, nil
+}

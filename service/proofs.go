@@ -16,12 +16,15 @@ import (
 //     with a password is linked only explicitly, signed in with the
 //     password (Auth.LinkIdentity); a plain IdP sign-in gets
 //     ErrEmailLinkRequired (409 email_taken) instead.
-//   - A link that proves an address the account had not proven (an email
-//     verification, an email change, a password reset) removes every other
-//     way in, in the same transaction: other identities, a password set
-//     before, every session (so their access tokens too). Unless it is
-//     followed by someone signed in to that very account, who is then both
-//     the prover and the holder of those ways in.
+//   - A verification or email-change link is followed by the account's
+//     holder: signed in to it, or giving its password (Accounts.VerifyEmail).
+//     It keeps every way in. Without either nothing changes and the link
+//     stays usable: the mailbox's owner who is not the account's takes it
+//     with a password reset instead.
+//   - A password-reset link that proves an address the account had not
+//     proven removes every other way in, in the same transaction: other
+//     identities, the password set before, every session (so their access
+//     tokens too).
 
 // ErrEmailLinkRequired is the email_taken of an IdP sign-in whose verified
 // address belongs to an account with a password: linking it needs the
@@ -45,6 +48,13 @@ type proved struct {
 	identities int64
 	password   bool
 	sessions   int64
+}
+
+// addressProvenByHolder audits the proof of u's address by its holder
+// (signed in, or with the password), in q's transaction: no way in is
+// removed.
+func addressProvenByHolder(ctx context.Context, q *dbgen.Queries, u dbgen.User, via string, signedIn bool) error {
+	return audit(ctx, q, &u.ID, &u.ID, "user.address_proven", map[string]any{"via": via, "signed_in": signedIn, "password": !signedIn})
 }
 
 // signedInAs reports whether by is a signed-in principal of user id.

@@ -186,6 +186,12 @@ var envDoc = map[string]string{
 	"USERD_MIGRATE_DATABASE_URL":         "direct PostgreSQL URL for migrations and the schema check (default DATABASE_URL)",
 	"USERD_DATABASE_REPLICA_URL":         "streaming replica read by the directory, audit log, profiles, follow and member lists (default none)",
 	"USERD_REPLICA_MAX_LAG":              "replay lag past which those reads go to the primary (default 1s)",
+	"USERD_SITE_URL":                     "base URL of mailed links when the application serves its own pages (same paths; default USERD_PUBLIC_URL)",
+	"USERD_REDIRECT_URLS":                "comma-separated origins or origin+path prefixes the hosted pages may redirect to after an action (redirect_to; default none)",
+	"USERD_BRAND_NAME":                   "name shown by the hosted pages (default userd)",
+	"USERD_BRAND_COLOR":                  "button colour of the hosted pages, #rgb or #rrggbb (default #1a4fb5)",
+	"USERD_BRAND_LOGO_URL":               "absolute URL of a logo shown by the hosted pages (default none)",
+	"USERD_WEB_TEMPLATES":                "directory of page templates replacing the built-in ones, file by file (checked at start)",
 }
 
 // serveEnv is every variable serve reads, in the README's order.
@@ -198,6 +204,7 @@ var serveEnv = []string{
 	"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "USERD_DB_TIMEOUT", "USERD_HASH_CONCURRENCY", "USERD_TRUSTED_PROXIES", "USERD_LOGIN_LIMIT_PER_IP",
 	"USERD_SIGNUP_LIMIT_PER_IP", "USERD_CORS_ORIGINS", "USERD_CACHE", "USERD_DB_POOLER", "USERD_LISTEN_DATABASE_URL",
 	"USERD_MIGRATE_DATABASE_URL", "USERD_DATABASE_REPLICA_URL", "USERD_REPLICA_MAX_LAG",
+	"USERD_SITE_URL", "USERD_REDIRECT_URLS", "USERD_BRAND_NAME", "USERD_BRAND_COLOR", "USERD_BRAND_LOGO_URL", "USERD_WEB_TEMPLATES",
 }
 
 var versionCommand = &command{

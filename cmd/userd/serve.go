@@ -18,6 +18,7 @@ import (
 	"github.com/userd/userd/mail"
 	"github.com/userd/userd/migrate"
 	"github.com/userd/userd/service"
+	"github.com/userd/userd/web"
 )
 
 var serveCommand = &command{
@@ -201,6 +202,14 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 	if err != nil {
 		return nil, fmt.Errorf("USERD_MAIL_TEMPLATES: %w", err)
 	}
+	pages, err := web.LoadTemplates(cfg.WebTemplates)
+	if err != nil {
+		return nil, fmt.Errorf("USERD_WEB_TEMPLATES: %w", err)
+	}
+	redirects, err := web.ParseRedirects(cfg.RedirectURLs)
+	if err != nil {
+		return nil, fmt.Errorf("USERD_REDIRECT_URLS: %w", err)
+	}
 	idpCfg, provider, err := idpConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -234,7 +243,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 		hardDelete = provider
 	}
 	accts.Mail = templates
-	orgs := service.NewOrgs(db, cfg.PublicURL, cursorKey)
+	orgs := service.NewOrgs(db, cfg.LinkBase(), cursorKey)
 	orgs.Mail = templates
 	users := service.NewUsers(db, cfg.DefaultRegion, hardDelete)
 	users.UseAccounts(accts)
@@ -244,7 +253,19 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 	if cfg.Dev() {
 		refused = slog.LevelInfo
 	}
-	h := httpapi.New(httpapi.Deps{
+	// The pages call the API server for the data export's document; it
+	// exists by the time a page is served.
+	var h *httpapi.Server
+	site := web.New(web.Config{
+		Log: log, Accounts: accts, Users: users, Orgs: orgs, Templates: pages,
+		Brand:     web.Brand{Name: cfg.Brand.Name, Color: cfg.Brand.Color, LogoURL: cfg.Brand.LogoURL},
+		Redirects: redirects,
+		Insecure:  cfg.Dev() && strings.HasPrefix(cfg.PublicURL, "http://"),
+		Client:    httpapi.ClientOf,
+		Export:    func(ctx context.Context, id int64) ([]byte, error) { return h.ExportDocument(ctx, id) },
+	})
+	h = httpapi.New(httpapi.Deps{
+		Pages:             site.Register,
 		Log:               log,
 		Auth:              service.NewAuth(db, authCfg),
 		Users:             users,
