@@ -210,14 +210,14 @@ var serveEnv = []string{
 var versionCommand = &command{
 	name:     "version",
 	summary:  "print the version",
-	about:    "Prints the version userd was built as (`make build` stamps it from git).",
+	about:    "Prints the module version, the commit and the build date userd was built from\n(`make build` and `make release` stamp them from git), then the Go version and platform.",
 	example:  "userd version",
 	noConfig: true,
 	run: func(_ context.Context, e cmdEnv, args []string) error {
 		if err := noArgs("version", args); err != nil {
 			return err
 		}
-		fmt.Fprintln(e.stdout, "userd", version)
+		fmt.Fprintln(e.stdout, versionLine(readBuildInfo()))
 		return nil
 	},
 }

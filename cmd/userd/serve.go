@@ -17,6 +17,7 @@ import (
 	"github.com/userd/userd/idp"
 	"github.com/userd/userd/mail"
 	"github.com/userd/userd/migrate"
+	"github.com/userd/userd/redact"
 	"github.com/userd/userd/service"
 	"github.com/userd/userd/web"
 )
@@ -65,6 +66,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout, std
 			log.Warn("tracing: spans not exported at shutdown", "err", err)
 		}
 	}()
+	// Resolved once, so the dev banner names the database being served.
+	if cfg.DatabaseURL, err = databaseURL(ctx, cfg); err != nil {
+		return err
+	}
 	db, err := openDB(ctx, cfg, true, tel.queryTracer(), cacheConfig(cfg), log)
 	if err != nil {
 		return err
@@ -116,17 +121,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout, std
 		wg.Wait()
 	}()
 
-	log.Info("userd serving", "addr", ln.Addr().String(), "env", cfg.Env, "version", version, "tracing", cfg.Tracing)
+	log.Info("userd serving", "addr", ln.Addr().String(), "env", cfg.Env, "version", readBuildInfo().version, "tracing", cfg.Tracing)
 	if cfg.Dev() {
-		base := baseURL(ln.Addr().String())
-		fmt.Fprintf(stdout, `
-userd is serving on %s (dev mode)
-  curl -s %s/healthz
-  TOKEN=$(USERD_ENV=dev go run ./cmd/userd dev-token --sub alice --email alice@example.com)
-  curl -s -H "Authorization: Bearer $TOKEN" %s/api/v1/users/me
-  USERD_ENV=dev go run ./cmd/userd setup-dev-users    # local superuser "user", password "string"
-  the routes: %s/openapi.json
-`, base, base, base, base)
+		fmt.Fprint(stdout, devBanner(baseURL(ln.Addr().String()), cfg.DatabaseURL, cfg.DataDir))
 	}
 
 	errc := make(chan error, 1)
@@ -137,6 +134,33 @@ userd is serving on %s (dev mode)
 	case <-ctx.Done():
 	}
 	return shutdown(srv, app, stopWorker, workerDone, log)
+}
+
+// devBanner is what serve prints in dev once it listens on base: commands
+// to try it, which act on the same database (dbURL, its password shown as
+// xxxxx) and the same data dir (its dev IdP secret) as the server.
+func devBanner(base, dbURL, dataDir string) string {
+	env := "USERD_ENV=dev"
+	if dataDir != ".data" {
+		env += " USERD_DATA_DIR=" + shellQuote(dataDir)
+	}
+	shown := redact.String(dbURL)
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nuserd is serving on %s (dev mode)\n", base)
+	fmt.Fprintf(&b, "  curl -s %s/healthz\n", base)
+	fmt.Fprintf(&b, "  TOKEN=$(%s go run ./cmd/userd dev-token --sub alice --email alice@example.com)\n", env)
+	fmt.Fprintf(&b, "  curl -s -H \"Authorization: Bearer $TOKEN\" %s/api/v1/users/me\n", base)
+	fmt.Fprintf(&b, "  %s DATABASE_URL=%s go run ./cmd/userd setup-dev-users    # local superuser \"user\", password \"string\"\n", env, shellQuote(shown))
+	if shown != dbURL {
+		b.WriteString("  (the password of DATABASE_URL is shown as xxxxx: put it back to run this)\n")
+	}
+	fmt.Fprintf(&b, "  the routes: %s/openapi.json\n", base)
+	return b.String()
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // shutdownGrace bounds how long in-flight requests may take to finish
