@@ -53,6 +53,9 @@ type Config struct {
 	// Cache is false with USERD_CACHE=off: no verified-token or principal
 	// cache (every request verifies its token and reads its user).
 	Cache bool
+	// Scale is how the database is reached past one server: a pooler, a
+	// replica.
+	Scale Scale
 
 	given map[string]bool // the variables that were set (non-blank)
 }
@@ -72,6 +75,27 @@ type Limits struct {
 	// SignupPerIP is registrations and forgot-password requests per
 	// address per hour; 0: none.
 	SignupPerIP int
+}
+
+// Scale configures a transaction-mode pooler in front of PostgreSQL and a
+// streaming read replica.
+type Scale struct {
+	// Pooler is true with USERD_DB_POOLER=transaction: DATABASE_URL goes
+	// through a pooler in transaction mode (PgBouncer), so connections keep
+	// no session state between transactions.
+	Pooler bool
+	// ListenURL (USERD_LISTEN_DATABASE_URL) reaches PostgreSQL directly for
+	// the LISTEN connection; "": DATABASE_URL.
+	ListenURL string
+	// MigrateURL (USERD_MIGRATE_DATABASE_URL) reaches PostgreSQL directly
+	// for migrations (a session advisory lock); "": DATABASE_URL.
+	MigrateURL string
+	// ReplicaURL (USERD_DATABASE_REPLICA_URL) is a streaming replica for
+	// the directory, audit log, profiles and lists; "": none.
+	ReplicaURL string
+	// ReplicaMaxLag (USERD_REPLICA_MAX_LAG) is the replay lag past which
+	// those reads go to the primary.
+	ReplicaMaxLag time.Duration
 }
 
 // IdP configures the external identity provider whose tokens userd accepts.
@@ -126,6 +150,7 @@ var (
 	secretVars = []string{"USERD_IDP_JWT_SECRET", "USERD_IDP_ADMIN_KEY"}
 	urlVars    = []string{"DATABASE_URL", "USERD_SMTP_URL", "USERD_PUBLIC_URL", "USERD_ISSUER",
 		"USERD_IDP_ISSUER", "USERD_IDP_JWKS_URL", "USERD_IDP_ADMIN_URL",
+		"USERD_LISTEN_DATABASE_URL", "USERD_MIGRATE_DATABASE_URL", "USERD_DATABASE_REPLICA_URL",
 		"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"}
 )
 
@@ -260,6 +285,7 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	c.Tracing, errs = loadTracing(get, errs)
+	c.Scale, errs = loadScale(get, c.DatabaseURL, errs)
 	if c.IdP.Issuer != "" && c.IdP.Audience == "" {
 		errs = append(errs, errors.New("USERD_IDP_AUDIENCE is required with USERD_IDP_ISSUER"))
 	}
@@ -270,6 +296,32 @@ func Load(getenv func(string) string) (Config, error) {
 		c.SigningKeyFile = filepath.Join(c.DataDir, "signing-key.json")
 	}
 	return c, errors.Join(errs...)
+}
+
+// loadScale reads USERD_DB_POOLER, USERD_LISTEN_DATABASE_URL,
+// USERD_MIGRATE_DATABASE_URL (both default to dbURL),
+// USERD_DATABASE_REPLICA_URL and USERD_REPLICA_MAX_LAG (default 1s).
+func loadScale(get func(key, def string) string, dbURL string, errs []error) (Scale, []error) {
+	s := Scale{
+		ListenURL:  get("USERD_LISTEN_DATABASE_URL", dbURL),
+		MigrateURL: get("USERD_MIGRATE_DATABASE_URL", dbURL),
+		ReplicaURL: get("USERD_DATABASE_REPLICA_URL", ""),
+	}
+	switch v := get("USERD_DB_POOLER", "none"); v {
+	case "transaction":
+		s.Pooler = true
+	case "none", "session":
+	default:
+		errs = append(errs, fmt.Errorf("USERD_DB_POOLER: got %q, want transaction (a transaction-mode pooler such as PgBouncer), session or none", v))
+	}
+	v := get("USERD_REPLICA_MAX_LAG", "1s")
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		errs = append(errs, fmt.Errorf("USERD_REPLICA_MAX_LAG: got %q, want a positive duration such as 1s", v))
+	} else {
+		s.ReplicaMaxLag = d
+	}
+	return s, errs
 }
 
 // loadTracing reads whether traces are exported: when the OTLP endpoint

@@ -264,20 +264,43 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 
 // openCachedDB opens a pool on dbURL as serve does, with the principal
 // cache and its change listener (caches are on in tests as in
-// production), and waits until the listener listens.
+// production), and waits until the listener listens. Under make
+// test-scale it goes through the pooler, listens on a direct connection
+// and reads from the replica (scaleOptions).
+
 func openCachedDB(t testing.TB, dbURL string) *service.DB {
 	t.Helper()
-	cfg, err := dburl.PoolConfig(dbURL, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := service.OpenDB(context.Background(), cfg, service.DefaultCacheConfig(), nil)
+	db, err := service.OpenDBWith(context.Background(), pgtest.PoolConfig(t, dbURL), scaleOptions(t, dbURL))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
 	waitFor(t, "the change listener to listen", db.PrincipalCacheOnline)
 	return db
+}
+
+// scaleOptions are the DB options of serve for a test database: the
+// principal cache, and under make test-scale what USERD_DB_POOLER=transaction,
+// USERD_LISTEN_DATABASE_URL and USERD_DATABASE_REPLICA_URL set.
+func scaleOptions(t testing.TB, dbURL string) service.DBOptions {
+	t.Helper()
+	opts := service.DBOptions{Cache: service.DefaultCacheConfig(), Pooler: pgtest.Pooled(), Timeout: 5 * time.Second}
+	if opts.Pooler {
+		c, err := dburl.ConnConfig(pgtest.DirectURL(t, dbURL))
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Listen = c
+	}
+	if r := pgtest.Replica(dbURL); r != "" {
+		// The replica is reached directly, not through the pooler.
+		c, err := dburl.PoolConfig(r, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Replica = c
+	}
+	return opts
 }
 
 // waitFor polls cond every millisecond for up to 10 s.

@@ -192,7 +192,10 @@ func (s *Server) authed(h handlerFunc) handlerFunc {
 			}
 			return err
 		}
-		return h(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
+		// The caller's own writes are then read back from the primary
+		// while a replica has not replayed them.
+		ctx := service.WithCaller(context.WithValue(r.Context(), keyPrincipal, p), p.User.ID)
+		return h(w, r.WithContext(ctx))
 	}
 }
 

@@ -2,17 +2,14 @@ package service
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/userd/userd/dbgen"
 )
 
 // principalChannel is where the triggers of migration
@@ -40,51 +37,19 @@ const ListenerName = "userd-listen"
 //
 // Close stops the listener and closes the pool.
 func OpenDB(ctx context.Context, cfg *pgxpool.Config, cache CacheConfig, log *slog.Logger) (*DB, error) {
-	pc := newPrincipalCache(cache)
-	if pc != nil {
-		cfg = cfg.Copy()
-		cfg.ConnConfig.OnNotification = pc.onNotification
-		after := cfg.AfterConnect
-		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-			if after != nil {
-				if err := after(ctx, c); err != nil {
-					return err
-				}
-			}
-			_, err := c.Exec(ctx, "LISTEN "+principalChannel)
-			return err
-		}
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("open pool: %w", err)
-	}
-	db := &DB{Pool: pool, q: dbgen.New(pool), principals: pc}
-	if pc == nil {
-		return db, nil
-	}
-	lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	lcfg := cfg.ConnConfig.Copy()
-	lcfg.RuntimeParams["application_name"] = ListenerName
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		listen(lctx, lcfg, pc, pool.Reset, log)
-	}()
-	db.stop = func() {
-		stop()
-		wg.Wait()
-	}
-	return db, nil
+	return OpenDBWith(ctx, cfg, DBOptions{Cache: cache, Log: log})
 }
 
-// Close stops the change listener, if any, and closes the pool.
+// Close stops the change listener and the replica checker, if any, and
+// closes the pools.
 func (db *DB) Close() {
 	if db.stop != nil {
 		db.stop()
 	}
 	db.Pool.Close()
+	if db.replica != nil {
+		db.replica.pool.Close()
+	}
 }
 
 // PrincipalCacheOnline reports whether the principal cache is in use: it
@@ -110,10 +75,10 @@ func (c *principalCache) onNotification(_ *pgconn.PgConn, n *pgconn.Notification
 // not. A listening connection lost is a sign that the server restarted or
 // the network failed: lost runs then (the pool drops its connections, which
 // would otherwise fail one request each).
-func listen(ctx context.Context, cfg *pgx.ConnConfig, pc *principalCache, lost func(), log *slog.Logger) {
+func listen(ctx context.Context, cfg *pgx.ConnConfig, channels []string, pc *principalCache, lost func(), log *slog.Logger) {
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
-		err := listenOnce(ctx, cfg, pc)
+		err := listenOnce(ctx, cfg, channels, pc)
 		wasOnline := pc.isOnline()
 		pc.setOnline(false)
 		if ctx.Err() != nil {
@@ -135,16 +100,19 @@ func listen(ctx context.Context, cfg *pgx.ConnConfig, pc *principalCache, lost f
 	}
 }
 
-// listenOnce connects, listens and waits for notifications until the
-// connection fails or ctx ends. The cache is on only once LISTEN took.
-func listenOnce(ctx context.Context, cfg *pgx.ConnConfig, pc *principalCache) error {
+// listenOnce connects, listens on channels and waits for notifications
+// until the connection fails or ctx ends. The cache is on only once
+// LISTEN took.
+func listenOnce(ctx context.Context, cfg *pgx.ConnConfig, channels []string, pc *principalCache) error {
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+principalChannel); err != nil {
-		return err
+	for _, ch := range channels {
+		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
+			return err
+		}
 	}
 	pc.setOnline(true)
 	for {

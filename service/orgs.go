@@ -699,7 +699,7 @@ func (o *Orgs) SetMemberGroups(ctx context.Context, actorID, orgID, targetID int
 // account first.
 // Errors: validation_failed (limit), invalid_cursor, not_found.
 func (o *Orgs) ListMembers(ctx context.Context, viewerID, orgID int64, page PageRequest) (Page[Member], error) {
-	return orgList(ctx, o, viewerID, orgID, OrgView, cursorMembers, page, func(q *dbgen.Queries, p pageAt) (Page[Member], error) {
+	return orgList(ctx, o, viewerID, orgID, OrgView, cursorMembers, page, readTxV, func(q *dbgen.Queries, p pageAt) (Page[Member], error) {
 		return o.members(ctx, q, orgID, p)
 	})
 }
@@ -708,22 +708,24 @@ func (o *Orgs) ListMembers(ctx context.Context, viewerID, orgID int64, page Page
 // invitations, newest first.
 // Errors: validation_failed (limit), invalid_cursor, not_found, forbidden.
 func (o *Orgs) ListInvitations(ctx context.Context, viewerID, orgID int64, page PageRequest) (Page[Invitation], error) {
-	return orgList(ctx, o, viewerID, orgID, OrgManage, cursorInvitations, page, func(q *dbgen.Queries, p pageAt) (Page[Invitation], error) {
+	return orgList(ctx, o, viewerID, orgID, OrgManage, cursorInvitations, page, inTxV, func(q *dbgen.Queries, p pageAt) (Page[Invitation], error) {
 		return o.invitations(ctx, q, orgID, p, true)
 	})
 }
 
 // orgList reads the page that page asks for of an organization list of
 // kind, for viewerID, who needs to be allowed act; read reads the page in
-// the transaction.
+// the transaction that tx runs (inTxV, or readTxV for a list the replica
+// may serve).
 // Errors: validation_failed (limit), invalid_cursor, not_found, forbidden.
 func orgList[T any](ctx context.Context, o *Orgs, viewerID, orgID int64, act OrgAction, kind string, page PageRequest,
+	tx func(context.Context, *DB, func(*dbgen.Queries) (Page[T], error)) (Page[T], error),
 	read func(q *dbgen.Queries, p pageAt) (Page[T], error)) (Page[T], error) {
 	p, err := o.cursors.startPage(kind, orgBind(orgID), page)
 	if err != nil {
 		return Page[T]{}, err
 	}
-	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Page[T], error) {
+	return tx(ctx, o.db, func(q *dbgen.Queries) (Page[T], error) {
 		if _, err := callerFor(ctx, q, viewerID, orgID, act); err != nil {
 			return Page[T]{}, err
 		}
