@@ -241,7 +241,7 @@ func TestForgotAndResetPassword(t *testing.T) {
 		t.Fatalf("the reset mail's notice:\n%s", last)
 	}
 	expectPage(t, b.get(link), http.StatusOK, `name="password"`, `type="hidden" name="token"`)
-	expectPage(t, b.post("/reset-password", url.Values{"token": {token}, "password": {"short"}}), http.StatusUnprocessableEntity, "At least 8 characters")
+	expectPage(t, b.post("/reset-password", url.Values{"token": {token}, "password": {"short"}}), http.StatusUnprocessableEntity, "Must be at least 8 characters")
 	expectPage(t, b.post("/reset-password", url.Values{"token": {token}, "password": {"a brand new passphrase"}}), http.StatusOK, "Password changed")
 	// The reset signed every session out, the owner's browser too.
 	expectRedirect(t, owner.get("/account"), "/signin?redirect_to=%2Faccount")
