@@ -9,7 +9,8 @@
 #     transaction mode in front of the primary, every database reachable
 #     through its "*" fallback entry.
 # It writes $DIR/env (the URLs, to be sourced) and $DIR/ctl, which stops and
-# starts the parts: `ctl replica stop|start`, `ctl pooler stop|start`,
+# starts the parts (start does nothing to a running part): `ctl replica
+# stop|start`, `ctl pooler stop|start`,
 # `ctl down` (everything, and removes $DIR).
 #
 # Usage: scripts/scale-cluster.sh up DIR
@@ -120,7 +121,9 @@ set -euo pipefail
 as_pg=(${as_pg[*]})
 case "\${1:-} \${2:-}" in
 "replica stop") "\${as_pg[@]}" $bin/pg_ctl -D $dir/replica -m fast -w stop >/dev/null ;;
-"replica start") "\${as_pg[@]}" $bin/pg_ctl -D $dir/replica -l $dir/replica.log -w start >/dev/null ;;
+"replica start")
+	"\${as_pg[@]}" $bin/pg_ctl -D $dir/replica status >/dev/null 2>&1 && exit 0
+	"\${as_pg[@]}" $bin/pg_ctl -D $dir/replica -l $dir/replica.log -w start >/dev/null ;;
 "pooler stop")
 	if [ -f $dir/pgbouncer.pid ]; then
 		pid=\$(cat $dir/pgbouncer.pid)
@@ -128,6 +131,7 @@ case "\${1:-} \${2:-}" in
 		for _ in \$(seq 100); do kill -0 "\$pid" 2>/dev/null || break; sleep 0.05; done
 	fi ;;
 "pooler start")
+	if [ -f $dir/pgbouncer.pid ] && kill -0 "\$(cat $dir/pgbouncer.pid)" 2>/dev/null; then exit 0; fi
 	ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null || true
 	"\${as_pg[@]}" $pgbouncer_bin -d $dir/pgbouncer.ini
 	for _ in \$(seq 100); do
