@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"net/netip"
 
 	"github.com/userd/userd/service"
 )
@@ -11,8 +10,7 @@ import (
 // that observe found (see clientIPs: X-Forwarded-For counts only from a
 // trusted proxy).
 func clientOf(r *http.Request) service.Client {
-	ip, _ := r.Context().Value(keyClientIP).(netip.Addr)
-	return service.Client{UserAgent: r.UserAgent(), IP: ip}
+	return service.Client{UserAgent: r.UserAgent(), IP: clientIP(r.Context())}
 }
 
 // tokensView is a token pair as OAuth 2.0 clients expect it.
