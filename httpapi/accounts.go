@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"net/netip"
 
 	"github.com/userd/userd/service"
 )
@@ -16,8 +15,7 @@ func clientOf(r *http.Request) service.Client { return ClientOf(r) }
 // User-Agent and client address), for the hosted pages registered
 // through Deps.Pages.
 func ClientOf(r *http.Request) service.Client {
-	ip, _ := r.Context().Value(keyClientIP).(netip.Addr)
-	return service.Client{UserAgent: r.UserAgent(), IP: ip}
+	return service.Client{UserAgent: r.UserAgent(), IP: clientIP(r.Context())}
 }
 
 // tokensView is a token pair as OAuth 2.0 clients expect it.

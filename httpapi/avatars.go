@@ -119,7 +119,7 @@ func (s *Server) getAvatar(w http.ResponseWriter, r *http.Request) error {
 		return service.Invalid(service.FieldError{Field: "size", Message: "must be full or thumb"})
 	}
 	req := service.AvatarRequest{UserID: id, Thumb: thumb, Known: knownHashes(r.Header.Get("If-None-Match"), thumb)}
-	if p, ok := r.Context().Value(keyPrincipal).(service.Principal); ok {
+	if p, ok := authenticated(r.Context()); ok {
 		req.ViewerID = p.User.ID
 	}
 	a, err := s.avatars.Get(r.Context(), req)

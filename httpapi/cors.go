@@ -35,8 +35,8 @@ func withCORS(origins []string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			// Logged and counted as what it is, not as an unmatched route.
-			if ri, ok := r.Context().Value(keyRoute).(*routeInfo); ok {
-				ri.pattern = "OPTIONS (CORS preflight)"
+			if c := requestOf(r.Context()); c != nil {
+				c.route.pattern = "OPTIONS (CORS preflight)"
 			}
 			if v, ok := r.Header["Access-Control-Request-Headers"]; ok {
 				r.Header["Access-Control-Request-Headers"] = []string{normalizeHeaderList(v)}

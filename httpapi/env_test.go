@@ -197,6 +197,7 @@ type env struct {
 	issuer    string            // USERD_ISSUER and USERD_PUBLIC_URL of the next instance; "": localIssuer
 	ownIssuer bool              // reopen sets issuer to the new instance's own address
 	cors      []string          // USERD_CORS_ORIGINS of the next instance
+	log       *slog.Logger      // the logger of the next instance; nil: text to nowhere
 	mail      *smtptest.Server  // where the outbox delivers mail
 }
 
@@ -247,7 +248,10 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := e.log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	issuer := cmp.Or(e.issuer, localIssuer)
 	accounts, local := newTestAccounts(t, db, e.keys, e.gate, issuer)
 	auth := service.NewAuth(db, service.AuthConfig{External: v, ExternalIssuer: testIssuer, Provider: testProvider, DefaultRegion: "IN", Local: local, LocalIssuer: issuer, Cache: service.DefaultCacheConfig()})

@@ -18,13 +18,23 @@ import (
 var mergeTypes = []string{"application/merge-patch+json", "application/json"}
 
 // meBody is the encoded private view of a user and its strong ETag, made
-// once per cached principal (service.Memo).
+// once per cached principal (service.Memo), with the header values that
+// send them: each a full slice (len = cap), shared by the answers of that
+// principal and never written to (an Add copies).
 type meBody struct {
-	srv  *Server // the rendering depends on the server (its public URL)
-	body []byte
-	etag string
-	err  error
+	srv          *Server // the rendering depends on the server (its public URL)
+	body         []byte
+	etag         string
+	etagHeader   []string
+	lengthHeader []string
+	err          error
 }
+
+// Header values every answer of GET /users/me sends, never written to.
+var (
+	meCacheControl = []string{"private, no-cache"}
+	meContentType  = []string{"application/json"}
+)
 
 func (s *Server) encodeMe(u service.User) meBody {
 	b, err := json.Marshal(s.private(u))
@@ -33,7 +43,8 @@ func (s *Server) encodeMe(u service.User) meBody {
 	}
 	b = append(b, '\n')
 	sum := sha256.Sum256(b)
-	return meBody{srv: s, body: b, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	return meBody{srv: s, body: b, etag: etag, etagHeader: []string{etag}, lengthHeader: []string{strconv.Itoa(len(b))}}
 }
 
 // getMe answers the caller's private view with a strong ETag (a hash of
@@ -43,26 +54,33 @@ func (s *Server) getMe(w http.ResponseWriter, r *http.Request) error {
 	if _, err := query(r); err != nil {
 		return err
 	}
-	p := principal(r.Context())
-	m := p.Memo.Value(func() any { return s.encodeMe(p.User) }).(meBody)
-	if m.srv != s { // another server over the same cache made it
-		m = s.encodeMe(p.User)
-	}
+	m := s.meOf(principal(r.Context()))
 	if m.err != nil {
 		return m.err
 	}
 	h := w.Header()
-	h["Etag"] = []string{m.etag}
-	h["Cache-Control"] = []string{"private, no-cache"}
+	h["Etag"] = m.etagHeader
+	h["Cache-Control"] = meCacheControl
 	if etagMatches(r.Header.Get("If-None-Match"), m.etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	h["Content-Type"] = []string{"application/json"}
-	h["Content-Length"] = []string{strconv.Itoa(len(m.body))}
+	h["Content-Type"] = meContentType
+	h["Content-Length"] = m.lengthHeader
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(m.body)
 	return nil
+}
+
+// meOf is the encoded private view of p's user: its memo's when p is
+// cached (and the memo is this server's), else encoded now.
+func (s *Server) meOf(p service.Principal) meBody {
+	u := &p.User
+	m := p.Memo.Value(func() any { return s.encodeMe(*u) }).(meBody)
+	if m.srv != s { // another server over the same cache made it
+		m = s.encodeMe(p.User)
+	}
+	return m
 }
 
 // etagMatches reports whether an If-None-Match header names etag (or is

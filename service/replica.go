@@ -70,18 +70,20 @@ func openReplica(ctx context.Context, cfg *pgxpool.Config, maxLag time.Duration)
 	return &replica{pool: pool, q: dbgen.New(pool), maxLag: maxLag, pending: map[int64]time.Time{}}, nil
 }
 
-// callerKey is the context key of the caller a request acts for.
-type callerKey struct{}
+// CallerKey is the context key under which the id (int64) of the user a
+// request acts for is found. WithCaller sets it; a request context of
+// its own may answer it directly.
+type CallerKey struct{}
 
 // WithCaller returns ctx acting for user id: that user's writes are
 // remembered, so that their reads do not go to a replica that has not
 // replayed them yet.
 func WithCaller(ctx context.Context, userID int64) context.Context {
-	return context.WithValue(ctx, callerKey{}, userID)
+	return context.WithValue(ctx, CallerKey{}, userID)
 }
 
 func callerOf(ctx context.Context) (int64, bool) {
-	id, ok := ctx.Value(callerKey{}).(int64)
+	id, ok := ctx.Value(CallerKey{}).(int64)
 	return id, ok
 }
 
