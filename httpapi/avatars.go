@@ -149,9 +149,6 @@ func (s *Server) getAvatar(w http.ResponseWriter, r *http.Request) error {
 		return service.Invalid(service.FieldError{Field: "size", Message: "must be full or thumb"})
 	}
 	req := service.AvatarRequest{UserID: id, Thumb: thumb, Known: knownHashes(r.Header.Get("If-None-Match"), thumb)}
-	if p, ok := r.Context().Value(keyPrincipal).(service.Principal); ok {
-		req.ViewerID = p.User.ID
-	}
 	a, err := s.avatars.Get(r.Context(), req)
 	if err != nil {
 		return err

@@ -288,7 +288,11 @@ func TestAvatarRejectsBadUploads(t *testing.T) {
 	}
 }
 
-func TestAvatarHiddenFromBlockedAndGone(t *testing.T) {
+// TestAvatarPublicToBlockedHiddenWhenGone: avatars are public, as
+// Gravatar's are, so a block does not hide one: the blocked user gets the
+// same answer signed in as without a token (the URL answers anyone). A
+// deactivated or deleted user's avatar is gone for everyone.
+func TestAvatarPublicToBlockedHiddenWhenGone(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ownerTok, ownerID := e.signIn("avatar-shy", nil)
@@ -302,9 +306,16 @@ func TestAvatarHiddenFromBlockedAndGone(t *testing.T) {
 	if _, err := e.pool.Exec(context.Background(), "INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2)", ownerID, blockedID); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, e.do("GET", path, blockedTok, nil), http.StatusNotFound, "not_found")
-	expect(t, e.do("GET", path, otherTok, nil), http.StatusOK, "")
-	expect(t, e.do("GET", path, "", nil), http.StatusOK, "")
+	anonymous := e.do("GET", path, "", nil)
+	expect(t, anonymous, http.StatusOK, "")
+	for name, tok := range map[string]string{"the blocked user": blockedTok, "another user": otherTok} {
+		got := e.do("GET", path, tok, nil)
+		if got.status != anonymous.status || !bytes.Equal(got.body, anonymous.body) || got.header.Get("ETag") != anonymous.header.Get("ETag") {
+			t.Errorf("%s: got %d (%d bytes, ETag %s), want the anonymous answer %d (%d bytes, ETag %s)",
+				name, got.status, len(got.body), got.header.Get("ETag"), anonymous.status, len(anonymous.body), anonymous.header.Get("ETag"))
+		}
+	}
+	expect(t, e.do("GET", path+"&size=thumb", blockedTok, nil), http.StatusOK, "")
 	expect(t, e.do("GET", path, "not-a-token", nil), http.StatusUnauthorized, "invalid_token")
 
 	expect(t, e.do("POST", "/api/v1/users/"+itoa(ownerID)+"/deactivate", adminTok, nil), http.StatusOK, "")

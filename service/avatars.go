@@ -80,15 +80,15 @@ func (a Avatar) Version() string { return a.Hash[:AvatarVersionLen] }
 
 // AvatarRequest says which avatar a reader asks for.
 type AvatarRequest struct {
-	UserID   int64
-	ViewerID int64    // the signed-in caller, 0 for none
-	Thumb    bool     // the thumbnail rather than the image
-	Known    []string // content hashes the reader holds ("*": any)
+	UserID int64
+	Thumb  bool     // the thumbnail rather than the image
+	Known  []string // content hashes the reader holds ("*": any)
 }
 
 // Get returns a user's avatar, without its bytes when the reader already
-// holds this version. A user who is deleted or inactive, who blocks the
-// viewer or who has no avatar has none to show.
+// holds this version. A user who is deleted or inactive or who has no
+// avatar has none to show. Avatars are public, as Gravatar's are: a block
+// does not hide one, since its URL answers anyone without a token.
 // Errors: not_found, db_unavailable.
 func (a *Avatars) Get(ctx context.Context, r AvatarRequest) (Avatar, error) {
 	known := r.Known
@@ -96,7 +96,7 @@ func (a *Avatars) Get(ctx context.Context, r AvatarRequest) (Avatar, error) {
 		known = []string{}
 	}
 	row, err := a.db.q.AvatarGetVisible(ctx, dbgen.AvatarGetVisibleParams{
-		UserID: r.UserID, ViewerID: r.ViewerID, Thumb: r.Thumb, Known: known,
+		UserID: r.UserID, Thumb: r.Thumb, Known: known,
 	})
 	if err != nil {
 		return Avatar{}, mapDBError(err)
