@@ -176,6 +176,7 @@ var envDoc = map[string]string{
 	"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "the same, for traces only",
 	"USERD_DB_TIMEOUT":                   "longest wait on the database for one request, acquire plus statements; then 503 db_unavailable (default 5s)",
 	"USERD_HASH_CONCURRENCY":             "password hashes computed at once, 19 MiB each; more wait in a bounded queue (default half of GOMAXPROCS, at least 1)",
+	"USERD_IMAGE_CONCURRENCY":            "avatar uploads decoded at once, each within 64 MiB decoded; more wait up to 5 s, then 503 overloaded (default 1)",
 	"USERD_CORS_ORIGINS":                 "comma-separated browser origins allowed to call across origins, such as https://app.example.com (default none: no CORS headers)",
 	"USERD_TRUSTED_PROXIES":              "comma-separated CIDRs whose X-Forwarded-For is believed (default none)",
 	"USERD_LOGIN_LIMIT_PER_IP":           "failed logins per client address per 15 minutes; 0: none (default 20)",
@@ -190,7 +191,7 @@ var serveEnv = []string{
 	"USERD_IDP_JWT_SECRET", "USERD_IDP_PROVIDER", "USERD_IDP_ADMIN_URL", "USERD_IDP_ADMIN_KEY",
 	"USERD_DEFAULT_REGION", "USERD_SMTP_URL", "USERD_MAIL_FROM", "USERD_MAIL_TEMPLATES", "USERD_DATA_DIR", "USERD_LOG_LEVEL",
 	"USERD_METRICS_ADDR", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL",
-	"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "USERD_DB_TIMEOUT", "USERD_HASH_CONCURRENCY", "USERD_TRUSTED_PROXIES", "USERD_LOGIN_LIMIT_PER_IP",
+	"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "USERD_DB_TIMEOUT", "USERD_HASH_CONCURRENCY", "USERD_IMAGE_CONCURRENCY", "USERD_TRUSTED_PROXIES", "USERD_LOGIN_LIMIT_PER_IP",
 	"USERD_SIGNUP_LIMIT_PER_IP", "USERD_CORS_ORIGINS", "USERD_CACHE",
 }
 
