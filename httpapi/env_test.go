@@ -267,11 +267,17 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 // production), and waits until the listener listens.
 func openCachedDB(t testing.TB, dbURL string) *service.DB {
 	t.Helper()
+	return openCachedDBWith(t, dbURL, service.DefaultCacheConfig())
+}
+
+// openCachedDBWith is openCachedDB with the caches configured by cache.
+func openCachedDBWith(t testing.TB, dbURL string, cache service.CacheConfig) *service.DB {
+	t.Helper()
 	cfg, err := dburl.PoolConfig(dbURL, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := service.OpenDB(context.Background(), cfg, service.DefaultCacheConfig(), nil)
+	db, err := service.OpenDB(context.Background(), cfg, cache, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
