@@ -68,6 +68,9 @@ type Limits struct {
 	// HashConcurrency is how many argon2id runs go at once: half of
 	// GOMAXPROCS (at least 1) by default.
 	HashConcurrency int
+	// ImageConcurrency is how many avatar uploads decode at once, each
+	// within 64 MiB decoded: 1 by default.
+	ImageConcurrency int
 	// TrustedProxies are the peers whose X-Forwarded-For is read.
 	TrustedProxies []netip.Prefix
 	// LoginPerIP is failed logins per address per 15 minutes; 0: none.
@@ -428,12 +431,13 @@ func (c Config) CheckServe() error {
 }
 
 // loadLimits reads the USERD_DB_TIMEOUT, USERD_HASH_CONCURRENCY,
-// USERD_TRUSTED_PROXIES and USERD_*_LIMIT_PER_IP variables. The signup
+// USERD_IMAGE_CONCURRENCY, USERD_TRUSTED_PROXIES and USERD_*_LIMIT_PER_IP
+// variables. The signup
 // limit is on by default in prod only: local development and test suites
 // register many users from one address.
 func loadLimits(get func(key, def string) string, env string) (Limits, []error) {
 	var errs []error
-	l := Limits{DBTimeout: 5 * time.Second, HashConcurrency: password.DefaultConcurrency(), LoginPerIP: 20}
+	l := Limits{DBTimeout: 5 * time.Second, HashConcurrency: password.DefaultConcurrency(), ImageConcurrency: 1, LoginPerIP: 20}
 	if env == "prod" {
 		l.SignupPerIP = 20
 	}
@@ -456,6 +460,7 @@ func loadLimits(get func(key, def string) string, env string) (Limits, []error) 
 		*dst = n
 	}
 	count("USERD_HASH_CONCURRENCY", get("USERD_HASH_CONCURRENCY", ""), &l.HashConcurrency, 1)
+	count("USERD_IMAGE_CONCURRENCY", get("USERD_IMAGE_CONCURRENCY", ""), &l.ImageConcurrency, 1)
 	count("USERD_LOGIN_LIMIT_PER_IP", get("USERD_LOGIN_LIMIT_PER_IP", ""), &l.LoginPerIP, 0)
 	count("USERD_SIGNUP_LIMIT_PER_IP", get("USERD_SIGNUP_LIMIT_PER_IP", ""), &l.SignupPerIP, 0)
 	for _, f := range strings.Split(get("USERD_TRUSTED_PROXIES", ""), ",") {

@@ -271,10 +271,17 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 // production), and waits until the listener listens. Under make
 // test-scale it goes through the pooler, listens on a direct connection
 // and reads from the replica (scaleOptions).
-
 func openCachedDB(t testing.TB, dbURL string) *service.DB {
 	t.Helper()
-	db, err := service.OpenDBWith(context.Background(), pgtest.PoolConfig(t, dbURL), scaleOptions(t, dbURL))
+	return openCachedDBWith(t, dbURL, service.DefaultCacheConfig())
+}
+
+// openCachedDBWith is openCachedDB with the caches configured by cache.
+func openCachedDBWith(t testing.TB, dbURL string, cache service.CacheConfig) *service.DB {
+	t.Helper()
+	opts := scaleOptions(t, dbURL)
+	opts.Cache = cache
+	db, err := service.OpenDBWith(context.Background(), pgtest.PoolConfig(t, dbURL), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"time"
@@ -30,8 +31,12 @@ const ListenerName = "userd-listen"
 //   - one more connection (application_name userd-listen) waits for the
 //     notifications of every other writer (other instances, psql), which
 //     arrive within milliseconds of their commit;
-//   - while that connection is down the cache is bypassed (nothing read,
-//     nothing stored) and reconnected with backoff; once it listens again
+//   - that connection proves itself with a heartbeat (a round trip on it)
+//     every half of CacheConfig.ListenerStale (2 s by default); while it
+//     is down, or has not proved itself for ListenerStale (a stalled
+//     network: packets dropped, socket open), the cache is bypassed
+//     (nothing read, nothing stored); a connection that fails a heartbeat
+//     is dropped and reconnected with backoff, and once it listens again
 //     the cache starts empty.
 //
 // Close stops the listener and closes the pool.
@@ -78,7 +83,7 @@ func listen(ctx context.Context, cfg *pgx.ConnConfig, channels []string, pc *pri
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
 		err := listenOnce(ctx, cfg, channels, pc)
-		wasOnline := pc.isOnline()
+		wasOnline := pc.listening()
 		pc.setOnline(false)
 		if ctx.Err() != nil {
 			return
@@ -99,26 +104,57 @@ func listen(ctx context.Context, cfg *pgx.ConnConfig, channels []string, pc *pri
 	}
 }
 
-// listenOnce connects, listens on channels and waits for notifications
-// until the connection fails or ctx ends. The cache is on only once
-// LISTEN took.
+// listenConnectTimeout bounds the listener's connect and LISTEN: a
+// network that swallows packets must not hold it forever.
+const listenConnectTimeout = 5 * time.Second
+
+// listenOnce connects, listens on channels and waits for notifications until the
+// connection fails, a heartbeat is not answered within pc.stale, or ctx
+// ends. The cache is on only once LISTEN took, and used only while the
+// last heartbeat is less than pc.stale old.
 func listenOnce(ctx context.Context, cfg *pgx.ConnConfig, channels []string, pc *principalCache) error {
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+	cctx, cancel := context.WithTimeout(ctx, listenConnectTimeout)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(cctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	for _, ch := range channels {
-		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
+		if _, err := conn.Exec(cctx, "LISTEN "+ch); err != nil {
 			return err
 		}
 	}
+	last := time.Now()
+	pc.proved(last)
 	pc.setOnline(true)
+	every := pc.stale / 2
 	for {
 		// The notification itself reaches the cache through
 		// cfg.OnNotification, as it does on the pool's connections.
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		next := last.Add(every)
+		wctx, cancel := context.WithDeadline(ctx, next)
+		_, err := conn.WaitForNotification(wctx)
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil && !pgconn.Timeout(err) {
 			return err
 		}
+		if time.Now().Before(next) {
+			continue
+		}
+		// The heartbeat: every notification committed before it was
+		// sent reaches us ahead of its answer.
+		sent := time.Now()
+		hctx, cancel := context.WithTimeout(ctx, pc.stale)
+		err = conn.Ping(hctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("heartbeat of the change listener: %w", err)
+		}
+		pc.proved(sent)
+		last = sent
 	}
 }

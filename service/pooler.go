@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/userd/userd/dbgen"
@@ -164,6 +165,11 @@ func OpenDBWith(ctx context.Context, cfg *pgxpool.Config, opts DBOptions) (*DB, 
 		lcfg = opts.Listen.Copy()
 	}
 	lcfg.RuntimeParams["application_name"] = ListenerName
+	// The listener's waits end by a deadline on the socket, not by a
+	// cancel request: it waits with a deadline every heartbeat.
+	lcfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
+	}
 	channels := []string{principalChannel}
 	if bar != nil {
 		channels = append(channels, barrierChannel)
