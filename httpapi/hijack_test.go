@@ -74,7 +74,9 @@ func TestHijackUnverifiedIdPEmail(t *testing.T) {
 // 2. The attacker registered erin@… with a password. Erin followed the
 // verification mail (it reached her mailbox), later signed in through the
 // IdP with her verified address and was linked into that account; the
-// attacker's password and old tokens read her data.
+// attacker's password and old tokens read her data. (Had Erin signed in
+// through the IdP first, her proof would have taken the address off the
+// attacker's account: TestUnprovenEmailMovesToProver.)
 func TestHijackPasswordBeforeVerification(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -82,15 +84,7 @@ func TestHijackPasswordBeforeVerification(t *testing.T) {
 	reg := e.register(map[string]any{"email": erin, "password": "attacker's passphrase"})
 	accountID := userID(t, reg)
 	attackerAccess, attackerRefresh := tokens(reg)
-
-	// Before Erin proves the mailbox, her IdP sign-in does not link into an
-	// account with a password: 409 email_taken, saying why.
 	erinIdP := e.idp.sign("erin-sub", map[string]any{"email": erin, "email_verified": true})
-	r := e.do("GET", "/api/v1/users/me", erinIdP, nil)
-	expect(t, r, http.StatusConflict, "email_taken")
-	if d, _ := r.json(t)["detail"].(string); !strings.Contains(d, "sign in with the password") || !strings.Contains(d, "/api/v1/users/me/identities") {
-		t.Fatalf("409 detail %q does not say how to link", d)
-	}
 
 	// Erin follows the verification link, not signed in to anything.
 	expect(t, e.do("POST", "/api/v1/auth/email/verify", "", map[string]any{"token": e.mailLink(erin, "/verify-email")}), http.StatusNoContent, "")
@@ -107,9 +101,14 @@ func TestHijackPasswordBeforeVerification(t *testing.T) {
 	// links: both sides proved the address and no password stands.
 	expect(t, e.reset(e.mailLink(erin, "/reset-password"), resetPassword), http.StatusNoContent, "")
 	expect(t, e.login(erin, resetPassword), http.StatusOK, "")
-	// With a password set (hers), a plain IdP sign-in asks for the explicit
-	// link, which she makes signed in with it.
-	expect(t, e.do("GET", "/api/v1/users/me", erinIdP, nil), http.StatusConflict, "email_taken")
+	// With a password set (hers) on a proven address, a plain IdP sign-in
+	// asks for the explicit link (409 email_taken, saying how), which she
+	// makes signed in with it.
+	r := e.do("GET", "/api/v1/users/me", erinIdP, nil)
+	expect(t, r, http.StatusConflict, "email_taken")
+	if d, _ := r.json(t)["detail"].(string); !strings.Contains(d, "sign in with the password") || !strings.Contains(d, "/api/v1/users/me/identities") {
+		t.Fatalf("409 detail %q does not say how to link", d)
+	}
 	in := e.login(erin, resetPassword)
 	expect(t, in, http.StatusOK, "")
 	erinAccess, _ := tokens(in.json(t))
@@ -192,12 +191,13 @@ func TestEmailChangeConfirmedSignedIn(t *testing.T) {
 	reg := e.register(map[string]any{"email": "before@example.com"})
 	access, refresh := tokens(reg)
 	expect(t, e.do("PATCH", "/api/v1/users/me", access, map[string]any{"email": "after@example.com", "current_password": testPassword}), http.StatusOK, "")
-	// Someone else takes the address meanwhile: the confirmation fails and
-	// nothing changes.
-	e.register(map[string]any{"email": "after@example.com"})
+	// Someone else takes the address meanwhile, and proves it: the
+	// confirmation fails and nothing changes.
+	other, _ := tokens(e.register(map[string]any{"email": "after@example.com"}))
 	// The first mail to after@ is the change's link (the second, the other
 	// account's sign-up verification).
 	confirm := tokenIn(t, e.mailsTo("after@example.com")[0], "/verify-email")
+	expect(t, e.do("POST", "/api/v1/auth/email/verify", other, map[string]any{"token": tokenIn(t, e.mailsTo("after@example.com")[1], "/verify-email")}), http.StatusNoContent, "")
 	expect(t, e.do("POST", "/api/v1/auth/email/verify", access, map[string]any{"token": confirm}), http.StatusConflict, "email_taken")
 	if m := e.me(access); m["email"] != "before@example.com" || m["pending_email"] != "after@example.com" {
 		t.Fatalf("after a taken address: got email %v pending %v", m["email"], m["pending_email"])

@@ -57,6 +57,7 @@ type Auth struct {
 	defaultRegion string
 	now           func() time.Time
 	tokens        *tokenCache // nil: off
+	accounts      *Accounts   // mails notices, checks passwords; nil: no local accounts
 }
 
 // AuthConfig wires Auth's verifiers.
@@ -70,6 +71,10 @@ type AuthConfig struct {
 	// Cache bounds the verified-token cache (Tokens, TokenBytes); the
 	// zero value turns it off. The principal cache is db's (OpenDB).
 	Cache CacheConfig
+	// Accounts checks passwords for linking and mails security notices
+	// (an address released, a login linked); nil: no local accounts and
+	// no notices.
+	Accounts *Accounts
 }
 
 // NewAuth returns an Auth over db.
@@ -77,7 +82,7 @@ func NewAuth(db *DB, cfg AuthConfig) *Auth {
 	return &Auth{
 		db: db, external: cfg.External, externalIss: cfg.ExternalIssuer, provider: cfg.Provider,
 		local: cfg.Local, localIss: cfg.LocalIssuer, defaultRegion: cfg.DefaultRegion, now: time.Now,
-		tokens: newTokenCache(cfg.Cache),
+		tokens: newTokenCache(cfg.Cache), accounts: cfg.Accounts,
 	}
 }
 
@@ -369,26 +374,24 @@ func (a *Auth) refresh(ctx context.Context, l externalLogin, row dbgen.IdentityG
 	})
 }
 
-// addressOwner looks up who holds addr, a verified address of a first
-// sight (get: by email or by phone). found reports whether anyone does;
-// owner is that user when it proved the address too (both sides must have),
-// and an account with a password is linkRequired.
-func addressOwner(ctx context.Context, q *dbgen.Queries, get func(context.Context, string) (dbgen.User, error),
-	addr string, proven func(dbgen.User) bool, linkRequired *Error) (owner *dbgen.User, found bool, err error) {
-	r, err := get(ctx, addr)
-	switch {
-	case noRows(err):
-		return nil, false, nil
-	case err != nil:
+// addressOwner looks up who holds addr (kind addressEmail or
+// addressPhone), a verified address of a first sight. An account that
+// holds it unproven loses it to this proof (releaseAddress) and is no
+// owner. found reports whether an account holds it proven; owner is that
+// account, which both sides proved, unless it has a password: then
+// linkRequired.
+func (a *Auth) addressOwner(ctx context.Context, q *dbgen.Queries, kind, addr string, linkRequired *Error) (owner *dbgen.User, found bool, err error) {
+	r, err := addressHolder(ctx, q, kind, addr)
+	if err != nil || r == nil {
 		return nil, false, err
+	}
+	if !holdsProven(*r, kind) {
+		return nil, false, releaseAddress(ctx, q, a.accounts, *r, kind, addr)
 	}
 	if has, err := hasPassword(ctx, q, r.ID); err != nil || has {
 		return nil, true, cmpErr(err, linkRequired)
 	}
-	if proven(r) {
-		return &r, true, nil
-	}
-	return nil, true, nil
+	return r, true, nil
 }
 
 // firstSight links the identity to the user owning its verified email or
@@ -396,7 +399,9 @@ func addressOwner(ctx context.Context, q *dbgen.Queries, get func(context.Contex
 // address lands on the user row; every claim is kept on the identity. An
 // account with a password is never linked here: the verified claim of its
 // address gets ErrEmailLinkRequired (ErrPhoneLinkRequired), and its owner
-// links the login signed in with the password (LinkIdentity).
+// links the login signed in with the password (LinkIdentity). An account
+// that holds the verified address unproven loses it to the new user
+// (addressOwner).
 func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
 	return inTxV(ctx, a.db, func(q *dbgen.Queries) (User, error) {
 		// What the user row may get: verified addresses only.
@@ -408,17 +413,19 @@ func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
 			rowPhone = nil
 		}
 		var owner *dbgen.User
+		byEmail := false // owner was found by its proven email
 		if rowEmail != nil {
-			o, found, err := addressOwner(ctx, q, q.UserGetByEmail, *rowEmail, func(u dbgen.User) bool { return u.EmailVerified }, ErrEmailLinkRequired)
+			o, found, err := a.addressOwner(ctx, q, addressEmail, *rowEmail, ErrEmailLinkRequired)
 			if err != nil {
 				return User{}, err
 			}
 			if found {
 				owner, rowEmail = o, nil // someone else's: not copied to a new user
+				byEmail = o != nil
 			}
 		}
 		if rowPhone != nil && owner == nil {
-			o, found, err := addressOwner(ctx, q, q.UserGetByPhone, *rowPhone, func(u dbgen.User) bool { return u.PhoneVerified }, ErrPhoneLinkRequired)
+			o, found, err := a.addressOwner(ctx, q, addressPhone, *rowPhone, ErrPhoneLinkRequired)
 			if err != nil {
 				return User{}, err
 			}
@@ -456,12 +463,22 @@ func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
 				return User{}, err
 			}
 			owner = &r
-		} else if l.authMethod != nil {
-			r, err := q.UserUpdateLogin(ctx, dbgen.UserUpdateLoginParams{ID: owner.ID, LastAuthMethod: l.authMethod, LastAuthMethodAt: authAt, LastLoginAt: &now})
-			if err != nil {
-				return User{}, err
+		} else {
+			if byEmail {
+				// The verified claim proves the owner's address again: a
+				// pending change asked for before it dies.
+				if err := addressProofClears(ctx, q, *owner); err != nil {
+					return User{}, err
+				}
+				owner.PendingEmail = nil
 			}
-			owner = &r
+			if l.authMethod != nil {
+				r, err := q.UserUpdateLogin(ctx, dbgen.UserUpdateLoginParams{ID: owner.ID, LastAuthMethod: l.authMethod, LastAuthMethodAt: authAt, LastLoginAt: &now})
+				if err != nil {
+					return User{}, err
+				}
+				owner = &r
+			}
 		}
 		_, err := q.IdentityCreate(ctx, dbgen.IdentityCreateParams{
 			UserID: owner.ID, Provider: l.provider, Subject: l.subject, Email: l.email, Phone: l.phone,
@@ -517,7 +534,8 @@ func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string) (Ide
 	}
 	l := a.normalize(a.provider, c)
 	return inTxV(ctx, a.db, func(q *dbgen.Queries) (Identity, error) {
-		if _, err := q.UserGetByIDForUpdate(ctx, p.User.ID); err != nil {
+		u, err := q.UserGetByIDForUpdate(ctx, p.User.ID)
+		if err != nil {
 			return Identity{}, err
 		}
 		if cur, err := q.IdentityGetByProviderSubject(ctx, dbgen.IdentityGetByProviderSubjectParams{Provider: l.provider, Subject: l.subject}); err == nil {
@@ -537,6 +555,24 @@ func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string) (Ide
 			}
 			return Identity{}, err
 		}
+		if l.emailVerified && u.Email != nil && sameEmail(*l.email, *u.Email) {
+			// The provider proves the account's address: a proof like a
+			// mailed link's, made signed in.
+			if !u.EmailVerified {
+				if _, err := proveAddress(ctx, q, u, &p, "identity_link", "address_proven"); err != nil {
+					return Identity{}, err
+				}
+				if err := q.UserSetEmailVerified(ctx, dbgen.UserSetEmailVerifiedParams{ID: u.ID, Email: *u.Email}); err != nil {
+					return Identity{}, err
+				}
+			}
+			if err := addressProofClears(ctx, q, u); err != nil {
+				return Identity{}, err
+			}
+		}
 		return identityFromRow(row), audit(ctx, q, &p.User.ID, &p.User.ID, "user.identity_linked", map[string]any{"provider": l.provider})
 	})
 }
+
+// sameEmail reports whether two stored (normalized) addresses are one.
+func sameEmail(a, b string) bool { return strings.EqualFold(a, b) }

@@ -18,9 +18,11 @@ import (
 // in to that account, every other way in is removed (see proveAddress);
 // when that removed a password, a reset link goes to the proven address
 // so its owner can choose one. by may be nil.
+// An email change proves an address another account may hold unproven:
+// it moves to the prover (takeUnproven).
 // Errors: invalid_token (unknown, used or expired token, or the address
 // is no longer the one the link went to), email_taken (the new address
-// was taken meanwhile).
+// is held proven by another account).
 func (a *Accounts) VerifyEmail(ctx context.Context, token string, by *Principal) error {
 	hash, ok := tokenHash(token)
 	if !ok {
@@ -46,12 +48,18 @@ func (a *Accounts) VerifyEmail(ctx context.Context, token string, by *Principal)
 			if u.PendingEmail == nil || !strings.EqualFold(t.Email, *u.PendingEmail) {
 				return proved{}, ErrInvalidToken
 			}
+			if err := a.takeUnproven(ctx, q, u.ID, t.Email); err != nil {
+				return proved{}, err
+			}
 		}
 		p, err := proveAddress(ctx, q, u, by, t.Purpose, "address_proven")
 		if err != nil {
 			return p, err
 		}
 		if t.Purpose == purposeEmailVerification {
+			if err := addressProofClears(ctx, q, u); err != nil {
+				return p, err
+			}
 			err = q.UserSetEmailVerified(ctx, dbgen.UserSetEmailVerifiedParams{ID: u.ID, Email: *u.Email})
 		} else {
 			// Links mailed to the old address die with it.
@@ -72,6 +80,26 @@ func (a *Accounts) VerifyEmail(ctx context.Context, token string, by *Principal)
 		return p, nil
 	})
 	return err
+}
+
+// takeUnproven moves email to userID, who is proving it, when another
+// account holds it unproven (releaseAddress), in q's transaction.
+// Errors: email_taken (another account holds it proven).
+func (a *Accounts) takeUnproven(ctx context.Context, q *dbgen.Queries, userID int64, email string) error {
+	h, err := addressHolder(ctx, q, addressEmail, email)
+	if err != nil || h == nil || h.ID == userID {
+		return err
+	}
+	if holdsProven(*h, addressEmail) {
+		return ErrEmailTaken
+	}
+	if err := releaseAddress(ctx, q, a, *h, addressEmail, email); err != nil {
+		if errors.Is(err, errLostRace) {
+			return ErrEmailTaken // proven meanwhile
+		}
+		return err
+	}
+	return nil
 }
 
 // EmailChange is a requested change of the account's email: To nil
@@ -149,10 +177,12 @@ func (a *Accounts) requestEmailChange(ctx context.Context, q *dbgen.Queries, u d
 }
 
 // pendEmail records to as u's pending email and mails it the confirmation
-// link. Errors: email_taken (another live account has the address).
+// link. An address another account holds unproven does not block the
+// change: following the link moves it (takeUnproven).
+// Errors: email_taken (another live account has the address, proven).
 func (a *Accounts) pendEmail(ctx context.Context, q *dbgen.Queries, u dbgen.User, to string) (dbgen.User, error) {
 	other, err := q.UserGetByEmail(ctx, to)
-	if err == nil && other.ID != u.ID {
+	if err == nil && other.ID != u.ID && other.EmailVerified {
 		return u, ErrEmailTaken
 	}
 	if err != nil && !noRows(err) {
