@@ -84,7 +84,7 @@ func TestHijackPasswordBeforeVerification(t *testing.T) {
 	reg := e.register(map[string]any{"email": erin, "password": "attacker's passphrase"})
 	accountID := userID(t, reg)
 	attackerAccess, attackerRefresh := tokens(reg)
-	erinIdP := e.idp.sign("erin-sub", map[string]any{"email": erin, "email_verified": true})
+	erinIdP := e.idp.sign("erin-sub", freshSignIn(map[string]any{"email": erin, "email_verified": true}))
 
 	// Erin follows the verification link, not signed in to anything.
 	expect(t, e.do("POST", "/api/v1/auth/email/verify", "", map[string]any{"token": e.mailLink(erin, "/verify-email")}), http.StatusNoContent, "")
@@ -132,7 +132,7 @@ func TestHijackEmailSwitchedToVictims(t *testing.T) {
 	accountID := userID(t, reg)
 	access, refresh := tokens(reg)
 	expect(t, e.do("POST", "/api/v1/auth/email/verify", access, map[string]any{"token": e.mailLink(mallory, "/verify-email")}), http.StatusNoContent, "")
-	malloryIdP := e.idp.sign("mallory-sub", map[string]any{"email": mallory, "email_verified": true})
+	malloryIdP := e.idp.sign("mallory-sub", freshSignIn(map[string]any{"email": mallory, "email_verified": true}))
 	expect(t, e.do("POST", "/api/v1/users/me/identities", access, map[string]any{"token": malloryIdP}), http.StatusCreated, "")
 	if got := idOf(e.me(malloryIdP)); got != accountID {
 		t.Fatalf("linked IdP login: got user %d, want %d", got, accountID)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A squatter registered the victim's address, asked for an email change
@@ -196,4 +197,69 @@ func TestEmailChangeTakesUnprovenAddress(t *testing.T) {
 	// Proven now: another change to it is refused.
 	other, _ := tokens(e.register(map[string]any{"email": "third@example.com"}))
 	expect(t, e.do("PATCH", "/api/v1/users/me", other, map[string]any{"email": wanted, "current_password": testPassword}), http.StatusConflict, "email_taken")
+}
+
+// freshSignIn adds to claims an amr of a password sign-in to the IdP
+// made now: a token fresh enough to link.
+func freshSignIn(claims map[string]any) map[string]any {
+	if claims == nil {
+		claims = map[string]any{}
+	}
+	claims["amr"] = []map[string]any{{"method": "password", "timestamp": time.Now().Unix()}}
+	return claims
+}
+
+// Linking someone else's IdP token: the token must be fresh, the account's
+// password given (or its sign-in recent), the login must not have an
+// account of its own, and the account's address is told.
+func TestLinkIdentityNeedsFreshTokenAndPassword(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const owner = "linker@example.com"
+	reg := e.register(map[string]any{"email": owner})
+	access, _ := tokens(reg)
+	accountID := userID(t, reg)
+	link := func(token string, pw any) response {
+		body := map[string]any{"token": token}
+		if pw != nil {
+			body["current_password"] = pw
+		}
+		return e.do("POST", "/api/v1/users/me/identities", access, body)
+	}
+
+	// A replayed token: signed in to the IdP 10 minutes ago.
+	old := time.Now().Add(-10 * time.Minute).Unix()
+	stale := e.idp.sign("victim-sub", map[string]any{"iat": old, "amr": []map[string]any{{"method": "password", "timestamp": old}}})
+	expect(t, link(stale, testPassword), http.StatusUnprocessableEntity, "validation_failed")
+	// Issued now, but of an old sign-in (a refreshed token) is not fresh either.
+	refreshed := e.idp.sign("victim-sub", map[string]any{"amr": []map[string]any{{"method": "password", "timestamp": old}}})
+	expect(t, link(refreshed, testPassword), http.StatusUnprocessableEntity, "validation_failed")
+
+	// A fresh token, but the sign-in to userd is 10 minutes old: the
+	// password is needed, and must be right.
+	if _, err := e.pool.Exec(context.Background(), "UPDATE sessions SET created_at = now() - interval '10 minutes' WHERE user_id = $1", accountID); err != nil {
+		t.Fatal(err)
+	}
+	tok := e.idp.sign("linker-sub", freshSignIn(nil))
+	expect(t, link(tok, nil), http.StatusUnprocessableEntity, "validation_failed")
+	expect(t, link(tok, "not the password"), http.StatusUnprocessableEntity, "validation_failed")
+	if n := identitiesOf(t, e, accountID); n != 0 {
+		t.Fatalf("after refused links: got %d identities, want 0", n)
+	}
+	expect(t, link(tok, testPassword), http.StatusCreated, "")
+	var told bool
+	for _, m := range e.mailsTo(owner) {
+		told = told || strings.Contains(m, "was linked to your account")
+	}
+	if !told {
+		t.Fatal("the account's address got no notice of the link")
+	}
+
+	// A login with an account of its own is not taken over (409).
+	otherTok := e.idp.sign("has-account", freshSignIn(map[string]any{"email": "has@example.com", "email_verified": true}))
+	e.me(otherTok)
+	second, _ := tokens(e.register(map[string]any{"email": "second@example.com"}))
+	expect(t, e.do("POST", "/api/v1/users/me/identities", second, map[string]any{"token": otherTok}), http.StatusConflict, "conflict")
+	// A sign-in of the last 5 minutes stands in for the password.
+	expect(t, e.do("POST", "/api/v1/users/me/identities", second, map[string]any{"token": e.idp.sign("second-sub", freshSignIn(nil))}), http.StatusCreated, "")
 }

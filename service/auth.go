@@ -13,6 +13,7 @@ import (
 
 	"github.com/userd/userd/dbgen"
 	"github.com/userd/userd/idp"
+	"github.com/userd/userd/mail"
 	"github.com/userd/userd/phone"
 )
 
@@ -511,14 +512,33 @@ func cmpErr(err error, e *Error) error {
 	return e
 }
 
+// linkFreshness bounds, for an explicit link, the age of the IdP
+// token's authentication and of a password sign-in that stands in for
+// the password.
+const linkFreshness = 5 * time.Minute
+
+// fresh reports whether t is within linkFreshness before now (a minute
+// of clock skew allowed after it).
+func fresh(t, now time.Time) bool {
+	return !t.IsZero() && now.Sub(t) <= linkFreshness && t.Sub(now) <= time.Minute
+}
+
 // LinkIdentity links the external login of token to p's account: the
 // explicit link, made signed in with userd's own token (a password
-// sign-in), that an account with a password needs. Linking a login that is
-// linked to p already is a no-op.
+// sign-in), that an account with a password needs. A token travels
+// (Supabase's audience is shared across a project), so the link asks for
+// a fresh one: its authentication and issue at most 5 minutes old. An
+// account with a password also gives currentPassword, unless p's sign-in
+// is at most 5 minutes old. The account's address is told (a notice). A
+// login linked to another account (it signed in before and has an account
+// of its own) is refused: merging accounts is not offered. Linking a
+// login that is linked to p already is a no-op.
 // Errors: forbidden (p did not sign in with userd's own token),
-// invalid_token, idp_unavailable, conflict (the login belongs to another
-// account, or p has another login of that provider).
-func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string) (Identity, error) {
+// invalid_token, idp_unavailable, validation_failed (token not fresh;
+// current_password missing or wrong), rate_limited, overloaded, conflict
+// (the login belongs to another account, or p has another login of that
+// provider).
+func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string, currentPassword *string) (Identity, error) {
 	if p.Provider != "" || p.SessionID == 0 {
 		return Identity{}, &Error{Code: CodeForbidden, Message: "sign in with your password to link a login"}
 	}
@@ -532,6 +552,13 @@ func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string) (Ide
 	if err != nil {
 		return Identity{}, withCause(ErrInvalidToken, err)
 	}
+	now := a.now()
+	if !fresh(c.AuthTime, now) || !fresh(c.IssuedAt, now) {
+		return Identity{}, Invalid(FieldError{Field: "token", Message: "must come from a sign-in to the provider in the last 5 minutes: sign in there again, then link"})
+	}
+	if err := a.confirmLinker(ctx, p, currentPassword, now); err != nil {
+		return Identity{}, err
+	}
 	l := a.normalize(a.provider, c)
 	return inTxV(ctx, a.db, func(q *dbgen.Queries) (Identity, error) {
 		u, err := q.UserGetByIDForUpdate(ctx, p.User.ID)
@@ -542,7 +569,7 @@ func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string) (Ide
 			if cur.UserID == p.User.ID {
 				return identityFromRow(cur), nil
 			}
-			return Identity{}, &Error{Code: CodeConflict, Message: "this login belongs to another account"}
+			return Identity{}, &Error{Code: CodeConflict, Message: "this login belongs to another account, which has signed in with it: merging accounts is not offered"}
 		} else if !noRows(err) {
 			return Identity{}, err
 		}
@@ -570,8 +597,42 @@ func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string) (Ide
 				return Identity{}, err
 			}
 		}
-		return identityFromRow(row), audit(ctx, q, &p.User.ID, &p.User.ID, "user.identity_linked", map[string]any{"provider": l.provider})
+		if err := audit(ctx, q, &p.User.ID, &p.User.ID, "user.identity_linked", map[string]any{"provider": l.provider}); err != nil {
+			return Identity{}, err
+		}
+		if u.Email != nil && a.accounts != nil {
+			d := mail.Data{Email: *u.Email, Provider: l.provider}
+			if err := a.accounts.notify(ctx, q, u.ID, mail.IdentityLinked, *u.Email, d); err != nil {
+				return Identity{}, err
+			}
+		}
+		return identityFromRow(row), nil
 	})
+}
+
+// confirmLinker checks that p, linking a login, holds the account's
+// password: currentPassword when given, else a sign-in (p's session) at
+// most linkFreshness old. An account without a password needs neither.
+// Errors: validation_failed (current_password), rate_limited, overloaded.
+func (a *Auth) confirmLinker(ctx context.Context, p Principal, currentPassword *string, now time.Time) error {
+	if a.accounts == nil {
+		return nil // no local accounts: no passwords
+	}
+	if currentPassword == nil || *currentPassword == "" {
+		has, err := inTxV(ctx, a.db, func(q *dbgen.Queries) (bool, error) { return hasPassword(ctx, q, p.User.ID) })
+		if err != nil || !has {
+			return err
+		}
+		began, err := query(ctx, a.db.q.SessionCreatedAt, dbgen.SessionCreatedAtParams{ID: p.SessionID, UserID: p.User.ID})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if err == nil && fresh(began, now) {
+			return nil
+		}
+	}
+	_, err := a.accounts.confirmPassword(ctx, p.User.ID, currentPassword, "is required to link a login to an account with a password (or sign in again: a sign-in of the last 5 minutes stands in for it)")
+	return err
 }
 
 // sameEmail reports whether two stored (normalized) addresses are one.

@@ -110,36 +110,57 @@ type EmailChange struct {
 }
 
 // checkEmailChange checks the current password of an account that has
-// one (wrong ones count as failed logins of that user), before the
-// transaction of the change. It reports whether the account has a
-// password.
-// Errors: validation_failed (current_password), rate_limited.
+// one (confirmPassword), before the transaction of the change.
+// Errors: validation_failed (current_password), rate_limited, overloaded.
 func (a *Accounts) checkEmailChange(ctx context.Context, userID int64, current *string) error {
+	_, err := a.confirmPassword(ctx, userID, current, "is required to change the email of an account with a password")
+	return err
+}
+
+// confirmPassword checks current against the password of userID, as
+// current_password, under a hashing slot like every argon2id run; wrong
+// ones count as failed logins of that user. It reports whether the
+// account has a password: without one nothing is checked. required says
+// why a missing current_password is refused.
+// Errors: validation_failed (current_password missing or wrong),
+// rate_limited, overloaded.
+func (a *Accounts) confirmPassword(ctx context.Context, userID int64, current *string, required string) (bool, error) {
 	cred, err := query(ctx, a.db.q.PasswordCredentialGet, userID)
 	if errors.Is(err, ErrNotFound) {
-		return nil // no password: the signed-in IdP login is the account
+		return false, nil // no password: the signed-in IdP login is the account
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	if current == nil || *current == "" {
-		return Invalid(FieldError{Field: "current_password", Message: "is required to change the email of an account with a password"})
+		return true, Invalid(FieldError{Field: "current_password", Message: required})
 	}
-	at, err := a.beginAttempt(ctx, a.keys.user(userID), false, netip.Addr{}, nil)
+	ticket, err := a.hashAdmit()
 	if err != nil {
-		return err
+		return true, err
+	}
+	defer ticket.Cancel()
+	at, err := a.beginAttempt(ctx, a.keys.user(userID), false, netip.Addr{}, ticket)
+	if err != nil {
+		return true, err
+	}
+	release, err := a.hashSlot(ctx, ticket)
+	if err != nil {
+		// Not checked, so not a failure: the attempt is taken back.
+		return true, errors.Join(err, a.forgetAttempt(context.WithoutCancel(ctx), at))
 	}
 	ok, _, err := a.hasher.Verify(*current, cred.Hash)
+	release()
 	if err != nil {
-		return fmt.Errorf("verify password of user %d: %w", userID, err)
+		return true, fmt.Errorf("verify password of user %d: %w", userID, err)
 	}
 	if !ok {
 		if err := a.failAttempt(ctx, at, userID); err != nil {
-			return err
+			return true, err
 		}
-		return Invalid(FieldError{Field: "current_password", Message: "is not correct"})
+		return true, Invalid(FieldError{Field: "current_password", Message: "is not correct"})
 	}
-	return a.forgetAttempt(ctx, at)
+	return true, a.forgetAttempt(ctx, at)
 }
 
 // requestEmailChange records to as u's pending email and mails it a
