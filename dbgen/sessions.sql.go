@@ -12,7 +12,6 @@ import (
 )
 
 const sessionCreate = `-- name: SessionCreate :one
-
 INSERT INTO sessions (user_id, user_agent, ip, expires_at)
 VALUES ($1, $2, $3, now() + make_interval(secs => $4::float8))
 RETURNING id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason, kind, web_token_hash
@@ -25,8 +24,6 @@ type SessionCreateParams struct {
 	TtlSeconds float64
 }
 
-// Sessions are refresh-token families: every refresh token ever issued for
-// a session is kept (SHA-256 only) in session_refresh_tokens.
 func (q *Queries) SessionCreate(ctx context.Context, arg SessionCreateParams) (Session, error) {
 	row := q.db.QueryRow(ctx, sessionCreate,
 		arg.UserID,
@@ -154,6 +151,26 @@ func (q *Queries) SessionGetWeb(ctx context.Context, webTokenHash []byte) (Sessi
 		&i.User.PendingEmail,
 	)
 	return i, err
+}
+
+const sessionCreatedAt = `-- name: SessionCreatedAt :one
+
+SELECT created_at FROM sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
+`
+
+type SessionCreatedAtParams struct {
+	ID     int64
+	UserID int64
+}
+
+// Sessions are refresh-token families: every refresh token ever issued for
+// a session is kept (SHA-256 only) in session_refresh_tokens.
+// SessionCreatedAt is when a live session of user_id began: its sign-in.
+func (q *Queries) SessionCreatedAt(ctx context.Context, arg SessionCreatedAtParams) (time.Time, error) {
+	row := q.db.QueryRow(ctx, sessionCreatedAt, arg.ID, arg.UserID)
+	var created_at time.Time
+	err := row.Scan(&created_at)
+	return created_at, err
 }
 
 const sessionListLiveByUser = `-- name: SessionListLiveByUser :many

@@ -254,7 +254,7 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 	}
 	issuer := cmp.Or(e.issuer, localIssuer)
 	accounts, local := newTestAccounts(t, db, e.keys, e.gate, issuer)
-	auth := service.NewAuth(db, service.AuthConfig{External: v, ExternalIssuer: testIssuer, Provider: testProvider, DefaultRegion: "IN", Local: local, LocalIssuer: issuer, Cache: service.DefaultCacheConfig()})
+	auth := service.NewAuth(db, service.AuthConfig{External: v, ExternalIssuer: testIssuer, Provider: testProvider, DefaultRegion: "IN", Local: local, LocalIssuer: issuer, Cache: service.DefaultCacheConfig(), Accounts: accounts})
 	users := service.NewUsers(db, "IN", testProvider)
 	users.UseAccounts(accounts)
 	outbox := service.NewOutbox(db, idp.NewAdminClient(e.admin.srv.URL, "service-key"), newTestMailer(t, e.mail), log)

@@ -74,7 +74,9 @@ func TestHijackUnverifiedIdPEmail(t *testing.T) {
 // 2. The attacker registered erin@… with a password. Erin followed the
 // verification mail (it reached her mailbox), later signed in through the
 // IdP with her verified address and was linked into that account; the
-// attacker's password and old tokens read her data.
+// attacker's password and old tokens read her data. (Had Erin signed in
+// through the IdP first, her proof would have taken the address off the
+// attacker's account: TestUnprovenEmailMovesToProver.)
 func TestHijackPasswordBeforeVerification(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -82,15 +84,7 @@ func TestHijackPasswordBeforeVerification(t *testing.T) {
 	reg := e.register(map[string]any{"email": erin, "password": "attacker's passphrase"})
 	accountID := userID(t, reg)
 	attackerAccess, attackerRefresh := tokens(reg)
-
-	// Before Erin proves the mailbox, her IdP sign-in does not link into an
-	// account with a password: 409 email_taken, saying why.
-	erinIdP := e.idp.sign("erin-sub", map[string]any{"email": erin, "email_verified": true})
-	r := e.do("GET", "/api/v1/users/me", erinIdP, nil)
-	expect(t, r, http.StatusConflict, "email_taken")
-	if d, _ := r.json(t)["detail"].(string); !strings.Contains(d, "sign in with the password") || !strings.Contains(d, "/api/v1/users/me/identities") {
-		t.Fatalf("409 detail %q does not say how to link", d)
-	}
+	erinIdP := e.idp.sign("erin-sub", freshSignIn(map[string]any{"email": erin, "email_verified": true}))
 
 	// Erin follows the verification link, not signed in to anything: it
 	// wants the account's password, which she does not have. Nothing
@@ -114,9 +108,14 @@ func TestHijackPasswordBeforeVerification(t *testing.T) {
 		t.Fatalf("attacker's session: got revoked_reason %v, want password_reset", got)
 	}
 	expect(t, e.login(erin, resetPassword), http.StatusOK, "")
-	// With a password set (hers), a plain IdP sign-in asks for the explicit
-	// link, which she makes signed in with it.
-	expect(t, e.do("GET", "/api/v1/users/me", erinIdP, nil), http.StatusConflict, "email_taken")
+	// With a password set (hers) on a proven address, a plain IdP sign-in
+	// asks for the explicit link (409 email_taken, saying how), which she
+	// makes signed in with it.
+	r := e.do("GET", "/api/v1/users/me", erinIdP, nil)
+	expect(t, r, http.StatusConflict, "email_taken")
+	if d, _ := r.json(t)["detail"].(string); !strings.Contains(d, "sign in with the password") || !strings.Contains(d, "/api/v1/users/me/identities") {
+		t.Fatalf("409 detail %q does not say how to link", d)
+	}
 	in := e.login(erin, resetPassword)
 	expect(t, in, http.StatusOK, "")
 	erinAccess, _ := tokens(in.json(t))
@@ -140,7 +139,7 @@ func TestHijackEmailSwitchedToVictims(t *testing.T) {
 	accountID := userID(t, reg)
 	access, refresh := tokens(reg)
 	expect(t, e.do("POST", "/api/v1/auth/email/verify", access, map[string]any{"token": e.mailLink(mallory, "/verify-email")}), http.StatusNoContent, "")
-	malloryIdP := e.idp.sign("mallory-sub", map[string]any{"email": mallory, "email_verified": true})
+	malloryIdP := e.idp.sign("mallory-sub", freshSignIn(map[string]any{"email": mallory, "email_verified": true}))
 	expect(t, e.do("POST", "/api/v1/users/me/identities", access, map[string]any{"token": malloryIdP}), http.StatusCreated, "")
 	if got := idOf(e.me(malloryIdP)); got != accountID {
 		t.Fatalf("linked IdP login: got user %d, want %d", got, accountID)
@@ -244,12 +243,13 @@ func TestEmailChangeConfirmedSignedIn(t *testing.T) {
 	reg := e.register(map[string]any{"email": "before@example.com"})
 	access, refresh := tokens(reg)
 	expect(t, e.do("PATCH", "/api/v1/users/me", access, map[string]any{"email": "after@example.com", "current_password": testPassword}), http.StatusOK, "")
-	// Someone else takes the address meanwhile: the confirmation fails and
-	// nothing changes.
-	e.register(map[string]any{"email": "after@example.com"})
+	// Someone else takes the address meanwhile, and proves it: the
+	// confirmation fails and nothing changes.
+	other, _ := tokens(e.register(map[string]any{"email": "after@example.com"}))
 	// The first mail to after@ is the change's link (the second, the other
 	// account's sign-up verification).
 	confirm := tokenIn(t, e.mailsTo("after@example.com")[0], "/verify-email")
+	expect(t, e.do("POST", "/api/v1/auth/email/verify", other, map[string]any{"token": tokenIn(t, e.mailsTo("after@example.com")[1], "/verify-email")}), http.StatusNoContent, "")
 	expect(t, e.do("POST", "/api/v1/auth/email/verify", access, map[string]any{"token": confirm}), http.StatusConflict, "email_taken")
 	if m := e.me(access); m["email"] != "before@example.com" || m["pending_email"] != "after@example.com" {
 		t.Fatalf("after a taken address: got email %v pending %v", m["email"], m["pending_email"])

@@ -173,10 +173,18 @@ func (s *Server) listIdentities(q req) (itemsView[identityView], error) {
 	return then(viewItems(viewIdentity))(s.users.Identities(q.Context(), q.callerID()))
 }
 
+// linkBody is the body of an explicit link: a fresh IdP token, and the
+// password of an account that has one (unless signed in in the last 5
+// minutes).
+type linkBody struct {
+	Token           string  `json:"token"`
+	CurrentPassword *string `json:"current_password"`
+}
+
 // linkIdentity links an IdP login to the caller's account, signed in with
 // userd's own token: the explicit link an account with a password needs.
-func (s *Server) linkIdentity(q req, b tokenBody) (identityView, error) {
-	return then(viewIdentity)(s.auth.LinkIdentity(q.Context(), q.caller(), b.Token))
+func (s *Server) linkIdentity(q req, b linkBody) (identityView, error) {
+	return then(viewIdentity)(s.auth.LinkIdentity(q.Context(), q.caller(), b.Token, b.CurrentPassword))
 }
 
 // exportMe answers everything userd holds about the caller as one JSON

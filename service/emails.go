@@ -25,7 +25,9 @@ import (
 // is no longer the one the link went to), validation_failed (field
 // password: missing, wrong, or the account has none to give, so its
 // owner signs in first), rate_limited, email_taken (the new address was
-// taken meanwhile).
+// held proven by another account). An email change proves an address
+// another account may hold unproven: it moves to the prover
+// (takeUnproven).
 func (a *Accounts) VerifyEmail(ctx context.Context, token, pw string, by *Principal) error {
 	hash, ok := tokenHash(token)
 	if !ok {
@@ -71,11 +73,17 @@ func (a *Accounts) VerifyEmail(ctx context.Context, token, pw string, by *Princi
 			if u.PendingEmail == nil || !strings.EqualFold(t.Email, *u.PendingEmail) {
 				return ErrInvalidToken
 			}
+			if err := a.takeUnproven(ctx, q, u.ID, t.Email); err != nil {
+				return err
+			}
 		}
 		if err := addressProvenByHolder(ctx, q, u, t.Purpose, signedIn); err != nil {
 			return err
 		}
 		if t.Purpose == purposeEmailVerification {
+			if err := addressProofClears(ctx, q, u); err != nil {
+				return err
+			}
 			return q.UserSetEmailVerified(ctx, dbgen.UserSetEmailVerifiedParams{ID: u.ID, Email: *u.Email})
 		}
 		// Links mailed to the old address die with it.
@@ -132,6 +140,26 @@ func (a *Accounts) checkHolder(ctx context.Context, userID int64, pw string) (st
 	return cred.Hash, a.forgetAttempt(ctx, at)
 }
 
+// takeUnproven moves email to userID, who is proving it, when another
+// account holds it unproven (releaseAddress), in q's transaction.
+// Errors: email_taken (another account holds it proven).
+func (a *Accounts) takeUnproven(ctx context.Context, q *dbgen.Queries, userID int64, email string) error {
+	h, err := addressHolder(ctx, q, addressEmail, email)
+	if err != nil || h == nil || h.ID == userID {
+		return err
+	}
+	if holdsProven(*h, addressEmail) {
+		return ErrEmailTaken
+	}
+	if err := releaseAddress(ctx, q, a, *h, addressEmail, email); err != nil {
+		if errors.Is(err, errLostRace) {
+			return ErrEmailTaken // proven meanwhile
+		}
+		return err
+	}
+	return nil
+}
+
 // EmailChange is a requested change of the account's email: To nil
 // removes the address.
 type EmailChange struct {
@@ -140,36 +168,57 @@ type EmailChange struct {
 }
 
 // checkEmailChange checks the current password of an account that has
-// one (wrong ones count as failed logins of that user), before the
-// transaction of the change. It reports whether the account has a
-// password.
-// Errors: validation_failed (current_password), rate_limited.
+// one (confirmPassword), before the transaction of the change.
+// Errors: validation_failed (current_password), rate_limited, overloaded.
 func (a *Accounts) checkEmailChange(ctx context.Context, userID int64, current *string) error {
+	_, err := a.confirmPassword(ctx, userID, current, "is required to change the email of an account with a password")
+	return err
+}
+
+// confirmPassword checks current against the password of userID, as
+// current_password, under a hashing slot like every argon2id run; wrong
+// ones count as failed logins of that user. It reports whether the
+// account has a password: without one nothing is checked. required says
+// why a missing current_password is refused.
+// Errors: validation_failed (current_password missing or wrong),
+// rate_limited, overloaded.
+func (a *Accounts) confirmPassword(ctx context.Context, userID int64, current *string, required string) (bool, error) {
 	cred, err := query(ctx, a.db.q.PasswordCredentialGet, userID)
 	if errors.Is(err, ErrNotFound) {
-		return nil // no password: the signed-in IdP login is the account
+		return false, nil // no password: the signed-in IdP login is the account
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	if current == nil || *current == "" {
-		return Invalid(FieldError{Field: "current_password", Message: "is required to change the email of an account with a password"})
+		return true, Invalid(FieldError{Field: "current_password", Message: required})
 	}
-	at, err := a.beginAttempt(ctx, a.keys.user(userID), false, netip.Addr{}, nil)
+	ticket, err := a.hashAdmit()
 	if err != nil {
-		return err
+		return true, err
+	}
+	defer ticket.Cancel()
+	at, err := a.beginAttempt(ctx, a.keys.user(userID), false, netip.Addr{}, ticket)
+	if err != nil {
+		return true, err
+	}
+	release, err := a.hashSlot(ctx, ticket)
+	if err != nil {
+		// Not checked, so not a failure: the attempt is taken back.
+		return true, errors.Join(err, a.forgetAttempt(context.WithoutCancel(ctx), at))
 	}
 	ok, _, err := a.hasher.Verify(*current, cred.Hash)
+	release()
 	if err != nil {
-		return fmt.Errorf("verify password of user %d: %w", userID, err)
+		return true, fmt.Errorf("verify password of user %d: %w", userID, err)
 	}
 	if !ok {
 		if err := a.failAttempt(ctx, at, userID); err != nil {
-			return err
+			return true, err
 		}
-		return Invalid(FieldError{Field: "current_password", Message: "is not correct"})
+		return true, Invalid(FieldError{Field: "current_password", Message: "is not correct"})
 	}
-	return a.forgetAttempt(ctx, at)
+	return true, a.forgetAttempt(ctx, at)
 }
 
 // requestEmailChange records to as u's pending email and mails it a
@@ -207,10 +256,12 @@ func (a *Accounts) requestEmailChange(ctx context.Context, q *dbgen.Queries, u d
 }
 
 // pendEmail records to as u's pending email and mails it the confirmation
-// link. Errors: email_taken (another live account has the address).
+// link. An address another account holds unproven does not block the
+// change: following the link moves it (takeUnproven).
+// Errors: email_taken (another live account has the address, proven).
 func (a *Accounts) pendEmail(ctx context.Context, q *dbgen.Queries, u dbgen.User, to string) (dbgen.User, error) {
 	other, err := q.UserGetByEmail(ctx, to)
-	if err == nil && other.ID != u.ID {
+	if err == nil && other.ID != u.ID && other.EmailVerified {
 		return u, ErrEmailTaken
 	}
 	if err != nil && !noRows(err) {

@@ -598,6 +598,9 @@ func (o *Orgs) Accept(ctx context.Context, by Principal, token string) (Organiza
 				return Organization{}, err
 			}
 		}
+		if err := addressProofClears(ctx, q, u); err != nil {
+			return Organization{}, err
+		}
 		if err := auditOrg(ctx, q, userID, &userID, inv.OrganizationID, "org.invitation_accepted", map[string]any{"invitation_id": inv.ID}); err != nil {
 			return Organization{}, err
 		}

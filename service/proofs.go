@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/userd/userd/dbgen"
+	"github.com/userd/userd/mail"
 )
 
 // The principle of these rules: whoever proves a mailbox ends up with an
@@ -86,4 +87,101 @@ func proveAddress(ctx context.Context, q *dbgen.Queries, u dbgen.User, by *Princ
 		"via": via, "signed_in": false,
 		"identities_removed": p.identities, "password_removed": p.password, "sessions_revoked": p.sessions,
 	})
+}
+
+// addressProofClears does what every proof of u's current address does,
+// whoever follows it (a reset, a verification, an invitation accept, an
+// IdP link), in q's transaction: a pending email change is dropped, and
+// every outstanding email-change and verification token (all issued
+// before this proof) dies. Otherwise a change asked for before the proof
+// (by someone who held the account then) would take the account away
+// from the prover later.
+func addressProofClears(ctx context.Context, q *dbgen.Queries, u dbgen.User) error {
+	if u.PendingEmail != nil {
+		if _, err := q.UserSetPendingEmail(ctx, dbgen.UserSetPendingEmailParams{ID: u.ID}); err != nil {
+			return err
+		}
+	}
+	return voidTokens(ctx, q, u.ID, purposeEmailChange, purposeEmailVerification)
+}
+
+// voidTokens spends every live token of userID with one of purposes, in
+// q's transaction.
+func voidTokens(ctx context.Context, q *dbgen.Queries, userID int64, purposes ...string) error {
+	for _, purpose := range purposes {
+		if err := q.UserTokenUseAllByUser(ctx, dbgen.UserTokenUseAllByUserParams{UserID: userID, Purpose: purpose}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Kinds of address an account holds.
+const (
+	addressEmail = "email"
+	addressPhone = "phone"
+)
+
+// releaseAddress takes addr (kind addressEmail or addressPhone) off
+// holder, who holds it unproven, because another account is proving it:
+// an address held unproven never blocks a proof of it. In q's
+// transaction; the links mailed to a released email die with it, the
+// release is audited (user.address_released) and, for an email, the
+// address (its prover's mailbox) is told through notices (nil: no
+// mail). Pending invitations to the address are the address's, so they
+// follow it to the prover.
+// Errors: errLostRace when holder proved the address meanwhile or no
+// longer holds it.
+func releaseAddress(ctx context.Context, q *dbgen.Queries, notices *Accounts, holder dbgen.User, kind, addr string) error {
+	var err error
+	if kind == addressEmail {
+		_, err = q.UserReleaseEmail(ctx, dbgen.UserReleaseEmailParams{ID: holder.ID, Email: addr})
+	} else {
+		_, err = q.UserReleasePhone(ctx, dbgen.UserReleasePhoneParams{ID: holder.ID, Phone: addr})
+	}
+	if noRows(err) {
+		return errLostRace
+	}
+	if err != nil {
+		return err
+	}
+	if kind == addressEmail {
+		if err := voidTokens(ctx, q, holder.ID, purposeEmailVerification, purposePasswordReset); err != nil {
+			return err
+		}
+	}
+	if err := audit(ctx, q, nil, &holder.ID, "user.address_released", map[string]any{"kind": kind}); err != nil {
+		return err
+	}
+	if kind != addressEmail || notices == nil {
+		return nil
+	}
+	return notices.notify(ctx, q, holder.ID, mail.AddressReleased, addr, mail.Data{Email: addr})
+}
+
+// addressHolder returns the live account that holds addr (kind
+// addressEmail or addressPhone), nil when none does.
+func addressHolder(ctx context.Context, q *dbgen.Queries, kind, addr string) (*dbgen.User, error) {
+	var u dbgen.User
+	var err error
+	if kind == addressEmail {
+		u, err = q.UserGetByEmail(ctx, addr)
+	} else {
+		u, err = q.UserGetByPhone(ctx, addr)
+	}
+	if noRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// holdsProven reports whether u proved its address of kind.
+func holdsProven(u dbgen.User, kind string) bool {
+	if kind == addressEmail {
+		return u.EmailVerified
+	}
+	return u.PhoneVerified
 }

@@ -252,7 +252,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 	if err != nil {
 		return nil, err
 	}
-	authCfg := service.AuthConfig{Provider: provider, DefaultRegion: cfg.DefaultRegion, Local: local, LocalIssuer: cfg.Issuer, Cache: cacheConfig(cfg)}
+	authCfg := service.AuthConfig{Provider: provider, DefaultRegion: cfg.DefaultRegion, Local: local, LocalIssuer: cfg.Issuer, Cache: cacheConfig(cfg), Accounts: accts}
 	if idpCfg != nil {
 		v, err := idp.NewVerifier(ctx, *idpCfg)
 		if err != nil {
