@@ -455,6 +455,9 @@ func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
 			if err != nil {
 				return User{}, err
 			}
+			if err := userEvent(ctx, q, EventUserCreated, r.ID); err != nil {
+				return User{}, err
+			}
 			owner = &r
 		} else if l.authMethod != nil {
 			r, err := q.UserUpdateLogin(ctx, dbgen.UserUpdateLoginParams{ID: owner.ID, LastAuthMethod: l.authMethod, LastAuthMethodAt: authAt, LastLoginAt: &now})

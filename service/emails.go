@@ -65,6 +65,9 @@ func (a *Accounts) VerifyEmail(ctx context.Context, token string, by *Principal)
 		if err != nil {
 			return p, err
 		}
+		if err := emailProvedEvent(ctx, q, u.ID, t.Purpose); err != nil {
+			return p, err
+		}
 		if p.password {
 			// The prover is alone now, without a password: let them choose one.
 			return p, a.mailToken(ctx, q, u.ID, t.Email, purposePasswordReset, a.ResetTTL)

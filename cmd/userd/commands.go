@@ -36,7 +36,7 @@ var commands []*command
 func init() {
 	commands = []*command{
 		serveCommand, migrateCommand, keygenCommand, setupGroupsCommand, importCommand, exportCommand,
-		setupDevUsersCommand, devTokenCommand, benchCommand, versionCommand, helpCommand,
+		webhooksCommand, setupDevUsersCommand, devTokenCommand, benchCommand, versionCommand, helpCommand,
 	}
 }
 
