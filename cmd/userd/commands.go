@@ -181,6 +181,9 @@ var envDoc = map[string]string{
 	"USERD_LOGIN_LIMIT_PER_IP":           "failed logins per client address per 15 minutes; 0: none (default 20)",
 	"USERD_SIGNUP_LIMIT_PER_IP":          "registrations and forgot-password requests per client address per hour; 0: none (prod default 20, dev none)",
 	"USERD_CACHE":                        "on or off: the verified-token and principal caches of the hot path (default on)",
+	"USERD_WEBHOOK_ALLOW_PRIVATE":        "1: webhook deliveries may reach loopback, private and link-local addresses (dev, tests; default 0)",
+	"USERD_WEBHOOK_TIMEOUT":              "longest webhook delivery attempt (default 10s)",
+	"USERD_WEBHOOK_RETRY_SCHEDULE":       "waits before each webhook retry, comma-separated (default 5s,30s,2m,10m,1h,3h,6h,12h,12h,12h,12h,12h: about 3 days)",
 }
 
 // serveEnv is every variable serve reads, in the README's order.
@@ -192,6 +195,7 @@ var serveEnv = []string{
 	"USERD_METRICS_ADDR", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL",
 	"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "USERD_DB_TIMEOUT", "USERD_HASH_CONCURRENCY", "USERD_TRUSTED_PROXIES", "USERD_LOGIN_LIMIT_PER_IP",
 	"USERD_SIGNUP_LIMIT_PER_IP", "USERD_CORS_ORIGINS", "USERD_CACHE",
+	"USERD_WEBHOOK_ALLOW_PRIVATE", "USERD_WEBHOOK_TIMEOUT", "USERD_WEBHOOK_RETRY_SCHEDULE",
 }
 
 var versionCommand = &command{
