@@ -50,6 +50,7 @@ type Config struct {
 	Tracing      bool   // OTEL_EXPORTER_OTLP_ENDPOINT (or its _TRACES_ form) is set
 	IdP          IdP
 	Limits       Limits
+	Webhooks     Webhooks
 	// Cache is false with USERD_CACHE=off: no verified-token or principal
 	// cache (every request verifies its token and reads its user).
 	Cache bool
@@ -289,6 +290,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.Tracing, errs = loadTracing(get, errs)
 	c.Scale, errs = loadScale(get, c.DatabaseURL, errs)
+	c.Webhooks, errs = loadWebhooks(get, errs)
 	if c.IdP.Issuer != "" && c.IdP.Audience == "" {
 		errs = append(errs, errors.New("USERD_IDP_AUDIENCE is required with USERD_IDP_ISSUER"))
 	}

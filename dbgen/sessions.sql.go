@@ -12,6 +12,7 @@ import (
 )
 
 const sessionCreate = `-- name: SessionCreate :one
+
 INSERT INTO sessions (user_id, user_agent, ip, expires_at)
 VALUES ($1, $2, $3, now() + make_interval(secs => $4::float8))
 RETURNING id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason, kind, web_token_hash
@@ -24,6 +25,8 @@ type SessionCreateParams struct {
 	TtlSeconds float64
 }
 
+// Sessions are refresh-token families: every refresh token ever issued for
+// a session is kept (SHA-256 only) in session_refresh_tokens.
 func (q *Queries) SessionCreate(ctx context.Context, arg SessionCreateParams) (Session, error) {
 	row := q.db.QueryRow(ctx, sessionCreate,
 		arg.UserID,
@@ -89,6 +92,23 @@ func (q *Queries) SessionCreateWeb(ctx context.Context, arg SessionCreateWebPara
 	return i, err
 }
 
+const sessionCreatedAt = `-- name: SessionCreatedAt :one
+SELECT created_at FROM sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
+`
+
+type SessionCreatedAtParams struct {
+	ID     int64
+	UserID int64
+}
+
+// SessionCreatedAt is when a live session of user_id began: its sign-in.
+func (q *Queries) SessionCreatedAt(ctx context.Context, arg SessionCreatedAtParams) (time.Time, error) {
+	row := q.db.QueryRow(ctx, sessionCreatedAt, arg.ID, arg.UserID)
+	var created_at time.Time
+	err := row.Scan(&created_at)
+	return created_at, err
+}
+
 const sessionGetWeb = `-- name: SessionGetWeb :one
 SELECT sessions.id, sessions.user_id, sessions.user_agent, sessions.ip, sessions.created_at, sessions.last_used_at, sessions.expires_at, sessions.revoked_at, sessions.revoked_reason, sessions.kind, sessions.web_token_hash, users.id, users.username, users.email, users.phone, users.first_name, users.last_name, users.bio, users.avatar, users.date_of_birth, users.instagram_handle, users.country, users.city, users.zipcode, users.role, users.artist_id, users.organization_id, users.is_active, users.is_verified, users.phone_verified, users.email_verified, users.preferences, users.current_latitude, users.current_longitude, users.last_auth_method, users.last_auth_method_at, users.last_login_at, users.is_seed_data, users.created_at, users.updated_at, users.deleted_at, users.pending_email
 FROM sessions
@@ -151,26 +171,6 @@ func (q *Queries) SessionGetWeb(ctx context.Context, webTokenHash []byte) (Sessi
 		&i.User.PendingEmail,
 	)
 	return i, err
-}
-
-const sessionCreatedAt = `-- name: SessionCreatedAt :one
-
-SELECT created_at FROM sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
-`
-
-type SessionCreatedAtParams struct {
-	ID     int64
-	UserID int64
-}
-
-// Sessions are refresh-token families: every refresh token ever issued for
-// a session is kept (SHA-256 only) in session_refresh_tokens.
-// SessionCreatedAt is when a live session of user_id began: its sign-in.
-func (q *Queries) SessionCreatedAt(ctx context.Context, arg SessionCreatedAtParams) (time.Time, error) {
-	row := q.db.QueryRow(ctx, sessionCreatedAt, arg.ID, arg.UserID)
-	var created_at time.Time
-	err := row.Scan(&created_at)
-	return created_at, err
 }
 
 const sessionListLiveByUser = `-- name: SessionListLiveByUser :many

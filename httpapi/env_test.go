@@ -199,6 +199,7 @@ type env struct {
 	cors      []string          // USERD_CORS_ORIGINS of the next instance
 	log       *slog.Logger      // the logger of the next instance; nil: text to nowhere
 	mail      *smtptest.Server  // where the outbox delivers mail
+	hooks     *service.Webhooks // webhook delivery of the last instance (loopback allowed)
 }
 
 type envOption func(*idp.Config)
@@ -262,7 +263,8 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 	admin := service.NewAdmin(db, "IN", e.cursorKey)
 	orgs := service.NewOrgs(db, "http://userd.test", e.cursorKey)
 	social := service.NewSocial(db, e.cursorKey)
-	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Avatars: service.NewAvatars(db), Ready: db.Ready(migrate.Check), PoolStats: db.Stats, PublicURL: issuer, TrustedProxies: e.trusted, DBTimeout: e.dbTimeout, CORSOrigins: e.cors})
+	e.hooks = service.NewWebhooks(db, service.WebhookConfig{AllowPrivate: true, Poll: 20 * time.Millisecond, Schedule: []time.Duration{20 * time.Millisecond}}, e.cursorKey, log)
+	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Avatars: service.NewAvatars(db), Webhooks: e.hooks, Ready: db.Ready(migrate.Check), PoolStats: db.Stats, PublicURL: issuer, TrustedProxies: e.trusted, DBTimeout: e.dbTimeout, CORSOrigins: e.cors})
 	return h, accounts, outbox
 }
 

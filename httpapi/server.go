@@ -28,6 +28,7 @@ type Deps struct {
 	Orgs      *service.Orgs
 	Social    *service.Social
 	Avatars   *service.Avatars
+	Webhooks  *service.Webhooks               // nil: no webhook metrics
 	Ready     func(ctx context.Context) error // readiness: DB up and migrated
 	PoolStats func() service.PoolStats
 	PublicURL string // base of absolute links (avatars)
@@ -71,6 +72,7 @@ type Server struct {
 	orgs      *service.Orgs
 	social    *service.Social
 	avatars   *service.Avatars
+	webhooks  *service.Webhooks
 	ready     func(ctx context.Context) error
 	publicURL string
 	refusedAt slog.Level
@@ -95,7 +97,10 @@ func New(d Deps) *Server {
 	s := &Server{
 		log: d.Log, auth: d.Auth, users: d.Users, accounts: d.Accounts, admin: d.Admin, orgs: d.Orgs, social: d.Social, avatars: d.Avatars, ready: d.Ready, publicURL: d.PublicURL,
 		refusedAt: d.RefusedTokenLevel, mux: http.NewServeMux(), metrics: newMetrics(d.PoolStats), clientIPs: newClientIPs(d.TrustedProxies), dbTimeout: d.DBTimeout,
-		tracing: d.TracerProvider != nil,
+		tracing: d.TracerProvider != nil, webhooks: d.Webhooks,
+	}
+	if d.Webhooks != nil {
+		s.metrics.registry.MustRegister(webhookCollector{w: d.Webhooks})
 	}
 	if !d.MetricsElsewhere {
 		s.handle("GET /metrics", plain(s.Metrics()))
@@ -162,6 +167,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/auth/email/verify/resend", s.authed(act(http.StatusAccepted, s.resendVerification)))
 	s.adminRoutes()
 	s.orgRoutes()
+	s.webhookRoutes()
 
 	// The social graph.
 	s.handle("PUT /api/v1/users/{id}/follow", s.authed(act(http.StatusNoContent, pairAction(s.social.Follow))))

@@ -1,10 +1,6 @@
 -- Sessions are refresh-token families: every refresh token ever issued for
 -- a session is kept (SHA-256 only) in session_refresh_tokens.
 
--- SessionCreatedAt is when a live session of user_id began: its sign-in.
--- name: SessionCreatedAt :one
-SELECT created_at FROM sessions WHERE id = @id AND user_id = @user_id AND revoked_at IS NULL;
-
 -- name: SessionCreate :one
 INSERT INTO sessions (user_id, user_agent, ip, expires_at)
 VALUES (@user_id, @user_agent, @ip, now() + make_interval(secs => @ttl_seconds::float8))
@@ -119,3 +115,7 @@ WHERE id = @id AND kind = 'web' AND revoked_at IS NULL;
 -- name: SessionRevokeWeb :exec
 UPDATE sessions SET revoked_at = now(), revoked_reason = @reason
 WHERE web_token_hash = @web_token_hash AND revoked_at IS NULL;
+
+-- SessionCreatedAt is when a live session of user_id began: its sign-in.
+-- name: SessionCreatedAt :one
+SELECT created_at FROM sessions WHERE id = @id AND user_id = @user_id AND revoked_at IS NULL;

@@ -233,6 +233,9 @@ func (a *Accounts) register(ctx context.Context, r Registration, c Client, web b
 		if err != nil {
 			return issued{}, err
 		}
+		if err := userEvent(ctx, q, EventUserCreated, row.ID); err != nil {
+			return issued{}, err
+		}
 		if err := q.PasswordCredentialSet(ctx, dbgen.PasswordCredentialSetParams{UserID: row.ID, Hash: hash}); err != nil {
 			return issued{}, err
 		}

@@ -314,6 +314,12 @@ func (a *Admin) SetRole(ctx context.Context, actorID, targetID int64, role Role,
 		if _, err := q.SessionRevokeAllByUser(ctx, dbgen.SessionRevokeAllByUserParams{UserID: targetID, Reason: strPtr("role_changed")}); err != nil {
 			return User{}, fmt.Errorf("revoke sessions: %w", err)
 		}
+		if err := userEvent(ctx, q, EventUserRoleChanged, targetID, "role", string(role), "previous_role", cur.Role, "actor_id", actorID); err != nil {
+			return User{}, err
+		}
+		if err := userEvent(ctx, q, EventSessionRevokedAll, targetID, "reason", "role_changed"); err != nil {
+			return User{}, err
+		}
 		details := map[string]any{"before": map[string]any{"role": cur.Role}, "after": map[string]any{"role": string(role)}}
 		if err := audit(ctx, q, &actorID, &targetID, "admin.role_changed", details); err != nil {
 			return User{}, fmt.Errorf("audit: %w", err)
@@ -357,7 +363,7 @@ func (a *Admin) SetActive(ctx context.Context, actorID, targetID int64, active b
 		if err := audit(ctx, q, &actorID, &targetID, action, nil); err != nil {
 			return User{}, fmt.Errorf("audit: %w", err)
 		}
-		return userFromRow(r), nil
+		return userFromRow(r), activeEvents(ctx, q, targetID, actorID, active)
 	})
 }
 

@@ -472,6 +472,9 @@ func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
 			if err != nil {
 				return User{}, err
 			}
+			if err := userEvent(ctx, q, EventUserCreated, r.ID); err != nil {
+				return User{}, err
+			}
 			owner = &r
 		} else {
 			if byEmail {

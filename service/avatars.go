@@ -67,7 +67,7 @@ func (a *Avatars) Put(ctx context.Context, userID int64, data []byte, mt string)
 			return User{}, err
 		}
 		u.Avatar = &path
-		return userFromRow(u), nil
+		return userFromRow(u), userEvent(ctx, q, EventUserUpdated, userID, "fields", []string{"avatar_url"})
 	})
 }
 

@@ -84,7 +84,10 @@ func (a *Accounts) VerifyEmail(ctx context.Context, token, pw string, by *Princi
 			if err := addressProofClears(ctx, q, u); err != nil {
 				return err
 			}
-			return q.UserSetEmailVerified(ctx, dbgen.UserSetEmailVerifiedParams{ID: u.ID, Email: *u.Email})
+			if err := q.UserSetEmailVerified(ctx, dbgen.UserSetEmailVerifiedParams{ID: u.ID, Email: *u.Email}); err != nil {
+				return err
+			}
+			return emailProvedEvent(ctx, q, u.ID, t.Purpose)
 		}
 		// Links mailed to the old address die with it.
 		for _, purpose := range []string{purposePasswordReset, purposeEmailVerification, purposeEmailChange} {
@@ -92,8 +95,10 @@ func (a *Accounts) VerifyEmail(ctx context.Context, token, pw string, by *Princi
 				return err
 			}
 		}
-		_, err = q.UserConfirmEmail(ctx, dbgen.UserConfirmEmailParams{ID: u.ID, Email: t.Email})
-		return err
+		if _, err = q.UserConfirmEmail(ctx, dbgen.UserConfirmEmailParams{ID: u.ID, Email: t.Email}); err != nil {
+			return err
+		}
+		return emailProvedEvent(ctx, q, u.ID, t.Purpose)
 	})
 }
 

@@ -214,6 +214,9 @@ func (o *Orgs) Create(ctx context.Context, actorID int64, name string) (Organiza
 		if err := auditOrg(ctx, q, actorID, nil, org.ID, "org.created", nil); err != nil {
 			return Organization{}, err
 		}
+		if err := orgCreatedEvents(ctx, q, org.ID, actorID); err != nil {
+			return Organization{}, err
+		}
 		return o.get(ctx, q, org.ID)
 	})
 }
@@ -334,6 +337,9 @@ func (o *Orgs) Delete(ctx context.Context, actorID, orgID int64) error {
 		}); err != nil {
 			return err
 		}
+		if err := orgEvent(ctx, q, EventOrgDeleted, orgID, "actor_id", actorID); err != nil {
+			return err
+		}
 		return q.OrgDelete(ctx, orgID)
 	})
 }
@@ -368,6 +374,9 @@ func (o *Orgs) SetPlan(ctx context.Context, actorID, orgID int64, plan string) (
 		if err := auditOrg(ctx, q, actorID, nil, orgID, "org.plan_changed", map[string]any{
 			"before": map[string]any{"plan": org.Plan}, "after": map[string]any{"plan": p.Code},
 		}); err != nil {
+			return Organization{}, err
+		}
+		if err := orgEvent(ctx, q, EventOrgPlanChanged, orgID, "plan", p.Code, "previous_plan", org.Plan); err != nil {
 			return Organization{}, err
 		}
 		return o.get(ctx, q, orgID)
@@ -604,6 +613,9 @@ func (o *Orgs) Accept(ctx context.Context, by Principal, token string) (Organiza
 		if err := auditOrg(ctx, q, userID, &userID, inv.OrganizationID, "org.invitation_accepted", map[string]any{"invitation_id": inv.ID}); err != nil {
 			return Organization{}, err
 		}
+		if err := acceptEvents(ctx, q, inv.ID, inv.OrganizationID, userID); err != nil {
+			return Organization{}, err
+		}
 		return o.get(ctx, q, inv.OrganizationID)
 	})
 }
@@ -658,6 +670,9 @@ func (o *Orgs) RemoveMember(ctx context.Context, actorID, orgID, targetID int64)
 		action := "org.member_removed"
 		if actorID == targetID {
 			action = "org.member_left"
+		}
+		if err := orgEvent(ctx, q, EventOrgMemberRemoved, orgID, "user_id", targetID, "actor_id", actorID); err != nil {
+			return err
 		}
 		return auditOrg(ctx, q, actorID, &targetID, orgID, action, nil)
 	})

@@ -241,6 +241,9 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, pw string) error {
 		if _, err := q.SessionRevokeAllByUser(ctx, dbgen.SessionRevokeAllByUserParams{UserID: u.ID, Reason: strPtr("password_reset")}); err != nil {
 			return err
 		}
+		if err := userEvent(ctx, q, EventSessionRevokedAll, u.ID, "reason", "password_reset"); err != nil {
+			return err
+		}
 		if err := q.UserTokenUseAllByUser(ctx, dbgen.UserTokenUseAllByUserParams{UserID: u.ID, Purpose: purposePasswordReset}); err != nil {
 			return err
 		}

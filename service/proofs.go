@@ -83,6 +83,9 @@ func proveAddress(ctx context.Context, q *dbgen.Queries, u dbgen.User, by *Princ
 	if p.sessions, err = q.SessionRevokeAllByUser(ctx, dbgen.SessionRevokeAllByUserParams{UserID: u.ID, Reason: &reason}); err != nil {
 		return p, err
 	}
+	if err := userEvent(ctx, q, EventSessionRevokedAll, u.ID, "reason", reason); err != nil {
+		return p, err
+	}
 	return p, audit(ctx, q, nil, &u.ID, "user.address_proven", map[string]any{
 		"via": via, "signed_in": false,
 		"identities_removed": p.identities, "password_removed": p.password, "sessions_revoked": p.sessions,

@@ -225,7 +225,7 @@ func (s *Users) UpdateProfile(ctx context.Context, userID int64, p ProfilePatch)
 		if err != nil {
 			return User{}, err
 		}
-		return userFromRow(r), nil
+		return userFromRow(r), userUpdated(ctx, q, cur, r)
 	})
 }
 
@@ -292,7 +292,7 @@ func (s *Users) UpdatePreferences(ctx context.Context, userID int64, patch json.
 		if err != nil {
 			return nil, err
 		}
-		return json.RawMessage(r.Preferences), nil
+		return json.RawMessage(r.Preferences), userUpdated(ctx, q, cur, r)
 	})
 }
 

@@ -36,7 +36,7 @@ var commands []*command
 func init() {
 	commands = []*command{
 		serveCommand, migrateCommand, keygenCommand, setupGroupsCommand, importCommand, exportCommand,
-		setupDevUsersCommand, devTokenCommand, benchCommand, versionCommand, helpCommand,
+		webhooksCommand, setupDevUsersCommand, devTokenCommand, benchCommand, versionCommand, helpCommand,
 	}
 }
 
@@ -193,6 +193,9 @@ var envDoc = map[string]string{
 	"USERD_BRAND_COLOR":                  "button colour of the hosted pages, #rgb or #rrggbb (default #1a4fb5)",
 	"USERD_BRAND_LOGO_URL":               "absolute URL of a logo shown by the hosted pages (default none)",
 	"USERD_WEB_TEMPLATES":                "directory of page templates replacing the built-in ones, file by file (checked at start)",
+	"USERD_WEBHOOK_ALLOW_PRIVATE":        "1: webhook deliveries may reach loopback, private and link-local addresses (dev, tests; default 0)",
+	"USERD_WEBHOOK_TIMEOUT":              "longest webhook delivery attempt (default 10s)",
+	"USERD_WEBHOOK_RETRY_SCHEDULE":       "waits before each webhook retry, comma-separated (default 5s,30s,2m,10m,1h,3h,6h,12h,12h,12h,12h,12h: about 3 days)",
 }
 
 // serveEnv is every variable serve reads, in the README's order.
@@ -206,6 +209,7 @@ var serveEnv = []string{
 	"USERD_SIGNUP_LIMIT_PER_IP", "USERD_CORS_ORIGINS", "USERD_CACHE", "USERD_DB_POOLER", "USERD_LISTEN_DATABASE_URL",
 	"USERD_MIGRATE_DATABASE_URL", "USERD_DATABASE_REPLICA_URL", "USERD_REPLICA_MAX_LAG",
 	"USERD_SITE_URL", "USERD_REDIRECT_URLS", "USERD_BRAND_NAME", "USERD_BRAND_COLOR", "USERD_BRAND_LOGO_URL", "USERD_WEB_TEMPLATES",
+	"USERD_WEBHOOK_ALLOW_PRIVATE", "USERD_WEBHOOK_TIMEOUT", "USERD_WEBHOOK_RETRY_SCHEDULE",
 }
 
 var versionCommand = &command{

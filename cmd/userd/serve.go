@@ -115,8 +115,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout, std
 	go func() {
 		defer close(workerDone)
 		var wg sync.WaitGroup
-		wg.Add(2)
+		wg.Add(3)
 		go func() { defer wg.Done(); app.outbox.Run(workerCtx, 2*time.Second) }()
+		go func() { defer wg.Done(); app.webhooks.Run(workerCtx) }()
 		go func() { defer wg.Done(); app.social.RunFolder(workerCtx, time.Second, log) }()
 		wg.Wait()
 	}()
@@ -215,6 +216,8 @@ type app struct {
 	drain   func()       // turns /readyz to 503 for good
 	outbox  *service.Outbox
 	social  *service.Social // its folder keeps follow-counter reads cheap
+	// webhooks delivers the events of the outbox to their endpoints.
+	webhooks *service.Webhooks
 }
 
 // build wires configuration, database and services into the HTTP handler.
@@ -272,6 +275,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 	users := service.NewUsers(db, cfg.DefaultRegion, hardDelete)
 	users.UseAccounts(accts)
 	social := service.NewSocial(db, cursorKey)
+	hooks := newWebhooks(db, cfg, cursorKey, log)
 	// Why a token was refused: info in dev, debug in prod.
 	refused := slog.LevelDebug
 	if cfg.Dev() {
@@ -298,6 +302,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 		Orgs:              orgs,
 		Social:            social,
 		Avatars:           service.NewAvatars(db).LimitDecoding(cfg.Limits.ImageConcurrency),
+		Webhooks:          hooks,
 		Ready:             db.Ready(migrate.Check),
 		PoolStats:         db.Stats,
 		PublicURL:         cfg.PublicURL,
@@ -315,7 +320,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 	}
 	outbox := service.NewOutbox(db, admin, m, log)
 	outbox.Resets = accts
-	return &app{handler: h, metrics: h.Metrics(), drain: h.Drain, outbox: outbox, social: social}, nil
+	return &app{handler: h, metrics: h.Metrics(), drain: h.Drain, outbox: outbox, social: social, webhooks: hooks}, nil
 }
 
 // logMailer prints each mail as a readable block (headers, a blank line,
