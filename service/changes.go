@@ -5,15 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/userd/userd/dbgen"
 )
 
 // principalChannel is where the triggers of migration
@@ -45,56 +41,19 @@ const ListenerName = "userd-listen"
 //
 // Close stops the listener and closes the pool.
 func OpenDB(ctx context.Context, cfg *pgxpool.Config, cache CacheConfig, log *slog.Logger) (*DB, error) {
-	pc := newPrincipalCache(cache)
-	if pc != nil {
-		cfg = cfg.Copy()
-		cfg.ConnConfig.OnNotification = pc.onNotification
-		after := cfg.AfterConnect
-		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-			if after != nil {
-				if err := after(ctx, c); err != nil {
-					return err
-				}
-			}
-			_, err := c.Exec(ctx, "LISTEN "+principalChannel)
-			return err
-		}
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("open pool: %w", err)
-	}
-	db := &DB{Pool: pool, q: dbgen.New(pool), principals: pc}
-	if pc == nil {
-		return db, nil
-	}
-	lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	lcfg := cfg.ConnConfig.Copy()
-	lcfg.RuntimeParams["application_name"] = ListenerName
-	// The listener's waits end by a deadline on the socket, not by a
-	// cancel request: it waits with a deadline every heartbeat.
-	lcfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		listen(lctx, lcfg, pc, pool.Reset, log)
-	}()
-	db.stop = func() {
-		stop()
-		wg.Wait()
-	}
-	return db, nil
+	return OpenDBWith(ctx, cfg, DBOptions{Cache: cache, Log: log})
 }
 
-// Close stops the change listener, if any, and closes the pool.
+// Close stops the change listener and the replica checker, if any, and
+// closes the pools.
 func (db *DB) Close() {
 	if db.stop != nil {
 		db.stop()
 	}
 	db.Pool.Close()
+	if db.replica != nil {
+		db.replica.pool.Close()
+	}
 }
 
 // PrincipalCacheOnline reports whether the principal cache is in use: it
@@ -120,10 +79,10 @@ func (c *principalCache) onNotification(_ *pgconn.PgConn, n *pgconn.Notification
 // not. A listening connection lost is a sign that the server restarted or
 // the network failed: lost runs then (the pool drops its connections, which
 // would otherwise fail one request each).
-func listen(ctx context.Context, cfg *pgx.ConnConfig, pc *principalCache, lost func(), log *slog.Logger) {
+func listen(ctx context.Context, cfg *pgx.ConnConfig, channels []string, pc *principalCache, lost func(), log *slog.Logger) {
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
-		err := listenOnce(ctx, cfg, pc)
+		err := listenOnce(ctx, cfg, channels, pc)
 		wasOnline := pc.listening()
 		pc.setOnline(false)
 		if ctx.Err() != nil {
@@ -149,11 +108,11 @@ func listen(ctx context.Context, cfg *pgx.ConnConfig, pc *principalCache, lost f
 // network that swallows packets must not hold it forever.
 const listenConnectTimeout = 5 * time.Second
 
-// listenOnce connects, listens and waits for notifications until the
+// listenOnce connects, listens on channels and waits for notifications until the
 // connection fails, a heartbeat is not answered within pc.stale, or ctx
 // ends. The cache is on only once LISTEN took, and used only while the
 // last heartbeat is less than pc.stale old.
-func listenOnce(ctx context.Context, cfg *pgx.ConnConfig, pc *principalCache) error {
+func listenOnce(ctx context.Context, cfg *pgx.ConnConfig, channels []string, pc *principalCache) error {
 	cctx, cancel := context.WithTimeout(ctx, listenConnectTimeout)
 	defer cancel()
 	conn, err := pgx.ConnectConfig(cctx, cfg)
@@ -161,8 +120,10 @@ func listenOnce(ctx context.Context, cfg *pgx.ConnConfig, pc *principalCache) er
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(cctx, "LISTEN "+principalChannel); err != nil {
-		return err
+	for _, ch := range channels {
+		if _, err := conn.Exec(cctx, "LISTEN "+ch); err != nil {
+			return err
+		}
 	}
 	last := time.Now()
 	pc.proved(last)
