@@ -65,6 +65,7 @@ func TestLoadRejects(t *testing.T) {
 		"USERD_PUBLIC_URL":          {"USERD_PUBLIC_URL": "example.com"},
 		"USERD_DB_TIMEOUT":          {"USERD_DB_TIMEOUT": "5"},
 		"USERD_HASH_CONCURRENCY":    {"USERD_HASH_CONCURRENCY": "0"},
+		"USERD_IMAGE_CONCURRENCY":   {"USERD_IMAGE_CONCURRENCY": "0"},
 		"USERD_LOGIN_LIMIT_PER_IP":  {"USERD_LOGIN_LIMIT_PER_IP": "-1"},
 		"USERD_SIGNUP_LIMIT_PER_IP": {"USERD_SIGNUP_LIMIT_PER_IP": "many"},
 		"USERD_TRUSTED_PROXIES":     {"USERD_TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"},
@@ -145,9 +146,9 @@ func TestLoadLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := dev.Limits; got.DBTimeout != 5*time.Second || got.HashConcurrency != password.DefaultConcurrency() ||
+	if got := dev.Limits; got.DBTimeout != 5*time.Second || got.HashConcurrency != password.DefaultConcurrency() || got.ImageConcurrency != 1 ||
 		got.LoginPerIP != 20 || got.SignupPerIP != 0 || len(got.TrustedProxies) != 0 {
-		t.Fatalf("dev defaults: got %+v, want 5s, half of GOMAXPROCS, 20 logins, no signup limit, no proxies", got)
+		t.Fatalf("dev defaults: got %+v, want 5s, half of GOMAXPROCS, 1 image, 20 logins, no signup limit, no proxies", got)
 	}
 	prod, err := Load(env(map[string]string{"USERD_ENV": "prod", "DATABASE_URL": "postgres://x", "USERD_SIGNING_KEY_FILE": "k", "USERD_SMTP_URL": "smtp://x"}))
 	if err != nil {
@@ -157,16 +158,16 @@ func TestLoadLimits(t *testing.T) {
 		t.Fatalf("prod signup limit: got %d, want 20", prod.Limits.SignupPerIP)
 	}
 	set, err := Load(env(map[string]string{
-		"USERD_DB_TIMEOUT": "750ms", "USERD_HASH_CONCURRENCY": "3", "USERD_LOGIN_LIMIT_PER_IP": "0",
+		"USERD_DB_TIMEOUT": "750ms", "USERD_HASH_CONCURRENCY": "3", "USERD_IMAGE_CONCURRENCY": "2", "USERD_LOGIN_LIMIT_PER_IP": "0",
 		"USERD_SIGNUP_LIMIT_PER_IP": "7", "USERD_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7 ,fd00::/8",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32"), netip.MustParsePrefix("fd00::/8")}
-	if got := set.Limits; got.DBTimeout != 750*time.Millisecond || got.HashConcurrency != 3 || got.LoginPerIP != 0 ||
+	if got := set.Limits; got.DBTimeout != 750*time.Millisecond || got.HashConcurrency != 3 || got.ImageConcurrency != 2 || got.LoginPerIP != 0 ||
 		got.SignupPerIP != 7 || !slices.Equal(got.TrustedProxies, want) {
-		t.Fatalf("set: got %+v, want 750ms, 3, 0, 7, %v", got, want)
+		t.Fatalf("set: got %+v, want 750ms, 3, 2, 0, 7, %v", got, want)
 	}
 }
 

@@ -332,28 +332,38 @@ func TestAvatarPublicToBlockedHiddenWhenGone(t *testing.T) {
 	}
 }
 
+// TestAvatarDropsEXIF: an uploaded JPEG's EXIF (GPS included) is gone
+// from what is served, both from an image that is scaled down and from
+// one smaller than AvatarSide, which keeps its size but is re-encoded all
+// the same (kept as uploaded, it would keep its GPS position).
 func TestAvatarDropsEXIF(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	tok, _ := e.signIn("avatar-exif", nil)
-	src := withEXIFGPS(t, jpegOf(t, 640, 480))
-	if !hasEXIFGPS(src) {
-		t.Fatal("the test image carries no EXIF GPS block")
-	}
-	if _, _, err := image.Decode(bytes.NewReader(src)); err != nil {
-		t.Fatalf("the test image with EXIF does not decode: %v", err)
-	}
-	r := e.putAvatar(tok, src, "image/jpeg")
-	expect(t, r, http.StatusOK, "")
-	path := avatarPath(t, r.json(t))
-	for _, p := range []string{path, path + "&size=thumb"} {
-		got := e.do("GET", p, "", nil)
-		expect(t, got, http.StatusOK, "")
-		if hasEXIFGPS(got.body) || bytes.Contains(got.body, []byte("Exif\x00\x00")) || bytes.Contains(got.body, gpsLatitude) {
-			t.Errorf("GET %s: the served JPEG still carries EXIF", p)
+	for _, size := range []image.Point{{640, 480}, {300, 200}} {
+		src := withEXIFGPS(t, jpegOf(t, size.X, size.Y))
+		if !hasEXIFGPS(src) {
+			t.Fatal("the test image carries no EXIF GPS block")
 		}
-		if _, format := decodeImage(t, got); format != "jpeg" {
-			t.Errorf("GET %s: got %s, want jpeg", p, format)
+		if _, _, err := image.Decode(bytes.NewReader(src)); err != nil {
+			t.Fatalf("the test image with EXIF does not decode: %v", err)
+		}
+		r := e.putAvatar(tok, src, "image/jpeg")
+		expect(t, r, http.StatusOK, "")
+		path := avatarPath(t, r.json(t))
+		for _, p := range []string{path, path + "&size=thumb"} {
+			got := e.do("GET", p, "", nil)
+			expect(t, got, http.StatusOK, "")
+			if hasEXIFGPS(got.body) || bytes.Contains(got.body, []byte("Exif\x00\x00")) || bytes.Contains(got.body, gpsLatitude) {
+				t.Errorf("%v upload, GET %s: the served JPEG still carries EXIF", size, p)
+			}
+			img, format := decodeImage(t, got)
+			if format != "jpeg" {
+				t.Errorf("%v upload, GET %s: got %s, want jpeg", size, p, format)
+			}
+			if p == path && size.X <= 512 && img.Bounds().Size() != size {
+				t.Errorf("%v upload: served %v, want its own size", size, img.Bounds().Size())
+			}
 		}
 	}
 }
