@@ -169,6 +169,8 @@ type Session struct {
 	ExpiresAt     time.Time
 	RevokedAt     *time.Time
 	RevokedReason *string
+	Kind          string
+	WebTokenHash  []byte
 }
 
 type SessionRefreshToken struct {

@@ -14,11 +14,12 @@ const memberAdminIDs = `-- name: MemberAdminIDs :many
 SELECT u.id FROM users u
 JOIN user_permission_groups ug ON ug.user_id = u.id
 JOIN permission_groups g ON g.id = ug.group_id AND g.name = 'org_admin'
-WHERE u.organization_id = $1
+WHERE u.organization_id = $1 AND u.is_active
 ORDER BY u.id
 `
 
-// MemberAdminIDs lists the members of an organization in group org_admin.
+// MemberAdminIDs lists the active members of an organization in group
+// org_admin: a deactivated admin does not count for the last-admin rule.
 func (q *Queries) MemberAdminIDs(ctx context.Context, organizationID *int64) ([]int64, error) {
 	rows, err := q.db.Query(ctx, memberAdminIDs, organizationID)
 	if err != nil {

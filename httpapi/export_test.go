@@ -38,7 +38,7 @@ func exportedUser(t *testing.T, e *env) (access, refresh string, id int64) {
 	expect(t, e.login("gdpr@example.com", "wrong password, surely"), http.StatusUnauthorized, "invalid_credentials")
 	access, refresh = tokens(in.json(t))
 	id = int64(body["user"].(map[string]any)["id"].(float64))
-	expect(t, e.do("POST", "/api/v1/users/me/identities", access, map[string]any{"token": e.idp.sign("gdpr-idp", nil)}), http.StatusCreated, "")
+	expect(t, e.do("POST", "/api/v1/users/me/identities", access, map[string]any{"token": e.idp.sign("gdpr-idp", freshSignIn(nil))}), http.StatusCreated, "")
 	expect(t, e.do("PUT", "/api/v1/users/me/avatar", access, pngOf(t, 64, 64), "Content-Type", "image/png"), http.StatusOK, "")
 	expect(t, e.do("POST", "/api/v1/organizations", access, map[string]any{"name": "Mine"}), http.StatusCreated, "")
 	friend, friendID := e.signIn("friend", nil)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -172,10 +173,18 @@ func (s *Server) listIdentities(q req) (itemsView[identityView], error) {
 	return then(viewItems(viewIdentity))(s.users.Identities(q.Context(), q.callerID()))
 }
 
+// linkBody is the body of an explicit link: a fresh IdP token, and the
+// password of an account that has one (unless signed in in the last 5
+// minutes).
+type linkBody struct {
+	Token           string  `json:"token"`
+	CurrentPassword *string `json:"current_password"`
+}
+
 // linkIdentity links an IdP login to the caller's account, signed in with
 // userd's own token: the explicit link an account with a password needs.
-func (s *Server) linkIdentity(q req, b tokenBody) (identityView, error) {
-	return then(viewIdentity)(s.auth.LinkIdentity(q.Context(), q.caller(), b.Token))
+func (s *Server) linkIdentity(q req, b linkBody) (identityView, error) {
+	return then(viewIdentity)(s.auth.LinkIdentity(q.Context(), q.caller(), b.Token, b.CurrentPassword))
 }
 
 // exportMe answers everything userd holds about the caller as one JSON
@@ -186,22 +195,42 @@ func (s *Server) exportMe(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := principal(r.Context()).User.ID
-	e, err := s.users.Export(r.Context(), id)
+	data, err := s.exportDocument(r.Context(), id)
 	if err != nil {
 		return err
 	}
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="userd-export-%d.json"`, id))
+	return reply(w, http.StatusOK, data)
+}
+
+// exportDocument is the data export of user id as GET /users/me/export
+// answers it.
+func (s *Server) exportDocument(ctx context.Context, id int64) (map[string]json.RawMessage, error) {
+	e, err := s.users.Export(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	var data map[string]json.RawMessage
 	if err := json.Unmarshal(e.Data, &data); err != nil {
-		return fmt.Errorf("decode the data export of user %d: %w", id, err)
+		return nil, fmt.Errorf("decode the data export of user %d: %w", id, err)
 	}
 	profile, err := json.Marshal(s.private(e.User))
 	if err != nil {
-		return fmt.Errorf("encode profile: %w", err)
+		return nil, fmt.Errorf("encode profile: %w", err)
 	}
 	data["profile"] = profile
 	data["exported_at"], _ = json.Marshal(time.Now().UTC())
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="userd-export-%d.json"`, id))
-	return reply(w, http.StatusOK, data)
+	return data, nil
+}
+
+// ExportDocument is the data export of user id, encoded as GET
+// /api/v1/users/me/export answers it (the hosted pages' download).
+func (s *Server) ExportDocument(ctx context.Context, id int64) ([]byte, error) {
+	data, err := s.exportDocument(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return json.MarshalIndent(data, "", "  ")
 }
 
 func (s *Server) deleteMe(q req) (messageView, error) {

@@ -178,6 +178,19 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 	}))
 }
 
+// handlePage registers a hosted page (Deps.Pages): as handle does, but
+// the page writes its own errors, and its pattern is not an API route.
+func (s *Server) handlePage(pattern string, h http.Handler) {
+	series := &routeSeries{pattern: pattern}
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The request context already carries the database budget.
+		if c := requestOf(r.Context()); c != nil {
+			c.route = series
+		}
+		h.ServeHTTP(w, r)
+	}))
+}
+
 // bearer returns the token of an Authorization: Bearer header.
 func bearer(r *http.Request) (string, bool) {
 	h := r.Header.Get("Authorization")
@@ -206,6 +219,9 @@ func (s *Server) authed(h handlerFunc) handlerFunc {
 			}
 			return err
 		}
+		// The caller's own writes are then read back from the primary
+		// while a replica has not replayed them: the request context
+		// answers service.CallerKey once the principal is set.
 		if c := requestOf(r.Context()); c != nil {
 			c.principal, c.authed = p, true
 		} else {

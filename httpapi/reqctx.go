@@ -83,6 +83,9 @@ func (c *requestContext) Value(key any) any {
 	if key == keyRequest {
 		return c
 	}
+	if _, ok := key.(service.CallerKey); ok && c.authed {
+		return c.principal.User.ID
+	}
 	if t := c.timer.Load(); t != nil {
 		return t.ctx.Value(key)
 	}

@@ -50,6 +50,11 @@ type Deps struct {
 	// MetricsElsewhere leaves GET /metrics off this handler: the caller
 	// serves Server.Metrics on its own address (USERD_METRICS_ADDR).
 	MetricsElsewhere bool
+	// Pages, when set, registers the hosted pages (package web) beside the
+	// API: each pattern it hands to the function it is given is served
+	// with the API's request ids, logs, metrics, client addresses and
+	// database timeout, and without an OpenAPI entry (pages are not API).
+	Pages func(handle func(pattern string, h http.Handler))
 	// TracerProvider, when set, traces each request (OTLP through the
 	// caller's provider), continuing the trace of an incoming traceparent
 	// and named by its route pattern. nil: no tracing code runs at all.
@@ -97,6 +102,9 @@ func New(d Deps) *Server {
 	}
 	s.docs = s.newDocuments()
 	s.routes()
+	if d.Pages != nil {
+		d.Pages(s.handlePage)
+	}
 	s.handler = s.observe(withCORS(d.CORSOrigins, s.mux))
 	if s.tracing {
 		s.handler = traced(s.handler, d.TracerProvider)

@@ -66,12 +66,13 @@ SELECT sqlc.embed(u),
 FROM users u
 WHERE u.id = @id AND u.organization_id = @organization_id;
 
--- MemberAdminIDs lists the members of an organization in group org_admin.
+-- MemberAdminIDs lists the active members of an organization in group
+-- org_admin: a deactivated admin does not count for the last-admin rule.
 -- name: MemberAdminIDs :many
 SELECT u.id FROM users u
 JOIN user_permission_groups ug ON ug.user_id = u.id
 JOIN permission_groups g ON g.id = ug.group_id AND g.name = 'org_admin'
-WHERE u.organization_id = @organization_id
+WHERE u.organization_id = @organization_id AND u.is_active
 ORDER BY u.id;
 
 -- name: MemberCount :one

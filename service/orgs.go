@@ -598,6 +598,9 @@ func (o *Orgs) Accept(ctx context.Context, by Principal, token string) (Organiza
 				return Organization{}, err
 			}
 		}
+		if err := addressProofClears(ctx, q, u); err != nil {
+			return Organization{}, err
+		}
 		if err := auditOrg(ctx, q, userID, &userID, inv.OrganizationID, "org.invitation_accepted", map[string]any{"invitation_id": inv.ID}); err != nil {
 			return Organization{}, err
 		}
@@ -699,7 +702,7 @@ func (o *Orgs) SetMemberGroups(ctx context.Context, actorID, orgID, targetID int
 // account first.
 // Errors: validation_failed (limit), invalid_cursor, not_found.
 func (o *Orgs) ListMembers(ctx context.Context, viewerID, orgID int64, page PageRequest) (Page[Member], error) {
-	return orgList(ctx, o, viewerID, orgID, OrgView, cursorMembers, page, func(q *dbgen.Queries, p pageAt) (Page[Member], error) {
+	return orgList(ctx, o, viewerID, orgID, OrgView, cursorMembers, page, readTxV, func(q *dbgen.Queries, p pageAt) (Page[Member], error) {
 		return o.members(ctx, q, orgID, p)
 	})
 }
@@ -708,22 +711,24 @@ func (o *Orgs) ListMembers(ctx context.Context, viewerID, orgID int64, page Page
 // invitations, newest first.
 // Errors: validation_failed (limit), invalid_cursor, not_found, forbidden.
 func (o *Orgs) ListInvitations(ctx context.Context, viewerID, orgID int64, page PageRequest) (Page[Invitation], error) {
-	return orgList(ctx, o, viewerID, orgID, OrgManage, cursorInvitations, page, func(q *dbgen.Queries, p pageAt) (Page[Invitation], error) {
+	return orgList(ctx, o, viewerID, orgID, OrgManage, cursorInvitations, page, inTxV, func(q *dbgen.Queries, p pageAt) (Page[Invitation], error) {
 		return o.invitations(ctx, q, orgID, p, true)
 	})
 }
 
 // orgList reads the page that page asks for of an organization list of
 // kind, for viewerID, who needs to be allowed act; read reads the page in
-// the transaction.
+// the transaction that tx runs (inTxV, or readTxV for a list the replica
+// may serve).
 // Errors: validation_failed (limit), invalid_cursor, not_found, forbidden.
 func orgList[T any](ctx context.Context, o *Orgs, viewerID, orgID int64, act OrgAction, kind string, page PageRequest,
+	tx func(context.Context, *DB, func(*dbgen.Queries) (Page[T], error)) (Page[T], error),
 	read func(q *dbgen.Queries, p pageAt) (Page[T], error)) (Page[T], error) {
 	p, err := o.cursors.startPage(kind, orgBind(orgID), page)
 	if err != nil {
 		return Page[T]{}, err
 	}
-	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Page[T], error) {
+	return tx(ctx, o.db, func(q *dbgen.Queries) (Page[T], error) {
 		if _, err := callerFor(ctx, q, viewerID, orgID, act); err != nil {
 			return Page[T]{}, err
 		}
@@ -758,3 +763,34 @@ func (m Member) keyset() Cursor { return m.User.keyset() }
 
 // keyset is where an invitation stands in the invitations list's order.
 func (i Invitation) keyset() Cursor { return Cursor{CreatedAt: i.CreatedAt, ID: i.ID} }
+
+// InvitationPreview is what an invitation link shows before it is
+// accepted: the organization and the invited address.
+type InvitationPreview struct {
+	Organization string
+	Email        string
+	ExpiresAt    time.Time
+}
+
+// PreviewInvitation reads a live invitation by its token, without
+// spending it, so its page can say what accepting does (the token's
+// holder holds the mailbox it went to).
+// Errors: invalid_token (unknown, accepted, revoked or expired token).
+func (o *Orgs) PreviewInvitation(ctx context.Context, token string) (InvitationPreview, error) {
+	hash, ok := tokenHash(token)
+	if !ok {
+		return InvitationPreview{}, ErrInvalidToken
+	}
+	inv, err := query(ctx, o.db.q.InvitationGetByHash, hash)
+	if err != nil {
+		return InvitationPreview{}, notFoundAs(err, ErrInvalidToken)
+	}
+	if inv.AcceptedAt != nil || inv.RevokedAt != nil || !time.Now().Before(inv.ExpiresAt) {
+		return InvitationPreview{}, ErrInvalidToken
+	}
+	org, err := query(ctx, o.db.q.OrgGet, inv.OrganizationID)
+	if err != nil {
+		return InvitationPreview{}, notFoundAs(err, ErrInvalidToken)
+	}
+	return InvitationPreview{Organization: org.Organization.Name, Email: inv.Email, ExpiresAt: inv.ExpiresAt}, nil
+}

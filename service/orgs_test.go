@@ -768,3 +768,39 @@ func TestOrgAccountDeletionFreesSeats(t *testing.T) {
 		}
 	}
 }
+
+// A deactivated org admin does not count for the last-admin rule: with the
+// other admin deactivated by a platform admin, the last active one can
+// neither leave nor give up the role while members remain.
+func TestOrgLastActiveAdminStays(t *testing.T) {
+	t.Parallel()
+	f := newOrgFixture(t)
+	ensureGroups(t, f)
+	ctx := context.Background()
+	org, a := f.newOrg("Acme")
+	f.exec(`UPDATE organizations SET plan = 'team' WHERE id = $1`, org)
+	b := f.mkEmailUser("b@example.com")
+	f.join(org, a, b, "b@example.com", "org_admin")
+	c := f.mkEmailUser("c@example.com")
+	f.join(org, a, c, "c@example.com")
+	root := f.mkUser(userSpec{email: "root@example.com", role: "admin"})
+	if _, err := f.admin.SetActive(ctx, root, b, false); err != nil {
+		t.Fatalf("deactivate b: %v", err)
+	}
+	if _, err := f.orgs.SetMemberGroups(ctx, a, org, a, []string{"org_viewer"}); !errors.Is(err, service.ErrLastAdmin) {
+		t.Fatalf("last active admin drops org_admin: got %v, want last_admin", err)
+	}
+	if err := f.orgs.RemoveMember(ctx, a, org, a); !errors.Is(err, service.ErrLastAdmin) {
+		t.Fatalf("last active admin leaves: got %v, want last_admin", err)
+	}
+	if g := f.groupsOf(a); !slices.Contains(g, "org_admin") {
+		t.Fatalf("a's groups: got %v, want org_admin kept", g)
+	}
+	// Reactivated, b counts again: a may leave.
+	if _, err := f.admin.SetActive(ctx, root, b, true); err != nil {
+		t.Fatalf("reactivate b: %v", err)
+	}
+	if err := f.orgs.RemoveMember(ctx, a, org, a); err != nil {
+		t.Fatalf("a leaves with b active: %v", err)
+	}
+}

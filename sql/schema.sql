@@ -657,10 +657,15 @@ CREATE TABLE public.sessions (
     expires_at timestamp with time zone NOT NULL,
     revoked_at timestamp with time zone,
     revoked_reason text,
+    kind text DEFAULT 'api'::text NOT NULL,
+    web_token_hash bytea,
     CONSTRAINT sessions_expires_at_chk CHECK ((expires_at > created_at)),
+    CONSTRAINT sessions_kind_chk CHECK ((kind = ANY (ARRAY['api'::text, 'web'::text]))),
     CONSTRAINT sessions_revoked_pair_chk CHECK (((revoked_at IS NULL) = (revoked_reason IS NULL))),
     CONSTRAINT sessions_revoked_reason_chk CHECK ((revoked_reason = ANY (ARRAY['logout'::text, 'reuse_detected'::text, 'password_changed'::text, 'password_reset'::text, 'deactivated'::text, 'deleted'::text, 'revoked_by_user'::text, 'role_changed'::text, 'address_proven'::text]))),
-    CONSTRAINT sessions_user_agent_chk CHECK ((char_length(user_agent) <= 512))
+    CONSTRAINT sessions_user_agent_chk CHECK ((char_length(user_agent) <= 512)),
+    CONSTRAINT sessions_web_token_chk CHECK (((kind = 'web'::text) = (web_token_hash IS NOT NULL))),
+    CONSTRAINT sessions_web_token_hash_chk CHECK ((octet_length(web_token_hash) = 32))
 );
 
 
@@ -1220,6 +1225,13 @@ CREATE INDEX sessions_user_live_idx ON public.sessions USING btree (user_id, cre
 
 
 --
+-- Name: sessions_web_token_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX sessions_web_token_key ON public.sessions USING btree (web_token_hash) WHERE (web_token_hash IS NOT NULL);
+
+
+--
 -- Name: user_permission_groups_group_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1657,4 +1669,6 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261202005002'),
     ('20261202005003'),
     ('20261202005004'),
-    ('20261202006001');
+    ('20261202006001'),
+    ('20261207200001'),
+    ('20261207500001');
