@@ -32,11 +32,12 @@ func withCORS(origins []string, next http.Handler) http.Handler {
 		MaxAge:         corsMaxAge,
 	})
 	h := c.Handler(next)
+	preflight := &routeSeries{pattern: "OPTIONS (CORS preflight)"}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			// Logged and counted as what it is, not as an unmatched route.
 			if c := requestOf(r.Context()); c != nil {
-				c.route.pattern = "OPTIONS (CORS preflight)"
+				c.route = preflight
 			}
 			if v, ok := r.Header["Access-Control-Request-Headers"]; ok {
 				r.Header["Access-Control-Request-Headers"] = []string{normalizeHeaderList(v)}

@@ -50,7 +50,7 @@ type routeSeries struct {
 // observe counts a request of the route pattern (series: its series, or
 // nil) that answered status in seconds.
 func (m *metrics) observe(pattern string, series *routeSeries, status int, seconds float64) {
-	if series == nil || series.pattern != pattern {
+	if series == nil {
 		m.requests.WithLabelValues(pattern, strconv.Itoa(status)).Inc()
 		m.latency.WithLabelValues(pattern).Observe(seconds)
 		return

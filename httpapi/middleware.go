@@ -22,12 +22,6 @@ type ctxKey int
 // keyRequest is the key of the request context (requestContext).
 const keyRequest ctxKey = 0
 
-// routeInfo is filled in by the matched route, for logs and metrics.
-type routeInfo struct {
-	pattern string
-	series  *routeSeries // the pattern's metric series; nil: none kept
-}
-
 func requestID(ctx context.Context) string {
 	if c := requestOf(ctx); c != nil {
 		return c.id
@@ -131,12 +125,12 @@ func (s *Server) observe(next http.Handler) http.Handler {
 // logRequest counts a finished request in the metrics and writes its line
 // of the request log.
 func (s *Server) logRequest(r *http.Request, c *requestContext, start time.Time) {
-	pattern := c.route.pattern
+	pattern := c.pattern()
 	if pattern == "" {
 		pattern = "unmatched"
 	}
 	elapsed := time.Since(start)
-	s.metrics.observe(pattern, c.route.series, c.sw.status, elapsed.Seconds())
+	s.metrics.observe(pattern, c.route, c.sw.status, elapsed.Seconds())
 	if !s.log.Enabled(c, slog.LevelInfo) {
 		return
 	}
@@ -149,7 +143,7 @@ func (s *Server) logRequest(r *http.Request, c *requestContext, start time.Time)
 	}
 	n := len(attrs) - 1
 	if s.tracing {
-		attrs[n] = slog.String("trace_id", nameSpan(r, c.route.pattern))
+		attrs[n] = slog.String("trace_id", nameSpan(r, c.pattern()))
 		n++
 	}
 	s.log.LogAttrs(c, slog.LevelInfo, "request", attrs[:n]...)
@@ -176,7 +170,7 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 	series := &routeSeries{pattern: pattern}
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c := requestOf(r.Context()); c != nil {
-			c.route = routeInfo{pattern: pattern, series: series}
+			c.route = series
 		}
 		if err := h(w, r); err != nil {
 			s.fail(w, r, err)
@@ -187,10 +181,11 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 // handlePage registers a hosted page (Deps.Pages): as handle does, but
 // the page writes its own errors, and its pattern is not an API route.
 func (s *Server) handlePage(pattern string, h http.Handler) {
+	series := &routeSeries{pattern: pattern}
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The request context already carries the database budget.
 		if c := requestOf(r.Context()); c != nil {
-			c.route = routeInfo{pattern: pattern}
+			c.route = series
 		}
 		h.ServeHTTP(w, r)
 	}))

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/netip"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,17 +26,20 @@ type requestContext struct {
 
 	id     string
 	client netip.Addr
-	route  routeInfo
+	route  *routeSeries // the matched route (its pattern and metric series); nil: none
 	sw     statusWriter // the response, as observe sees it
 	// The principal is set once, by authed, before the handler runs.
 	principal service.Principal
 	authed    bool
 
-	deadline time.Time // zero: no budget
-	arm      sync.Once
-	armed    atomic.Bool // timed and cancel are set
-	timed    context.Context
-	cancel   context.CancelFunc
+	deadline time.Time                   // zero: no budget
+	timer    atomic.Pointer[budgetTimer] // made at the first wait
+}
+
+// budgetTimer is the context that ends at the budget's deadline.
+type budgetTimer struct {
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // requestOf returns the request context of ctx (or of the one ctx was
@@ -53,11 +55,15 @@ func (c *requestContext) budget() context.Context {
 	if c.deadline.IsZero() {
 		return c.Context
 	}
-	c.arm.Do(func() {
-		c.timed, c.cancel = context.WithDeadline(c.Context, c.deadline)
-		c.armed.Store(true)
-	})
-	return c.timed
+	if t := c.timer.Load(); t != nil {
+		return t.ctx
+	}
+	ctx, cancel := context.WithDeadline(c.Context, c.deadline)
+	if !c.timer.CompareAndSwap(nil, &budgetTimer{ctx: ctx, cancel: cancel}) {
+		cancel() // another goroutine made it first
+		return c.timer.Load().ctx
+	}
+	return ctx
 }
 
 // Deadline is the earlier of the budget's deadline and the server's.
@@ -80,15 +86,23 @@ func (c *requestContext) Value(key any) any {
 	if _, ok := key.(service.CallerKey); ok && c.authed {
 		return c.principal.User.ID
 	}
-	if c.armed.Load() {
-		return c.timed.Value(key)
+	if t := c.timer.Load(); t != nil {
+		return t.ctx.Value(key)
 	}
 	return c.Context.Value(key)
 }
 
+// pattern is the matched route's pattern; "" before a route matched.
+func (c *requestContext) pattern() string {
+	if c.route == nil {
+		return ""
+	}
+	return c.route.pattern
+}
+
 // end releases the budget's timer, if it was made.
 func (c *requestContext) end() {
-	if c.armed.Load() {
-		c.cancel()
+	if t := c.timer.Load(); t != nil {
+		t.cancel()
 	}
 }

@@ -132,7 +132,7 @@ func benchMeFlags(fs *flag.FlagSet) meFlags {
 		cpuProfile:  fs.String("cpuprofile", "", "write a CPU profile of the load phase (caches on, IdP tokens) to this file"),
 		memProfile:  fs.String("memprofile", "", "write an allocation profile of the load phase (caches on, IdP tokens) to this file"),
 		rounds:      fs.Int("rounds", 3, "rounds: each measurement once per round, interleaved; the best round of each is kept"),
-		compare:     fs.Bool("compare", false, "also measure pgbench -S (scale 10, when on PATH) and a trivial handler; fail below the bars"),
+		compare:     fs.Bool("compare", false, "also measure pgbench -S (scale 10, for --duration at c8 and c32, at the start of each round) and a trivial handler; ratios by round, their median against the bars"),
 	}
 }
 
@@ -244,7 +244,7 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 		}
 		defer stop()
 		runs = append(runs, run{label: trivialLabel, base: base})
-		if pgRound, err = pgbenchSetup(ctx, cfg, stdout); err != nil {
+		if pgRound, err = pgbenchSetup(ctx, cfg, *f.duration, stdout); err != nil {
 			return err
 		}
 	}
@@ -260,7 +260,17 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	}
 	best := map[string]loadResult{}
 	pgBest := 0.0
+	var rounds []roundRates // --compare: each round's throughputs, pgbench's measured in the same round
 	for round := 1; round <= *f.rounds; round++ {
+		rates := roundRates{}
+		if pgRound != nil {
+			tps, err := pgRound()
+			if err != nil {
+				return err
+			}
+			pgBest = max(pgBest, tps)
+			rates[pgbenchLabel] = tps
+		}
 		for i, r := range runs {
 			stopProfile := func() error { return nil }
 			if round == 1 && i == 0 {
@@ -281,14 +291,9 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 			if b, ok := best[r.label]; !ok || res.rate() > b.rate() {
 				best[r.label] = res
 			}
+			rates[r.label] = res.rate()
 		}
-		if pgRound != nil {
-			tps, err := pgRound()
-			if err != nil {
-				return err
-			}
-			pgBest = max(pgBest, tps)
-		}
+		rounds = append(rounds, rates)
 	}
 	fmt.Fprintf(stdout, "best of %d rounds, load average now %s:\n", *f.rounds, loadAverage())
 	for _, r := range runs {
@@ -328,8 +333,11 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	userd := map[string]loadResult{}
 	for _, k := range kinds {
 		userd[k.name] = best[k.name+", "+insts[0].name]
+		for _, rates := range rounds {
+			rates[k.name] = rates[k.name+", "+insts[0].name]
+		}
 	}
-	return checkBars(userd, best[trivialLabel], pgBest, len(body), stdout)
+	return checkBars(userd, best[trivialLabel], pgBest, rounds, len(body), stdout)
 }
 
 // tokenKind is a set of bearer tokens of one kind.

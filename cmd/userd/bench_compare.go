@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -22,31 +23,81 @@ import (
 
 // The bars of bench me --compare, for each token kind with caches on.
 const (
-	barPgbench = 1.0                   // userd (c32) / pgbench -S at its best of c8 and c32
-	barTrivial = 0.5                   // userd / a trivial handler, same load client
-	barP99     = 10 * time.Millisecond // userd's p99
+	barPgbench = 1.0                   // userd (c32) / pgbench -S at its best of c8 and c32, median of the rounds
+	barTrivial = 0.5                   // userd / a trivial handler, same load client, median of the rounds
+	barP99     = 10 * time.Millisecond // userd's p99 in its best round
 )
 
-// trivialLabel names the trivial handler's figures.
-const trivialLabel = "trivial net/http handler, same bytes"
+// trivialLabel names the trivial handler's figures; pgbenchLabel names
+// pgbench's in a round's rates.
+const (
+	trivialLabel = "trivial net/http handler, same bytes"
+	pgbenchLabel = "pgbench -S"
+)
+
+// roundRates are the throughputs one round of bench me --compare
+// measured, by label: each token kind's with caches on (by kind name),
+// trivialLabel's and pgbenchLabel's. Ratios are taken within a round, so
+// that what else loads the machine weighs on both sides of each alike.
+type roundRates map[string]float64
+
+// ratios returns, for each round that measured both, a/b.
+func ratios(rounds []roundRates, a, b string) []float64 {
+	var rs []float64
+	for _, r := range rounds {
+		if r[a] > 0 && r[b] > 0 {
+			rs = append(rs, r[a]/r[b])
+		}
+	}
+	return rs
+}
+
+// median returns the median of xs (the mean of the middle two for an
+// even count); 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// formatRatios lists ratios as "1.02 0.97 1.10".
+func formatRatios(rs []float64) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = fmt.Sprintf("%.2f", r)
+	}
+	return strings.Join(parts, " ")
+}
 
 // checkBars prints, for each token kind with caches on, userd's figures
 // against pgbench -S (a bare primary-key select, best of c8 and c32) and
-// the trivial handler answering the same bytes to the same load client,
-// and fails below a bar.
-func checkBars(userd map[string]loadResult, trivial loadResult, pgbench float64, bodyLen int, stdout io.Writer) error {
-	fmt.Fprintf(stdout, "trivial handler (%d bytes): %.0f req/s; pgbench -S -j 2 -T 10, best of c8 and c32: %.0f TPS\n",
+// the trivial handler answering the same bytes to the same load client:
+// the ratio of each round, their median and the best, and the best
+// rounds' ratio. It fails when a median is below its bar, or the p99 of
+// userd's best round over its bar.
+func checkBars(userd map[string]loadResult, trivial loadResult, pgbench float64, rounds []roundRates, bodyLen int, stdout io.Writer) error {
+	fmt.Fprintf(stdout, "trivial handler (%d bytes): best %.0f req/s; pgbench -S -j 2, best of c8 and c32: best %.0f TPS\n",
 		bodyLen, trivial.rate(), pgbench)
 	var failed []string
-	for name, r := range userd {
-		vsPg, vsTrivial := r.rate()/pgbench, r.rate()/trivial.rate()
-		fmt.Fprintf(stdout, "%s, caches on: %.0f req/s = %.2fx pgbench -S (bar %.1f), %.2fx the trivial handler (bar %.1f), p99 %s (bar %s), errors %d\n",
-			name, r.rate(), vsPg, barPgbench, vsTrivial, barTrivial, r.p99.Round(time.Microsecond), barP99, r.errors)
-		if vsPg < barPgbench {
-			failed = append(failed, fmt.Sprintf("%s: %.2fx pgbench", name, vsPg))
+	for _, name := range slices.Sorted(maps.Keys(userd)) {
+		r := userd[name]
+		vsPg, vsTrivial := ratios(rounds, name, pgbenchLabel), ratios(rounds, name, trivialLabel)
+		medPg, medTrivial := median(vsPg), median(vsTrivial)
+		fmt.Fprintf(stdout, "%s, caches on: best %.0f req/s, p99 %s (bar %s), errors %d\n", name, r.rate(), r.p99.Round(time.Microsecond), barP99, r.errors)
+		fmt.Fprintf(stdout, "  / pgbench -S by round: %s; median %.2fx (bar %.1f), best %.2fx; best / best %.2fx\n",
+			formatRatios(vsPg), medPg, barPgbench, slices.Max(append(vsPg, 0)), r.rate()/pgbench)
+		fmt.Fprintf(stdout, "  / the trivial handler by round: %s; median %.2fx (bar %.1f), best %.2fx; best / best %.2fx\n",
+			formatRatios(vsTrivial), medTrivial, barTrivial, slices.Max(append(vsTrivial, 0)), r.rate()/trivial.rate())
+		if medPg < barPgbench {
+			failed = append(failed, fmt.Sprintf("%s: median %.2fx pgbench", name, medPg))
 		}
-		if vsTrivial < barTrivial {
-			failed = append(failed, fmt.Sprintf("%s: %.2fx the trivial handler", name, vsTrivial))
+		if medTrivial < barTrivial {
+			failed = append(failed, fmt.Sprintf("%s: median %.2fx the trivial handler", name, medTrivial))
 		}
 		if r.p99 > barP99 {
 			failed = append(failed, fmt.Sprintf("%s: p99 %s", name, r.p99.Round(time.Microsecond)))
@@ -94,10 +145,11 @@ var tpsLine = regexp.MustCompile(`(?m)^tps = ([0-9.]+)`)
 
 // pgbenchSetup finds pgbench, recreates the scratch database
 // userd_pgbench next to the configured one and initialises it at scale 10;
-// the function it returns runs one round, the select-only script for 10 s
-// at 8 and at 32 clients on 2 threads, and returns the better TPS. Every
-// pgbench run is bounded in time.
-func pgbenchSetup(ctx context.Context, cfg config.Config, stdout io.Writer) (func() (float64, error), error) {
+// the function it returns runs one round, the select-only script for
+// duration (whole seconds, at least 1) at 8 and at 32 clients on 2
+// threads, and returns the better TPS. Every pgbench run is bounded in
+// time.
+func pgbenchSetup(ctx context.Context, cfg config.Config, duration time.Duration, stdout io.Writer) (func() (float64, error), error) {
 	pgbench, err := findPgbench()
 	if err != nil {
 		return nil, err
@@ -127,10 +179,11 @@ func pgbenchSetup(ctx context.Context, cfg config.Config, stdout io.Writer) (fun
 		return nil, err
 	}
 	fmt.Fprintf(stdout, "pgbench -i -s 10 (%s): %s\n", pgbench, time.Since(start).Round(time.Millisecond))
+	seconds := strconv.Itoa(max(1, int(duration.Round(time.Second)/time.Second)))
 	return func() (float64, error) {
 		best := 0.0
 		for _, c := range []string{"8", "32"} {
-			out, err := run(time.Minute, "-n", "-S", "-j", "2", "-T", "10", "-c", c)
+			out, err := run(time.Minute+2*duration, "-n", "-S", "-j", "2", "-T", seconds, "-c", c)
 			if err != nil {
 				return 0, err
 			}
@@ -142,7 +195,7 @@ func pgbenchSetup(ctx context.Context, cfg config.Config, stdout io.Writer) (fun
 			if err != nil {
 				return 0, fmt.Errorf("pgbench -c %s: %w", c, err)
 			}
-			fmt.Fprintf(stdout, "pgbench -S -j 2 -T 10 -c %s: %.0f TPS\n", c, tps)
+			fmt.Fprintf(stdout, "pgbench -S -j 2 -T %s -c %s: %.0f TPS\n", seconds, c, tps)
 			best = max(best, tps)
 		}
 		return best, nil
