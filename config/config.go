@@ -47,9 +47,9 @@ type Config struct {
 	RedirectURLs []string
 	Brand        Brand
 	WebTemplates string // directory of page templates replacing the embedded ones; "": none
-	Tracing     bool   // OTEL_EXPORTER_OTLP_ENDPOINT (or its _TRACES_ form) is set
-	IdP         IdP
-	Limits      Limits
+	Tracing      bool   // OTEL_EXPORTER_OTLP_ENDPOINT (or its _TRACES_ form) is set
+	IdP          IdP
+	Limits       Limits
 	// Cache is false with USERD_CACHE=off: no verified-token or principal
 	// cache (every request verifies its token and reads its user).
 	Cache bool
