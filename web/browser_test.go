@@ -124,7 +124,7 @@ func (d *device) run(actions ...chromedp.Action[chromedp.Void]) {
 }
 
 func (d *device) screenshot(path string) {
-	png, err := chromedp.Run(d.ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(d.ctx, chromedp.FullScreenshot(100)) // quality 100 is PNG, less is JPEG
 	if err != nil || len(png) == 0 {
 		return
 	}
