@@ -69,12 +69,34 @@ func TestLoadRejects(t *testing.T) {
 		"USERD_LOGIN_LIMIT_PER_IP":  {"USERD_LOGIN_LIMIT_PER_IP": "-1"},
 		"USERD_SIGNUP_LIMIT_PER_IP": {"USERD_SIGNUP_LIMIT_PER_IP": "many"},
 		"USERD_TRUSTED_PROXIES":     {"USERD_TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"},
+		"USERD_SITE_URL":            {"USERD_SITE_URL": "app.example.com"},
+		"USERD_BRAND_COLOR":         {"USERD_BRAND_COLOR": "red"},
+		"USERD_BRAND_LOGO_URL":      {"USERD_BRAND_LOGO_URL": "javascript:alert(1)"},
 	}
 	for want, m := range cases {
 		_, err := Load(env(m))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Load(%v): got %v, want an error mentioning %q", m, err, want)
 		}
+	}
+}
+
+func TestLoadPages(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"USERD_PUBLIC_URL": "https://id.example.com"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LinkBase() != "https://id.example.com" || c.Brand.Name != "userd" || len(c.RedirectURLs) != 0 {
+		t.Fatalf("defaults: link base %q, brand %q, redirects %v", c.LinkBase(), c.Brand.Name, c.RedirectURLs)
+	}
+	c, err = Load(env(map[string]string{"USERD_PUBLIC_URL": "https://id.example.com", "USERD_SITE_URL": "https://app.example.com/",
+		"USERD_REDIRECT_URLS": "https://app.example.com, https://shop.example.com/done", "USERD_BRAND_COLOR": "#0a7"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LinkBase() != "https://app.example.com" || len(c.RedirectURLs) != 2 || c.Brand.Color != "#0a7" {
+		t.Fatalf("got link base %q, redirects %v, colour %q", c.LinkBase(), c.RedirectURLs, c.Brand.Color)
 	}
 }
 

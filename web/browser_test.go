@@ -97,7 +97,7 @@ type device struct {
 func (s *site) device(t *testing.T, name string) *device {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(sharedBrowser(t), chromedp.WithNewBrowserContext())
-	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 6*time.Minute)
 	d := &device{t: t, s: s, name: name, ctx: ctx}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -124,7 +124,7 @@ func (d *device) run(actions ...chromedp.Action[chromedp.Void]) {
 }
 
 func (d *device) screenshot(path string) {
-	png, err := chromedp.Run(d.ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(d.ctx, chromedp.FullScreenshot(100)) // quality 100 is PNG, less is JPEG
 	if err != nil || len(png) == 0 {
 		return
 	}
@@ -153,7 +153,10 @@ func (d *device) heading(want string) {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		var err error
-		got, err = chromedp.Run(d.ctx, chromedp.Evaluate[string](`(document.querySelector("h1") || {}).textContent || ""`))
+		// A page that a submit left is stale (window.userdStale): its
+		// heading may be the next page's too.
+		got, err = chromedp.Run(d.ctx, chromedp.Evaluate[string](
+			`window.userdStale || document.readyState !== "complete" ? "" : ((document.querySelector("h1") || {}).textContent || "")`))
 		if err == nil && strings.TrimSpace(got) == want {
 			break
 		}
@@ -197,9 +200,26 @@ func (d *device) submit(form string, fields map[string]string) {
 		sel := chromedp.CSS(form + ` [name="` + name + `"]`)
 		actions = append(actions, chromedp.WaitVisible(sel), chromedp.SendKeys(sel, value))
 	}
-	actions = append(actions, chromedp.Click(chromedp.CSS(form+` button[type="submit"]`)))
 	d.run(actions...)
+	d.click(form + ` button[type="submit"]`)
 }
+
+// click clicks what sel selects, marking the page stale first: heading
+// then waits for the page the click leads to.
+func (d *device) click(sel string) {
+	d.t.Helper()
+	if _, err := chromedp.Run(d.ctx, chromedp.Evaluate[bool](`window.userdStale = true`)); err != nil {
+		d.t.Fatalf("%s: %v", d.name, err)
+	}
+	d.run(chromedp.Click(chromedp.CSS(sel)))
+}
+
+// checked are the pages axe-core passed, by heading, count of messages
+// and path.
+var checked = struct {
+	sync.Mutex
+	pages map[string]bool
+}{pages: map[string]bool{}}
 
 type axeResult struct {
 	ID     string `json:"id"`
@@ -215,6 +235,21 @@ type axeResult struct {
 // does not govern (the pages themselves allow no script).
 func (d *device) axe() {
 	d.t.Helper()
+	// Each page, in each of its states (with or without errors and
+	// notices), is checked once per test binary: the flows open some pages
+	// many times, and a check costs a second or more on a loaded machine.
+	key, err := chromedp.Run(d.ctx, chromedp.Evaluate[string](
+		`document.querySelector("h1").textContent + "|" + document.querySelectorAll(".error, .alert, .notice").length + "|" + location.pathname`))
+	if err != nil {
+		d.t.Fatalf("%s: %v", d.name, err)
+	}
+	checked.Lock()
+	seen := checked.pages[key]
+	checked.pages[key] = true
+	checked.Unlock()
+	if seen {
+		return
+	}
 	loaded, err := chromedp.Run(d.ctx, chromedp.Evaluate[bool](`typeof window.axe !== "undefined"`))
 	if err == nil && !loaded {
 		_, err = chromedp.Run(d.ctx, chromedp.Evaluate[bool](axeSource+";true"))
@@ -252,7 +287,7 @@ func TestBrowserSignUpVerifyElsewhere(t *testing.T) {
 	phone.submit(`form[action="/verify-email"]`, map[string]string{"password": testPassword})
 	phone.heading("Email address confirmed")
 
-	laptop.run(chromedp.Click(chromedp.CSS(`header form[action="/signout"] button`)))
+	laptop.click(`header form[action="/signout"] button`)
 	laptop.heading("Sign in")
 	laptop.submit(`form[action="/signin"]`, map[string]string{"identifier": "flow@example.com", "password": testPassword})
 	laptop.heading("Your account")
@@ -269,7 +304,7 @@ func TestBrowserSignUpVerifyElsewhere(t *testing.T) {
 	laptop.open("/account/sessions")
 	laptop.heading("Sessions")
 	laptop.expectText("(this browser)")
-	laptop.run(chromedp.Click(chromedp.CSS(`form[action="/account/sessions/revoke-all"] button`)))
+	laptop.click(`form[action="/account/sessions/revoke-all"] button`)
 	laptop.heading("Sign in")
 	laptop.open("/account")
 	laptop.heading("Sign in")
@@ -282,7 +317,7 @@ func TestBrowserForgotReset(t *testing.T) {
 	d := s.device(t, "browser")
 	d.open("/signin")
 	d.heading("Sign in")
-	d.run(chromedp.Click(chromedp.CSS(`a[href="/forgot-password"]`)))
+	d.click(`a[href="/forgot-password"]`)
 	d.heading("Reset your password")
 	d.submit(`form[action="/forgot-password"]`, map[string]string{"email": "reset.flow@example.com"})
 	d.heading("Check your mail")
@@ -293,7 +328,7 @@ func TestBrowserForgotReset(t *testing.T) {
 	d.expectText("Must be at least 8 characters")
 	d.submit(`form[action="/reset-password"]`, map[string]string{"password": "the reset passphrase"})
 	d.heading("Password changed")
-	d.run(chromedp.Click(chromedp.CSS(`main a[href="/signin"]`)))
+	d.click(`main a[href="/signin"]`)
 	d.heading("Sign in")
 	d.submit(`form[action="/signin"]`, map[string]string{"identifier": "reset.flow@example.com", "password": "the reset passphrase"})
 	d.heading("Your account")
@@ -314,7 +349,7 @@ func TestBrowserInvitation(t *testing.T) {
 	d := s.device(t, "invitee")
 	d.open(s.link("invitee@example.com", "/accept-invitation"))
 	d.heading("Join Northwind")
-	d.run(chromedp.Click(chromedp.CSS(`main a[href^="/signup"]`)))
+	d.click(`main a[href^="/signup"]`)
 	d.heading("Create an account")
 	email, err := chromedp.Run(d.ctx, chromedp.Value(chromedp.CSS(`#email`)))
 	if err != nil || email != "invitee@example.com" {
@@ -322,7 +357,7 @@ func TestBrowserInvitation(t *testing.T) {
 	}
 	d.submit(`form[action="/signup"]`, map[string]string{"password": testPassword})
 	d.heading("Join Northwind")
-	d.run(chromedp.Click(chromedp.CSS(`form[action="/accept-invitation"] button`)))
+	d.click(`form[action="/accept-invitation"] button`)
 	d.heading("Your account")
 	d.expectText("member of Northwind", "You joined the organization.")
 }
