@@ -505,7 +505,7 @@ func TestWebhooksRefusePrivateAddresses(t *testing.T) {
 		}
 		n++
 		if lastErr == nil || !strings.Contains(*lastErr, "address not allowed") {
-			t.Errorf("%s: got last_error %v, want the address refused", url, lastErr)
+			t.Errorf("%s: got last_error %q, want the address refused", url, deref(lastErr))
 		}
 	}
 	if n != len(urls) {
@@ -668,4 +668,11 @@ func listenOn(t *testing.T, addr string) net.Listener {
 	}
 	t.Fatalf("listen %s again: %v", addr, err)
 	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
 }
