@@ -232,9 +232,9 @@ func TestWebhooksEventsSignedAndDelivered(t *testing.T) {
 		"organization.created", "organization.member_added", "organization.plan_changed", "organization.member_removed",
 		"organization.deleted", "user.deleted",
 	}
-	got := rcv.waitFor(20*time.Second, "every event", func(g []received) bool { return len(g) >= len(want) })
+	rcv.waitFor(20*time.Second, "every event", func(g []received) bool { return len(g) >= len(want) })
 	time.Sleep(100 * time.Millisecond) // nothing more comes
-	got = rcv.received()
+	got := rcv.received()
 	types := rcv.types()
 	slices.Sort(types)
 	slices.Sort(want)
