@@ -232,9 +232,9 @@ func TestWebhooksEventsSignedAndDelivered(t *testing.T) {
 		"organization.created", "organization.member_added", "organization.plan_changed", "organization.member_removed",
 		"organization.deleted", "user.deleted",
 	}
-	got := rcv.waitFor(20*time.Second, "every event", func(g []received) bool { return len(g) >= len(want) })
+	rcv.waitFor(20*time.Second, "every event", func(g []received) bool { return len(g) >= len(want) })
 	time.Sleep(100 * time.Millisecond) // nothing more comes
-	got = rcv.received()
+	got := rcv.received()
 	types := rcv.types()
 	slices.Sort(types)
 	slices.Sort(want)
@@ -505,7 +505,7 @@ func TestWebhooksRefusePrivateAddresses(t *testing.T) {
 		}
 		n++
 		if lastErr == nil || !strings.Contains(*lastErr, "address not allowed") {
-			t.Errorf("%s: got last_error %v, want the address refused", url, lastErr)
+			t.Errorf("%s: got last_error %q, want the address refused", url, deref(lastErr))
 		}
 	}
 	if n != len(urls) {
@@ -668,4 +668,11 @@ func listenOn(t *testing.T, addr string) net.Listener {
 	}
 	t.Fatalf("listen %s again: %v", addr, err)
 	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
 }
