@@ -72,6 +72,8 @@ func TestLoadRejects(t *testing.T) {
 		"USERD_SITE_URL":            {"USERD_SITE_URL": "app.example.com"},
 		"USERD_BRAND_COLOR":         {"USERD_BRAND_COLOR": "red"},
 		"USERD_BRAND_LOGO_URL":      {"USERD_BRAND_LOGO_URL": "javascript:alert(1)"},
+		"USERD_DB_POOLER":           {"USERD_DB_POOLER": "statement"},
+		"USERD_REPLICA_MAX_LAG":     {"USERD_REPLICA_MAX_LAG": "1"},
 	}
 	for want, m := range cases {
 		_, err := Load(env(m))
@@ -266,5 +268,32 @@ func TestRedactorKnowsOTLPHeaders(t *testing.T) {
 	r := Redactor(env(map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "x-honeycomb-team=hc-secret-key,x-other=another-secret"}))
 	if got := r.String("export failed with hc-secret-key and another-secret"); strings.Contains(got, "hc-secret-key") || strings.Contains(got, "another-secret") {
 		t.Fatalf("got %q, want the header values redacted", got)
+	}
+}
+
+// TestLoadScale: the pooler and replica settings, and the direct URLs'
+// default of DATABASE_URL.
+func TestLoadScale(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"DATABASE_URL": "postgres://bouncer/userd"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Scale{ListenURL: "postgres://bouncer/userd", MigrateURL: "postgres://bouncer/userd", ReplicaMaxLag: time.Second}
+	if c.Scale != want {
+		t.Errorf("defaults: got %+v, want %+v", c.Scale, want)
+	}
+	c, err = Load(env(map[string]string{
+		"DATABASE_URL": "postgres://bouncer/userd", "USERD_DB_POOLER": "transaction",
+		"USERD_LISTEN_DATABASE_URL": "postgres://pg/userd", "USERD_MIGRATE_DATABASE_URL": "postgres://pg/userd?x=1",
+		"USERD_DATABASE_REPLICA_URL": "postgres://replica/userd", "USERD_REPLICA_MAX_LAG": "250ms",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = Scale{Pooler: true, ListenURL: "postgres://pg/userd", MigrateURL: "postgres://pg/userd?x=1",
+		ReplicaURL: "postgres://replica/userd", ReplicaMaxLag: 250 * time.Millisecond}
+	if c.Scale != want {
+		t.Errorf("set: got %+v, want %+v", c.Scale, want)
 	}
 }

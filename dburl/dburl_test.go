@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/userd/userd/dburl"
 	"github.com/userd/userd/pgtest"
 )
@@ -44,5 +47,40 @@ func TestConnectWithPoolParams(t *testing.T) {
 	var one int
 	if err := conn.QueryRow(context.Background(), "SELECT 1").Scan(&one); err != nil || one != 1 {
 		t.Fatalf("SELECT 1: got %d, %v", one, err)
+	}
+}
+
+// TestPooledConfig: through a transaction-mode pooler, statements go by
+// cached description, no timeout rides on the startup packet, and a
+// context that ends closes the connection instead of sending a cancel
+// request; a URL's own exec mode wins.
+func TestPooledConfig(t *testing.T) {
+	t.Parallel()
+	cfg, err := dburl.PooledConfig("postgres://u@h:6432/db?pool_max_conns=10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.ConnConfig.DefaultQueryExecMode; got != pgx.QueryExecModeCacheDescribe {
+		t.Errorf("exec mode: got %v, want cache_describe", got)
+	}
+	for _, p := range []string{"statement_timeout", "lock_timeout"} {
+		if v, ok := cfg.ConnConfig.RuntimeParams[p]; ok {
+			t.Errorf("startup parameter %s = %q, want none", p, v)
+		}
+	}
+	if cfg.MaxConns != 10 {
+		t.Errorf("max conns: got %d, want 10", cfg.MaxConns)
+	}
+	if h := cfg.ConnConfig.BuildContextWatcherHandler(&pgconn.PgConn{}); h == nil {
+		t.Error("no context watcher handler")
+	} else if _, ok := h.(*pgconn.DeadlineContextWatcherHandler); !ok {
+		t.Errorf("context watcher: got %T, want *pgconn.DeadlineContextWatcherHandler", h)
+	}
+	cfg, err = dburl.PooledConfig("postgres://u@h:6432/db?default_query_exec_mode=simple_protocol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.ConnConfig.DefaultQueryExecMode; got != pgx.QueryExecModeSimpleProtocol {
+		t.Errorf("exec mode from the URL: got %v, want simple_protocol", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/userd/userd/dburl"
+	"github.com/userd/userd/pgtest"
 	"github.com/userd/userd/service"
 )
 
@@ -84,11 +85,13 @@ func (e *env) waitListenerLost(pid int) {
 }
 
 // outsideWrite runs sql on a connection of its own, which nothing of
-// userd's listens on: a write made by another process.
+// userd's listens on: a write made by another process. The connection is
+// direct, not through a pooler (make test-scale), as such a process's
+// would be.
 func (e *env) outsideWrite(sql string, args ...any) {
 	e.t.Helper()
 	ctx := context.Background()
-	conn, err := dburl.Connect(ctx, e.pool.Config().ConnString())
+	conn, err := dburl.Connect(ctx, pgtest.DirectURL(e.t, e.pool.Config().ConnString()))
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ import (
 
 var benchCommand = &command{
 	name:    "bench",
-	args:    "[me|directory|follows|avatar|import|flood|webhooks] [flags]",
+	args:    "[me|directory|follows|avatar|import|flood|webhooks|pooler] [flags]",
 	summary: "seed a userd_bench database and measure GET /users/me (me), the directory, follows, avatars, an import or a login flood (dev only)",
 	about: `Drops and recreates the database userd_bench next to DATABASE_URL (dev: the
 local server), seeds it with COPY, and measures; every run is bounded in
@@ -75,7 +75,14 @@ the p99 before.
 webhooks: delivers to a receiver on a loopback port with serve's worker: the
 rate of draining a backlog (--backlog events), then the lag from commit to
 arrival (p50/p99) of --events changes made back to back while delivery
-runs; fails if an event is late past --timeout or arrives twice.`,
+runs; fails if an event is late past --timeout or arrives twice.
+
+pooler --via-pooler URL: GET /users/me (caches off) and the directory
+directly and through a transaction-mode PgBouncer (URL; DATABASE_URL is the
+server behind it), /users/me in each pgx query exec mode, then 4 userd serve
+processes with pools of 10 through that PgBouncer serving 2,000 concurrent
+client connections; fails on any error there. scripts/bench-pooler.sh starts
+the PgBouncer and runs it.`,
 	flags: []flagSection{
 		{title: "bench me", declare: func(fs *flag.FlagSet) { benchMeFlags(fs) }},
 		{title: "bench directory", declare: func(fs *flag.FlagSet) { benchDirectoryFlags(fs) }},
@@ -84,6 +91,7 @@ runs; fails if an event is late past --timeout or arrives twice.`,
 		{title: "bench import", declare: func(fs *flag.FlagSet) { benchImportFlags(fs) }},
 		{title: "bench flood", declare: func(fs *flag.FlagSet) { benchFloodFlags(fs) }},
 		{title: "bench webhooks", declare: func(fs *flag.FlagSet) { benchWebhooksFlags(fs) }},
+		{title: "bench pooler", declare: func(fs *flag.FlagSet) { benchPoolerFlags(fs) }},
 	},
 	env: []string{"USERD_ENV", "DATABASE_URL", "USERD_DATA_DIR", "OTEL_EXPORTER_OTLP_ENDPOINT"},
 	example: `USERD_ENV=dev userd bench --users 100000 --duration 10s     # make bench
@@ -105,12 +113,12 @@ func bench(ctx context.Context, e cmdEnv, args []string) error {
 	}
 	run, ok := map[string]func(context.Context, config.Config, []string, io.Writer) error{
 		"me": benchMe, "directory": benchDirectory, "follows": benchFollows, "avatar": benchAvatar,
-		"import": benchImport, "flood": benchFlood, "webhooks": benchWebhooks,
+		"import": benchImport, "flood": benchFlood, "webhooks": benchWebhooks, "pooler": benchPooler,
 	}[args[0]]
 	if ok {
 		return run(ctx, cfg, args[1:], stdout)
 	}
-	return usageErrorf("bench: unknown benchmark %q (me, directory, follows, avatar, import, flood, webhooks)", args[0])
+	return usageErrorf("bench: unknown benchmark %q (me, directory, follows, avatar, import, flood, webhooks, pooler)", args[0])
 }
 
 // meFlags are the flags of bench me.
@@ -383,7 +391,7 @@ func benchTokens(cfg config.Config, key jwk.Key, n int, sessions []service.Seede
 // logLevel) to nowhere; stop ends both.
 func benchServe(ctx context.Context, cfg config.Config, dbURL string, tel *tracing, cache bool, logLevel slog.Level) (string, func(), error) {
 	cfg.Cache = cache
-	db, err := openPool(ctx, dbURL, cfg.Limits.DBTimeout, tel.queryTracer(), cacheConfig(cfg), nil)
+	db, err := openScaled(ctx, cfg, dbURL, cfg.Limits.DBTimeout, tel.queryTracer(), cacheConfig(cfg), nil)
 	if err != nil {
 		return "", nil, err
 	}
