@@ -14,9 +14,10 @@ import (
 // change, a reset, a deactivation or "sign out everywhere" ends it too.
 // It ends after WebIdleTTL without use, and WebAbsoluteTTL after its start
 // whatever the use. A sign-in starts a new one (the browser's earlier one
-// is revoked), and a change of the account's secrets gives it a new token
+// is revoked), and a password change gives it a new token
 // (RotateWebSession), so a cookie value seen before a sign-in or a change
-// never names a session after it.
+// never names a session after it. A role change revokes every session, so
+// the browser signs in again.
 
 // webTouchEvery is how stale a browser session's last use may get before a
 // request records a new one (a write per page view is not worth it).
@@ -129,7 +130,7 @@ func (a *Accounts) WebSignOut(ctx context.Context, token string) error {
 
 // RotateWebSession gives p's browser session a new cookie token and
 // returns it; the old one names nothing from now on. Pages call it after
-// a change of the account's secrets (password, email).
+// a password change.
 // Errors: invalid_token (the session was revoked meanwhile).
 func (a *Accounts) RotateWebSession(ctx context.Context, p Principal) (string, error) {
 	token, hash, err := newOpaqueToken()

@@ -97,13 +97,11 @@ type device struct {
 func (s *site) device(t *testing.T, name string) *device {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(sharedBrowser(t), chromedp.WithNewBrowserContext())
-	ctx, cancelTimeout := context.WithTimeout(ctx, 6*time.Minute)
 	d := &device{t: t, s: s, name: name, ctx: ctx}
 	t.Cleanup(func() {
 		if t.Failed() {
 			d.screenshot(filepath.Join("testdata", "screenshots", safeName(t.Name()+"-"+name)+".png"))
 		}
-		cancelTimeout()
 		cancel()
 	})
 	if err := chromedp.Do(ctx); err != nil {
@@ -116,15 +114,26 @@ var unsafe = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 
 func safeName(s string) string { return unsafe.ReplaceAllString(s, "_") }
 
+// stepTimeout bounds one step of a flow (the device's context must not
+// have a deadline: it would end the browser context).
+const stepTimeout = 2 * time.Minute
+
+// do runs one action on d with stepTimeout.
+func do[T any](d *device, a chromedp.Action[T]) (T, error) {
+	ctx, cancel := context.WithTimeout(d.ctx, stepTimeout)
+	defer cancel()
+	return chromedp.Run(ctx, a)
+}
+
 func (d *device) run(actions ...chromedp.Action[chromedp.Void]) {
 	d.t.Helper()
-	if err := chromedp.Do(d.ctx, actions...); err != nil {
+	if _, err := do(d, chromedp.Steps(actions...)); err != nil {
 		d.t.Fatalf("%s: %v", d.name, err)
 	}
 }
 
 func (d *device) screenshot(path string) {
-	png, err := chromedp.Run(d.ctx, chromedp.FullScreenshot(100)) // quality 100 is PNG, less is JPEG
+	png, err := do(d, chromedp.FullScreenshot(100)) // quality 100 is PNG, less is JPEG
 	if err != nil || len(png) == 0 {
 		return
 	}
@@ -155,7 +164,7 @@ func (d *device) heading(want string) {
 		var err error
 		// A page that a submit left is stale (window.userdStale): its
 		// heading may be the next page's too.
-		got, err = chromedp.Run(d.ctx, chromedp.Evaluate[string](
+		got, err = do(d, chromedp.Evaluate[string](
 			`window.userdStale || document.readyState !== "complete" ? "" : ((document.querySelector("h1") || {}).textContent || "")`))
 		if err == nil && strings.TrimSpace(got) == want {
 			break
@@ -174,7 +183,7 @@ func (d *device) heading(want string) {
 // text is the visible text of the page's main.
 func (d *device) text() string {
 	d.t.Helper()
-	s, err := chromedp.Run(d.ctx, chromedp.Text(chromedp.CSS("main")))
+	s, err := do(d, chromedp.Text(chromedp.CSS("main")))
 	if err != nil {
 		d.t.Fatalf("%s: %v", d.name, err)
 	}
@@ -208,7 +217,7 @@ func (d *device) submit(form string, fields map[string]string) {
 // then waits for the page the click leads to.
 func (d *device) click(sel string) {
 	d.t.Helper()
-	if _, err := chromedp.Run(d.ctx, chromedp.Evaluate[bool](`window.userdStale = true`)); err != nil {
+	if _, err := do(d, chromedp.Evaluate[bool](`window.userdStale = true`)); err != nil {
 		d.t.Fatalf("%s: %v", d.name, err)
 	}
 	d.run(chromedp.Click(chromedp.CSS(sel)))
@@ -238,7 +247,7 @@ func (d *device) axe() {
 	// Each page, in each of its states (with or without errors and
 	// notices), is checked once per test binary: the flows open some pages
 	// many times, and a check costs a second or more on a loaded machine.
-	key, err := chromedp.Run(d.ctx, chromedp.Evaluate[string](
+	key, err := do(d, chromedp.Evaluate[string](
 		`document.querySelector("h1").textContent + "|" + document.querySelectorAll(".error, .alert, .notice").length + "|" + location.pathname`))
 	if err != nil {
 		d.t.Fatalf("%s: %v", d.name, err)
@@ -250,21 +259,21 @@ func (d *device) axe() {
 	if seen {
 		return
 	}
-	loaded, err := chromedp.Run(d.ctx, chromedp.Evaluate[bool](`typeof window.axe !== "undefined"`))
+	loaded, err := do(d, chromedp.Evaluate[bool](`typeof window.axe !== "undefined"`))
 	if err == nil && !loaded {
-		_, err = chromedp.Run(d.ctx, chromedp.Evaluate[bool](axeSource+";true"))
+		_, err = do(d, chromedp.Evaluate[bool](axeSource+";true"))
 	}
 	if err != nil {
 		d.t.Fatalf("%s: inject axe-core: %v", d.name, err)
 	}
 	run := `axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.filter(v => v.impact === "serious" || v.impact === "critical"))`
-	out, err := chromedp.Run(d.ctx, chromedp.Evaluate[[]axeResult](run, chromedp.EvalAwaitPromise))
+	out, err := do(d, chromedp.Evaluate[[]axeResult](run, chromedp.EvalAwaitPromise))
 	if err != nil {
 		d.t.Fatalf("%s: axe-core: %v", d.name, err)
 	}
 	if len(out) > 0 {
 		b, _ := json.MarshalIndent(out, "", "  ")
-		url, _ := chromedp.Run(d.ctx, chromedp.Location())
+		url, _ := do(d, chromedp.Location())
 		d.t.Fatalf("%s: axe-core found %d serious or critical violations on %s:\n%s", d.name, len(out), url, b)
 	}
 }
@@ -351,7 +360,7 @@ func TestBrowserInvitation(t *testing.T) {
 	d.heading("Join Northwind")
 	d.click(`main a[href^="/signup"]`)
 	d.heading("Create an account")
-	email, err := chromedp.Run(d.ctx, chromedp.Value(chromedp.CSS(`#email`)))
+	email, err := do(d, chromedp.Value(chromedp.CSS(`#email`)))
 	if err != nil || email != "invitee@example.com" {
 		t.Fatalf("the sign-up form: got email %q, want the invited address", email)
 	}
