@@ -140,7 +140,7 @@ func benchMeFlags(fs *flag.FlagSet) meFlags {
 		cpuProfile:  fs.String("cpuprofile", "", "write a CPU profile of the load phase (caches on, IdP tokens) to this file"),
 		memProfile:  fs.String("memprofile", "", "write an allocation profile of the load phase (caches on, IdP tokens) to this file"),
 		rounds:      fs.Int("rounds", 3, "rounds: each measurement once per round, interleaved; the best round of each is kept"),
-		compare:     fs.Bool("compare", false, "also measure pgbench -S (scale 10, for --duration at c8 and c32, at the start of each round) and a trivial handler; ratios by round, their median against the bars"),
+		compare:     fs.Bool("compare", false, "also measure pgbench -S (scale 10, for --duration but at least 10s, at c8 and c32, at the start of each round) and a trivial handler; ratios by round, their median against the bars"),
 	}
 }
 
