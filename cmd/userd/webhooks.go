@@ -118,8 +118,21 @@ userd webhooks remove 3`,
 			return err
 		}
 		defer db.Close()
-		return run(ctx, newWebhooks(db, e.cfg, nil, e.log), e.stdout)
+		return withFields(run(ctx, newWebhooks(db, e.cfg, nil, e.log), e.stdout))
 	},
+}
+
+// withFields adds what is wrong with each field to a validation error.
+func withFields(err error) error {
+	e, ok := service.ErrorOf(err)
+	if !ok || len(e.Fields) == 0 {
+		return err
+	}
+	var b strings.Builder
+	for _, f := range e.Fields {
+		fmt.Fprintf(&b, "; --%s: %s", f.Field, f.Message)
+	}
+	return fmt.Errorf("%w%s", err, b.String())
 }
 
 // endpointJSON is an endpoint as `webhooks list` prints it.
