@@ -350,6 +350,8 @@ const importMerge = `-- name: ImportMerge :many
 UPDATE users u SET
     username = coalesce(s.username, u.username),
     email = coalesce(s.email, u.email),
+    pending_email = CASE WHEN s.email IS NOT NULL AND lower(s.email) IS DISTINCT FROM lower(u.email)
+        THEN NULL ELSE u.pending_email END,
     phone = coalesce(s.phone, u.phone),
     first_name = coalesce(s.first_name, u.first_name),
     last_name = coalesce(s.last_name, u.last_name),
@@ -378,7 +380,8 @@ RETURNING u.id
 // every field a line gives replaces the stored one, an absent field
 // stays. Role and is_active are not merged: they change through their own
 // audited routes (which keep the last admin). A changed email or phone is
-// unverified unless the line says otherwise. It returns the ids merged.
+// unverified unless the line says otherwise; a changed email ends a
+// pending email change. It returns the ids merged.
 func (q *Queries) ImportMerge(ctx context.Context, batch int64) ([]int64, error) {
 	rows, err := q.db.Query(ctx, importMerge, batch)
 	if err != nil {
@@ -441,6 +444,25 @@ WHERE s.batch = $1 AND s.action = 'update' AND s.organization_id IS NOT NULL
 // organization, as leaving one does; run before ImportMerge.
 func (q *Queries) ImportMergeLeaveOrgs(ctx context.Context, batch int64) error {
 	_, err := q.db.Exec(ctx, importMergeLeaveOrgs, batch)
+	return err
+}
+
+const importMergeVoidEmailLinks = `-- name: ImportMergeVoidEmailLinks :exec
+UPDATE user_tokens t SET used_at = now()
+FROM import_staging s JOIN users u ON u.id = s.user_id
+WHERE s.batch = $1 AND s.action = 'update' AND s.email IS NOT NULL
+    AND lower(s.email) IS DISTINCT FROM lower(u.email)
+    AND t.user_id = u.id AND t.used_at IS NULL
+    AND t.purpose IN ('password_reset', 'email_verification', 'email_change')
+`
+
+// ImportMergeVoidEmailLinks spends the live mailed links (password reset,
+// email verification, email change) of the users whose email a batch's
+// update rows change, as confirming an email change through the API does:
+// a link mailed to the old address must not prove the new one. Run before
+// ImportMerge (which then clears their pending email).
+func (q *Queries) ImportMergeVoidEmailLinks(ctx context.Context, batch int64) error {
+	_, err := q.db.Exec(ctx, importMergeVoidEmailLinks, batch)
 	return err
 }
 

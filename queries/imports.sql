@@ -144,15 +144,31 @@ WHERE s.batch = @batch AND s.action = 'update' AND s.organization_id IS NOT NULL
     AND u.id = s.user_id AND u.organization_id IS DISTINCT FROM s.organization_id
     AND ug.user_id = u.id AND g.id = ug.group_id AND g.kind = 'org_manageable';
 
+-- ImportMergeVoidEmailLinks spends the live mailed links (password reset,
+-- email verification, email change) of the users whose email a batch's
+-- update rows change, as confirming an email change through the API does:
+-- a link mailed to the old address must not prove the new one. Run before
+-- ImportMerge (which then clears their pending email).
+-- name: ImportMergeVoidEmailLinks :exec
+UPDATE user_tokens t SET used_at = now()
+FROM import_staging s JOIN users u ON u.id = s.user_id
+WHERE s.batch = @batch AND s.action = 'update' AND s.email IS NOT NULL
+    AND lower(s.email) IS DISTINCT FROM lower(u.email)
+    AND t.user_id = u.id AND t.used_at IS NULL
+    AND t.purpose IN ('password_reset', 'email_verification', 'email_change');
+
 -- ImportMerge merges the batch's update rows into their existing users:
 -- every field a line gives replaces the stored one, an absent field
 -- stays. Role and is_active are not merged: they change through their own
 -- audited routes (which keep the last admin). A changed email or phone is
--- unverified unless the line says otherwise. It returns the ids merged.
+-- unverified unless the line says otherwise; a changed email ends a
+-- pending email change. It returns the ids merged.
 -- name: ImportMerge :many
 UPDATE users u SET
     username = coalesce(s.username, u.username),
     email = coalesce(s.email, u.email),
+    pending_email = CASE WHEN s.email IS NOT NULL AND lower(s.email) IS DISTINCT FROM lower(u.email)
+        THEN NULL ELSE u.pending_email END,
     phone = coalesce(s.phone, u.phone),
     first_name = coalesce(s.first_name, u.first_name),
     last_name = coalesce(s.last_name, u.last_name),

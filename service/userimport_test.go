@@ -471,3 +471,36 @@ func TestImportOrganizationByIDKeyAndName(t *testing.T) {
 		t.Fatalf("export: want the key of the imported organization beside its name:\n%s", out.String())
 	}
 }
+
+// TestImportRefusesOutOfBoundsHashes: a hash of a known scheme whose
+// contents are out of the bounds userd verifies (a bcrypt cost of 31, ten
+// times Django's iterations, argon2id asking 4 GiB) is refused line by
+// line with a password_hash problem, as an unknown scheme is, and nothing
+// of its line is written.
+func TestImportRefusesOutOfBoundsHashes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	im := service.NewImporter(service.NewDB(pool), "IN")
+	file := strings.Join([]string{
+		`{"email":"ok@example.com","password_hash":"$2b$04$cVWp4XaNU8a4v1uMRum2SO026BWLIoQMD/TXg5uZV.0P.uO8m3YEm"}`,
+		`{"email":"bcrypt@example.com","password_hash":"$2b$31$cVWp4XaNU8a4v1uMRum2SO026BWLIoQMD/TXg5uZV.0P.uO8m3YEm"}`,
+		`{"email":"django@example.com","password_hash":"pbkdf2_sha256$99999999$seasalt$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY="}`,
+		`{"email":"argon@example.com","password_hash":"$argon2id$v=19$m=4194304,t=2,p=1$c29tZXNhbHQ$Hl6uH5u2Bx9QA6LiWdqzkzCZD0dw6Y9V6nhuB1z0zgs"}`,
+	}, "\n") + "\n"
+	res, err := im.Import(ctx, strings.NewReader(file), service.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`line 2: password_hash: is out of the bounds userd verifies: bcrypt cost "31" outside 4..16`,
+		`line 3: password_hash: is out of the bounds userd verifies: iterations "99999999" outside 1..5000000`,
+		`line 4: password_hash: is out of the bounds userd verifies: invalid argon2id parameters: memory 4194304 KiB outside 8..1048576`,
+	}
+	if res.Imported != 1 || strings.Join(problems(res), "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got %+v\n%s\nwant 1 imported and the problems\n%s", res, strings.Join(problems(res), "\n"), strings.Join(want, "\n"))
+	}
+	if n := count(t, pool, `SELECT count(*) FROM users`); n != 1 {
+		t.Fatalf("users: got %d, want only the line with a hash in bounds", n)
+	}
+}
