@@ -5,17 +5,22 @@
 SQLC     := go tool -modfile=tools/go.mod sqlc
 FUZZTIME ?= 20s
 
-# Stamped into `userd version` by make build.
+# Stamped into `userd version` by make build and make release.
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)$(if $(shell git status --porcelain 2>/dev/null),-dirty)
+DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 
-.PHONY: help build run test test-fast generate verify fmt-check vet sqlc-check \
+.PHONY: help build run test test-scale test-fast generate verify fmt-check vet sqlc-check \
 	schema-check queries-check staticcheck migrate bench lint fuzz mutate
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-13s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
-build: ## build the binary into bin/userd (version from git)
-	go build -ldflags "-X main.version=$(VERSION)" -o bin/userd ./cmd/userd
+build: ## build the binary into bin/userd (version, commit and date from git)
+	go build -ldflags "-X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(DATE)" -o bin/userd ./cmd/userd
+
+release: ## static binaries for linux and darwin, amd64 and arm64, with SHA256SUMS, into dist/
+	VERSION=$(VERSION) COMMIT=$(COMMIT) DATE=$(DATE) bash scripts/release.sh
 
 # The binary defaults to prod (USERD_ENV unset); these targets are for
 # development and set USERD_ENV=dev.
@@ -30,6 +35,9 @@ run: ## serve on :8080 in dev (no DATABASE_URL: finds or starts a local PostgreS
 test: verify ## verify, then every test with the race detector against a real PostgreSQL
 	go test -count=1 -race -timeout 30m -skip '^TestStalledDatabase$$' ./...
 	go test -count=1 -race -timeout 5m -run '^TestStalledDatabase$$' ./httpapi
+
+test-scale: ## the service and HTTP suites through PgBouncer (transaction mode) with a streaming replica, then their faults
+	bash scripts/test-scale.sh
 
 test-fast: ## every test without the race detector
 	go test -count=1 -timeout 30m ./...

@@ -39,12 +39,24 @@ type Config struct {
 	// "https://*.example.com" or "*". None: no CORS headers at all.
 	CORSOrigins []string
 	MetricsAddr string // where /metrics is served instead of Addr; "": on Addr
-	Tracing     bool   // OTEL_EXPORTER_OTLP_ENDPOINT (or its _TRACES_ form) is set
-	IdP         IdP
-	Limits      Limits
+	// SiteURL is the base of mailed links when the application serves its
+	// own pages (USERD_SITE_URL); "": PublicURL, userd's hosted pages.
+	SiteURL string
+	// RedirectURLs are where pages may send the browser after an action
+	// (USERD_REDIRECT_URLS): exact origins or origin + path prefixes.
+	RedirectURLs []string
+	Brand        Brand
+	WebTemplates string // directory of page templates replacing the embedded ones; "": none
+	Tracing      bool   // OTEL_EXPORTER_OTLP_ENDPOINT (or its _TRACES_ form) is set
+	IdP          IdP
+	Limits       Limits
+	Webhooks     Webhooks
 	// Cache is false with USERD_CACHE=off: no verified-token or principal
 	// cache (every request verifies its token and reads its user).
 	Cache bool
+	// Scale is how the database is reached past one server: a pooler, a
+	// replica.
+	Scale Scale
 
 	given map[string]bool // the variables that were set (non-blank)
 }
@@ -57,6 +69,9 @@ type Limits struct {
 	// HashConcurrency is how many argon2id runs go at once: half of
 	// GOMAXPROCS (at least 1) by default.
 	HashConcurrency int
+	// ImageConcurrency is how many avatar uploads decode at once, each
+	// within 64 MiB decoded: 1 by default.
+	ImageConcurrency int
 	// TrustedProxies are the peers whose X-Forwarded-For is read.
 	TrustedProxies []netip.Prefix
 	// LoginPerIP is failed logins per address per 15 minutes; 0: none.
@@ -64,6 +79,27 @@ type Limits struct {
 	// SignupPerIP is registrations and forgot-password requests per
 	// address per hour; 0: none.
 	SignupPerIP int
+}
+
+// Scale configures a transaction-mode pooler in front of PostgreSQL and a
+// streaming read replica.
+type Scale struct {
+	// Pooler is true with USERD_DB_POOLER=transaction: DATABASE_URL goes
+	// through a pooler in transaction mode (PgBouncer), so connections keep
+	// no session state between transactions.
+	Pooler bool
+	// ListenURL (USERD_LISTEN_DATABASE_URL) reaches PostgreSQL directly for
+	// the LISTEN connection; "": DATABASE_URL.
+	ListenURL string
+	// MigrateURL (USERD_MIGRATE_DATABASE_URL) reaches PostgreSQL directly
+	// for migrations (a session advisory lock); "": DATABASE_URL.
+	MigrateURL string
+	// ReplicaURL (USERD_DATABASE_REPLICA_URL) is a streaming replica for
+	// the directory, audit log, profiles and lists; "": none.
+	ReplicaURL string
+	// ReplicaMaxLag (USERD_REPLICA_MAX_LAG) is the replay lag past which
+	// those reads go to the primary.
+	ReplicaMaxLag time.Duration
 }
 
 // IdP configures the external identity provider whose tokens userd accepts.
@@ -79,6 +115,23 @@ type IdP struct {
 
 // Enabled reports whether an external IdP is configured.
 func (i IdP) Enabled() bool { return i.Issuer != "" }
+
+// Brand is how the hosted pages present themselves.
+type Brand struct {
+	Name    string // USERD_BRAND_NAME: "userd"
+	Color   string // USERD_BRAND_COLOR: #rgb or #rrggbb; "": the default blue
+	LogoURL string // USERD_BRAND_LOGO_URL: an absolute http(s) image URL; "": none
+}
+
+// LinkBase is the base of mailed links: SiteURL, else PublicURL.
+func (c Config) LinkBase() string {
+	if c.SiteURL != "" {
+		return c.SiteURL
+	}
+	return c.PublicURL
+}
+
+var brandColor = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
 
 // Dev reports whether userd runs in development mode.
 func (c Config) Dev() bool { return c.Env == "dev" }
@@ -101,6 +154,7 @@ var (
 	secretVars = []string{"USERD_IDP_JWT_SECRET", "USERD_IDP_ADMIN_KEY"}
 	urlVars    = []string{"DATABASE_URL", "USERD_SMTP_URL", "USERD_PUBLIC_URL", "USERD_ISSUER",
 		"USERD_IDP_ISSUER", "USERD_IDP_JWKS_URL", "USERD_IDP_ADMIN_URL",
+		"USERD_LISTEN_DATABASE_URL", "USERD_MIGRATE_DATABASE_URL", "USERD_DATABASE_REPLICA_URL",
 		"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"}
 )
 
@@ -157,6 +211,18 @@ func Load(getenv func(string) string) (Config, error) {
 		MailTemplates:  get("USERD_MAIL_TEMPLATES", ""),
 		DataDir:        get("USERD_DATA_DIR", ".data"),
 		MetricsAddr:    get("USERD_METRICS_ADDR", ""),
+		SiteURL:        strings.TrimRight(get("USERD_SITE_URL", ""), "/"),
+		WebTemplates:   get("USERD_WEB_TEMPLATES", ""),
+		Brand: Brand{
+			Name:    get("USERD_BRAND_NAME", "userd"),
+			Color:   get("USERD_BRAND_COLOR", ""),
+			LogoURL: get("USERD_BRAND_LOGO_URL", ""),
+		},
+	}
+	for _, u := range strings.Split(get("USERD_REDIRECT_URLS", ""), ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			c.RedirectURLs = append(c.RedirectURLs, u)
+		}
 	}
 	c.Issuer = get("USERD_ISSUER", c.PublicURL)
 	c.Audience = get("USERD_AUDIENCE", "userd")
@@ -186,6 +252,19 @@ func Load(getenv func(string) string) (Config, error) {
 	if err := checkURL(c.PublicURL); err != nil {
 		errs = append(errs, fmt.Errorf("USERD_PUBLIC_URL: %w", err))
 	}
+	if c.SiteURL != "" {
+		if err := checkURL(c.SiteURL); err != nil {
+			errs = append(errs, fmt.Errorf("USERD_SITE_URL: %w", err))
+		}
+	}
+	if c.Brand.LogoURL != "" {
+		if err := checkURL(c.Brand.LogoURL); err != nil {
+			errs = append(errs, fmt.Errorf("USERD_BRAND_LOGO_URL: %w", err))
+		}
+	}
+	if c.Brand.Color != "" && !brandColor.MatchString(c.Brand.Color) {
+		errs = append(errs, fmt.Errorf("USERD_BRAND_COLOR: got %q, want #rgb or #rrggbb", c.Brand.Color))
+	}
 	switch v := get("USERD_CACHE", "on"); v {
 	case "on":
 		c.Cache = true
@@ -210,6 +289,8 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	c.Tracing, errs = loadTracing(get, errs)
+	c.Scale, errs = loadScale(get, c.DatabaseURL, errs)
+	c.Webhooks, errs = loadWebhooks(get, errs)
 	if c.IdP.Issuer != "" && c.IdP.Audience == "" {
 		errs = append(errs, errors.New("USERD_IDP_AUDIENCE is required with USERD_IDP_ISSUER"))
 	}
@@ -220,6 +301,32 @@ func Load(getenv func(string) string) (Config, error) {
 		c.SigningKeyFile = filepath.Join(c.DataDir, "signing-key.json")
 	}
 	return c, errors.Join(errs...)
+}
+
+// loadScale reads USERD_DB_POOLER, USERD_LISTEN_DATABASE_URL,
+// USERD_MIGRATE_DATABASE_URL (both default to dbURL),
+// USERD_DATABASE_REPLICA_URL and USERD_REPLICA_MAX_LAG (default 1s).
+func loadScale(get func(key, def string) string, dbURL string, errs []error) (Scale, []error) {
+	s := Scale{
+		ListenURL:  get("USERD_LISTEN_DATABASE_URL", dbURL),
+		MigrateURL: get("USERD_MIGRATE_DATABASE_URL", dbURL),
+		ReplicaURL: get("USERD_DATABASE_REPLICA_URL", ""),
+	}
+	switch v := get("USERD_DB_POOLER", "none"); v {
+	case "transaction":
+		s.Pooler = true
+	case "none", "session":
+	default:
+		errs = append(errs, fmt.Errorf("USERD_DB_POOLER: got %q, want transaction (a transaction-mode pooler such as PgBouncer), session or none", v))
+	}
+	v := get("USERD_REPLICA_MAX_LAG", "1s")
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		errs = append(errs, fmt.Errorf("USERD_REPLICA_MAX_LAG: got %q, want a positive duration such as 1s", v))
+	} else {
+		s.ReplicaMaxLag = d
+	}
+	return s, errs
 }
 
 // loadTracing reads whether traces are exported: when the OTLP endpoint
@@ -326,12 +433,13 @@ func (c Config) CheckServe() error {
 }
 
 // loadLimits reads the USERD_DB_TIMEOUT, USERD_HASH_CONCURRENCY,
-// USERD_TRUSTED_PROXIES and USERD_*_LIMIT_PER_IP variables. The signup
+// USERD_IMAGE_CONCURRENCY, USERD_TRUSTED_PROXIES and USERD_*_LIMIT_PER_IP
+// variables. The signup
 // limit is on by default in prod only: local development and test suites
 // register many users from one address.
 func loadLimits(get func(key, def string) string, env string) (Limits, []error) {
 	var errs []error
-	l := Limits{DBTimeout: 5 * time.Second, HashConcurrency: password.DefaultConcurrency(), LoginPerIP: 20}
+	l := Limits{DBTimeout: 5 * time.Second, HashConcurrency: password.DefaultConcurrency(), ImageConcurrency: 1, LoginPerIP: 20}
 	if env == "prod" {
 		l.SignupPerIP = 20
 	}
@@ -354,6 +462,7 @@ func loadLimits(get func(key, def string) string, env string) (Limits, []error) 
 		*dst = n
 	}
 	count("USERD_HASH_CONCURRENCY", get("USERD_HASH_CONCURRENCY", ""), &l.HashConcurrency, 1)
+	count("USERD_IMAGE_CONCURRENCY", get("USERD_IMAGE_CONCURRENCY", ""), &l.ImageConcurrency, 1)
 	count("USERD_LOGIN_LIMIT_PER_IP", get("USERD_LOGIN_LIMIT_PER_IP", ""), &l.LoginPerIP, 0)
 	count("USERD_SIGNUP_LIMIT_PER_IP", get("USERD_SIGNUP_LIMIT_PER_IP", ""), &l.SignupPerIP, 0)
 	for _, f := range strings.Split(get("USERD_TRUSTED_PROXIES", ""), ",") {

@@ -313,6 +313,34 @@ func (q *Queries) UserTokenGetLive(ctx context.Context, arg UserTokenGetLivePara
 	return i, err
 }
 
+const userTokenGetLiveAny = `-- name: UserTokenGetLiveAny :one
+SELECT id, user_id, purpose, token_hash, email, created_at, expires_at, used_at FROM user_tokens
+WHERE token_hash = $1 AND purpose = ANY($2::text[]) AND used_at IS NULL AND expires_at > now()
+`
+
+type UserTokenGetLiveAnyParams struct {
+	TokenHash []byte
+	Purposes  []string
+}
+
+// UserTokenGetLiveAny reads, without spending it, a live token of any of
+// @purposes.
+func (q *Queries) UserTokenGetLiveAny(ctx context.Context, arg UserTokenGetLiveAnyParams) (UserToken, error) {
+	row := q.db.QueryRow(ctx, userTokenGetLiveAny, arg.TokenHash, arg.Purposes)
+	var i UserToken
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.Purpose,
+		&i.TokenHash,
+		&i.Email,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.UsedAt,
+	)
+	return i, err
+}
+
 const userTokenUseAllByUser = `-- name: UserTokenUseAllByUser :exec
 UPDATE user_tokens SET used_at = now()
 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL

@@ -33,14 +33,12 @@ FROM avatars a
 JOIN users u ON u.id = a.user_id
 WHERE a.user_id = $3
     AND u.deleted_at IS NULL AND u.is_active
-    AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = a.user_id AND b.blocked_id = $4::bigint)
 `
 
 type AvatarGetVisibleParams struct {
-	Thumb    bool
-	Known    []string
-	UserID   int64
-	ViewerID int64
+	Thumb  bool
+	Known  []string
+	UserID int64
 }
 
 type AvatarGetVisibleRow struct {
@@ -49,17 +47,13 @@ type AvatarGetVisibleRow struct {
 	Data        []byte
 }
 
-// AvatarGetVisible is the avatar of an active, undeleted user who does not
-// block @viewer_id (0: nobody signed in), in one indexed query. The bytes
-// are left out (NULL) when the caller already holds this version: its etag
-// is among @known, or @known holds '*'.
+// AvatarGetVisible is the avatar of an active, undeleted user, in one
+// indexed query. Avatars are public, as Gravatar's are: a block does not
+// hide one (anyone can fetch it without a token). The bytes are left out
+// (NULL) when the caller already holds this version: its etag is among
+// @known, or @known holds '*'.
 func (q *Queries) AvatarGetVisible(ctx context.Context, arg AvatarGetVisibleParams) (AvatarGetVisibleRow, error) {
-	row := q.db.QueryRow(ctx, avatarGetVisible,
-		arg.Thumb,
-		arg.Known,
-		arg.UserID,
-		arg.ViewerID,
-	)
+	row := q.db.QueryRow(ctx, avatarGetVisible, arg.Thumb, arg.Known, arg.UserID)
 	var i AvatarGetVisibleRow
 	err := row.Scan(&i.Etag, &i.ContentType, &i.Data)
 	return i, err

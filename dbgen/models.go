@@ -170,6 +170,8 @@ type Session struct {
 	ExpiresAt     time.Time
 	RevokedAt     *time.Time
 	RevokedReason *string
+	Kind          string
+	WebTokenHash  []byte
 }
 
 type SessionRefreshToken struct {
@@ -239,4 +241,38 @@ type UserToken struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    *time.Time
+}
+
+type WebhookDelivery struct {
+	ID            int64
+	EventID       int64
+	EndpointID    int64
+	Attempts      int32
+	RunAfter      time.Time
+	CreatedAt     time.Time
+	LastAttemptAt *time.Time
+	LastStatus    *int32
+	LastError     *string
+	DeliveredAt   *time.Time
+	FailedAt      *time.Time
+}
+
+type WebhookEndpoint struct {
+	ID             int64
+	Url            string
+	EventTypes     []string
+	Secret         string
+	PreviousSecret *string
+	PreviousUntil  *time.Time
+	CreatedAt      time.Time
+	DisabledAt     *time.Time
+	DisabledReason *string
+}
+
+type WebhookEvent struct {
+	ID        int64
+	MessageID string
+	Type      string
+	Payload   []byte
+	CreatedAt time.Time
 }

@@ -15,7 +15,7 @@ const sessionCreate = `-- name: SessionCreate :one
 
 INSERT INTO sessions (user_id, user_agent, ip, expires_at)
 VALUES ($1, $2, $3, now() + make_interval(secs => $4::float8))
-RETURNING id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason
+RETURNING id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason, kind, web_token_hash
 `
 
 type SessionCreateParams struct {
@@ -45,12 +45,136 @@ func (q *Queries) SessionCreate(ctx context.Context, arg SessionCreateParams) (S
 		&i.ExpiresAt,
 		&i.RevokedAt,
 		&i.RevokedReason,
+		&i.Kind,
+		&i.WebTokenHash,
+	)
+	return i, err
+}
+
+const sessionCreateWeb = `-- name: SessionCreateWeb :one
+INSERT INTO sessions (user_id, kind, web_token_hash, user_agent, ip, expires_at)
+VALUES ($1, 'web', $2, $3, $4, now() + make_interval(secs => $5::float8))
+RETURNING id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason, kind, web_token_hash
+`
+
+type SessionCreateWebParams struct {
+	UserID       int64
+	WebTokenHash []byte
+	UserAgent    *string
+	IP           *netip.Addr
+	IdleSeconds  float64
+}
+
+// SessionCreateWeb starts a browser session (kind web) named by the hash
+// of its cookie's token; it ends after @idle_seconds without use.
+func (q *Queries) SessionCreateWeb(ctx context.Context, arg SessionCreateWebParams) (Session, error) {
+	row := q.db.QueryRow(ctx, sessionCreateWeb,
+		arg.UserID,
+		arg.WebTokenHash,
+		arg.UserAgent,
+		arg.IP,
+		arg.IdleSeconds,
+	)
+	var i Session
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.UserAgent,
+		&i.IP,
+		&i.CreatedAt,
+		&i.LastUsedAt,
+		&i.ExpiresAt,
+		&i.RevokedAt,
+		&i.RevokedReason,
+		&i.Kind,
+		&i.WebTokenHash,
+	)
+	return i, err
+}
+
+const sessionCreatedAt = `-- name: SessionCreatedAt :one
+SELECT created_at FROM sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
+`
+
+type SessionCreatedAtParams struct {
+	ID     int64
+	UserID int64
+}
+
+// SessionCreatedAt is when a live session of user_id began: its sign-in.
+func (q *Queries) SessionCreatedAt(ctx context.Context, arg SessionCreatedAtParams) (time.Time, error) {
+	row := q.db.QueryRow(ctx, sessionCreatedAt, arg.ID, arg.UserID)
+	var created_at time.Time
+	err := row.Scan(&created_at)
+	return created_at, err
+}
+
+const sessionGetWeb = `-- name: SessionGetWeb :one
+SELECT sessions.id, sessions.user_id, sessions.user_agent, sessions.ip, sessions.created_at, sessions.last_used_at, sessions.expires_at, sessions.revoked_at, sessions.revoked_reason, sessions.kind, sessions.web_token_hash, users.id, users.username, users.email, users.phone, users.first_name, users.last_name, users.bio, users.avatar, users.date_of_birth, users.instagram_handle, users.country, users.city, users.zipcode, users.role, users.artist_id, users.organization_id, users.is_active, users.is_verified, users.phone_verified, users.email_verified, users.preferences, users.current_latitude, users.current_longitude, users.last_auth_method, users.last_auth_method_at, users.last_login_at, users.is_seed_data, users.created_at, users.updated_at, users.deleted_at, users.pending_email
+FROM sessions
+JOIN users ON users.id = sessions.user_id
+WHERE sessions.web_token_hash = $1 AND sessions.revoked_at IS NULL AND sessions.expires_at > now()
+`
+
+type SessionGetWebRow struct {
+	Session Session
+	User    User
+}
+
+// SessionGetWeb is the live browser session a cookie's token names, with
+// its user.
+func (q *Queries) SessionGetWeb(ctx context.Context, webTokenHash []byte) (SessionGetWebRow, error) {
+	row := q.db.QueryRow(ctx, sessionGetWeb, webTokenHash)
+	var i SessionGetWebRow
+	err := row.Scan(
+		&i.Session.ID,
+		&i.Session.UserID,
+		&i.Session.UserAgent,
+		&i.Session.IP,
+		&i.Session.CreatedAt,
+		&i.Session.LastUsedAt,
+		&i.Session.ExpiresAt,
+		&i.Session.RevokedAt,
+		&i.Session.RevokedReason,
+		&i.Session.Kind,
+		&i.Session.WebTokenHash,
+		&i.User.ID,
+		&i.User.Username,
+		&i.User.Email,
+		&i.User.Phone,
+		&i.User.FirstName,
+		&i.User.LastName,
+		&i.User.Bio,
+		&i.User.Avatar,
+		&i.User.DateOfBirth,
+		&i.User.InstagramHandle,
+		&i.User.Country,
+		&i.User.City,
+		&i.User.Zipcode,
+		&i.User.Role,
+		&i.User.ArtistID,
+		&i.User.OrganizationID,
+		&i.User.IsActive,
+		&i.User.IsVerified,
+		&i.User.PhoneVerified,
+		&i.User.EmailVerified,
+		&i.User.Preferences,
+		&i.User.CurrentLatitude,
+		&i.User.CurrentLongitude,
+		&i.User.LastAuthMethod,
+		&i.User.LastAuthMethodAt,
+		&i.User.LastLoginAt,
+		&i.User.IsSeedData,
+		&i.User.CreatedAt,
+		&i.User.UpdatedAt,
+		&i.User.DeletedAt,
+		&i.User.PendingEmail,
 	)
 	return i, err
 }
 
 const sessionListLiveByUser = `-- name: SessionListLiveByUser :many
-SELECT id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason FROM sessions
+SELECT id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason, kind, web_token_hash FROM sessions
 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
   AND (created_at, id) < ($2::timestamptz, $3::bigint)
 ORDER BY created_at DESC, id DESC
@@ -90,6 +214,8 @@ func (q *Queries) SessionListLiveByUser(ctx context.Context, arg SessionListLive
 			&i.ExpiresAt,
 			&i.RevokedAt,
 			&i.RevokedReason,
+			&i.Kind,
+			&i.WebTokenHash,
 		); err != nil {
 			return nil, err
 		}
@@ -102,7 +228,7 @@ func (q *Queries) SessionListLiveByUser(ctx context.Context, arg SessionListLive
 }
 
 const sessionLockByRefreshToken = `-- name: SessionLockByRefreshToken :one
-SELECT id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason FROM sessions
+SELECT id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason, kind, web_token_hash FROM sessions
 WHERE id = (SELECT session_id FROM session_refresh_tokens WHERE token_hash = $1)
 FOR UPDATE
 `
@@ -122,6 +248,8 @@ func (q *Queries) SessionLockByRefreshToken(ctx context.Context, tokenHash []byt
 		&i.ExpiresAt,
 		&i.RevokedAt,
 		&i.RevokedReason,
+		&i.Kind,
+		&i.WebTokenHash,
 	)
 	return i, err
 }
@@ -280,6 +408,41 @@ func (q *Queries) SessionRevokeOwned(ctx context.Context, arg SessionRevokeOwned
 	return result.RowsAffected(), nil
 }
 
+const sessionRevokeWeb = `-- name: SessionRevokeWeb :exec
+UPDATE sessions SET revoked_at = now(), revoked_reason = $1
+WHERE web_token_hash = $2 AND revoked_at IS NULL
+`
+
+type SessionRevokeWebParams struct {
+	Reason       *string
+	WebTokenHash []byte
+}
+
+func (q *Queries) SessionRevokeWeb(ctx context.Context, arg SessionRevokeWebParams) error {
+	_, err := q.db.Exec(ctx, sessionRevokeWeb, arg.Reason, arg.WebTokenHash)
+	return err
+}
+
+const sessionRotateWeb = `-- name: SessionRotateWeb :execrows
+UPDATE sessions SET web_token_hash = $1
+WHERE id = $2 AND kind = 'web' AND revoked_at IS NULL
+`
+
+type SessionRotateWebParams struct {
+	WebTokenHash []byte
+	ID           int64
+}
+
+// SessionRotateWeb gives a live browser session a new cookie token; no row
+// means it was revoked.
+func (q *Queries) SessionRotateWeb(ctx context.Context, arg SessionRotateWebParams) (int64, error) {
+	result, err := q.db.Exec(ctx, sessionRotateWeb, arg.WebTokenHash, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const sessionScrubByUser = `-- name: SessionScrubByUser :exec
 UPDATE sessions SET user_agent = NULL, ip = NULL WHERE user_id = $1
 `
@@ -296,7 +459,7 @@ UPDATE sessions SET
     user_agent = $2,
     ip = $3
 WHERE id = $4
-RETURNING id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason
+RETURNING id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason, kind, web_token_hash
 `
 
 type SessionTouchParams struct {
@@ -325,6 +488,39 @@ func (q *Queries) SessionTouch(ctx context.Context, arg SessionTouchParams) (Ses
 		&i.ExpiresAt,
 		&i.RevokedAt,
 		&i.RevokedReason,
+		&i.Kind,
+		&i.WebTokenHash,
 	)
 	return i, err
+}
+
+const sessionTouchWeb = `-- name: SessionTouchWeb :exec
+UPDATE sessions SET
+    last_used_at = now(),
+    expires_at = greatest(created_at + interval '1 second',
+        least(now() + make_interval(secs => $1::float8), created_at + make_interval(secs => $2::float8))),
+    user_agent = $3,
+    ip = $4
+WHERE id = $5 AND kind = 'web' AND revoked_at IS NULL
+`
+
+type SessionTouchWebParams struct {
+	IdleSeconds     float64
+	AbsoluteSeconds float64
+	UserAgent       *string
+	IP              *netip.Addr
+	ID              int64
+}
+
+// SessionTouchWeb records a use of a browser session: its expiry slides
+// to @idle_seconds from now, never past @absolute_seconds after its start.
+func (q *Queries) SessionTouchWeb(ctx context.Context, arg SessionTouchWebParams) error {
+	_, err := q.db.Exec(ctx, sessionTouchWeb,
+		arg.IdleSeconds,
+		arg.AbsoluteSeconds,
+		arg.UserAgent,
+		arg.IP,
+		arg.ID,
+	)
+	return err
 }

@@ -1003,6 +1003,110 @@ func (q *Queries) UserLockGraph(ctx context.Context, userID int64) error {
 	return err
 }
 
+const userReleaseEmail = `-- name: UserReleaseEmail :one
+UPDATE users SET email = NULL, email_verified = false, updated_at = now()
+WHERE id = $1 AND lower(email) = lower($2::text) AND NOT email_verified AND deleted_at IS NULL
+RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email
+`
+
+type UserReleaseEmailParams struct {
+	ID    int64
+	Email string
+}
+
+// UserReleaseEmail takes an address its account never proved off that
+// account, because another account proved it; no row when the account
+// proved it meanwhile or no longer has it.
+func (q *Queries) UserReleaseEmail(ctx context.Context, arg UserReleaseEmailParams) (User, error) {
+	row := q.db.QueryRow(ctx, userReleaseEmail, arg.ID, arg.Email)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Email,
+		&i.Phone,
+		&i.FirstName,
+		&i.LastName,
+		&i.Bio,
+		&i.Avatar,
+		&i.DateOfBirth,
+		&i.InstagramHandle,
+		&i.Country,
+		&i.City,
+		&i.Zipcode,
+		&i.Role,
+		&i.ArtistID,
+		&i.OrganizationID,
+		&i.IsActive,
+		&i.IsVerified,
+		&i.PhoneVerified,
+		&i.EmailVerified,
+		&i.Preferences,
+		&i.CurrentLatitude,
+		&i.CurrentLongitude,
+		&i.LastAuthMethod,
+		&i.LastAuthMethodAt,
+		&i.LastLoginAt,
+		&i.IsSeedData,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.DeletedAt,
+		&i.PendingEmail,
+	)
+	return i, err
+}
+
+const userReleasePhone = `-- name: UserReleasePhone :one
+UPDATE users SET phone = NULL, phone_verified = false, updated_at = now()
+WHERE id = $1 AND phone = $2::text AND NOT phone_verified AND deleted_at IS NULL
+RETURNING id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email
+`
+
+type UserReleasePhoneParams struct {
+	ID    int64
+	Phone string
+}
+
+// UserReleasePhone is UserReleaseEmail for a phone number.
+func (q *Queries) UserReleasePhone(ctx context.Context, arg UserReleasePhoneParams) (User, error) {
+	row := q.db.QueryRow(ctx, userReleasePhone, arg.ID, arg.Phone)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Email,
+		&i.Phone,
+		&i.FirstName,
+		&i.LastName,
+		&i.Bio,
+		&i.Avatar,
+		&i.DateOfBirth,
+		&i.InstagramHandle,
+		&i.Country,
+		&i.City,
+		&i.Zipcode,
+		&i.Role,
+		&i.ArtistID,
+		&i.OrganizationID,
+		&i.IsActive,
+		&i.IsVerified,
+		&i.PhoneVerified,
+		&i.EmailVerified,
+		&i.Preferences,
+		&i.CurrentLatitude,
+		&i.CurrentLongitude,
+		&i.LastAuthMethod,
+		&i.LastAuthMethodAt,
+		&i.LastLoginAt,
+		&i.IsSeedData,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.DeletedAt,
+		&i.PendingEmail,
+	)
+	return i, err
+}
+
 const userSearch = `-- name: UserSearch :many
 SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email FROM users
 WHERE deleted_at IS NULL

@@ -109,6 +109,43 @@ func PoolConfig(rawURL string, timeout time.Duration) (*pgxpool.Config, error) {
 	return cfg, nil
 }
 
+// PooledConfig parses rawURL, pool parameters included, into the
+// configuration of a pool whose connections go through a pooler in
+// transaction mode (PgBouncer pool_mode=transaction): as PoolConfig with
+// no timeout (a pooler refuses statement_timeout and lock_timeout as
+// startup parameters; the service sets them per transaction instead), and
+// statements sent in pgx's QueryExecModeCacheDescribe unless the URL names
+// a default_query_exec_mode. Named prepared statements (pgx's default)
+// live in one server session, which a transaction-mode pooler does not
+// keep. CacheDescribe describes a statement once per connection (an
+// unnamed statement: it does not matter which server answers) and then
+// sends each execution as one Parse, Bind, Execute, Sync with the known
+// parameter types, which no other client's transaction can come between;
+// a statement that fails is described again next time (a schema change).
+// QueryExecModeExec guesses parameter types from Go types and sends a
+// []byte for a json parameter as bytea text, which PostgreSQL refuses;
+// DescribeExec is as safe but takes two round trips every time; the simple
+// protocol interpolates on the client. README "Scaling" has the figures.
+// Errors: a URL pgx cannot parse.
+func PooledConfig(rawURL string) (*pgxpool.Config, error) {
+	cfg, err := PoolConfig(rawURL, 0)
+	if err != nil {
+		return nil, err
+	}
+	if !hasParam(rawURL, "default_query_exec_mode") {
+		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+	}
+	// No cancel requests through the pooler: PgBouncer 1.18 exits on a
+	// cancel request whose client hangs up before the pooler has passed it
+	// on (pgbouncer#801, fixed in 1.20). A context that ends closes the
+	// connection instead; the pooler then drops (and cancels) the server
+	// connection, and the transaction's own timeouts bound the rest.
+	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
+	}
+	return cfg, nil
+}
+
 // hasParam reports whether rawURL (a URL or keyword/value string) sets name.
 func hasParam(rawURL, name string) bool {
 	if !strings.Contains(rawURL, "://") {

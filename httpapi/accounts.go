@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"net/netip"
 
 	"github.com/userd/userd/service"
 )
@@ -10,9 +9,13 @@ import (
 // clientOf is where r comes from: its User-Agent and the client address
 // that observe found (see clientIPs: X-Forwarded-For counts only from a
 // trusted proxy).
-func clientOf(r *http.Request) service.Client {
-	ip, _ := r.Context().Value(keyClientIP).(netip.Addr)
-	return service.Client{UserAgent: r.UserAgent(), IP: ip}
+func clientOf(r *http.Request) service.Client { return ClientOf(r) }
+
+// ClientOf is where a request served by a Server comes from (its
+// User-Agent and client address), for the hosted pages registered
+// through Deps.Pages.
+func ClientOf(r *http.Request) service.Client {
+	return service.Client{UserAgent: r.UserAgent(), IP: clientIP(r.Context())}
 }
 
 // tokensView is a token pair as OAuth 2.0 clients expect it.
@@ -108,10 +111,18 @@ type tokenBody struct {
 	Token string `json:"token"`
 }
 
-// verifyEmail, signed in to the account the link is for, lets the caller
-// keep its other ways in; otherwise the link's follower is left alone in it.
-func (s *Server) verifyEmail(q req, b tokenBody) (none, error) {
-	return done(s.accounts.VerifyEmail(q.Context(), b.Token, s.maybePrincipal(q.Request)))
+// verifyBody follows a verification or email-change link: signed in to
+// the account, the token alone; signed out, with the account's password.
+type verifyBody struct {
+	Token    string `json:"token"`
+	Password string `json:"password"`
+}
+
+// verifyEmail confirms an address for the account's holder: the caller
+// signed in to it, or whoever gives its password. Either way every way in
+// stays.
+func (s *Server) verifyEmail(q req, b verifyBody) (none, error) {
+	return done(s.accounts.VerifyEmail(q.Context(), b.Token, b.Password, s.maybePrincipal(q.Request)))
 }
 
 func (s *Server) resendVerification(q req) (messageView, error) {

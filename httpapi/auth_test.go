@@ -354,9 +354,13 @@ func TestNoLinkOnUnprovenAddress(t *testing.T) {
 	expect(t, r, http.StatusCreated, "")
 	squatter := int64(r.json(t)["user"].(map[string]any)["id"].(float64))
 
-	// An account with a password is never linked by a plain IdP sign-in.
+	// An account is never linked through an address it did not prove: the
+	// IdP's proof takes the address to a user of its own.
 	r = e.do("GET", "/api/v1/users/me", e.idp.sign("victim", map[string]any{"email": "victim@example.com", "email_verified": true}), nil)
-	expect(t, r, http.StatusConflict, "email_taken")
+	expect(t, r, http.StatusOK, "")
+	if m := r.json(t); int64(m["id"].(float64)) == squatter || m["email"] != "victim@example.com" {
+		t.Fatalf("verified claim vs unproven holder: got id %v email %v, want a new user (not %d) with the address", m["id"], m["email"], squatter)
+	}
 	if n := identitiesOf(t, e, squatter); n != 0 {
 		t.Fatalf("verified IdP user linked to the unverified local account %d", squatter)
 	}
@@ -406,20 +410,16 @@ func TestDisabledAccountIs403AtOnce(t *testing.T) {
 }
 
 // The phone twin of TestNoLinkOnUnprovenAddress: a local account with a
-// password is never captured by a plain IdP sign-in with its number,
-// verified or not on either side (409 phone_taken, saying how to link);
-// an unverified claim gets a user of its own without the number; an
-// account without a password whose number is verified is linked.
+// password is never captured by a plain IdP sign-in with its number: held
+// unproven, the number moves to the prover (TestUnprovenPhoneMovesToProver);
+// held proven, 409 phone_taken says how to link. An unverified claim gets
+// a user of its own without the number.
 func TestNoLinkOnUnprovenPhone(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	r := e.do("POST", "/api/v1/auth/register", "", map[string]any{"phone": "+14155552671", "password": "a long passphrase 42"})
 	expect(t, r, http.StatusCreated, "")
 	local := int64(r.json(t)["user"].(map[string]any)["id"].(float64))
-
-	// Supabase sends the number as digits without "+".
-	r = e.do("GET", "/api/v1/users/me", e.idp.sign("phone-victim", map[string]any{"phone": "14155552671", "phone_verified": true}), nil)
-	expect(t, r, http.StatusConflict, "phone_taken")
 
 	if _, err := e.pool.Exec(context.Background(), "UPDATE users SET phone_verified = true WHERE id = $1", local); err != nil {
 		t.Fatal(err)
@@ -449,7 +449,8 @@ func TestNoLinkOnUnprovenPhone(t *testing.T) {
 
 // An account without a password may be linked by an IdP login, but only
 // through an address both sides proved: a verified claim does not capture
-// an account whose own email or phone was never verified.
+// an account whose own email or phone was never verified, it takes the
+// address from it.
 func TestNoLinkToUnprovenPasswordlessAccount(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -463,19 +464,22 @@ func TestNoLinkToUnprovenPasswordlessAccount(t *testing.T) {
 	}
 	r := e.do("GET", "/api/v1/users/me", e.idp.sign("email-claimer", map[string]any{"email": "nopw@example.com", "email_verified": true}), nil)
 	expect(t, r, http.StatusOK, "")
-	if m := r.json(t); int64(m["id"].(float64)) == byEmail || m["email"] != nil {
-		t.Fatalf("verified email vs unverified account: got id %v email %v, want a new user (not %d) without the email", m["id"], m["email"], byEmail)
+	if m := r.json(t); int64(m["id"].(float64)) == byEmail || m["email"] != "nopw@example.com" {
+		t.Fatalf("verified email vs unverified account: got id %v email %v, want a new user (not %d) with the email", m["id"], m["email"], byEmail)
 	}
 	r = e.do("GET", "/api/v1/users/me", e.idp.sign("phone-claimer", map[string]any{"phone": "14155552671", "phone_verified": true}), nil)
 	expect(t, r, http.StatusOK, "")
-	if m := r.json(t); int64(m["id"].(float64)) == byPhone || m["phone"] != nil {
-		t.Fatalf("verified phone vs unverified account: got id %v phone %v, want a new user (not %d) without the phone", m["id"], m["phone"], byPhone)
+	if m := r.json(t); int64(m["id"].(float64)) == byPhone || m["phone"] != "+14155552671" {
+		t.Fatalf("verified phone vs unverified account: got id %v phone %v, want a new user (not %d) with the phone", m["id"], m["phone"], byPhone)
 	}
 	// Proven on both sides: linked.
-	if _, err := e.pool.Exec(ctx, `UPDATE users SET email_verified = true WHERE id = $1`, byEmail); err != nil {
+	if _, err := e.pool.Exec(ctx, `INSERT INTO users (email, email_verified) VALUES ('proven@example.com', true) RETURNING id`); err != nil {
 		t.Fatal(err)
 	}
-	r = e.do("GET", "/api/v1/users/me", e.idp.sign("email-owner", map[string]any{"email": "nopw@example.com", "email_verified": true}), nil)
+	if err := e.pool.QueryRow(ctx, `SELECT id FROM users WHERE email = 'proven@example.com'`).Scan(&byEmail); err != nil {
+		t.Fatal(err)
+	}
+	r = e.do("GET", "/api/v1/users/me", e.idp.sign("email-owner", map[string]any{"email": "proven@example.com", "email_verified": true}), nil)
 	expect(t, r, http.StatusOK, "")
 	if got := int64(r.json(t)["id"].(float64)); got != byEmail {
 		t.Fatalf("both sides verified: got user %d, want %d", got, byEmail)

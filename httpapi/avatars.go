@@ -38,13 +38,22 @@ func readAvatar(w http.ResponseWriter, r *http.Request) ([]byte, string, error) 
 		return readAvatarPart(w, r)
 	}
 	if mt != service.MediaPNG && mt != service.MediaJPEG {
-		return nil, "", errUnsupportedMedia
+		return nil, "", unsupportedAvatar(mt)
 	}
 	data, err := readBody(w, r, service.AvatarMaxBytes)
 	if err != nil {
 		return nil, "", err
 	}
 	return data, mt, sniffed(data, mt)
+}
+
+// unsupportedAvatar is the 415 of an upload declared as media type mt
+// ("" for none), which is not one an avatar may be.
+func unsupportedAvatar(mt string) *apiError {
+	if mt == "" {
+		return &apiError{http.StatusUnsupportedMediaType, "unsupported_media_type", "no Content-Type was declared: send image/png or image/jpeg"}
+	}
+	return &apiError{http.StatusUnsupportedMediaType, "unsupported_media_type", "the declared Content-Type is " + mt + ": send image/png or image/jpeg"}
 }
 
 // readAvatarPart reads the part named "avatar" of a multipart body; its
@@ -72,7 +81,7 @@ func readAvatarPart(w http.ResponseWriter, r *http.Request) ([]byte, string, err
 		}
 		mt, _, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
 		if mt != service.MediaPNG && mt != service.MediaJPEG {
-			return nil, "", errUnsupportedMedia
+			return nil, "", unsupportedAvatar(mt)
 		}
 		data, err := io.ReadAll(io.LimitReader(part, service.AvatarMaxBytes+1))
 		var tooBig *http.MaxBytesError
@@ -86,12 +95,32 @@ func readAvatarPart(w http.ResponseWriter, r *http.Request) ([]byte, string, err
 	}
 }
 
-// sniffed is errUnsupportedMedia unless data looks like media type mt.
+// sniffed checks that data, declared as media type mt, looks like it: an
+// empty body is 400, bytes of another kind 415 naming both the declared
+// type and what the bytes are.
 func sniffed(data []byte, mt string) error {
-	if http.DetectContentType(data) != mt {
-		return errUnsupportedMedia
+	if len(data) == 0 {
+		return invalidJSON("the body is empty: send the image (" + mt + ") as the body")
+	}
+	if got := http.DetectContentType(data); got != mt {
+		return &apiError{http.StatusUnsupportedMediaType, "unsupported_media_type", "declared " + mt + ", but the body is " + sniffedKind(got)}
 	}
 	return nil
+}
+
+// sniffedKind describes media type got, as http.DetectContentType found
+// it, for an error message.
+func sniffedKind(got string) string {
+	switch got {
+	case service.MediaPNG:
+		return "a PNG image (image/png)"
+	case service.MediaJPEG:
+		return "a JPEG image (image/jpeg)"
+	case "application/octet-stream":
+		return "of no recognized type"
+	}
+	mt, _, _ := mime.ParseMediaType(got)
+	return "of type " + mt
 }
 
 func (s *Server) deleteAvatar(q req) (none, error) {
@@ -99,7 +128,8 @@ func (s *Server) deleteAvatar(q req) (none, error) {
 }
 
 // getAvatar serves a user's avatar (or, with ?size=thumb, its thumbnail)
-// to anyone, with a strong ETag. A URL whose ?v= is the current version
+// to anyone, with a strong ETag: avatars are public, so the answer is the
+// same with a token or without (a sent token must still be valid). A URL whose ?v= is the current version
 // may be cached forever; any other is revalidated on each use.
 func (s *Server) getAvatar(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
@@ -119,9 +149,6 @@ func (s *Server) getAvatar(w http.ResponseWriter, r *http.Request) error {
 		return service.Invalid(service.FieldError{Field: "size", Message: "must be full or thumb"})
 	}
 	req := service.AvatarRequest{UserID: id, Thumb: thumb, Known: knownHashes(r.Header.Get("If-None-Match"), thumb)}
-	if p, ok := r.Context().Value(keyPrincipal).(service.Principal); ok {
-		req.ViewerID = p.User.ID
-	}
 	a, err := s.avatars.Get(r.Context(), req)
 	if err != nil {
 		return err

@@ -230,6 +230,8 @@ func TestAvatarMultipart(t *testing.T) {
 	expect(t, e.putAvatar(tok, body, ct), http.StatusUnsupportedMediaType, "unsupported_media_type")
 	ct, body = form("picture", "image/png", pngOf(t, 64, 64))
 	expect(t, e.putAvatar(tok, body, ct), http.StatusUnprocessableEntity, "validation_failed")
+	ct, body = form("avatar", "image/png", nil)
+	expect(t, e.putAvatar(tok, body, ct), http.StatusBadRequest, "invalid_json")
 	ct, body = form("avatar", "image/png", bytes.Repeat([]byte{0}, 2<<20+1))
 	expect(t, e.putAvatar(tok, body, ct), http.StatusRequestEntityTooLarge, "payload_too_large")
 }
@@ -248,24 +250,33 @@ func TestAvatarRejectsBadUploads(t *testing.T) {
 		ct     string
 		status int
 		code   string
+		detail []string // what the problem's detail must say
 	}{
-		{"over 2 MiB", big, "image/png", http.StatusRequestEntityTooLarge, "payload_too_large"},
-		{"JPEG bytes declared PNG", jpegOf(t, 32, 32), "image/png", http.StatusUnsupportedMediaType, "unsupported_media_type"},
-		{"PNG bytes declared JPEG", good, "image/jpeg", http.StatusUnsupportedMediaType, "unsupported_media_type"},
-		{"GIF", []byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;"), "image/gif", http.StatusUnsupportedMediaType, "unsupported_media_type"},
-		{"JSON", []byte(`{"avatar": "x"}`), "application/json", http.StatusUnsupportedMediaType, "unsupported_media_type"},
-		{"no Content-Type", good, "", http.StatusUnsupportedMediaType, "unsupported_media_type"},
-		{"empty", []byte{}, "image/png", http.StatusUnsupportedMediaType, "unsupported_media_type"},
-		{"header claims 50000 × 50000", pngDeclaring(t, 50000, 50000), "image/png", http.StatusUnprocessableEntity, "validation_failed"},
-		{"header claims 4097 wide", pngDeclaring(t, 4097, 10), "image/png", http.StatusUnprocessableEntity, "validation_failed"},
-		{"header claims over 16 MP", pngDeclaring(t, 4096, 3907), "image/png", http.StatusUnprocessableEntity, "validation_failed"},
-		{"truncated PNG", truncated, "image/png", http.StatusUnprocessableEntity, "validation_failed"},
-		{"PNG signature only", []byte("\x89PNG\r\n\x1a\n"), "image/png", http.StatusUnprocessableEntity, "validation_failed"},
-		{"JPEG header only", jpegOf(t, 32, 32)[:40], "image/jpeg", http.StatusUnprocessableEntity, "validation_failed"},
+		{"over 2 MiB", big, "image/png", http.StatusRequestEntityTooLarge, "payload_too_large", nil},
+		{"JPEG bytes declared PNG", jpegOf(t, 32, 32), "image/png", http.StatusUnsupportedMediaType, "unsupported_media_type", []string{"declared image/png", "is a JPEG image"}},
+		{"PNG bytes declared JPEG", good, "image/jpeg", http.StatusUnsupportedMediaType, "unsupported_media_type", []string{"declared image/jpeg", "is a PNG image"}},
+		{"text declared JPEG", []byte("hello, world"), "image/jpeg", http.StatusUnsupportedMediaType, "unsupported_media_type", []string{"declared image/jpeg", "text/plain"}},
+		{"GIF", []byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;"), "image/gif", http.StatusUnsupportedMediaType, "unsupported_media_type", []string{"image/gif", "image/png or image/jpeg"}},
+		{"JSON", []byte(`{"avatar": "x"}`), "application/json", http.StatusUnsupportedMediaType, "unsupported_media_type", []string{"application/json"}},
+		{"no Content-Type", good, "", http.StatusUnsupportedMediaType, "unsupported_media_type", []string{"no Content-Type"}},
+		{"empty", []byte{}, "image/png", http.StatusBadRequest, "invalid_json", []string{"empty"}},
+		{"empty, declared JPEG", []byte{}, "image/jpeg", http.StatusBadRequest, "invalid_json", []string{"empty"}},
+		{"header claims 50000 × 50000", pngDeclaring(t, 50000, 50000), "image/png", http.StatusUnprocessableEntity, "validation_failed", nil},
+		{"header claims 4097 wide", pngDeclaring(t, 4097, 10), "image/png", http.StatusUnprocessableEntity, "validation_failed", nil},
+		{"header claims over 16 MP", pngDeclaring(t, 4096, 3907), "image/png", http.StatusUnprocessableEntity, "validation_failed", nil},
+		{"truncated PNG", truncated, "image/png", http.StatusUnprocessableEntity, "validation_failed", nil},
+		{"PNG signature only", []byte("\x89PNG\r\n\x1a\n"), "image/png", http.StatusUnprocessableEntity, "validation_failed", nil},
+		{"JPEG header only", jpegOf(t, 32, 32)[:40], "image/jpeg", http.StatusUnprocessableEntity, "validation_failed", nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := e.putAvatar(tok, c.body, c.ct)
 			expect(t, r, c.status, c.code)
+			detail, _ := r.json(t)["detail"].(string)
+			for _, want := range c.detail {
+				if !strings.Contains(detail, want) {
+					t.Errorf("got detail %q, want it to say %q", detail, want)
+				}
+			}
 		})
 	}
 	if got := e.do("GET", "/api/v1/users/me", tok, nil).json(t)["avatar_url"]; got != nil {
@@ -277,7 +288,11 @@ func TestAvatarRejectsBadUploads(t *testing.T) {
 	}
 }
 
-func TestAvatarHiddenFromBlockedAndGone(t *testing.T) {
+// TestAvatarPublicToBlockedHiddenWhenGone: avatars are public, as
+// Gravatar's are, so a block does not hide one: the blocked user gets the
+// same answer signed in as without a token (the URL answers anyone). A
+// deactivated or deleted user's avatar is gone for everyone.
+func TestAvatarPublicToBlockedHiddenWhenGone(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ownerTok, ownerID := e.signIn("avatar-shy", nil)
@@ -291,9 +306,16 @@ func TestAvatarHiddenFromBlockedAndGone(t *testing.T) {
 	if _, err := e.pool.Exec(context.Background(), "INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2)", ownerID, blockedID); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, e.do("GET", path, blockedTok, nil), http.StatusNotFound, "not_found")
-	expect(t, e.do("GET", path, otherTok, nil), http.StatusOK, "")
-	expect(t, e.do("GET", path, "", nil), http.StatusOK, "")
+	anonymous := e.do("GET", path, "", nil)
+	expect(t, anonymous, http.StatusOK, "")
+	for name, tok := range map[string]string{"the blocked user": blockedTok, "another user": otherTok} {
+		got := e.do("GET", path, tok, nil)
+		if got.status != anonymous.status || !bytes.Equal(got.body, anonymous.body) || got.header.Get("ETag") != anonymous.header.Get("ETag") {
+			t.Errorf("%s: got %d (%d bytes, ETag %s), want the anonymous answer %d (%d bytes, ETag %s)",
+				name, got.status, len(got.body), got.header.Get("ETag"), anonymous.status, len(anonymous.body), anonymous.header.Get("ETag"))
+		}
+	}
+	expect(t, e.do("GET", path+"&size=thumb", blockedTok, nil), http.StatusOK, "")
 	expect(t, e.do("GET", path, "not-a-token", nil), http.StatusUnauthorized, "invalid_token")
 
 	expect(t, e.do("POST", "/api/v1/users/"+itoa(ownerID)+"/deactivate", adminTok, nil), http.StatusOK, "")

@@ -99,30 +99,45 @@ func (e *env) outsideWrite(sql string, args ...any) {
 }
 
 // TestLostListenerBypassesCache terminates the backend of the change
-// listener: from then on until it listens again the principal cache is
-// not used, so a change made by another process shows on the next request;
-// the listener comes back by itself and the cache with it, empty.
+// listener and holds it down (its reconnections refused): from the loss
+// until it listens again the principal cache is not used, so a change
+// made by another process shows on the next request; once let through,
+// the listener comes back by itself and the cache with it, empty. The
+// heartbeat's own bypass (ListenerStale) is set far off, so what the test
+// sees is the listener marking itself offline when its connection ends.
 func TestLostListenerBypassesCache(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	a := newEnv(t)
+	proxy := newPGProxy(t, a.pool.Config().ConnString())
+	cache := service.DefaultCacheConfig()
+	cache.ListenerStale = time.Hour
+	e := a.proxiedInstance(proxy, cache)
 	tok, id := e.signIn("lost", map[string]any{"email": "lost@example.com", "email_verified": true})
 	expect(t, e.do("GET", "/api/v1/users/me", tok, nil), http.StatusOK, "")
-	pid := e.listenerPID()
+	pid := proxy.listenerPID(e)
+	proxy.refuse(true)
 	var ok bool
 	if err := e.pool.QueryRow(context.Background(), "SELECT pg_terminate_backend($1)", pid).Scan(&ok); err != nil || !ok {
 		t.Fatalf("terminate the listener: %v %v", ok, err)
 	}
-	e.waitListenerLost(pid)
+	waitFor(t, "the listener to mark the cache offline", func() bool { return !e.db.PrincipalCacheOnline() })
 
-	e.outsideWrite("UPDATE users SET first_name = 'Bypassed' WHERE id = $1", id)
-	r := e.do("GET", "/api/v1/users/me", tok, nil)
-	expect(t, r, http.StatusOK, "")
-	if got := r.json(t)["first_name"]; got != "Bypassed" {
-		t.Fatalf("with the listener gone: got first_name %v, want Bypassed", got)
+	for _, name := range []string{"Bypassed", "Still bypassed"} {
+		e.outsideWrite("UPDATE users SET first_name = $2 WHERE id = $1", id, name)
+		r := e.do("GET", "/api/v1/users/me", tok, nil)
+		expect(t, r, http.StatusOK, "")
+		if got := r.json(t)["first_name"]; got != name {
+			t.Fatalf("with the listener held down: got first_name %v, want %s", got, name)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if e.db.PrincipalCacheOnline() {
+		t.Fatal("the cache came back while the listener could not connect")
 	}
 
+	proxy.refuse(false)
 	waitFor(t, "the listener to listen again", e.db.PrincipalCacheOnline)
-	if e.listenerPID() == pid {
+	if proxy.listenerPID(e) == pid {
 		t.Fatal("the listener has its old backend, want a new connection")
 	}
 	expect(t, e.do("GET", "/api/v1/users/me", tok, nil), http.StatusOK, "")
@@ -137,6 +152,61 @@ func TestLostListenerBypassesCache(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("1 s after an outside deactivation: got %d, want 403", r.status)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestStalledListenerBypassesCache: with the change listener's connection
+// stalled (nothing forwarded either way, its socket open), an instance
+// stops trusting its principal cache within ListenerStale (2 s) of the
+// listener's last heartbeat: a user deactivated by another process is
+// refused within 3 s of the stall, where an unguarded cache would accept
+// the user for as long as the stall lasts. Once the network forwards
+// again the listener reconnects and the cache works again.
+func TestStalledListenerBypassesCache(t *testing.T) {
+	t.Parallel()
+	a := newEnv(t)
+	proxy := newPGProxy(t, a.pool.Config().ConnString())
+	e := a.proxiedInstance(proxy, service.DefaultCacheConfig())
+	tok, id := e.signIn("stalled-listener", nil)
+	for range 2 { // the second is answered from the cache
+		expect(t, e.do("GET", "/api/v1/users/me", tok, nil), http.StatusOK, "")
+	}
+	proxy.stall(true)
+	stalled := time.Now()
+	e.outsideWrite("UPDATE users SET is_active = false WHERE id = $1", id)
+	for {
+		r := e.do("GET", "/api/v1/users/me", tok, nil)
+		if r.status == http.StatusForbidden {
+			expect(t, r, http.StatusForbidden, "account_disabled")
+			break
+		}
+		expect(t, r, http.StatusOK, "")
+		if since := time.Since(stalled); since > 3*time.Second {
+			t.Fatalf("%v after the listener stalled: a deactivated user is still accepted (the cache trusts a silent listener)", since.Round(time.Millisecond))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("refused %v after the stall", time.Since(stalled).Round(time.Millisecond))
+	if e.db.PrincipalCacheOnline() {
+		t.Fatal("the stalled listener's cache says it is online")
+	}
+
+	proxy.stall(false)
+	waitFor(t, "the listener to listen again", e.db.PrincipalCacheOnline)
+	e.outsideWrite("UPDATE users SET is_active = true WHERE id = $1", id)
+	expect(t, e.do("GET", "/api/v1/users/me", tok, nil), http.StatusOK, "")
+	expect(t, e.do("GET", "/api/v1/users/me", tok, nil), http.StatusOK, "")
+	e.outsideWrite("UPDATE users SET is_active = false WHERE id = $1", id)
+	deadline := time.Now().Add(time.Second)
+	for {
+		r := e.do("GET", "/api/v1/users/me", tok, nil)
+		if r.status == http.StatusForbidden {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("1 s after an outside deactivation with the listener back: got %d, want 403", r.status)
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -37,7 +37,7 @@ func newClientIPs(trusted []netip.Prefix) clientIPs {
 // of returns r's client address; the zero Addr when even the peer's
 // address cannot be read.
 func (c clientIPs) of(r *http.Request) netip.Addr {
-	peer := parseIP(realclientip.RemoteAddrStrategy{}.ClientIP(nil, r.RemoteAddr))
+	peer := peerIP(r.RemoteAddr)
 	if c.xff == nil || !peer.IsValid() || !c.isTrusted(peer) {
 		return peer
 	}
@@ -45,6 +45,21 @@ func (c clientIPs) of(r *http.Request) netip.Addr {
 		return ip
 	}
 	return peer
+}
+
+// peerIP is the address of a connection's peer (RemoteAddr), as
+// realclientip.RemoteAddrStrategy reads it: without its zone, unmapped,
+// the zero Addr for an unspecified one. The usual "ip:port" is parsed in
+// place; anything else goes through realclientip.
+func peerIP(remoteAddr string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(remoteAddr); err == nil {
+		a := ap.Addr().WithZone("").Unmap()
+		if a.IsUnspecified() {
+			return netip.Addr{}
+		}
+		return a
+	}
+	return parseIP(realclientip.RemoteAddrStrategy{}.ClientIP(nil, remoteAddr))
 }
 
 func (c clientIPs) isTrusted(ip netip.Addr) bool {

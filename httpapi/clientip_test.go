@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/netip"
 	"testing"
+
+	"github.com/realclientip/realclientip-go"
 )
 
 func TestClientIPs(t *testing.T) {
@@ -37,6 +39,22 @@ func TestClientIPs(t *testing.T) {
 		}
 		if got := c.c.of(r).String(); got != c.want {
 			t.Errorf("%s: got %s, want %s", c.name, got, c.want)
+		}
+	}
+}
+
+// TestPeerIPAsRealclientip: the peer address read in place is the one
+// realclientip's RemoteAddrStrategy reads, for every form of RemoteAddr.
+func TestPeerIPAsRealclientip(t *testing.T) {
+	t.Parallel()
+	for _, remote := range []string{
+		"198.51.100.7:5000", "[2001:db8::5]:443", "[fe80::1%eth0]:80", "[::ffff:198.51.100.7]:5000",
+		"0.0.0.0:80", "[::]:80", "[::ffff:0.0.0.0]:1", "198.51.100.7", "2001:db8::5", "fe80::1%eth0",
+		"198.51.100.7:99999", "01.2.3.4:80", "pipe", "@", "", "[2001:db8::5]", "127.0.0.1:0",
+	} {
+		want := parseIP(realclientip.RemoteAddrStrategy{}.ClientIP(nil, remote))
+		if got := peerIP(remote); got != want {
+			t.Errorf("%q: got %v, want %v", remote, got, want)
 		}
 	}
 }

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/rs/cors"
 )
@@ -33,10 +35,40 @@ func withCORS(origins []string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			// Logged and counted as what it is, not as an unmatched route.
-			if ri, ok := r.Context().Value(keyRoute).(*routeInfo); ok {
-				ri.pattern = "OPTIONS (CORS preflight)"
+			if c := requestOf(r.Context()); c != nil {
+				c.route.pattern = "OPTIONS (CORS preflight)"
+			}
+			if v, ok := r.Header["Access-Control-Request-Headers"]; ok {
+				r.Header["Access-Control-Request-Headers"] = []string{normalizeHeaderList(v)}
 			}
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// maxRequestHeaders bounds how many names of Access-Control-Request-Headers
+// are read; a longer list is passed on as sent, and refused.
+const maxRequestHeaders = 32
+
+// normalizeHeaderList returns the header names of an
+// Access-Control-Request-Headers field as rs/cors matches them: lowercased,
+// without spaces or empty elements, sorted and unique. Browsers send them
+// so; other clients send "Authorization, Content-Type", and header names
+// are case-insensitive (RFC 9110, section 5.1).
+func normalizeHeaderList(values []string) string {
+	joined := strings.Join(values, ",")
+	if strings.Count(joined, ",") >= 4*maxRequestHeaders {
+		return joined
+	}
+	var names []string
+	for n := range strings.SplitSeq(joined, ",") {
+		if n = strings.ToLower(strings.TrimSpace(n)); n != "" {
+			names = append(names, n)
+		}
+	}
+	if len(names) > maxRequestHeaders {
+		return joined
+	}
+	slices.Sort(names)
+	return strings.Join(slices.Compact(names), ",")
 }

@@ -129,3 +129,35 @@ func TestNoCORSByDefault(t *testing.T) {
 		t.Errorf("simple request: got %v and Vary %q, want no CORS header", corsHeaders(r), r.header.Get("Vary"))
 	}
 }
+
+// TestCORSHeaderNamesAnyCase: header names are case-insensitive, and
+// clients list them in any case, order and spacing (browsers send them
+// lowercased and sorted; other clients and proxies do not): the preflight
+// is allowed whenever every name is allowed, and refused when one is not.
+func TestCORSHeaderNamesAnyCase(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.cors = []string{"https://app.example.com"}
+	e.reopen()
+	const origin = "https://app.example.com"
+	for _, c := range []struct{ headers, want string }{
+		{"Authorization, Content-Type", "authorization,content-type"},
+		{"Content-Type,Authorization", "authorization,content-type"},
+		{"AUTHORIZATION,  if-none-match ,X-Request-ID", "authorization,if-none-match,x-request-id"},
+		{"authorization, Authorization", "authorization"},
+		{"content-type,", "content-type"},
+	} {
+		r := e.preflight("/api/v1/users/me", origin, "PATCH", c.headers)
+		if r.status != http.StatusNoContent || r.header.Get("Access-Control-Allow-Origin") != origin ||
+			r.header.Get("Access-Control-Allow-Headers") != c.want || r.header.Get("Access-Control-Allow-Methods") != "PATCH" {
+			t.Errorf("preflight with %q: got %d, Allow-Origin %q, Allow-Headers %q; want 204, the origin and %q",
+				c.headers, r.status, r.header.Get("Access-Control-Allow-Origin"), r.header.Get("Access-Control-Allow-Headers"), c.want)
+		}
+	}
+	for _, headers := range []string{"Authorization, X-Custom", "X-CUSTOM", strings.Repeat("authorization,", 200) + "x-custom"} {
+		r := e.preflight("/api/v1/users/me", origin, "PATCH", headers)
+		if r.status != http.StatusNoContent || len(corsHeaders(r)) != 0 {
+			t.Errorf("preflight with %.60q: got %d with %v, want 204 with no Access-Control-* header", headers, r.status, corsHeaders(r))
+		}
+	}
+}

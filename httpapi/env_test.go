@@ -197,7 +197,9 @@ type env struct {
 	issuer    string            // USERD_ISSUER and USERD_PUBLIC_URL of the next instance; "": localIssuer
 	ownIssuer bool              // reopen sets issuer to the new instance's own address
 	cors      []string          // USERD_CORS_ORIGINS of the next instance
+	log       *slog.Logger      // the logger of the next instance; nil: text to nowhere
 	mail      *smtptest.Server  // where the outbox delivers mail
+	hooks     *service.Webhooks // webhook delivery of the last instance (loopback allowed)
 }
 
 type envOption func(*idp.Config)
@@ -247,10 +249,13 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := e.log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	issuer := cmp.Or(e.issuer, localIssuer)
 	accounts, local := newTestAccounts(t, db, e.keys, e.gate, issuer)
-	auth := service.NewAuth(db, service.AuthConfig{External: v, ExternalIssuer: testIssuer, Provider: testProvider, DefaultRegion: "IN", Local: local, LocalIssuer: issuer, Cache: service.DefaultCacheConfig()})
+	auth := service.NewAuth(db, service.AuthConfig{External: v, ExternalIssuer: testIssuer, Provider: testProvider, DefaultRegion: "IN", Local: local, LocalIssuer: issuer, Cache: service.DefaultCacheConfig(), Accounts: accounts})
 	users := service.NewUsers(db, "IN", testProvider)
 	users.UseAccounts(accounts)
 	outbox := service.NewOutbox(db, idp.NewAdminClient(e.admin.srv.URL, "service-key"), newTestMailer(t, e.mail), log)
@@ -258,26 +263,57 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 	admin := service.NewAdmin(db, "IN", e.cursorKey)
 	orgs := service.NewOrgs(db, "http://userd.test", e.cursorKey)
 	social := service.NewSocial(db, e.cursorKey)
-	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Avatars: service.NewAvatars(db), Ready: db.Ready(migrate.Check), PoolStats: db.Stats, PublicURL: issuer, TrustedProxies: e.trusted, DBTimeout: e.dbTimeout, CORSOrigins: e.cors})
+	e.hooks = service.NewWebhooks(db, service.WebhookConfig{AllowPrivate: true, Poll: 20 * time.Millisecond, Schedule: []time.Duration{20 * time.Millisecond}}, e.cursorKey, log)
+	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Avatars: service.NewAvatars(db), Webhooks: e.hooks, Ready: db.Ready(migrate.Check), PoolStats: db.Stats, PublicURL: issuer, TrustedProxies: e.trusted, DBTimeout: e.dbTimeout, CORSOrigins: e.cors})
 	return h, accounts, outbox
 }
 
 // openCachedDB opens a pool on dbURL as serve does, with the principal
 // cache and its change listener (caches are on in tests as in
-// production), and waits until the listener listens.
+// production), and waits until the listener listens. Under make
+// test-scale it goes through the pooler, listens on a direct connection
+// and reads from the replica (scaleOptions).
 func openCachedDB(t testing.TB, dbURL string) *service.DB {
 	t.Helper()
-	cfg, err := dburl.PoolConfig(dbURL, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := service.OpenDB(context.Background(), cfg, service.DefaultCacheConfig(), nil)
+	return openCachedDBWith(t, dbURL, service.DefaultCacheConfig())
+}
+
+// openCachedDBWith is openCachedDB with the caches configured by cache.
+func openCachedDBWith(t testing.TB, dbURL string, cache service.CacheConfig) *service.DB {
+	t.Helper()
+	opts := scaleOptions(t, dbURL)
+	opts.Cache = cache
+	db, err := service.OpenDBWith(context.Background(), pgtest.PoolConfig(t, dbURL), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
 	waitFor(t, "the change listener to listen", db.PrincipalCacheOnline)
 	return db
+}
+
+// scaleOptions are the DB options of serve for a test database: the
+// principal cache, and under make test-scale what USERD_DB_POOLER=transaction,
+// USERD_LISTEN_DATABASE_URL and USERD_DATABASE_REPLICA_URL set.
+func scaleOptions(t testing.TB, dbURL string) service.DBOptions {
+	t.Helper()
+	opts := service.DBOptions{Cache: service.DefaultCacheConfig(), Pooler: pgtest.Pooled(), Timeout: 5 * time.Second}
+	if opts.Pooler {
+		c, err := dburl.ConnConfig(pgtest.DirectURL(t, dbURL))
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Listen = c
+	}
+	if r := pgtest.Replica(dbURL); r != "" {
+		// The replica is reached directly, not through the pooler.
+		c, err := dburl.PoolConfig(r, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Replica = c
+	}
+	return opts
 }
 
 // waitFor polls cond every millisecond for up to 10 s.

@@ -40,7 +40,7 @@ func exportedUser(t *testing.T, e *env) (access, refresh string, id int64) {
 	id = int64(body["user"].(map[string]any)["id"].(float64))
 	// Proven, so that invitations to the address are the caller's.
 	expect(t, e.do("POST", "/api/v1/auth/email/verify", access, map[string]any{"token": e.mailLink("gdpr@example.com", "/verify-email")}), http.StatusNoContent, "")
-	expect(t, e.do("POST", "/api/v1/users/me/identities", access, map[string]any{"token": e.idp.sign("gdpr-idp", nil)}), http.StatusCreated, "")
+	expect(t, e.do("POST", "/api/v1/users/me/identities", access, map[string]any{"token": e.idp.sign("gdpr-idp", freshSignIn(nil))}), http.StatusCreated, "")
 	expect(t, e.do("PUT", "/api/v1/users/me/avatar", access, pngOf(t, 64, 64), "Content-Type", "image/png"), http.StatusOK, "")
 	expect(t, e.do("POST", "/api/v1/organizations", access, map[string]any{"name": "Mine"}), http.StatusCreated, "")
 	friend, friendID := e.signIn("friend", nil)

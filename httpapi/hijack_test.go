@@ -74,7 +74,9 @@ func TestHijackUnverifiedIdPEmail(t *testing.T) {
 // 2. The attacker registered erin@… with a password. Erin followed the
 // verification mail (it reached her mailbox), later signed in through the
 // IdP with her verified address and was linked into that account; the
-// attacker's password and old tokens read her data.
+// attacker's password and old tokens read her data. (Had Erin signed in
+// through the IdP first, her proof would have taken the address off the
+// attacker's account: TestUnprovenEmailMovesToProver.)
 func TestHijackPasswordBeforeVerification(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -82,34 +84,38 @@ func TestHijackPasswordBeforeVerification(t *testing.T) {
 	reg := e.register(map[string]any{"email": erin, "password": "attacker's passphrase"})
 	accountID := userID(t, reg)
 	attackerAccess, attackerRefresh := tokens(reg)
+	erinIdP := e.idp.sign("erin-sub", freshSignIn(map[string]any{"email": erin, "email_verified": true}))
 
-	// Before Erin proves the mailbox, her IdP sign-in does not link into an
-	// account with a password: 409 email_taken, saying why.
-	erinIdP := e.idp.sign("erin-sub", map[string]any{"email": erin, "email_verified": true})
+	// Erin follows the verification link, not signed in to anything: it
+	// wants the account's password, which she does not have. Nothing
+	// changes, and the link stays usable.
+	verifyToken := e.mailLink(erin, "/verify-email")
+	for _, pw := range []string{"", "a guess of erin's"} {
+		expect(t, e.do("POST", "/api/v1/auth/email/verify", "", map[string]any{"token": verifyToken, "password": pw}), http.StatusUnprocessableEntity, "validation_failed")
+	}
+	if m := e.me(attackerAccess); m["email_verified"] != false {
+		t.Fatalf("a refused verification: got email_verified %v, want false", m["email_verified"])
+	}
+
+	// She takes the account with a password reset: every way the attacker
+	// had is gone (password, session, access token).
+	e.forgot(erin)
+	expect(t, e.reset(e.mailLink(erin, "/reset-password"), resetPassword), http.StatusNoContent, "")
+	expect(t, e.login(erin, "attacker's passphrase"), http.StatusUnauthorized, "invalid_credentials")
+	expect(t, e.refresh(attackerRefresh), http.StatusUnauthorized, "invalid_token")
+	expect(t, e.do("GET", "/api/v1/users/me", attackerAccess, nil), http.StatusUnauthorized, "invalid_token")
+	if got := e.revokedReason(attackerRefresh); got == nil || *got != "password_reset" {
+		t.Fatalf("attacker's session: got revoked_reason %v, want password_reset", got)
+	}
+	expect(t, e.login(erin, resetPassword), http.StatusOK, "")
+	// With a password set (hers) on a proven address, a plain IdP sign-in
+	// asks for the explicit link (409 email_taken, saying how), which she
+	// makes signed in with it.
 	r := e.do("GET", "/api/v1/users/me", erinIdP, nil)
 	expect(t, r, http.StatusConflict, "email_taken")
 	if d, _ := r.json(t)["detail"].(string); !strings.Contains(d, "sign in with the password") || !strings.Contains(d, "/api/v1/users/me/identities") {
 		t.Fatalf("409 detail %q does not say how to link", d)
 	}
-
-	// Erin follows the verification link, not signed in to anything.
-	expect(t, e.do("POST", "/api/v1/auth/email/verify", "", map[string]any{"token": e.mailLink(erin, "/verify-email")}), http.StatusNoContent, "")
-
-	// Every way the attacker had is gone: password, session, access token.
-	expect(t, e.login(erin, "attacker's passphrase"), http.StatusUnauthorized, "invalid_credentials")
-	expect(t, e.refresh(attackerRefresh), http.StatusUnauthorized, "invalid_token")
-	expect(t, e.do("GET", "/api/v1/users/me", attackerAccess, nil), http.StatusUnauthorized, "invalid_token")
-	if got := e.revokedReason(attackerRefresh); got == nil || *got != "address_proven" {
-		t.Fatalf("attacker's session: got revoked_reason %v, want address_proven", got)
-	}
-
-	// Erin was mailed a link to choose a password, and her IdP login now
-	// links: both sides proved the address and no password stands.
-	expect(t, e.reset(e.mailLink(erin, "/reset-password"), resetPassword), http.StatusNoContent, "")
-	expect(t, e.login(erin, resetPassword), http.StatusOK, "")
-	// With a password set (hers), a plain IdP sign-in asks for the explicit
-	// link, which she makes signed in with it.
-	expect(t, e.do("GET", "/api/v1/users/me", erinIdP, nil), http.StatusConflict, "email_taken")
 	in := e.login(erin, resetPassword)
 	expect(t, in, http.StatusOK, "")
 	erinAccess, _ := tokens(in.json(t))
@@ -133,7 +139,7 @@ func TestHijackEmailSwitchedToVictims(t *testing.T) {
 	accountID := userID(t, reg)
 	access, refresh := tokens(reg)
 	expect(t, e.do("POST", "/api/v1/auth/email/verify", access, map[string]any{"token": e.mailLink(mallory, "/verify-email")}), http.StatusNoContent, "")
-	malloryIdP := e.idp.sign("mallory-sub", map[string]any{"email": mallory, "email_verified": true})
+	malloryIdP := e.idp.sign("mallory-sub", freshSignIn(map[string]any{"email": mallory, "email_verified": true}))
 	expect(t, e.do("POST", "/api/v1/users/me/identities", access, map[string]any{"token": malloryIdP}), http.StatusCreated, "")
 	if got := idOf(e.me(malloryIdP)); got != accountID {
 		t.Fatalf("linked IdP login: got user %d, want %d", got, accountID)
@@ -164,25 +170,70 @@ func TestHijackEmailSwitchedToVictims(t *testing.T) {
 		}
 	}
 
-	// Alice follows the confirmation link (not signed in): the account is
-	// hers, and nobody else's way in survives.
-	expect(t, e.do("POST", "/api/v1/auth/email/verify", "", map[string]any{"token": e.mailLink(alice, "/verify-email")}), http.StatusNoContent, "")
+	// Alice follows the confirmation link (not signed in): it wants the
+	// account's password, which she does not have. Nothing changes: the
+	// address never becomes the account's, so the account is never hers.
+	confirm := e.mailLink(alice, "/verify-email")
+	expect(t, e.do("POST", "/api/v1/auth/email/verify", "", map[string]any{"token": confirm}), http.StatusUnprocessableEntity, "validation_failed")
+	expect(t, e.do("POST", "/api/v1/auth/email/verify", "", map[string]any{"token": confirm, "password": "alice's own passphrase"}), http.StatusUnprocessableEntity, "validation_failed")
+	if m := e.me(access); m["email"] != mallory || m["pending_email"] != alice {
+		t.Fatalf("after a refused confirmation: got email %v pending %v, want %s pending %s", m["email"], m["pending_email"], mallory, alice)
+	}
 	expect(t, e.login(alice, "mallory's passphrase"), http.StatusUnauthorized, "invalid_credentials")
-	expect(t, e.login(mallory, "mallory's passphrase"), http.StatusUnauthorized, "invalid_credentials")
-	expect(t, e.refresh(refresh), http.StatusUnauthorized, "invalid_token")
-	expect(t, e.do("GET", "/api/v1/users/me", access, nil), http.StatusUnauthorized, "invalid_token")
-	if got := idOf(e.me(malloryIdP)); got == accountID {
-		t.Fatal("the attacker's IdP login still opens the account")
+
+	// Alice signs up with her address: an account of her own, which the
+	// attacker's logins do not open.
+	aliceReg := e.register(map[string]any{"email": alice, "password": resetPassword})
+	aliceID := userID(t, aliceReg)
+	if aliceID == accountID {
+		t.Fatal("Alice's sign-up landed in the attacker's account")
 	}
-	if n := identitiesOf(t, e, accountID); n != 0 {
-		t.Fatalf("account: got %d identities, want 0", n)
+	if got := idOf(e.me(malloryIdP)); got == aliceID {
+		t.Fatal("the attacker's IdP login opens Alice's account")
 	}
-	expect(t, e.reset(e.mailLink(alice, "/reset-password"), resetPassword), http.StatusNoContent, "")
+	expect(t, e.refresh(refresh), http.StatusOK, "")
 	in := e.login(alice, resetPassword)
 	expect(t, in, http.StatusOK, "")
-	if u := in.json(t)["user"].(map[string]any); u["email"] != alice || u["email_verified"] != true || u["pending_email"] != nil {
-		t.Fatalf("Alice's account: got email %v verified %v pending %v", u["email"], u["email_verified"], u["pending_email"])
+	if u := in.json(t)["user"].(map[string]any); idOf(u) != aliceID || u["email"] != alice {
+		t.Fatalf("Alice's sign-in: got user %v email %v, want %d %s", u["id"], u["email"], aliceID, alice)
 	}
+}
+
+// TestVerifyEmailSignedOutNeedsPassword: a verification link followed
+// signed out confirms with the account's password and keeps the account
+// whole; without it, nothing changes and the link stays usable.
+func TestVerifyEmailSignedOutNeedsPassword(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const ann = "ann.device@example.com"
+	access, refresh := tokens(e.register(map[string]any{"email": ann}))
+	token := e.mailLink(ann, "/verify-email")
+	other, _ := tokens(e.register(map[string]any{"email": "someone.else@example.com"}))
+	verify := func(bearer, pw string) response {
+		body := map[string]any{"token": token}
+		if pw != "-" {
+			body["password"] = pw
+		}
+		return e.do("POST", "/api/v1/auth/email/verify", bearer, body)
+	}
+	for _, c := range []struct{ bearer, pw string }{{"", "-"}, {"", ""}, {"", "not ann's password"}, {other, "-"}, {other, "not ann's password"}} {
+		r := verify(c.bearer, c.pw)
+		expect(t, r, http.StatusUnprocessableEntity, "validation_failed")
+		if f := r.json(t)["errors"].([]any)[0].(map[string]any)["field"]; f != "password" {
+			t.Fatalf("got field %v, want password", f)
+		}
+	}
+	if m := e.me(access); m["email_verified"] != false {
+		t.Fatalf("after refusals: got email_verified %v, want false", m["email_verified"])
+	}
+	expect(t, verify("", testPassword), http.StatusNoContent, "")
+	if m := e.me(access); m["email_verified"] != true {
+		t.Fatalf("after confirming: got email_verified %v, want true", m["email_verified"])
+	}
+	// The account is whole: its session, its refresh token, its password.
+	expect(t, e.refresh(refresh), http.StatusOK, "")
+	expect(t, e.login(ann, testPassword), http.StatusOK, "")
+	expect(t, verify("", testPassword), http.StatusUnauthorized, "invalid_token")
 }
 
 // The owner confirming their own change while signed in keeps every way in.
@@ -192,12 +243,13 @@ func TestEmailChangeConfirmedSignedIn(t *testing.T) {
 	reg := e.register(map[string]any{"email": "before@example.com"})
 	access, refresh := tokens(reg)
 	expect(t, e.do("PATCH", "/api/v1/users/me", access, map[string]any{"email": "after@example.com", "current_password": testPassword}), http.StatusOK, "")
-	// Someone else takes the address meanwhile: the confirmation fails and
-	// nothing changes.
-	e.register(map[string]any{"email": "after@example.com"})
+	// Someone else takes the address meanwhile, and proves it: the
+	// confirmation fails and nothing changes.
+	other, _ := tokens(e.register(map[string]any{"email": "after@example.com"}))
 	// The first mail to after@ is the change's link (the second, the other
 	// account's sign-up verification).
 	confirm := tokenIn(t, e.mailsTo("after@example.com")[0], "/verify-email")
+	expect(t, e.do("POST", "/api/v1/auth/email/verify", other, map[string]any{"token": tokenIn(t, e.mailsTo("after@example.com")[1], "/verify-email")}), http.StatusNoContent, "")
 	expect(t, e.do("POST", "/api/v1/auth/email/verify", access, map[string]any{"token": confirm}), http.StatusConflict, "email_taken")
 	if m := e.me(access); m["email"] != "before@example.com" || m["pending_email"] != "after@example.com" {
 		t.Fatalf("after a taken address: got email %v pending %v", m["email"], m["pending_email"])

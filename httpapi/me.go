@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -17,13 +18,23 @@ import (
 var mergeTypes = []string{"application/merge-patch+json", "application/json"}
 
 // meBody is the encoded private view of a user and its strong ETag, made
-// once per cached principal (service.Memo).
+// once per cached principal (service.Memo), with the header values that
+// send them: each a full slice (len = cap), shared by the answers of that
+// principal and never written to (an Add copies).
 type meBody struct {
-	srv  *Server // the rendering depends on the server (its public URL)
-	body []byte
-	etag string
-	err  error
+	srv          *Server // the rendering depends on the server (its public URL)
+	body         []byte
+	etag         string
+	etagHeader   []string
+	lengthHeader []string
+	err          error
 }
+
+// Header values every answer of GET /users/me sends, never written to.
+var (
+	meCacheControl = []string{"private, no-cache"}
+	meContentType  = []string{"application/json"}
+)
 
 func (s *Server) encodeMe(u service.User) meBody {
 	b, err := json.Marshal(s.private(u))
@@ -32,7 +43,8 @@ func (s *Server) encodeMe(u service.User) meBody {
 	}
 	b = append(b, '\n')
 	sum := sha256.Sum256(b)
-	return meBody{srv: s, body: b, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	return meBody{srv: s, body: b, etag: etag, etagHeader: []string{etag}, lengthHeader: []string{strconv.Itoa(len(b))}}
 }
 
 // getMe answers the caller's private view with a strong ETag (a hash of
@@ -42,26 +54,33 @@ func (s *Server) getMe(w http.ResponseWriter, r *http.Request) error {
 	if _, err := query(r); err != nil {
 		return err
 	}
-	p := principal(r.Context())
-	m := p.Memo.Value(func() any { return s.encodeMe(p.User) }).(meBody)
-	if m.srv != s { // another server over the same cache made it
-		m = s.encodeMe(p.User)
-	}
+	m := s.meOf(principal(r.Context()))
 	if m.err != nil {
 		return m.err
 	}
 	h := w.Header()
-	h["Etag"] = []string{m.etag}
-	h["Cache-Control"] = []string{"private, no-cache"}
+	h["Etag"] = m.etagHeader
+	h["Cache-Control"] = meCacheControl
 	if etagMatches(r.Header.Get("If-None-Match"), m.etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	h["Content-Type"] = []string{"application/json"}
-	h["Content-Length"] = []string{strconv.Itoa(len(m.body))}
+	h["Content-Type"] = meContentType
+	h["Content-Length"] = m.lengthHeader
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(m.body)
 	return nil
+}
+
+// meOf is the encoded private view of p's user: its memo's when p is
+// cached (and the memo is this server's), else encoded now.
+func (s *Server) meOf(p service.Principal) meBody {
+	u := &p.User
+	m := p.Memo.Value(func() any { return s.encodeMe(*u) }).(meBody)
+	if m.srv != s { // another server over the same cache made it
+		m = s.encodeMe(p.User)
+	}
+	return m
 }
 
 // etagMatches reports whether an If-None-Match header names etag (or is
@@ -154,10 +173,18 @@ func (s *Server) listIdentities(q req) (itemsView[identityView], error) {
 	return then(viewItems(viewIdentity))(s.users.Identities(q.Context(), q.callerID()))
 }
 
+// linkBody is the body of an explicit link: a fresh IdP token, and the
+// password of an account that has one (unless signed in in the last 5
+// minutes).
+type linkBody struct {
+	Token           string  `json:"token"`
+	CurrentPassword *string `json:"current_password"`
+}
+
 // linkIdentity links an IdP login to the caller's account, signed in with
 // userd's own token: the explicit link an account with a password needs.
-func (s *Server) linkIdentity(q req, b tokenBody) (identityView, error) {
-	return then(viewIdentity)(s.auth.LinkIdentity(q.Context(), q.caller(), b.Token))
+func (s *Server) linkIdentity(q req, b linkBody) (identityView, error) {
+	return then(viewIdentity)(s.auth.LinkIdentity(q.Context(), q.caller(), b.Token, b.CurrentPassword))
 }
 
 // exportMe answers everything userd holds about the caller as one JSON
@@ -168,22 +195,42 @@ func (s *Server) exportMe(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := principal(r.Context()).User.ID
-	e, err := s.users.Export(r.Context(), id)
+	data, err := s.exportDocument(r.Context(), id)
 	if err != nil {
 		return err
 	}
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="userd-export-%d.json"`, id))
+	return reply(w, http.StatusOK, data)
+}
+
+// exportDocument is the data export of user id as GET /users/me/export
+// answers it.
+func (s *Server) exportDocument(ctx context.Context, id int64) (map[string]json.RawMessage, error) {
+	e, err := s.users.Export(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	var data map[string]json.RawMessage
 	if err := json.Unmarshal(e.Data, &data); err != nil {
-		return fmt.Errorf("decode the data export of user %d: %w", id, err)
+		return nil, fmt.Errorf("decode the data export of user %d: %w", id, err)
 	}
 	profile, err := json.Marshal(s.private(e.User))
 	if err != nil {
-		return fmt.Errorf("encode profile: %w", err)
+		return nil, fmt.Errorf("encode profile: %w", err)
 	}
 	data["profile"] = profile
 	data["exported_at"], _ = json.Marshal(time.Now().UTC())
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="userd-export-%d.json"`, id))
-	return reply(w, http.StatusOK, data)
+	return data, nil
+}
+
+// ExportDocument is the data export of user id, encoded as GET
+// /api/v1/users/me/export answers it (the hosted pages' download).
+func (s *Server) ExportDocument(ctx context.Context, id int64) ([]byte, error) {
+	data, err := s.exportDocument(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return json.MarshalIndent(data, "", "  ")
 }
 
 func (s *Server) deleteMe(q req) (messageView, error) {

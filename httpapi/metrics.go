@@ -1,6 +1,9 @@
 package httpapi
 
 import (
+	"strconv"
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -30,6 +33,36 @@ func newMetrics(pool func() service.PoolStats) *metrics {
 		m.registry.MustRegister(poolCollector{stats: pool})
 	}
 	return m
+}
+
+// routeSeries are the series of one route pattern, looked up at their
+// first use (a series appears in /metrics once it has a count) and kept,
+// so that a request of the route needs no lookup by label values: its
+// latency and its count of 200s, the status most answers have.
+type routeSeries struct {
+	pattern     string
+	latencyOnce sync.Once
+	latency     prometheus.Observer
+	okOnce      sync.Once
+	ok          prometheus.Counter
+}
+
+// observe counts a request of the route pattern (series: its series, or
+// nil) that answered status in seconds.
+func (m *metrics) observe(pattern string, series *routeSeries, status int, seconds float64) {
+	if series == nil || series.pattern != pattern {
+		m.requests.WithLabelValues(pattern, strconv.Itoa(status)).Inc()
+		m.latency.WithLabelValues(pattern).Observe(seconds)
+		return
+	}
+	if status == 200 {
+		series.okOnce.Do(func() { series.ok = m.requests.WithLabelValues(pattern, "200") })
+		series.ok.Inc()
+	} else {
+		m.requests.WithLabelValues(pattern, strconv.Itoa(status)).Inc()
+	}
+	series.latencyOnce.Do(func() { series.latency = m.latency.WithLabelValues(pattern) })
+	series.latency.Observe(seconds)
 }
 
 var (

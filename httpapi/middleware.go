@@ -6,10 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,25 +19,43 @@ import (
 
 type ctxKey int
 
-const (
-	keyRequestID ctxKey = iota
-	keyRoute
-	keyPrincipal
-	keyClientIP
-)
+// keyRequest is the key of the request context (requestContext).
+const keyRequest ctxKey = 0
 
 // routeInfo is filled in by the matched route, for logs and metrics.
-type routeInfo struct{ pattern string }
+type routeInfo struct {
+	pattern string
+	series  *routeSeries // the pattern's metric series; nil: none kept
+}
 
 func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(keyRequestID).(string)
-	return id
+	if c := requestOf(ctx); c != nil {
+		return c.id
+	}
+	return ""
 }
 
 // principal returns the authenticated caller; only on authenticated routes.
 func principal(ctx context.Context) service.Principal {
-	p, _ := ctx.Value(keyPrincipal).(service.Principal)
+	p, _ := authenticated(ctx)
 	return p
+}
+
+// authenticated returns the caller that authed found, and whether there
+// is one.
+func authenticated(ctx context.Context) (service.Principal, bool) {
+	if c := requestOf(ctx); c != nil && c.authed {
+		return c.principal, true
+	}
+	return service.Principal{}, false
+}
+
+// clientIP is the client address observe found (see clientIPs).
+func clientIP(ctx context.Context) netip.Addr {
+	if c := requestOf(ctx); c != nil {
+		return c.client
+	}
+	return netip.Addr{}
 }
 
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -67,7 +86,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // observe is the outermost middleware: request id, panic recovery, access
-// log and metrics.
+// log and metrics. It derives the request's one context (requestContext).
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -77,40 +96,63 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			_, _ = rand.Read(b[:])
 			id = hex.EncodeToString(b[:])
 		}
-		w.Header().Set("X-Request-Id", id)
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		route := &routeInfo{}
-		client := s.clientIPs.of(r)
-		ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyRoute, route)
-		ctx = context.WithValue(ctx, keyClientIP, client)
-		r = r.WithContext(ctx)
-		sw := &statusWriter{ResponseWriter: w}
+		h := w.Header()
+		// One allocation for both values; each is its own full slice, so
+		// that an Add to either copies instead of writing over the other.
+		vals := []string{id, "nosniff"}
+		h["X-Request-Id"] = vals[0:1:1]
+		h["X-Content-Type-Options"] = vals[1:2:2]
+		c := &requestContext{Context: r.Context(), id: id, client: s.clientIPs.of(r)}
+		if s.dbTimeout > 0 {
+			// Every route's database work ends by this deadline
+			// (USERD_DB_TIMEOUT); a handler never outlives it waiting.
+			c.deadline = start.Add(s.dbTimeout)
+		}
+		defer c.end()
+		r = r.WithContext(c)
+		c.sw.ResponseWriter = w
+		sw := &c.sw
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.ErrorContext(ctx, "panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()), "request_id", id)
+				s.log.ErrorContext(c, "panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()), "request_id", id)
 				if sw.status == 0 {
 					s.fail(sw, r, fmt.Errorf("panic: %v", v))
 				}
 			}
-			pattern := route.pattern
-			if pattern == "" {
-				pattern = "unmatched"
-			}
-			elapsed := time.Since(start)
-			s.metrics.requests.WithLabelValues(pattern, strconv.Itoa(sw.status)).Inc()
-			s.metrics.latency.WithLabelValues(pattern).Observe(elapsed.Seconds())
-			attrs := []any{"method", r.Method, "path", r.URL.Path, "route", pattern, "status", sw.status,
-				"bytes", sw.bytes, "duration_ms", float64(elapsed.Microseconds()) / 1000, "request_id", id, "client_ip", client.String()}
-			if s.tracing {
-				attrs = append(attrs, "trace_id", nameSpan(r, route.pattern))
-			}
-			s.log.InfoContext(ctx, "request", attrs...)
+			s.logRequest(r, c, start)
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// logRequest counts a finished request in the metrics and writes its line
+// of the request log.
+func (s *Server) logRequest(r *http.Request, c *requestContext, start time.Time) {
+	pattern := c.route.pattern
+	if pattern == "" {
+		pattern = "unmatched"
+	}
+	elapsed := time.Since(start)
+	s.metrics.observe(pattern, c.route.series, c.sw.status, elapsed.Seconds())
+	if !s.log.Enabled(c, slog.LevelInfo) {
+		return
+	}
+	attrs := [...]slog.Attr{
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", pattern),
+		slog.Int("status", c.sw.status), slog.Int("bytes", c.sw.bytes),
+		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+		slog.String("request_id", c.id), slog.String("client_ip", c.client.String()),
+		{}, // trace_id, when tracing
+	}
+	n := len(attrs) - 1
+	if s.tracing {
+		attrs[n] = slog.String("trace_id", nameSpan(r, c.route.pattern))
+		n++
+	}
+	s.log.LogAttrs(c, slog.LevelInfo, "request", attrs[:n]...)
 }
 
 // handlerFunc is the shape of every handler: it returns any error instead
@@ -131,20 +173,26 @@ func plain(h http.Handler) handlerFunc {
 // logs and metrics, and writes the error h returns with fail.
 func (s *Server) handle(pattern string, h handlerFunc) {
 	s.patterns = append(s.patterns, pattern)
+	series := &routeSeries{pattern: pattern}
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ri, ok := r.Context().Value(keyRoute).(*routeInfo); ok {
-			ri.pattern = pattern
-		}
-		if s.dbTimeout > 0 {
-			// Every route's database work ends with this deadline
-			// (USERD_DB_TIMEOUT); a handler never outlives it waiting.
-			ctx, cancel := context.WithTimeout(r.Context(), s.dbTimeout)
-			defer cancel()
-			r = r.WithContext(ctx)
+		if c := requestOf(r.Context()); c != nil {
+			c.route = routeInfo{pattern: pattern, series: series}
 		}
 		if err := h(w, r); err != nil {
 			s.fail(w, r, err)
 		}
+	}))
+}
+
+// handlePage registers a hosted page (Deps.Pages): as handle does, but
+// the page writes its own errors, and its pattern is not an API route.
+func (s *Server) handlePage(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The request context already carries the database budget.
+		if c := requestOf(r.Context()); c != nil {
+			c.route = routeInfo{pattern: pattern}
+		}
+		h.ServeHTTP(w, r)
 	}))
 }
 
@@ -176,7 +224,17 @@ func (s *Server) authed(h handlerFunc) handlerFunc {
 			}
 			return err
 		}
-		return h(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
+		// The caller's own writes are then read back from the primary
+		// while a replica has not replayed them: the request context
+		// answers service.CallerKey once the principal is set.
+		if c := requestOf(r.Context()); c != nil {
+			c.principal, c.authed = p, true
+		} else {
+			// Served without observe (never in userd itself).
+			c = &requestContext{Context: r.Context(), principal: p, authed: true}
+			r = r.WithContext(c)
+		}
+		return h(w, r)
 	}
 }
 

@@ -23,8 +23,12 @@ func invalidQuery(detail string) *apiError {
 // given at most once. Otherwise it is 400 invalid_query naming the unknown
 // (or repeated) ones and the ones the route takes, so that a misspelled
 // filter is an error, not an unfiltered answer. Every GET route of the API
-// reads its query through query, also those that take none.
+// reads its query through query, also those that take none. A request
+// without a query has nil Values (read-only, as every caller uses them).
 func query(r *http.Request, allowed ...string) (url.Values, error) {
+	if r.URL.RawQuery == "" {
+		return nil, nil
+	}
 	v, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, invalidQuery("the query string is malformed")

@@ -28,6 +28,7 @@ type Deps struct {
 	Orgs      *service.Orgs
 	Social    *service.Social
 	Avatars   *service.Avatars
+	Webhooks  *service.Webhooks               // nil: no webhook metrics
 	Ready     func(ctx context.Context) error // readiness: DB up and migrated
 	PoolStats func() service.PoolStats
 	PublicURL string // base of absolute links (avatars)
@@ -50,6 +51,11 @@ type Deps struct {
 	// MetricsElsewhere leaves GET /metrics off this handler: the caller
 	// serves Server.Metrics on its own address (USERD_METRICS_ADDR).
 	MetricsElsewhere bool
+	// Pages, when set, registers the hosted pages (package web) beside the
+	// API: each pattern it hands to the function it is given is served
+	// with the API's request ids, logs, metrics, client addresses and
+	// database timeout, and without an OpenAPI entry (pages are not API).
+	Pages func(handle func(pattern string, h http.Handler))
 	// TracerProvider, when set, traces each request (OTLP through the
 	// caller's provider), continuing the trace of an incoming traceparent
 	// and named by its route pattern. nil: no tracing code runs at all.
@@ -66,6 +72,7 @@ type Server struct {
 	orgs      *service.Orgs
 	social    *service.Social
 	avatars   *service.Avatars
+	webhooks  *service.Webhooks
 	ready     func(ctx context.Context) error
 	publicURL string
 	refusedAt slog.Level
@@ -90,13 +97,19 @@ func New(d Deps) *Server {
 	s := &Server{
 		log: d.Log, auth: d.Auth, users: d.Users, accounts: d.Accounts, admin: d.Admin, orgs: d.Orgs, social: d.Social, avatars: d.Avatars, ready: d.Ready, publicURL: d.PublicURL,
 		refusedAt: d.RefusedTokenLevel, mux: http.NewServeMux(), metrics: newMetrics(d.PoolStats), clientIPs: newClientIPs(d.TrustedProxies), dbTimeout: d.DBTimeout,
-		tracing: d.TracerProvider != nil,
+		tracing: d.TracerProvider != nil, webhooks: d.Webhooks,
+	}
+	if d.Webhooks != nil {
+		s.metrics.registry.MustRegister(webhookCollector{w: d.Webhooks})
 	}
 	if !d.MetricsElsewhere {
 		s.handle("GET /metrics", plain(s.Metrics()))
 	}
 	s.docs = s.newDocuments()
 	s.routes()
+	if d.Pages != nil {
+		d.Pages(s.handlePage)
+	}
 	s.handler = s.observe(withCORS(d.CORSOrigins, s.mux))
 	if s.tracing {
 		s.handler = traced(s.handler, d.TracerProvider)
@@ -154,6 +167,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/auth/email/verify/resend", s.authed(act(http.StatusAccepted, s.resendVerification)))
 	s.adminRoutes()
 	s.orgRoutes()
+	s.webhookRoutes()
 
 	// The social graph.
 	s.handle("PUT /api/v1/users/{id}/follow", s.authed(act(http.StatusNoContent, pairAction(s.social.Follow))))

@@ -289,7 +289,7 @@ func TestAccountUnlinkIdentity(t *testing.T) {
 	// remains.
 	m := e.register(map[string]any{"email": "both@example.com"})
 	access, _ := tokens(m)
-	idpTok := e.idp.sign("both-sub", map[string]any{"email": "both@example.com", "email_verified": true})
+	idpTok := e.idp.sign("both-sub", freshSignIn(map[string]any{"email": "both@example.com", "email_verified": true}))
 	expect(t, e.do("POST", "/api/v1/users/me/identities", access, map[string]any{"token": idpTok}), http.StatusCreated, "")
 	_, linked := e.signIn("both-sub", map[string]any{"email": "both@example.com", "email_verified": true})
 	if linked != userID(t, m) {

@@ -24,6 +24,8 @@ type Claims struct {
 	AuthTime time.Time
 	// ExpiresAt is the token's exp: no verdict on it outlives this.
 	ExpiresAt time.Time
+	// IssuedAt is the token's iat (zero when absent).
+	IssuedAt time.Time
 }
 
 // amrEntry is one element of Supabase's amr claim.
@@ -65,7 +67,7 @@ func AuthMethod(method, provider string) string {
 const maxSubject = 255
 
 func mapClaims(tok jwt.Token) (Claims, error) {
-	c := Claims{Subject: tok.Subject(), AuthTime: tok.IssuedAt(), ExpiresAt: tok.Expiration()}
+	c := Claims{Subject: tok.Subject(), AuthTime: tok.IssuedAt(), ExpiresAt: tok.Expiration(), IssuedAt: tok.IssuedAt()}
 	if c.Subject == "" || len(c.Subject) > maxSubject {
 		return Claims{}, fmt.Errorf("%w: sub must be 1 to %d bytes", ErrInvalidToken, maxSubject)
 	}

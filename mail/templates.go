@@ -27,6 +27,8 @@ const (
 	Invitation        Kind = "invitation"          // an invitation into an organization
 	EmailChangeNotice Kind = "email_change_notice" // to the old address: the email is being changed
 	PasswordChanged   Kind = "password_changed"    // the password was changed or reset
+	AddressReleased   Kind = "address_released"    // an account that held this address unproven lost it to its prover
+	IdentityLinked    Kind = "identity_linked"     // a login of an identity provider was linked to the account
 )
 
 const (
@@ -37,7 +39,7 @@ const (
 // kinds lists every kind, each with whether its mail carries a link.
 var kinds = map[Kind]bool{
 	Verify: true, EmailChange: true, PasswordReset: true, Invitation: true,
-	EmailChangeNotice: false, PasswordChanged: false,
+	EmailChangeNotice: false, PasswordChanged: false, AddressReleased: false, IdentityLinked: false,
 }
 
 //go:embed templates
@@ -52,6 +54,7 @@ type Data struct {
 	Email    string // the account's address (notices)
 	NewEmail string // email_change_notice: the address asked for; "" when the address is removed
 	How      string // password_changed: "change" or "reset"
+	Provider string // identity_linked: the identity provider of the login
 }
 
 // Button is what the layout's "button" template draws: a link and its label.

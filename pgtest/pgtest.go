@@ -8,6 +8,16 @@
 // read: a developer's real database is not for tests. When no server can be
 // had the test fails (never skips) and says how to provide one.
 //
+// make test-scale runs the suites through a transaction-mode pooler with a
+// streaming replica: TEST_DATABASE_URL is then the primary (databases are
+// created and dropped there, directly), TEST_DATABASE_POOLER_URL a
+// PgBouncer in front of it (NewURL and NewPool hand out the pooler's URL
+// of the new database), TEST_DATABASE_REPLICA_URL its replica (Replica),
+// and TEST_DATABASE_SYNCHRONOUS_COMMIT, when set, becomes each new
+// database's synchronous_commit (remote_apply: a commit returns once the
+// replica shows it, so that suites asserting what another caller reads
+// right after a write hold on the replica too).
+//
 // Clones use PostgreSQL's default strategy (WAL_LOG on 15+). FILE_COPY was
 // measured and is slower here: each such clone forces two checkpoints, and
 // on a server shared by parallel tests (fsync on) the httpapi tests took
@@ -24,6 +34,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -49,10 +60,7 @@ var server struct {
 func NewPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	u := NewURL(t)
-	cfg, err := dburl.PoolConfig(u, 0)
-	if err != nil {
-		t.Fatalf("parse %s: %v", redact(u), err)
-	}
+	cfg := PoolConfig(t, u)
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("open pool: %v", err)
@@ -62,11 +70,63 @@ func NewPool(t testing.TB) *pgxpool.Pool {
 }
 
 // NewURL returns the URL of a fresh migrated database that is dropped when
-// the test ends.
+// the test ends: through the pooler under make test-scale (Pooled).
 func NewURL(t testing.TB) string {
 	t.Helper()
 	admin, tmpl := setup(t)
-	return createDB(t, admin, "TEMPLATE "+pgx.Identifier{tmpl}.Sanitize())
+	u := createDB(t, admin, "TEMPLATE "+pgx.Identifier{tmpl}.Sanitize())
+	if p := os.Getenv("TEST_DATABASE_POOLER_URL"); p != "" {
+		return withDB(p, dbName(u))
+	}
+	return u
+}
+
+// Pooled reports whether NewURL hands out URLs through a transaction-mode
+// pooler (TEST_DATABASE_POOLER_URL).
+func Pooled() bool { return os.Getenv("TEST_DATABASE_POOLER_URL") != "" }
+
+// PoolConfig is the pool configuration of a URL NewURL returned: through
+// a pooler, dburl.PooledConfig's, else dburl.PoolConfig's with no timeout.
+func PoolConfig(t testing.TB, u string) *pgxpool.Config {
+	t.Helper()
+	var cfg *pgxpool.Config
+	var err error
+	if Pooled() {
+		cfg, err = dburl.PooledConfig(u)
+	} else {
+		cfg, err = dburl.PoolConfig(u, 0)
+	}
+	if err != nil {
+		t.Fatalf("parse %s: %v", redact(u), err)
+	}
+	return cfg
+}
+
+// DirectURL is the URL reaching the database of u on the server itself,
+// not through a pooler.
+func DirectURL(t testing.TB, u string) string {
+	t.Helper()
+	admin, _ := setup(t)
+	return withDB(admin, dbName(u))
+}
+
+// Replica is the URL of the database of u on the streaming replica
+// (TEST_DATABASE_REPLICA_URL), or "" when there is none.
+func Replica(u string) string {
+	r := os.Getenv("TEST_DATABASE_REPLICA_URL")
+	if r == "" {
+		return ""
+	}
+	return withDB(r, dbName(u))
+}
+
+// dbName is the database a URL names.
+func dbName(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(p.Path, "/")
 }
 
 // NewEmptyURL returns the URL of a fresh database with no schema at all.
@@ -188,6 +248,11 @@ func createDB(t testing.TB, adminURL, source string) string {
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" "+source); err != nil {
 		t.Fatalf("create test database: %v", err)
+	}
+	if sc := os.Getenv("TEST_DATABASE_SYNCHRONOUS_COMMIT"); sc != "" {
+		if _, err := conn.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{name}.Sanitize()+" SET synchronous_commit = "+pgx.Identifier{sc}.Sanitize()); err != nil {
+			t.Fatalf("TEST_DATABASE_SYNCHRONOUS_COMMIT: %v", err)
+		}
 	}
 	t.Cleanup(func() {
 		conn, err := dburl.Connect(ctx, adminURL)

@@ -106,3 +106,9 @@ DELETE FROM login_failures WHERE identifier_hash = ANY(@hashes::bytea[]);
 
 -- name: LoginFailureDeleteByUser :exec
 DELETE FROM login_failures WHERE user_id = @user_id::bigint;
+
+-- UserTokenGetLiveAny reads, without spending it, a live token of any of
+-- @purposes.
+-- name: UserTokenGetLiveAny :one
+SELECT * FROM user_tokens
+WHERE token_hash = @token_hash AND purpose = ANY(@purposes::text[]) AND used_at IS NULL AND expires_at > now();

@@ -11,10 +11,11 @@ ON CONFLICT (user_id) DO UPDATE SET
     etag = excluded.etag,
     updated_at = excluded.updated_at;
 
--- AvatarGetVisible is the avatar of an active, undeleted user who does not
--- block @viewer_id (0: nobody signed in), in one indexed query. The bytes
--- are left out (NULL) when the caller already holds this version: its etag
--- is among @known, or @known holds '*'.
+-- AvatarGetVisible is the avatar of an active, undeleted user, in one
+-- indexed query. Avatars are public, as Gravatar's are: a block does not
+-- hide one (anyone can fetch it without a token). The bytes are left out
+-- (NULL) when the caller already holds this version: its etag is among
+-- @known, or @known holds '*'.
 -- name: AvatarGetVisible :one
 SELECT a.etag,
     (CASE WHEN @thumb::boolean THEN a.thumbnail_type ELSE a.content_type END)::text AS content_type,
@@ -26,8 +27,7 @@ SELECT a.etag,
 FROM avatars a
 JOIN users u ON u.id = a.user_id
 WHERE a.user_id = @user_id
-    AND u.deleted_at IS NULL AND u.is_active
-    AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = a.user_id AND b.blocked_id = @viewer_id::bigint);
+    AND u.deleted_at IS NULL AND u.is_active;
 
 -- name: AvatarDelete :execrows
 DELETE FROM avatars WHERE user_id = @user_id;

@@ -79,3 +79,43 @@ WHERE user_id = @user_id AND revoked_at IS NULL;
 
 -- name: SessionScrubByUser :exec
 UPDATE sessions SET user_agent = NULL, ip = NULL WHERE user_id = @user_id;
+
+-- SessionCreateWeb starts a browser session (kind web) named by the hash
+-- of its cookie's token; it ends after @idle_seconds without use.
+-- name: SessionCreateWeb :one
+INSERT INTO sessions (user_id, kind, web_token_hash, user_agent, ip, expires_at)
+VALUES (@user_id, 'web', @web_token_hash, @user_agent, @ip, now() + make_interval(secs => @idle_seconds::float8))
+RETURNING *;
+
+-- SessionGetWeb is the live browser session a cookie's token names, with
+-- its user.
+-- name: SessionGetWeb :one
+SELECT sqlc.embed(sessions), sqlc.embed(users)
+FROM sessions
+JOIN users ON users.id = sessions.user_id
+WHERE sessions.web_token_hash = @web_token_hash AND sessions.revoked_at IS NULL AND sessions.expires_at > now();
+
+-- SessionTouchWeb records a use of a browser session: its expiry slides
+-- to @idle_seconds from now, never past @absolute_seconds after its start.
+-- name: SessionTouchWeb :exec
+UPDATE sessions SET
+    last_used_at = now(),
+    expires_at = greatest(created_at + interval '1 second',
+        least(now() + make_interval(secs => @idle_seconds::float8), created_at + make_interval(secs => @absolute_seconds::float8))),
+    user_agent = @user_agent,
+    ip = @ip
+WHERE id = @id AND kind = 'web' AND revoked_at IS NULL;
+
+-- SessionRotateWeb gives a live browser session a new cookie token; no row
+-- means it was revoked.
+-- name: SessionRotateWeb :execrows
+UPDATE sessions SET web_token_hash = @web_token_hash
+WHERE id = @id AND kind = 'web' AND revoked_at IS NULL;
+
+-- name: SessionRevokeWeb :exec
+UPDATE sessions SET revoked_at = now(), revoked_reason = @reason
+WHERE web_token_hash = @web_token_hash AND revoked_at IS NULL;
+
+-- SessionCreatedAt is when a live session of user_id began: its sign-in.
+-- name: SessionCreatedAt :one
+SELECT created_at FROM sessions WHERE id = @id AND user_id = @user_id AND revoked_at IS NULL;

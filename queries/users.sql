@@ -231,3 +231,17 @@ SELECT graph_lock_user(@user_id::bigint);
 
 -- name: UserUpdateAvatar :exec
 UPDATE users SET avatar = @avatar, updated_at = now() WHERE id = @id AND deleted_at IS NULL;
+
+-- UserReleaseEmail takes an address its account never proved off that
+-- account, because another account proved it; no row when the account
+-- proved it meanwhile or no longer has it.
+-- name: UserReleaseEmail :one
+UPDATE users SET email = NULL, email_verified = false, updated_at = now()
+WHERE id = @id AND lower(email) = lower(@email::text) AND NOT email_verified AND deleted_at IS NULL
+RETURNING *;
+
+-- UserReleasePhone is UserReleaseEmail for a phone number.
+-- name: UserReleasePhone :one
+UPDATE users SET phone = NULL, phone_verified = false, updated_at = now()
+WHERE id = @id AND phone = @phone::text AND NOT phone_verified AND deleted_at IS NULL
+RETURNING *;

@@ -115,13 +115,41 @@ type handler struct {
 
 func (h *handler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
 
+// Handle passes rec on as it is when redaction changes nothing in it (a
+// request log line, most often), else a copy with every part redacted.
 func (h *handler) Handle(ctx context.Context, rec slog.Record) error {
-	out := slog.NewRecord(rec.Time, rec.Level, h.r.String(rec.Message), rec.PC)
+	msg := h.r.String(rec.Message)
+	changed := msg != rec.Message
+	var buf [16]slog.Attr // the attributes of most records, without an allocation
+	clean := buf[:0]
 	rec.Attrs(func(a slog.Attr) bool {
-		out.AddAttrs(h.attr(a))
+		c, ok := h.clean(a)
+		changed = changed || !ok
+		clean = append(clean, c)
 		return true
 	})
+	if !changed {
+		return h.next.Handle(ctx, rec)
+	}
+	out := slog.NewRecord(rec.Time, rec.Level, msg, rec.PC)
+	out.AddAttrs(clean...)
 	return h.next.Handle(ctx, out)
+}
+
+// clean returns a redacted, and whether it is a unchanged: a string that
+// holds no credential, or a number, bool, time or duration.
+func (h *handler) clean(a slog.Attr) (slog.Attr, bool) {
+	switch a.Value.Kind() {
+	case slog.KindString:
+		s := a.Value.String()
+		if c := h.r.String(s); c != s {
+			return slog.String(a.Key, c), false
+		}
+		return a, true
+	case slog.KindGroup, slog.KindAny, slog.KindLogValuer:
+		return h.attr(a), false
+	}
+	return a, true
 }
 
 func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {

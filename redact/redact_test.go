@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -144,4 +145,44 @@ func FuzzString(f *testing.F) {
 			t.Fatalf("String(%q): got %q, want %q", msg, got, want)
 		}
 	})
+}
+
+// TestHandlerManyAttributes: a secret is masked wherever it is among more
+// attributes than a record keeps inline, in the message alone too; a
+// record with nothing to mask comes out as it would without the redactor.
+func TestHandlerManyAttributes(t *testing.T) {
+	t.Parallel()
+	noTime := &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}}
+	attrs := func(last string) []any {
+		var as []any
+		for i := range 20 {
+			as = append(as, fmt.Sprintf("k%d", i), i, fmt.Sprintf("s%d", i), "plain")
+		}
+		return append(as, "last", last, "at", time.Unix(0, 0).UTC(), "took", time.Second)
+	}
+	var redacted, plain bytes.Buffer
+	r := New("adminkey123")
+	slog.New(r.Handler(slog.NewJSONHandler(&redacted, noTime))).Info("request", attrs("ok")...)
+	slog.New(slog.NewJSONHandler(&plain, noTime)).Info("request", attrs("ok")...)
+	if redacted.String() != plain.String() {
+		t.Fatalf("a line with nothing to mask: got\n%s\nwant\n%s", redacted.String(), plain.String())
+	}
+	redacted.Reset()
+	slog.New(r.Handler(slog.NewJSONHandler(&redacted, noTime))).Info("request", attrs("postgres://u:s3cretpw@db/app adminkey123")...)
+	slog.New(r.Handler(slog.NewJSONHandler(&redacted, noTime))).Info("key adminkey123", attrs("ok")...)
+	out := redacted.String()
+	if strings.Contains(out, "s3cretpw") || strings.Contains(out, "adminkey123") {
+		t.Fatalf("log lines: got %s, want no secret", out)
+	}
+	if got := strings.Count(out, Mask); got != 3 {
+		t.Fatalf("log lines: got %d masks in %s, want 3", got, out)
+	}
+	if got := strings.Count(out, `"k19":19`); got != 2 {
+		t.Fatalf("log lines: got %d of 2 with every attribute, in %s", got, out)
+	}
 }

@@ -33,15 +33,20 @@ type Accounts struct {
 
 	// Tunables, set to their defaults by NewAccounts; change them before
 	// the first call.
-	AccessTTL    time.Duration   // access token lifetime: 15 minutes
-	SessionTTL   time.Duration   // idle lifetime of a session, slid by every refresh: 30 days
-	RefreshGrace time.Duration   // a token rotated this recently is refused without revoking: 10 s
-	ResetTTL     time.Duration   // password-reset link: 1 hour
-	VerifyTTL    time.Duration   // email-verification link: 24 hours
-	MailsPerHour int             // mails of one kind to one address per hour, beyond which none go out: 5
-	Limits       LoginLimits     // failed password checks: DefaultLoginLimits
-	Signups      SignupLimits    // registrations and forgot-password requests per address: 1 hour, none
-	Mail         *mail.Templates // renders every mail: the embedded templates
+	AccessTTL    time.Duration // access token lifetime: 15 minutes
+	SessionTTL   time.Duration // idle lifetime of a session, slid by every refresh: 30 days
+	RefreshGrace time.Duration // a token rotated this recently is refused without revoking: 10 s
+	ResetTTL     time.Duration // password-reset link: 1 hour
+	// WebIdleTTL ends a browser session unused this long: 24 hours.
+	WebIdleTTL time.Duration
+	// WebAbsoluteTTL ends a browser session this long after its sign-in,
+	// however used: 14 days.
+	WebAbsoluteTTL time.Duration
+	VerifyTTL      time.Duration   // email-verification link: 24 hours
+	MailsPerHour   int             // mails of one kind to one address per hour, beyond which none go out: 5
+	Limits         LoginLimits     // failed password checks: DefaultLoginLimits
+	Signups        SignupLimits    // registrations and forgot-password requests per address: 1 hour, none
+	Mail           *mail.Templates // renders every mail: the embedded templates
 }
 
 // AccountsConfig wires Accounts.
@@ -61,24 +66,26 @@ func NewAccounts(db *DB, cfg AccountsConfig) *Accounts {
 		cfg.Gate = password.NewGate(password.GateConfig{})
 	}
 	return &Accounts{
-		db:            db,
-		hasher:        cfg.Hasher,
-		gate:          cfg.Gate,
-		access:        accessTokens{keys: cfg.Keys, issuer: cfg.Issuer, audience: cfg.Audience},
-		publicURL:     strings.TrimRight(cfg.PublicURL, "/"),
-		defaultRegion: cfg.DefaultRegion,
-		jwks:          sync.OnceValues(cfg.Keys.PublicJWKS),
-		cursors:       cursorCodec{key: sessionCursorKey(cfg.Keys)},
-		keys:          keyed{secret: derivedKey(cfg.Keys, "rate-limit-keys")},
-		AccessTTL:     15 * time.Minute,
-		SessionTTL:    30 * 24 * time.Hour,
-		RefreshGrace:  10 * time.Second,
-		ResetTTL:      time.Hour,
-		VerifyTTL:     24 * time.Hour,
-		MailsPerHour:  5,
-		Limits:        DefaultLoginLimits,
-		Signups:       SignupLimits{Window: time.Hour},
-		Mail:          mail.DefaultTemplates(),
+		db:             db,
+		hasher:         cfg.Hasher,
+		gate:           cfg.Gate,
+		access:         accessTokens{keys: cfg.Keys, issuer: cfg.Issuer, audience: cfg.Audience},
+		publicURL:      strings.TrimRight(cfg.PublicURL, "/"),
+		defaultRegion:  cfg.DefaultRegion,
+		jwks:           sync.OnceValues(cfg.Keys.PublicJWKS),
+		cursors:        cursorCodec{key: sessionCursorKey(cfg.Keys)},
+		keys:           keyed{secret: derivedKey(cfg.Keys, "rate-limit-keys")},
+		AccessTTL:      15 * time.Minute,
+		SessionTTL:     30 * 24 * time.Hour,
+		RefreshGrace:   10 * time.Second,
+		ResetTTL:       time.Hour,
+		WebIdleTTL:     24 * time.Hour,
+		WebAbsoluteTTL: 14 * 24 * time.Hour,
+		VerifyTTL:      24 * time.Hour,
+		MailsPerHour:   5,
+		Limits:         DefaultLoginLimits,
+		Signups:        SignupLimits{Window: time.Hour},
+		Mail:           mail.DefaultTemplates(),
 	}
 }
 
@@ -170,6 +177,18 @@ func passwordProblem(err error) string {
 // last_name, password), email_taken, username_taken, phone_taken,
 // rate_limited, overloaded.
 func (a *Accounts) Register(ctx context.Context, r Registration, c Client) (SignIn, error) {
+	res, err := a.register(ctx, r, c, false)
+	if err != nil {
+		return SignIn{}, err
+	}
+	t, err := a.issue(res.user, res.session, res.refresh)
+	return SignIn{User: res.user, Tokens: t}, err
+}
+
+// register is Register up to the new session: an api session (its first
+// refresh token in issued.refresh) or, web, a browser session (its cookie
+// token there).
+func (a *Accounts) register(ctx context.Context, r Registration, c Client, web bool) (issued, error) {
 	var v validation
 	email := v.optional(emailRule, r.Email)
 	username := v.optional(usernameRule, r.Username)
@@ -185,24 +204,24 @@ func (a *Accounts) Register(ctx context.Context, r Registration, c Client) (Sign
 		v.add("password", passwordProblem(err))
 	}
 	if err := v.err(); err != nil {
-		return SignIn{}, err
+		return issued{}, err
 	}
 	ticket, err := a.hashAdmit()
 	if err != nil {
-		return SignIn{}, err
+		return issued{}, err
 	}
 	defer ticket.Cancel()
 	if err := a.spendAddress(ctx, c.IP); err != nil {
-		return SignIn{}, err
+		return issued{}, err
 	}
 	release, err := a.hashSlot(ctx, ticket)
 	if err != nil {
-		return SignIn{}, err
+		return issued{}, err
 	}
 	hash, err := a.hasher.Hash(r.Password)
 	release()
 	if err != nil {
-		return SignIn{}, fmt.Errorf("hash password: %w", err)
+		return issued{}, fmt.Errorf("hash password: %w", err)
 	}
 	now := time.Now().UTC()
 	method := "password"
@@ -214,6 +233,9 @@ func (a *Accounts) Register(ctx context.Context, r Registration, c Client) (Sign
 		if err != nil {
 			return issued{}, err
 		}
+		if err := userEvent(ctx, q, EventUserCreated, row.ID); err != nil {
+			return issued{}, err
+		}
 		if err := q.PasswordCredentialSet(ctx, dbgen.PasswordCredentialSetParams{UserID: row.ID, Hash: hash}); err != nil {
 			return issued{}, err
 		}
@@ -222,17 +244,9 @@ func (a *Accounts) Register(ctx context.Context, r Registration, c Client) (Sign
 				return issued{}, err
 			}
 		}
-		s, refresh, err := a.newSession(ctx, q, row.ID, c)
-		if err != nil {
-			return issued{}, err
-		}
-		return issued{user: userFromRow(row), session: s.ID, refresh: refresh}, nil
+		return a.startSession(ctx, q, userFromRow(row), c, web)
 	})
-	if err != nil {
-		return SignIn{}, err
-	}
-	t, err := a.issue(res.user, res.session, res.refresh)
-	return SignIn{User: res.user, Tokens: t}, err
+	return res, err
 }
 
 // maxIdentifier bounds a login identifier (an email is at most 254).
@@ -279,58 +293,69 @@ func (a *Accounts) findLogin(ctx context.Context, identifier string) (dbgen.User
 // parameters than the current ones is replaced on success.
 // Errors: invalid_credentials (also for a deactivated account), rate_limited.
 func (a *Accounts) Login(ctx context.Context, identifier, pw string, c Client) (SignIn, error) {
+	res, err := a.login(ctx, identifier, pw, c, false)
+	if err != nil {
+		return SignIn{}, err
+	}
+	t, err := a.issue(res.user, res.session, res.refresh)
+	return SignIn{User: res.user, Tokens: t}, err
+}
+
+// login is Login up to the new session, an api or (web) a browser one
+// (see register).
+func (a *Accounts) login(ctx context.Context, identifier, pw string, c Client, web bool) (issued, error) {
 	// A place in the hashing queue is taken before any database work, so
 	// a flood is turned away before it reaches the pool; the slot itself
 	// is taken after the limits, so a limited attempt is answered 429
 	// without waiting for one.
 	ticket, err := a.hashAdmit()
 	if err != nil {
-		return SignIn{}, err
+		return issued{}, err
 	}
 	defer ticket.Cancel()
 	var newHash string
 	key, shared := a.keys.loginKey(identifier, a.defaultRegion)
 	at, err := a.beginAttempt(ctx, key, shared, c.IP, ticket)
 	if err != nil {
-		return SignIn{}, err
+		return issued{}, err
 	}
 	row, cred, err := a.credentials(ctx, identifier)
 	if err != nil {
-		return SignIn{}, err
+		return issued{}, err
 	}
 	// The slot is held for the argon2id runs only (the check, and a rehash
 	// after a success), not for the database work around them.
 	release, err := a.hashSlot(ctx, ticket)
 	if err != nil {
 		// Not checked, so not a failure: the attempt is taken back.
-		return SignIn{}, errors.Join(err, a.forgetAttempt(context.WithoutCancel(ctx), at))
+		return issued{}, errors.Join(err, a.forgetAttempt(context.WithoutCancel(ctx), at))
 	}
 	defer release()
 	ok, rehash := false, false
 	if cred == nil {
 		a.hasher.VerifyDummy(pw)
 	} else if ok, rehash, err = a.hasher.Verify(pw, cred.Hash); err != nil {
-		return SignIn{}, fmt.Errorf("verify password of user %d: %w", row.ID, err)
+		return issued{}, fmt.Errorf("verify password of user %d: %w", row.ID, err)
 	}
 	if ok && rehash && userFromRow(row).Usable() {
 		if newHash, err = a.hasher.Hash(pw); err != nil {
-			return SignIn{}, fmt.Errorf("rehash password: %w", err)
+			return issued{}, fmt.Errorf("rehash password: %w", err)
 		}
 	}
 	release()
 	if !ok {
 		if err := a.failAttempt(ctx, at, row.ID); err != nil {
-			return SignIn{}, err
+			return issued{}, err
 		}
-		return SignIn{}, ErrInvalidCredentials
+		return issued{}, ErrInvalidCredentials
 	}
 	if !userFromRow(row).Usable() {
 		// SPEC: every login failure is the same 401, so a deactivated
 		// account is not told apart even to someone with its password.
 		if err := a.forgetAttempt(ctx, at); err != nil {
-			return SignIn{}, err
+			return issued{}, err
 		}
-		return SignIn{}, ErrInvalidCredentials
+		return issued{}, ErrInvalidCredentials
 	}
 	now := time.Now().UTC()
 	method := "password"
@@ -359,17 +384,9 @@ func (a *Accounts) Login(ctx context.Context, identifier, pw string, c Client) (
 		if !u.Usable() { // deactivated meanwhile
 			return issued{}, ErrAccountDisabled
 		}
-		s, refresh, err := a.newSession(ctx, q, u.ID, c)
-		if err != nil {
-			return issued{}, err
-		}
-		return issued{user: u, session: s.ID, refresh: refresh}, nil
+		return a.startSession(ctx, q, u, c, web)
 	})
-	if err != nil {
-		return SignIn{}, err
-	}
-	t, err := a.issue(res.user, res.session, res.refresh)
-	return SignIn{User: res.user, Tokens: t}, err
+	return res, err
 }
 
 // credentials returns the user an identifier names and their password

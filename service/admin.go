@@ -110,12 +110,11 @@ func (a *Admin) UserListCursor(f UserFilter, p Cursor) (string, error) {
 	return a.cursors.encode(cursorUsers, f.bind(), p), nil
 }
 
-// listUsers picks the query whose index serves the filter combination.
+// listUsers picks the query whose index serves the filter combination;
+// it reads from the replica when one is fresh enough (readV).
 func (a *Admin) listUsers(ctx context.Context, f UserFilter, after Cursor, n int32) ([]dbgen.User, error) {
-	q := a.db.q
-	switch {
-	case f.Q != nil:
-		return inTxV(ctx, a.db, func(q *dbgen.Queries) ([]dbgen.User, error) {
+	if f.Q != nil {
+		return readTxV(ctx, a.db, func(q *dbgen.Queries) ([]dbgen.User, error) {
 			if err := q.UserSearchForceCustomPlan(ctx); err != nil {
 				return nil, err
 			}
@@ -123,21 +122,25 @@ func (a *Admin) listUsers(ctx context.Context, f UserFilter, after Cursor, n int
 				Q: *f.Q, Role: f.Role, IsActive: f.IsActive, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 			})
 		})
-	case f.Role != nil && f.IsActive != nil:
-		return query(ctx, q.UserListByRoleActive, dbgen.UserListByRoleActiveParams{
-			Role: *f.Role, IsActive: *f.IsActive, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
-		})
-	case f.Role != nil:
-		return query(ctx, q.UserListByRole, dbgen.UserListByRoleParams{
-			Role: *f.Role, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
-		})
-	case f.IsActive != nil && *f.IsActive:
-		return query(ctx, q.UserListActive, dbgen.UserListActiveParams{AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
-	case f.IsActive != nil:
-		return query(ctx, q.UserListInactive, dbgen.UserListInactiveParams{AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
-	default:
-		return query(ctx, q.UserList, dbgen.UserListParams{AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
 	}
+	return readV(ctx, a.db, func(q *dbgen.Queries) ([]dbgen.User, error) {
+		switch {
+		case f.Role != nil && f.IsActive != nil:
+			return q.UserListByRoleActive(ctx, dbgen.UserListByRoleActiveParams{
+				Role: *f.Role, IsActive: *f.IsActive, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
+			})
+		case f.Role != nil:
+			return q.UserListByRole(ctx, dbgen.UserListByRoleParams{
+				Role: *f.Role, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
+			})
+		case f.IsActive != nil && *f.IsActive:
+			return q.UserListActive(ctx, dbgen.UserListActiveParams{AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
+		case f.IsActive != nil:
+			return q.UserListInactive(ctx, dbgen.UserListInactiveParams{AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
+		default:
+			return q.UserList(ctx, dbgen.UserListParams{AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
+		}
+	})
 }
 
 // LookupQuery names a user by exactly one of phone or email.
@@ -232,7 +235,9 @@ type Profile struct {
 // either, except by admins and operators.
 // Errors: not_found, db_unavailable.
 func (a *Admin) Profile(ctx context.Context, viewer User, id int64) (Profile, error) {
-	r, err := query(ctx, a.db.q.UserGetProfile, dbgen.UserGetProfileParams{ViewerID: viewer.ID, ID: id})
+	r, err := readV(ctx, a.db, func(q *dbgen.Queries) (dbgen.UserGetProfileRow, error) {
+		return q.UserGetProfile(ctx, dbgen.UserGetProfileParams{ViewerID: viewer.ID, ID: id})
+	})
 	if err != nil {
 		return Profile{}, err
 	}
@@ -309,6 +314,12 @@ func (a *Admin) SetRole(ctx context.Context, actorID, targetID int64, role Role,
 		if _, err := q.SessionRevokeAllByUser(ctx, dbgen.SessionRevokeAllByUserParams{UserID: targetID, Reason: strPtr("role_changed")}); err != nil {
 			return User{}, fmt.Errorf("revoke sessions: %w", err)
 		}
+		if err := userEvent(ctx, q, EventUserRoleChanged, targetID, "role", string(role), "previous_role", cur.Role, "actor_id", actorID); err != nil {
+			return User{}, err
+		}
+		if err := userEvent(ctx, q, EventSessionRevokedAll, targetID, "reason", "role_changed"); err != nil {
+			return User{}, err
+		}
 		details := map[string]any{"before": map[string]any{"role": cur.Role}, "after": map[string]any{"role": string(role)}}
 		if err := audit(ctx, q, &actorID, &targetID, "admin.role_changed", details); err != nil {
 			return User{}, fmt.Errorf("audit: %w", err)
@@ -352,7 +363,7 @@ func (a *Admin) SetActive(ctx context.Context, actorID, targetID int64, active b
 		if err := audit(ctx, q, &actorID, &targetID, action, nil); err != nil {
 			return User{}, fmt.Errorf("audit: %w", err)
 		}
-		return userFromRow(r), nil
+		return userFromRow(r), activeEvents(ctx, q, targetID, actorID, active)
 	})
 }
 
@@ -435,27 +446,30 @@ func auditEventFromRow(r dbgen.AuditEvent) AuditEvent {
 func (e AuditEvent) keyset() Cursor { return Cursor{CreatedAt: e.CreatedAt, ID: e.ID} }
 
 // auditRows reads one page of audit events through the index that f's
-// most selective filter drives; the other filters are residual.
+// most selective filter drives; the other filters are residual. It reads
+// from the replica when one is fresh enough (readV).
 func (a *Admin) auditRows(ctx context.Context, f AuditFilter, after Cursor, n int32) ([]dbgen.AuditEvent, error) {
 	var since time.Time // the zero time: before every event
 	if f.Since != nil {
 		since = *f.Since
 	}
-	switch {
-	case f.ActorID != nil:
-		return query(ctx, a.db.q.AuditListByActor, dbgen.AuditListByActorParams{
-			ActorID: *f.ActorID, TargetUserID: f.TargetUserID, Action: f.Action, Since: since,
-			AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
-		})
-	case f.TargetUserID != nil:
-		return query(ctx, a.db.q.AuditListByTarget, dbgen.AuditListByTargetParams{
-			TargetUserID: *f.TargetUserID, Action: f.Action, Since: since,
-			AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
-		})
-	case f.Action != nil:
-		return query(ctx, a.db.q.AuditListByAction, dbgen.AuditListByActionParams{
-			Action: *f.Action, Since: since, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
-		})
-	}
-	return query(ctx, a.db.q.AuditList, dbgen.AuditListParams{Since: since, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
+	return readV(ctx, a.db, func(q *dbgen.Queries) ([]dbgen.AuditEvent, error) {
+		switch {
+		case f.ActorID != nil:
+			return q.AuditListByActor(ctx, dbgen.AuditListByActorParams{
+				ActorID: *f.ActorID, TargetUserID: f.TargetUserID, Action: f.Action, Since: since,
+				AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
+			})
+		case f.TargetUserID != nil:
+			return q.AuditListByTarget(ctx, dbgen.AuditListByTargetParams{
+				TargetUserID: *f.TargetUserID, Action: f.Action, Since: since,
+				AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
+			})
+		case f.Action != nil:
+			return q.AuditListByAction(ctx, dbgen.AuditListByActionParams{
+				Action: *f.Action, Since: since, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
+			})
+		}
+		return q.AuditList(ctx, dbgen.AuditListParams{Since: since, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
+	})
 }

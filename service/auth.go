@@ -10,9 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/userd/userd/dbgen"
 	"github.com/userd/userd/idp"
+	"github.com/userd/userd/mail"
 	"github.com/userd/userd/phone"
 )
 
@@ -57,6 +59,7 @@ type Auth struct {
 	defaultRegion string
 	now           func() time.Time
 	tokens        *tokenCache // nil: off
+	accounts      *Accounts   // mails notices, checks passwords; nil: no local accounts
 }
 
 // AuthConfig wires Auth's verifiers.
@@ -70,6 +73,10 @@ type AuthConfig struct {
 	// Cache bounds the verified-token cache (Tokens, TokenBytes); the
 	// zero value turns it off. The principal cache is db's (OpenDB).
 	Cache CacheConfig
+	// Accounts checks passwords for linking and mails security notices
+	// (an address released, a login linked); nil: no local accounts and
+	// no notices.
+	Accounts *Accounts
 }
 
 // NewAuth returns an Auth over db.
@@ -77,7 +84,7 @@ func NewAuth(db *DB, cfg AuthConfig) *Auth {
 	return &Auth{
 		db: db, external: cfg.External, externalIss: cfg.ExternalIssuer, provider: cfg.Provider,
 		local: cfg.Local, localIss: cfg.LocalIssuer, defaultRegion: cfg.DefaultRegion, now: time.Now,
-		tokens: newTokenCache(cfg.Cache),
+		tokens: newTokenCache(cfg.Cache), accounts: cfg.Accounts,
 	}
 }
 
@@ -123,7 +130,7 @@ func (a *Auth) verify(ctx context.Context, token string) (*verdict, error) {
 	var key [32]byte
 	now := a.now()
 	if a.tokens != nil {
-		key = sha256.Sum256([]byte(token))
+		key = tokenKey(token)
 		var gen uint64
 		if a.external != nil {
 			gen = a.external.KeyGeneration(ctx)
@@ -161,6 +168,14 @@ func (a *Auth) verify(ctx context.Context, token string) (*verdict, error) {
 	}
 	a.tokens.put(key, v)
 	return v, nil
+}
+
+// tokenKey is the key of token in the verified-token cache: its SHA-256,
+// hashed where the string lies. A token is hundreds of bytes, and the copy
+// []byte(token) would make is the largest allocation of a cached request;
+// Sum256 only reads its argument.
+func tokenKey(token string) [32]byte {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
 }
 
 // localPrincipal is the principal of a verified token of userd's own: its
@@ -369,26 +384,24 @@ func (a *Auth) refresh(ctx context.Context, l externalLogin, row dbgen.IdentityG
 	})
 }
 
-// addressOwner looks up who holds addr, a verified address of a first
-// sight (get: by email or by phone). found reports whether anyone does;
-// owner is that user when it proved the address too (both sides must have),
-// and an account with a password is linkRequired.
-func addressOwner(ctx context.Context, q *dbgen.Queries, get func(context.Context, string) (dbgen.User, error),
-	addr string, proven func(dbgen.User) bool, linkRequired *Error) (owner *dbgen.User, found bool, err error) {
-	r, err := get(ctx, addr)
-	switch {
-	case noRows(err):
-		return nil, false, nil
-	case err != nil:
+// addressOwner looks up who holds addr (kind addressEmail or
+// addressPhone), a verified address of a first sight. An account that
+// holds it unproven loses it to this proof (releaseAddress) and is no
+// owner. found reports whether an account holds it proven; owner is that
+// account, which both sides proved, unless it has a password: then
+// linkRequired.
+func (a *Auth) addressOwner(ctx context.Context, q *dbgen.Queries, kind, addr string, linkRequired *Error) (owner *dbgen.User, found bool, err error) {
+	r, err := addressHolder(ctx, q, kind, addr)
+	if err != nil || r == nil {
 		return nil, false, err
+	}
+	if !holdsProven(*r, kind) {
+		return nil, false, releaseAddress(ctx, q, a.accounts, *r, kind, addr)
 	}
 	if has, err := hasPassword(ctx, q, r.ID); err != nil || has {
 		return nil, true, cmpErr(err, linkRequired)
 	}
-	if proven(r) {
-		return &r, true, nil
-	}
-	return nil, true, nil
+	return r, true, nil
 }
 
 // firstSight links the identity to the user owning its verified email or
@@ -396,7 +409,9 @@ func addressOwner(ctx context.Context, q *dbgen.Queries, get func(context.Contex
 // address lands on the user row; every claim is kept on the identity. An
 // account with a password is never linked here: the verified claim of its
 // address gets ErrEmailLinkRequired (ErrPhoneLinkRequired), and its owner
-// links the login signed in with the password (LinkIdentity).
+// links the login signed in with the password (LinkIdentity). An account
+// that holds the verified address unproven loses it to the new user
+// (addressOwner).
 func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
 	return inTxV(ctx, a.db, func(q *dbgen.Queries) (User, error) {
 		// What the user row may get: verified addresses only.
@@ -408,17 +423,19 @@ func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
 			rowPhone = nil
 		}
 		var owner *dbgen.User
+		byEmail := false // owner was found by its proven email
 		if rowEmail != nil {
-			o, found, err := addressOwner(ctx, q, q.UserGetByEmail, *rowEmail, func(u dbgen.User) bool { return u.EmailVerified }, ErrEmailLinkRequired)
+			o, found, err := a.addressOwner(ctx, q, addressEmail, *rowEmail, ErrEmailLinkRequired)
 			if err != nil {
 				return User{}, err
 			}
 			if found {
 				owner, rowEmail = o, nil // someone else's: not copied to a new user
+				byEmail = o != nil
 			}
 		}
 		if rowPhone != nil && owner == nil {
-			o, found, err := addressOwner(ctx, q, q.UserGetByPhone, *rowPhone, func(u dbgen.User) bool { return u.PhoneVerified }, ErrPhoneLinkRequired)
+			o, found, err := a.addressOwner(ctx, q, addressPhone, *rowPhone, ErrPhoneLinkRequired)
 			if err != nil {
 				return User{}, err
 			}
@@ -455,13 +472,26 @@ func (a *Auth) firstSight(ctx context.Context, l externalLogin) (User, error) {
 			if err != nil {
 				return User{}, err
 			}
-			owner = &r
-		} else if l.authMethod != nil {
-			r, err := q.UserUpdateLogin(ctx, dbgen.UserUpdateLoginParams{ID: owner.ID, LastAuthMethod: l.authMethod, LastAuthMethodAt: authAt, LastLoginAt: &now})
-			if err != nil {
+			if err := userEvent(ctx, q, EventUserCreated, r.ID); err != nil {
 				return User{}, err
 			}
 			owner = &r
+		} else {
+			if byEmail {
+				// The verified claim proves the owner's address again: a
+				// pending change asked for before it dies.
+				if err := addressProofClears(ctx, q, *owner); err != nil {
+					return User{}, err
+				}
+				owner.PendingEmail = nil
+			}
+			if l.authMethod != nil {
+				r, err := q.UserUpdateLogin(ctx, dbgen.UserUpdateLoginParams{ID: owner.ID, LastAuthMethod: l.authMethod, LastAuthMethodAt: authAt, LastLoginAt: &now})
+				if err != nil {
+					return User{}, err
+				}
+				owner = &r
+			}
 		}
 		_, err := q.IdentityCreate(ctx, dbgen.IdentityCreateParams{
 			UserID: owner.ID, Provider: l.provider, Subject: l.subject, Email: l.email, Phone: l.phone,
@@ -494,14 +524,33 @@ func cmpErr(err error, e *Error) error {
 	return e
 }
 
+// linkFreshness bounds, for an explicit link, the age of the IdP
+// token's authentication and of a password sign-in that stands in for
+// the password.
+const linkFreshness = 5 * time.Minute
+
+// fresh reports whether t is within linkFreshness before now (a minute
+// of clock skew allowed after it).
+func fresh(t, now time.Time) bool {
+	return !t.IsZero() && now.Sub(t) <= linkFreshness && t.Sub(now) <= time.Minute
+}
+
 // LinkIdentity links the external login of token to p's account: the
 // explicit link, made signed in with userd's own token (a password
-// sign-in), that an account with a password needs. Linking a login that is
-// linked to p already is a no-op.
+// sign-in), that an account with a password needs. A token travels
+// (Supabase's audience is shared across a project), so the link asks for
+// a fresh one: its authentication and issue at most 5 minutes old. An
+// account with a password also gives currentPassword, unless p's sign-in
+// is at most 5 minutes old. The account's address is told (a notice). A
+// login linked to another account (it signed in before and has an account
+// of its own) is refused: merging accounts is not offered. Linking a
+// login that is linked to p already is a no-op.
 // Errors: forbidden (p did not sign in with userd's own token),
-// invalid_token, idp_unavailable, conflict (the login belongs to another
-// account, or p has another login of that provider).
-func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string) (Identity, error) {
+// invalid_token, idp_unavailable, validation_failed (token not fresh;
+// current_password missing or wrong), rate_limited, overloaded, conflict
+// (the login belongs to another account, or p has another login of that
+// provider).
+func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string, currentPassword *string) (Identity, error) {
 	if p.Provider != "" || p.SessionID == 0 {
 		return Identity{}, &Error{Code: CodeForbidden, Message: "sign in with your password to link a login"}
 	}
@@ -515,16 +564,24 @@ func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string) (Ide
 	if err != nil {
 		return Identity{}, withCause(ErrInvalidToken, err)
 	}
+	now := a.now()
+	if !fresh(c.AuthTime, now) || !fresh(c.IssuedAt, now) {
+		return Identity{}, Invalid(FieldError{Field: "token", Message: "must come from a sign-in to the provider in the last 5 minutes: sign in there again, then link"})
+	}
+	if err := a.confirmLinker(ctx, p, currentPassword, now); err != nil {
+		return Identity{}, err
+	}
 	l := a.normalize(a.provider, c)
 	return inTxV(ctx, a.db, func(q *dbgen.Queries) (Identity, error) {
-		if _, err := q.UserGetByIDForUpdate(ctx, p.User.ID); err != nil {
+		u, err := q.UserGetByIDForUpdate(ctx, p.User.ID)
+		if err != nil {
 			return Identity{}, err
 		}
 		if cur, err := q.IdentityGetByProviderSubject(ctx, dbgen.IdentityGetByProviderSubjectParams{Provider: l.provider, Subject: l.subject}); err == nil {
 			if cur.UserID == p.User.ID {
 				return identityFromRow(cur), nil
 			}
-			return Identity{}, &Error{Code: CodeConflict, Message: "this login belongs to another account"}
+			return Identity{}, &Error{Code: CodeConflict, Message: "this login belongs to another account, which has signed in with it: merging accounts is not offered"}
 		} else if !noRows(err) {
 			return Identity{}, err
 		}
@@ -537,6 +594,58 @@ func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string) (Ide
 			}
 			return Identity{}, err
 		}
-		return identityFromRow(row), audit(ctx, q, &p.User.ID, &p.User.ID, "user.identity_linked", map[string]any{"provider": l.provider})
+		if l.emailVerified && u.Email != nil && sameEmail(*l.email, *u.Email) {
+			// The provider proves the account's address: a proof like a
+			// mailed link's, made signed in.
+			if !u.EmailVerified {
+				if _, err := proveAddress(ctx, q, u, &p, "identity_link", "address_proven"); err != nil {
+					return Identity{}, err
+				}
+				if err := q.UserSetEmailVerified(ctx, dbgen.UserSetEmailVerifiedParams{ID: u.ID, Email: *u.Email}); err != nil {
+					return Identity{}, err
+				}
+			}
+			if err := addressProofClears(ctx, q, u); err != nil {
+				return Identity{}, err
+			}
+		}
+		if err := audit(ctx, q, &p.User.ID, &p.User.ID, "user.identity_linked", map[string]any{"provider": l.provider}); err != nil {
+			return Identity{}, err
+		}
+		if u.Email != nil && a.accounts != nil {
+			d := mail.Data{Email: *u.Email, Provider: l.provider}
+			if err := a.accounts.notify(ctx, q, u.ID, mail.IdentityLinked, *u.Email, d); err != nil {
+				return Identity{}, err
+			}
+		}
+		return identityFromRow(row), nil
 	})
 }
+
+// confirmLinker checks that p, linking a login, holds the account's
+// password: currentPassword when given, else a sign-in (p's session) at
+// most linkFreshness old. An account without a password needs neither.
+// Errors: validation_failed (current_password), rate_limited, overloaded.
+func (a *Auth) confirmLinker(ctx context.Context, p Principal, currentPassword *string, now time.Time) error {
+	if a.accounts == nil {
+		return nil // no local accounts: no passwords
+	}
+	if currentPassword == nil || *currentPassword == "" {
+		has, err := inTxV(ctx, a.db, func(q *dbgen.Queries) (bool, error) { return hasPassword(ctx, q, p.User.ID) })
+		if err != nil || !has {
+			return err
+		}
+		began, err := query(ctx, a.db.q.SessionCreatedAt, dbgen.SessionCreatedAtParams{ID: p.SessionID, UserID: p.User.ID})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if err == nil && fresh(began, now) {
+			return nil
+		}
+	}
+	_, err := a.accounts.confirmPassword(ctx, p.User.ID, currentPassword, "is required to link a login to an account with a password (or sign in again: a sign-in of the last 5 minutes stands in for it)")
+	return err
+}
+
+// sameEmail reports whether two stored (normalized) addresses are one.
+func sameEmail(a, b string) bool { return strings.EqualFold(a, b) }

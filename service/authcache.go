@@ -1,7 +1,9 @@
 package service
 
 import (
+	"cmp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/userd/userd/idp"
@@ -24,7 +26,15 @@ type CacheConfig struct {
 	// Principals and PrincipalBytes bound the principal cache likewise.
 	Principals     int
 	PrincipalBytes int
+	// ListenerStale is how long the change listener may go without
+	// proving its connection (a heartbeat round trip, every half of it)
+	// before the principal cache is bypassed: a listener whose packets
+	// are dropped while its socket stays open hears no change. 0: 2 s.
+	ListenerStale time.Duration
 }
+
+// DefaultListenerStale is CacheConfig.ListenerStale when zero.
+const DefaultListenerStale = 2 * time.Second
 
 // DefaultCacheConfig is the configuration userd runs with unless
 // USERD_CACHE=off: 100,000 tokens in 64 MiB, 100,000 principals in
@@ -242,6 +252,10 @@ type principalCache struct {
 	gen    uint64
 	recent [recentInvalidations]int64 // user of invalidation gen at gen%len; 0: all
 	online bool
+	// proven is when (UnixNano) the listener last proved its connection;
+	// an entry is used only while that is less than stale ago.
+	proven atomic.Int64
+	stale  time.Duration
 }
 
 // recentInvalidations is how many invalidations a read may overlap and
@@ -252,7 +266,7 @@ func newPrincipalCache(cfg CacheConfig) *principalCache {
 	if cfg.Principals <= 0 || cfg.PrincipalBytes <= 0 {
 		return nil
 	}
-	c := &principalCache{byUser: make(map[int64][]principalKey)}
+	c := &principalCache{byUser: make(map[int64][]principalKey), stale: cmp.Or(cfg.ListenerStale, DefaultListenerStale)}
 	c.m = newBounded(cfg.Principals, cfg.PrincipalBytes, func(k principalKey, e *principalEntry) { c.unindex(k, e.user.ID) })
 	return c
 }
@@ -264,10 +278,29 @@ func (c *principalCache) get(k principalKey) (*principalEntry, bool) {
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if !c.online {
+	if !c.live() {
 		return nil, false
 	}
 	return c.m.get(k)
+}
+
+// live reports whether the cache may be used: the listener listens and
+// proved its connection less than stale ago. The lock is held.
+func (c *principalCache) live() bool {
+	return c.online && time.Since(time.Unix(0, c.proven.Load())) < c.stale
+}
+
+// proved records that the listener's connection worked at t (a heartbeat
+// sent then was answered). After a gap longer than stale, in which the
+// cache was bypassed, it starts again empty.
+func (c *principalCache) proved(t time.Time) {
+	if c == nil {
+		return
+	}
+	prev := c.proven.Swap(t.UnixNano())
+	if t.Sub(time.Unix(0, prev)) >= c.stale {
+		c.flush()
+	}
 }
 
 // generation is read before the database is: put stores only if no
@@ -279,7 +312,7 @@ func (c *principalCache) generation() (gen uint64, ok bool) {
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.gen, c.online
+	return c.gen, c.live()
 }
 
 // put stores e under k unless its user was invalidated (or everything
@@ -290,7 +323,7 @@ func (c *principalCache) put(k principalKey, e *principalEntry, gen uint64) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.online || c.invalidatedSince(gen, e.user.ID) {
+	if !c.live() || c.invalidatedSince(gen, e.user.ID) {
 		return
 	}
 	if old, ok := c.m.get(k); ok {
@@ -375,12 +408,21 @@ func (c *principalCache) flushLocked() {
 	clear(c.byUser)
 }
 
-// isOnline reports whether the cache is in use.
+// listening reports whether the listener has said it listens (proven or
+// not).
+func (c *principalCache) listening() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.online
+}
+
+// isOnline reports whether the cache is in use: the listener listens
+// and proved its connection less than stale ago.
 func (c *principalCache) isOnline() bool {
 	if c == nil {
 		return false
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.online
+	return c.live()
 }

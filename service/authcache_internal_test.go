@@ -57,13 +57,16 @@ func TestTokenVerdictEndsAtExpiryAndKeyChange(t *testing.T) {
 
 func TestPrincipalPutAfterInvalidation(t *testing.T) {
 	t.Parallel()
-	c := newPrincipalCache(DefaultCacheConfig())
+	cfg := DefaultCacheConfig()
+	cfg.ListenerStale = time.Hour
+	c := newPrincipalCache(cfg)
 	k := principalKey{userID: 7, sessionID: 1}
 	e := &principalEntry{user: User{ID: 7}}
 	c.put(k, e, 0)
 	if _, ok := c.get(k); ok {
 		t.Fatal("stored while offline")
 	}
+	c.proved(time.Now())
 	c.setOnline(true)
 	gen, ok := c.generation()
 	if !ok {
@@ -97,5 +100,44 @@ func TestPrincipalPutAfterInvalidation(t *testing.T) {
 	c.setOnline(true)
 	if _, ok := c.get(k); ok {
 		t.Fatal("the cache came back online with old entries")
+	}
+}
+
+// TestPrincipalCacheNeedsProof: an online cache is used only while the
+// listener's last heartbeat is less than ListenerStale old; a proof after
+// a longer gap starts it again empty (changes in the gap may have been
+// missed), one within it keeps the entries.
+func TestPrincipalCacheNeedsProof(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultCacheConfig()
+	cfg.ListenerStale = time.Minute
+	c := newPrincipalCache(cfg)
+	k := principalKey{userID: 7, sessionID: 1}
+	e := &principalEntry{user: User{ID: 7}}
+	now := time.Now()
+	c.proved(now.Add(-50 * time.Second))
+	c.setOnline(true)
+	gen, _ := c.generation()
+	c.put(k, e, gen)
+	if _, ok := c.get(k); !ok || !c.isOnline() {
+		t.Fatal("a proven cache did not answer")
+	}
+	c.proved(now) // 50 s after the last proof: within ListenerStale
+	if _, ok := c.get(k); !ok {
+		t.Fatal("a proof within ListenerStale of the last one dropped the entries")
+	}
+	c.proved(now.Add(-2 * time.Minute)) // the last proof is now 2 min old
+	if _, ok := c.get(k); ok || c.isOnline() {
+		t.Fatal("a cache whose listener has not proved itself for 2 min answered")
+	}
+	if _, ok := c.generation(); ok {
+		t.Fatal("an unproven cache would store reads")
+	}
+	c.proved(now) // after a gap of 2 min
+	if _, ok := c.get(k); ok {
+		t.Fatal("a proof after a stale gap kept the old entries")
+	}
+	if !c.isOnline() {
+		t.Fatal("a freshly proven cache says it is off")
 	}
 }

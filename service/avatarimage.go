@@ -2,6 +2,7 @@ package service
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -49,10 +50,17 @@ func avatarInvalid(msg string) error {
 // and re-encodes it: the image scaled to fit AvatarSide (aspect kept,
 // never enlarged) and an AvatarThumbSide square thumbnail cropped from the
 // centre, both with Catmull-Rom. Only pixels survive re-encoding: EXIF
-// (GPS included), ICC profiles, text chunks and comments are dropped.
+// (GPS included), ICC profiles, text chunks and comments are dropped, from
+// an image small enough to keep its size too.
+//
+// The work is bounded before a pixel is decoded: the header's size, the
+// memory it decodes to (AvatarMaxDecoded) and a JPEG's scans
+// (AvatarMaxScans). Decoding and scaling run under a place of gate (nil:
+// none) and stop soon after ctx ends.
 // Errors: validation_failed (field avatar) for a header over the limits or
-// a corrupt or truncated image.
-func processAvatar(data []byte, mt string) (avatarImages, error) {
+// a corrupt or truncated image; overloaded when no decoding place came
+// free in time; ctx's error when it ended.
+func processAvatar(ctx context.Context, gate *ImageGate, data []byte, mt string) (avatarImages, error) {
 	if mt != MediaPNG && mt != MediaJPEG {
 		return avatarImages{}, avatarInvalid("must be a PNG or JPEG image")
 	}
@@ -75,7 +83,20 @@ func processAvatar(data []byte, mt string) (avatarImages, error) {
 	if int64(cfg.Width)*int64(cfg.Height) > AvatarMaxPixels {
 		return avatarImages{}, avatarInvalid(fmt.Sprintf("is %d × %d; at most 16 megapixels", cfg.Width, cfg.Height))
 	}
-	src, _, err := image.Decode(bytes.NewReader(data))
+	if _, err := decodedSize(data, mt, cfg.Width, cfg.Height); err != nil {
+		return avatarImages{}, err
+	}
+	if gate != nil {
+		release, err := gate.enter(ctx)
+		if err != nil {
+			return avatarImages{}, err
+		}
+		defer release()
+	}
+	src, _, err := image.Decode(ctxReader{ctx: ctx, r: bytes.NewReader(data)})
+	if ctx.Err() != nil {
+		return avatarImages{}, stopped(ctx, "decode avatar")
+	}
 	if err != nil {
 		return avatarImages{}, avatarInvalid("is corrupt or truncated")
 	}
@@ -83,6 +104,9 @@ func processAvatar(data []byte, mt string) (avatarImages, error) {
 	w, h := fit(b.Dx(), b.Dy(), AvatarSide)
 	full := image.NewNRGBA(image.Rect(0, 0, w, h))
 	draw.CatmullRom.Scale(full, full.Bounds(), src, b, draw.Src, nil)
+	if ctx.Err() != nil {
+		return avatarImages{}, stopped(ctx, "scale avatar")
+	}
 
 	side := min(b.Dx(), b.Dy())
 	crop := image.Rect(0, 0, side, side).Add(b.Min).Add(image.Pt((b.Dx()-side)/2, (b.Dy()-side)/2))

@@ -2,6 +2,7 @@ package service
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"hash/crc32"
 	"image"
@@ -74,7 +75,7 @@ func FuzzProcessAvatar(f *testing.F) {
 		if isJPEG {
 			mt = MediaJPEG
 		}
-		out, err := processAvatar(data, mt)
+		out, err := processAvatar(context.Background(), nil, data, mt)
 		if err != nil {
 			if de, ok := ErrorOf(err); !ok || de.Code != CodeValidation {
 				t.Fatalf("got error %v, want validation_failed", err)

@@ -9,10 +9,22 @@ import (
 
 // Avatars keeps profile pictures: a re-encoded image of at most
 // AvatarSide × AvatarSide and a square thumbnail, both in PostgreSQL.
-type Avatars struct{ db *DB }
+type Avatars struct {
+	db   *DB
+	gate *ImageGate // bounds decoding: USERD_IMAGE_CONCURRENCY
+}
 
-// NewAvatars returns the Avatars service.
-func NewAvatars(db *DB) *Avatars { return &Avatars{db: db} }
+// NewAvatars returns the Avatars service, decoding one image at a time
+// (see LimitDecoding).
+func NewAvatars(db *DB) *Avatars { return &Avatars{db: db, gate: NewImageGate(1)} }
+
+// LimitDecoding lets concurrency uploads decode at once
+// (USERD_IMAGE_CONCURRENCY); the others wait, up to 5 s, for a place.
+// Call it before the first upload. It returns a.
+func (a *Avatars) LimitDecoding(concurrency int) *Avatars {
+	a.gate = NewImageGate(concurrency)
+	return a
+}
 
 // AvatarVersionLen is how many hex digits of the content hash the avatar
 // URL carries as its version (?v=).
@@ -27,10 +39,13 @@ func AvatarPath(id int64, hash string) string {
 // Put checks and re-encodes data, an upload of media type mt (MediaPNG or
 // MediaJPEG), stores the image and its thumbnail and points the user's
 // avatar URL at them, all in one transaction. It returns the user.
-// Errors: validation_failed (field avatar: over the size or pixel limits,
-// corrupt, not of type mt), not_found (user deleted), db_unavailable.
+// Decoding waits for a place of the gate and stops when ctx ends.
+// Errors: validation_failed (field avatar: over the size, pixel, memory
+// or scan limits, corrupt, not of type mt), overloaded (no decoding place
+// within 5 s or ctx's deadline), not_found (user deleted),
+// db_unavailable.
 func (a *Avatars) Put(ctx context.Context, userID int64, data []byte, mt string) (User, error) {
-	imgs, err := processAvatar(data, mt)
+	imgs, err := processAvatar(ctx, a.gate, data, mt)
 	if err != nil {
 		return User{}, err
 	}
@@ -52,7 +67,7 @@ func (a *Avatars) Put(ctx context.Context, userID int64, data []byte, mt string)
 			return User{}, err
 		}
 		u.Avatar = &path
-		return userFromRow(u), nil
+		return userFromRow(u), userEvent(ctx, q, EventUserUpdated, userID, "fields", []string{"avatar_url"})
 	})
 }
 
@@ -80,15 +95,15 @@ func (a Avatar) Version() string { return a.Hash[:AvatarVersionLen] }
 
 // AvatarRequest says which avatar a reader asks for.
 type AvatarRequest struct {
-	UserID   int64
-	ViewerID int64    // the signed-in caller, 0 for none
-	Thumb    bool     // the thumbnail rather than the image
-	Known    []string // content hashes the reader holds ("*": any)
+	UserID int64
+	Thumb  bool     // the thumbnail rather than the image
+	Known  []string // content hashes the reader holds ("*": any)
 }
 
 // Get returns a user's avatar, without its bytes when the reader already
-// holds this version. A user who is deleted or inactive, who blocks the
-// viewer or who has no avatar has none to show.
+// holds this version. A user who is deleted or inactive or who has no
+// avatar has none to show. Avatars are public, as Gravatar's are: a block
+// does not hide one, since its URL answers anyone without a token.
 // Errors: not_found, db_unavailable.
 func (a *Avatars) Get(ctx context.Context, r AvatarRequest) (Avatar, error) {
 	known := r.Known
@@ -96,7 +111,7 @@ func (a *Avatars) Get(ctx context.Context, r AvatarRequest) (Avatar, error) {
 		known = []string{}
 	}
 	row, err := a.db.q.AvatarGetVisible(ctx, dbgen.AvatarGetVisibleParams{
-		UserID: r.UserID, ViewerID: r.ViewerID, Thumb: r.Thumb, Known: known,
+		UserID: r.UserID, Thumb: r.Thumb, Known: known,
 	})
 	if err != nil {
 		return Avatar{}, mapDBError(err)

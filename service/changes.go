@@ -5,14 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/userd/userd/dbgen"
 )
 
 // principalChannel is where the triggers of migration
@@ -34,57 +31,29 @@ const ListenerName = "userd-listen"
 //   - one more connection (application_name userd-listen) waits for the
 //     notifications of every other writer (other instances, psql), which
 //     arrive within milliseconds of their commit;
-//   - while that connection is down the cache is bypassed (nothing read,
-//     nothing stored) and reconnected with backoff; once it listens again
+//   - that connection proves itself with a heartbeat (a round trip on it)
+//     every half of CacheConfig.ListenerStale (2 s by default); while it
+//     is down, or has not proved itself for ListenerStale (a stalled
+//     network: packets dropped, socket open), the cache is bypassed
+//     (nothing read, nothing stored); a connection that fails a heartbeat
+//     is dropped and reconnected with backoff, and once it listens again
 //     the cache starts empty.
 //
 // Close stops the listener and closes the pool.
 func OpenDB(ctx context.Context, cfg *pgxpool.Config, cache CacheConfig, log *slog.Logger) (*DB, error) {
-	pc := newPrincipalCache(cache)
-	if pc != nil {
-		cfg = cfg.Copy()
-		cfg.ConnConfig.OnNotification = pc.onNotification
-		after := cfg.AfterConnect
-		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-			if after != nil {
-				if err := after(ctx, c); err != nil {
-					return err
-				}
-			}
-			_, err := c.Exec(ctx, "LISTEN "+principalChannel)
-			return err
-		}
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("open pool: %w", err)
-	}
-	db := &DB{Pool: pool, q: dbgen.New(pool), principals: pc}
-	if pc == nil {
-		return db, nil
-	}
-	lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	lcfg := cfg.ConnConfig.Copy()
-	lcfg.RuntimeParams["application_name"] = ListenerName
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		listen(lctx, lcfg, pc, pool.Reset, log)
-	}()
-	db.stop = func() {
-		stop()
-		wg.Wait()
-	}
-	return db, nil
+	return OpenDBWith(ctx, cfg, DBOptions{Cache: cache, Log: log})
 }
 
-// Close stops the change listener, if any, and closes the pool.
+// Close stops the change listener and the replica checker, if any, and
+// closes the pools.
 func (db *DB) Close() {
 	if db.stop != nil {
 		db.stop()
 	}
 	db.Pool.Close()
+	if db.replica != nil {
+		db.replica.pool.Close()
+	}
 }
 
 // PrincipalCacheOnline reports whether the principal cache is in use: it
@@ -110,11 +79,11 @@ func (c *principalCache) onNotification(_ *pgconn.PgConn, n *pgconn.Notification
 // not. A listening connection lost is a sign that the server restarted or
 // the network failed: lost runs then (the pool drops its connections, which
 // would otherwise fail one request each).
-func listen(ctx context.Context, cfg *pgx.ConnConfig, pc *principalCache, lost func(), log *slog.Logger) {
+func listen(ctx context.Context, cfg *pgx.ConnConfig, channels []string, pc *principalCache, lost func(), log *slog.Logger) {
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
-		err := listenOnce(ctx, cfg, pc)
-		wasOnline := pc.isOnline()
+		err := listenOnce(ctx, cfg, channels, pc)
+		wasOnline := pc.listening()
 		pc.setOnline(false)
 		if ctx.Err() != nil {
 			return
@@ -135,23 +104,57 @@ func listen(ctx context.Context, cfg *pgx.ConnConfig, pc *principalCache, lost f
 	}
 }
 
-// listenOnce connects, listens and waits for notifications until the
-// connection fails or ctx ends. The cache is on only once LISTEN took.
-func listenOnce(ctx context.Context, cfg *pgx.ConnConfig, pc *principalCache) error {
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+// listenConnectTimeout bounds the listener's connect and LISTEN: a
+// network that swallows packets must not hold it forever.
+const listenConnectTimeout = 5 * time.Second
+
+// listenOnce connects, listens on channels and waits for notifications until the
+// connection fails, a heartbeat is not answered within pc.stale, or ctx
+// ends. The cache is on only once LISTEN took, and used only while the
+// last heartbeat is less than pc.stale old.
+func listenOnce(ctx context.Context, cfg *pgx.ConnConfig, channels []string, pc *principalCache) error {
+	cctx, cancel := context.WithTimeout(ctx, listenConnectTimeout)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(cctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+principalChannel); err != nil {
-		return err
+	for _, ch := range channels {
+		if _, err := conn.Exec(cctx, "LISTEN "+ch); err != nil {
+			return err
+		}
 	}
+	last := time.Now()
+	pc.proved(last)
 	pc.setOnline(true)
+	every := pc.stale / 2
 	for {
 		// The notification itself reaches the cache through
 		// cfg.OnNotification, as it does on the pool's connections.
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		next := last.Add(every)
+		wctx, cancel := context.WithDeadline(ctx, next)
+		_, err := conn.WaitForNotification(wctx)
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil && !pgconn.Timeout(err) {
 			return err
 		}
+		if time.Now().Before(next) {
+			continue
+		}
+		// The heartbeat: every notification committed before it was
+		// sent reaches us ahead of its answer.
+		sent := time.Now()
+		hctx, cancel := context.WithTimeout(ctx, pc.stale)
+		err = conn.Ping(hctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("heartbeat of the change listener: %w", err)
+		}
+		pc.proved(sent)
+		last = sent
 	}
 }

@@ -149,7 +149,12 @@ type DB struct {
 	Pool       *pgxpool.Pool
 	q          *dbgen.Queries
 	principals *principalCache // nil: none
-	stop       func()          // stops the change listener; nil: none
+	stop       func()          // stops the change listener and the replica checker; nil: none
+	// txTimeout, through a pooler, is each transaction's statement and
+	// lock timeout (SET LOCAL); 0: none (set per connection, or none).
+	txTimeout time.Duration
+	barriers  *barriers // through a pooler with the principal cache; nil: none
+	replica   *replica  // nil: none
 }
 
 // NewDB wraps a pool, with no principal cache (see OpenDB).
@@ -200,7 +205,7 @@ func inTxV[T any](ctx context.Context, db *DB, fn func(q *dbgen.Queries) (T, err
 }
 
 func tryTx(ctx context.Context, db *DB, fn func(q *dbgen.Queries) error) error {
-	tx, err := db.Pool.Begin(ctx)
+	tx, err := db.Pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: db.beginSQL(false)})
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -208,8 +213,19 @@ func tryTx(ctx context.Context, db *DB, fn func(q *dbgen.Queries) error) error {
 	if err := fn(db.q.WithTx(tx)); err != nil {
 		return err
 	}
+	marker, seen, err := db.sendBarrier(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("change marker: %w", err)
+	}
 	if err := tx.Commit(ctx); err != nil {
+		if marker != "" {
+			db.barriers.drop(marker)
+		}
 		return fmt.Errorf("commit: %w", err)
+	}
+	db.replica.wrote(ctx)
+	if marker != "" {
+		db.awaitBarrier(ctx, marker, seen)
 	}
 	return nil
 }

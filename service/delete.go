@@ -103,6 +103,9 @@ func (s *Users) deleteTx(ctx context.Context, q *dbgen.Queries, userID, actorID 
 	if err := q.UserAnonymize(ctx, userID); err != nil {
 		return err
 	}
+	if err := userEvent(ctx, q, EventUserDeleted, userID); err != nil {
+		return err
+	}
 	action := "user.deleted"
 	if actorID != userID {
 		action = "admin.user_deleted"

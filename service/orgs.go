@@ -214,6 +214,9 @@ func (o *Orgs) Create(ctx context.Context, actorID int64, name string) (Organiza
 		if err := auditOrg(ctx, q, actorID, nil, org.ID, "org.created", nil); err != nil {
 			return Organization{}, err
 		}
+		if err := orgCreatedEvents(ctx, q, org.ID, actorID); err != nil {
+			return Organization{}, err
+		}
 		return o.get(ctx, q, org.ID)
 	})
 }
@@ -334,6 +337,9 @@ func (o *Orgs) Delete(ctx context.Context, actorID, orgID int64) error {
 		}); err != nil {
 			return err
 		}
+		if err := orgEvent(ctx, q, EventOrgDeleted, orgID, "actor_id", actorID); err != nil {
+			return err
+		}
 		return q.OrgDelete(ctx, orgID)
 	})
 }
@@ -368,6 +374,9 @@ func (o *Orgs) SetPlan(ctx context.Context, actorID, orgID int64, plan string) (
 		if err := auditOrg(ctx, q, actorID, nil, orgID, "org.plan_changed", map[string]any{
 			"before": map[string]any{"plan": org.Plan}, "after": map[string]any{"plan": p.Code},
 		}); err != nil {
+			return Organization{}, err
+		}
+		if err := orgEvent(ctx, q, EventOrgPlanChanged, orgID, "plan", p.Code, "previous_plan", org.Plan); err != nil {
 			return Organization{}, err
 		}
 		return o.get(ctx, q, orgID)
@@ -598,7 +607,13 @@ func (o *Orgs) Accept(ctx context.Context, by Principal, token string) (Organiza
 				return Organization{}, err
 			}
 		}
+		if err := addressProofClears(ctx, q, u); err != nil {
+			return Organization{}, err
+		}
 		if err := auditOrg(ctx, q, userID, &userID, inv.OrganizationID, "org.invitation_accepted", map[string]any{"invitation_id": inv.ID}); err != nil {
+			return Organization{}, err
+		}
+		if err := acceptEvents(ctx, q, inv.ID, inv.OrganizationID, userID); err != nil {
 			return Organization{}, err
 		}
 		return o.get(ctx, q, inv.OrganizationID)
@@ -656,6 +671,9 @@ func (o *Orgs) RemoveMember(ctx context.Context, actorID, orgID, targetID int64)
 		if actorID == targetID {
 			action = "org.member_left"
 		}
+		if err := orgEvent(ctx, q, EventOrgMemberRemoved, orgID, "user_id", targetID, "actor_id", actorID); err != nil {
+			return err
+		}
 		return auditOrg(ctx, q, actorID, &targetID, orgID, action, nil)
 	})
 }
@@ -699,7 +717,7 @@ func (o *Orgs) SetMemberGroups(ctx context.Context, actorID, orgID, targetID int
 // account first.
 // Errors: validation_failed (limit), invalid_cursor, not_found.
 func (o *Orgs) ListMembers(ctx context.Context, viewerID, orgID int64, page PageRequest) (Page[Member], error) {
-	return orgList(ctx, o, viewerID, orgID, OrgView, cursorMembers, page, func(q *dbgen.Queries, p pageAt) (Page[Member], error) {
+	return orgList(ctx, o, viewerID, orgID, OrgView, cursorMembers, page, readTxV, func(q *dbgen.Queries, p pageAt) (Page[Member], error) {
 		return o.members(ctx, q, orgID, p)
 	})
 }
@@ -708,22 +726,24 @@ func (o *Orgs) ListMembers(ctx context.Context, viewerID, orgID int64, page Page
 // invitations, newest first.
 // Errors: validation_failed (limit), invalid_cursor, not_found, forbidden.
 func (o *Orgs) ListInvitations(ctx context.Context, viewerID, orgID int64, page PageRequest) (Page[Invitation], error) {
-	return orgList(ctx, o, viewerID, orgID, OrgManage, cursorInvitations, page, func(q *dbgen.Queries, p pageAt) (Page[Invitation], error) {
+	return orgList(ctx, o, viewerID, orgID, OrgManage, cursorInvitations, page, inTxV, func(q *dbgen.Queries, p pageAt) (Page[Invitation], error) {
 		return o.invitations(ctx, q, orgID, p, true)
 	})
 }
 
 // orgList reads the page that page asks for of an organization list of
 // kind, for viewerID, who needs to be allowed act; read reads the page in
-// the transaction.
+// the transaction that tx runs (inTxV, or readTxV for a list the replica
+// may serve).
 // Errors: validation_failed (limit), invalid_cursor, not_found, forbidden.
 func orgList[T any](ctx context.Context, o *Orgs, viewerID, orgID int64, act OrgAction, kind string, page PageRequest,
+	tx func(context.Context, *DB, func(*dbgen.Queries) (Page[T], error)) (Page[T], error),
 	read func(q *dbgen.Queries, p pageAt) (Page[T], error)) (Page[T], error) {
 	p, err := o.cursors.startPage(kind, orgBind(orgID), page)
 	if err != nil {
 		return Page[T]{}, err
 	}
-	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Page[T], error) {
+	return tx(ctx, o.db, func(q *dbgen.Queries) (Page[T], error) {
 		if _, err := callerFor(ctx, q, viewerID, orgID, act); err != nil {
 			return Page[T]{}, err
 		}
@@ -758,3 +778,34 @@ func (m Member) keyset() Cursor { return m.User.keyset() }
 
 // keyset is where an invitation stands in the invitations list's order.
 func (i Invitation) keyset() Cursor { return Cursor{CreatedAt: i.CreatedAt, ID: i.ID} }
+
+// InvitationPreview is what an invitation link shows before it is
+// accepted: the organization and the invited address.
+type InvitationPreview struct {
+	Organization string
+	Email        string
+	ExpiresAt    time.Time
+}
+
+// PreviewInvitation reads a live invitation by its token, without
+// spending it, so its page can say what accepting does (the token's
+// holder holds the mailbox it went to).
+// Errors: invalid_token (unknown, accepted, revoked or expired token).
+func (o *Orgs) PreviewInvitation(ctx context.Context, token string) (InvitationPreview, error) {
+	hash, ok := tokenHash(token)
+	if !ok {
+		return InvitationPreview{}, ErrInvalidToken
+	}
+	inv, err := query(ctx, o.db.q.InvitationGetByHash, hash)
+	if err != nil {
+		return InvitationPreview{}, notFoundAs(err, ErrInvalidToken)
+	}
+	if inv.AcceptedAt != nil || inv.RevokedAt != nil || !time.Now().Before(inv.ExpiresAt) {
+		return InvitationPreview{}, ErrInvalidToken
+	}
+	org, err := query(ctx, o.db.q.OrgGet, inv.OrganizationID)
+	if err != nil {
+		return InvitationPreview{}, notFoundAs(err, ErrInvalidToken)
+	}
+	return InvitationPreview{Organization: org.Organization.Name, Email: inv.Email, ExpiresAt: inv.ExpiresAt}, nil
+}

@@ -15,7 +15,8 @@ import (
 
 // ChangePassword replaces the caller's password after checking the current
 // one, revokes every other session of theirs (reason password_changed; the
-// session of p's token stays) and voids pending reset links. Wrong current
+// session of p's token stays), voids pending reset links and cancels a
+// pending email change (its link dies). Wrong current
 // passwords count against the same kind of limit as logins (per user).
 // The revoked sessions' access tokens stop working at once.
 // Errors: validation_failed (new_password; current_password when it is
@@ -89,8 +90,15 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 		if _, err := q.SessionRevokeOthersByUser(ctx, keep); err != nil {
 			return err
 		}
-		if err := q.UserTokenUseAllByUser(ctx, dbgen.UserTokenUseAllByUserParams{UserID: userID, Purpose: purposePasswordReset}); err != nil {
+		// Reset links die, and so does a pending email change (its link
+		// too): whoever asked for it may have known the old password.
+		if err := voidTokens(ctx, q, userID, purposePasswordReset, purposeEmailChange); err != nil {
 			return err
+		}
+		if u.PendingEmail != nil {
+			if _, err := q.UserSetPendingEmail(ctx, dbgen.UserSetPendingEmailParams{ID: userID}); err != nil {
+				return err
+			}
 		}
 		if err := audit(ctx, q, &userID, &userID, "user.password_changed", nil); err != nil {
 			return err
@@ -175,6 +183,8 @@ func (a *Accounts) SendReset(ctx context.Context, email string) error {
 // cleared. Following the link proves the mailbox, so the email becomes
 // verified when it is still the one the link went to; when the account
 // had not proven it before, its identities are removed too (proveAddress).
+// Either way a pending email change is cancelled and every email-change
+// and verification link dies (addressProofClears).
 // Errors: validation_failed (password), invalid_token (unknown, used or
 // expired token), account_disabled (deactivated since the mail).
 func (a *Accounts) ResetPassword(ctx context.Context, token, pw string) error {
@@ -220,10 +230,18 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, pw string) error {
 				return err
 			}
 		}
+		// Proven or not before, the address is proven now: a change asked
+		// for before the reset dies.
+		if err := addressProofClears(ctx, q, u); err != nil {
+			return err
+		}
 		if err := q.PasswordCredentialSet(ctx, dbgen.PasswordCredentialSetParams{UserID: u.ID, Hash: newHash}); err != nil {
 			return err
 		}
 		if _, err := q.SessionRevokeAllByUser(ctx, dbgen.SessionRevokeAllByUserParams{UserID: u.ID, Reason: strPtr("password_reset")}); err != nil {
+			return err
+		}
+		if err := userEvent(ctx, q, EventSessionRevokedAll, u.ID, "reason", "password_reset"); err != nil {
 			return err
 		}
 		if err := q.UserTokenUseAllByUser(ctx, dbgen.UserTokenUseAllByUserParams{UserID: u.ID, Purpose: purposePasswordReset}); err != nil {

@@ -61,6 +61,7 @@ const (
 	// PermManageOrganizations acts as an org admin of every organization
 	// and changes their plans.
 	PermManageOrganizations
+	PermManageWebhooks // add, remove and rotate webhook endpoints, read and replay their deliveries
 )
 
 // Can reports whether role r holds permission p: the policy (SPEC §5,
@@ -71,7 +72,7 @@ func (r Role) Can(p Permission) bool {
 		return r == RoleAdmin || r == RoleOperator
 	case PermLookUpUsers:
 		return r == RoleAdmin || r == RoleOperator || r == RoleAgent
-	case PermManageUsers, PermReadAudit, PermSeePrivate, PermManageOrganizations:
+	case PermManageUsers, PermReadAudit, PermSeePrivate, PermManageOrganizations, PermManageWebhooks:
 		return r == RoleAdmin
 	default:
 		return false

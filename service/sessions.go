@@ -192,8 +192,11 @@ func (a *Accounts) Logout(ctx context.Context, refreshToken string) error {
 	if !ok {
 		return nil
 	}
-	_, err := query(ctx, a.db.q.SessionRevokeByRefreshToken, dbgen.SessionRevokeByRefreshTokenParams{TokenHash: hash, Reason: strPtr("logout")})
-	return err
+	// In a transaction of its own, as every write that changes a principal
+	// (tryTx: through a pooler, the cache learns of it before this returns).
+	return inTx(ctx, a.db, func(q *dbgen.Queries) error {
+		return errOnly(q.SessionRevokeByRefreshToken(ctx, dbgen.SessionRevokeByRefreshTokenParams{TokenHash: hash, Reason: strPtr("logout")}))
+	})
 }
 
 // Sessions returns one keyset page of the user's live sessions, newest
@@ -222,7 +225,9 @@ func (s Session) keyset() Cursor { return Cursor{CreatedAt: s.CreatedAt, ID: s.I
 // revoked_by_user); revoking a revoked one again is not an error.
 // Errors: not_found (no such session of this user).
 func (a *Accounts) RevokeSession(ctx context.Context, userID, sessionID int64) error {
-	n, err := query(ctx, a.db.q.SessionRevokeOwned, dbgen.SessionRevokeOwnedParams{ID: sessionID, UserID: userID})
+	n, err := inTxV(ctx, a.db, func(q *dbgen.Queries) (int64, error) {
+		return q.SessionRevokeOwned(ctx, dbgen.SessionRevokeOwnedParams{ID: sessionID, UserID: userID})
+	})
 	if err != nil {
 		return err
 	}

@@ -176,7 +176,9 @@ type FollowStats struct {
 // only).
 // Errors: not_found.
 func (s *Social) visible(ctx context.Context, viewer User, id int64) error {
-	r, err := query(ctx, s.db.q.UserGetProfile, dbgen.UserGetProfileParams{ViewerID: viewer.ID, ID: id})
+	r, err := readV(ctx, s.db, func(q *dbgen.Queries) (dbgen.UserGetProfileRow, error) {
+		return q.UserGetProfile(ctx, dbgen.UserGetProfileParams{ViewerID: viewer.ID, ID: id})
+	})
 	if err != nil {
 		return err
 	}
@@ -195,7 +197,7 @@ func (s *Social) Stats(ctx context.Context, viewer User, id int64) (FollowStats,
 	if err := s.visible(ctx, viewer, id); err != nil {
 		return FollowStats{}, err
 	}
-	r, err := query(ctx, s.db.q.FollowStatsGet, id)
+	r, err := readV(ctx, s.db, func(q *dbgen.Queries) (dbgen.FollowStatsGetRow, error) { return q.FollowStatsGet(ctx, id) })
 	if err != nil {
 		return FollowStats{}, err
 	}
@@ -236,7 +238,7 @@ func (s *Social) socialPage(kind string, id int64, page PageRequest, fetch func(
 // Errors: validation_failed (limit), invalid_cursor, not_found (as Stats),
 // db_unavailable.
 func (s *Social) Followers(ctx context.Context, viewer User, id int64, page PageRequest) (SocialPage, error) {
-	return s.follows(ctx, cursorFollowers, viewer, id, page, s.db.q.FollowListFollowers)
+	return s.follows(ctx, cursorFollowers, viewer, id, page, (*dbgen.Queries).FollowListFollowers)
 }
 
 // Following returns one keyset page of the users whom user id follows:
@@ -246,8 +248,8 @@ func (s *Social) Followers(ctx context.Context, viewer User, id int64, page Page
 // db_unavailable.
 func (s *Social) Following(ctx context.Context, viewer User, id int64, page PageRequest) (SocialPage, error) {
 	// The two lists' parameters and rows have the same fields.
-	list := func(ctx context.Context, p dbgen.FollowListFollowersParams) ([]dbgen.FollowListFollowersRow, error) {
-		rows, err := s.db.q.FollowListFollowing(ctx, dbgen.FollowListFollowingParams(p))
+	list := func(q *dbgen.Queries, ctx context.Context, p dbgen.FollowListFollowersParams) ([]dbgen.FollowListFollowersRow, error) {
+		rows, err := q.FollowListFollowing(ctx, dbgen.FollowListFollowingParams(p))
 		out := make([]dbgen.FollowListFollowersRow, len(rows))
 		for i, r := range rows {
 			out[i] = dbgen.FollowListFollowersRow(r)
@@ -258,15 +260,17 @@ func (s *Social) Following(ctx context.Context, viewer User, id int64, page Page
 }
 
 // follows is a page of Followers or Following (kind) of user id: list
-// reads it.
+// reads it, from the replica when one is fresh enough (readV).
 func (s *Social) follows(ctx context.Context, kind string, viewer User, id int64, page PageRequest,
-	list func(context.Context, dbgen.FollowListFollowersParams) ([]dbgen.FollowListFollowersRow, error)) (SocialPage, error) {
+	list func(*dbgen.Queries, context.Context, dbgen.FollowListFollowersParams) ([]dbgen.FollowListFollowersRow, error)) (SocialPage, error) {
 	if err := s.visible(ctx, viewer, id); err != nil {
 		return SocialPage{}, err
 	}
 	return s.socialPage(kind, id, page, func(after Cursor, n int32) ([]socialRow, error) {
-		rows, err := query(ctx, list, dbgen.FollowListFollowersParams{
-			UserID: id, ViewerID: viewer.ID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
+		rows, err := readV(ctx, s.db, func(q *dbgen.Queries) ([]dbgen.FollowListFollowersRow, error) {
+			return list(q, ctx, dbgen.FollowListFollowersParams{
+				UserID: id, ViewerID: viewer.ID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
+			})
 		})
 		out := make([]socialRow, len(rows))
 		for i, r := range rows {

@@ -142,3 +142,36 @@ func (a *Accounts) ResendVerification(ctx context.Context, userID int64) error {
 		return a.mailToken(ctx, q, u.ID, *u.Email, purposeEmailVerification, a.VerifyTTL)
 	})
 }
+
+// MailedLink is what a live mailed token (a verification, email-change or
+// password-reset link) is for, so that its page can show the right form.
+type MailedLink struct {
+	UserID int64
+	Email  string // the address the link went to
+	Change bool   // an email change (else a verification), for Verify links
+}
+
+// CheckEmailLink reads a live verification or email-change token without
+// spending it.
+// Errors: invalid_token (unknown, used or expired).
+func (a *Accounts) CheckEmailLink(ctx context.Context, token string) (MailedLink, error) {
+	return a.checkLink(ctx, token, purposeEmailVerification, purposeEmailChange)
+}
+
+// CheckResetLink reads a live password-reset token without spending it.
+// Errors: invalid_token (unknown, used or expired).
+func (a *Accounts) CheckResetLink(ctx context.Context, token string) (MailedLink, error) {
+	return a.checkLink(ctx, token, purposePasswordReset)
+}
+
+func (a *Accounts) checkLink(ctx context.Context, token string, purposes ...string) (MailedLink, error) {
+	hash, ok := tokenHash(token)
+	if !ok {
+		return MailedLink{}, ErrInvalidToken
+	}
+	t, err := query(ctx, a.db.q.UserTokenGetLiveAny, dbgen.UserTokenGetLiveAnyParams{TokenHash: hash, Purposes: purposes})
+	if err != nil {
+		return MailedLink{}, notFoundAs(err, ErrInvalidToken)
+	}
+	return MailedLink{UserID: t.UserID, Email: t.Email, Change: t.Purpose == purposeEmailChange}, nil
+}

@@ -225,7 +225,7 @@ func (s *Users) UpdateProfile(ctx context.Context, userID int64, p ProfilePatch)
 		if err != nil {
 			return User{}, err
 		}
-		return userFromRow(r), nil
+		return userFromRow(r), userUpdated(ctx, q, cur, r)
 	})
 }
 
@@ -292,7 +292,7 @@ func (s *Users) UpdatePreferences(ctx context.Context, userID int64, patch json.
 		if err != nil {
 			return nil, err
 		}
-		return json.RawMessage(r.Preferences), nil
+		return json.RawMessage(r.Preferences), userUpdated(ctx, q, cur, r)
 	})
 }
 
@@ -308,7 +308,11 @@ func (s *Users) SetLocation(ctx context.Context, userID int64, loc *Location) (U
 		}
 		lat, lon = &loc.Latitude, &loc.Longitude
 	}
-	r, err := query(ctx, s.db.q.UserUpdateLocation, dbgen.UserUpdateLocationParams{ID: userID, Latitude: lat, Longitude: lon})
+	// In a transaction of its own: through a pooler, that is where the
+	// principal cache learns of the change before this returns (tryTx).
+	r, err := inTxV(ctx, s.db, func(q *dbgen.Queries) (dbgen.User, error) {
+		return q.UserUpdateLocation(ctx, dbgen.UserUpdateLocationParams{ID: userID, Latitude: lat, Longitude: lon})
+	})
 	if err != nil {
 		return User{}, err
 	}

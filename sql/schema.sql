@@ -233,6 +233,22 @@ END;
 $$;
 
 
+--
+-- Name: webhook_deliveries_notify_trg(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.webhook_deliveries_notify_trg() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM inserted) THEN
+        PERFORM pg_notify('userd_webhooks', '');
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
@@ -659,10 +675,15 @@ CREATE TABLE public.sessions (
     expires_at timestamp with time zone NOT NULL,
     revoked_at timestamp with time zone,
     revoked_reason text,
+    kind text DEFAULT 'api'::text NOT NULL,
+    web_token_hash bytea,
     CONSTRAINT sessions_expires_at_chk CHECK ((expires_at > created_at)),
+    CONSTRAINT sessions_kind_chk CHECK ((kind = ANY (ARRAY['api'::text, 'web'::text]))),
     CONSTRAINT sessions_revoked_pair_chk CHECK (((revoked_at IS NULL) = (revoked_reason IS NULL))),
     CONSTRAINT sessions_revoked_reason_chk CHECK ((revoked_reason = ANY (ARRAY['logout'::text, 'reuse_detected'::text, 'password_changed'::text, 'password_reset'::text, 'deactivated'::text, 'deleted'::text, 'revoked_by_user'::text, 'role_changed'::text, 'address_proven'::text]))),
-    CONSTRAINT sessions_user_agent_chk CHECK ((char_length(user_agent) <= 512))
+    CONSTRAINT sessions_user_agent_chk CHECK ((char_length(user_agent) <= 512)),
+    CONSTRAINT sessions_web_token_chk CHECK (((kind = 'web'::text) = (web_token_hash IS NOT NULL))),
+    CONSTRAINT sessions_web_token_hash_chk CHECK ((octet_length(web_token_hash) = 32))
 );
 
 
@@ -829,6 +850,106 @@ CREATE TABLE public.users (
 
 ALTER TABLE public.users ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.users_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: webhook_deliveries; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhook_deliveries (
+    id bigint NOT NULL,
+    event_id bigint NOT NULL,
+    endpoint_id bigint NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    run_after timestamp with time zone DEFAULT now() NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_attempt_at timestamp with time zone,
+    last_status integer,
+    last_error text,
+    delivered_at timestamp with time zone,
+    failed_at timestamp with time zone,
+    CONSTRAINT webhook_deliveries_attempts_chk CHECK ((attempts >= 0)),
+    CONSTRAINT webhook_deliveries_state_chk CHECK (((delivered_at IS NULL) OR (failed_at IS NULL)))
+);
+
+
+--
+-- Name: webhook_deliveries_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.webhook_deliveries ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.webhook_deliveries_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: webhook_endpoints; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhook_endpoints (
+    id bigint NOT NULL,
+    url text NOT NULL,
+    event_types text[] NOT NULL,
+    secret text NOT NULL,
+    previous_secret text,
+    previous_until timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    disabled_at timestamp with time zone,
+    disabled_reason text,
+    CONSTRAINT webhook_endpoints_disabled_chk CHECK (((disabled_at IS NULL) = (disabled_reason IS NULL))),
+    CONSTRAINT webhook_endpoints_event_types_chk CHECK (((cardinality(event_types) >= 1) AND (cardinality(event_types) <= 32))),
+    CONSTRAINT webhook_endpoints_previous_chk CHECK (((previous_secret IS NULL) = (previous_until IS NULL))),
+    CONSTRAINT webhook_endpoints_secret_chk CHECK ((secret ~ '^whsec_[A-Za-z0-9+/]{43}=$'::text)),
+    CONSTRAINT webhook_endpoints_url_chk CHECK (((url ~ '^https?://[^/?#@[:space:]]+'::text) AND (length(url) <= 2048)))
+);
+
+
+--
+-- Name: webhook_endpoints_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.webhook_endpoints ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.webhook_endpoints_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: webhook_events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhook_events (
+    id bigint NOT NULL,
+    message_id text DEFAULT ('msg_'::text || replace((gen_random_uuid())::text, '-'::text, ''::text)) NOT NULL,
+    type text NOT NULL,
+    payload jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT webhook_events_payload_chk CHECK ((jsonb_typeof(payload) = 'object'::text)),
+    CONSTRAINT webhook_events_type_chk CHECK ((type = ANY (ARRAY['user.created'::text, 'user.updated'::text, 'user.deactivated'::text, 'user.reactivated'::text, 'user.deleted'::text, 'user.role_changed'::text, 'session.revoked_all'::text, 'organization.created'::text, 'organization.deleted'::text, 'organization.member_added'::text, 'organization.member_removed'::text, 'organization.plan_changed'::text, 'invitation.accepted'::text])))
+);
+
+
+--
+-- Name: webhook_events_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.webhook_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.webhook_events_id_seq
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
@@ -1054,6 +1175,38 @@ ALTER TABLE ONLY public.users
 
 
 --
+-- Name: webhook_deliveries webhook_deliveries_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: webhook_endpoints webhook_endpoints_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_endpoints
+    ADD CONSTRAINT webhook_endpoints_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: webhook_events webhook_events_message_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_events
+    ADD CONSTRAINT webhook_events_message_id_key UNIQUE (message_id);
+
+
+--
+-- Name: webhook_events webhook_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_events
+    ADD CONSTRAINT webhook_events_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: audit_events_action_created_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1229,6 +1382,13 @@ CREATE INDEX sessions_user_live_idx ON public.sessions USING btree (user_id, cre
 
 
 --
+-- Name: sessions_web_token_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX sessions_web_token_key ON public.sessions USING btree (web_token_hash) WHERE (web_token_hash IS NOT NULL);
+
+
+--
 -- Name: user_permission_groups_group_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1331,6 +1491,27 @@ CREATE UNIQUE INDEX users_username_key ON public.users USING btree (username);
 --
 
 CREATE INDEX users_username_prefix_idx ON public.users USING btree (username text_pattern_ops) WHERE (deleted_at IS NULL);
+
+
+--
+-- Name: webhook_deliveries_due_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_due_idx ON public.webhook_deliveries USING btree (run_after, id) WHERE ((delivered_at IS NULL) AND (failed_at IS NULL));
+
+
+--
+-- Name: webhook_deliveries_endpoint_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_endpoint_idx ON public.webhook_deliveries USING btree (endpoint_id, created_at, id);
+
+
+--
+-- Name: webhook_deliveries_event_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_event_idx ON public.webhook_deliveries USING btree (event_id);
 
 
 --
@@ -1464,6 +1645,13 @@ CREATE TRIGGER users_seats_insert_trg AFTER INSERT ON public.users FOR EACH ROW 
 --
 
 CREATE TRIGGER users_seats_update_trg AFTER UPDATE OF organization_id ON public.users FOR EACH ROW WHEN (((new.organization_id IS NOT NULL) AND (new.organization_id IS DISTINCT FROM old.organization_id))) EXECUTE FUNCTION public.seats_check_member_trg();
+
+
+--
+-- Name: webhook_deliveries webhook_deliveries_notify_trg; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER webhook_deliveries_notify_trg AFTER INSERT ON public.webhook_deliveries REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.webhook_deliveries_notify_trg();
 
 
 --
@@ -1643,6 +1831,22 @@ ALTER TABLE ONLY public.users
 
 
 --
+-- Name: webhook_deliveries webhook_deliveries_endpoint_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_endpoint_id_fkey FOREIGN KEY (endpoint_id) REFERENCES public.webhook_endpoints(id) ON DELETE CASCADE;
+
+
+--
+-- Name: webhook_deliveries webhook_deliveries_event_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.webhook_events(id) ON DELETE CASCADE;
+
+
+--
 -- PostgreSQL database dump complete
 --
 
@@ -1667,4 +1871,7 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261202005003'),
     ('20261202005004'),
     ('20261202006001'),
-    ('20261207120001');
+    ('20261207120001'),
+    ('20261207200001'),
+    ('20261207300001'),
+    ('20261207500001');

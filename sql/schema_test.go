@@ -190,6 +190,12 @@ func TestInvariants(t *testing.T) {
 		{"session expires before created", nil, `INSERT INTO sessions (user_id, expires_at) VALUES (1, now() - interval '1 s')`, checkViolation, "sessions_expires_at_chk"},
 		{"session revoked without reason", nil, `INSERT INTO sessions (user_id, expires_at, revoked_at) VALUES (1, now() + interval '1 day', now())`, checkViolation, "sessions_revoked_pair_chk"},
 		{"session unknown revoke reason", nil, `INSERT INTO sessions (user_id, expires_at, revoked_at, revoked_reason) VALUES (1, now() + interval '1 day', now(), 'bored')`, checkViolation, "sessions_revoked_reason_chk"},
+		{"session of an unknown kind", nil, `INSERT INTO sessions (user_id, expires_at, kind) VALUES (1, now() + interval '1 day', 'cli')`, checkViolation, "sessions_kind_chk"},
+		{"web session without its cookie hash", nil, `INSERT INTO sessions (user_id, expires_at, kind) VALUES (1, now() + interval '1 day', 'web')`, checkViolation, "sessions_web_token_chk"},
+		{"api session with a cookie hash", nil, `INSERT INTO sessions (user_id, expires_at, web_token_hash) VALUES (1, now() + interval '1 day', sha256('c'))`, checkViolation, "sessions_web_token_chk"},
+		{"web session short cookie hash", nil, `INSERT INTO sessions (user_id, expires_at, kind, web_token_hash) VALUES (1, now() + interval '1 day', 'web', '\x00'::bytea)`, checkViolation, "sessions_web_token_hash_chk"},
+		{"web session cookie hash reused", []string{`INSERT INTO sessions (user_id, expires_at, kind, web_token_hash) VALUES (1, now() + interval '1 day', 'web', sha256('c'))`},
+			`INSERT INTO sessions (user_id, expires_at, kind, web_token_hash) VALUES (1, now() + interval '1 day', 'web', sha256('c'))`, uniqueViolation, "sessions_web_token_key"},
 		{"refresh token short hash", []string{`INSERT INTO sessions (user_id, expires_at) VALUES (1, now() + interval '1 day')`}, `INSERT INTO session_refresh_tokens (token_hash, session_id) VALUES ('\x00'::bytea, (SELECT max(id) FROM sessions))`, checkViolation, "session_refresh_tokens_hash_chk"},
 		{"refresh token reused hash", []string{
 			`INSERT INTO sessions (user_id, expires_at) VALUES (1, now() + interval '1 day')`,

@@ -40,7 +40,7 @@ func accounts(db *service.DB, cfg config.Config, keys *signing.KeySet) (*service
 	}
 	a := service.NewAccounts(db, service.AccountsConfig{
 		Keys: keys, Hasher: hasher, Issuer: cfg.Issuer, Audience: cfg.Audience,
-		PublicURL: cfg.PublicURL, DefaultRegion: cfg.DefaultRegion,
+		PublicURL: cfg.LinkBase(), DefaultRegion: cfg.DefaultRegion,
 		Gate: password.NewGate(password.GateConfig{Concurrency: cfg.Limits.HashConcurrency}),
 	})
 	a.Limits.PerIP = cfg.Limits.LoginPerIP

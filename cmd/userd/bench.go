@@ -35,7 +35,7 @@ import (
 
 var benchCommand = &command{
 	name:    "bench",
-	args:    "[me|directory|follows|avatar|import|flood] [flags]",
+	args:    "[me|directory|follows|avatar|import|flood|webhooks] [flags]",
 	summary: "seed a userd_bench database and measure GET /users/me (me), the directory, follows, avatars, an import or a login flood (dev only)",
 	about: `Drops and recreates the database userd_bench next to DATABASE_URL (dev: the
 local server), seeds it with COPY, and measures; every run is bounded in
@@ -70,7 +70,12 @@ flood: runs ` + "`userd serve`" + ` as a process of its own on the bench databas
 concurrency, alone and then while --flood clients send failed logins back
 to back; prints p50/p99 of both phases and the server's peak RSS (VmHWM);
 fails if the peak RSS is over 150 MiB or the p99 during the flood over 5x
-the p99 before.`,
+the p99 before.
+
+webhooks: delivers to a receiver on a loopback port with serve's worker: the
+rate of draining a backlog (--backlog events), then the lag from commit to
+arrival (p50/p99) of --events changes made back to back while delivery
+runs; fails if an event is late past --timeout or arrives twice.`,
 	flags: []flagSection{
 		{title: "bench me", declare: func(fs *flag.FlagSet) { benchMeFlags(fs) }},
 		{title: "bench directory", declare: func(fs *flag.FlagSet) { benchDirectoryFlags(fs) }},
@@ -78,6 +83,7 @@ the p99 before.`,
 		{title: "bench avatar", declare: func(fs *flag.FlagSet) { benchAvatarFlags(fs) }},
 		{title: "bench import", declare: func(fs *flag.FlagSet) { benchImportFlags(fs) }},
 		{title: "bench flood", declare: func(fs *flag.FlagSet) { benchFloodFlags(fs) }},
+		{title: "bench webhooks", declare: func(fs *flag.FlagSet) { benchWebhooksFlags(fs) }},
 	},
 	env: []string{"USERD_ENV", "DATABASE_URL", "USERD_DATA_DIR", "OTEL_EXPORTER_OTLP_ENDPOINT"},
 	example: `USERD_ENV=dev userd bench --users 100000 --duration 10s     # make bench
@@ -99,12 +105,12 @@ func bench(ctx context.Context, e cmdEnv, args []string) error {
 	}
 	run, ok := map[string]func(context.Context, config.Config, []string, io.Writer) error{
 		"me": benchMe, "directory": benchDirectory, "follows": benchFollows, "avatar": benchAvatar,
-		"import": benchImport, "flood": benchFlood,
+		"import": benchImport, "flood": benchFlood, "webhooks": benchWebhooks,
 	}[args[0]]
 	if ok {
 		return run(ctx, cfg, args[1:], stdout)
 	}
-	return usageErrorf("bench: unknown benchmark %q (me, directory, follows, avatar, import, flood)", args[0])
+	return usageErrorf("bench: unknown benchmark %q (me, directory, follows, avatar, import, flood, webhooks)", args[0])
 }
 
 // meFlags are the flags of bench me.

@@ -36,7 +36,7 @@ var commands []*command
 func init() {
 	commands = []*command{
 		serveCommand, migrateCommand, keygenCommand, setupGroupsCommand, importCommand, exportCommand,
-		setupDevUsersCommand, devTokenCommand, benchCommand, versionCommand, helpCommand,
+		webhooksCommand, setupDevUsersCommand, devTokenCommand, benchCommand, versionCommand, helpCommand,
 	}
 }
 
@@ -176,11 +176,26 @@ var envDoc = map[string]string{
 	"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "the same, for traces only",
 	"USERD_DB_TIMEOUT":                   "longest wait on the database for one request, acquire plus statements; then 503 db_unavailable (default 5s)",
 	"USERD_HASH_CONCURRENCY":             "password hashes computed at once, 19 MiB each; more wait in a bounded queue (default half of GOMAXPROCS, at least 1)",
+	"USERD_IMAGE_CONCURRENCY":            "avatar uploads decoded at once, each within 64 MiB decoded; more wait up to 5 s, then 503 overloaded (default 1)",
 	"USERD_CORS_ORIGINS":                 "comma-separated browser origins allowed to call across origins, such as https://app.example.com (default none: no CORS headers)",
 	"USERD_TRUSTED_PROXIES":              "comma-separated CIDRs whose X-Forwarded-For is believed (default none)",
 	"USERD_LOGIN_LIMIT_PER_IP":           "failed logins per client address per 15 minutes; 0: none (default 20)",
 	"USERD_SIGNUP_LIMIT_PER_IP":          "registrations and forgot-password requests per client address per hour; 0: none (prod default 20, dev none)",
 	"USERD_CACHE":                        "on or off: the verified-token and principal caches of the hot path (default on)",
+	"USERD_DB_POOLER":                    "transaction: DATABASE_URL goes through a transaction-mode pooler such as PgBouncer (default none)",
+	"USERD_LISTEN_DATABASE_URL":          "direct PostgreSQL URL for the LISTEN connection of the caches (default DATABASE_URL)",
+	"USERD_MIGRATE_DATABASE_URL":         "direct PostgreSQL URL for migrations and the schema check (default DATABASE_URL)",
+	"USERD_DATABASE_REPLICA_URL":         "streaming replica read by the directory, audit log, profiles, follow and member lists (default none)",
+	"USERD_REPLICA_MAX_LAG":              "replay lag past which those reads go to the primary (default 1s)",
+	"USERD_SITE_URL":                     "base URL of mailed links when the application serves its own pages (same paths; default USERD_PUBLIC_URL)",
+	"USERD_REDIRECT_URLS":                "comma-separated origins or origin+path prefixes the hosted pages may redirect to after an action (redirect_to; default none)",
+	"USERD_BRAND_NAME":                   "name shown by the hosted pages (default userd)",
+	"USERD_BRAND_COLOR":                  "button colour of the hosted pages, #rgb or #rrggbb (default #1a4fb5)",
+	"USERD_BRAND_LOGO_URL":               "absolute URL of a logo shown by the hosted pages (default none)",
+	"USERD_WEB_TEMPLATES":                "directory of page templates replacing the built-in ones, file by file (checked at start)",
+	"USERD_WEBHOOK_ALLOW_PRIVATE":        "1: webhook deliveries may reach loopback, private and link-local addresses (dev, tests; default 0)",
+	"USERD_WEBHOOK_TIMEOUT":              "longest webhook delivery attempt (default 10s)",
+	"USERD_WEBHOOK_RETRY_SCHEDULE":       "waits before each webhook retry, comma-separated (default 5s,30s,2m,10m,1h,3h,6h,12h,12h,12h,12h,12h: about 3 days)",
 }
 
 // serveEnv is every variable serve reads, in the README's order.
@@ -190,21 +205,24 @@ var serveEnv = []string{
 	"USERD_IDP_JWT_SECRET", "USERD_IDP_PROVIDER", "USERD_IDP_ADMIN_URL", "USERD_IDP_ADMIN_KEY",
 	"USERD_DEFAULT_REGION", "USERD_SMTP_URL", "USERD_MAIL_FROM", "USERD_MAIL_TEMPLATES", "USERD_DATA_DIR", "USERD_LOG_LEVEL",
 	"USERD_METRICS_ADDR", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL",
-	"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "USERD_DB_TIMEOUT", "USERD_HASH_CONCURRENCY", "USERD_TRUSTED_PROXIES", "USERD_LOGIN_LIMIT_PER_IP",
-	"USERD_SIGNUP_LIMIT_PER_IP", "USERD_CORS_ORIGINS", "USERD_CACHE",
+	"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "USERD_DB_TIMEOUT", "USERD_HASH_CONCURRENCY", "USERD_IMAGE_CONCURRENCY", "USERD_TRUSTED_PROXIES", "USERD_LOGIN_LIMIT_PER_IP",
+	"USERD_SIGNUP_LIMIT_PER_IP", "USERD_CORS_ORIGINS", "USERD_CACHE", "USERD_DB_POOLER", "USERD_LISTEN_DATABASE_URL",
+	"USERD_MIGRATE_DATABASE_URL", "USERD_DATABASE_REPLICA_URL", "USERD_REPLICA_MAX_LAG",
+	"USERD_SITE_URL", "USERD_REDIRECT_URLS", "USERD_BRAND_NAME", "USERD_BRAND_COLOR", "USERD_BRAND_LOGO_URL", "USERD_WEB_TEMPLATES",
+	"USERD_WEBHOOK_ALLOW_PRIVATE", "USERD_WEBHOOK_TIMEOUT", "USERD_WEBHOOK_RETRY_SCHEDULE",
 }
 
 var versionCommand = &command{
 	name:     "version",
 	summary:  "print the version",
-	about:    "Prints the version userd was built as (`make build` stamps it from git).",
+	about:    "Prints the module version, the commit and the build date userd was built from\n(`make build` and `make release` stamp them from git), then the Go version and platform.",
 	example:  "userd version",
 	noConfig: true,
 	run: func(_ context.Context, e cmdEnv, args []string) error {
 		if err := noArgs("version", args); err != nil {
 			return err
 		}
-		fmt.Fprintln(e.stdout, "userd", version)
+		fmt.Fprintln(e.stdout, versionLine(readBuildInfo()))
 		return nil
 	},
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/userd/userd/config"
 	"github.com/userd/userd/dburl"
@@ -65,11 +66,11 @@ func openDB(ctx context.Context, cfg config.Config, migrateDev bool, tracer pgTr
 		return nil, err
 	}
 	if cfg.Dev() && migrateDev {
-		if err := migrate.Up(ctx, dbURL, nil); err != nil {
+		if err := migrate.Up(ctx, migrateURL(cfg, dbURL), nil); err != nil {
 			return nil, err
 		}
 	}
-	db, err := openPool(ctx, dbURL, cfg.Limits.DBTimeout, tracer, cache, log)
+	db, err := openScaled(ctx, cfg, dbURL, cfg.Limits.DBTimeout, tracer, cache, log)
 	if err != nil {
 		return nil, err
 	}
@@ -80,6 +81,58 @@ func openDB(ctx context.Context, cfg config.Config, migrateDev bool, tracer pgTr
 		}
 	}
 	return db, nil
+}
+
+// migrateURL is where migrations run: USERD_MIGRATE_DATABASE_URL, else
+// dbURL (migrations hold a session advisory lock, which a
+// transaction-mode pooler would not keep).
+func migrateURL(cfg config.Config, dbURL string) string {
+	if cfg.Scale.MigrateURL != "" && cfg.Given("USERD_MIGRATE_DATABASE_URL") {
+		return cfg.Scale.MigrateURL
+	}
+	return dbURL
+}
+
+// openScaled opens dbURL as cfg.Scale says: through a transaction-mode
+// pooler (USERD_DB_POOLER=transaction: dburl.PooledConfig, timeouts per
+// transaction, LISTEN on USERD_LISTEN_DATABASE_URL) or directly (as
+// openPool), with the replica of USERD_DATABASE_REPLICA_URL, if any.
+func openScaled(ctx context.Context, cfg config.Config, dbURL string, timeout time.Duration, tracer pgTracer, cache service.CacheConfig, log *slog.Logger) (*service.DB, error) {
+	sc := cfg.Scale
+	if !sc.Pooler && sc.ReplicaURL == "" && !cfg.Given("USERD_LISTEN_DATABASE_URL") {
+		return openPool(ctx, dbURL, timeout, tracer, cache, log)
+	}
+	var pcfg *pgxpool.Config
+	var err error
+	if sc.Pooler {
+		pcfg, err = dburl.PooledConfig(dbURL)
+	} else {
+		pcfg, err = dburl.PoolConfig(dbURL, timeout)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	pcfg.ConnConfig.Tracer = tracer
+	opts := service.DBOptions{Cache: cache, Pooler: sc.Pooler, Timeout: timeout, ReplicaMaxLag: sc.ReplicaMaxLag, Log: log}
+	if cfg.Given("USERD_LISTEN_DATABASE_URL") {
+		if opts.Listen, err = dburl.ConnConfig(sc.ListenURL); err != nil {
+			return nil, fmt.Errorf("USERD_LISTEN_DATABASE_URL: %w", err)
+		}
+	}
+	if sc.ReplicaURL != "" {
+		// The replica is reached directly, or through a pooler of its own
+		// when USERD_DB_POOLER says so for the primary's.
+		if sc.Pooler {
+			opts.Replica, err = dburl.PooledConfig(sc.ReplicaURL)
+		} else {
+			opts.Replica, err = dburl.PoolConfig(sc.ReplicaURL, timeout)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("USERD_DATABASE_REPLICA_URL: %w", err)
+		}
+		opts.Replica.ConnConfig.Tracer = tracer
+	}
+	return service.OpenDBWith(ctx, pcfg, opts)
 }
 
 // openPool opens a pool on dbURL configured by dburl.PoolConfig: at most

@@ -17,8 +17,14 @@ import (
 	"github.com/userd/userd/redact"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// Set at build time with -ldflags "-X main.version=… -X main.commit=…
+// -X main.buildDate=…" (make build, make release); unset, userd version
+// falls back to what the Go toolchain recorded in the binary.
+var (
+	version   = ""
+	commit    = ""
+	buildDate = ""
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -80,17 +80,17 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("status after up: got %q, want every migration applied", got)
 	}
 
-	first := runCmd(t, "setup-groups")
-	second := runCmd(t, "setup-groups")
-	// org_admin comes with the schema; setup-groups adds the other five.
-	if !strings.Contains(first, "5 created, 1 already present") || !strings.Contains(second, "0 created, 6 already present") {
-		t.Fatalf("setup-groups twice: got %q then %q, want 5 created then none", first, second)
+	// The migrations seed the default groups: setup-groups finds them all.
+	if got := runCmd(t, "setup-groups"); !strings.Contains(got, "0 created, 6 already present") || strings.Contains(got, "created group") {
+		t.Fatalf("setup-groups after migrate up: got %q, want the six default groups already present", got)
 	}
-	if !strings.Contains(first, "created group org_billing (org_manageable)") || !strings.Contains(first, "created group premium (subscription)") ||
-		strings.Contains(first, "created group org_admin") || strings.Contains(second, "created group") {
-		t.Fatalf("setup-groups: got %q then %q, want each group it created named once", first, second)
+	// Custom sets: created once, named once, then present.
+	first := runCmd(t, "setup-groups", "studio_staff:org_manageable:Works the front desk", "beta:subscription")
+	second := runCmd(t, "setup-groups", "studio_staff:org_manageable:Works the front desk", "beta:subscription")
+	if !strings.Contains(first, "created group studio_staff (org_manageable)\ncreated group beta (subscription)\npermission groups: 2 created, 0 already present") ||
+		!strings.Contains(second, "0 created, 2 already present") || strings.Contains(second, "created group") {
+		t.Fatalf("setup-groups with a custom set twice: got %q then %q, want 2 created then none", first, second)
 	}
-
 	if got := runCmd(t, "setup-dev-users"); !strings.Contains(got, `superuser "user"`) {
 		t.Fatalf("setup-dev-users: got %q", got)
 	}
@@ -133,6 +133,8 @@ func TestUsageErrors(t *testing.T) {
 		{"dev-token", "--sub", "a", "--nope"},
 		{"dev-token", "--sub", "a", "extra"},
 		{"setup-groups", "all"},
+		{"setup-groups", "staff:nonsense"},
+		{"setup-groups", "Staff:system"},
 		{"setup-dev-users", "again"},
 		{"bench", "sideways"},
 		{"bench", "--users"},

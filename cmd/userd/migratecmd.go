@@ -11,11 +11,13 @@ var migrateCommand = &command{
 	name:    "migrate",
 	args:    "[up|down|status]",
 	summary: "apply pending migrations (up, the default), roll back the last (down), or list them (status)",
-	about: `Applies the migrations built into the binary to DATABASE_URL under an
-advisory lock (up, the default), rolls back the newest one (down), or lists
-each with [X] when applied (status). In dev without DATABASE_URL it uses the
-local server that ` + "`userd serve`" + ` finds or starts.`,
-	env: []string{"USERD_ENV", "DATABASE_URL", "USERD_DATA_DIR", "USERD_LOG_LEVEL"},
+	about: `Applies the migrations built into the binary to DATABASE_URL (or
+USERD_MIGRATE_DATABASE_URL, a direct URL when DATABASE_URL goes through a
+transaction-mode pooler) under an advisory lock (up, the default), rolls
+back the newest one (down), or lists each with [X] when applied (status). In
+dev without DATABASE_URL it uses the local server that ` + "`userd serve`" + ` finds
+or starts.`,
+	env: []string{"USERD_ENV", "DATABASE_URL", "USERD_MIGRATE_DATABASE_URL", "USERD_DATA_DIR", "USERD_LOG_LEVEL"},
 	example: `DATABASE_URL=postgres://userd@db/userd userd migrate up
 USERD_ENV=dev userd migrate status`,
 	run: func(ctx context.Context, e cmdEnv, args []string) error {
@@ -33,6 +35,7 @@ USERD_ENV=dev userd migrate status`,
 		if err != nil {
 			return err
 		}
+		dbURL = migrateURL(e.cfg, dbURL)
 		switch action {
 		case "up":
 			return migrate.Up(ctx, dbURL, e.stdout)

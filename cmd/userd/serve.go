@@ -17,7 +17,9 @@ import (
 	"github.com/userd/userd/idp"
 	"github.com/userd/userd/mail"
 	"github.com/userd/userd/migrate"
+	"github.com/userd/userd/redact"
 	"github.com/userd/userd/service"
+	"github.com/userd/userd/web"
 )
 
 var serveCommand = &command{
@@ -64,6 +66,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout, std
 			log.Warn("tracing: spans not exported at shutdown", "err", err)
 		}
 	}()
+	// Resolved once, so the dev banner names the database being served.
+	if cfg.DatabaseURL, err = databaseURL(ctx, cfg); err != nil {
+		return err
+	}
 	db, err := openDB(ctx, cfg, true, tel.queryTracer(), cacheConfig(cfg), log)
 	if err != nil {
 		return err
@@ -109,23 +115,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout, std
 	go func() {
 		defer close(workerDone)
 		var wg sync.WaitGroup
-		wg.Add(2)
+		wg.Add(3)
 		go func() { defer wg.Done(); app.outbox.Run(workerCtx, 2*time.Second) }()
+		go func() { defer wg.Done(); app.webhooks.Run(workerCtx) }()
 		go func() { defer wg.Done(); app.social.RunFolder(workerCtx, time.Second, log) }()
 		wg.Wait()
 	}()
 
-	log.Info("userd serving", "addr", ln.Addr().String(), "env", cfg.Env, "version", version, "tracing", cfg.Tracing)
+	log.Info("userd serving", "addr", ln.Addr().String(), "env", cfg.Env, "version", readBuildInfo().version, "tracing", cfg.Tracing)
 	if cfg.Dev() {
-		base := baseURL(ln.Addr().String())
-		fmt.Fprintf(stdout, `
-userd is serving on %s (dev mode)
-  curl -s %s/healthz
-  TOKEN=$(USERD_ENV=dev go run ./cmd/userd dev-token --sub alice --email alice@example.com)
-  curl -s -H "Authorization: Bearer $TOKEN" %s/api/v1/users/me
-  USERD_ENV=dev go run ./cmd/userd setup-dev-users    # local superuser "user", password "string"
-  the routes: %s/openapi.json
-`, base, base, base, base)
+		fmt.Fprint(stdout, devBanner(baseURL(ln.Addr().String()), cfg.DatabaseURL, cfg.DataDir))
 	}
 
 	errc := make(chan error, 1)
@@ -136,6 +135,33 @@ userd is serving on %s (dev mode)
 	case <-ctx.Done():
 	}
 	return shutdown(srv, app, stopWorker, workerDone, log)
+}
+
+// devBanner is what serve prints in dev once it listens on base: commands
+// to try it, which act on the same database (dbURL, its password shown as
+// xxxxx) and the same data dir (its dev IdP secret) as the server.
+func devBanner(base, dbURL, dataDir string) string {
+	env := "USERD_ENV=dev"
+	if dataDir != ".data" {
+		env += " USERD_DATA_DIR=" + shellQuote(dataDir)
+	}
+	shown := redact.String(dbURL)
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nuserd is serving on %s (dev mode)\n", base)
+	fmt.Fprintf(&b, "  curl -s %s/healthz\n", base)
+	fmt.Fprintf(&b, "  TOKEN=$(%s go run ./cmd/userd dev-token --sub alice --email alice@example.com)\n", env)
+	fmt.Fprintf(&b, "  curl -s -H \"Authorization: Bearer $TOKEN\" %s/api/v1/users/me\n", base)
+	fmt.Fprintf(&b, "  %s DATABASE_URL=%s go run ./cmd/userd setup-dev-users    # local superuser \"user\", password \"string\"\n", env, shellQuote(shown))
+	if shown != dbURL {
+		b.WriteString("  (the password of DATABASE_URL is shown as xxxxx: put it back to run this)\n")
+	}
+	fmt.Fprintf(&b, "  the routes: %s/openapi.json\n", base)
+	return b.String()
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // shutdownGrace bounds how long in-flight requests may take to finish
@@ -190,6 +216,8 @@ type app struct {
 	drain   func()       // turns /readyz to 503 for good
 	outbox  *service.Outbox
 	social  *service.Social // its folder keeps follow-counter reads cheap
+	// webhooks delivers the events of the outbox to their endpoints.
+	webhooks *service.Webhooks
 }
 
 // build wires configuration, database and services into the HTTP handler.
@@ -200,6 +228,14 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 	templates, err := mail.LoadTemplates(cfg.MailTemplates)
 	if err != nil {
 		return nil, fmt.Errorf("USERD_MAIL_TEMPLATES: %w", err)
+	}
+	pages, err := web.LoadTemplates(cfg.WebTemplates)
+	if err != nil {
+		return nil, fmt.Errorf("USERD_WEB_TEMPLATES: %w", err)
+	}
+	redirects, err := web.ParseRedirects(cfg.RedirectURLs)
+	if err != nil {
+		return nil, fmt.Errorf("USERD_REDIRECT_URLS: %w", err)
 	}
 	idpCfg, provider, err := idpConfig(cfg)
 	if err != nil {
@@ -219,7 +255,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 	if err != nil {
 		return nil, err
 	}
-	authCfg := service.AuthConfig{Provider: provider, DefaultRegion: cfg.DefaultRegion, Local: local, LocalIssuer: cfg.Issuer, Cache: cacheConfig(cfg)}
+	authCfg := service.AuthConfig{Provider: provider, DefaultRegion: cfg.DefaultRegion, Local: local, LocalIssuer: cfg.Issuer, Cache: cacheConfig(cfg), Accounts: accts}
 	if idpCfg != nil {
 		v, err := idp.NewVerifier(ctx, *idpCfg)
 		if err != nil {
@@ -234,17 +270,30 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 		hardDelete = provider
 	}
 	accts.Mail = templates
-	orgs := service.NewOrgs(db, cfg.PublicURL, cursorKey)
+	orgs := service.NewOrgs(db, cfg.LinkBase(), cursorKey)
 	orgs.Mail = templates
 	users := service.NewUsers(db, cfg.DefaultRegion, hardDelete)
 	users.UseAccounts(accts)
 	social := service.NewSocial(db, cursorKey)
+	hooks := newWebhooks(db, cfg, cursorKey, log)
 	// Why a token was refused: info in dev, debug in prod.
 	refused := slog.LevelDebug
 	if cfg.Dev() {
 		refused = slog.LevelInfo
 	}
-	h := httpapi.New(httpapi.Deps{
+	// The pages call the API server for the data export's document; it
+	// exists by the time a page is served.
+	var h *httpapi.Server
+	site := web.New(web.Config{
+		Log: log, Accounts: accts, Users: users, Orgs: orgs, Templates: pages,
+		Brand:     web.Brand{Name: cfg.Brand.Name, Color: cfg.Brand.Color, LogoURL: cfg.Brand.LogoURL},
+		Redirects: redirects,
+		Insecure:  cfg.Dev() && strings.HasPrefix(cfg.PublicURL, "http://"),
+		Client:    httpapi.ClientOf,
+		Export:    func(ctx context.Context, id int64) ([]byte, error) { return h.ExportDocument(ctx, id) },
+	})
+	h = httpapi.New(httpapi.Deps{
+		Pages:             site.Register,
 		Log:               log,
 		Auth:              service.NewAuth(db, authCfg),
 		Users:             users,
@@ -252,7 +301,8 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 		Admin:             service.NewAdmin(db, cfg.DefaultRegion, cursorKey),
 		Orgs:              orgs,
 		Social:            social,
-		Avatars:           service.NewAvatars(db),
+		Avatars:           service.NewAvatars(db).LimitDecoding(cfg.Limits.ImageConcurrency),
+		Webhooks:          hooks,
 		Ready:             db.Ready(migrate.Check),
 		PoolStats:         db.Stats,
 		PublicURL:         cfg.PublicURL,
@@ -270,7 +320,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 	}
 	outbox := service.NewOutbox(db, admin, m, log)
 	outbox.Resets = accts
-	return &app{handler: h, metrics: h.Metrics(), drain: h.Drain, outbox: outbox, social: social}, nil
+	return &app{handler: h, metrics: h.Metrics(), drain: h.Drain, outbox: outbox, social: social, webhooks: hooks}, nil
 }
 
 // logMailer prints each mail as a readable block (headers, a blank line,

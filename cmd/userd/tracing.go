@@ -36,7 +36,7 @@ func startTracing(ctx context.Context, cfg config.Config) (*tracing, error) {
 		return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_ENDPOINT: %w", err)
 	}
 	res, err := resource.New(ctx,
-		resource.WithAttributes(semconv.ServiceName("userd"), semconv.ServiceVersion(version)),
+		resource.WithAttributes(semconv.ServiceName("userd"), semconv.ServiceVersion(readBuildInfo().version)),
 		resource.WithFromEnv(), resource.WithTelemetrySDK())
 	if err != nil {
 		return nil, fmt.Errorf("OTEL_RESOURCE_ATTRIBUTES: %w", err)
