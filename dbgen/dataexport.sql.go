@@ -44,7 +44,7 @@ SELECT jsonb_build_object(
     'invitations_received', coalesce((
         SELECT jsonb_agg(jsonb_build_object('id', i.id, 'organization_id', i.organization_id, 'organization', o.name,
             'email', i.email, 'groups', i.groups, 'created_at', rfc3339(i.created_at), 'expires_at', rfc3339(i.expires_at)) ORDER BY i.id)
-        FROM users me JOIN invitations i ON lower(i.email) = lower(me.email)
+        FROM users me JOIN invitations i ON lower(i.email) = lower(me.email) AND me.email_verified
         JOIN organizations o ON o.id = i.organization_id
         WHERE me.id = $1::bigint AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()), '[]'),
     'invitations_sent', coalesce((
@@ -86,7 +86,9 @@ SELECT jsonb_build_object(
 // profile row and secrets, one JSON object with a key per table that
 // refers to users (service/dataexport.go lists them): hashes of passwords,
 // tokens and IP addresses of login failures never go out, only that they
-// exist and when. One statement, so one consistent snapshot.
+// exist and when. Invitations received are those to the user's address
+// once proven (email_verified): an address held unproven may be someone
+// else's mail. One statement, so one consistent snapshot.
 func (q *Queries) UserDataExport(ctx context.Context, id int64) ([]byte, error) {
 	row := q.db.QueryRow(ctx, userDataExport, id)
 	var document []byte

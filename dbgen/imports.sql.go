@@ -11,7 +11,7 @@ import (
 )
 
 const exportUsers = `-- name: ExportUsers :many
-SELECT u.id, u.username, u.email, u.phone, u.first_name, u.last_name, u.bio, u.avatar, u.date_of_birth, u.instagram_handle, u.country, u.city, u.zipcode, u.role, u.artist_id, u.organization_id, u.is_active, u.is_verified, u.phone_verified, u.email_verified, u.preferences, u.current_latitude, u.current_longitude, u.last_auth_method, u.last_auth_method_at, u.last_login_at, u.is_seed_data, u.created_at, u.updated_at, u.deleted_at, u.pending_email, o.name AS organization_name,
+SELECT u.id, u.username, u.email, u.phone, u.first_name, u.last_name, u.bio, u.avatar, u.date_of_birth, u.instagram_handle, u.country, u.city, u.zipcode, u.role, u.artist_id, u.organization_id, u.is_active, u.is_verified, u.phone_verified, u.email_verified, u.preferences, u.current_latitude, u.current_longitude, u.last_auth_method, u.last_auth_method_at, u.last_login_at, u.is_seed_data, u.created_at, u.updated_at, u.deleted_at, u.pending_email, o.name AS organization_name, o.import_key AS organization_key,
     coalesce((SELECT array_agg(i.provider ORDER BY i.provider, i.subject) FROM user_identities i WHERE i.user_id = u.id), '{}')::text[] AS providers,
     coalesce((SELECT array_agg(i.subject ORDER BY i.provider, i.subject) FROM user_identities i WHERE i.user_id = u.id), '{}')::text[] AS subjects
 FROM users u LEFT JOIN organizations o ON o.id = u.organization_id
@@ -28,12 +28,14 @@ type ExportUsersParams struct {
 type ExportUsersRow struct {
 	User             User
 	OrganizationName *string
+	OrganizationKey  *string
 	Providers        []string
 	Subjects         []string
 }
 
 // ExportUsers is one page of live users in id order, in the import format:
-// the organization by name and the identities as (provider, subject).
+// the organization by name (and the key an import created it under) and
+// the identities as (provider, subject).
 func (q *Queries) ExportUsers(ctx context.Context, arg ExportUsersParams) ([]ExportUsersRow, error) {
 	rows, err := q.db.Query(ctx, exportUsers, arg.After, arg.N)
 	if err != nil {
@@ -76,6 +78,7 @@ func (q *Queries) ExportUsers(ctx context.Context, arg ExportUsersParams) ([]Exp
 			&i.User.DeletedAt,
 			&i.User.PendingEmail,
 			&i.OrganizationName,
+			&i.OrganizationKey,
 			&i.Providers,
 			&i.Subjects,
 		); err != nil {
@@ -250,6 +253,39 @@ func (q *Queries) ImportMatchIdentities(ctx context.Context, keys []string) ([]I
 	return items, nil
 }
 
+const importMatchOrgs = `-- name: ImportMatchOrgs :many
+SELECT id, organization_id::bigint AS organization_id FROM users
+WHERE id = ANY($1::bigint[]) AND organization_id IS NOT NULL
+`
+
+type ImportMatchOrgsRow struct {
+	ID             int64
+	OrganizationID int64
+}
+
+// ImportMatchOrgs returns the organization of each user given that is in
+// one: an update of a member of the organization its line names takes no
+// seat.
+func (q *Queries) ImportMatchOrgs(ctx context.Context, ids []int64) ([]ImportMatchOrgsRow, error) {
+	rows, err := q.db.Query(ctx, importMatchOrgs, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ImportMatchOrgsRow{}
+	for rows.Next() {
+		var i ImportMatchOrgsRow
+		if err := rows.Scan(&i.ID, &i.OrganizationID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const importMatchPhones = `-- name: ImportMatchPhones :many
 SELECT id, phone::text AS key FROM users
 WHERE phone = ANY($1::text[]) AND phone IS NOT NULL AND deleted_at IS NULL
@@ -314,6 +350,8 @@ const importMerge = `-- name: ImportMerge :many
 UPDATE users u SET
     username = coalesce(s.username, u.username),
     email = coalesce(s.email, u.email),
+    pending_email = CASE WHEN s.email IS NOT NULL AND lower(s.email) IS DISTINCT FROM lower(u.email)
+        THEN NULL ELSE u.pending_email END,
     phone = coalesce(s.phone, u.phone),
     first_name = coalesce(s.first_name, u.first_name),
     last_name = coalesce(s.last_name, u.last_name),
@@ -342,7 +380,8 @@ RETURNING u.id
 // every field a line gives replaces the stored one, an absent field
 // stays. Role and is_active are not merged: they change through their own
 // audited routes (which keep the last admin). A changed email or phone is
-// unverified unless the line says otherwise. It returns the ids merged.
+// unverified unless the line says otherwise; a changed email ends a
+// pending email change. It returns the ids merged.
 func (q *Queries) ImportMerge(ctx context.Context, batch int64) ([]int64, error) {
 	rows, err := q.db.Query(ctx, importMerge, batch)
 	if err != nil {
@@ -408,35 +447,85 @@ func (q *Queries) ImportMergeLeaveOrgs(ctx context.Context, batch int64) error {
 	return err
 }
 
-const importOrgCreateMissing = `-- name: ImportOrgCreateMissing :exec
-INSERT INTO organizations (name, plan)
-SELECT DISTINCT w.name, $1::text FROM unnest($2::text[]) AS w(name)
-WHERE NOT EXISTS (SELECT 1 FROM organizations o WHERE o.name = w.name)
+const importMergeVoidEmailLinks = `-- name: ImportMergeVoidEmailLinks :exec
+UPDATE user_tokens t SET used_at = now()
+FROM import_staging s JOIN users u ON u.id = s.user_id
+WHERE s.batch = $1 AND s.action = 'update' AND s.email IS NOT NULL
+    AND lower(s.email) IS DISTINCT FROM lower(u.email)
+    AND t.user_id = u.id AND t.used_at IS NULL
+    AND t.purpose IN ('password_reset', 'email_verification', 'email_change')
 `
 
-type ImportOrgCreateMissingParams struct {
-	Plan  string
-	Names []string
-}
-
-// ImportOrgCreateMissing creates the organizations named that do not
-// exist, on the plan given.
-func (q *Queries) ImportOrgCreateMissing(ctx context.Context, arg ImportOrgCreateMissingParams) error {
-	_, err := q.db.Exec(ctx, importOrgCreateMissing, arg.Plan, arg.Names)
+// ImportMergeVoidEmailLinks spends the live mailed links (password reset,
+// email verification, email change) of the users whose email a batch's
+// update rows change, as confirming an email change through the API does:
+// a link mailed to the old address must not prove the new one. Run before
+// ImportMerge (which then clears their pending email).
+func (q *Queries) ImportMergeVoidEmailLinks(ctx context.Context, batch int64) error {
+	_, err := q.db.Exec(ctx, importMergeVoidEmailLinks, batch)
 	return err
 }
 
-const importOrgSeats = `-- name: ImportOrgSeats :many
-WITH o AS (
-    SELECT DISTINCT ON (name) id, name, plan FROM organizations
-    WHERE name = ANY($1::text[])
-    ORDER BY name, id
+const importOrgCreate = `-- name: ImportOrgCreate :many
+WITH w AS (
+    SELECT DISTINCT ON (b.key) a.name, b.key
+    FROM unnest($1::text[]) WITH ORDINALITY AS a(name, n)
+    JOIN unnest($2::text[]) WITH ORDINALITY AS b(key, n) ON b.n = a.n
+    ORDER BY b.key, a.n
+), ins AS (
+    INSERT INTO organizations (name, plan, import_key)
+    SELECT w.name, $3::text, w.key FROM w
+    ON CONFLICT (import_key) WHERE import_key IS NOT NULL DO NOTHING
+    RETURNING id, import_key
+), aud AS (
+    INSERT INTO audit_events (organization_id, action, details)
+    SELECT ins.id, 'org.created', jsonb_build_object('via', 'import', 'import_key', ins.import_key) FROM ins
 )
+SELECT id, import_key::text AS key FROM ins
+`
+
+type ImportOrgCreateParams struct {
+	Names []string
+	Keys  []string
+	Plan  string
+}
+
+type ImportOrgCreateRow struct {
+	ID  int64
+	Key string
+}
+
+// ImportOrgCreate creates the organizations of the keys given (each under
+// the name first given with it), on the plan given, recorded as created
+// by an import: the key on the row and an org.created audit event. A key
+// that exists already is left alone. It returns the ids and keys created.
+func (q *Queries) ImportOrgCreate(ctx context.Context, arg ImportOrgCreateParams) ([]ImportOrgCreateRow, error) {
+	rows, err := q.db.Query(ctx, importOrgCreate, arg.Names, arg.Keys, arg.Plan)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ImportOrgCreateRow{}
+	for rows.Next() {
+		var i ImportOrgCreateRow
+		if err := rows.Scan(&i.ID, &i.Key); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const importOrgSeats = `-- name: ImportOrgSeats :many
 SELECT o.id, o.name, p.code AS plan, p.seat_limit,
     ((SELECT count(*) FROM users u WHERE u.organization_id = o.id)
      + (SELECT count(*) FROM invitations i
         WHERE i.organization_id = o.id AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()))::bigint AS seats_used
-FROM o JOIN plans p ON p.code = o.plan
+FROM organizations o JOIN plans p ON p.code = o.plan
+WHERE o.id = ANY($1::bigint[])
 ORDER BY o.id
 `
 
@@ -448,11 +537,10 @@ type ImportOrgSeatsRow struct {
 	SeatsUsed int64
 }
 
-// ImportOrgSeats returns, for each organization named, the oldest of that
-// name locked as a seat change locks it, with its plan's seat limit and
-// the seats in use (members plus pending invitations).
-func (q *Queries) ImportOrgSeats(ctx context.Context, names []string) ([]ImportOrgSeatsRow, error) {
-	rows, err := q.db.Query(ctx, importOrgSeats, names)
+// ImportOrgSeats returns, for each organization id given, its plan's seat
+// limit and the seats in use (members plus pending invitations).
+func (q *Queries) ImportOrgSeats(ctx context.Context, ids []int64) ([]ImportOrgSeatsRow, error) {
+	rows, err := q.db.Query(ctx, importOrgSeats, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -467,6 +555,70 @@ func (q *Queries) ImportOrgSeats(ctx context.Context, names []string) ([]ImportO
 			&i.SeatLimit,
 			&i.SeatsUsed,
 		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const importOrgsByKey = `-- name: ImportOrgsByKey :many
+SELECT id, import_key::text AS key FROM organizations WHERE import_key = ANY($1::text[])
+`
+
+type ImportOrgsByKeyRow struct {
+	ID  int64
+	Key string
+}
+
+// ImportOrgsByKey returns the organizations an import created under the
+// keys given.
+func (q *Queries) ImportOrgsByKey(ctx context.Context, keys []string) ([]ImportOrgsByKeyRow, error) {
+	rows, err := q.db.Query(ctx, importOrgsByKey, keys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ImportOrgsByKeyRow{}
+	for rows.Next() {
+		var i ImportOrgsByKeyRow
+		if err := rows.Scan(&i.ID, &i.Key); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const importOrgsByName = `-- name: ImportOrgsByName :many
+SELECT name, count(*)::bigint AS n, min(id)::bigint AS id FROM organizations
+WHERE name = ANY($1::text[]) GROUP BY name
+`
+
+type ImportOrgsByNameRow struct {
+	Name string
+	N    int64
+	ID   int64
+}
+
+// ImportOrgsByName counts, for each name given, the organizations of that
+// name (any creator), with the id of one of them.
+func (q *Queries) ImportOrgsByName(ctx context.Context, names []string) ([]ImportOrgsByNameRow, error) {
+	rows, err := q.db.Query(ctx, importOrgsByName, names)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ImportOrgsByNameRow{}
+	for rows.Next() {
+		var i ImportOrgsByNameRow
+		if err := rows.Scan(&i.Name, &i.N, &i.ID); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -115,6 +115,7 @@ type Organization struct {
 	IsSeedData bool
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	ImportKey  *string
 }
 
 type Outbox struct {

@@ -227,7 +227,7 @@ func (q *Queries) MemberList(ctx context.Context, arg MemberListParams) ([]Membe
 const orgCreate = `-- name: OrgCreate :one
 
 INSERT INTO organizations (name) VALUES ($1)
-RETURNING id, name, plan, is_seed_data, created_at, updated_at
+RETURNING id, name, plan, is_seed_data, created_at, updated_at, import_key
 `
 
 // Organizations, their plans and their members (users.organization_id).
@@ -241,6 +241,7 @@ func (q *Queries) OrgCreate(ctx context.Context, name string) (Organization, err
 		&i.IsSeedData,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ImportKey,
 	)
 	return i, err
 }
@@ -255,7 +256,7 @@ func (q *Queries) OrgDelete(ctx context.Context, id int64) error {
 }
 
 const orgGet = `-- name: OrgGet :one
-SELECT o.id, o.name, o.plan, o.is_seed_data, o.created_at, o.updated_at, p.seat_limit,
+SELECT o.id, o.name, o.plan, o.is_seed_data, o.created_at, o.updated_at, o.import_key, p.seat_limit,
     ((SELECT count(*) FROM users u WHERE u.organization_id = o.id)
      + (SELECT count(*) FROM invitations i
         WHERE i.organization_id = o.id AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()))::bigint AS seats_used
@@ -281,6 +282,7 @@ func (q *Queries) OrgGet(ctx context.Context, id int64) (OrgGetRow, error) {
 		&i.Organization.IsSeedData,
 		&i.Organization.CreatedAt,
 		&i.Organization.UpdatedAt,
+		&i.Organization.ImportKey,
 		&i.SeatLimit,
 		&i.SeatsUsed,
 	)
@@ -288,7 +290,7 @@ func (q *Queries) OrgGet(ctx context.Context, id int64) (OrgGetRow, error) {
 }
 
 const orgLock = `-- name: OrgLock :one
-SELECT id, name, plan, is_seed_data, created_at, updated_at FROM organizations WHERE id = $1 FOR NO KEY UPDATE
+SELECT id, name, plan, is_seed_data, created_at, updated_at, import_key FROM organizations WHERE id = $1 FOR NO KEY UPDATE
 `
 
 // OrgLock locks an organization row against every change of its members,
@@ -305,6 +307,7 @@ func (q *Queries) OrgLock(ctx context.Context, id int64) (Organization, error) {
 		&i.IsSeedData,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ImportKey,
 	)
 	return i, err
 }
@@ -347,7 +350,7 @@ func (q *Queries) OrgSeatsUsed(ctx context.Context, id int64) (int64, error) {
 
 const orgSetName = `-- name: OrgSetName :one
 UPDATE organizations SET name = $1, updated_at = now() WHERE id = $2
-RETURNING id, name, plan, is_seed_data, created_at, updated_at
+RETURNING id, name, plan, is_seed_data, created_at, updated_at, import_key
 `
 
 type OrgSetNameParams struct {
@@ -365,13 +368,14 @@ func (q *Queries) OrgSetName(ctx context.Context, arg OrgSetNameParams) (Organiz
 		&i.IsSeedData,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ImportKey,
 	)
 	return i, err
 }
 
 const orgSetPlan = `-- name: OrgSetPlan :one
 UPDATE organizations SET plan = $1, updated_at = now() WHERE id = $2
-RETURNING id, name, plan, is_seed_data, created_at, updated_at
+RETURNING id, name, plan, is_seed_data, created_at, updated_at, import_key
 `
 
 type OrgSetPlanParams struct {
@@ -389,6 +393,7 @@ func (q *Queries) OrgSetPlan(ctx context.Context, arg OrgSetPlanParams) (Organiz
 		&i.IsSeedData,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ImportKey,
 	)
 	return i, err
 }

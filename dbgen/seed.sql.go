@@ -11,7 +11,7 @@ import (
 
 const seedOrganizationCreate = `-- name: SeedOrganizationCreate :one
 INSERT INTO organizations (name, is_seed_data) VALUES ($1, true)
-RETURNING id, name, plan, is_seed_data, created_at, updated_at
+RETURNING id, name, plan, is_seed_data, created_at, updated_at, import_key
 `
 
 func (q *Queries) SeedOrganizationCreate(ctx context.Context, name string) (Organization, error) {
@@ -24,13 +24,14 @@ func (q *Queries) SeedOrganizationCreate(ctx context.Context, name string) (Orga
 		&i.IsSeedData,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ImportKey,
 	)
 	return i, err
 }
 
 const seedOrganizationGet = `-- name: SeedOrganizationGet :one
 
-SELECT id, name, plan, is_seed_data, created_at, updated_at FROM organizations WHERE name = $1 AND is_seed_data ORDER BY id LIMIT 1
+SELECT id, name, plan, is_seed_data, created_at, updated_at, import_key FROM organizations WHERE name = $1 AND is_seed_data ORDER BY id LIMIT 1
 `
 
 // Seed data of `userd setup-dev-users`.
@@ -44,6 +45,7 @@ func (q *Queries) SeedOrganizationGet(ctx context.Context, name string) (Organiz
 		&i.IsSeedData,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ImportKey,
 	)
 	return i, err
 }

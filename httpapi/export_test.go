@@ -27,7 +27,7 @@ var userColumns = []string{"user_id", "follower_id", "followee_id", "blocker_id"
 
 // exportedUser builds a user with rows in every table about users:
 // registered with a password (credential, verification token, mail,
-// session with IP and user agent), a failed login, a linked identity, an
+// session with IP and user agent), its address proven, a failed login, a linked identity, an
 // avatar, an organization of their own (groups, audit events), follows
 // both ways, a block and a pending invitation to their address.
 func exportedUser(t *testing.T, e *env) (access, refresh string, id int64) {
@@ -38,6 +38,8 @@ func exportedUser(t *testing.T, e *env) (access, refresh string, id int64) {
 	expect(t, e.login("gdpr@example.com", "wrong password, surely"), http.StatusUnauthorized, "invalid_credentials")
 	access, refresh = tokens(in.json(t))
 	id = int64(body["user"].(map[string]any)["id"].(float64))
+	// Proven, so that invitations to the address are the caller's.
+	expect(t, e.do("POST", "/api/v1/auth/email/verify", access, map[string]any{"token": e.mailLink("gdpr@example.com", "/verify-email")}), http.StatusNoContent, "")
 	expect(t, e.do("POST", "/api/v1/users/me/identities", access, map[string]any{"token": e.idp.sign("gdpr-idp", freshSignIn(nil))}), http.StatusCreated, "")
 	expect(t, e.do("PUT", "/api/v1/users/me/avatar", access, pngOf(t, 64, 64), "Content-Type", "image/png"), http.StatusOK, "")
 	expect(t, e.do("POST", "/api/v1/organizations", access, map[string]any{"name": "Mine"}), http.StatusCreated, "")
@@ -155,4 +157,63 @@ func tablesAboutUsers(t *testing.T, e *env) []string {
 		}
 	}
 	return tables
+}
+
+// exportDoc downloads token's data export.
+func exportDoc(t *testing.T, e *env, token string) map[string]json.RawMessage {
+	t.Helper()
+	r := e.do("GET", "/api/v1/users/me/export", token, nil)
+	expect(t, r, http.StatusOK, "")
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(r.body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// TestExportMeHoldsWhatOthersDid: the audit part of the data export holds
+// the events of others acting on the caller (an admin's role change and
+// deactivation), not only the caller's own.
+func TestExportMeHoldsWhatOthersDid(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	admin, adminID := e.userWithRole("export-admin", "admin")
+	tok, id := e.signIn("export-target", nil)
+	expect(t, e.do("PUT", fmt.Sprintf("/api/v1/users/%d/role", id), admin, map[string]any{"role": "owner"}), http.StatusOK, "")
+	type event struct {
+		Action       string `json:"action"`
+		ActorID      *int64 `json:"actor_id"`
+		TargetUserID *int64 `json:"target_user_id"`
+	}
+	var events []event
+	if err := json.Unmarshal(exportDoc(t, e, tok)["audit_events"], &events); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(events, func(ev event) bool {
+		return ev.ActorID != nil && *ev.ActorID == adminID && ev.TargetUserID != nil && *ev.TargetUserID == id
+	}) {
+		t.Fatalf("audit_events: got %+v, want the admin's role change of the caller", events)
+	}
+}
+
+// TestExportMeInvitationsOnlyForProvenAddress: an invitation to an
+// address the caller holds unproven is not in the caller's export (it may
+// be someone else's mail); once the caller proves the address, it is.
+func TestExportMeInvitationsOnlyForProvenAddress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	reg := e.register(map[string]any{"email": "unproven@example.com"})
+	access, _ := tokens(reg)
+	inviter, _ := e.orgUser("export-inviter")
+	r := e.do("POST", "/api/v1/organizations", inviter, map[string]any{"name": "Inviting"})
+	expect(t, r, http.StatusCreated, "")
+	org := int64(r.json(t)["id"].(float64))
+	expect(t, e.do("POST", fmt.Sprintf("/api/v1/organizations/%d/invitations", org), inviter, map[string]any{"email": "Unproven@example.com"}), http.StatusCreated, "")
+	if got := string(exportDoc(t, e, access)["invitations_received"]); got != "[]" {
+		t.Fatalf("invitations_received of an unproven address: got %s, want []", got)
+	}
+	expect(t, e.do("POST", "/api/v1/auth/email/verify", access, map[string]any{"token": e.mailLink("unproven@example.com", "/verify-email")}), http.StatusNoContent, "")
+	if got := string(exportDoc(t, e, access)["invitations_received"]); !strings.Contains(got, `"organization": "Inviting"`) && !strings.Contains(got, `"organization":"Inviting"`) {
+		t.Fatalf("invitations_received of the proven address: got %s, want the invitation to Inviting", got)
+	}
 }

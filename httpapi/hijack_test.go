@@ -268,3 +268,35 @@ func TestEmailChangeConfirmedSignedIn(t *testing.T) {
 	expect(t, e.login("third@example.com", testPassword), http.StatusOK, "")
 	expect(t, e.refresh(refresh), http.StatusOK, "")
 }
+
+// 4. The victim follows the verification link of the address a squatter
+// registered while signed in to another account of their own: being signed
+// in counts only for the account the link is for, so the squatter's
+// password and sessions go as when the link is followed signed out (or,
+// should the link be refused to another account's token, nothing is
+// proven and the address stays unverified).
+func TestVerifySignedInAsAnotherAccount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const vic = "vic@example.com"
+	reg := e.register(map[string]any{"email": vic, "password": "squatter's passphrase"})
+	_, squatterRefresh := tokens(reg)
+	other, _ := e.signIn("vic-other-account", nil)
+	r := e.do("POST", "/api/v1/auth/email/verify", other, map[string]any{"token": e.mailLink(vic, "/verify-email")})
+	if r.status >= 400 && r.status < 500 {
+		if in := e.login(vic, "squatter's passphrase"); in.status == http.StatusOK && e.me(tokenOf(t, in))["email_verified"] == true {
+			t.Fatalf("refused link: the address became verified in the squatter's account")
+		}
+		return
+	}
+	expect(t, r, http.StatusNoContent, "")
+	expect(t, e.login(vic, "squatter's passphrase"), http.StatusUnauthorized, "invalid_credentials")
+	expect(t, e.refresh(squatterRefresh), http.StatusUnauthorized, "invalid_token")
+}
+
+// tokenOf is the access token of a sign-in response.
+func tokenOf(t testing.TB, r response) string {
+	t.Helper()
+	a, _ := tokens(r.json(t))
+	return a
+}

@@ -274,3 +274,28 @@ func TestTokenEndpointOverloaded(t *testing.T) {
 	}
 	expectOAuth(t, e.token(url.Values{"grant_type": {"password"}, "username": {"busy_user"}, "password": {testPassword}}), http.StatusOK, "")
 }
+
+// TestTokenEndpointDisabledAccount: a deactivated account is refused at
+// the token endpoint as RFC 6749 §5.2 says a refused grant is,
+// invalid_grant (400), through the password grant and through the
+// refresh_token grant, also when the account's sessions were left live
+// (a row changed under the service) and the refresh reaches the account's
+// state.
+func TestTokenEndpointDisabledAccount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := userID(t, e.register(map[string]any{"email": "oauth-disabled@example.com"}))
+	r := e.token(url.Values{"grant_type": {"password"}, "username": {"oauth-disabled@example.com"}, "password": {testPassword}})
+	expectOAuth(t, r, http.StatusOK, "")
+	_, refresh := tokens(r.json(t))
+	if _, err := e.pool.Exec(context.Background(), `UPDATE users SET is_active = false WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	r = e.token(url.Values{"grant_type": {"password"}, "username": {"oauth-disabled@example.com"}, "password": {testPassword}})
+	expectOAuth(t, r, http.StatusBadRequest, "invalid_grant")
+	r = e.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}})
+	expectOAuth(t, r, http.StatusBadRequest, "invalid_grant")
+	// The refusal was the account's state, not a dead session: the
+	// session is still live, and the same answer on the JSON route says so.
+	expect(t, e.do("POST", "/api/v1/auth/refresh", "", map[string]any{"refresh_token": refresh}), http.StatusForbidden, "account_disabled")
+}

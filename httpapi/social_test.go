@@ -109,3 +109,36 @@ func TestSocialOverHTTP(t *testing.T) {
 	expect(t, e.do("DELETE", at("/api/v1/users/%d/block", aliceID), bob, nil), http.StatusNoContent, "")
 	expect(t, e.do("PUT", at("/api/v1/users/%d/follow", bobID), alice, nil), http.StatusNoContent, "")
 }
+
+// TestUnfollowDeactivatedUser: a follow of a user who is then deactivated
+// still counts, so it must be removable: DELETE …/follow answers 204, and
+// both counters are exact once the followee is back. Unfollowing a
+// deactivated user one does not follow stays a 404, as the profile is.
+func TestUnfollowDeactivatedUser(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	admin, _ := e.userWithRole("unfollow-admin", "admin")
+	alice, aliceID := e.signIn("unfollow-alice", nil)
+	carol, _ := e.signIn("unfollow-carol", nil)
+	_, bobID := e.signIn("unfollow-bob", nil)
+	at := func(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+	expect(t, e.do("PUT", at("/api/v1/users/%d/follow", bobID), alice, nil), http.StatusNoContent, "")
+	expect(t, e.do("POST", at("/api/v1/users/%d/deactivate", bobID), admin, nil), http.StatusOK, "")
+	expect(t, e.do("DELETE", at("/api/v1/users/%d/follow", bobID), alice, nil), http.StatusNoContent, "")
+	expect(t, e.do("DELETE", at("/api/v1/users/%d/follow", bobID), carol, nil), http.StatusNotFound, "not_found")
+	expect(t, e.do("POST", at("/api/v1/users/%d/reactivate", bobID), admin, nil), http.StatusOK, "")
+
+	stats := func(id int64) map[string]any {
+		t.Helper()
+		r := e.do("GET", at("/api/v1/users/%d/follow-stats", id), alice, nil)
+		expect(t, r, http.StatusOK, "")
+		return r.json(t)
+	}
+	if got := stats(bobID); got["followers_count"] != 0.0 {
+		t.Fatalf("bob's stats after alice unfollowed: got %v, want 0 followers", got)
+	}
+	if got := stats(aliceID); got["following_count"] != 0.0 {
+		t.Fatalf("alice's stats after unfollowing: got %v, want 0 following", got)
+	}
+}

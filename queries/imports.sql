@@ -33,27 +33,54 @@ WHERE (i.provider, i.subject) IN (
     SELECT split_part(k, ':', 1), substr(k, strpos(k, ':') + 1) FROM unnest(@keys::text[]) AS k
 );
 
--- ImportOrgCreateMissing creates the organizations named that do not
--- exist, on the plan given.
--- name: ImportOrgCreateMissing :exec
-INSERT INTO organizations (name, plan)
-SELECT DISTINCT w.name, @plan::text FROM unnest(@names::text[]) AS w(name)
-WHERE NOT EXISTS (SELECT 1 FROM organizations o WHERE o.name = w.name);
+-- ImportMatchOrgs returns the organization of each user given that is in
+-- one: an update of a member of the organization its line names takes no
+-- seat.
+-- name: ImportMatchOrgs :many
+SELECT id, organization_id::bigint AS organization_id FROM users
+WHERE id = ANY(@ids::bigint[]) AND organization_id IS NOT NULL;
 
--- ImportOrgSeats returns, for each organization named, the oldest of that
--- name locked as a seat change locks it, with its plan's seat limit and
--- the seats in use (members plus pending invitations).
--- name: ImportOrgSeats :many
-WITH o AS (
-    SELECT DISTINCT ON (name) id, name, plan FROM organizations
-    WHERE name = ANY(@names::text[])
-    ORDER BY name, id
+-- ImportOrgsByKey returns the organizations an import created under the
+-- keys given.
+-- name: ImportOrgsByKey :many
+SELECT id, import_key::text AS key FROM organizations WHERE import_key = ANY(@keys::text[]);
+
+-- ImportOrgsByName counts, for each name given, the organizations of that
+-- name (any creator), with the id of one of them.
+-- name: ImportOrgsByName :many
+SELECT name, count(*)::bigint AS n, min(id)::bigint AS id FROM organizations
+WHERE name = ANY(@names::text[]) GROUP BY name;
+
+-- ImportOrgCreate creates the organizations of the keys given (each under
+-- the name first given with it), on the plan given, recorded as created
+-- by an import: the key on the row and an org.created audit event. A key
+-- that exists already is left alone. It returns the ids and keys created.
+-- name: ImportOrgCreate :many
+WITH w AS (
+    SELECT DISTINCT ON (b.key) a.name, b.key
+    FROM unnest(@names::text[]) WITH ORDINALITY AS a(name, n)
+    JOIN unnest(@keys::text[]) WITH ORDINALITY AS b(key, n) ON b.n = a.n
+    ORDER BY b.key, a.n
+), ins AS (
+    INSERT INTO organizations (name, plan, import_key)
+    SELECT w.name, @plan::text, w.key FROM w
+    ON CONFLICT (import_key) WHERE import_key IS NOT NULL DO NOTHING
+    RETURNING id, import_key
+), aud AS (
+    INSERT INTO audit_events (organization_id, action, details)
+    SELECT ins.id, 'org.created', jsonb_build_object('via', 'import', 'import_key', ins.import_key) FROM ins
 )
+SELECT id, import_key::text AS key FROM ins;
+
+-- ImportOrgSeats returns, for each organization id given, its plan's seat
+-- limit and the seats in use (members plus pending invitations).
+-- name: ImportOrgSeats :many
 SELECT o.id, o.name, p.code AS plan, p.seat_limit,
     ((SELECT count(*) FROM users u WHERE u.organization_id = o.id)
      + (SELECT count(*) FROM invitations i
         WHERE i.organization_id = o.id AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()))::bigint AS seats_used
-FROM o JOIN plans p ON p.code = o.plan
+FROM organizations o JOIN plans p ON p.code = o.plan
+WHERE o.id = ANY(@ids::bigint[])
 ORDER BY o.id;
 
 -- name: ImportStagingCopy :copyfrom
@@ -117,15 +144,31 @@ WHERE s.batch = @batch AND s.action = 'update' AND s.organization_id IS NOT NULL
     AND u.id = s.user_id AND u.organization_id IS DISTINCT FROM s.organization_id
     AND ug.user_id = u.id AND g.id = ug.group_id AND g.kind = 'org_manageable';
 
+-- ImportMergeVoidEmailLinks spends the live mailed links (password reset,
+-- email verification, email change) of the users whose email a batch's
+-- update rows change, as confirming an email change through the API does:
+-- a link mailed to the old address must not prove the new one. Run before
+-- ImportMerge (which then clears their pending email).
+-- name: ImportMergeVoidEmailLinks :exec
+UPDATE user_tokens t SET used_at = now()
+FROM import_staging s JOIN users u ON u.id = s.user_id
+WHERE s.batch = @batch AND s.action = 'update' AND s.email IS NOT NULL
+    AND lower(s.email) IS DISTINCT FROM lower(u.email)
+    AND t.user_id = u.id AND t.used_at IS NULL
+    AND t.purpose IN ('password_reset', 'email_verification', 'email_change');
+
 -- ImportMerge merges the batch's update rows into their existing users:
 -- every field a line gives replaces the stored one, an absent field
 -- stays. Role and is_active are not merged: they change through their own
 -- audited routes (which keep the last admin). A changed email or phone is
--- unverified unless the line says otherwise. It returns the ids merged.
+-- unverified unless the line says otherwise; a changed email ends a
+-- pending email change. It returns the ids merged.
 -- name: ImportMerge :many
 UPDATE users u SET
     username = coalesce(s.username, u.username),
     email = coalesce(s.email, u.email),
+    pending_email = CASE WHEN s.email IS NOT NULL AND lower(s.email) IS DISTINCT FROM lower(u.email)
+        THEN NULL ELSE u.pending_email END,
     phone = coalesce(s.phone, u.phone),
     first_name = coalesce(s.first_name, u.first_name),
     last_name = coalesce(s.last_name, u.last_name),
@@ -171,9 +214,10 @@ ON CONFLICT DO NOTHING;
 DELETE FROM import_staging WHERE batch = @batch;
 
 -- ExportUsers is one page of live users in id order, in the import format:
--- the organization by name and the identities as (provider, subject).
+-- the organization by name (and the key an import created it under) and
+-- the identities as (provider, subject).
 -- name: ExportUsers :many
-SELECT sqlc.embed(u), o.name AS organization_name,
+SELECT sqlc.embed(u), o.name AS organization_name, o.import_key AS organization_key,
     coalesce((SELECT array_agg(i.provider ORDER BY i.provider, i.subject) FROM user_identities i WHERE i.user_id = u.id), '{}')::text[] AS providers,
     coalesce((SELECT array_agg(i.subject ORDER BY i.provider, i.subject) FROM user_identities i WHERE i.user_id = u.id), '{}')::text[] AS subjects
 FROM users u LEFT JOIN organizations o ON o.id = u.organization_id

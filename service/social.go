@@ -61,21 +61,58 @@ func (s *Social) pairAction(ctx context.Context, actorID, targetID int64, write 
 		return errSelf("id")
 	}
 	return inTx(ctx, s.db, func(q *dbgen.Queries) error {
-		if err := q.FollowLockPair(ctx, dbgen.FollowLockPairParams{A: actorID, B: targetID}); err != nil {
-			return fmt.Errorf("lock pair: %w", err)
-		}
-		st, err := q.FollowPairCheck(ctx, dbgen.FollowPairCheckParams{ActorID: actorID, TargetID: targetID})
+		st, err := lockPair(ctx, q, actorID, targetID)
 		if err != nil {
-			return notFoundAs(err, ErrAccountDisabled)
+			return err
 		}
-		switch {
-		case !st.ActorUsable:
-			return ErrAccountDisabled
-		case !st.TargetVisible:
+		if !st.TargetVisible {
 			return ErrNotFound
 		}
 		return write(q, st.Blocked)
 	})
+}
+
+// pairRemoval is pairAction for undoing a relation (unfollow, unblock):
+// the target may be deactivated, since a follow of a deactivated user
+// still counts and must be removable. remove returns how many rows it
+// removed; removing nothing from a target that is not a live, active user
+// is not_found, so the answer tells no more about the account than its
+// profile does.
+func (s *Social) pairRemoval(ctx context.Context, actorID, targetID int64, remove func(q *dbgen.Queries) (int64, error)) error {
+	if actorID == targetID {
+		return errSelf("id")
+	}
+	return inTx(ctx, s.db, func(q *dbgen.Queries) error {
+		st, err := lockPair(ctx, q, actorID, targetID)
+		if err != nil {
+			return err
+		}
+		n, err := remove(q)
+		if err != nil {
+			return err
+		}
+		if n == 0 && !st.TargetVisible {
+			return ErrNotFound
+		}
+		return nil
+	})
+}
+
+// lockPair takes the pair's graph lock and reads the pair's state, in q's
+// transaction. Errors: account_disabled (the actor is unknown, deleted or
+// inactive).
+func lockPair(ctx context.Context, q *dbgen.Queries, actorID, targetID int64) (dbgen.FollowPairCheckRow, error) {
+	if err := q.FollowLockPair(ctx, dbgen.FollowLockPairParams{A: actorID, B: targetID}); err != nil {
+		return dbgen.FollowPairCheckRow{}, fmt.Errorf("lock pair: %w", err)
+	}
+	st, err := q.FollowPairCheck(ctx, dbgen.FollowPairCheckParams{ActorID: actorID, TargetID: targetID})
+	if err != nil {
+		return st, notFoundAs(err, ErrAccountDisabled)
+	}
+	if !st.ActorUsable {
+		return st, ErrAccountDisabled
+	}
+	return st, nil
 }
 
 // Follow makes actorID follow targetID. Following someone already
@@ -92,13 +129,15 @@ func (s *Social) Follow(ctx context.Context, actorID, targetID int64) error {
 	})
 }
 
-// Unfollow ends actorID's follow of targetID. Unfollowing someone not
-// followed changes nothing.
+// Unfollow ends actorID's follow of targetID, also of a deactivated
+// target (the follow counts until it ends). Unfollowing a live, active
+// user not followed changes nothing.
 // Errors: validation_failed (field id: yourself), not_found (target
-// unknown, deleted or inactive), account_disabled, db_unavailable.
+// unknown or deleted, or inactive and not followed), account_disabled,
+// db_unavailable.
 func (s *Social) Unfollow(ctx context.Context, actorID, targetID int64) error {
-	return s.pairAction(ctx, actorID, targetID, func(q *dbgen.Queries, _ bool) error {
-		return errOnly(q.FollowDelete(ctx, dbgen.FollowDeleteParams{FollowerID: actorID, FolloweeID: targetID}))
+	return s.pairRemoval(ctx, actorID, targetID, func(q *dbgen.Queries) (int64, error) {
+		return q.FollowDelete(ctx, dbgen.FollowDeleteParams{FollowerID: actorID, FolloweeID: targetID})
 	})
 }
 
@@ -116,12 +155,13 @@ func (s *Social) Block(ctx context.Context, actorID, targetID int64) error {
 	})
 }
 
-// Unblock ends actorID's block of targetID (a block the target holds on the
-// actor stays). Unblocking someone not blocked changes nothing.
+// Unblock ends actorID's block of targetID, also of a deactivated target
+// (a block the target holds on the actor stays). Unblocking a live,
+// active user not blocked changes nothing.
 // Errors: as Unfollow.
 func (s *Social) Unblock(ctx context.Context, actorID, targetID int64) error {
-	return s.pairAction(ctx, actorID, targetID, func(q *dbgen.Queries, _ bool) error {
-		return errOnly(q.BlockDelete(ctx, dbgen.BlockDeleteParams{BlockerID: actorID, BlockedID: targetID}))
+	return s.pairRemoval(ctx, actorID, targetID, func(q *dbgen.Queries) (int64, error) {
+		return q.BlockDelete(ctx, dbgen.BlockDeleteParams{BlockerID: actorID, BlockedID: targetID})
 	})
 }
 

@@ -54,6 +54,9 @@ func exportLine(r dbgen.ExportUsersRow) ImportLine {
 		EmailVerified: &u.EmailVerified, PhoneVerified: &u.PhoneVerified, CreatedAt: &created,
 		Organization: r.OrganizationName,
 	}
+	if r.OrganizationKey != nil && (r.OrganizationName == nil || *r.OrganizationKey != *r.OrganizationName) {
+		l.OrganizationKey = r.OrganizationKey
+	}
 	if u.DateOfBirth != nil {
 		d := u.DateOfBirth.Format(time.DateOnly)
 		l.DateOfBirth = &d

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/userd/userd/dbgen"
@@ -22,8 +23,14 @@ import (
 // ImportLine is one line of the import format (JSON Lines), which is also
 // what Export writes: the user fields of the API's private view that move
 // between systems, an optional password hash of another system, the
-// external logins and the organization by name. Absent and null fields are
-// unset.
+// external logins and the organization. Absent and null fields are unset.
+//
+// The organization is named unambiguously: OrganizationID is an existing
+// organization by id; Organization is the name of an organization the
+// import creates, under OrganizationKey (by default the name), and finds
+// by that key on every later import, never one made through the API. With
+// ImportOptions.MatchOrgByName, a name without an organization of that key
+// joins the one organization of that name, if exactly one exists.
 type ImportLine struct {
 	Email           *string          `json:"email,omitempty"`
 	Phone           *string          `json:"phone,omitempty"`
@@ -48,6 +55,8 @@ type ImportLine struct {
 	PasswordHash    *string          `json:"password_hash,omitempty"`
 	Identities      []ImportIdentity `json:"identities,omitempty"`
 	Organization    *string          `json:"organization,omitempty"`
+	OrganizationKey *string          `json:"organization_key,omitempty"`
+	OrganizationID  *int64           `json:"organization_id,omitempty"`
 }
 
 // ImportLocation is a position in the import format.
@@ -72,6 +81,10 @@ type ImportOptions struct {
 	// OrgPlan is the plan of the organizations the import creates:
 	// "free" when empty.
 	OrgPlan string
+	// MatchOrgByName lets a line's organization name, when no organization
+	// was imported under its key, join the organization of that name if
+	// exactly one exists (a line naming several is rejected).
+	MatchOrgByName bool
 	// Progress, when set, is called after every batch.
 	Progress func(ImportProgress)
 }
@@ -136,7 +149,10 @@ type importRow struct {
 	hash       *string
 	providers  []string
 	subjects   []string
-	org        *string
+	org        *string // name of the organization (by key orgKey)
+	orgKey     string
+	keyGiven   bool   // orgKey is the line's organization_key, not the name
+	orgID      *int64 // an existing organization by id
 }
 
 var providerRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{1,31}$`)
@@ -230,8 +246,13 @@ func (im *Importer) parseLine(n int, b []byte) (importRow, *LineProblem) {
 		return problem("created_at", "must be between 1970 and now")
 	}
 	if l.PasswordHash != nil {
-		if _, err := password.Check(*l.PasswordHash); err != nil {
-			return problem("password_hash", "is not a bcrypt ($2a$, $2b$, $2y$), Django pbkdf2_sha256 or pbkdf2_sha1, or argon2id or argon2i hash")
+		// A known scheme with contents out of bounds (a cost that would make
+		// every login run for minutes) is refused as firmly as an unknown one.
+		if s, err := password.Check(*l.PasswordHash); err != nil {
+			if s == "" && !strings.HasPrefix(*l.PasswordHash, "$argon2") {
+				return problem("password_hash", "is not a bcrypt ($2a$, $2b$, $2y$), Django pbkdf2_sha256 or pbkdf2_sha1, or argon2id or argon2i hash")
+			}
+			return problem("password_hash", "is out of the bounds userd verifies: "+strings.TrimPrefix(err.Error(), password.ErrMalformedHash.Error()+": "))
 		}
 	}
 	seen := map[string]bool{}
@@ -252,12 +273,28 @@ func (im *Importer) parseLine(n int, b []byte) (importRow, *LineProblem) {
 	if email == nil && profile.Username == nil && profile.Phone == nil && len(r.providers) == 0 {
 		return problem("email", "one of email, username, phone and identities is required")
 	}
-	if l.Organization != nil {
+	switch {
+	case l.OrganizationID != nil && (l.Organization != nil || l.OrganizationKey != nil):
+		return problem("organization_id", "names the organization alone: give organization_id or organization, not both")
+	case l.OrganizationID != nil && *l.OrganizationID <= 0:
+		return problem("organization_id", "must be a positive integer")
+	case l.OrganizationID != nil:
+		r.orgID = l.OrganizationID
+	case l.OrganizationKey != nil && l.Organization == nil:
+		return problem("organization_key", "needs organization, the name of the organization the import creates under the key")
+	case l.Organization != nil:
 		name, err := orgName(*l.Organization)
 		if err != nil {
 			return invalid(err, "organization")
 		}
-		r.org = &name
+		r.org, r.orgKey = &name, name
+		if l.OrganizationKey != nil {
+			k := strings.TrimSpace(*l.OrganizationKey)
+			if k == "" || utf8.RuneCountInString(k) > 200 || strings.ContainsFunc(k, unicode.IsControl) {
+				return problem("organization_key", "must be 1 to 200 characters, none a control character")
+			}
+			r.orgKey, r.keyGiven = k, true
+		}
 	}
 	return r, nil
 }
@@ -276,11 +313,12 @@ func set(p *string) Optional[string] { return Optional[string]{Set: p != nil, Va
 // Lines go in batches (opt.BatchSize), each one transaction: the batch is
 // copied with COPY into the staging table, then inserted with one
 // set-based statement (users, their password hashes and identities). A
-// line naming an organization makes its user a member; an organization of
-// that name is created when none exists (the oldest one is used when
-// several do), on opt.OrgPlan. Lines beyond the seats of the
-// organization's plan are rejected (organization: no seat left), in line
-// order: raise the plan and import the file again to bring them in.
+// line naming an organization makes its user a member (see ImportLine for
+// how it is named); an organization the import creates is on opt.OrgPlan.
+// Lines beyond the seats of the organization's plan are rejected
+// (organization: no seat left), in line order: raise the plan and import
+// the file again to bring them in. An update of someone already in the
+// organization takes no seat.
 //
 // Errors: reading r, a line longer than 1 MiB, db_unavailable. Batches
 // committed before an error stay.
@@ -412,7 +450,7 @@ func (r *ImportResult) reject(p LineProblem) {
 // batchPlan decides what becomes of each line of a batch.
 type batchPlan struct {
 	m        matches
-	orgs     map[string]*orgSeats
+	orgs     batchOrgs
 	update   bool
 	local    seenKeys      // the batch's new users: earlier batches are committed, and found by match
 	updating map[int64]int // users merged into by the batch → line
@@ -441,8 +479,15 @@ func (b *batchPlan) decide(r importRow) (owner int64, orgID *int64, skip bool, p
 		return 0, nil, false, &LineProblem{Line: r.line, Field: "email",
 			Reason: "names the same user as line " + strconv.Itoa(first) + ": merge the two lines"}
 	}
-	if r.org != nil {
-		org := b.orgs[*r.org]
+	if r.org != nil || r.orgID != nil {
+		org, problem := b.orgs.of(r)
+		if problem != nil {
+			return 0, nil, false, problem
+		}
+		if owner != 0 && b.m.org[owner] == org.id {
+			// Already a member: the seat is theirs.
+			return owner, &org.id, false, b.record(r, owner)
+		}
 		if org.left == 0 {
 			return 0, nil, false, &LineProblem{Line: r.line, Field: "organization", Reason: "no seat left on its plan " + strconv.Quote(org.plan)}
 		}
@@ -451,12 +496,18 @@ func (b *batchPlan) decide(r importRow) (owner int64, orgID *int64, skip bool, p
 		}
 		orgID = &org.id
 	}
+	return owner, orgID, false, b.record(r, owner)
+}
+
+// record notes that the batch makes (owner 0) or merges into owner r's
+// user, for the lines after it; it returns nil.
+func (b *batchPlan) record(r importRow, owner int64) *LineProblem {
 	if owner == 0 {
 		b.local.add(r)
 	} else {
 		b.updating[owner] = r.line
 	}
-	return owner, orgID, false, nil
+	return nil
 }
 
 // seenKeys are the emails, phones, usernames and identities of lines, to
@@ -474,10 +525,12 @@ func identityKey(provider, subject string) string { return provider + ":" + subj
 // matches are the existing users a batch's lines name.
 type matches struct {
 	email, phone, username, identity map[string]int64
+	org                              map[int64]int64 // user → their organization, for those in one
 }
 
 // match looks up, in four set-based queries, the users the batch's
-// emails, phones, usernames and identities belong to.
+// emails, phones, usernames and identities belong to, and in a fifth the
+// organizations of those users.
 func match(ctx context.Context, q *dbgen.Queries, rows []importRow) (matches, error) {
 	var emails, phones, usernames, identities []string
 	for _, r := range rows {
@@ -494,7 +547,8 @@ func match(ctx context.Context, q *dbgen.Queries, rows []importRow) (matches, er
 			identities = append(identities, identityKey(r.providers[i], r.subjects[i]))
 		}
 	}
-	m := matches{email: map[string]int64{}, phone: map[string]int64{}, username: map[string]int64{}, identity: map[string]int64{}}
+	m := matches{email: map[string]int64{}, phone: map[string]int64{}, username: map[string]int64{}, identity: map[string]int64{},
+		org: map[int64]int64{}}
 	for _, l := range []struct {
 		f    func(context.Context, []string) ([]dbgen.ImportMatchEmailsRow, error)
 		keys []string
@@ -512,6 +566,22 @@ func match(ctx context.Context, q *dbgen.Queries, rows []importRow) (matches, er
 		for _, r := range rows {
 			l.into[r.Key] = r.ID
 		}
+	}
+	var ids []int64
+	for _, byKey := range []map[string]int64{m.email, m.phone, m.username, m.identity} {
+		for _, id := range byKey {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return m, nil
+	}
+	orgs, err := q.ImportMatchOrgs(ctx, ids)
+	if err != nil {
+		return m, err
+	}
+	for _, o := range orgs {
+		m.org[o.ID] = o.OrganizationID
 	}
 	return m, nil
 }
@@ -581,34 +651,114 @@ type orgSeats struct {
 	left int64
 }
 
-// orgs creates the organizations the batch names that do not exist and
-// returns every one named, by name.
-func orgs(ctx context.Context, q *dbgen.Queries, rows []importRow, plan string) (map[string]*orgSeats, error) {
-	var names []string
+// batchOrgs are the organizations a batch's lines name: by id, and the
+// id each key stands for, or why a key names none.
+type batchOrgs struct {
+	byID      map[int64]*orgSeats
+	byKey     map[string]int64
+	ambiguous map[string]int64 // key → organizations of its name (MatchOrgByName)
+}
+
+// of is the organization r names, or the problem of its line.
+func (b batchOrgs) of(r importRow) (*orgSeats, *LineProblem) {
+	if r.orgID != nil {
+		if o := b.byID[*r.orgID]; o != nil {
+			return o, nil
+		}
+		return nil, &LineProblem{Line: r.line, Field: "organization_id", Reason: "is no organization"}
+	}
+	if n := b.ambiguous[r.orgKey]; n > 0 {
+		return nil, &LineProblem{Line: r.line, Field: "organization",
+			Reason: strconv.FormatInt(n, 10) + " organizations have this name: name one by organization_id"}
+	}
+	if o := b.byID[b.byKey[r.orgKey]]; o != nil {
+		return o, nil
+	}
+	return nil, &LineProblem{Line: r.line, Field: "organization", Reason: "was neither found nor created"}
+}
+
+// orgs resolves the organizations the batch names (ImportLine says how),
+// creating those the import makes, on plan.
+func orgs(ctx context.Context, q *dbgen.Queries, rows []importRow, plan string, byName bool) (batchOrgs, error) {
+	b := batchOrgs{byID: map[int64]*orgSeats{}, byKey: map[string]int64{}, ambiguous: map[string]int64{}}
+	var ids []int64
+	var keys, names []string      // each key once; names[i] is the name first given with keys[i]
+	keyGiven := map[string]bool{} // keys some line gives as organization_key: never matched by name
 	for _, r := range rows {
-		if r.org != nil {
-			names = append(names, *r.org)
+		switch {
+		case r.orgID != nil:
+			ids = append(ids, *r.orgID)
+		case r.org != nil:
+			if _, seen := keyGiven[r.orgKey]; !seen {
+				keys, names = append(keys, r.orgKey), append(names, *r.org)
+			}
+			keyGiven[r.orgKey] = keyGiven[r.orgKey] || r.keyGiven
 		}
 	}
-	out := map[string]*orgSeats{}
-	if len(names) == 0 {
-		return out, nil
+	if len(keys) > 0 {
+		found, err := q.ImportOrgsByKey(ctx, keys)
+		if err != nil {
+			return b, err
+		}
+		for _, o := range found {
+			b.byKey[o.Key] = o.ID
+		}
+		var newKeys, newNames []string
+		for i, k := range keys {
+			if _, ok := b.byKey[k]; !ok {
+				newKeys, newNames = append(newKeys, k), append(newNames, names[i])
+			}
+		}
+		if byName && len(newKeys) > 0 {
+			same, err := q.ImportOrgsByName(ctx, newNames)
+			if err != nil {
+				return b, err
+			}
+			count := map[string]dbgen.ImportOrgsByNameRow{}
+			for _, o := range same {
+				count[o.Name] = o
+			}
+			var restKeys, restNames []string
+			for i, k := range newKeys {
+				switch o := count[newNames[i]]; {
+				case keyGiven[k] || o.N == 0:
+					restKeys, restNames = append(restKeys, k), append(restNames, newNames[i])
+				case o.N == 1:
+					b.byKey[k] = o.ID
+				default:
+					b.ambiguous[k] = o.N
+				}
+			}
+			newKeys, newNames = restKeys, restNames
+		}
+		if len(newKeys) > 0 {
+			made, err := q.ImportOrgCreate(ctx, dbgen.ImportOrgCreateParams{Names: newNames, Keys: newKeys, Plan: plan})
+			if err != nil {
+				return b, err
+			}
+			for _, o := range made {
+				b.byKey[o.Key] = o.ID
+			}
+		}
+		for _, id := range b.byKey {
+			ids = append(ids, id)
+		}
 	}
-	if err := q.ImportOrgCreateMissing(ctx, dbgen.ImportOrgCreateMissingParams{Names: names, Plan: plan}); err != nil {
-		return nil, err
+	if len(ids) == 0 {
+		return b, nil
 	}
-	found, err := q.ImportOrgSeats(ctx, names)
+	found, err := q.ImportOrgSeats(ctx, ids)
 	if err != nil {
-		return nil, err
+		return b, err
 	}
 	for _, o := range found {
 		left := int64(-1)
 		if o.SeatLimit != nil {
 			left = max(int64(*o.SeatLimit)-o.SeatsUsed, 0)
 		}
-		out[o.Name] = &orgSeats{id: o.ID, plan: o.Plan, left: left}
+		b.byID[o.ID] = &orgSeats{id: o.ID, plan: o.Plan, left: left}
 	}
-	return out, nil
+	return b, nil
 }
 
 // importBatch imports one batch in one transaction and adds its counts to
@@ -628,7 +778,7 @@ func (im *Importer) importBatch(ctx context.Context, rows []importRow, opt Impor
 		if err != nil {
 			return o, err
 		}
-		orgByName, err := orgs(ctx, q, rows, opt.OrgPlan)
+		batchOrgs, err := orgs(ctx, q, rows, opt.OrgPlan, opt.MatchOrgByName)
 		if err != nil {
 			return o, err
 		}
@@ -638,7 +788,7 @@ func (im *Importer) importBatch(ctx context.Context, rows []importRow, opt Impor
 		}
 		var staged []dbgen.ImportStagingCopyParams
 		var inserts []int // indexes into staged
-		plan := batchPlan{m: m, orgs: orgByName, update: update, local: newSeenKeys(), updating: map[int64]int{}}
+		plan := batchPlan{m: m, orgs: batchOrgs, update: update, local: newSeenKeys(), updating: map[int64]int{}}
 		for _, r := range rows {
 			owner, orgID, skip, problem := plan.decide(r)
 			switch {
@@ -682,6 +832,9 @@ func (im *Importer) importBatch(ctx context.Context, rows []importRow, opt Impor
 		}
 		if len(inserts) < len(staged) {
 			if err := q.ImportMergeLeaveOrgs(ctx, batch); err != nil {
+				return o, err
+			}
+			if err := q.ImportMergeVoidEmailLinks(ctx, batch); err != nil {
 				return o, err
 			}
 			ids, err := q.ImportMerge(ctx, batch)

@@ -3,6 +3,7 @@ package service_test
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -302,5 +303,204 @@ func TestExportRoundTrip(t *testing.T) {
 	}
 	if !strings.Contains(first.String(), `"created_at":"2020-01-02T03:04:05.123456Z"`) || !strings.Contains(first.String(), `"organization":"Acme"`) {
 		t.Errorf("the export lacks created_at or the organization:\n%s", first.String())
+	}
+}
+
+// TestExportLeavesOutDeletedUsers: a deleted account is not exported (it
+// would be a near-empty line that an import rejects), and the export of
+// the others imports cleanly.
+func TestExportLeavesOutDeletedUsers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	db := service.NewDB(pool)
+	src := service.NewImporter(db, "IN")
+	file := `{"email":"keep@example.com","username":"keep","first_name":"Keep"}
+{"email":"gone@example.com","username":"gone","first_name":"Gone","phone":"+14155550123"}
+`
+	if res, err := src.Import(ctx, strings.NewReader(file), service.ImportOptions{}); err != nil || res.Imported != 2 {
+		t.Fatalf("import: %+v %v", res, err)
+	}
+	var gone int64
+	if err := pool.QueryRow(ctx, `SELECT id FROM users WHERE username = 'gone'`).Scan(&gone); err != nil {
+		t.Fatal(err)
+	}
+	if err := service.NewUsers(db, "IN", "").Delete(ctx, gone, gone); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	var out bytes.Buffer
+	if n, err := src.Export(ctx, &out); err != nil || n != 1 {
+		t.Fatalf("export: got %d lines (%v), want 1:\n%s", n, err, out.String())
+	}
+	if !strings.Contains(out.String(), `"email":"keep@example.com"`) || strings.Count(out.String(), "\n") != 1 {
+		t.Fatalf("export: got\n%s\nwant the one live user", out.String())
+	}
+	dst := service.NewImporter(service.NewDB(pgtest.NewPool(t)), "IN")
+	if res, err := dst.Import(ctx, bytes.NewReader(out.Bytes()), service.ImportOptions{}); err != nil || res.Imported != 1 || res.Rejected != 0 {
+		t.Fatalf("import of the export: got %+v (%v), want 1 imported, none rejected", res, err)
+	}
+}
+
+// TestImportUpdateMemberTakesNoSeat: an update of someone already in the
+// organization the line names takes no seat, so it is not refused on a
+// full plan; a newcomer still is.
+func TestImportUpdateMemberTakesNoSeat(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	im := service.NewImporter(service.NewDB(pool), "IN")
+	full := `{"email":"a@example.com","organization":"Small Co"}
+{"email":"b@example.com","organization":"Small Co"}
+{"email":"c@example.com","organization":"Small Co"}
+`
+	if res, err := im.Import(ctx, strings.NewReader(full), service.ImportOptions{}); err != nil || res.Imported != 3 {
+		t.Fatalf("import: %+v %v", res, err)
+	}
+	update := `{"email":"a@example.com","first_name":"Ann","organization":"Small Co"}
+{"email":"d@example.com","organization":"Small Co"}
+`
+	res, err := im.Import(ctx, strings.NewReader(update), service.ImportOptions{Update: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `line 2: organization: no seat left on its plan "free"`
+	if res.Updated != 1 || res.Imported != 0 || strings.Join(problems(res), "\n") != want {
+		t.Fatalf("update of a member: got %+v, want 1 updated and line 2 refused for seats", res)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM users u JOIN organizations o ON o.id = u.organization_id
+		WHERE o.name = 'Small Co' AND u.first_name = 'Ann'`); n != 1 {
+		t.Errorf("the update did not land: %d members named Ann, want 1", n)
+	}
+}
+
+// mkOrg makes a user who creates organization name through the API; it
+// returns the organization's id.
+func mkOrg(t *testing.T, pool *pgxpool.Pool, owner, name string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	var uid int64
+	if err := pool.QueryRow(ctx, `INSERT INTO users (email) VALUES ($1) RETURNING id`, owner).Scan(&uid); err != nil {
+		t.Fatal(err)
+	}
+	o, err := service.NewOrgs(service.NewDB(pool), "https://userd.test/", bytes.Repeat([]byte("k"), 32)).Create(ctx, uid, name)
+	if err != nil {
+		t.Fatalf("create %q: %v", name, err)
+	}
+	return o.ID
+}
+
+// TestImportNeverJoinsAnAPIOrganizationByName: an organization someone
+// created through the API is not where an import's line naming it puts
+// its user (its admin would manage them): the import creates its own,
+// recorded as created by import, and a later import finds that one again.
+func TestImportNeverJoinsAnAPIOrganizationByName(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	im := service.NewImporter(service.NewDB(pool), "IN")
+	theirs := mkOrg(t, pool, "boss@example.com", "Globex Corporation")
+	for _, email := range []string{"op1@example.com", "op2@example.com"} {
+		line := `{"email":"` + email + `","role":"operator","organization":"Globex Corporation"}` + "\n"
+		if res, err := im.Import(ctx, strings.NewReader(line), service.ImportOptions{}); err != nil || res.Imported != 1 {
+			t.Fatalf("import %s: %+v %v", email, res, err)
+		}
+	}
+	if n := count(t, pool, `SELECT count(*) FROM users WHERE organization_id = $1`, theirs); n != 1 {
+		t.Fatalf("the API-made organization has %d members, want only its creator", n)
+	}
+	if n := count(t, pool, `SELECT count(DISTINCT organization_id) FROM users WHERE email LIKE 'op_@example.com' AND organization_id <> $1`, theirs); n != 1 {
+		t.Fatalf("the imported users are in %d organizations other than the API's, want both in the one the import made", n)
+	}
+}
+
+// TestImportOrganizationByIDKeyAndName: organization_id joins an existing
+// organization, organization_key names the one the import creates, and
+// --match-org-by-name joins an organization of that name only when it is
+// the only one; each refusal is a line problem.
+func TestImportOrganizationByIDKeyAndName(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	im := service.NewImporter(service.NewDB(pool), "IN")
+	globex := mkOrg(t, pool, "g@example.com", "Globex")
+	initech := mkOrg(t, pool, "i@example.com", "Initech")
+	mkOrg(t, pool, "d1@example.com", "Dup")
+	mkOrg(t, pool, "d2@example.com", "Dup")
+	file := strings.Join([]string{
+		/* 1 */ `{"email":"a@example.com","organization_id":` + strconv.FormatInt(globex, 10) + `}`,
+		/* 2 */ `{"email":"b@example.com","organization":"Globex","organization_key":"crm-17"}`,
+		/* 3 */ `{"email":"c@example.com","organization":"Globex Renamed","organization_key":"crm-17"}`,
+		/* 4 */ `{"email":"d@example.com","organization_id":999999}`,
+		/* 5 */ `{"email":"e@example.com","organization_id":1,"organization":"Globex"}`,
+		/* 6 */ `{"email":"f@example.com","organization_key":"crm-18"}`,
+		/* 7 */ `{"email":"g2@example.com","organization":"Initech"}`,
+		/* 8 */ `{"email":"h@example.com","organization":"Dup"}`,
+	}, "\n") + "\n"
+	res, err := im.Import(ctx, strings.NewReader(file), service.ImportOptions{MatchOrgByName: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"line 4: organization_id: is no organization",
+		"line 5: organization_id: names the organization alone: give organization_id or organization, not both",
+		"line 6: organization_key: needs organization, the name of the organization the import creates under the key",
+		"line 8: organization: 2 organizations have this name: name one by organization_id",
+	}
+	if res.Imported != 4 || strings.Join(problems(res), "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got %+v\n%s\nwant 4 imported and the problems\n%s", res, strings.Join(problems(res), "\n"), strings.Join(want, "\n"))
+	}
+	orgOf := func(email string) int64 {
+		return int64(count(t, pool, `SELECT organization_id FROM users WHERE email = $1`, email))
+	}
+	if orgOf("a@example.com") != globex || orgOf("g2@example.com") != initech {
+		t.Fatalf("by id and by the only name: got %d and %d, want %d and %d", orgOf("a@example.com"), orgOf("g2@example.com"), globex, initech)
+	}
+	crm := orgOf("b@example.com")
+	if crm == globex || orgOf("c@example.com") != crm {
+		t.Fatalf("by key: b in %d, c in %d; want both in one new organization, not %d", crm, orgOf("c@example.com"), globex)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM organizations o JOIN audit_events a ON a.organization_id = o.id
+		WHERE o.id = $1 AND o.name = 'Globex' AND o.import_key = 'crm-17' AND a.action = 'org.created' AND a.details->>'via' = 'import'`, crm); n != 1 {
+		t.Fatalf("the organization made under crm-17 is not recorded as made by the import")
+	}
+	var out bytes.Buffer
+	if _, err := im.Export(ctx, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"organization":"Globex","organization_key":"crm-17"`) {
+		t.Fatalf("export: want the key of the imported organization beside its name:\n%s", out.String())
+	}
+}
+
+// TestImportRefusesOutOfBoundsHashes: a hash of a known scheme whose
+// contents are out of the bounds userd verifies (a bcrypt cost of 31, ten
+// times Django's iterations, argon2id asking 4 GiB) is refused line by
+// line with a password_hash problem, as an unknown scheme is, and nothing
+// of its line is written.
+func TestImportRefusesOutOfBoundsHashes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	im := service.NewImporter(service.NewDB(pool), "IN")
+	file := strings.Join([]string{
+		`{"email":"ok@example.com","password_hash":"$2b$04$cVWp4XaNU8a4v1uMRum2SO026BWLIoQMD/TXg5uZV.0P.uO8m3YEm"}`,
+		`{"email":"bcrypt@example.com","password_hash":"$2b$31$cVWp4XaNU8a4v1uMRum2SO026BWLIoQMD/TXg5uZV.0P.uO8m3YEm"}`,
+		`{"email":"django@example.com","password_hash":"pbkdf2_sha256$99999999$seasalt$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY="}`,
+		`{"email":"argon@example.com","password_hash":"$argon2id$v=19$m=4194304,t=2,p=1$c29tZXNhbHQ$Hl6uH5u2Bx9QA6LiWdqzkzCZD0dw6Y9V6nhuB1z0zgs"}`,
+	}, "\n") + "\n"
+	res, err := im.Import(ctx, strings.NewReader(file), service.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`line 2: password_hash: is out of the bounds userd verifies: bcrypt cost "31" outside 4..16`,
+		`line 3: password_hash: is out of the bounds userd verifies: iterations "99999999" outside 1..5000000`,
+		`line 4: password_hash: is out of the bounds userd verifies: invalid argon2id parameters: memory 4194304 KiB outside 8..1048576`,
+	}
+	if res.Imported != 1 || strings.Join(problems(res), "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got %+v\n%s\nwant 1 imported and the problems\n%s", res, strings.Join(problems(res), "\n"), strings.Join(want, "\n"))
+	}
+	if n := count(t, pool, `SELECT count(*) FROM users`); n != 1 {
+		t.Fatalf("users: got %d, want only the line with a hash in bounds", n)
 	}
 }

@@ -496,6 +496,8 @@ CREATE TABLE public.organizations (
     is_seed_data boolean DEFAULT false NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    import_key text,
+    CONSTRAINT organizations_import_key_chk CHECK (((import_key IS NULL) OR (((char_length(import_key) >= 1) AND (char_length(import_key) <= 200)) AND (import_key = btrim(import_key))))),
     CONSTRAINT organizations_name_chk CHECK ((((char_length(btrim(name)) >= 1) AND (char_length(btrim(name)) <= 70)) AND (name = btrim(name)))),
     CONSTRAINT organizations_updated_at_chk CHECK ((updated_at >= created_at))
 );
@@ -1331,6 +1333,13 @@ CREATE INDEX organizations_created_at_idx ON public.organizations USING btree (c
 
 
 --
+-- Name: organizations_import_key_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX organizations_import_key_key ON public.organizations USING btree (import_key) WHERE (import_key IS NOT NULL);
+
+
+--
 -- Name: outbox_due_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1862,6 +1871,7 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261202005003'),
     ('20261202005004'),
     ('20261202006001'),
+    ('20261207120001'),
     ('20261207200001'),
     ('20261207300001'),
     ('20261207500001');

@@ -14,9 +14,10 @@ import (
 )
 
 // importFlags declares the flags of import.
-func importFlags(fs *flag.FlagSet) (update, allowRejects *bool, batch *int, orgPlan *string) {
+func importFlags(fs *flag.FlagSet) (update, allowRejects, matchOrgByName *bool, batch *int, orgPlan *string) {
 	return fs.Bool("update", false, "merge each line into the existing user its email, phone or identity names, instead of skipping it"),
 		fs.Bool("allow-rejects", false, "exit 0 even when lines were rejected"),
+		fs.Bool("match-org-by-name", false, "an organization name no import created joins the one organization of that name, when exactly one exists"),
 		fs.Int("batch", 5000, "lines per transaction"),
 		fs.String("org-plan", "free", "plan of the organizations the import creates")
 }
@@ -29,8 +30,12 @@ var importCommand = &command{
 README's "Migrating to userd": the user fields of the API, an optional
 password_hash of another system (bcrypt $2a$/$2b$/$2y$, Django
 pbkdf2_sha256/pbkdf2_sha1, argon2id/argon2i PHC; replaced by argon2id at the
-user's first login), identities [{provider, subject}] and an organization
-by name (created when missing).
+user's first login), identities [{provider, subject}] and an organization:
+organization_id (an existing one), or organization, the name of one the
+import creates under organization_key (by default the name) and finds by
+that key when imported again. An organization made through the API is
+never joined by its name, unless --match-org-by-name and exactly one
+organization has that name.
 
 Each line is validated as the API validates the same fields; a bad line is
 reported on standard error as "line N: field: reason" and nothing of it is
@@ -53,7 +58,7 @@ skipped and rejected counts, and exits 1 when a line was rejected, unless
 
 func runImport(ctx context.Context, e cmdEnv, args []string) error {
 	fs := newFlagSet("import")
-	update, allowRejects, batch, orgPlan := importFlags(fs)
+	update, allowRejects, matchOrgByName, batch, orgPlan := importFlags(fs)
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -79,7 +84,7 @@ func runImport(ctx context.Context, e cmdEnv, args []string) error {
 		return err
 	}
 	defer db.Close()
-	opt := service.ImportOptions{Update: *update, BatchSize: *batch, OrgPlan: *orgPlan}
+	opt := service.ImportOptions{Update: *update, BatchSize: *batch, OrgPlan: *orgPlan, MatchOrgByName: *matchOrgByName}
 	var prog *progress
 	if isTerminal(e.stderr) {
 		prog = newProgress(e.stderr, size)

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/userd/userd/pgtest"
 	"github.com/userd/userd/service"
@@ -77,5 +80,62 @@ func TestProgressLine(t *testing.T) {
 	}
 	if got := progressLine(p, 0, 2*time.Second); strings.Contains(got, "ETA") {
 		t.Errorf("progressLine without a size: got %q, want no ETA", got)
+	}
+}
+
+// TestImportUpdateEmailSpendsLinks: `userd import --update` that changes a
+// user's email spends the links mailed to the old address (a verification
+// link of the old address must not prove the new one); a user whose email
+// stays keeps theirs.
+func TestImportUpdateEmailSpendsLinks(t *testing.T) {
+	ctx := context.Background()
+	dbURL := pgtest.NewURL(t)
+	t.Setenv("USERD_ENV", "dev")
+	t.Setenv("USERD_DATA_DIR", t.TempDir())
+	t.Setenv("DATABASE_URL", dbURL)
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	in := filepath.Join(t.TempDir(), "users.jsonl")
+	write := func(lines string) {
+		t.Helper()
+		if err := os.WriteFile(in, []byte(lines), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`{"phone":"+14155550123","email":"old@example.com"}
+{"phone":"+14155550124","email":"stays@example.com"}
+`)
+	if r := runUserd(t, "import", in); r.code != 0 {
+		t.Fatalf("import: exit %d %q %s", r.code, r.msg, r.stderr)
+	}
+	for _, email := range []string{"old@example.com", "stays@example.com"} {
+		if _, err := pool.Exec(ctx, `INSERT INTO user_tokens (user_id, purpose, token_hash, email, expires_at)
+			SELECT id, p, sha256((email || p)::bytea), email, now() + interval '1 day'
+			FROM users, unnest(ARRAY['email_verification', 'password_reset']) AS p WHERE email = $1`, email); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`{"phone":"+14155550123","email":"new@example.com"}
+{"phone":"+14155550124","email":"STAYS@example.com","first_name":"Stays"}
+`)
+	if r := runUserd(t, "import", "--update", in); r.code != 0 || r.stdout != "imported 0, updated 2, skipped 0, rejected 0\n" {
+		t.Fatalf("import --update: exit %d %q, stdout %q, stderr %q", r.code, r.msg, r.stdout, r.stderr)
+	}
+	live := func(email string) int {
+		t.Helper()
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM user_tokens WHERE email = $1 AND used_at IS NULL`, email).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := live("old@example.com"); n != 0 {
+		t.Fatalf("links of the old address after the email changed: %d live, want 0", n)
+	}
+	if n := live("stays@example.com"); n != 2 {
+		t.Fatalf("links of an address the import kept: %d live, want 2", n)
 	}
 }
