@@ -29,11 +29,11 @@ type Deps struct {
 	Social    *service.Social
 	Avatars   *service.Avatars
 	Ready     func(ctx context.Context) error // readiness: DB up and migrated
+	PoolStats func() service.PoolStats
+	PublicURL string // base of absolute links (avatars)
 	// Warnings, when set, are conditions that leave the server ready but
 	// need an operator (the SMTP server unreachable): /readyz lists them.
 	Warnings func() []string
-	PoolStats func() service.PoolStats
-	PublicURL string // base of absolute links (avatars)
 	// TrustedProxies are the peers whose X-Forwarded-For names the client
 	// (for login limits and session addresses); none by default.
 	TrustedProxies []netip.Prefix
