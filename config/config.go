@@ -425,12 +425,43 @@ func (c Config) CheckServe() error {
 	}
 	if !c.Given("USERD_PUBLIC_URL") {
 		errs = append(errs, errors.New("USERD_PUBLIC_URL is required in prod (the issuer and mailed links are built from it)"))
+	} else if u, err := url.Parse(c.PublicURL); err == nil && u.Scheme == "http" && !loopback(u.Hostname()) {
+		errs = append(errs, errors.New("USERD_PUBLIC_URL: http:// is refused in prod unless the host is loopback (mailed reset links and tokens would cross the network in the clear): serve userd behind TLS and give its https:// URL"))
+	}
+	if !c.Given("USERD_MAIL_FROM") {
+		errs = append(errs, errors.New("USERD_MAIL_FROM is required in prod (the sender of every mail, an address of your domain such as \"Example <no-reply@example.com>\")"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%s: %w", c.EnvSource(), err)
 	}
 	return nil
 }
+
+// loopback reports whether host names this machine: localhost, or an
+// address in 127.0.0.0/8 or ::1.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
+}
+
+// Warnings are settings that work but are likely mistakes, for serve to
+// log at start.
+func (c Config) Warnings() []string {
+	var w []string
+	if c.Given("USERD_ISSUER") && c.Issuer != c.PublicURL {
+		w = append(w, "USERD_ISSUER differs from USERD_PUBLIC_URL: clients look for the discovery document at <USERD_ISSUER>/.well-known/openid-configuration, "+
+			"but userd serves it under USERD_PUBLIC_URL, so OIDC libraries will not find it from the issuer unless a proxy serves it there")
+	}
+	return w
+}
+
+// MetricsOnAddr reports whether GET /metrics is served on USERD_ADDR: in
+// dev when USERD_METRICS_ADDR is unset. In prod metrics are served only on
+// USERD_METRICS_ADDR, never on the public listener.
+func (c Config) MetricsOnAddr() bool { return c.Dev() && c.MetricsAddr == "" }
 
 // loadLimits reads the USERD_DB_TIMEOUT, USERD_HASH_CONCURRENCY,
 // USERD_IMAGE_CONCURRENCY, USERD_TRUSTED_PROXIES and USERD_*_LIMIT_PER_IP

@@ -116,7 +116,7 @@ func TestCheckServe(t *testing.T) {
 	t.Parallel()
 	full := map[string]string{
 		"DATABASE_URL": "postgres://x", "USERD_SIGNING_KEY_FILE": "k", "USERD_SMTP_URL": "smtp://x",
-		"USERD_PUBLIC_URL": "https://id.example.com",
+		"USERD_PUBLIC_URL": "https://id.example.com", "USERD_MAIL_FROM": "Example <no-reply@example.com>",
 	}
 	c, err := Load(env(full))
 	if err != nil {
@@ -130,6 +130,7 @@ func TestCheckServe(t *testing.T) {
 		"USERD_SIGNING_KEY_FILE": "userd keygen",
 		"USERD_SMTP_URL":         "USERD_SMTP_URL is required",
 		"USERD_PUBLIC_URL":       "USERD_PUBLIC_URL is required",
+		"USERD_MAIL_FROM":        "USERD_MAIL_FROM is required",
 	} {
 		m := map[string]string{}
 		for k, v := range full {
@@ -149,6 +150,72 @@ func TestCheckServe(t *testing.T) {
 	dev, _ := Load(env(map[string]string{"USERD_ENV": "dev"}))
 	if err := dev.CheckServe(); err != nil {
 		t.Fatalf("dev with nothing: got %v, want nil", err)
+	}
+}
+
+// TestCheckServePublicURL: prod refuses an http:// public URL (mailed
+// links and tokens would cross the network in the clear) unless its host
+// is this machine.
+func TestCheckServePublicURL(t *testing.T) {
+	t.Parallel()
+	for u, ok := range map[string]bool{
+		"https://id.example.com":           true,
+		"http://localhost:8080":            true,
+		"http://LOCALHOST":                 true,
+		"http://127.0.0.1:8080":            true,
+		"http://127.1.2.3":                 true,
+		"http://[::1]:8080":                true,
+		"http://id.example.com":            false,
+		"http://10.0.0.5:8080":             false,
+		"http://localhost.example.com":     false,
+		"http://u:s3cretpw@id.example.com": false,
+	} {
+		c, err := Load(env(map[string]string{
+			"DATABASE_URL": "postgres://x", "USERD_SIGNING_KEY_FILE": "k", "USERD_SMTP_URL": "smtp://x",
+			"USERD_MAIL_FROM": "no-reply@example.com", "USERD_PUBLIC_URL": u,
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.CheckServe()
+		if ok != (err == nil) || (err != nil && (!strings.Contains(err.Error(), "http:// is refused in prod") || strings.Contains(err.Error(), "s3cret"))) {
+			t.Errorf("prod with USERD_PUBLIC_URL=%s: got %v, want ok=%v (a refusal naming http:// without the password)", u, err, ok)
+		}
+		dev, _ := Load(env(map[string]string{"USERD_ENV": "dev", "USERD_PUBLIC_URL": u}))
+		if err := dev.CheckServe(); err != nil {
+			t.Errorf("dev with USERD_PUBLIC_URL=%s: got %v, want nil", u, err)
+		}
+	}
+}
+
+// TestWarningsAndMetrics: an issuer other than the public URL is warned
+// about; /metrics is on USERD_ADDR only in dev without USERD_METRICS_ADDR.
+func TestWarningsAndMetrics(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		env       map[string]string
+		warn      bool
+		metricsOn bool
+	}{
+		{map[string]string{"USERD_PUBLIC_URL": "https://id.example.com"}, false, false},
+		{map[string]string{"USERD_PUBLIC_URL": "https://id.example.com", "USERD_ISSUER": "https://id.example.com"}, false, false},
+		{map[string]string{"USERD_PUBLIC_URL": "https://id.example.com", "USERD_ISSUER": "https://auth.example.com"}, true, false},
+		{map[string]string{"USERD_PUBLIC_URL": "https://id.example.com", "USERD_METRICS_ADDR": "127.0.0.1:9090"}, false, false},
+		{map[string]string{"USERD_ENV": "dev"}, false, true},
+		{map[string]string{"USERD_ENV": "dev", "USERD_ISSUER": "urn:mine"}, true, true},
+		{map[string]string{"USERD_ENV": "dev", "USERD_METRICS_ADDR": "127.0.0.1:9090"}, false, false},
+	} {
+		cfg, err := Load(env(c.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := cfg.Warnings()
+		if got := len(w) == 1 && strings.Contains(w[0], "USERD_ISSUER differs from USERD_PUBLIC_URL"); got != c.warn || (!c.warn && len(w) != 0) {
+			t.Errorf("%v: got warnings %q, want the issuer warning: %v", c.env, w, c.warn)
+		}
+		if got := cfg.MetricsOnAddr(); got != c.metricsOn {
+			t.Errorf("%v: MetricsOnAddr() = %v, want %v", c.env, got, c.metricsOn)
+		}
 	}
 }
 

@@ -32,6 +32,9 @@ type Deps struct {
 	Ready     func(ctx context.Context) error // readiness: DB up and migrated
 	PoolStats func() service.PoolStats
 	PublicURL string // base of absolute links (avatars)
+	// Warnings, when set, are conditions that leave the server ready but
+	// need an operator (the SMTP server unreachable): /readyz lists them.
+	Warnings func() []string
 	// TrustedProxies are the peers whose X-Forwarded-For names the client
 	// (for login limits and session addresses); none by default.
 	TrustedProxies []netip.Prefix
@@ -74,6 +77,7 @@ type Server struct {
 	avatars   *service.Avatars
 	webhooks  *service.Webhooks
 	ready     func(ctx context.Context) error
+	warnings  func() []string
 	publicURL string
 	refusedAt slog.Level
 	mux       *http.ServeMux
@@ -95,7 +99,7 @@ func New(d Deps) *Server {
 		d.Log = slog.Default()
 	}
 	s := &Server{
-		log: d.Log, auth: d.Auth, users: d.Users, accounts: d.Accounts, admin: d.Admin, orgs: d.Orgs, social: d.Social, avatars: d.Avatars, ready: d.Ready, publicURL: d.PublicURL,
+		log: d.Log, auth: d.Auth, users: d.Users, accounts: d.Accounts, admin: d.Admin, orgs: d.Orgs, social: d.Social, avatars: d.Avatars, ready: d.Ready, warnings: d.Warnings, publicURL: d.PublicURL,
 		refusedAt: d.RefusedTokenLevel, mux: http.NewServeMux(), metrics: newMetrics(d.PoolStats), clientIPs: newClientIPs(d.TrustedProxies), dbTimeout: d.DBTimeout,
 		tracing: d.TracerProvider != nil, webhooks: d.Webhooks,
 	}
@@ -187,7 +191,9 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
 }
 
 // readyz answers 503 problem+json while the server drains for a graceful
-// stop (shutting_down) or the database is down or behind (db_unavailable).
+// stop (shutting_down) or the database is down or behind (db_unavailable);
+// ready, it lists the warnings that need an operator without making the
+// server unready.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if s.draining.Load() {
 		return errShuttingDown
@@ -195,6 +201,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if s.ready != nil {
 		if err := s.ready(r.Context()); err != nil {
 			return err
+		}
+	}
+	if s.warnings != nil {
+		if ws := s.warnings(); len(ws) > 0 {
+			return reply(w, http.StatusOK, map[string]any{"status": "ok", "warnings": ws})
 		}
 	}
 	return reply(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	netmail "net/mail"
 	"net/url"
@@ -38,6 +39,16 @@ var ErrConfig = errors.New("invalid mail configuration")
 // ErrMessage is wrapped by Send for a mail that cannot be sent as it is
 // (a bad recipient, a line break in the subject).
 var ErrMessage = errors.New("invalid mail")
+
+// ErrUnreachable is wrapped by Check when the server could not be reached
+// or stopped answering: nothing was said about the configuration, and the
+// outbox will retry.
+var ErrUnreachable = errors.New("smtp server unreachable")
+
+// ErrRejected is wrapped by Check when the server answered and refused
+// the configuration: the credentials, TLS (a certificate that does not
+// verify, no STARTTLS with ?tls=required) or AUTH itself.
+var ErrRejected = errors.New("smtp server refused the configuration")
 
 // SMTP sends mail through one SMTP server. It implements service.Mailer
 // and is safe for concurrent use (one connection per mail).
@@ -132,6 +143,41 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("smtp %s: %w", net.JoinHostPort(s.host, strconv.Itoa(s.port)), err)
 	}
 	return nil
+}
+
+// Check does what a delivery does before its first mail: connect, EHLO,
+// STARTTLS (when offered, or required) or TLS, and AUTH when a user is
+// configured; then QUIT. It returns nil, an error wrapping ErrUnreachable
+// (no connection, no answer in time) or one wrapping ErrRejected.
+func (s *SMTP) Check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	c, err := s.client(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrRejected, err)
+	}
+	addr := net.JoinHostPort(s.host, strconv.Itoa(s.port))
+	if err := c.DialWithContext(ctx); err != nil {
+		if unreachable(ctx, err) {
+			return fmt.Errorf("%w: %s: %w", ErrUnreachable, addr, err)
+		}
+		return fmt.Errorf("%w: %s: %w", ErrRejected, addr, err)
+	}
+	_ = c.Close() // QUIT: the check is done whatever it answers
+	return nil
+}
+
+// unreachable tells a failure to reach the server or to hear from it
+// (refused, reset, timed out, no such host, closed mid-conversation) from
+// an answer refusing what was asked.
+func unreachable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	var opErr *net.OpError
+	var dnsErr *net.DNSError
+	var netErr net.Error
+	return errors.As(err, &opErr) || errors.As(err, &dnsErr) || (errors.As(err, &netErr) && netErr.Timeout())
 }
 
 // client returns a go-mail client for one delivery within ctx: its

@@ -307,3 +307,69 @@ func TestMailTimeouts(t *testing.T) {
 		}
 	}
 }
+
+// TestMailCheck: the start-up check goes as far as a delivery before its
+// first mail and says whether the server could not be reached (retry
+// later) or refused the configuration (fix it).
+func TestMailCheck(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cert, pool := selfSigned(t)
+	tlsCfg := &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+	secure := smtptest.NewServer(t, smtptest.WithSTARTTLS(&tls.Config{Certificates: []tls.Certificate{cert}}),
+		smtptest.WithAuth("mailer", "s3cret"))
+	bare := smtptest.NewServer(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	// A server that accepts and never greets.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { silent.Close() })
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+
+	for _, c := range []struct {
+		name, url string
+		trust     bool
+		want      error
+	}{
+		{"STARTTLS and AUTH", "smtp://mailer:s3cret@" + secure.Addr + "?tls=required", true, nil},
+		{"no TLS, no AUTH", "smtp://" + bare.Addr, false, nil},
+		{"a wrong password", "smtp://mailer:nope@" + secure.Addr, true, mail.ErrRejected},
+		{"an unknown user", "smtp://someone:s3cret@" + secure.Addr, true, mail.ErrRejected},
+		{"a certificate that does not verify", "smtp://mailer:s3cret@" + secure.Addr, false, mail.ErrRejected},
+		{"tls=required, no STARTTLS offered", "smtp://" + bare.Addr + "?tls=required", false, mail.ErrRejected},
+		{"a user, no AUTH offered", "smtp://mailer:s3cret@" + bare.Addr, false, mail.ErrRejected},
+		{"a closed port", "smtp://" + closed, false, mail.ErrUnreachable},
+		{"no greeting", "smtp://" + silent.Addr().String(), false, mail.ErrUnreachable},
+	} {
+		s := newSender(t, c.url)
+		s.ConnectTimeout, s.Timeout = time.Second, 2*time.Second
+		if c.trust {
+			s.TLSConfig = tlsCfg
+		}
+		err := s.Check(ctx)
+		if (c.want == nil) != (err == nil) || (c.want != nil && !errors.Is(err, c.want)) {
+			t.Errorf("Check, %s: got %v, want %v", c.name, err, c.want)
+		}
+		if err != nil && (strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "nope")) {
+			t.Errorf("Check, %s: the error %q shows the password", c.name, err)
+		}
+	}
+	if n := len(secure.Messages()) + len(bare.Messages()); n != 0 {
+		t.Fatalf("Check sent %d messages, want none", n)
+	}
+}

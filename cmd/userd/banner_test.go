@@ -16,8 +16,8 @@ import (
 )
 
 // shellWords splits a line of the dev banner as a POSIX shell would:
-// words separated by spaces, single-quoted runs, and a quote written as
-// close, backslash-quote, reopen.
+// words separated by spaces, single-quoted strings, a backslash escaping
+// the character after it.
 func shellWords(t *testing.T, line string) []string {
 	t.Helper()
 	var words []string

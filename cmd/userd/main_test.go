@@ -152,6 +152,7 @@ func TestProdRefusesABehindSchema(t *testing.T) {
 	t.Setenv("USERD_ENV", "prod")
 	t.Setenv("USERD_SIGNING_KEY_FILE", "unused")
 	t.Setenv("USERD_SMTP_URL", "smtp://127.0.0.1:1")
+	t.Setenv("USERD_MAIL_FROM", "no-reply@example.com")
 	t.Setenv("USERD_PUBLIC_URL", "https://id.example.com")
 	r := runUserd(t, "serve")
 	if r.code != 1 || !strings.Contains(r.msg, "userd migrate up") {

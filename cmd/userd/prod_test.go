@@ -44,7 +44,7 @@ func TestDevOnlyCommandsRefuseProd(t *testing.T) {
 }
 
 func TestServeDefaultsToProd(t *testing.T) {
-	for _, k := range []string{"USERD_ENV", "USERD_SIGNING_KEY_FILE", "USERD_SMTP_URL", "USERD_PUBLIC_URL"} {
+	for _, k := range []string{"USERD_ENV", "USERD_SIGNING_KEY_FILE", "USERD_SMTP_URL", "USERD_PUBLIC_URL", "USERD_MAIL_FROM"} {
 		t.Setenv(k, "")
 	}
 	dir := t.TempDir()
@@ -52,7 +52,7 @@ func TestServeDefaultsToProd(t *testing.T) {
 	t.Setenv("DATABASE_URL", pgtest.NewEmptyURL(t))
 	r := runUserd(t, "serve")
 	for _, want := range []string{"USERD_ENV is unset, which means prod", "USERD_SIGNING_KEY_FILE is required",
-		"USERD_SMTP_URL is required", "USERD_PUBLIC_URL is required"} {
+		"USERD_SMTP_URL is required", "USERD_PUBLIC_URL is required", "USERD_MAIL_FROM is required"} {
 		if r.code != 1 || !strings.Contains(r.msg, want) {
 			t.Errorf("serve with nothing set: got exit %d %q, want a refusal mentioning %q", r.code, r.msg, want)
 		}
@@ -96,6 +96,7 @@ func TestProdSigningKeyMode(t *testing.T) {
 	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
 	t.Setenv("USERD_SIGNING_KEY_FILE", path)
 	t.Setenv("USERD_SMTP_URL", "smtp://127.0.0.1:1")
+	t.Setenv("USERD_MAIL_FROM", "no-reply@example.com")
 	t.Setenv("USERD_PUBLIC_URL", "https://id.example.com")
 	r := runUserd(t, "serve")
 	if r.code != 1 || !strings.Contains(r.msg, "has mode 0602") {
@@ -251,6 +252,7 @@ func TestServeRefusesABrokenMailTemplate(t *testing.T) {
 	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
 	t.Setenv("USERD_SIGNING_KEY_FILE", key)
 	t.Setenv("USERD_SMTP_URL", "smtp://127.0.0.1:1")
+	t.Setenv("USERD_MAIL_FROM", "no-reply@example.com")
 	t.Setenv("USERD_PUBLIC_URL", "https://id.example.com")
 	t.Setenv("USERD_ADDR", "127.0.0.1:0")
 	t.Setenv("USERD_MAIL_TEMPLATES", templates)

@@ -29,9 +29,13 @@ var serveCommand = &command{
 worker (mail, IdP hard deletes) alongside.
 
 prod (USERD_ENV=prod or unset) refuses to start without DATABASE_URL,
-USERD_PUBLIC_URL, USERD_SMTP_URL and USERD_SIGNING_KEY_FILE, with a signing
-key file that group or others may access (make one with ` + "`userd keygen`" + `), or
-with a database schema that is behind (run ` + "`userd migrate up`" + ` first).
+USERD_PUBLIC_URL, USERD_SMTP_URL, USERD_MAIL_FROM and USERD_SIGNING_KEY_FILE,
+with an http:// USERD_PUBLIC_URL whose host is not loopback, with a signing
+key file that group or others may access (make one with ` + "`userd keygen`" + `),
+with a database schema that is behind (run ` + "`userd migrate up`" + ` first), or
+when the SMTP server refuses the configured credentials or TLS. An SMTP
+server that does not answer is a warning (logged, and listed by /readyz).
+In prod /metrics is served only on USERD_METRICS_ADDR.
 
 dev (USERD_ENV=dev) needs nothing: it finds or starts a local PostgreSQL,
 migrates it, generates a signing key under USERD_DATA_DIR, prints mail to
@@ -78,6 +82,20 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout, std
 	app, err := build(ctx, cfg, db, tel, log, stderr)
 	if err != nil {
 		return err
+	}
+
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
+	if app.mail != nil {
+		// Refuses to start on a configuration the server refuses; an
+		// unreachable server is a warning, shown by /readyz.
+		if err := app.mail.start(ctx); err != nil {
+			return err
+		}
+	}
+	if !cfg.MetricsOnAddr() && cfg.MetricsAddr == "" {
+		log.Info("metrics: not served (prod serves /metrics only on USERD_METRICS_ADDR, which is unset)")
 	}
 
 	srv := &http.Server{
@@ -218,6 +236,7 @@ type app struct {
 	social  *service.Social // its folder keeps follow-counter reads cheap
 	// webhooks delivers the events of the outbox to their endpoints.
 	webhooks *service.Webhooks
+	mail     *mailWatch // the SMTP server's check; nil without USERD_SMTP_URL
 }
 
 // build wires configuration, database and services into the HTTP handler.
@@ -281,6 +300,16 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 	if cfg.Dev() {
 		refused = slog.LevelInfo
 	}
+	m, err := mailer(cfg, log, mailOut)
+	if err != nil {
+		return nil, err
+	}
+	var watch *mailWatch
+	var warnings func() []string
+	if smtp, ok := m.(*mail.SMTP); ok {
+		watch = newMailWatch(smtp, log)
+		warnings = watch.warnings
+	}
 	// The pages call the API server for the data export's document; it
 	// exists by the time a page is served.
 	var h *httpapi.Server
@@ -304,6 +333,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 		Avatars:           service.NewAvatars(db).LimitDecoding(cfg.Limits.ImageConcurrency),
 		Webhooks:          hooks,
 		Ready:             db.Ready(migrate.Check),
+		Warnings:          warnings,
 		PoolStats:         db.Stats,
 		PublicURL:         cfg.PublicURL,
 		RefusedTokenLevel: refused,
@@ -311,16 +341,12 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 
 		TrustedProxies:   cfg.Limits.TrustedProxies,
 		DBTimeout:        cfg.Limits.DBTimeout,
-		MetricsElsewhere: cfg.MetricsAddr != "",
+		MetricsElsewhere: !cfg.MetricsOnAddr(),
 		TracerProvider:   tel.tracerProvider(),
 	})
-	m, err := mailer(cfg, log, mailOut)
-	if err != nil {
-		return nil, err
-	}
 	outbox := service.NewOutbox(db, admin, m, log)
 	outbox.Resets = accts
-	return &app{handler: h, metrics: h.Metrics(), drain: h.Drain, outbox: outbox, social: social, webhooks: hooks}, nil
+	return &app{handler: h, metrics: h.Metrics(), drain: h.Drain, outbox: outbox, social: social, webhooks: hooks, mail: watch}, nil
 }
 
 // logMailer prints each mail as a readable block (headers, a blank line,

@@ -126,17 +126,24 @@ func WithAuth(user, password string) Option {
 	return func(s *Server) { s.user, s.password = user, password }
 }
 
+// WithAddr listens on addr (host:port) instead of a free port of
+// 127.0.0.1, as a server that comes up where a client already looks.
+func WithAddr(addr string) Option {
+	return func(s *Server) { s.Addr = addr }
+}
+
 // NewServer starts a server on 127.0.0.1 that stops when the test ends.
 func NewServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("smtptest: listen: %v", err)
-	}
-	s := &Server{Addr: ln.Addr().String(), ln: ln}
+	s := &Server{Addr: "127.0.0.1:0"}
 	for _, o := range opts {
 		o(s)
 	}
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		t.Fatalf("smtptest: listen: %v", err)
+	}
+	s.Addr, s.ln = ln.Addr().String(), ln
 	s.wg.Add(1)
 	go s.accept()
 	t.Cleanup(func() {
