@@ -418,6 +418,7 @@ CREATE TABLE public.invitations (
     accepted_at timestamp with time zone,
     accepted_by bigint,
     revoked_at timestamp with time zone,
+    CONSTRAINT invitations_email_canonical_chk CHECK (((email = lower(email)) AND (octet_length(email) = char_length(email)))),
     CONSTRAINT invitations_email_chk CHECK (((char_length(email) <= 254) AND (email ~ '^[^@[:space:]]+@[^@[:space:]]+$'::text))),
     CONSTRAINT invitations_expires_at_chk CHECK ((expires_at > created_at)),
     CONSTRAINT invitations_groups_chk CHECK ((cardinality(groups) <= 32)),
@@ -800,6 +801,7 @@ CREATE TABLE public.users (
     CONSTRAINT users_country_chk CHECK ((country ~ '^[A-Z]{2}$'::text)),
     CONSTRAINT users_date_of_birth_chk CHECK ((date_of_birth >= '1900-01-01'::date)),
     CONSTRAINT users_deleted_inactive_chk CHECK (((deleted_at IS NULL) OR (NOT is_active))),
+    CONSTRAINT users_email_canonical_chk CHECK (((email = lower(email)) AND (octet_length(email) = char_length(email)))),
     CONSTRAINT users_email_chk CHECK (((char_length(email) <= 254) AND (email ~ '^[^@[:space:]]+@[^@[:space:]]+$'::text))),
     CONSTRAINT users_email_verified_chk CHECK (((email IS NOT NULL) OR (NOT email_verified))),
     CONSTRAINT users_first_name_chk CHECK ((char_length(first_name) <= 50)),
@@ -810,6 +812,7 @@ CREATE TABLE public.users (
     CONSTRAINT users_latitude_chk CHECK (((current_latitude >= ('-90'::integer)::double precision) AND (current_latitude <= (90)::double precision))),
     CONSTRAINT users_location_pair_chk CHECK (((current_latitude IS NULL) = (current_longitude IS NULL))),
     CONSTRAINT users_longitude_chk CHECK (((current_longitude >= ('-180'::integer)::double precision) AND (current_longitude <= (180)::double precision))),
+    CONSTRAINT users_pending_email_canonical_chk CHECK (((pending_email = lower(pending_email)) AND (octet_length(pending_email) = char_length(pending_email)))),
     CONSTRAINT users_pending_email_chk CHECK (((char_length(pending_email) <= 254) AND (pending_email ~ '^[^@[:space:]]+@[^@[:space:]]+$'::text))),
     CONSTRAINT users_phone_chk CHECK ((phone ~ '^\+[1-9][0-9]{6,14}$'::text)),
     CONSTRAINT users_phone_verified_chk CHECK (((phone IS NOT NULL) OR (NOT phone_verified))),
@@ -1657,4 +1660,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261202005002'),
     ('20261202005003'),
     ('20261202005004'),
-    ('20261202006001');
+    ('20261202006001'),
+    ('20261207100001');
