@@ -2,10 +2,15 @@ package httpapi_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/userd/userd/service"
 )
 
 // A squatter registered the victim's address, asked for an email change
@@ -262,4 +267,121 @@ func TestLinkIdentityNeedsFreshTokenAndPassword(t *testing.T) {
 	expect(t, e.do("POST", "/api/v1/users/me/identities", second, map[string]any{"token": otherTok}), http.StatusConflict, "conflict")
 	// A sign-in of the last 5 minutes stands in for the password.
 	expect(t, e.do("POST", "/api/v1/users/me/identities", second, map[string]any{"token": e.idp.sign("second-sub", freshSignIn(nil))}), http.StatusCreated, "")
+}
+
+// Look-alike addresses are one address: stored, compared and mailed in
+// the canonical form (NFKC, lower case, IDNA ASCII domain), and the
+// database's unique index agrees with the Go form both ways.
+func TestEmailLookAlikesAreOneAddress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const kelvin = "mar\u212a@example.com" // K = U+212A KELVIN SIGN
+	reg := e.register(map[string]any{"email": kelvin})
+	if got := reg["user"].(map[string]any)["email"]; got != "mark@example.com" {
+		t.Fatalf("registered %q: got email %v, want mark@example.com", kelvin, got)
+	}
+	r := e.do("POST", "/api/v1/auth/register", "", map[string]any{"email": "Mark@Example.com", "password": testPassword})
+	expect(t, r, http.StatusConflict, "email_taken")
+	// Forgot-password for the plain spelling mails the plain spelling.
+	e.forgot("mark@example.com")
+	e.mailLink("mark@example.com", "/reset-password")
+	if n := len(e.mailsTo(kelvin)); n != 0 {
+		t.Fatalf("mails to the Kelvin spelling: got %d, want 0", n)
+	}
+	// A non-ASCII local part (a Cyrillic а) is refused; an IDN domain is
+	// stored as punycode.
+	r = e.do("POST", "/api/v1/auth/register", "", map[string]any{"email": "m\u0430rk@example.com", "password": testPassword})
+	expect(t, r, http.StatusUnprocessableEntity, "validation_failed")
+	idn := e.register(map[string]any{"email": "Anna@Bücher.Example"})
+	if got := idn["user"].(map[string]any)["email"]; got != "anna@xn--bcher-kva.example" {
+		t.Fatalf("IDN domain: got %v, want anna@xn--bcher-kva.example", got)
+	}
+
+	// Every pair: equal in Go exactly when PostgreSQL's unique index
+	// collides, and the other way.
+	spellings := []string{
+		"mark@example.com", kelvin, "MARK@EXAMPLE.COM", "\uff4dark@example.com", // fullwidth m
+		"mark@ex\u0430mple.com", "mark@example.org", "anna@bücher.example", "anna@xn--bcher-kva.example",
+		"ANNA@B\u00dcCHER.EXAMPLE", "mar\u212a@EXAMPLE.com", "m.ark@example.com",
+	}
+	ctx := context.Background()
+	for i, a := range spellings {
+		for _, b := range spellings[i+1:] {
+			ca, okA := service.NormalizeEmail(a)
+			cb, okB := service.NormalizeEmail(b)
+			if !okA || !okB {
+				t.Fatalf("%q or %q is not an address", a, b)
+			}
+			collided := func() bool {
+				tx, err := e.pool.Begin(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tx.Rollback(ctx) //nolint:errcheck // nothing is kept
+				// The addresses registered above are taken off in this
+				// transaction only.
+				if _, err := tx.Exec(ctx, "UPDATE users SET email = NULL, email_verified = false"); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := tx.Exec(ctx, "INSERT INTO users (email) VALUES ($1)", ca); err != nil {
+					t.Fatalf("insert %q: %v", ca, err)
+				}
+				_, err = tx.Exec(ctx, "INSERT INTO users (email) VALUES ($1)", cb)
+				var pgErr *pgconn.PgError
+				collided := errors.As(err, &pgErr) && pgErr.ConstraintName == "users_email_key"
+				if err != nil && !collided {
+					t.Fatalf("insert %q after %q: %v", cb, ca, err)
+				}
+				return collided
+			}()
+			if collided != (ca == cb) {
+				t.Errorf("%q and %q: equal in Go %v (%q, %q), collide in PostgreSQL %v", a, b, ca == cb, ca, cb, collided)
+			}
+			// What lower() alone folded together (the index before
+			// canonical forms) is one address in Go too.
+			var folded bool
+			if err := e.pool.QueryRow(ctx, "SELECT lower($1) = lower($2)", a, b).Scan(&folded); err != nil {
+				t.Fatal(err)
+			}
+			if folded && ca != cb {
+				t.Errorf("%q and %q: lower() folds them together, Go does not (%q, %q)", a, b, ca, cb)
+			}
+		}
+	}
+	// A spelling that is not canonical cannot be stored by any path.
+	for _, raw := range []string{kelvin, "Mark@example.com", "anna@bücher.example"} {
+		_, err := e.pool.Exec(ctx, "INSERT INTO users (email) VALUES ($1)", raw)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.ConstraintName != "users_email_canonical_chk" {
+			t.Errorf("storing %q: got %v, want users_email_canonical_chk", raw, err)
+		}
+	}
+}
+
+// An amr keeps every method of the IdP session: an old magic link proved
+// the address of its day, not the email claim of a later token. Only the
+// newest entry counts, and only when it is the token's authentication.
+func TestOldMagicLinkProvesNoCurrentEmail(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	now := time.Now().Unix()
+	dayAgo := now - 24*3600
+	cases := []struct {
+		sub      string
+		amr      []map[string]any
+		verified bool
+	}{
+		{"ml-then-password", []map[string]any{{"method": "magiclink", "timestamp": dayAgo}, {"method": "password", "timestamp": now}}, false},
+		{"password-then-old-ml", []map[string]any{{"method": "password", "timestamp": now}, {"method": "magiclink", "timestamp": dayAgo}}, false},
+		{"ml-long-ago", []map[string]any{{"method": "magiclink", "timestamp": dayAgo}}, false},
+		{"ml-now", []map[string]any{{"method": "magiclink", "timestamp": now}}, true},
+	}
+	for _, c := range cases {
+		r := e.do("GET", "/api/v1/users/me", e.idp.sign(c.sub, map[string]any{"email": c.sub + "@example.com", "amr": c.amr}), nil)
+		expect(t, r, http.StatusOK, "")
+		m := r.json(t)
+		if c.verified != (m["email"] == c.sub+"@example.com" && m["email_verified"] == true) {
+			t.Errorf("%s: got email %v verified %v, want the claim proven: %v", c.sub, m["email"], m["email_verified"], c.verified)
+		}
+	}
 }

@@ -90,9 +90,11 @@ func mapClaims(tok jwt.Token) (Claims, error) {
 	c.EmailVerified = truthy(tok, "email_verified")
 	c.PhoneVerified = truthy(tok, "phone_verified")
 
+	var authTime time.Time // the auth_time claim, zero when absent
 	if v, ok := tok.Get("auth_time"); ok {
 		if f, ok := v.(float64); ok && f > 0 {
-			c.AuthTime = time.Unix(int64(f), 0)
+			authTime = time.Unix(int64(f), 0)
+			c.AuthTime = authTime
 		}
 	}
 	if raw, ok := tok.Get("amr"); ok {
@@ -110,11 +112,21 @@ func mapClaims(tok jwt.Token) (Claims, error) {
 			if e.Timestamp > 0 {
 				c.AuthTime = time.Unix(e.Timestamp, 0)
 			}
-			// A magic link can only have gone to the email address. A
-			// one-time code proves nothing here: "otp" does not say whether
-			// it went to the email or the phone (app_metadata.provider is
-			// the sign-up provider, not this login's).
-			if m == "magic_link" {
+		}
+		// A magic link can only have gone to the email address, but amr
+		// keeps every method of the session: an old magic link proved
+		// the address of its day, not this claim. So only the newest
+		// entry counts, and only when it is this token's authentication
+		// (auth_time, else iat, give or take magicLinkSkew). A one-time
+		// code proves nothing here: "otp" does not say whether it went to
+		// the email or the phone (app_metadata.provider is the sign-up
+		// provider, not this login's).
+		if last, ok := newestEntry(entries); ok && AuthMethod(last.Method, provider) == "magic_link" {
+			at := authTime
+			if at.IsZero() {
+				at = c.IssuedAt
+			}
+			if d := time.Unix(last.Timestamp, 0).Sub(at); last.Timestamp > 0 && !at.IsZero() && d <= magicLinkSkew && d >= -magicLinkSkew {
 				c.EmailVerified = c.EmailVerified || c.Email != ""
 			}
 		}
@@ -132,6 +144,26 @@ func mapClaims(tok jwt.Token) (Claims, error) {
 func truthy(tok jwt.Token, name string) bool {
 	v, _ := tok.Get(name)
 	return v == true
+}
+
+// magicLinkSkew is how far a magic-link amr timestamp may be from the
+// token's authentication time (auth_time, else iat) and still be it: the
+// IdP stamps the two in the same request, not always in the same second.
+const magicLinkSkew = 60 * time.Second
+
+// newestEntry is the amr entry with the greatest timestamp (the last of
+// equals); false for an empty amr.
+func newestEntry(entries []amrEntry) (amrEntry, bool) {
+	if len(entries) == 0 {
+		return amrEntry{}, false
+	}
+	last := entries[0]
+	for _, e := range entries[1:] {
+		if e.Timestamp >= last.Timestamp {
+			last = e
+		}
+	}
+	return last, true
 }
 
 // amrEntries reads amr as Supabase's objects or as RFC 8176 strings.

@@ -252,8 +252,8 @@ func (a *Accounts) register(ctx context.Context, r Registration, c Client, web b
 // maxIdentifier bounds a login identifier (an email is at most 254).
 const maxIdentifier = 320
 
-// findLogin returns the live user an identifier names: an email
-// (case-insensitive) when it holds "@"; else a username (case-insensitive);
+// findLogin returns the live user an identifier names: an email (in its
+// canonical form, NormalizeEmail) when it holds "@"; else a username (case-insensitive);
 // else a phone number in any format: the exact E.164 number, or failing
 // that the one user whose number ends in the same ten digits.
 // Errors: not_found (also for several phone matches).
@@ -263,7 +263,11 @@ func (a *Accounts) findLogin(ctx context.Context, identifier string) (dbgen.User
 		return dbgen.User{}, ErrNotFound
 	}
 	if strings.Contains(s, "@") {
-		return query(ctx, a.db.q.UserGetByEmail, s)
+		e, ok := NormalizeEmail(s)
+		if !ok {
+			return dbgen.User{}, ErrNotFound
+		}
+		return query(ctx, a.db.q.UserGetByEmail, e)
 	}
 	if name, ok := NormalizeUsername(s); ok {
 		if row, err := query(ctx, a.db.q.UserGetByUsername, name); !errors.Is(err, ErrNotFound) {

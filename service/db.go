@@ -54,6 +54,10 @@ var pgErrorFields = map[string]string{
 	"users_longitude_chk":         "longitude",
 	"organizations_name_chk":      "name",
 	"invitations_email_chk":       "email",
+	// The canonical form (NormalizeEmail) of the addresses.
+	"users_email_canonical_chk":         "email",
+	"users_pending_email_canonical_chk": "email",
+	"invitations_email_canonical_chk":   "email",
 }
 
 // unavailable reports whether err means the database could not be used

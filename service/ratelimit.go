@@ -90,6 +90,8 @@ func (k keyed) loginKey(identifier, defaultRegion string) (key []byte, shared bo
 		if p, err := phone.Normalize(s, defaultRegion); err == nil {
 			return k.phone(p), true
 		}
+	} else if e, ok := NormalizeEmail(s); ok {
+		s = e // every spelling of an address counts against one limit
 	}
 	return k.identifier(s), false
 }

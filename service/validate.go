@@ -8,6 +8,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/net/idna"
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/userd/userd/phone"
 )
 
@@ -76,10 +79,40 @@ func NormalizeUsername(s string) (string, bool) {
 	return s, usernameRE.MatchString(s)
 }
 
-// NormalizeEmail trims and checks an email address: a bare address of at
-// most 254 bytes.
+// NormalizeEmail returns the canonical form of an email address, or false
+// when s is not a bare address of at most 254 bytes. The canonical form is
+// what userd stores, compares and mails to: Unicode NFKC, then lower case;
+// the domain in its IDNA ASCII form (punycode, UTS #46 lookup rules). So
+// look-alikes that NFKC folds (K KELVIN SIGN, fullwidth letters) are the
+// address they look like, and the schema's canonical CHECKs plus the
+// unique index on lower(email) agree with this function exactly.
+//
+// A local part that is not ASCII after NFKC is refused: NFKC does not fold
+// confusables across scripts (a Cyrillic "а" stays itself), so such
+// addresses would be told apart from the Latin ones they imitate only by
+// their bytes; mail to them needs SMTPUTF8, which many servers lack; and
+// most providers refuse them at sign-up too.
 func NormalizeEmail(s string) (string, bool) {
 	s = strings.TrimSpace(s)
+	if !utf8.ValidString(s) || len(s) > 4*254 {
+		return s, false
+	}
+	s = norm.NFKC.String(s)
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 {
+		return s, false
+	}
+	local, domain := s[:at], s[at+1:]
+	for i := 0; i < len(local); i++ {
+		if local[i] >= utf8.RuneSelf {
+			return s, false
+		}
+	}
+	domain, err := idna.Lookup.ToASCII(domain)
+	if err != nil || domain == "" {
+		return s, false
+	}
+	s = strings.ToLower(local) + "@" + strings.ToLower(domain)
 	// The schema's CHECK refuses any space; so does this.
 	if len(s) > 254 || strings.IndexFunc(s, unicode.IsSpace) >= 0 || strings.ContainsRune(s, 0) {
 		return s, false
