@@ -108,6 +108,15 @@ type preferencesView struct {
 }
 
 func (s *Server) patchPreferences(q req, patch json.RawMessage) (preferencesView, error) {
+	// The body is the preferences object itself; a client that wraps it
+	// in {"preferences": {...}} would store a nested key without noticing.
+	var top map[string]json.RawMessage
+	if json.Unmarshal(patch, &top) == nil {
+		if v, ok := top["preferences"]; ok && strings.HasPrefix(strings.TrimSpace(string(v)), "{") {
+			return preferencesView{}, service.Invalid(service.FieldError{Field: "preferences",
+				Message: `the body is the preferences object itself, not wrapped in {"preferences": …}: send {"theme": "dark"}`})
+		}
+	}
 	return then(func(p json.RawMessage) preferencesView { return preferencesView{p} })(
 		s.users.UpdatePreferences(q.Context(), q.callerID(), patch))
 }

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -108,6 +109,29 @@ func TestPreferencesMergePatch(t *testing.T) {
 	}
 	expect(t, e.do("PATCH", "/api/v1/users/me/preferences", tok, `["not", "an", "object"]`), http.StatusUnprocessableEntity, "validation_failed")
 	expect(t, e.do("PATCH", "/api/v1/users/me/preferences", tok, `{"big": "`+strings.Repeat("x", 17000)+`"}`), http.StatusUnprocessableEntity, "validation_failed")
+}
+
+// TestPreferencesWrapped: the body is the preferences object itself. A
+// body wrapping it as {"preferences": {...}} is refused with 422 and a
+// hint, and stores nothing; a key named preferences with any other value
+// is an ordinary preference.
+func TestPreferencesWrapped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok, _ := e.signIn("prefs_wrapped", nil)
+	r := e.do("PATCH", "/api/v1/users/me/preferences", tok, `{"preferences": {"theme": "dark"}}`)
+	expect(t, r, http.StatusUnprocessableEntity, "validation_failed")
+	if body := string(r.body); !strings.Contains(body, `"field":"preferences"`) || !strings.Contains(body, `not wrapped`) {
+		t.Fatalf("wrapped preferences: got %s, want an error on field preferences with the hint", body)
+	}
+	if got := e.do("GET", "/api/v1/users/me", tok, nil).json(t)["preferences"]; fmt.Sprint(got) != "map[]" {
+		t.Fatalf("preferences after a refused wrapped patch: got %v, want none stored", got)
+	}
+	r = e.do("PATCH", "/api/v1/users/me/preferences", tok, `{"preferences": "compact", "theme": "dark"}`)
+	expect(t, r, http.StatusOK, "")
+	if body := string(r.body); !strings.Contains(body, `"preferences":"compact"`) {
+		t.Fatalf("a string preference named preferences: got %s, want it stored", body)
+	}
 }
 
 func TestLocation(t *testing.T) {
