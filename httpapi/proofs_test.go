@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/userd/userd/password"
 	"github.com/userd/userd/service"
 )
 
@@ -383,5 +384,26 @@ func TestOldMagicLinkProvesNoCurrentEmail(t *testing.T) {
 		if c.verified != (m["email"] == c.sub+"@example.com" && m["email_verified"] == true) {
 			t.Errorf("%s: got email %v verified %v, want the claim proven: %v", c.sub, m["email"], m["email_verified"], c.verified)
 		}
+	}
+}
+
+// The email change of a password account checks the password under a
+// hashing place like every hash: it waits while the only slot is held.
+func TestEmailChangePasswordCheckTakesHashingSlot(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	access, _ := tokens(e.register(map[string]any{"email": "queued@example.com"}))
+	gate := password.NewGate(password.GateConfig{Concurrency: 1, Queue: 4, Wait: time.Minute})
+	e.gate = gate
+	e.reopen()
+	release, err := gate.Enter(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(2*time.Second, release)
+	held := time.Now()
+	expect(t, e.do("PATCH", "/api/v1/users/me", access, map[string]any{"email": "moved@example.com", "current_password": testPassword}), http.StatusOK, "")
+	if waited := time.Since(held); waited < 2*time.Second {
+		t.Fatalf("email change answered %s after the slot was taken, want after its release (2 s): its password check skipped the gate", waited)
 	}
 }
