@@ -151,7 +151,7 @@ func TestRegisterAndLoginByEveryIdentifier(t *testing.T) {
 	})
 	u := m["user"].(map[string]any)
 	want := map[string]any{
-		"email": "Ann@Example.com", "username": "ann_1", "phone": "+919876543210", "first_name": "Ann",
+		"email": "ann@example.com", "username": "ann_1", "phone": "+919876543210", "first_name": "Ann",
 		"last_auth_method": "password", "email_verified": false, "role": "user",
 	}
 	for k, v := range want {

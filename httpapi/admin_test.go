@@ -201,7 +201,7 @@ func TestLookupOverHTTP(t *testing.T) {
 		expect(t, r, c.status, c.code)
 		if c.id != 0 {
 			m := r.json(t)
-			if int64(m["id"].(float64)) != c.id || m["email"] != "Priya@Example.com" || m["phone"] != "+919876543210" {
+			if int64(m["id"].(float64)) != c.id || m["email"] != "priya@example.com" || m["phone"] != "+919876543210" {
 				t.Fatalf("%s: got %v, want user %d with email and phone", c.query, m, c.id)
 			}
 		}

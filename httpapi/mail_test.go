@@ -44,7 +44,7 @@ func TestPasswordResetByMail(t *testing.T) {
 
 	// Delivered over SMTP: the verification mail of the sign-up and the
 	// reset mail; nothing for the unknown address.
-	mails := e.mailsTo("Forgetful@Example.com")
+	mails := e.mailsTo("forgetful@example.com")
 	if len(mails) != 2 {
 		t.Fatalf("got %d mails, want 2 (verification, reset)", len(mails))
 	}
