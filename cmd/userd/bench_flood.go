@@ -232,7 +232,7 @@ func spawnServer(ctx context.Context, dbURL string, env ...string) (*spawnedServ
 	s.cmd.Env = append(s.cmd.Env, env...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	// Should the bench die without stopping it, the server goes too.
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	s.cmd.SysProcAttr = benchServerProcAttr()
 	if err := s.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start userd serve: %w", err)
