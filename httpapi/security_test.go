@@ -81,7 +81,7 @@ func TestVerificationMailCappedPerRecipient(t *testing.T) {
 	got := 0
 	for range 7 {
 		access, _ := tokens(e.register(map[string]any{"email": "Inbox.Victim@example.com"}))
-		got = len(e.mailsTo("Inbox.Victim@example.com")) // delivered before the delete drops pending mail
+		got = len(e.mailsTo("inbox.victim@example.com")) // delivered before the delete drops pending mail
 		expect(t, e.do("DELETE", "/api/v1/users/me", access, nil), http.StatusOK, "")
 	}
 	if got != 5 {

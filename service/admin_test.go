@@ -193,7 +193,7 @@ func TestAdminListUsersFilters(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	asha := f.mkUser(userSpec{username: "asha.rao", email: "Asha.Rao@Example.com", first: "Asha", last: "Rao"})
+	asha := f.mkUser(userSpec{username: "asha.rao", email: "asha.rao@example.com", first: "Asha", last: "Rao"})
 	bala := f.mkUser(userSpec{username: "bala", email: "b@x.io", first: "Éloïse", last: "Ashford", role: "agent", inactive: true})
 	chitra := f.mkUser(userSpec{username: "c.k", email: "ashwin@corp.io", first: "Chitra", last: "K", role: "operator"})
 	zed := f.mkUser(userSpec{username: "zed", first: "Zed", last: "Zed"})
@@ -308,7 +308,7 @@ func TestAdminLookup(t *testing.T) {
 	ctx := context.Background()
 	admin := service.User{ID: 1 << 40, Role: "admin"}
 	agent := service.User{ID: 1 << 41, Role: "agent"}
-	exact := f.mkUser(userSpec{phone: "+919876543210", email: "Priya@Example.com"})
+	exact := f.mkUser(userSpec{phone: "+919876543210", email: "priya@example.com"})
 	// Stored with another country prefix than the one asked for.
 	foreign := f.mkUser(userSpec{phone: "+19811111111"})
 	f.mkUser(userSpec{phone: "+19822222222"})

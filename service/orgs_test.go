@@ -197,7 +197,7 @@ func TestOrgInviteAndAccept(t *testing.T) {
 	ensureGroups(t, f)
 	ctx := context.Background()
 	org, admin := f.newOrg("Acme")
-	bob := f.mkEmailUser("Bob@Example.com")
+	bob := f.mkEmailUser("bob@example.com")
 	f.addSession(bob)
 	mallory := f.mkEmailUser("mallory@example.com")
 
@@ -205,10 +205,10 @@ func TestOrgInviteAndAccept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inv.Email != "bob@example.COM" || !slices.Equal(inv.Groups, []string{"org_editor", "org_viewer"}) {
+	if inv.Email != "bob@example.com" || !slices.Equal(inv.Groups, []string{"org_editor", "org_viewer"}) {
 		t.Fatalf("invitation: got %+v", inv)
 	}
-	tok := f.token("bob@example.COM")
+	tok := f.token("bob@example.com")
 	sum := sha256.Sum256([]byte(tok))
 	if n := f.count(`SELECT count(*) FROM invitations WHERE id = $1 AND token_hash = $2 AND expires_at BETWEEN now() + interval '7 days' - interval '1 minute' AND now() + interval '7 days'`, inv.ID, sum[:]); n != 1 {
 		t.Fatalf("got %d invitations holding the token's SHA-256 and a 7-day expiry, want 1", n)

@@ -110,7 +110,7 @@ func TestImportValidatesSkipsAndIsIdempotent(t *testing.T) {
 	var created string
 	err = pool.QueryRow(ctx, `SELECT email, username, first_name, email_verified, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')
 		FROM users WHERE lower(email) = 'ann@example.com'`).Scan(&email, &username, &first, &verified, &created)
-	if err != nil || email != "Ann@Example.com" || username != "ann" || first != "Ann" || !verified || created != "2019-05-01 10:00" {
+	if err != nil || email != "ann@example.com" || username != "ann" || first != "Ann" || !verified || created != "2019-05-01 10:00" {
 		t.Errorf("line 1: got %q %q %q verified=%v created %s (%v), want it normalized as the API does, created_at kept", email, username, first, verified, created, err)
 	}
 	if n := count(t, pool, `SELECT count(*) FROM users u JOIN password_credentials c ON c.user_id = u.id
