@@ -77,13 +77,19 @@ func TestWebhookAdminRoutes(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 	waitFor(t, "the delivery", func() bool { return len(received()) == 1 })
 
-	r = e.do("GET", "/api/v1/admin/webhooks/"+id+"/deliveries?limit=10", adminTok, nil)
-	expect(t, r, http.StatusOK, "")
-	items := r.json(t)["items"].([]any)
-	if len(items) != 1 {
-		t.Fatalf("delivery log: got %d entries, want 1", len(items))
-	}
-	d := items[0].(map[string]any)
+	// The receiver answers before the worker records the outcome: read
+	// the log until the delivery is recorded.
+	var d map[string]any
+	waitFor(t, "the delivery to be recorded", func() bool {
+		r := e.do("GET", "/api/v1/admin/webhooks/"+id+"/deliveries?limit=10", adminTok, nil)
+		expect(t, r, http.StatusOK, "")
+		items := r.json(t)["items"].([]any)
+		if len(items) != 1 {
+			t.Fatalf("delivery log: got %d entries, want 1", len(items))
+		}
+		d = items[0].(map[string]any)
+		return d["delivered_at"] != nil
+	})
 	if d["webhook_id"] != received()[0] || d["delivered_at"] == nil || d["last_status"] != float64(200) || d["type"] != "user.deactivated" {
 		t.Fatalf("delivery: got %v, want delivered with status 200 under webhook-id %s", d, received()[0])
 	}
