@@ -32,7 +32,8 @@ run: ## serve on :8080 in dev (no DATABASE_URL: finds or starts a local PostgreS
 # TestStalledDatabase measures answer times against a bound of one second
 # over the timeout: it runs on its own after the rest, not beside other
 # packages' tests on a small machine.
-test: verify ## verify, then every test with the race detector against a real PostgreSQL
+test: verify ## verify, then every test with the race detector against a real PostgreSQL (and chromium)
+	@bash scripts/ensure-chromium.sh
 	go test -count=1 -race -timeout 30m -skip '^TestStalledDatabase$$' ./...
 	go test -count=1 -race -timeout 5m -run '^TestStalledDatabase$$' ./httpapi
 
