@@ -27,6 +27,22 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, s *state) (se
 	return service.Principal{}, false
 }
 
+// accountFunc is a page of the account area, run for the signed-in
+// caller p.
+type accountFunc func(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error
+
+// account wraps a page of the account area: a signed-out browser is sent
+// to sign in (signedIn) instead.
+func (h *Handler) account(f accountFunc) pageFunc {
+	return func(w http.ResponseWriter, r *http.Request, s *state) error {
+		p, ok := h.signedIn(w, r, s)
+		if !ok {
+			return nil
+		}
+		return f(w, r, s, p)
+	}
+}
+
 // notices are the sentences an account page shows after an action, by
 // the query parameter the action redirected with.
 var notices = map[string]string{
@@ -57,11 +73,7 @@ func (h *Handler) accountView(r *http.Request, s *state, p service.Principal) (*
 	return v, nil
 }
 
-func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request, s *state) error {
-	p, ok := h.signedIn(w, r, s)
-	if !ok {
-		return nil
-	}
+func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error {
 	v, err := h.accountView(r, s, p)
 	if err != nil {
 		return err
@@ -97,11 +109,7 @@ func set(r *http.Request, name string) service.Optional[string] {
 	return service.Optional[string]{Set: true, Value: optional(r, name)}
 }
 
-func (h *Handler) saveProfile(w http.ResponseWriter, r *http.Request, s *state) error {
-	p, ok := h.signedIn(w, r, s)
-	if !ok {
-		return nil
-	}
+func (h *Handler) saveProfile(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error {
 	_, err := h.cfg.Users.UpdateProfile(r.Context(), p.User.ID, service.ProfilePatch{
 		FirstName: set(r, "first_name"), LastName: set(r, "last_name"), Username: set(r, "username"), Bio: set(r, "bio"),
 	})
@@ -142,19 +150,11 @@ func (h *Handler) accountForm(w http.ResponseWriter, r *http.Request, s *state, 
 	return h.render(w, r, status, page, v)
 }
 
-func (h *Handler) passwordPage(w http.ResponseWriter, r *http.Request, s *state) error {
-	p, ok := h.signedIn(w, r, s)
-	if !ok {
-		return nil
-	}
+func (h *Handler) passwordPage(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error {
 	return h.accountForm(w, r, s, p, "password", nil)
 }
 
-func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, s *state) error {
-	p, ok := h.signedIn(w, r, s)
-	if !ok {
-		return nil
-	}
+func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error {
 	if err := h.cfg.Accounts.ChangePassword(r.Context(), p, r.PostFormValue("current_password"), r.PostFormValue("new_password")); err != nil {
 		return h.accountForm(w, r, s, p, "password", err)
 	}
@@ -167,19 +167,11 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, s *stat
 	return redirect(w, r, "/account/password?changed=1")
 }
 
-func (h *Handler) emailPage(w http.ResponseWriter, r *http.Request, s *state) error {
-	p, ok := h.signedIn(w, r, s)
-	if !ok {
-		return nil
-	}
+func (h *Handler) emailPage(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error {
 	return h.accountForm(w, r, s, p, "email", nil)
 }
 
-func (h *Handler) changeEmail(w http.ResponseWriter, r *http.Request, s *state) error {
-	p, ok := h.signedIn(w, r, s)
-	if !ok {
-		return nil
-	}
+func (h *Handler) changeEmail(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error {
 	patch := service.ProfilePatch{Email: set(r, "email")}
 	if pw := r.PostFormValue("current_password"); pw != "" {
 		patch.CurrentPassword = service.Optional[string]{Set: true, Value: &pw}
@@ -190,22 +182,14 @@ func (h *Handler) changeEmail(w http.ResponseWriter, r *http.Request, s *state) 
 	return redirect(w, r, "/account/email?pending=1")
 }
 
-func (h *Handler) resendVerification(w http.ResponseWriter, r *http.Request, s *state) error {
-	p, ok := h.signedIn(w, r, s)
-	if !ok {
-		return nil
-	}
+func (h *Handler) resendVerification(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error {
 	if err := h.cfg.Accounts.ResendVerification(r.Context(), p.User.ID); err != nil {
 		return h.accountForm(w, r, s, p, "email", err)
 	}
 	return redirect(w, r, "/account/email?resent=1")
 }
 
-func (h *Handler) identitiesPage(w http.ResponseWriter, r *http.Request, s *state) error {
-	p, ok := h.signedIn(w, r, s)
-	if !ok {
-		return nil
-	}
+func (h *Handler) identitiesPage(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error {
 	return h.identities(w, r, s, p, nil)
 }
 
@@ -233,22 +217,14 @@ func (h *Handler) identities(w http.ResponseWriter, r *http.Request, s *state, p
 	return h.render(w, r, status, "identities", v)
 }
 
-func (h *Handler) unlinkIdentity(w http.ResponseWriter, r *http.Request, s *state) error {
-	p, ok := h.signedIn(w, r, s)
-	if !ok {
-		return nil
-	}
+func (h *Handler) unlinkIdentity(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error {
 	if err := h.cfg.Users.UnlinkIdentity(r.Context(), p.User.ID, r.PathValue("provider")); err != nil {
 		return h.identities(w, r, s, p, err)
 	}
 	return redirect(w, r, "/account/identities?unlinked=1")
 }
 
-func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request, s *state) error {
-	p, ok := h.signedIn(w, r, s)
-	if !ok {
-		return nil
-	}
+func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error {
 	v, err := h.accountView(r, s, p)
 	if err != nil {
 		return err
@@ -302,11 +278,7 @@ func deviceOf(ua *string) string {
 	return s
 }
 
-func (h *Handler) revokeSession(w http.ResponseWriter, r *http.Request, s *state) error {
-	p, ok := h.signedIn(w, r, s)
-	if !ok {
-		return nil
-	}
+func (h *Handler) revokeSession(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return service.ErrNotFound
@@ -321,11 +293,7 @@ func (h *Handler) revokeSession(w http.ResponseWriter, r *http.Request, s *state
 	return redirect(w, r, "/account/sessions?revoked=1")
 }
 
-func (h *Handler) signOutEverywhere(w http.ResponseWriter, r *http.Request, s *state) error {
-	p, ok := h.signedIn(w, r, s)
-	if !ok {
-		return nil
-	}
+func (h *Handler) signOutEverywhere(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error {
 	if err := h.cfg.Accounts.SignOutEverywhere(r.Context(), p); err != nil {
 		return err
 	}
@@ -333,11 +301,7 @@ func (h *Handler) signOutEverywhere(w http.ResponseWriter, r *http.Request, s *s
 	return redirect(w, r, "/signin?signed_out=1")
 }
 
-func (h *Handler) export(w http.ResponseWriter, r *http.Request, s *state) error {
-	p, ok := h.signedIn(w, r, s)
-	if !ok {
-		return nil
-	}
+func (h *Handler) export(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error {
 	b, err := h.cfg.Export(r.Context(), p.User.ID)
 	if err != nil {
 		return err
@@ -352,11 +316,7 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request, s *state) error
 // deletes an account.
 const deleteWord = "delete my account"
 
-func (h *Handler) deletePage(w http.ResponseWriter, r *http.Request, s *state) error {
-	p, ok := h.signedIn(w, r, s)
-	if !ok {
-		return nil
-	}
+func (h *Handler) deletePage(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error {
 	v, err := h.accountView(r, s, p)
 	if err != nil {
 		return err
@@ -365,11 +325,7 @@ func (h *Handler) deletePage(w http.ResponseWriter, r *http.Request, s *state) e
 	return h.render(w, r, http.StatusOK, "delete", v)
 }
 
-func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request, s *state) error {
-	p, ok := h.signedIn(w, r, s)
-	if !ok {
-		return nil
-	}
+func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error {
 	if strings.TrimSpace(strings.ToLower(r.PostFormValue("confirm"))) != deleteWord {
 		v, err := h.accountView(r, s, p)
 		if err != nil {
