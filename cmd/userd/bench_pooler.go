@@ -184,7 +184,7 @@ func benchPoolerDirectory(ctx context.Context, cfg config.Config, direct, pooled
 			}
 			admin := service.NewAdmin(db, "IN", key)
 			r, err := callLoop(ctx, concurrency, d, func(ctx context.Context) error {
-				_, err := admin.ListUsers(ctx, service.UserFilter{}, service.PageRequest{})
+				_, err := admin.ListUsers(ctx, service.Console(), service.UserFilter{}, service.PageRequest{})
 				return err
 			})
 			db.Close()

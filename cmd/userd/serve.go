@@ -319,7 +319,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 		Redirects: redirects,
 		Insecure:  cfg.Dev() && strings.HasPrefix(cfg.PublicURL, "http://"),
 		Client:    httpapi.ClientOf,
-		Export:    func(ctx context.Context, id int64) ([]byte, error) { return h.ExportDocument(ctx, id) },
+		Export:    h.ExportDocument,
 	})
 	h = httpapi.New(httpapi.Deps{
 		Pages:             site.Register,
