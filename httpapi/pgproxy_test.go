@@ -23,13 +23,13 @@ type pgProxy struct {
 	ln     net.Listener
 	target string
 
-	mu      sync.Mutex
-	cond    *sync.Cond
-	stalled bool // listener connections forward nothing
-	refused bool // new listener connections are closed
+	mu       sync.Mutex
+	cond     *sync.Cond
+	stalled  bool // listener connections forward nothing
+	refused  bool // new listener connections are closed
 	refusals int  // listener connections closed on connect so far
-	closed  bool
-	ports   []int // local ports of the server connections of listeners
+	closed   bool
+	ports    []int // local ports of the server connections of listeners
 }
 
 // newPGProxy proxies the server of dbURL on a loopback port until the test
