@@ -25,12 +25,13 @@ type pgProxy struct {
 	ln     net.Listener
 	target string
 
-	mu      sync.Mutex
-	cond    *sync.Cond
-	stalled bool // listener connections forward nothing
-	refused bool // new listener connections are closed
-	closed  bool
-	ports   []int // local ports of the server connections of listeners
+	mu       sync.Mutex
+	cond     *sync.Cond
+	stalled  bool // listener connections forward nothing
+	refused  bool // new listener connections are closed
+	refusals int  // listener connections closed on connect so far
+	closed   bool
+	ports    []int // local ports of the server connections of listeners
 }
 
 // newPGProxy proxies the PostgreSQL server of dbURL on a loopback port
@@ -93,6 +94,13 @@ func (p *pgProxy) refuse(on bool) {
 	p.mu.Lock()
 	p.refused = on
 	p.mu.Unlock()
+}
+
+// refusedCount is how many listener connections refuse closed so far.
+func (p *pgProxy) refusedCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.refusals
 }
 
 // listenerPID is the backend of the change listener that connected
@@ -167,6 +175,9 @@ func (p *pgProxy) serve(client net.Conn) {
 					refused := p.refused
 					if a, ok := server.LocalAddr().(*net.TCPAddr); ok && !refused {
 						p.ports = append(p.ports, a.Port)
+					}
+					if refused {
+						p.refusals++
 					}
 					p.mu.Unlock()
 					if refused {
