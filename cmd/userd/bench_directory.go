@@ -131,8 +131,14 @@ func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdou
 	if deep.Cursor, err = admin.UserListCursor(service.UserFilter{}, at); err != nil {
 		return err
 	}
-	first := func() error { _, err := admin.ListUsers(ctx, service.Console(), service.UserFilter{}, page); return err }
-	keyset := func() error { _, err := admin.ListUsers(ctx, service.Console(), service.UserFilter{}, deep); return err }
+	first := func() error {
+		_, err := admin.ListUsers(ctx, service.Console(), service.UserFilter{}, page)
+		return err
+	}
+	keyset := func() error {
+		_, err := admin.ListUsers(ctx, service.Console(), service.UserFilter{}, deep)
+		return err
+	}
 	offset := func() error { _, err := bench.DirectoryOffsetPage(ctx, depth, *limit); return err }
 
 	// Both keyset pages must be the pages OFFSET returns.
