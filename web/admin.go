@@ -31,20 +31,20 @@ func (h *Handler) adminRoutes() map[string]pageFunc {
 		return nil
 	}
 	return map[string]pageFunc{
-		"GET /admin":                          h.staff(service.PermListUsers, h.overviewPage),
-		"GET /admin/users":                    h.staff(service.PermListUsers, h.usersPage),
-		"GET /admin/users/{id}":               h.staff(service.PermListUsers, h.userPage),
-		"GET /admin/users/{id}/{action}":      h.staff(service.PermManageUsers, h.userActionPage),
-		"POST /admin/users/{id}/{action}":     h.staff(service.PermManageUsers, h.userAction),
-		"GET /admin/orgs":                     h.staff(service.PermManageOrganizations, h.orgsPage),
-		"GET /admin/orgs/{id}":                h.staff(service.PermManageOrganizations, h.orgPage),
-		"POST /admin/orgs/{id}/plan":          h.staff(service.PermManageOrganizations, h.orgPlan),
-		"GET /admin/audit":                    h.staff(service.PermReadAudit, h.auditPage),
-		"GET /admin/webhooks":                 h.staff(service.PermManageWebhooks, h.webhooksPage),
-		"POST /admin/webhooks":                h.staff(service.PermManageWebhooks, h.addWebhook),
-		"GET /admin/webhooks/{id}":            h.staff(service.PermManageWebhooks, h.webhookPage),
-		"GET /admin/webhooks/{id}/{action}":   h.staff(service.PermManageWebhooks, h.webhookActionPage),
-		"POST /admin/webhooks/{id}/{action}":  h.staff(service.PermManageWebhooks, h.webhookAction),
+		"GET /admin":                         h.staff(service.PermListUsers, h.overviewPage),
+		"GET /admin/users":                   h.staff(service.PermListUsers, h.usersPage),
+		"GET /admin/users/{id}":              h.staff(service.PermListUsers, h.userPage),
+		"GET /admin/users/{id}/{action}":     h.staff(service.PermManageUsers, h.userActionPage),
+		"POST /admin/users/{id}/{action}":    h.staff(service.PermManageUsers, h.userAction),
+		"GET /admin/orgs":                    h.staff(service.PermManageOrganizations, h.orgsPage),
+		"GET /admin/orgs/{id}":               h.staff(service.PermManageOrganizations, h.orgPage),
+		"POST /admin/orgs/{id}/plan":         h.staff(service.PermManageOrganizations, h.orgPlan),
+		"GET /admin/audit":                   h.staff(service.PermReadAudit, h.auditPage),
+		"GET /admin/webhooks":                h.staff(service.PermManageWebhooks, h.webhooksPage),
+		"POST /admin/webhooks":               h.staff(service.PermManageWebhooks, h.addWebhook),
+		"GET /admin/webhooks/{id}":           h.staff(service.PermManageWebhooks, h.webhookPage),
+		"GET /admin/webhooks/{id}/{action}":  h.staff(service.PermManageWebhooks, h.webhookActionPage),
+		"POST /admin/webhooks/{id}/{action}": h.staff(service.PermManageWebhooks, h.webhookAction),
 	}
 }
 

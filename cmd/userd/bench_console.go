@@ -74,7 +74,7 @@ func benchConsole(ctx context.Context, cfg config.Config, args []string, stdout 
 		return err
 	}
 	yes, no := true, false
-	q, phone := "user_1", directoryPhone(*users/3)[3:] // a common prefix; a phone's last ten digits
+	q, phone := "user_1", directoryPhone(*users / 3)[3:] // a common prefix; a phone's last ten digits
 	pages := []struct {
 		name string
 		f    service.UserFilter
@@ -163,4 +163,3 @@ func benchConsole(ctx context.Context, cfg config.Config, args []string, stdout 
 	fmt.Fprintf(stdout, "every directory page under %s at p50\n", consoleBar)
 	return nil
 }
-
