@@ -35,12 +35,18 @@ if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
 fi
 pgbouncer_bin=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
 
-bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
+# The server binaries: the newest /usr/lib/postgresql/*/bin that has
+# initdb (a newer client-only version has a bin directory without it),
+# else initdb on the PATH.
+bin=
+for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V); do
+	if [ -x "$d/initdb" ] && [ -x "$d/pg_basebackup" ]; then bin=$d; fi
+done
+if [ -z "$bin" ]; then
 	if command -v initdb >/dev/null 2>&1; then
 		bin=$(dirname "$(command -v initdb)")
 	else
-		echo "no PostgreSQL server binaries (initdb) found under /usr/lib/postgresql/*/bin" >&2
+		echo "no PostgreSQL server binaries (initdb) under /usr/lib/postgresql/*/bin or on the PATH: install the PostgreSQL server" >&2
 		exit 1
 	fi
 fi

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,12 +46,12 @@ type PlanCount struct {
 // OverviewDays is how many days of sign-ups Overview counts.
 const OverviewDays = 30
 
-// Overview counts the user base for viewer, who must hold PermListUsers,
-// as of now. It reads every live user once: its cost grows with the user
+// Overview counts the user base for by, who must hold PermListUsers, as
+// of now. It reads every live user once: its cost grows with the user
 // base (see docs/admin.md).
 // Errors: forbidden, db_unavailable.
-func (a *Admin) Overview(ctx context.Context, viewer User, now time.Time) (Overview, error) {
-	if err := a.allowed(ctx, viewer.ID, PermListUsers); err != nil {
+func (a *Admin) Overview(ctx context.Context, by Principal, now time.Time) (Overview, error) {
+	if err := by.may(PermListUsers); err != nil {
 		return Overview{}, err
 	}
 	today := now.UTC().Truncate(24 * time.Hour)
@@ -85,24 +86,6 @@ func (a *Admin) Overview(ctx context.Context, viewer User, now time.Time) (Overv
 		}
 		return o, nil
 	})
-}
-
-// allowed checks that user callerID is a live, active user whose role, as
-// stored now, holds p.
-// Errors: forbidden.
-func (a *Admin) allowed(ctx context.Context, callerID int64, p Permission) error {
-	return allowedNow(ctx, a.db.q, callerID, p)
-}
-
-func allowedNow(ctx context.Context, q *dbgen.Queries, callerID int64, p Permission) error {
-	u, err := query(ctx, q.UserGetByID, callerID)
-	if err != nil {
-		return notFoundAs(err, ErrForbidden)
-	}
-	if !userFromRow(u).Usable() || !Role(u.Role).Can(p) {
-		return ErrForbidden
-	}
-	return nil
 }
 
 // phoneQuery is a directory search that is a phone number: digits with
@@ -158,13 +141,54 @@ func (a *Admin) listUsersWide(ctx context.Context, f UserFilter, after Cursor, n
 }
 
 // UserGroups returns the names of every group user id belongs to, for
-// viewer, who must hold PermListUsers.
+// by, who must hold PermListUsers.
 // Errors: forbidden, db_unavailable.
-func (a *Admin) UserGroups(ctx context.Context, viewer User, id int64) ([]string, error) {
-	if err := a.allowed(ctx, viewer.ID, PermListUsers); err != nil {
+func (a *Admin) UserGroups(ctx context.Context, by Principal, id int64) ([]string, error) {
+	if err := by.may(PermListUsers); err != nil {
 		return nil, err
 	}
 	return query(ctx, a.db.q.UserGroupNames, id)
+}
+
+// cursorUserSessions is the cursor kind of another user's sessions.
+const cursorUserSessions = "user_sessions"
+
+// UserSessions returns one keyset page of user id's live sessions, newest
+// first, for by, who must see the private view of others
+// (PermSeePrivate). The cursor is bound to the user.
+// Errors: forbidden, validation_failed (limit), invalid_cursor,
+// db_unavailable.
+func (a *Admin) UserSessions(ctx context.Context, by Principal, id int64, page PageRequest) (Page[Session], error) {
+	if err := by.may(PermSeePrivate); err != nil {
+		return Page[Session]{}, err
+	}
+	p, err := a.cursors.startPage(cursorUserSessions, []byte(strconv.FormatInt(id, 10)), page)
+	if err != nil {
+		return Page[Session]{}, err
+	}
+	return readPage(p, func(after Cursor, n int32) ([]dbgen.Session, error) {
+		return query(ctx, a.db.q.SessionListLiveByUser, dbgen.SessionListLiveByUserParams{
+			UserID: id, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
+		})
+	}, sessionFromRow)
+}
+
+// UserIdentities lists the external logins linked to user id, for by, who
+// must see the private view of others (PermSeePrivate).
+// Errors: forbidden, db_unavailable.
+func (a *Admin) UserIdentities(ctx context.Context, by Principal, id int64) ([]Identity, error) {
+	if err := by.may(PermSeePrivate); err != nil {
+		return nil, err
+	}
+	rows, err := query(ctx, a.db.q.IdentityListByUser, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Identity, len(rows))
+	for i, r := range rows {
+		out[i] = identityFromRow(r)
+	}
+	return out, nil
 }
 
 // cursorOrgs is the cursor kind of the organization list.
@@ -183,12 +207,12 @@ type OrgSummary struct {
 func (o OrgSummary) keyset() Cursor { return Cursor{CreatedAt: o.CreatedAt, ID: o.ID} }
 
 // List returns one page of every organization, newest first, whose name
-// starts with q case-insensitively (nil: all), for viewerID, who must be a
+// starts with q case-insensitively (nil: all), for by, who must be a
 // platform admin (PermManageOrganizations).
 // Errors: forbidden, validation_failed (q, limit), invalid_cursor,
 // db_unavailable.
-func (o *Orgs) List(ctx context.Context, viewerID int64, q *string, page PageRequest) (Page[OrgSummary], error) {
-	if err := allowedNow(ctx, o.db.q, viewerID, PermManageOrganizations); err != nil {
+func (o *Orgs) List(ctx context.Context, by Principal, q *string, page PageRequest) (Page[OrgSummary], error) {
+	if err := by.may(PermManageOrganizations); err != nil {
 		return Page[OrgSummary]{}, err
 	}
 	var v validation
@@ -238,25 +262,25 @@ func (o *Orgs) Plans(ctx context.Context) ([]Plan, error) {
 // lockManaged locks the admin rows and the target as an admin action on
 // another account does (lockForChange, losing no admin) and returns the
 // target's row.
-// Errors: forbidden (yourself, or the actor is not an active admin),
+// Errors: forbidden (yourself, or by may not manage users now),
 // not_found.
-func lockManaged(ctx context.Context, q *dbgen.Queries, actorID, targetID int64) (dbgen.User, error) {
-	if actorID == targetID {
+func lockManaged(ctx context.Context, q *dbgen.Queries, by Principal, targetID int64) (dbgen.User, error) {
+	if by.is(targetID) {
 		return dbgen.User{}, ErrForbidden
 	}
-	return lockForChange(ctx, q, actorID, targetID, func(bool) bool { return false })
+	return lockForChange(ctx, q, by, targetID, func(bool) bool { return false })
 }
 
-// RevokeSessionsOf revokes, as admin actorID, session sessionID of user
+// RevokeSessionsOf revokes, for by (PermManageUsers), session sessionID of user
 // targetID, or every session of theirs when sessionID is 0 (reason
 // revoked_by_admin): their refresh tokens, access tokens and browser
 // cookies stop working at once. Audited as admin.sessions_revoked with
 // the count. It returns how many sessions it revoked.
 // Errors: forbidden (yourself: sign out from your account instead, or the
 // actor is not an active admin), not_found, db_unavailable.
-func (a *Accounts) RevokeSessionsOf(ctx context.Context, actorID, targetID, sessionID int64) (int64, error) {
+func (a *Accounts) RevokeSessionsOf(ctx context.Context, by Principal, targetID, sessionID int64) (int64, error) {
 	return inTxV(ctx, a.db, func(q *dbgen.Queries) (int64, error) {
-		if _, err := lockManaged(ctx, q, actorID, targetID); err != nil {
+		if _, err := lockManaged(ctx, q, by, targetID); err != nil {
 			return 0, err
 		}
 		var n int64
@@ -276,26 +300,26 @@ func (a *Accounts) RevokeSessionsOf(ctx context.Context, actorID, targetID, sess
 			}
 			details["session_id"] = sessionID
 		}
-		return n, audit(ctx, q, &actorID, &targetID, "admin.sessions_revoked", details)
+		return n, audit(ctx, q, by.actor(), &targetID, "admin.sessions_revoked", details)
 	})
 }
 
-// SendResetFor mails, as admin actorID, a password-reset link to user
+// SendResetFor mails, for by (PermManageUsers), a password-reset link to user
 // targetID's address, as a forgot-password request does (SendReset: not
 // to a deactivated account, at most MailsPerHour). Audited as
 // admin.reset_link_sent.
 // Errors: forbidden, not_found, validation_failed (email: the user has
 // none), db_unavailable.
-func (a *Accounts) SendResetFor(ctx context.Context, actorID, targetID int64) error {
+func (a *Accounts) SendResetFor(ctx context.Context, by Principal, targetID int64) error {
 	email, err := inTxV(ctx, a.db, func(q *dbgen.Queries) (string, error) {
-		u, err := lockManaged(ctx, q, actorID, targetID)
+		u, err := lockManaged(ctx, q, by, targetID)
 		if err != nil {
 			return "", err
 		}
 		if u.Email == nil {
 			return "", Invalid(FieldError{Field: "email", Message: "the user has no email address"})
 		}
-		return *u.Email, audit(ctx, q, &actorID, &targetID, "admin.reset_link_sent", nil)
+		return *u.Email, audit(ctx, q, by.actor(), &targetID, "admin.reset_link_sent", nil)
 	})
 	if err != nil {
 		return err
@@ -303,26 +327,29 @@ func (a *Accounts) SendResetFor(ctx context.Context, actorID, targetID int64) er
 	return a.SendReset(ctx, email)
 }
 
-// ResendVerificationFor mails, as admin actorID, a new verification link
-// to user targetID (ResendVerification: nothing when the address is
-// verified already). Audited as admin.verification_resent.
+// ResendVerificationFor mails, for by (PermManageUsers), a new
+// verification link to user targetID, as ResendVerification does (nothing
+// when the address is verified already, at most MailsPerHour). Audited as
+// admin.verification_resent.
 // Errors: forbidden, not_found, validation_failed (email: none),
 // db_unavailable.
-func (a *Accounts) ResendVerificationFor(ctx context.Context, actorID, targetID int64) error {
-	err := inTx(ctx, a.db, func(q *dbgen.Queries) error {
-		u, err := lockManaged(ctx, q, actorID, targetID)
+func (a *Accounts) ResendVerificationFor(ctx context.Context, by Principal, targetID int64) error {
+	return inTx(ctx, a.db, func(q *dbgen.Queries) error {
+		u, err := lockManaged(ctx, q, by, targetID)
 		if err != nil {
 			return err
 		}
 		if u.Email == nil {
 			return Invalid(FieldError{Field: "email", Message: "the user has no email address"})
 		}
-		return audit(ctx, q, &actorID, &targetID, "admin.verification_resent", nil)
+		if err := audit(ctx, q, by.actor(), &targetID, "admin.verification_resent", nil); err != nil {
+			return err
+		}
+		if u.EmailVerified {
+			return nil
+		}
+		return a.mailToken(ctx, q, u.ID, *u.Email, purposeEmailVerification, a.VerifyTTL)
 	})
-	if err != nil {
-		return err
-	}
-	return a.ResendVerification(ctx, targetID)
 }
 
 // Reconfirm checks that p is present at the keyboard for a destructive

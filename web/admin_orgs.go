@@ -21,7 +21,7 @@ func (h *Handler) orgsPage(w http.ResponseWriter, r *http.Request, s *state, p s
 	page := &orgsPage{}
 	v := h.consoleView(r, s, p, page)
 	v.Form["q"] = r.URL.Query().Get("q")
-	list, err := h.cfg.Orgs.List(r.Context(), p.User.ID, optString(r.URL.Query(), "q"), pageOf(r))
+	list, err := h.cfg.Orgs.List(r.Context(), p, optString(r.URL.Query(), "q"), pageOf(r))
 	if err != nil {
 		return consoleFail(w, v, err, func(status int) error { return h.render(w, r, status, "admin_orgs", v) })
 	}
@@ -49,11 +49,11 @@ func (h *Handler) orgView(r *http.Request, s *state, p service.Principal) (*view
 	if err != nil {
 		return nil, err
 	}
-	org, err := h.cfg.Orgs.Get(r.Context(), p.User.ID, id)
+	org, err := h.cfg.Orgs.Get(r.Context(), p, id)
 	if err != nil {
 		return nil, err
 	}
-	groups, err := h.cfg.Orgs.Groups(r.Context(), p.User.ID, id)
+	groups, err := h.cfg.Orgs.Groups(r.Context(), p, id)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func (h *Handler) orgPlan(w http.ResponseWriter, r *http.Request, s *state, p se
 		return err
 	}
 	id := v.Data["C"].(console).Page.(*orgPage).Org.ID
-	if _, err := h.cfg.Orgs.SetPlan(r.Context(), p.User.ID, id, r.PostFormValue("plan")); err != nil {
+	if _, err := h.cfg.Orgs.SetPlan(r.Context(), p, id, r.PostFormValue("plan")); err != nil {
 		v.Form["plan"] = r.PostFormValue("plan")
 		return consoleFail(w, v, err, func(status int) error { return h.render(w, r, status, "admin_org", v) })
 	}
@@ -110,7 +110,7 @@ func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, s *state, p 
 	if len(v.Errors) > 0 {
 		return h.render(w, r, http.StatusUnprocessableEntity, "admin_audit", v)
 	}
-	list, err := h.cfg.Admin.AuditEvents(r.Context(), f, pageOf(r))
+	list, err := h.cfg.Admin.AuditEvents(r.Context(), p, f, pageOf(r))
 	if err != nil {
 		return consoleFail(w, v, err, func(status int) error { return h.render(w, r, status, "admin_audit", v) })
 	}
@@ -136,7 +136,7 @@ func (h *Handler) webhooksView(r *http.Request, s *state, p service.Principal) (
 	if h.cfg.Webhooks == nil {
 		return nil, nil, service.ErrNotFound
 	}
-	eps, err := h.cfg.Webhooks.Endpoints(r.Context(), &p.User)
+	eps, err := h.cfg.Webhooks.Endpoints(r.Context(), p)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -163,7 +163,7 @@ func (h *Handler) addWebhook(w http.ResponseWriter, r *http.Request, s *state, p
 	if len(events) == 0 {
 		events = []string{"*"}
 	}
-	ep, secret, err := h.cfg.Webhooks.AddEndpoint(r.Context(), &p.User, strings.TrimSpace(r.PostFormValue("url")), events)
+	ep, secret, err := h.cfg.Webhooks.AddEndpoint(r.Context(), p, strings.TrimSpace(r.PostFormValue("url")), events)
 	v, page, verr := h.webhooksView(r, s, p)
 	if verr != nil {
 		return verr
@@ -194,7 +194,7 @@ func (h *Handler) webhookView(r *http.Request, s *state, p service.Principal) (*
 	if err != nil {
 		return nil, nil, err
 	}
-	ep, err := h.cfg.Webhooks.Endpoint(r.Context(), &p.User, id)
+	ep, err := h.cfg.Webhooks.Endpoint(r.Context(), p, id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -207,7 +207,7 @@ func (h *Handler) webhookPage(w http.ResponseWriter, r *http.Request, s *state, 
 	if err != nil {
 		return err
 	}
-	list, err := h.cfg.Webhooks.Deliveries(r.Context(), &p.User, page.E.ID, pageOf(r))
+	list, err := h.cfg.Webhooks.Deliveries(r.Context(), p, page.E.ID, pageOf(r))
 	if err != nil {
 		if e, ok := service.ErrorOf(err); ok && e.Code == service.CodeInvalidCursor {
 			return redirect(w, r, r.URL.Path)
@@ -237,7 +237,7 @@ func (h *Handler) webhookAction(w http.ResponseWriter, r *http.Request, s *state
 	}
 	switch r.PathValue("action") {
 	case "rotate":
-		ep, secret, err := h.cfg.Webhooks.RotateSecret(r.Context(), &p.User, page.E.ID)
+		ep, secret, err := h.cfg.Webhooks.RotateSecret(r.Context(), p, page.E.ID)
 		if err != nil {
 			return err
 		}
@@ -245,7 +245,7 @@ func (h *Handler) webhookAction(w http.ResponseWriter, r *http.Request, s *state
 		v.Notice = "The secret is rotated. Copy the new one now: it is not shown again. The old one also signs for a day."
 		return h.render(w, r, http.StatusOK, "admin_webhook", v)
 	case "remove":
-		if err := h.cfg.Webhooks.RemoveEndpoint(r.Context(), &p.User, page.E.ID); err != nil {
+		if err := h.cfg.Webhooks.RemoveEndpoint(r.Context(), p, page.E.ID); err != nil {
 			return err
 		}
 		return redirect(w, r, "/admin/webhooks?"+url.Values{"done": {"removed"}}.Encode())

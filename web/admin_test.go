@@ -105,13 +105,13 @@ func TestBrowserAdminConsole(t *testing.T) {
 	s := newSite(t)
 	s.member("admin", "email", "root@example.com", "username", "root")
 	target := s.member("user", "email", "ravi@example.com", "username", "ravi.k", "phone", "+91 98765 43210")
-	owner := s.member("user", "email", "owner@example.com", "username", "northwind.owner")
+	s.member("user", "email", "owner@example.com", "username", "northwind.owner")
 	ctx := context.Background()
-	org, err := s.orgs.Create(ctx, owner, "Northwind")
+	org, err := s.orgs.Create(ctx, s.as("owner@example.com"), "Northwind")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.orgs.Invite(ctx, owner, org.ID, "invitee@example.com", nil); err != nil {
+	if _, err := s.orgs.Invite(ctx, s.as("owner@example.com"), org.ID, "invitee@example.com", nil); err != nil {
 		t.Fatal(err)
 	}
 	token := s.apiToken("ravi@example.com")

@@ -58,14 +58,14 @@ func signupChart(days []service.DayCount) chart {
 }
 
 func (h *Handler) overviewPage(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error {
-	o, err := h.cfg.Admin.Overview(r.Context(), p.User, time.Now())
+	o, err := h.cfg.Admin.Overview(r.Context(), p, time.Now())
 	if err != nil {
 		return err
 	}
 	page := overviewPage{O: o, Chart: signupChart(o.SignupsByDay), Audit: p.User.Role.Can(service.PermReadAudit)}
 	if page.Audit {
 		limit := 20
-		events, err := h.cfg.Admin.AuditEvents(r.Context(), service.AuditFilter{}, service.PageRequest{Limit: &limit})
+		events, err := h.cfg.Admin.AuditEvents(r.Context(), p, service.AuditFilter{}, service.PageRequest{Limit: &limit})
 		if err != nil {
 			return err
 		}
@@ -96,7 +96,7 @@ func (h *Handler) usersPage(w http.ResponseWriter, r *http.Request, s *state, p 
 		return h.render(w, r, http.StatusUnprocessableEntity, "admin_users", v)
 	}
 	f.OrganizationID = org
-	list, err := h.cfg.Admin.ListUsers(r.Context(), f, pageOf(r))
+	list, err := h.cfg.Admin.ListUsers(r.Context(), p, f, pageOf(r))
 	if err != nil {
 		if e, ok := service.ErrorOf(err); ok && e.Code == service.CodeInvalidCursor {
 			return redirect(w, r, r.URL.Path)
@@ -135,33 +135,33 @@ func (h *Handler) userPage(w http.ResponseWriter, r *http.Request, s *state, p s
 // userDetail reads what the user page shows of user id to p: the private
 // parts only when the service shows p the private view.
 func (h *Handler) userDetail(ctx context.Context, p service.Principal, id int64) (*userPage, error) {
-	prof, err := h.cfg.Admin.Profile(ctx, p.User, id)
+	prof, err := h.cfg.Admin.Profile(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}
 	u := prof.User
 	page := &userPage{U: u, Private: prof.Private, Manage: p.User.Role.Can(service.PermManageUsers) && u.ID != p.User.ID}
 	if u.OrganizationID != nil && p.User.Role.Can(service.PermManageOrganizations) {
-		org, err := h.cfg.Orgs.Get(ctx, p.User.ID, *u.OrganizationID)
+		org, err := h.cfg.Orgs.Get(ctx, p, *u.OrganizationID)
 		if err != nil && !errors.Is(err, service.ErrNotFound) {
 			return nil, err
 		}
 		page.OrgName = org.Name
 	}
-	if page.Groups, err = h.cfg.Admin.UserGroups(ctx, p.User, id); err != nil {
+	if page.Groups, err = h.cfg.Admin.UserGroups(ctx, p, id); err != nil {
 		return nil, err
 	}
 	if h.cfg.Social != nil {
-		if page.Follows, err = h.cfg.Social.Stats(ctx, p.User, id); err != nil {
+		if page.Follows, err = h.cfg.Social.Stats(ctx, p, id); err != nil {
 			return nil, err
 		}
 	}
 	if prof.Private {
-		if page.Identities, err = h.cfg.Users.Identities(ctx, id); err != nil {
+		if page.Identities, err = h.cfg.Admin.UserIdentities(ctx, p, id); err != nil {
 			return nil, err
 		}
 		limit := 50
-		sessions, err := h.cfg.Accounts.Sessions(ctx, id, service.PageRequest{Limit: &limit})
+		sessions, err := h.cfg.Admin.UserSessions(ctx, p, id, service.PageRequest{Limit: &limit})
 		if err != nil {
 			return nil, err
 		}
@@ -169,7 +169,7 @@ func (h *Handler) userDetail(ctx context.Context, p service.Principal, id int64)
 	}
 	if page.Audit = p.User.Role.Can(service.PermReadAudit); page.Audit {
 		limit := 20
-		events, err := h.cfg.Admin.AuditEvents(ctx, service.AuditFilter{TargetUserID: &id}, service.PageRequest{Limit: &limit})
+		events, err := h.cfg.Admin.AuditEvents(ctx, p, service.AuditFilter{TargetUserID: &id}, service.PageRequest{Limit: &limit})
 		if err != nil {
 			return nil, err
 		}
@@ -210,7 +210,7 @@ var userActs = map[string]userAct{
 			return name(u) + " will be signed out everywhere at once and cannot sign in or use the API until reactivated. Their data stays."
 		},
 		Do: func(h *Handler, ctx context.Context, p service.Principal, u service.User, _ *http.Request) (string, error) {
-			_, err := h.cfg.Admin.SetActive(ctx, p.User.ID, u.ID, false)
+			_, err := h.cfg.Admin.SetActive(ctx, p, u.ID, false)
 			return "deactivated", err
 		},
 	},
@@ -218,7 +218,7 @@ var userActs = map[string]userAct{
 		Title: "Reactivate", Button: "Reactivate",
 		What: func(u service.User) string { return name(u) + " will be able to sign in again." },
 		Do: func(h *Handler, ctx context.Context, p service.Principal, u service.User, _ *http.Request) (string, error) {
-			_, err := h.cfg.Admin.SetActive(ctx, p.User.ID, u.ID, true)
+			_, err := h.cfg.Admin.SetActive(ctx, p, u.ID, true)
 			return "reactivated", err
 		},
 	},
@@ -236,7 +236,7 @@ var userActs = map[string]userAct{
 				}
 				artist = &n
 			}
-			_, err := h.cfg.Admin.SetRole(ctx, p.User.ID, u.ID, service.Role(r.PostFormValue("role")), artist)
+			_, err := h.cfg.Admin.SetRole(ctx, p, u.ID, service.Role(r.PostFormValue("role")), artist)
 			return "role", err
 		},
 	},
@@ -246,7 +246,7 @@ var userActs = map[string]userAct{
 			return "A link to choose a new password goes to " + deref(u.Email) + ". The current password keeps working until the link is used."
 		},
 		Do: func(h *Handler, ctx context.Context, p service.Principal, u service.User, _ *http.Request) (string, error) {
-			return "reset", h.cfg.Accounts.SendResetFor(ctx, p.User.ID, u.ID)
+			return "reset", h.cfg.Accounts.SendResetFor(ctx, p, u.ID)
 		},
 	},
 	"verification": {
@@ -255,7 +255,7 @@ var userActs = map[string]userAct{
 			return "A new link to confirm " + deref(u.Email) + " goes to that address."
 		},
 		Do: func(h *Handler, ctx context.Context, p service.Principal, u service.User, _ *http.Request) (string, error) {
-			return "verification", h.cfg.Accounts.ResendVerificationFor(ctx, p.User.ID, u.ID)
+			return "verification", h.cfg.Accounts.ResendVerificationFor(ctx, p, u.ID)
 		},
 	},
 	"revoke-sessions": {
@@ -264,7 +264,7 @@ var userActs = map[string]userAct{
 			return "Every session of " + name(u) + " ends at once, API and browser: they must sign in again."
 		},
 		Do: func(h *Handler, ctx context.Context, p service.Principal, u service.User, r *http.Request) (string, error) {
-			_, err := h.cfg.Accounts.RevokeSessionsOf(ctx, p.User.ID, u.ID, 0)
+			_, err := h.cfg.Accounts.RevokeSessionsOf(ctx, p, u.ID, 0)
 			return "revoked", err
 		},
 	},
@@ -278,7 +278,7 @@ var userActs = map[string]userAct{
 			if err != nil || sid <= 0 {
 				return "", service.ErrNotFound
 			}
-			_, err = h.cfg.Accounts.RevokeSessionsOf(ctx, p.User.ID, u.ID, sid)
+			_, err = h.cfg.Accounts.RevokeSessionsOf(ctx, p, u.ID, sid)
 			return "revoked", err
 		},
 	},
@@ -291,7 +291,7 @@ var userActs = map[string]userAct{
 			if strings.TrimSpace(r.PostFormValue("confirm")) != name(u) {
 				return "", service.Invalid(service.FieldError{Field: "confirm", Message: "type the username exactly: " + name(u)})
 			}
-			return "deleted", h.cfg.Users.Delete(ctx, u.ID, p.User.ID)
+			return "deleted", h.cfg.Users.Delete(ctx, p, u.ID)
 		},
 	},
 }
@@ -317,7 +317,7 @@ func (h *Handler) actionView(r *http.Request, s *state, p service.Principal) (*v
 	if err != nil {
 		return nil, nil, err
 	}
-	prof, err := h.cfg.Admin.Profile(r.Context(), p.User, id)
+	prof, err := h.cfg.Admin.Profile(r.Context(), p, id)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -88,7 +88,7 @@ func newSite(t testing.TB, opts ...siteOption) *site {
 	s.hooks = service.NewWebhooks(s.db, service.WebhookConfig{AllowPrivate: true}, cursorKey, log)
 	wc := web.Config{
 		Log: log, Accounts: s.accounts, Users: users, Orgs: s.orgs, Client: httpapi.ClientOf,
-		Export: func(ctx context.Context, id int64) ([]byte, error) { return api.ExportDocument(ctx, id) },
+		Export: func(ctx context.Context, by service.Principal) ([]byte, error) { return api.ExportDocument(ctx, by) },
 		Admin:  admin, Social: social, Webhooks: s.hooks,
 	}
 	for _, o := range opts {

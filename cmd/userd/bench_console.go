@@ -66,7 +66,7 @@ func benchConsole(ctx context.Context, cfg config.Config, args []string, stdout 
 	if err != nil {
 		return err
 	}
-	viewer := service.User{ID: viewerID, Role: service.RoleAdmin, IsActive: true}
+	viewer := service.Principal{User: service.User{ID: viewerID, Role: service.RoleAdmin, IsActive: true}}
 	const limit = 25 // the console's page size
 	depth := *users - limit
 	at, err := bench.DirectoryPosition(ctx, depth-1)
@@ -100,7 +100,7 @@ func benchConsole(ctx context.Context, cfg config.Config, args []string, stdout 
 			return err
 		}
 		list := func(req service.PageRequest) func(int) error {
-			return func(int) error { _, err := admin.ListUsers(ctx, p.f, req); return err }
+			return func(int) error { _, err := admin.ListUsers(ctx, viewer, p.f, req); return err }
 		}
 		a, b, err := measurePair(3, *iterations, list(first), list(deep))
 		if err != nil {
@@ -119,14 +119,14 @@ func benchConsole(ctx context.Context, cfg config.Config, args []string, stdout 
 			return err
 		}
 		n := 20
-		_, err := admin.AuditEvents(ctx, service.AuditFilter{TargetUserID: &target}, service.PageRequest{Limit: &n})
+		_, err := admin.AuditEvents(ctx, viewer, service.AuditFilter{TargetUserID: &target}, service.PageRequest{Limit: &n})
 		return err
 	}
 	orgPage := func(int) error {
-		if _, err := orgs.Get(ctx, viewerID, orgID); err != nil {
+		if _, err := orgs.Get(ctx, viewer, orgID); err != nil {
 			return err
 		}
-		_, err := orgs.Groups(ctx, viewerID, orgID)
+		_, err := orgs.Groups(ctx, viewer, orgID)
 		return err
 	}
 	userLat, orgLat, err := measurePair(3, *iterations, userPage, orgPage)
