@@ -319,7 +319,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 		Redirects: redirects,
 		Insecure:  cfg.Dev() && strings.HasPrefix(cfg.PublicURL, "http://"),
 		Client:    httpapi.ClientOf,
-		Export:    h.ExportDocument,
+		Export:    func(ctx context.Context, by service.Principal) ([]byte, error) { return h.ExportDocument(ctx, by) },
 	})
 	h = httpapi.New(httpapi.Deps{
 		Pages:             site.Register,
