@@ -61,7 +61,7 @@ func (s *Server) getMe(w http.ResponseWriter, r *http.Request) error {
 	h := w.Header()
 	h["Etag"] = m.etagHeader
 	h["Cache-Control"] = meCacheControl
-	if etagMatches(r.Header.Get("If-None-Match"), m.etag) {
+	if etagMatches(headerValue(r.Header, "If-None-Match"), m.etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}

@@ -39,11 +39,15 @@ func NewAdmin(db *DB, defaultRegion string, cursorKey []byte) *Admin {
 }
 
 // UserFilter narrows the directory; nil fields do not filter. Q is a
-// case-insensitive prefix of the username, email, first or last name.
+// case-insensitive prefix of the username, email, first or last name, or,
+// when it is a phone number of ten digits or more, the last ten digits of
+// the phone (listUsersWide).
 type UserFilter struct {
-	Role     *string
-	IsActive *bool
-	Q        *string
+	Role           *string
+	IsActive       *bool
+	Q              *string
+	EmailVerified  *bool
+	OrganizationID *int64
 }
 
 // maxQuery bounds a directory search prefix (the longest searchable
@@ -61,12 +65,19 @@ func (f UserFilter) normalize() (UserFilter, error) {
 		// prefix_upper_bound has no successor for the last code point.
 		v.add("q", "must not end in U+10FFFF")
 	}
+	if f.OrganizationID != nil && *f.OrganizationID <= 0 {
+		v.add("organization_id", "must be a positive integer")
+	}
 	return f, v.err()
 }
 
 // bind is the canonical form of the filters that a cursor is bound to.
 func (f UserFilter) bind() []byte {
-	b, _ := json.Marshal([]any{f.Role, f.IsActive, f.Q}) // cannot fail: strings and bools
+	bind := []any{f.Role, f.IsActive, f.Q}
+	if f.EmailVerified != nil || f.OrganizationID != nil {
+		bind = append(bind, f.EmailVerified, f.OrganizationID)
+	}
+	b, _ := json.Marshal(bind) // cannot fail: strings, bools and numbers
 	return b
 }
 
@@ -113,6 +124,9 @@ func (a *Admin) UserListCursor(f UserFilter, p Cursor) (string, error) {
 // listUsers picks the query whose index serves the filter combination;
 // it reads from the replica when one is fresh enough (readV).
 func (a *Admin) listUsers(ctx context.Context, f UserFilter, after Cursor, n int32) ([]dbgen.User, error) {
+	if f.wide() {
+		return a.listUsersWide(ctx, f, after, n)
+	}
 	if f.Q != nil {
 		return readTxV(ctx, a.db, func(q *dbgen.Queries) ([]dbgen.User, error) {
 			if err := q.UserSearchForceCustomPlan(ctx); err != nil {

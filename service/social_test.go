@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/userd/userd/dburl"
+	"github.com/userd/userd/pgtest"
 	"github.com/userd/userd/service"
 )
 
@@ -540,13 +541,16 @@ func TestSocialRace(t *testing.T) {
 
 // deadlocks closes pool and returns the deadlocks its database counted.
 // A backend reports its statistics at exit at the latest, so this waits
-// for the pool's backends to be gone first.
+// for every other backend of the database to be gone first: the pool's,
+// and through a pooler the pooler's server connections, which it is asked
+// to close. It counts on the server itself, not through the pooler.
 func deadlocks(t *testing.T, pool *pgxpool.Pool) int64 {
 	t.Helper()
 	ctx := context.Background()
 	connString := pool.Config().ConnString()
 	pool.Close()
-	conn, err := pgx.Connect(ctx, connString)
+	pgtest.ReleasePooled(t, connString)
+	conn, err := dburl.Connect(ctx, pgtest.DirectURL(t, connString))
 	if err != nil {
 		t.Fatal(err)
 	}
