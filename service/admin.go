@@ -35,10 +35,7 @@ type Admin struct {
 // that signs page cursors; every instance serving one database must share
 // it. NewAdmin panics when cursorKey is shorter than 16 bytes.
 func NewAdmin(db *DB, defaultRegion string, cursorKey []byte) *Admin {
-	if len(cursorKey) < 16 {
-		panic("service.NewAdmin: cursor key shorter than 16 bytes")
-	}
-	return &Admin{db: db, defaultRegion: defaultRegion, cursors: cursorCodec{key: slices.Clone(cursorKey)}, LookupsPerMinute: 60}
+	return &Admin{db: db, defaultRegion: defaultRegion, cursors: newCursorCodec("NewAdmin", cursorKey), LookupsPerMinute: 60}
 }
 
 // UserFilter narrows the directory; nil fields do not filter. Q is a
@@ -237,7 +234,7 @@ func (a *Admin) lookupEmail(ctx context.Context, raw string) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	r, err := query(ctx, a.db.q.UserGetByEmail, email)
+	r, err := a.db.q.UserGetByEmail(ctx, email)
 	if err != nil {
 		return User{}, err
 	}
@@ -327,7 +324,7 @@ func (a *Admin) SetRole(ctx context.Context, by Principal, targetID int64, role 
 		if err != nil {
 			return User{}, err
 		}
-		if Role(cur.Role) == role && int64PtrEq(cur.ArtistID, artistID) {
+		if Role(cur.Role) == role && ptrEq(cur.ArtistID, artistID) {
 			return userFromRow(cur), nil
 		}
 		r, err := q.UserSetRole(ctx, dbgen.UserSetRoleParams{ID: targetID, Role: string(role), ArtistID: artistID})
@@ -350,8 +347,6 @@ func (a *Admin) SetRole(ctx context.Context, by Principal, targetID int64, role 
 		return userFromRow(r), nil
 	})
 }
-
-func int64PtrEq(a, b *int64) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
 
 // SetActive deactivates (active false) or reactivates user targetID.
 // Deactivation revokes every session at once; the user's access tokens are

@@ -147,7 +147,7 @@ func (a *Admin) UserGroups(ctx context.Context, by Principal, id int64) ([]strin
 	if err := by.may(PermListUsers); err != nil {
 		return nil, err
 	}
-	return query(ctx, a.db.q.UserGroupNames, id)
+	return a.db.q.UserGroupNames(ctx, id)
 }
 
 // cursorUserSessions is the cursor kind of another user's sessions.
@@ -167,7 +167,7 @@ func (a *Admin) UserSessions(ctx context.Context, by Principal, id int64, page P
 		return Page[Session]{}, err
 	}
 	return readPage(p, func(after Cursor, n int32) ([]dbgen.Session, error) {
-		return query(ctx, a.db.q.SessionListLiveByUser, dbgen.SessionListLiveByUserParams{
+		return a.db.q.SessionListLiveByUser(ctx, dbgen.SessionListLiveByUserParams{
 			UserID: id, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 		})
 	}, sessionFromRow)
@@ -180,7 +180,7 @@ func (a *Admin) UserIdentities(ctx context.Context, by Principal, id int64) ([]I
 	if err := by.may(PermSeePrivate); err != nil {
 		return nil, err
 	}
-	rows, err := query(ctx, a.db.q.IdentityListByUser, id)
+	rows, err := a.db.q.IdentityListByUser(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +229,7 @@ func (o *Orgs) List(ctx context.Context, by Principal, q *string, page PageReque
 		return Page[OrgSummary]{}, err
 	}
 	return readPage(p, func(after Cursor, n int32) ([]dbgen.OrgListRow, error) {
-		return query(ctx, o.db.q.OrgList, dbgen.OrgListParams{Q: q, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
+		return o.db.q.OrgList(ctx, dbgen.OrgListParams{Q: q, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n})
 	}, func(r dbgen.OrgListRow) OrgSummary {
 		return OrgSummary{
 			ID: r.Organization.ID, Name: r.Organization.Name, Plan: r.Organization.Plan,
@@ -248,7 +248,7 @@ type Plan struct {
 // Plans returns every plan, smallest seat limit first.
 // Errors: db_unavailable.
 func (o *Orgs) Plans(ctx context.Context) ([]Plan, error) {
-	rows, err := query(ctx, func(ctx context.Context, _ struct{}) ([]dbgen.Plan, error) { return o.db.q.PlanList(ctx) }, struct{}{})
+	rows, err := o.db.q.PlanList(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -352,15 +352,15 @@ func (a *Accounts) ResendVerificationFor(ctx context.Context, by Principal, targ
 	})
 }
 
-// Reconfirm checks that p is present at the keyboard for a destructive
-// action: p's session began at most within ago (a recent sign-in), or pw
+// Reconfirm checks that by is present at the keyboard for a destructive
+// action: by's session began at most within ago (a recent sign-in), or pw
 // is the account's password. An account without a password is confirmed
 // by its sign-in alone.
 // Errors: validation_failed (current_password: missing or wrong),
 // rate_limited, overloaded.
-func (a *Accounts) Reconfirm(ctx context.Context, p Principal, pw string, within time.Duration) error {
-	if p.SessionID != 0 && pw == "" {
-		began, err := query(ctx, a.db.q.SessionCreatedAt, dbgen.SessionCreatedAtParams{ID: p.SessionID, UserID: p.User.ID})
+func (a *Accounts) Reconfirm(ctx context.Context, by Principal, pw string, within time.Duration) error {
+	if by.SessionID != 0 && pw == "" {
+		began, err := a.db.q.SessionCreatedAt(ctx, dbgen.SessionCreatedAtParams{ID: by.SessionID, UserID: by.User.ID})
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
@@ -372,6 +372,6 @@ func (a *Accounts) Reconfirm(ctx context.Context, p Principal, pw string, within
 	if pw != "" {
 		current = &pw
 	}
-	_, err := a.confirmPassword(ctx, p.User.ID, current, "is required: sign in again, or confirm with your password")
+	_, err := a.confirmPassword(ctx, by.User.ID, current, "is required: sign in again, or confirm with your password")
 	return err
 }

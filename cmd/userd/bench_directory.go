@@ -15,7 +15,7 @@ import (
 )
 
 // maxDepthRatio bounds the keyset page at depth against the first page
-// (SPEC §7: a page at depth 1,000,000 costs about what the first costs).
+// (docs/benchmarks.md: a page at depth 1,000,000 costs about what the first costs).
 const maxDepthRatio = 1.5
 
 // offsetRuns bounds the OFFSET measurement, which reads the whole index
