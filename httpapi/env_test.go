@@ -264,7 +264,7 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 	orgs := service.NewOrgs(db, "http://userd.test", e.cursorKey)
 	social := service.NewSocial(db, e.cursorKey)
 	e.hooks = service.NewWebhooks(db, service.WebhookConfig{AllowPrivate: true, Poll: 20 * time.Millisecond, Schedule: []time.Duration{20 * time.Millisecond}}, e.cursorKey, log)
-	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Avatars: service.NewAvatars(db), Webhooks: e.hooks, Ready: db.Ready(migrate.Check), PoolStats: db.Stats, PublicURL: issuer, TrustedProxies: e.trusted, DBTimeout: e.dbTimeout, CORSOrigins: e.cors})
+	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Avatars: service.NewAvatars(db), Webhooks: e.hooks, OAuth: service.NewOAuth(db, accounts), Ready: db.Ready(migrate.Check), PoolStats: db.Stats, PublicURL: issuer, TrustedProxies: e.trusted, DBTimeout: e.dbTimeout, CORSOrigins: e.cors})
 	return h, accounts, outbox
 }
 

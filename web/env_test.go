@@ -38,6 +38,7 @@ type site struct {
 	accounts *service.Accounts
 	orgs     *service.Orgs
 	outbox   *service.Outbox
+	oauth    *service.OAuth
 	mail     *smtptest.Server
 }
 
@@ -71,6 +72,7 @@ func newSite(t testing.TB, opts ...siteOption) *site {
 	_, _ = rand.Read(cursorKey)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s.accounts = service.NewAccounts(s.db, service.AccountsConfig{Keys: keys, Hasher: hasher, Issuer: s.url, Audience: "userd", PublicURL: s.url, DefaultRegion: "IN"})
+	s.oauth = service.NewOAuth(s.db, s.accounts)
 	local := service.NewLocalVerifier(keys, s.url, "userd")
 	users := service.NewUsers(s.db, "IN", "")
 	users.UseAccounts(s.accounts)
@@ -84,7 +86,7 @@ func newSite(t testing.TB, opts ...siteOption) *site {
 
 	var api *httpapi.Server
 	wc := web.Config{
-		Log: log, Accounts: s.accounts, Users: users, Orgs: s.orgs, Client: httpapi.ClientOf,
+		Log: log, Accounts: s.accounts, Users: users, Orgs: s.orgs, Client: httpapi.ClientOf, OAuth: s.oauth,
 		Export: func(ctx context.Context, id int64) ([]byte, error) { return api.ExportDocument(ctx, id) },
 	}
 	for _, o := range opts {
@@ -95,6 +97,7 @@ func newSite(t testing.TB, opts ...siteOption) *site {
 		Log: log, Auth: service.NewAuth(s.db, service.AuthConfig{DefaultRegion: "IN", Local: local, LocalIssuer: s.url}),
 		Users: users, Accounts: s.accounts, Admin: service.NewAdmin(s.db, "IN", cursorKey), Orgs: s.orgs,
 		Social: service.NewSocial(s.db, cursorKey), Avatars: service.NewAvatars(s.db), PublicURL: s.url, Pages: pages.Register,
+		OAuth: s.oauth,
 	})
 	s.srv.Config.Handler = api
 	s.srv.StartTLS()

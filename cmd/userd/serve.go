@@ -313,7 +313,9 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 	// The pages call the API server for the data export's document; it
 	// exists by the time a page is served.
 	var h *httpapi.Server
+	oauth := service.NewOAuth(db, accts)
 	site := web.New(web.Config{
+		OAuth: oauth,
 		Log: log, Accounts: accts, Users: users, Orgs: orgs, Templates: pages,
 		Brand:     web.Brand{Name: cfg.Brand.Name, Color: cfg.Brand.Color, LogoURL: cfg.Brand.LogoURL},
 		Redirects: redirects,
@@ -332,6 +334,8 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 		Social:            social,
 		Avatars:           service.NewAvatars(db).LimitDecoding(cfg.Limits.ImageConcurrency),
 		Webhooks:          hooks,
+		OAuth:             oauth,
+		NoPasswordGrant:   !cfg.PasswordGrant,
 		Ready:             db.Ready(migrate.Check),
 		Warnings:          warnings,
 		PoolStats:         db.Stats,
