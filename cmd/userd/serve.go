@@ -315,8 +315,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 	var h *httpapi.Server
 	oauth := service.NewOAuth(db, accts)
 	site := web.New(web.Config{
-		OAuth: oauth,
-		Log:   log, Accounts: accts, Users: users, Orgs: orgs, Templates: pages,
+		Log: log, Accounts: accts, Users: users, Orgs: orgs, Templates: pages, OAuth: oauth,
 		Brand:     web.Brand{Name: cfg.Brand.Name, Color: cfg.Brand.Color, LogoURL: cfg.Brand.LogoURL},
 		Redirects: redirects,
 		Insecure:  cfg.Dev() && strings.HasPrefix(cfg.PublicURL, "http://"),
