@@ -281,8 +281,7 @@ type clientListView struct {
 }
 
 func (s *Server) listClients(q req) (clientListView, error) {
-	caller := q.caller().User
-	cs, err := s.oauth.Clients(q.Context(), &caller)
+	cs, err := s.oauth.Clients(q.Context(), q.caller())
 	out := clientListView{Items: make([]clientView, len(cs))}
 	for i, c := range cs {
 		out.Items[i] = viewClient(c)
@@ -301,8 +300,7 @@ type clientBody struct {
 }
 
 func (s *Server) addClient(q req, b clientBody) (clientSecretView, error) {
-	caller := q.caller().User
-	c, secret, err := s.oauth.AddClient(q.Context(), &caller, service.NewOAuthClient{
+	c, secret, err := s.oauth.AddClient(q.Context(), q.caller(), service.NewOAuthClient{
 		Name: b.Name, RedirectURIs: b.RedirectURIs, PostLogoutRedirectURIs: b.PostLogoutRedirectURIs,
 		Public: b.Public, FirstParty: b.FirstParty, GrantTypes: b.GrantTypes, Scopes: b.Scopes,
 	})
@@ -314,13 +312,11 @@ func (s *Server) addClient(q req, b clientBody) (clientSecretView, error) {
 }
 
 func (s *Server) getClient(q req) (clientView, error) {
-	caller := q.caller().User
-	return then(viewClient)(s.oauth.Client(q.Context(), &caller, q.PathValue("client_id")))
+	return then(viewClient)(s.oauth.Client(q.Context(), q.caller(), q.PathValue("client_id")))
 }
 
 func (s *Server) removeClient(q req) (none, error) {
-	caller := q.caller().User
-	return done(s.oauth.RemoveClient(q.Context(), &caller, q.PathValue("client_id")))
+	return done(s.oauth.RemoveClient(q.Context(), q.caller(), q.PathValue("client_id")))
 }
 
 type clientSecretOnlyView struct {
@@ -329,7 +325,6 @@ type clientSecretOnlyView struct {
 }
 
 func (s *Server) rotateClientSecret(q req) (clientSecretOnlyView, error) {
-	caller := q.caller().User
-	secret, err := s.oauth.RotateClientSecret(q.Context(), &caller, q.PathValue("client_id"))
+	secret, err := s.oauth.RotateClientSecret(q.Context(), q.caller(), q.PathValue("client_id"))
 	return clientSecretOnlyView{ClientID: q.PathValue("client_id"), ClientSecret: secret}, err
 }

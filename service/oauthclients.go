@@ -72,21 +72,15 @@ func oauthClientFromRow(r dbgen.OauthClient) OAuthClient {
 	}
 }
 
-// mayManageClients checks that caller (nil: the operator at the console)
-// is an active platform admin.
+// The management methods of clients take the caller right after ctx: an
+// active platform admin (PermManageClients), or Console() for the
+// operator at the command line (`userd clients …`).
+
+// mayManageClients checks that by may manage clients, on by's row as the
+// database has it now.
 // Errors: forbidden.
-func (o *OAuth) mayManageClients(ctx context.Context, caller *User) error {
-	if caller == nil {
-		return nil
-	}
-	u, err := query(ctx, o.db.q.UserGetByID, caller.ID)
-	if err != nil {
-		return notFoundAs(err, ErrForbidden)
-	}
-	if !userFromRow(u).Usable() || !Role(u.Role).Can(PermManageClients) {
-		return ErrForbidden
-	}
-	return nil
+func (o *OAuth) mayManageClients(ctx context.Context, by Principal) error {
+	return mapDBError(mayNow(ctx, o.db.q, by, PermManageClients))
 }
 
 // checkRedirectURI reports what is wrong with a redirect URI to register:
@@ -180,8 +174,8 @@ func newClientSecret() (string, []byte, error) {
 // AddClient registers a client and returns it with its secret ("" for a
 // public client), which is shown this once.
 // Errors: forbidden, validation_failed.
-func (o *OAuth) AddClient(ctx context.Context, caller *User, in NewOAuthClient) (OAuthClient, string, error) {
-	if err := o.mayManageClients(ctx, caller); err != nil {
+func (o *OAuth) AddClient(ctx context.Context, by Principal, in NewOAuthClient) (OAuthClient, string, error) {
+	if err := o.mayManageClients(ctx, by); err != nil {
 		return OAuthClient{}, "", err
 	}
 	in, err := checkClient(in)
@@ -208,7 +202,7 @@ func (o *OAuth) AddClient(ctx context.Context, caller *User, in NewOAuthClient) 
 		if err != nil {
 			return r, err
 		}
-		return r, audit(ctx, q, actorOf(caller), nil, "oauth.client_added", map[string]any{"client_id": r.ID, "public": r.Public, "first_party": r.FirstParty})
+		return r, audit(ctx, q, by.actor(), nil, "oauth.client_added", map[string]any{"client_id": r.ID, "public": r.Public, "first_party": r.FirstParty})
 	})
 	if err != nil {
 		return OAuthClient{}, "", err
@@ -218,8 +212,8 @@ func (o *OAuth) AddClient(ctx context.Context, caller *User, in NewOAuthClient) 
 
 // Clients lists the clients, oldest first.
 // Errors: forbidden.
-func (o *OAuth) Clients(ctx context.Context, caller *User) ([]OAuthClient, error) {
-	if err := o.mayManageClients(ctx, caller); err != nil {
+func (o *OAuth) Clients(ctx context.Context, by Principal) ([]OAuthClient, error) {
+	if err := o.mayManageClients(ctx, by); err != nil {
 		return nil, err
 	}
 	rows, err := query(ctx, func(ctx context.Context, _ struct{}) ([]dbgen.OauthClient, error) { return o.db.q.OAuthClientList(ctx) }, struct{}{})
@@ -235,8 +229,8 @@ func (o *OAuth) Clients(ctx context.Context, caller *User) ([]OAuthClient, error
 
 // Client returns client id.
 // Errors: forbidden, not_found.
-func (o *OAuth) Client(ctx context.Context, caller *User, id string) (OAuthClient, error) {
-	if err := o.mayManageClients(ctx, caller); err != nil {
+func (o *OAuth) Client(ctx context.Context, by Principal, id string) (OAuthClient, error) {
+	if err := o.mayManageClients(ctx, by); err != nil {
 		return OAuthClient{}, err
 	}
 	r, err := query(ctx, o.db.q.OAuthClientGet, id)
@@ -246,8 +240,8 @@ func (o *OAuth) Client(ctx context.Context, caller *User, id string) (OAuthClien
 // RemoveClient deletes client id; its codes, consents and sessions (and
 // so its refresh and access tokens) go with it.
 // Errors: forbidden, not_found.
-func (o *OAuth) RemoveClient(ctx context.Context, caller *User, id string) error {
-	if err := o.mayManageClients(ctx, caller); err != nil {
+func (o *OAuth) RemoveClient(ctx context.Context, by Principal, id string) error {
+	if err := o.mayManageClients(ctx, by); err != nil {
 		return err
 	}
 	return inTx(ctx, o.db, func(q *dbgen.Queries) error {
@@ -258,15 +252,15 @@ func (o *OAuth) RemoveClient(ctx context.Context, caller *User, id string) error
 		if n == 0 {
 			return ErrNotFound
 		}
-		return audit(ctx, q, actorOf(caller), nil, "oauth.client_removed", map[string]any{"client_id": id})
+		return audit(ctx, q, by.actor(), nil, "oauth.client_removed", map[string]any{"client_id": id})
 	})
 }
 
 // RotateClientSecret gives confidential client id a new secret and
 // returns it (shown this once); the old one stops working at once.
 // Errors: forbidden, not_found (no such confidential client).
-func (o *OAuth) RotateClientSecret(ctx context.Context, caller *User, id string) (string, error) {
-	if err := o.mayManageClients(ctx, caller); err != nil {
+func (o *OAuth) RotateClientSecret(ctx context.Context, by Principal, id string) (string, error) {
+	if err := o.mayManageClients(ctx, by); err != nil {
 		return "", err
 	}
 	secret, hash, err := newClientSecret()
@@ -281,7 +275,7 @@ func (o *OAuth) RotateClientSecret(ctx context.Context, caller *User, id string)
 		if n == 0 {
 			return ErrNotFound
 		}
-		return audit(ctx, q, actorOf(caller), nil, "oauth.client_secret_rotated", map[string]any{"client_id": id})
+		return audit(ctx, q, by.actor(), nil, "oauth.client_secret_rotated", map[string]any{"client_id": id})
 	})
 	return secret, err
 }

@@ -285,7 +285,7 @@ func TestOIDCServiceClients(t *testing.T) {
 	status, body := s.oauthPost("/oauth/introspect", url.Values{"token": {at}}, svc.id, "wrong")
 	expectOAuth(t, status, body, http.StatusUnauthorized, "invalid_client")
 	// A new secret: the old one stops working.
-	secret, err := s.oauth.RotateClientSecret(t.Context(), nil, svc.id)
+	secret, err := s.oauth.RotateClientSecret(t.Context(), service.Console(), svc.id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func (s *site) newRP(t *testing.T, in service.NewOAuthClient) *rp {
 	}
 	in.RedirectURIs = append(in.RedirectURIs, r.cb.URL+"/callback")
 	in.PostLogoutRedirectURIs = append(in.PostLogoutRedirectURIs, r.cb.URL+"/bye")
-	c, secret, err := s.oauth.AddClient(context.Background(), nil, in)
+	c, secret, err := s.oauth.AddClient(context.Background(), service.Console(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,5 +366,70 @@ func TestOIDCBrowserFlow(t *testing.T) {
 	}
 	if _, err := app.conf.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
 		t.Fatal("the refresh token works after disconnecting the app")
+	}
+}
+
+// A verified address reaches the ID token and userinfo (POSTed, the token
+// in the form); login_hint fills in the sign-in form; max_age older than
+// the sign-in, like prompt=login, asks for a new one, and auth_time says
+// when it was.
+func TestOIDCClaimsAndFreshness(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	b := s.browser()
+	b.signUp("claims@example.com")
+	link := s.link("claims@example.com", "/verify-email")
+	expectRedirect(t, b.post("/verify-email", url.Values{"token": {strings.TrimPrefix(link, "/verify-email?token=")}}), "/account?confirmed=1")
+	app := s.newRP(t, service.NewOAuthClient{Name: "Claims app", FirstParty: true})
+	ctx := s.ctx()
+	v := oauth2.GenerateVerifier()
+
+	got := app.authorize(b, app.conf.AuthCodeURL("s1", oauth2.S256ChallengeOption(v), oidc.Nonce("n1")), "claims@example.com", true)
+	tok, err := app.conf.Exchange(ctx, got.Get("code"), oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		Email         string `json:"email"`
+		EmailVerified bool   `json:"email_verified"`
+		AuthTime      int64  `json:"auth_time"`
+	}
+	if err := app.verifyID(tok, "n1").Claims(&claims); err != nil || claims.Email != "claims@example.com" || !claims.EmailVerified {
+		t.Fatalf("ID token: got %+v (%v), want the verified address", claims, err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, s.url+"/oauth/userinfo", strings.NewReader(url.Values{"access_token": {tok.AccessToken}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := s.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info map[string]any
+	err = json.NewDecoder(res.Body).Decode(&info)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK || info["email"] != "claims@example.com" || info["email_verified"] != true {
+		t.Fatalf("POST /oauth/userinfo: got %d %v (%v)", res.StatusCode, info, err)
+	}
+
+	// login_hint, signed out: the sign-in form comes filled in.
+	anon := s.browser()
+	p := anon.get(s.local(app.conf.AuthCodeURL("s2", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("login_hint", "claims@example.com"))))
+	expectPage(t, anon.get(expectFound(t, p, "/signin?")), http.StatusOK, `value="claims@example.com"`)
+
+	// max_age=1 two seconds after the sign-in: sign in again, then a code
+	// whose ID token has the new auth_time.
+	time.Sleep(2 * time.Second)
+	p = b.get(s.local(app.conf.AuthCodeURL("s3", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("max_age", "1"))))
+	back := query(t, expectFound(t, p, "/signin?")).Get("redirect_to")
+	expectRedirect(t, b.post("/signin", url.Values{"identifier": {"claims@example.com"}, "password": {testPassword}, "redirect_to": {back}}), back)
+	got = query(t, expectFound(t, b.get(back), app.cb.URL+"/callback?"))
+	tok2, err := app.conf.Exchange(ctx, got.Get("code"), oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again struct {
+		AuthTime int64 `json:"auth_time"`
+	}
+	if err := app.verifyID(tok2, "").Claims(&again); err != nil || again.AuthTime <= claims.AuthTime {
+		t.Fatalf("after max_age: auth_time %d, want later than %d (%v)", again.AuthTime, claims.AuthTime, err)
 	}
 }

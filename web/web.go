@@ -53,7 +53,7 @@ type Config struct {
 	// as the API reads it: login limits and session records use it.
 	Client func(*http.Request) service.Client
 	// Export is the caller's data export as the JSON API answers it.
-	Export func(ctx context.Context, userID int64) ([]byte, error)
+	Export func(ctx context.Context, by service.Principal) ([]byte, error)
 	// OAuth is the OpenID provider whose browser side the pages serve
 	// (/oauth/authorize, /oauth/logout, connected apps); nil: none.
 	OAuth *service.OAuth

@@ -74,7 +74,7 @@ userd clients remove 3Zb1tq0kY0cNfQ2uMZmW9g`,
 				in.GrantTypes = strings.Split(grants, ",")
 			}
 			run = func(ctx context.Context, o *service.OAuth, out io.Writer) error {
-				c, secret, err := o.AddClient(ctx, nil, in)
+				c, secret, err := o.AddClient(ctx, service.Console(), in)
 				if err != nil {
 					return err
 				}
@@ -89,7 +89,7 @@ userd clients remove 3Zb1tq0kY0cNfQ2uMZmW9g`,
 				return err
 			}
 			run = func(ctx context.Context, o *service.OAuth, out io.Writer) error {
-				cs, err := o.Clients(ctx, nil)
+				cs, err := o.Clients(ctx, service.Console())
 				if err != nil {
 					return err
 				}
@@ -111,13 +111,13 @@ userd clients remove 3Zb1tq0kY0cNfQ2uMZmW9g`,
 			id := args[0]
 			run = func(ctx context.Context, o *service.OAuth, out io.Writer) error {
 				if sub == "remove" {
-					if err := o.RemoveClient(ctx, nil, id); err != nil {
+					if err := o.RemoveClient(ctx, service.Console(), id); err != nil {
 						return err
 					}
 					_, err := fmt.Fprintf(out, "removed client %s\n", id)
 					return err
 				}
-				secret, err := o.RotateClientSecret(ctx, nil, id)
+				secret, err := o.RotateClientSecret(ctx, service.Console(), id)
 				if err != nil {
 					return err
 				}
