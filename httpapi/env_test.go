@@ -200,9 +200,9 @@ type env struct {
 	// noPasswordGrant turns the password grant off in the next instance
 	// (USERD_PASSWORD_GRANT=off).
 	noPasswordGrant bool
-	log       *slog.Logger      // the logger of the next instance; nil: text to nowhere
-	mail      *smtptest.Server  // where the outbox delivers mail
-	hooks     *service.Webhooks // webhook delivery of the last instance (loopback allowed)
+	log             *slog.Logger      // the logger of the next instance; nil: text to nowhere
+	mail            *smtptest.Server  // where the outbox delivers mail
+	hooks           *service.Webhooks // webhook delivery of the last instance (loopback allowed)
 }
 
 type envOption func(*idp.Config)
