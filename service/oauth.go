@@ -124,7 +124,7 @@ func (o *OAuth) CheckAuthorization(ctx context.Context, r AuthorizationRequest) 
 	if r.ClientID == "" {
 		return a, false, oauthErr(ErrOAuthInvalidRequest, "client_id is missing")
 	}
-	row, err := query(ctx, o.db.q.OAuthClientGet, r.ClientID)
+	row, err := o.db.q.OAuthClientGet(ctx, r.ClientID)
 	if err != nil {
 		if errorIsNotFound(err) {
 			return a, false, oauthErr(ErrOAuthInvalidRequest, "unknown client_id")
@@ -236,7 +236,7 @@ type AuthContext struct {
 // hosted pages, begun at its sign-in with a password.
 // Errors: invalid_token (the session ended meanwhile).
 func (o *OAuth) BrowserAuthContext(ctx context.Context, p Principal) (AuthContext, error) {
-	began, err := query(ctx, o.db.q.SessionCreatedAt, dbgen.SessionCreatedAtParams{ID: p.SessionID, UserID: p.User.ID})
+	began, err := o.db.q.SessionCreatedAt(ctx, dbgen.SessionCreatedAtParams{ID: p.SessionID, UserID: p.User.ID})
 	if err != nil {
 		return AuthContext{}, notFoundAs(err, ErrInvalidToken)
 	}
@@ -253,7 +253,7 @@ func (o *OAuth) NeedsConsent(ctx context.Context, p Principal, a Authorization) 
 	if a.PromptConsent {
 		return true, nil
 	}
-	c, err := query(ctx, o.db.q.OAuthConsentGet, dbgen.OAuthConsentGetParams{UserID: p.User.ID, ClientID: a.Client.ID})
+	c, err := o.db.q.OAuthConsentGet(ctx, dbgen.OAuthConsentGetParams{UserID: p.User.ID, ClientID: a.Client.ID})
 	if errorIsNotFound(err) {
 		return true, nil
 	}
@@ -290,7 +290,7 @@ func (o *OAuth) IssueCode(ctx context.Context, p Principal, a Authorization, ac 
 	if err != nil {
 		return "", err
 	}
-	err = exec(ctx, o.db.q.OAuthCodeCreate, dbgen.OAuthCodeCreateParams{
+	err = o.db.q.OAuthCodeCreate(ctx, dbgen.OAuthCodeCreateParams{
 		CodeHash: hash, ClientID: a.Client.ID, UserID: p.User.ID, RedirectUri: a.RedirectURI, Scopes: a.Scopes,
 		Nonce: strOrNil(a.Nonce), CodeChallenge: strOrNil(a.Challenge), AuthTime: ac.AuthTime, Amr: ac.AMR, Acr: ac.ACR,
 		TtlSeconds: o.CodeTTL.Seconds(),
@@ -388,7 +388,7 @@ func (o *OAuth) exchangeCode(ctx context.Context, cl OAuthClient, r TokenRequest
 			return result{}, oauthErr(ErrOAuthInvalidGrant, "the code was issued to another client")
 		case code.UsedAt != nil:
 			if code.SessionID != nil {
-				if err := q.SessionRevoke(ctx, dbgen.SessionRevokeParams{ID: *code.SessionID, Reason: strPtr("code_reused")}); err != nil {
+				if err := q.SessionRevoke(ctx, dbgen.SessionRevokeParams{ID: *code.SessionID, Reason: strPtr("reuse_detected")}); err != nil {
 					return result{}, err
 				}
 			}
@@ -670,7 +670,7 @@ func (o *OAuth) liveAccess(ctx context.Context, token string) (accessClaims, *Us
 	if err != nil {
 		return c, nil, false, nil
 	}
-	s, err := query(ctx, o.db.q.OAuthSessionGet, sid)
+	s, err := o.db.q.OAuthSessionGet(ctx, sid)
 	if errorIsNotFound(err) {
 		return c, nil, false, nil
 	}
@@ -680,7 +680,7 @@ func (o *OAuth) liveAccess(ctx context.Context, token string) (accessClaims, *Us
 	if s.RevokedAt != nil || !s.ExpiresAt.After(time.Now()) || strconv.FormatInt(s.UserID, 10) != c.Subject {
 		return c, nil, false, nil
 	}
-	row, err := query(ctx, o.db.q.UserGetByID, s.UserID)
+	row, err := o.db.q.UserGetByID(ctx, s.UserID)
 	if err != nil {
 		return c, nil, false, notFoundAs(err, ErrInvalidToken)
 	}
@@ -734,7 +734,7 @@ func (o *OAuth) Introspect(ctx context.Context, creds ClientCredentials, token s
 	}
 	mine := func(clientID string) bool { return client.FirstParty || clientID == client.ID }
 	if hash, ok := tokenHash(token); ok {
-		s, err := query(ctx, o.db.q.OAuthSessionByRefreshToken, hash)
+		s, err := o.db.q.OAuthSessionByRefreshToken(ctx, hash)
 		if errorIsNotFound(err) {
 			return Introspection{}, nil
 		}
@@ -767,7 +767,7 @@ func (o *OAuth) Revoke(ctx context.Context, creds ClientCredentials, token strin
 	}
 	var session int64
 	if hash, ok := tokenHash(token); ok {
-		s, err := query(ctx, o.db.q.OAuthSessionByRefreshToken, hash)
+		s, err := o.db.q.OAuthSessionByRefreshToken(ctx, hash)
 		if errorIsNotFound(err) {
 			return nil
 		}
@@ -787,7 +787,7 @@ func (o *OAuth) Revoke(ctx context.Context, creds ClientCredentials, token strin
 		return nil
 	}
 	return inTx(ctx, o.db, func(q *dbgen.Queries) error {
-		return q.SessionRevoke(ctx, dbgen.SessionRevokeParams{ID: session, Reason: strPtr("token_revoked")})
+		return q.SessionRevoke(ctx, dbgen.SessionRevokeParams{ID: session, Reason: strPtr("logout")})
 	})
 }
 
@@ -818,7 +818,7 @@ func (o *OAuth) Logout(ctx context.Context, r LogoutRequest) (redirect string, o
 	if !valid || c.Nonce == nil && c.AtHash == nil || (r.ClientID != "" && r.ClientID != aud) {
 		return "", false, nil
 	}
-	row, err := query(ctx, o.db.q.OAuthClientGet, aud)
+	row, err := o.db.q.OAuthClientGet(ctx, aud)
 	if errorIsNotFound(err) {
 		return "", false, nil
 	}
@@ -860,7 +860,7 @@ type ConnectedApp struct {
 
 // ConnectedApps lists the clients p's user consented to.
 func (o *OAuth) ConnectedApps(ctx context.Context, p Principal) ([]ConnectedApp, error) {
-	rows, err := query(ctx, o.db.q.OAuthConsentListByUser, p.User.ID)
+	rows, err := o.db.q.OAuthConsentListByUser(ctx, p.User.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -872,7 +872,7 @@ func (o *OAuth) ConnectedApps(ctx context.Context, p Principal) ([]ConnectedApp,
 }
 
 // RevokeApp withdraws p's consent to client id and ends the client's
-// sessions of p's user (reason consent_revoked): its tokens stop working.
+// sessions of p's user (reason revoked_by_user): its tokens stop working.
 // Errors: not_found (no consent to that client).
 func (o *OAuth) RevokeApp(ctx context.Context, p Principal, clientID string) error {
 	return inTx(ctx, o.db, func(q *dbgen.Queries) error {
@@ -883,7 +883,7 @@ func (o *OAuth) RevokeApp(ctx context.Context, p Principal, clientID string) err
 		if n == 0 {
 			return ErrNotFound
 		}
-		if _, err := q.OAuthSessionRevokeByClient(ctx, dbgen.OAuthSessionRevokeByClientParams{UserID: p.User.ID, ClientID: &clientID, Reason: strPtr("consent_revoked")}); err != nil {
+		if _, err := q.OAuthSessionRevokeByClient(ctx, dbgen.OAuthSessionRevokeByClientParams{UserID: p.User.ID, ClientID: &clientID, Reason: strPtr("revoked_by_user")}); err != nil {
 			return err
 		}
 		return audit(ctx, q, &p.User.ID, &p.User.ID, "oauth.consent_revoked", map[string]any{"client_id": clientID})

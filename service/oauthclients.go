@@ -216,7 +216,7 @@ func (o *OAuth) Clients(ctx context.Context, by Principal) ([]OAuthClient, error
 	if err := o.mayManageClients(ctx, by); err != nil {
 		return nil, err
 	}
-	rows, err := query(ctx, func(ctx context.Context, _ struct{}) ([]dbgen.OauthClient, error) { return o.db.q.OAuthClientList(ctx) }, struct{}{})
+	rows, err := o.db.q.OAuthClientList(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +233,7 @@ func (o *OAuth) Client(ctx context.Context, by Principal, id string) (OAuthClien
 	if err := o.mayManageClients(ctx, by); err != nil {
 		return OAuthClient{}, err
 	}
-	r, err := query(ctx, o.db.q.OAuthClientGet, id)
+	r, err := o.db.q.OAuthClientGet(ctx, id)
 	return oauthClientFromRow(r), err
 }
 
@@ -295,7 +295,7 @@ func (o *OAuth) authenticateClient(ctx context.Context, creds ClientCredentials)
 	if creds.ID == "" {
 		return dbgen.OauthClient{}, oauthErr(ErrOAuthInvalidClient, "client authentication failed: no client_id")
 	}
-	r, err := query(ctx, o.db.q.OAuthClientGet, creds.ID)
+	r, err := o.db.q.OAuthClientGet(ctx, creds.ID)
 	if err != nil {
 		if noRows(err) || errorIsNotFound(err) {
 			return r, oauthErr(ErrOAuthInvalidClient, "client authentication failed: unknown client")

@@ -57,6 +57,13 @@ type Config struct {
 	// OAuth is the OpenID provider whose browser side the pages serve
 	// (/oauth/authorize, /oauth/logout, connected apps); nil: none.
 	OAuth *service.OAuth
+
+	// The admin console (/admin, admin.go): served when Admin is set.
+	// Social and Webhooks are optional (no follow counts, no webhooks
+	// page without them).
+	Admin    *service.Admin
+	Social   *service.Social
+	Webhooks *service.Webhooks
 }
 
 // Handler serves the pages.
@@ -136,6 +143,9 @@ func (h *Handler) Register(handle func(pattern string, handler http.Handler)) {
 		handle(pattern, h.page(p))
 	}
 	for pattern, p := range h.oauthPages() {
+		handle(pattern, h.page(p))
+	}
+	for pattern, p := range h.adminRoutes() {
 		handle(pattern, h.page(p))
 	}
 }

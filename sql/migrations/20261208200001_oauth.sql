@@ -84,17 +84,7 @@ ALTER TABLE sessions
     ADD CONSTRAINT sessions_client_kind_chk CHECK (client_id IS NULL OR kind = 'api');
 CREATE INDEX sessions_client_idx ON sessions (client_id, user_id) WHERE client_id IS NOT NULL;
 
-ALTER TABLE sessions DROP CONSTRAINT sessions_revoked_reason_chk;
-ALTER TABLE sessions ADD CONSTRAINT sessions_revoked_reason_chk CHECK (revoked_reason = ANY (ARRAY[
-    'logout', 'reuse_detected', 'password_changed', 'password_reset', 'deactivated', 'deleted',
-    'revoked_by_user', 'role_changed', 'address_proven', 'code_reused', 'token_revoked', 'consent_revoked']));
-
 -- migrate:down
-ALTER TABLE sessions DROP CONSTRAINT sessions_revoked_reason_chk;
-UPDATE sessions SET revoked_reason = 'logout' WHERE revoked_reason IN ('code_reused', 'token_revoked', 'consent_revoked');
-ALTER TABLE sessions ADD CONSTRAINT sessions_revoked_reason_chk CHECK (revoked_reason = ANY (ARRAY[
-    'logout', 'reuse_detected', 'password_changed', 'password_reset', 'deactivated', 'deleted',
-    'revoked_by_user', 'role_changed', 'address_proven']));
 DROP INDEX sessions_client_idx;
 ALTER TABLE sessions
     DROP CONSTRAINT sessions_client_kind_chk,
