@@ -156,10 +156,7 @@ func (h *Handler) addWebhook(w http.ResponseWriter, r *http.Request, s *state, p
 	if h.cfg.Webhooks == nil {
 		return service.ErrNotFound
 	}
-	var events []string
-	for _, e := range strings.FieldsFunc(r.PostFormValue("events"), func(r rune) bool { return r == ',' || r == ' ' }) {
-		events = append(events, e)
-	}
+	events := strings.FieldsFunc(r.PostFormValue("events"), func(r rune) bool { return r == ',' || r == ' ' })
 	if len(events) == 0 {
 		events = []string{"*"}
 	}

@@ -149,6 +149,15 @@ func TestBrowserAdminConsole(t *testing.T) {
 		t.Fatalf("after: GET /users/me got %d, want 401 or 403", got)
 	}
 
+	// Every other confirmation page of a user's actions, checked.
+	for _, a := range []struct{ path, heading string }{
+		{"reactivate", "Reactivate ravi.k"}, {"reset-link", "Send a password-reset link to ravi.k"},
+		{"verification", "Resend the verification link to ravi.k"}, {"revoke-sessions", "Sign out everywhere: ravi.k"},
+	} {
+		d.open("/admin/users/" + strconv.FormatInt(target, 10) + "/" + a.path)
+		d.waitHeading(a.heading)
+	}
+
 	d.open("/admin/audit?actor=" + strconv.FormatInt(s.userID("root@example.com"), 10))
 	d.shot("Audit log", "audit")
 	d.expectText("admin.user_deactivated")
@@ -174,9 +183,16 @@ func TestBrowserAdminConsole(t *testing.T) {
 	d.axe()
 	d.click(`a[href$="/rotate"]`)
 	d.waitHeading("Webhook endpoint #1")
+	d.axe()
 	d.click(`form[action$="/rotate"] button`)
 	d.waitHeading("Webhook endpoint #1")
 	d.expectText("New signing secret: whsec_")
+	d.axe()
+	d.open("/admin/webhooks/1/remove")
+	d.expectText("nothing more is sent to it")
+	d.click(`form[action$="/remove"] button`)
+	d.waitHeading("Webhooks")
+	d.expectText("The endpoint is removed", "No endpoints.")
 	d.axe()
 }
 

@@ -75,7 +75,7 @@ func benchConsole(ctx context.Context, cfg config.Config, args []string, stdout 
 		return err
 	}
 	yes, no := true, false
-	q, phone := "user_1", directoryPhone(*users / 3)[3:] // a common prefix; a phone's last ten digits
+	q, phone := "user_1", directoryPhone(*users/3/20*20 + 3)[3:] // a common prefix; an Indian number without +91
 	pages := []struct {
 		name string
 		f    service.UserFilter
