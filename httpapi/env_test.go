@@ -299,6 +299,20 @@ func openDBWithOptions(t testing.TB, dbURL string, opts service.DBOptions) *serv
 	return db
 }
 
+// otherInstance serves another userd on e's database, opened with opts,
+// as a second process would.
+func (e *env) otherInstance(opts service.DBOptions) *env {
+	e.t.Helper()
+	other := *e
+	other.db = openDBWithOptions(e.t, e.pool.Config().ConnString(), opts)
+	other.pool = other.db.Pool
+	var h http.Handler
+	h, other.accounts, other.outbox = e.instance(other.db)
+	other.srv = serve(e.t, h)
+	other.client = other.srv.Client()
+	return &other
+}
+
 // scaleOptions are the DB options of serve for a test database: the
 // principal cache, and under make test-scale what USERD_DB_POOLER=transaction,
 // USERD_LISTEN_DATABASE_URL and USERD_DATABASE_REPLICA_URL set.

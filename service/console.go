@@ -180,15 +180,7 @@ func (a *Admin) UserIdentities(ctx context.Context, by Principal, id int64) ([]I
 	if err := by.may(PermSeePrivate); err != nil {
 		return nil, err
 	}
-	rows, err := a.db.q.IdentityListByUser(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Identity, len(rows))
-	for i, r := range rows {
-		out[i] = identityFromRow(r)
-	}
-	return out, nil
+	return identitiesOf(ctx, a.db.q, id)
 }
 
 // cursorOrgs is the cursor kind of the organization list.

@@ -53,6 +53,18 @@ func errSelf(field string) error {
 // (not_found otherwise), and that they are two users (validation_failed
 // on id otherwise). write gets whether either blocks the other.
 func (s *Social) pairAction(ctx context.Context, actorID, targetID int64, write func(q *dbgen.Queries, blocked bool) error) error {
+	return s.inPair(ctx, actorID, targetID, func(q *dbgen.Queries, st dbgen.FollowPairCheckRow) error {
+		if !st.TargetVisible {
+			return ErrNotFound
+		}
+		return write(q, st.Blocked)
+	})
+}
+
+// inPair runs fn in a transaction between actor and target, with the
+// pair's state read under its lock (lockPair); a pair of one user is
+// validation_failed on field id.
+func (s *Social) inPair(ctx context.Context, actorID, targetID int64, fn func(q *dbgen.Queries, st dbgen.FollowPairCheckRow) error) error {
 	if actorID == targetID {
 		return errSelf("id")
 	}
@@ -61,10 +73,7 @@ func (s *Social) pairAction(ctx context.Context, actorID, targetID int64, write 
 		if err != nil {
 			return err
 		}
-		if !st.TargetVisible {
-			return ErrNotFound
-		}
-		return write(q, st.Blocked)
+		return fn(q, st)
 	})
 }
 
@@ -75,14 +84,7 @@ func (s *Social) pairAction(ctx context.Context, actorID, targetID int64, write 
 // is not_found, so the answer tells no more about the account than its
 // profile does.
 func (s *Social) pairRemoval(ctx context.Context, actorID, targetID int64, remove func(q *dbgen.Queries) (int64, error)) error {
-	if actorID == targetID {
-		return errSelf("id")
-	}
-	return inTx(ctx, s.db, func(q *dbgen.Queries) error {
-		st, err := lockPair(ctx, q, actorID, targetID)
-		if err != nil {
-			return err
-		}
+	return s.inPair(ctx, actorID, targetID, func(q *dbgen.Queries, st dbgen.FollowPairCheckRow) error {
 		n, err := remove(q)
 		if err != nil {
 			return err

@@ -329,8 +329,12 @@ func (s *Users) SetLocation(ctx context.Context, by Principal, loc *Location) (U
 
 // Identities lists the external logins linked to a user.
 func (s *Users) Identities(ctx context.Context, by Principal) ([]Identity, error) {
-	userID := by.User.ID
-	rows, err := s.db.q.IdentityListByUser(ctx, userID)
+	return identitiesOf(ctx, s.db.q, by.User.ID)
+}
+
+// identitiesOf lists the external logins linked to user userID.
+func identitiesOf(ctx context.Context, q *dbgen.Queries, userID int64) ([]Identity, error) {
+	rows, err := q.IdentityListByUser(ctx, userID)
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
+	"github.com/userd/userd/benchseed"
 	"github.com/userd/userd/config"
 	"github.com/userd/userd/idp"
 	"github.com/userd/userd/redact"
@@ -176,7 +177,7 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	}
 	defer db.Close()
 	fmt.Fprintf(stdout, "tracing: %v\n", cfg.Tracing)
-	seed := service.NewBench(db)
+	seed := benchseed.New(db)
 	start := time.Now()
 	err = seed.SeedUsers(ctx, *f.users,
 		[]string{"username", "email", "phone", "first_name", "last_name", "is_seed_data"},
@@ -365,7 +366,7 @@ type tokenKind struct {
 
 // benchTokens makes n ES256 IdP tokens of the seeded identities and a
 // token of userd's own for each seeded session.
-func benchTokens(cfg config.Config, key jwk.Key, n int, sessions []service.SeededSession) ([]tokenKind, error) {
+func benchTokens(cfg config.Config, key jwk.Key, n int, sessions []benchseed.SeededSession) ([]tokenKind, error) {
 	ext := tokenKind{name: "ES256 IdP tokens", tokens: make([]string, n)}
 	for i := range ext.tokens {
 		var err error
@@ -490,7 +491,7 @@ func startProfiles(cpuPath, memPath string) (func() error, error) {
 
 // machineLine describes where the figures come from: OS, architecture,
 // CPU model and count, Go and PostgreSQL versions.
-func machineLine(ctx context.Context, b *service.Bench) string {
+func machineLine(ctx context.Context, b *benchseed.Bench) string {
 	cpu := ""
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
@@ -633,12 +634,12 @@ func summarize(lat []time.Duration, errs int, elapsed time.Duration, what string
 }
 
 // benchOpen is benchDB without tracing, with the service's seeding side.
-func benchOpen(ctx context.Context, cfg config.Config, stdout io.Writer) (*service.DB, *service.Bench, error) {
+func benchOpen(ctx context.Context, cfg config.Config, stdout io.Writer) (*service.DB, *benchseed.Bench, error) {
 	db, _, err := benchDB(ctx, cfg, stdout, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	return db, service.NewBench(db), nil
+	return db, benchseed.New(db), nil
 }
 
 // benchDB recreates the benchmark database, opens it (tracing queries
@@ -658,7 +659,7 @@ func benchDBNamed(ctx context.Context, cfg config.Config, stdout io.Writer, trac
 	if err != nil {
 		return nil, "", err
 	}
-	fmt.Fprintf(stdout, "%s, load average %s\n", machineLine(ctx, service.NewBench(db)), loadAverage())
+	fmt.Fprintf(stdout, "%s, load average %s\n", machineLine(ctx, benchseed.New(db)), loadAverage())
 	return db, dbURL, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/userd/userd/benchseed"
 	"github.com/userd/userd/config"
 	"github.com/userd/userd/service"
 )
@@ -42,7 +43,7 @@ func benchConsole(ctx context.Context, cfg config.Config, args []string, stdout 
 		return err
 	}
 	defer db.Close()
-	bench := service.NewBench(db)
+	bench := benchseed.New(db)
 	t0 := time.Now()
 	if err := seedDirectory(ctx, bench, *users); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/userd/userd/benchseed"
 	"github.com/userd/userd/config"
 	"github.com/userd/userd/service"
 )
@@ -230,7 +231,7 @@ func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdou
 // created_at spreads them over three years, oldest first, with every tenth
 // user sharing the previous one's instant (the id breaks the tie) and one
 // in twenty backdated anywhere in the span.
-func seedDirectory(ctx context.Context, bench *service.Bench, users int) error {
+func seedDirectory(ctx context.Context, bench *benchseed.Bench, users int) error {
 	end := time.Now().Add(-time.Hour).Truncate(time.Microsecond)
 	span := 3 * 365 * 24 * time.Hour
 	start := end.Add(-span)

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/userd/userd/benchseed"
 	"github.com/userd/userd/config"
 	"github.com/userd/userd/password"
 	"github.com/userd/userd/service"
@@ -165,7 +166,7 @@ func benchImportedLogin(ctx context.Context, db *service.DB, pw string, i int, s
 		return fmt.Errorf("bench import: login as an imported user: %w", err)
 	}
 	took := time.Since(start)
-	scheme, err := service.NewBench(db).PasswordScheme(ctx, fmt.Sprintf("imported_%d", i))
+	scheme, err := benchseed.New(db).PasswordScheme(ctx, fmt.Sprintf("imported_%d", i))
 	if err != nil {
 		return err
 	}

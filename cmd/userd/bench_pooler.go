@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/userd/userd/benchseed"
 	"github.com/userd/userd/config"
 	"github.com/userd/userd/dburl"
 	"github.com/userd/userd/service"
@@ -74,7 +75,7 @@ func benchPooler(ctx context.Context, cfg config.Config, args []string, stdout i
 	if err != nil {
 		return fmt.Errorf("--via-pooler: %w", err)
 	}
-	seed := service.NewBench(db)
+	seed := benchseed.New(db)
 	err = seed.SeedUsers(ctx, *f.users, []string{"username", "email", "first_name", "is_seed_data"}, func(i int) []any {
 		return []any{fmt.Sprintf("bench_%d", i), fmt.Sprintf("bench%d@example.com", i), "Bench", true}
 	})
