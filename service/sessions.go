@@ -95,8 +95,9 @@ func (a *Accounts) newSession(ctx context.Context, q *dbgen.Queries, userID int6
 }
 
 // issue signs an access token for u in session s.
-func (a *Accounts) issue(u User, sessionID int64, refresh string) (Tokens, error) {
-	access, exp, err := a.access.sign(u, sessionID, a.AccessTTL)
+// amr is what the session's sign-in proved (nil: a password).
+func (a *Accounts) issue(u User, sessionID int64, refresh string, amr []string) (Tokens, error) {
+	access, exp, err := a.access.sign(u, sessionID, amr, a.AccessTTL)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -127,6 +128,7 @@ func (a *Accounts) Refresh(ctx context.Context, refreshToken string, c Client) (
 		user    User
 		session int64
 		refresh string
+		amr     []string
 		reused  bool
 	}
 	res, err := inTxV(ctx, a.db, func(q *dbgen.Queries) (result, error) {
@@ -173,7 +175,7 @@ func (a *Accounts) Refresh(ctx context.Context, refreshToken string, c Client) (
 		if _, err := q.SessionTouch(ctx, dbgen.SessionTouchParams{ID: s.ID, TtlSeconds: a.SessionTTL.Seconds(), UserAgent: c.userAgent(), IP: c.ip()}); err != nil {
 			return result{}, err
 		}
-		return result{user: u, session: s.ID, refresh: token}, nil
+		return result{user: u, session: s.ID, refresh: token, amr: s.Amr}, nil
 	})
 	if err != nil {
 		return Tokens{}, err
@@ -181,7 +183,7 @@ func (a *Accounts) Refresh(ctx context.Context, refreshToken string, c Client) (
 	if res.reused {
 		return Tokens{}, withCause(ErrInvalidToken, errRefreshReused)
 	}
-	return a.issue(res.user, res.session, res.refresh)
+	return a.issue(res.user, res.session, res.refresh, res.amr)
 }
 
 // Logout revokes the session a refresh token belongs to (reason logout).

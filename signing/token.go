@@ -39,7 +39,9 @@ type Claims struct {
 	SessionID string // sid: the session the token belongs to (omitted when empty)
 	IssuedAt  time.Time
 	ExpiresAt time.Time
-	ID        string // jti
+	ID        string   // jti
+	AMR       []string // amr (RFC 8176): how the user signed in (omitted when empty)
+	AAL       string   // aal: "aal1", or "aal2" after a second factor (omitted when empty)
 }
 
 // Sign returns c as a compact JWS (JWT) signed with the active key, with
@@ -75,6 +77,12 @@ func (ks *KeySet) Sign(c Claims) (string, error) {
 	}
 	if c.SessionID != "" {
 		b = b.Claim(sessionClaim, c.SessionID)
+	}
+	if len(c.AMR) > 0 {
+		b = b.Claim("amr", c.AMR)
+	}
+	if c.AAL != "" {
+		b = b.Claim("aal", c.AAL)
 	}
 	tok, err := b.Build()
 	if err != nil {
@@ -171,6 +179,24 @@ func (ks *KeySet) verify(token, issuer, audience string, leeway time.Duration) (
 	if v, ok := tok.Get(sessionClaim); ok {
 		if c.SessionID, ok = v.(string); !ok {
 			return Claims{}, fmt.Errorf("sid claim is a %T, want a string", v)
+		}
+	}
+	if v, ok := tok.Get("aal"); ok {
+		if c.AAL, ok = v.(string); !ok {
+			return Claims{}, fmt.Errorf("aal claim is a %T, want a string", v)
+		}
+	}
+	if v, ok := tok.Get("amr"); ok {
+		list, ok := v.([]any)
+		if !ok {
+			return Claims{}, fmt.Errorf("amr claim is a %T, want an array", v)
+		}
+		for _, m := range list {
+			s, ok := m.(string)
+			if !ok {
+				return Claims{}, fmt.Errorf("amr claim holds a %T, want strings", m)
+			}
+			c.AMR = append(c.AMR, s)
 		}
 	}
 	return c, nil

@@ -125,6 +125,9 @@ func (h *Handler) Register(handle func(pattern string, handler http.Handler)) {
 	for pattern, p := range h.routes() {
 		handle(pattern, h.page(p))
 	}
+	for pattern, p := range h.mfaRoutes() {
+		handle(pattern, h.page(p))
+	}
 }
 
 // routes is every page: the one place to read them from.
