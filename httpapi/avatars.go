@@ -24,7 +24,7 @@ func (s *Server) putAvatar(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.avatars.Put(r.Context(), principal(r.Context()).User.ID, data, mt)
+	u, err := s.avatars.Put(r.Context(), principal(r.Context()), data, mt)
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func sniffedKind(got string) string {
 }
 
 func (s *Server) deleteAvatar(q req) (none, error) {
-	return done(s.avatars.Delete(q.Context(), q.callerID()))
+	return done(s.avatars.Delete(q.Context(), q.caller()))
 }
 
 // getAvatar serves a user's avatar (or, with ?size=thumb, its thumbnail)

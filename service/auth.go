@@ -45,6 +45,8 @@ type Principal struct {
 	// Memo keeps values derived from User for as long as the principal
 	// is cached (nil when it is not: compute each time).
 	Memo *Memo
+	// console marks the operator at the command line (Console).
+	console bool
 }
 
 // Auth turns bearer tokens into principals, syncing the local user on first
@@ -550,8 +552,8 @@ func fresh(t, now time.Time) bool {
 // current_password missing or wrong), rate_limited, overloaded, conflict
 // (the login belongs to another account, or p has another login of that
 // provider).
-func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string, currentPassword *string) (Identity, error) {
-	if p.Provider != "" || p.SessionID == 0 {
+func (a *Auth) LinkIdentity(ctx context.Context, by Principal, token string, currentPassword *string) (Identity, error) {
+	if by.Provider != "" || by.SessionID == 0 {
 		return Identity{}, &Error{Code: CodeForbidden, Message: "sign in with your password to link a login"}
 	}
 	if a.external == nil || unverifiedIssuer(token) != a.externalIss {
@@ -568,17 +570,17 @@ func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string, curr
 	if !fresh(c.AuthTime, now) || !fresh(c.IssuedAt, now) {
 		return Identity{}, Invalid(FieldError{Field: "token", Message: "must come from a sign-in to the provider in the last 5 minutes: sign in there again, then link"})
 	}
-	if err := a.confirmLinker(ctx, p, currentPassword, now); err != nil {
+	if err := a.confirmLinker(ctx, by, currentPassword, now); err != nil {
 		return Identity{}, err
 	}
 	l := a.normalize(a.provider, c)
 	return inTxV(ctx, a.db, func(q *dbgen.Queries) (Identity, error) {
-		u, err := q.UserGetByIDForUpdate(ctx, p.User.ID)
+		u, err := q.UserGetByIDForUpdate(ctx, by.User.ID)
 		if err != nil {
 			return Identity{}, err
 		}
 		if cur, err := q.IdentityGetByProviderSubject(ctx, dbgen.IdentityGetByProviderSubjectParams{Provider: l.provider, Subject: l.subject}); err == nil {
-			if cur.UserID == p.User.ID {
+			if cur.UserID == by.User.ID {
 				return identityFromRow(cur), nil
 			}
 			return Identity{}, &Error{Code: CodeConflict, Message: "this login belongs to another account, which has signed in with it: merging accounts is not offered"}
@@ -586,7 +588,7 @@ func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string, curr
 			return Identity{}, err
 		}
 		row, err := q.IdentityCreate(ctx, dbgen.IdentityCreateParams{
-			UserID: p.User.ID, Provider: l.provider, Subject: l.subject, Email: l.email, Phone: l.phone,
+			UserID: by.User.ID, Provider: l.provider, Subject: l.subject, Email: l.email, Phone: l.phone,
 		})
 		if err != nil {
 			if uniqueViolation(err) || noRows(err) {
@@ -598,7 +600,7 @@ func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string, curr
 			// The provider proves the account's address: a proof like a
 			// mailed link's, made signed in.
 			if !u.EmailVerified {
-				if _, err := proveAddress(ctx, q, u, &p, "identity_link", "address_proven"); err != nil {
+				if _, err := proveAddress(ctx, q, u, &by, "identity_link", "address_proven"); err != nil {
 					return Identity{}, err
 				}
 				if err := q.UserSetEmailVerified(ctx, dbgen.UserSetEmailVerifiedParams{ID: u.ID, Email: *u.Email}); err != nil {
@@ -609,7 +611,7 @@ func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string, curr
 				return Identity{}, err
 			}
 		}
-		if err := audit(ctx, q, &p.User.ID, &p.User.ID, "user.identity_linked", map[string]any{"provider": l.provider}); err != nil {
+		if err := audit(ctx, q, &by.User.ID, &by.User.ID, "user.identity_linked", map[string]any{"provider": l.provider}); err != nil {
 			return Identity{}, err
 		}
 		if u.Email != nil && a.accounts != nil {
@@ -626,16 +628,16 @@ func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string, curr
 // password: currentPassword when given, else a sign-in (p's session) at
 // most linkFreshness old. An account without a password needs neither.
 // Errors: validation_failed (current_password), rate_limited, overloaded.
-func (a *Auth) confirmLinker(ctx context.Context, p Principal, currentPassword *string, now time.Time) error {
+func (a *Auth) confirmLinker(ctx context.Context, by Principal, currentPassword *string, now time.Time) error {
 	if a.accounts == nil {
 		return nil // no local accounts: no passwords
 	}
 	if currentPassword == nil || *currentPassword == "" {
-		has, err := inTxV(ctx, a.db, func(q *dbgen.Queries) (bool, error) { return hasPassword(ctx, q, p.User.ID) })
+		has, err := inTxV(ctx, a.db, func(q *dbgen.Queries) (bool, error) { return hasPassword(ctx, q, by.User.ID) })
 		if err != nil || !has {
 			return err
 		}
-		began, err := query(ctx, a.db.q.SessionCreatedAt, dbgen.SessionCreatedAtParams{ID: p.SessionID, UserID: p.User.ID})
+		began, err := query(ctx, a.db.q.SessionCreatedAt, dbgen.SessionCreatedAtParams{ID: by.SessionID, UserID: by.User.ID})
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
@@ -643,7 +645,7 @@ func (a *Auth) confirmLinker(ctx context.Context, p Principal, currentPassword *
 			return nil
 		}
 	}
-	_, err := a.accounts.confirmPassword(ctx, p.User.ID, currentPassword, "is required to link a login to an account with a password (or sign in again: a sign-in of the last 5 minutes stands in for it)")
+	_, err := a.accounts.confirmPassword(ctx, by.User.ID, currentPassword, "is required to link a login to an account with a password (or sign in again: a sign-in of the last 5 minutes stands in for it)")
 	return err
 }
 

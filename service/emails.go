@@ -28,7 +28,7 @@ import (
 // held proven by another account). An email change proves an address
 // another account may hold unproven: it moves to the prover
 // (takeUnproven).
-func (a *Accounts) VerifyEmail(ctx context.Context, token, pw string, by *Principal) error {
+func (a *Accounts) VerifyEmail(ctx context.Context, by *Principal, token, pw string) error {
 	hash, ok := tokenHash(token)
 	if !ok {
 		return ErrInvalidToken

@@ -24,14 +24,14 @@ import (
 // Errors: validation_failed (new_password; current_password when it is
 // wrong or the account has no password), rate_limited, account_disabled,
 // conflict (the password changed meanwhile), step_up_required.
-func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, next string) error {
+func (a *Accounts) ChangePassword(ctx context.Context, by Principal, current, next string) error {
 	if err := password.Validate(next); err != nil {
 		return Invalid(FieldError{Field: "new_password", Message: passwordProblem(err)})
 	}
-	if err := a.RequireRecentFactor(ctx, p); err != nil {
+	if err := a.RequireRecentFactor(ctx, by); err != nil {
 		return err
 	}
-	userID := p.User.ID
+	userID := by.User.ID
 	ticket, err := a.hashAdmit()
 	if err != nil {
 		return err
@@ -91,7 +91,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 		if err := q.LoginFailureDeleteByIdentifiers(ctx, [][]byte{at.key}); err != nil {
 			return err
 		}
-		keep := dbgen.SessionRevokeOthersByUserParams{UserID: userID, KeepID: p.SessionID, Reason: strPtr("password_changed")}
+		keep := dbgen.SessionRevokeOthersByUserParams{UserID: userID, KeepID: by.SessionID, Reason: strPtr("password_changed")}
 		if _, err := q.SessionRevokeOthersByUser(ctx, keep); err != nil {
 			return err
 		}

@@ -1,6 +1,11 @@
 package service
 
-import "strings"
+import (
+	"context"
+	"strings"
+
+	"github.com/userd/userd/dbgen"
+)
 
 // Role is a user's role. The database CHECKs the same set
 // (users_role_chk); the policy below is the one place that says what each
@@ -82,6 +87,58 @@ func (r Role) Can(p Permission) bool {
 // Authorize returns ErrForbidden unless u's role holds p.
 func Authorize(u User, p Permission) error {
 	if !u.Role.Can(p) {
+		return ErrForbidden
+	}
+	return nil
+}
+
+// Every exported method that acts for someone takes that someone, by,
+// right after ctx and applies the policy itself: the HTTP layer and the
+// pages may ask the policy first (an early 403), but the service decides.
+
+// Console returns the principal of the operator at the command line
+// (`userd webhooks …`, the benchmarks): whoever runs userd's commands holds
+// the database's credentials, so the console holds every permission. It
+// names no user; the audit log records its actions with no actor.
+func Console() Principal { return Principal{console: true} }
+
+// actor is by's user id as the audit log records it; nil for the console.
+func (by Principal) actor() *int64 {
+	if by.console {
+		return nil
+	}
+	id := by.User.ID
+	return &id
+}
+
+// is reports whether by is user id signed in (never the console).
+func (by Principal) is(id int64) bool { return !by.console && by.User.ID == id }
+
+// may returns ErrForbidden unless by holds p, by the role by was
+// authenticated with. Where a concurrent role change matters, mayNow
+// reads the role again.
+func (by Principal) may(p Permission) error {
+	if by.console {
+		return nil
+	}
+	return Authorize(by.User, p)
+}
+
+// mayNow is may against by's users row as q's transaction reads it now,
+// after the locks the caller took: ErrForbidden unless it is a live,
+// active user whose role holds p. Every check of "may manage users" that
+// races with role changes (lockForChange, deleteTx) takes the admin rows'
+// locks first, so a concurrent demotion is either committed and seen here
+// or waits for this transaction.
+func mayNow(ctx context.Context, q *dbgen.Queries, by Principal, p Permission) error {
+	if by.console {
+		return nil
+	}
+	r, err := q.UserGetByID(ctx, by.User.ID)
+	if err != nil {
+		return notFoundAs(err, ErrForbidden)
+	}
+	if u := userFromRow(r); !u.Usable() || !u.Role.Can(p) {
 		return ErrForbidden
 	}
 	return nil

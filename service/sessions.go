@@ -204,7 +204,8 @@ func (a *Accounts) Logout(ctx context.Context, refreshToken string) error {
 // Sessions returns one keyset page of the user's live sessions, newest
 // first. The cursor is bound to the user.
 // Errors: validation_failed (limit), invalid_cursor, db_unavailable.
-func (a *Accounts) Sessions(ctx context.Context, userID int64, page PageRequest) (Page[Session], error) {
+func (a *Accounts) Sessions(ctx context.Context, by Principal, page PageRequest) (Page[Session], error) {
+	userID := by.User.ID
 	p, err := a.cursors.startPage(cursorSessions, []byte(strconv.FormatInt(userID, 10)), page)
 	if err != nil {
 		return Page[Session]{}, err
@@ -226,7 +227,8 @@ func (s Session) keyset() Cursor { return Cursor{CreatedAt: s.CreatedAt, ID: s.I
 // RevokeSession revokes one of the user's sessions (reason
 // revoked_by_user); revoking a revoked one again is not an error.
 // Errors: not_found (no such session of this user).
-func (a *Accounts) RevokeSession(ctx context.Context, userID, sessionID int64) error {
+func (a *Accounts) RevokeSession(ctx context.Context, by Principal, sessionID int64) error {
+	userID := by.User.ID
 	n, err := inTxV(ctx, a.db, func(q *dbgen.Queries) (int64, error) {
 		return q.SessionRevokeOwned(ctx, dbgen.SessionRevokeOwnedParams{ID: sessionID, UserID: userID})
 	})

@@ -183,7 +183,8 @@ func strEqFold(a, b *string) bool {
 // password. Nothing is written when the patch fails.
 // Errors: validation_failed (current_password among the fields),
 // email_taken, phone_taken, username_taken, not_found, rate_limited.
-func (s *Users) UpdateProfile(ctx context.Context, userID int64, p ProfilePatch) (User, error) {
+func (s *Users) UpdateProfile(ctx context.Context, by Principal, p ProfilePatch) (User, error) {
+	userID := by.User.ID
 	if p.Email.Set {
 		cur, err := query(ctx, s.db.q.UserGetByID, userID)
 		if err != nil {
@@ -273,7 +274,8 @@ func checkLocation(v *validation, loc Location) {
 // preferences, which must stay a JSON object of at most 16 KiB nesting at
 // most 32 levels.
 // Errors: validation_failed, not_found.
-func (s *Users) UpdatePreferences(ctx context.Context, userID int64, patch json.RawMessage) (json.RawMessage, error) {
+func (s *Users) UpdatePreferences(ctx context.Context, by Principal, patch json.RawMessage) (json.RawMessage, error) {
+	userID := by.User.ID
 	return inTxV(ctx, s.db, func(q *dbgen.Queries) (json.RawMessage, error) {
 		cur, err := lockLiveUser(ctx, q, userID)
 		if err != nil {
@@ -298,7 +300,8 @@ func (s *Users) UpdatePreferences(ctx context.Context, userID int64, patch json.
 
 // SetLocation records a user's position; nil clears it.
 // Errors: validation_failed, not_found.
-func (s *Users) SetLocation(ctx context.Context, userID int64, loc *Location) (User, error) {
+func (s *Users) SetLocation(ctx context.Context, by Principal, loc *Location) (User, error) {
+	userID := by.User.ID
 	var lat, lon *float64
 	if loc != nil {
 		var v validation
@@ -320,7 +323,8 @@ func (s *Users) SetLocation(ctx context.Context, userID int64, loc *Location) (U
 }
 
 // Identities lists the external logins linked to a user.
-func (s *Users) Identities(ctx context.Context, userID int64) ([]Identity, error) {
+func (s *Users) Identities(ctx context.Context, by Principal) ([]Identity, error) {
+	userID := by.User.ID
 	rows, err := query(ctx, s.db.q.IdentityListByUser, userID)
 	if err != nil {
 		return nil, err
@@ -332,9 +336,10 @@ func (s *Users) Identities(ctx context.Context, userID int64) ([]Identity, error
 	return out, nil
 }
 
-// Get returns a user by id, deleted or not. Errors: not_found.
-func (s *Users) Get(ctx context.Context, id int64) (User, error) {
-	r, err := query(ctx, s.db.q.UserGetByID, id)
+// Me returns by's own user as the database has it now (the principal may
+// be cached). Errors: not_found.
+func (s *Users) Me(ctx context.Context, by Principal) (User, error) {
+	r, err := query(ctx, s.db.q.UserGetByID, by.User.ID)
 	if err != nil {
 		return User{}, err
 	}

@@ -217,7 +217,7 @@ func checkEndpoint(rawURL string, events []string) ([]string, error) {
 
 // activeEvents records user.deactivated (and session.revoked_all, as
 // deactivation revokes every session) or user.reactivated.
-func activeEvents(ctx context.Context, q *dbgen.Queries, userID, actorID int64, active bool) error {
+func activeEvents(ctx context.Context, q *dbgen.Queries, userID int64, actorID *int64, active bool) error {
 	if active {
 		return userEvent(ctx, q, EventUserReactivated, userID, "actor_id", actorID)
 	}

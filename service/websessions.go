@@ -132,12 +132,12 @@ func (a *Accounts) WebSignOut(ctx context.Context, token string) error {
 // returns it; the old one names nothing from now on. Pages call it after
 // a password change.
 // Errors: invalid_token (the session was revoked meanwhile).
-func (a *Accounts) RotateWebSession(ctx context.Context, p Principal) (string, error) {
+func (a *Accounts) RotateWebSession(ctx context.Context, by Principal) (string, error) {
 	token, hash, err := newOpaqueToken()
 	if err != nil {
 		return "", err
 	}
-	n, err := query(ctx, a.db.q.SessionRotateWeb, dbgen.SessionRotateWebParams{ID: p.SessionID, WebTokenHash: hash})
+	n, err := query(ctx, a.db.q.SessionRotateWeb, dbgen.SessionRotateWebParams{ID: by.SessionID, WebTokenHash: hash})
 	if err != nil {
 		return "", err
 	}
@@ -151,12 +151,12 @@ func (a *Accounts) RotateWebSession(ctx context.Context, p Principal) (string, e
 // one included (reason revoked_by_user): their refresh tokens, access
 // tokens and cookies stop working at once. Audited as
 // session.revoked_all.
-func (a *Accounts) SignOutEverywhere(ctx context.Context, p Principal) error {
+func (a *Accounts) SignOutEverywhere(ctx context.Context, by Principal) error {
 	return inTx(ctx, a.db, func(q *dbgen.Queries) error {
-		n, err := q.SessionRevokeAllByUser(ctx, dbgen.SessionRevokeAllByUserParams{UserID: p.User.ID, Reason: strPtr("revoked_by_user")})
+		n, err := q.SessionRevokeAllByUser(ctx, dbgen.SessionRevokeAllByUserParams{UserID: by.User.ID, Reason: strPtr("revoked_by_user")})
 		if err != nil {
 			return err
 		}
-		return audit(ctx, q, &p.User.ID, &p.User.ID, "session.revoked_all", map[string]any{"sessions_revoked": n})
+		return audit(ctx, q, &by.User.ID, &by.User.ID, "session.revoked_all", map[string]any{"sessions_revoked": n})
 	})
 }

@@ -347,11 +347,11 @@ func TestBrowserInvitation(t *testing.T) {
 	s := newSite(t)
 	s.browser().signUp("owner@example.com")
 	ctx := context.Background()
-	org, err := s.orgs.Create(ctx, s.userID("owner@example.com"), "Northwind")
+	org, err := s.orgs.Create(ctx, s.as("owner@example.com"), "Northwind")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.orgs.Invite(ctx, s.userID("owner@example.com"), org.ID, "invitee@example.com", nil); err != nil {
+	if _, err := s.orgs.Invite(ctx, s.as("owner@example.com"), org.ID, "invitee@example.com", nil); err != nil {
 		t.Fatal(err)
 	}
 	d := s.device(t, "invitee")

@@ -85,7 +85,7 @@ func newSite(t testing.TB, opts ...siteOption) *site {
 	var api *httpapi.Server
 	wc := web.Config{
 		Log: log, Accounts: s.accounts, Users: users, Orgs: s.orgs, Client: httpapi.ClientOf,
-		Export: func(ctx context.Context, id int64) ([]byte, error) { return api.ExportDocument(ctx, id) },
+		Export: api.ExportDocument,
 	}
 	for _, o := range opts {
 		o(&wc)

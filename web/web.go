@@ -52,7 +52,7 @@ type Config struct {
 	// as the API reads it: login limits and session records use it.
 	Client func(*http.Request) service.Client
 	// Export is the caller's data export as the JSON API answers it.
-	Export func(ctx context.Context, userID int64) ([]byte, error)
+	Export func(ctx context.Context, by service.Principal) ([]byte, error)
 }
 
 // Handler serves the pages.

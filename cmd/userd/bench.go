@@ -16,7 +16,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -228,7 +227,7 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 		defer stop()
 		in.base = base
 	}
-	body, err := meBody(ctx, insts[0].base, kinds[0].tokens[0])
+	answer, err := meAnswer(ctx, insts[0].base, kinds[0].tokens[0])
 	if err != nil {
 		return err
 	}
@@ -246,12 +245,15 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	}
 	var pgRound func() (float64, error)
 	if *f.compare {
-		base, stop, err := trivialServe(body)
+		base, stop, err := trivialServe(answer)
 		if err != nil {
 			return err
 		}
 		defer stop()
-		runs = append(runs, run{label: trivialLabel, base: base})
+		// The same requests as userd's first: its tokens, one per
+		// request, in the Authorization header the trivial handler
+		// ignores.
+		runs = append(runs, run{label: trivialLabel, base: base, tokens: kinds[0].tokens})
 		if pgRound, err = pgbenchSetup(ctx, cfg, *f.duration, stdout); err != nil {
 			return err
 		}
@@ -345,7 +347,7 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 			rates[k.name] = rates[k.name+", "+insts[0].name]
 		}
 	}
-	return checkBars(userd, best[trivialLabel], pgBest, rounds, len(body), stdout)
+	return checkBars(userd, best[trivialLabel], pgBest, rounds, answer, stdout)
 }
 
 // tokenKind is a set of bearer tokens of one kind.
@@ -417,19 +419,26 @@ func benchServe(ctx context.Context, cfg config.Config, dbURL string, tel *traci
 	return "http://" + ln.Addr().String(), func() { srv.Close(); db.Close() }, nil
 }
 
-// meBody is one answer of GET /users/me, for the trivial handler to send.
-func meBody(ctx context.Context, base, token string) ([]byte, error) {
+// meAnswer is one answer of GET /users/me, for the trivial handler to send.
+func meAnswer(ctx context.Context, base, token string) (meResponse, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/users/me", nil)
 	if err != nil {
-		return nil, err
+		return meResponse{}, err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, err
+		return meResponse{}, err
 	}
 	defer res.Body.Close()
-	return io.ReadAll(res.Body)
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return meResponse{}, err
+	}
+	if res.StatusCode != http.StatusOK {
+		return meResponse{}, fmt.Errorf("bench me: GET /api/v1/users/me answered %s: %s", res.Status, body)
+	}
+	return meResponse{header: res.Header, body: body}, nil
 }
 
 // startProfiles starts a CPU profile into cpuPath and sets up an
@@ -554,7 +563,11 @@ func (r loadResult) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
 func drive(ctx context.Context, target func(i int) string, prepare func(req *http.Request, i int), want, concurrency int, duration time.Duration, maxRequests int) (loadResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, duration)
 	defer cancel()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}, Timeout: 10 * time.Second}
+	tr := &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}
+	// The connections end with the run: the next runs, whatever their
+	// target, find no idle connections and goroutines of this one.
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	var (
 		mu      sync.Mutex
 		lat     []time.Duration
@@ -609,8 +622,7 @@ func summarize(lat []time.Duration, errs int, elapsed time.Duration, what string
 	if len(lat) == 0 {
 		return loadResult{}, fmt.Errorf("no %s completed", what)
 	}
-	slices.Sort(lat)
-	return loadResult{n: len(lat), errors: errs, elapsed: elapsed, p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}, nil
+	return loadResult{n: len(lat), errors: errs, elapsed: elapsed, p50: percentile(lat, 50), p99: percentile(lat, 99)}, nil
 }
 
 // benchOpen is benchDB without tracing, with the service's seeding side.

@@ -117,7 +117,7 @@ func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdou
 
 	key := make([]byte, 32) // any key: the cursors live as long as the run
 	admin := service.NewAdmin(db, "IN", key)
-	viewer := service.User{Role: service.RoleAdmin}
+	viewer := service.Console()
 	page := service.PageRequest{Limit: limit}
 
 	// The page at depth: the rows after the one at offset depth-1, which
@@ -131,8 +131,14 @@ func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdou
 	if deep.Cursor, err = admin.UserListCursor(service.UserFilter{}, at); err != nil {
 		return err
 	}
-	first := func() error { _, err := admin.ListUsers(ctx, service.UserFilter{}, page); return err }
-	keyset := func() error { _, err := admin.ListUsers(ctx, service.UserFilter{}, deep); return err }
+	first := func() error {
+		_, err := admin.ListUsers(ctx, service.Console(), service.UserFilter{}, page)
+		return err
+	}
+	keyset := func() error {
+		_, err := admin.ListUsers(ctx, service.Console(), service.UserFilter{}, deep)
+		return err
+	}
 	offset := func() error { _, err := bench.DirectoryOffsetPage(ctx, depth, *limit); return err }
 
 	// Both keyset pages must be the pages OFFSET returns.
@@ -140,7 +146,7 @@ func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdou
 		req    service.PageRequest
 		offset int
 	}{{page, 0}, {deep, depth}} {
-		got, err := admin.ListUsers(ctx, service.UserFilter{}, c.req)
+		got, err := admin.ListUsers(ctx, service.Console(), service.UserFilter{}, c.req)
 		if err != nil {
 			return err
 		}
