@@ -85,7 +85,8 @@ func newSite(t testing.TB, opts ...siteOption) *site {
 	var api *httpapi.Server
 	wc := web.Config{
 		Log: log, Accounts: s.accounts, Users: users, Orgs: s.orgs, Client: httpapi.ClientOf,
-		Export: api.ExportDocument,
+		// A closure: api is set below, and a method value would bind nil.
+		Export: func(ctx context.Context, by service.Principal) ([]byte, error) { return api.ExportDocument(ctx, by) },
 	}
 	for _, o := range opts {
 		o(&wc)
