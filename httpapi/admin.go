@@ -53,7 +53,7 @@ func pageRequest(v url.Values) (service.PageRequest, error) {
 	if l := queryParam(v, "limit"); l != nil {
 		n, err := strconv.Atoi(*l)
 		if err != nil {
-			return p, service.Invalid(service.FieldError{Field: "limit", Message: "must be an integer between 1 and 200"})
+			return p, service.Invalid(service.FieldError{Field: "limit", Message: service.PageLimitProblem})
 		}
 		p.Limit = &n
 	}

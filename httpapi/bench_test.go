@@ -115,9 +115,9 @@ func BenchmarkGetMeCachedHTTP(b *testing.B) {
 	if ownToken == "" {
 		b.Fatalf("got no access token in %v", reg)
 	}
-	userd := loopback(b, h)
+	userd := serveLoopback(b, h)
 	// The trivial handler answers what userd answers the IdP token.
-	res := get(b, http.DefaultClient, userd, idpToken)
+	res := benchGet(b, http.DefaultClient, userd, idpToken)
 	body, err := io.ReadAll(res.Body)
 	res.Body.Close()
 	if err != nil || res.StatusCode != http.StatusOK {
@@ -125,7 +125,7 @@ func BenchmarkGetMeCachedHTTP(b *testing.B) {
 	}
 	header := maps.Clone(res.Header)
 	delete(header, "Date") // net/http writes its own
-	trivial := loopback(b, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	trivial := serveLoopback(b, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		maps.Copy(w.Header(), header)
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(body)
@@ -146,10 +146,10 @@ func BenchmarkGetMeCachedHTTP(b *testing.B) {
 	}
 }
 
-// loopback serves h on a loopback port, with the http.Server settings of
+// serveLoopback serves h on a loopback port, with the http.Server settings of
 // bench me (serve's, but for the timeouts that only bound slow clients),
 // until the benchmark ends; it returns the URL of GET /api/v1/users/me.
-func loopback(b *testing.B, h http.Handler) string {
+func serveLoopback(b *testing.B, h http.Handler) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -160,8 +160,8 @@ func loopback(b *testing.B, h http.Handler) string {
 	return "http://" + ln.Addr().String() + "/api/v1/users/me"
 }
 
-// get sends GET url with token as its bearer token.
-func get(b *testing.B, client *http.Client, url, token string) *http.Response {
+// benchGet sends GET url with token as its bearer token.
+func benchGet(b *testing.B, client *http.Client, url, token string) *http.Response {
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -185,7 +185,7 @@ func driveHTTP(b *testing.B, url, token string) float64 {
 	// Open the connections first: the steady state is measured.
 	var size int64
 	for range clients {
-		res := get(b, client, url, token)
+		res := benchGet(b, client, url, token)
 		n, err := io.Copy(io.Discard, res.Body)
 		res.Body.Close()
 		if err != nil || res.StatusCode != http.StatusOK || size != 0 && n != size {

@@ -96,7 +96,7 @@ func (p *pgProxy) refuse(on bool) {
 	p.mu.Unlock()
 }
 
-// refusedCount is how many listener connections refuse closed so far.
+// refusedCount is how many listener connections refuse has closed so far.
 func (p *pgProxy) refusedCount() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -82,12 +82,24 @@ describe() {
 }
 
 began=$SECONDS
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/userd-mutate.XXXXXX")
+# The scratch trees live in one fixed place when no other run holds it:
+# the Go build cache keys a package by its directory, so a run where the
+# last one ran recompiles only what its mutants change. A concurrent run
+# works in a directory of its own.
+base=${TMPDIR:-/tmp}/userd-mutate
+if mkdir "$base.lock" 2>/dev/null; then
+	scratch=$base
+	rm -rf "$scratch"
+	mkdir "$scratch"
+else
+	scratch=$(mktemp -d "$base.XXXXXX")
+fi
 work=$scratch/0 # the first scratch tree; each further job gets a copy
 mkdir "$work"
 bin=$(mktemp -d "${TMPDIR:-/tmp}/userd-mutant.XXXXXX")
 cleanup() {
 	rm -rf "$scratch" "$bin"
+	[[ $scratch != "$base" ]] || rmdir "$base.lock"
 }
 trap cleanup EXIT
 

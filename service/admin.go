@@ -35,18 +35,19 @@ type Admin struct {
 // that signs page cursors; every instance serving one database must share
 // it. NewAdmin panics when cursorKey is shorter than 16 bytes.
 func NewAdmin(db *DB, defaultRegion string, cursorKey []byte) *Admin {
-	if len(cursorKey) < 16 {
-		panic("service.NewAdmin: cursor key shorter than 16 bytes")
-	}
-	return &Admin{db: db, defaultRegion: defaultRegion, cursors: cursorCodec{key: slices.Clone(cursorKey)}, LookupsPerMinute: 60}
+	return &Admin{db: db, defaultRegion: defaultRegion, cursors: newCursorCodec("NewAdmin", cursorKey), LookupsPerMinute: 60}
 }
 
 // UserFilter narrows the directory; nil fields do not filter. Q is a
-// case-insensitive prefix of the username, email, first or last name.
+// case-insensitive prefix of the username, email, first or last name, or,
+// when it is a phone number of ten digits or more, the last ten digits of
+// the phone (listUsersWide).
 type UserFilter struct {
-	Role     *string
-	IsActive *bool
-	Q        *string
+	Role           *string
+	IsActive       *bool
+	Q              *string
+	EmailVerified  *bool
+	OrganizationID *int64
 }
 
 // maxQuery bounds a directory search prefix (the longest searchable
@@ -64,12 +65,19 @@ func (f UserFilter) normalize() (UserFilter, error) {
 		// prefix_upper_bound has no successor for the last code point.
 		v.add("q", "must not end in U+10FFFF")
 	}
+	if f.OrganizationID != nil && *f.OrganizationID <= 0 {
+		v.add("organization_id", "must be a positive integer")
+	}
 	return f, v.err()
 }
 
 // bind is the canonical form of the filters that a cursor is bound to.
 func (f UserFilter) bind() []byte {
-	b, _ := json.Marshal([]any{f.Role, f.IsActive, f.Q}) // cannot fail: strings and bools
+	bind := []any{f.Role, f.IsActive, f.Q}
+	if f.EmailVerified != nil || f.OrganizationID != nil {
+		bind = append(bind, f.EmailVerified, f.OrganizationID)
+	}
+	b, _ := json.Marshal(bind) // cannot fail: strings, bools and numbers
 	return b
 }
 
@@ -116,6 +124,9 @@ func (a *Admin) UserListCursor(f UserFilter, p Cursor) (string, error) {
 // listUsers picks the query whose index serves the filter combination;
 // it reads from the replica when one is fresh enough (readV).
 func (a *Admin) listUsers(ctx context.Context, f UserFilter, after Cursor, n int32) ([]dbgen.User, error) {
+	if f.wide() {
+		return a.listUsersWide(ctx, f, after, n)
+	}
 	if f.Q != nil {
 		return readTxV(ctx, a.db, func(q *dbgen.Queries) ([]dbgen.User, error) {
 			if err := q.UserSearchForceCustomPlan(ctx); err != nil {
@@ -223,7 +234,7 @@ func (a *Admin) lookupEmail(ctx context.Context, raw string) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	r, err := query(ctx, a.db.q.UserGetByEmail, email)
+	r, err := a.db.q.UserGetByEmail(ctx, email)
 	if err != nil {
 		return User{}, err
 	}
@@ -313,7 +324,7 @@ func (a *Admin) SetRole(ctx context.Context, by Principal, targetID int64, role 
 		if err != nil {
 			return User{}, err
 		}
-		if Role(cur.Role) == role && int64PtrEq(cur.ArtistID, artistID) {
+		if Role(cur.Role) == role && ptrEq(cur.ArtistID, artistID) {
 			return userFromRow(cur), nil
 		}
 		r, err := q.UserSetRole(ctx, dbgen.UserSetRoleParams{ID: targetID, Role: string(role), ArtistID: artistID})
@@ -336,8 +347,6 @@ func (a *Admin) SetRole(ctx context.Context, by Principal, targetID int64, role 
 		return userFromRow(r), nil
 	})
 }
-
-func int64PtrEq(a, b *int64) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
 
 // SetActive deactivates (active false) or reactivates user targetID.
 // Deactivation revokes every session at once; the user's access tokens are

@@ -187,9 +187,9 @@ func (a *Auth) localPrincipal(ctx context.Context, acc Access) (Principal, error
 	e, ok := a.db.principals.get(k)
 	if !ok {
 		gen, caching := a.db.principals.generation()
-		row, err := query(ctx, a.db.q.UserGetWithSession, dbgen.UserGetWithSessionParams{ID: acc.UserID, SessionID: acc.SessionID})
+		row, err := a.db.q.UserGetWithSession(ctx, dbgen.UserGetWithSessionParams{ID: acc.UserID, SessionID: acc.SessionID})
 		if err != nil {
-			if noRows(err) || errors.Is(err, ErrNotFound) {
+			if noRows(err) {
 				return Principal{}, withCause(ErrInvalidToken, fmt.Errorf("user %d or session %d does not exist", acc.UserID, acc.SessionID))
 			}
 			return Principal{}, err
@@ -215,7 +215,7 @@ func (a *Auth) localPrincipal(ctx context.Context, acc Access) (Principal, error
 }
 
 // externalPrincipal is the principal of a verified IdP token: the local
-// user of its identity, synced (SyncExternal) unless the cached one needs
+// user of its identity, synced (syncLogin) unless the cached one needs
 // no write.
 func (a *Auth) externalPrincipal(ctx context.Context, l externalLogin) (Principal, error) {
 	k := principalKey{provider: l.provider, subject: l.subject}
@@ -282,25 +282,20 @@ func (a *Auth) normalize(provider string, c idp.Claims) externalLogin {
 	return l
 }
 
-// SyncExternal returns the local user of an external identity, creating
-// the user and identity on first sight. It writes only when something
-// changed: a new authentication (a newer amr timestamp) or new email/phone
-// claims. It links to an existing user only through a verified email or
-// phone claim of an account without a password (see firstSight).
-// Concurrent first sights make exactly one user.
+// syncLogin returns the local user of an external identity's normalized
+// login, creating the user and identity on first sight. It writes only
+// when something changed: a new authentication (a newer amr timestamp) or
+// new email/phone claims. It links to an existing user only through a
+// verified email or phone claim of an account without a password (see
+// firstSight). Concurrent first sights make exactly one user. A user read
+// that needs no write is put in the principal cache, with the memo it
+// returns.
 // Errors: email_taken / phone_taken (ErrEmailLinkRequired,
 // ErrPhoneLinkRequired), conflict, db_unavailable.
-func (a *Auth) SyncExternal(ctx context.Context, provider string, c idp.Claims) (User, error) {
-	u, _, err := a.syncLogin(ctx, a.normalize(provider, c))
-	return u, err
-}
-
-// syncLogin is SyncExternal of a normalized login. A user read that needs
-// no write is put in the principal cache, with the memo it returns.
 func (a *Auth) syncLogin(ctx context.Context, l externalLogin) (User, *Memo, error) {
 	for range 3 {
 		gen, caching := a.db.principals.generation()
-		row, err := query(ctx, a.db.q.IdentityGetUser, dbgen.IdentityGetUserParams{Provider: l.provider, Subject: l.subject})
+		row, err := a.db.q.IdentityGetUser(ctx, dbgen.IdentityGetUserParams{Provider: l.provider, Subject: l.subject})
 		if err == nil {
 			u := userFromRow(row.User)
 			if !needsWrite(u, row.IdentityEmail, row.IdentityPhone, l) || !u.Usable() {
@@ -338,21 +333,19 @@ func (a *Auth) syncLogin(ctx context.Context, l externalLogin) (User, *Memo, err
 
 var errLostRace = errors.New("identity created concurrently")
 
-func strEq(a, b *string) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
-
 // changes says what a login brings that the identity's user and claims on
 // record lack: changed email or phone claims, a newer authentication.
 // Only a newer authentication is a new login: tokens of an older one
 // (another device, another method) write nothing.
-func changes(u User, identityEmail, identityPhone *string, l externalLogin) (claimsChanged, newLogin bool) {
-	claimsChanged = !strEq(identityEmail, l.email) || !strEq(identityPhone, l.phone)
+func loginChanges(u User, identityEmail, identityPhone *string, l externalLogin) (claimsChanged, newLogin bool) {
+	claimsChanged = !ptrEq(identityEmail, l.email) || !ptrEq(identityPhone, l.phone)
 	newLogin = l.authMethod != nil && (u.LastAuthMethodAt == nil || l.authTime.After(*u.LastAuthMethodAt))
 	return claimsChanged, newLogin
 }
 
 // needsWrite reports whether a login must be recorded (refresh).
 func needsWrite(u User, identityEmail, identityPhone *string, l externalLogin) bool {
-	c, n := changes(u, identityEmail, identityPhone, l)
+	c, n := loginChanges(u, identityEmail, identityPhone, l)
 	return c || n
 }
 
@@ -363,7 +356,7 @@ func (a *Auth) refresh(ctx context.Context, l externalLogin, row dbgen.IdentityG
 	if !u.Usable() {
 		return u, nil
 	}
-	claimsChanged, newLogin := changes(u, row.IdentityEmail, row.IdentityPhone, l)
+	claimsChanged, newLogin := loginChanges(u, row.IdentityEmail, row.IdentityPhone, l)
 	if !claimsChanged && !newLogin {
 		return u, nil
 	}
@@ -637,7 +630,7 @@ func (a *Auth) confirmLinker(ctx context.Context, by Principal, currentPassword 
 		if err != nil || !has {
 			return err
 		}
-		began, err := query(ctx, a.db.q.SessionCreatedAt, dbgen.SessionCreatedAtParams{ID: by.SessionID, UserID: by.User.ID})
+		began, err := a.db.q.SessionCreatedAt(ctx, dbgen.SessionCreatedAtParams{ID: by.SessionID, UserID: by.User.ID})
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}

@@ -116,7 +116,7 @@ func (a *Avatars) Get(ctx context.Context, r AvatarRequest) (Avatar, error) {
 		UserID: r.UserID, Thumb: r.Thumb, Known: known,
 	})
 	if err != nil {
-		return Avatar{}, mapDBError(err)
+		return Avatar{}, err
 	}
 	return Avatar{Hash: row.Etag, ContentType: row.ContentType, Data: row.Data}, nil
 }

@@ -54,11 +54,11 @@ func (s *Users) Export(ctx context.Context, by Principal) (DataExport, error) {
 	if err := takeAlone(ctx, s.db, dataExportLimit, key[:]); err != nil {
 		return DataExport{}, err
 	}
-	u, err := query(ctx, s.db.q.UserGetByID, id)
+	u, err := s.db.q.UserGetByID(ctx, id)
 	if err != nil {
 		return DataExport{}, err
 	}
-	doc, err := query(ctx, s.db.q.UserDataExport, id)
+	doc, err := s.db.q.UserDataExport(ctx, id)
 	if err != nil {
 		return DataExport{}, err
 	}

@@ -16,14 +16,22 @@ type idpDeletePayload struct {
 
 // audit records an action in audit_events. details must hold no secrets.
 func audit(ctx context.Context, q *dbgen.Queries, actorID, targetID *int64, action string, details map[string]any) error {
+	return auditIn(ctx, q, actorID, targetID, nil, action, details)
+}
+
+// auditIn is audit of an action in organization orgID (nil: none).
+func auditIn(ctx context.Context, q *dbgen.Queries, actorID, targetID, orgID *int64, action string, details map[string]any) error {
 	if details == nil {
 		details = map[string]any{}
 	}
 	b, err := json.Marshal(details)
 	if err != nil {
-		return err
+		return fmt.Errorf("audit %s: %w", action, err)
 	}
-	return q.AuditInsert(ctx, dbgen.AuditInsertParams{ActorID: actorID, TargetUserID: targetID, Action: action, Details: b})
+	if err := q.AuditInsert(ctx, dbgen.AuditInsertParams{ActorID: actorID, TargetUserID: targetID, OrganizationID: orgID, Action: action, Details: b}); err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	return nil
 }
 
 // lockAdmins locks every active admin row and returns their ids, so that

@@ -127,7 +127,7 @@ func (a *Accounts) EnrollTOTP(ctx context.Context, p Principal) (TOTPEnrollment,
 	if err != nil {
 		return TOTPEnrollment{}, err
 	}
-	_, err = query(ctx, a.db.q.TOTPPut, dbgen.TOTPPutParams{UserID: p.User.ID, SecretSealed: sealed, KeyID: keyID})
+	_, err = a.db.q.TOTPPut(ctx, dbgen.TOTPPutParams{UserID: p.User.ID, SecretSealed: sealed, KeyID: keyID})
 	if errors.Is(err, ErrNotFound) {
 		return TOTPEnrollment{}, errTOTPExists
 	}
@@ -155,7 +155,7 @@ func accountLabel(u User) string {
 // Errors: validation_failed (code: wrong, used, or nothing to confirm),
 // conflict (confirmed already), rate_limited.
 func (a *Accounts) ConfirmTOTP(ctx context.Context, p Principal, code string) ([]string, error) {
-	t, err := query(ctx, a.db.q.TOTPGet, p.User.ID)
+	t, err := a.db.q.TOTPGet(ctx, p.User.ID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, Invalid(FieldError{Field: "code", Message: "there is no authenticator to confirm: set one up first"})
 	}
@@ -273,7 +273,7 @@ func (a *Accounts) RequireRecentFactor(ctx context.Context, p Principal) error {
 	if p.SessionID == 0 {
 		return ErrStepUpRequired
 	}
-	at, err := query(ctx, a.db.q.SessionFactorAt, dbgen.SessionFactorAtParams{ID: p.SessionID, UserID: p.User.ID})
+	at, err := a.db.q.SessionFactorAt(ctx, dbgen.SessionFactorAtParams{ID: p.SessionID, UserID: p.User.ID})
 	if err != nil {
 		return notFoundAs(err, ErrStepUpRequired)
 	}
@@ -326,7 +326,7 @@ func (a *Accounts) tryCode(ctx context.Context, userID int64, code string, confi
 	if confirm || len(code) != recoveryCodeLen {
 		return false, nil
 	}
-	_, err := query(ctx, a.db.q.RecoveryCodeUse, dbgen.RecoveryCodeUseParams{UserID: userID, CodeHash: recoveryHash(code)})
+	_, err := a.db.q.RecoveryCodeUse(ctx, dbgen.RecoveryCodeUseParams{UserID: userID, CodeHash: recoveryHash(code)})
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
@@ -334,7 +334,7 @@ func (a *Accounts) tryCode(ctx context.Context, userID int64, code string, confi
 }
 
 func (a *Accounts) tryTOTP(ctx context.Context, userID int64, code string, confirm bool) (bool, error) {
-	t, err := query(ctx, a.db.q.TOTPGet, userID)
+	t, err := a.db.q.TOTPGet(ctx, userID)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
@@ -349,7 +349,7 @@ func (a *Accounts) tryTOTP(ctx context.Context, userID int64, code string, confi
 	if !ok {
 		return false, nil
 	}
-	_, err = query(ctx, a.db.q.TOTPUseStep, dbgen.TOTPUseStepParams{UserID: userID, Step: step, Confirm: confirm})
+	_, err = a.db.q.TOTPUseStep(ctx, dbgen.TOTPUseStepParams{UserID: userID, Step: step, Confirm: confirm})
 	if errors.Is(err, ErrNotFound) {
 		return false, nil // that step, or a later one, was used: a replay
 	}
@@ -361,7 +361,7 @@ func (a *Accounts) tryTOTP(ctx context.Context, userID int64, code string, confi
 		if err != nil {
 			return false, err
 		}
-		if err := exec(ctx, a.db.q.TOTPReseal, dbgen.TOTPResealParams{UserID: userID, SecretSealed: sealed, KeyID: keyID}); err != nil {
+		if err := a.db.q.TOTPReseal(ctx, dbgen.TOTPResealParams{UserID: userID, SecretSealed: sealed, KeyID: keyID}); err != nil {
 			return false, err
 		}
 	}

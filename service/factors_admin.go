@@ -14,7 +14,7 @@ func (a *Accounts) UserFactors(ctx context.Context, p Principal, userID int64) (
 	if err := Authorize(p.User, PermManageUsers); err != nil {
 		return Factors{}, err
 	}
-	if _, err := query(ctx, a.db.q.UserGetByID, userID); err != nil {
+	if _, err := a.db.q.UserGetByID(ctx, userID); err != nil {
 		return Factors{}, err
 	}
 	return a.Factors(ctx, userID)

@@ -97,7 +97,7 @@ func (a *Accounts) liveChallenge(ctx context.Context, challenge string, web bool
 	if !ok {
 		return dbgen.FactorChallenge{}, ErrInvalidToken
 	}
-	ch, err := query(ctx, a.db.q.FactorChallengeGet, hash)
+	ch, err := a.db.q.FactorChallengeGet(ctx, hash)
 	if err != nil {
 		return dbgen.FactorChallenge{}, notFoundAs(err, ErrInvalidToken)
 	}

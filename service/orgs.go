@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -39,12 +38,9 @@ type Orgs struct {
 // cursorKey signs page cursors (see NewAdmin). NewOrgs panics when
 // cursorKey is shorter than 16 bytes.
 func NewOrgs(db *DB, publicURL string, cursorKey []byte) *Orgs {
-	if len(cursorKey) < 16 {
-		panic("service.NewOrgs: cursor key shorter than 16 bytes")
-	}
 	return &Orgs{
 		db: db, publicURL: strings.TrimRight(publicURL, "/"),
-		cursors: cursorCodec{key: slices.Clone(cursorKey)}, InviteTTL: DefaultInviteTTL,
+		cursors: newCursorCodec("NewOrgs", cursorKey), InviteTTL: DefaultInviteTTL,
 		Mail: mail.DefaultTemplates(),
 	}
 }
@@ -123,17 +119,7 @@ func intPtr(p *int32) *int {
 // auditOrg records an action on organization orgID. details hold ids, never
 // personal data.
 func auditOrg(ctx context.Context, q *dbgen.Queries, actorID int64, targetID *int64, orgID int64, action string, details map[string]any) error {
-	if details == nil {
-		details = map[string]any{}
-	}
-	b, err := json.Marshal(details)
-	if err != nil {
-		return err
-	}
-	if err := q.AuditInsert(ctx, dbgen.AuditInsertParams{ActorID: &actorID, TargetUserID: targetID, OrganizationID: &orgID, Action: action, Details: b}); err != nil {
-		return fmt.Errorf("audit %s: %w", action, err)
-	}
-	return nil
+	return auditIn(ctx, q, &actorID, targetID, &orgID, action, details)
 }
 
 func (o *Orgs) get(ctx context.Context, q *dbgen.Queries, orgID int64) (Organization, error) {
@@ -796,14 +782,14 @@ func (o *Orgs) PreviewInvitation(ctx context.Context, token string) (InvitationP
 	if !ok {
 		return InvitationPreview{}, ErrInvalidToken
 	}
-	inv, err := query(ctx, o.db.q.InvitationGetByHash, hash)
+	inv, err := o.db.q.InvitationGetByHash(ctx, hash)
 	if err != nil {
 		return InvitationPreview{}, notFoundAs(err, ErrInvalidToken)
 	}
 	if inv.AcceptedAt != nil || inv.RevokedAt != nil || !time.Now().Before(inv.ExpiresAt) {
 		return InvitationPreview{}, ErrInvalidToken
 	}
-	org, err := query(ctx, o.db.q.OrgGet, inv.OrganizationID)
+	org, err := o.db.q.OrgGet(ctx, inv.OrganizationID)
 	if err != nil {
 		return InvitationPreview{}, notFoundAs(err, ErrInvalidToken)
 	}

@@ -47,7 +47,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, by Principal, current, ne
 		return errors.Join(err, a.forgetAttempt(context.WithoutCancel(ctx), at))
 	}
 	defer release()
-	cred, err := query(ctx, a.db.q.PasswordCredentialGet, userID)
+	cred, err := a.db.q.PasswordCredentialGet(ctx, userID)
 	ok := false
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -125,8 +125,8 @@ func (a *Accounts) passwordNotice(ctx context.Context, q *dbgen.Queries, u dbgen
 // request does the same work whether or not an account has the address
 // (one insert into the outbox), so neither the answer nor its timing tells
 // them apart; the outbox worker looks the address up (SendReset). Input
-// that is not an address gets the same answer and queues nothing (SPEC:
-// 202 always).
+// that is not an address gets the same answer and queues nothing (202
+// always: docs/api.md, "Local accounts").
 // Requests are limited per client address with registrations (see
 // SignupLimits); the limit says nothing about the account.
 // Errors: rate_limited, db_unavailable.
@@ -142,7 +142,7 @@ func (a *Accounts) ForgotPassword(ctx context.Context, email string, c Client) e
 	if err != nil {
 		return err
 	}
-	_, err = query(ctx, a.db.q.OutboxEnqueue, dbgen.OutboxEnqueueParams{Kind: kindResetRequest, Payload: b})
+	_, err = a.db.q.OutboxEnqueue(ctx, dbgen.OutboxEnqueueParams{Kind: kindResetRequest, Payload: b})
 	return err
 }
 
@@ -203,7 +203,7 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, pw string) error {
 	// A token that cannot work costs one indexed read, not an argon2id run
 	// (19 MiB, tens of milliseconds); the transaction below spends it and
 	// checks it again.
-	if _, err := query(ctx, a.db.q.UserTokenGetLive, dbgen.UserTokenGetLiveParams{TokenHash: hash, Purpose: purposePasswordReset}); err != nil {
+	if _, err := a.db.q.UserTokenGetLive(ctx, dbgen.UserTokenGetLiveParams{TokenHash: hash, Purpose: purposePasswordReset}); err != nil {
 		return notFoundAs(err, ErrInvalidToken)
 	}
 	release, err := a.hashSlot(ctx, nil)

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/userd/userd/dbgen"
@@ -12,7 +13,8 @@ import (
 // role may do.
 type Role string
 
-// The roles, from least to most privileged.
+// The roles. They are not ranked: each holds the permissions Can gives
+// it (an agent may look users up, which a broker may not).
 const (
 	RoleUser      Role = "user"
 	RoleOwner     Role = "owner"
@@ -24,23 +26,13 @@ const (
 	RoleAdmin     Role = "admin"
 )
 
-// Roles returns every role, ranked from least to most privileged.
+// Roles returns every role.
 func Roles() []Role {
 	return []Role{RoleUser, RoleOwner, RoleAgent, RoleBroker, RoleArtist, RoleAssistant, RoleOperator, RoleAdmin}
 }
 
-// Rank is r's position in Roles; -1 for an unknown role.
-func (r Role) Rank() int {
-	for i, known := range Roles() {
-		if known == r {
-			return i
-		}
-	}
-	return -1
-}
-
 // Valid reports whether r is one of Roles.
-func (r Role) Valid() bool { return r.Rank() >= 0 }
+func (r Role) Valid() bool { return slices.Contains(Roles(), r) }
 
 // roleProblem is the validation message of an unknown role.
 func roleProblem() string {
@@ -69,8 +61,8 @@ const (
 	PermManageWebhooks // add, remove and rotate webhook endpoints, read and replay their deliveries
 )
 
-// Can reports whether role r holds permission p: the policy (SPEC §5,
-// the "who" column). Unknown roles and permissions hold nothing.
+// Can reports whether role r holds permission p: the policy (the "who"
+// column of docs/api.md, "API tour"). Unknown roles and permissions hold nothing.
 func (r Role) Can(p Permission) bool {
 	switch p {
 	case PermListUsers, PermSeeInactive:

@@ -211,7 +211,7 @@ func (a *Accounts) Sessions(ctx context.Context, by Principal, page PageRequest)
 		return Page[Session]{}, err
 	}
 	return readPage(p, func(after Cursor, n int32) ([]dbgen.Session, error) {
-		return query(ctx, a.db.q.SessionListLiveByUser, dbgen.SessionListLiveByUserParams{
+		return a.db.q.SessionListLiveByUser(ctx, dbgen.SessionListLiveByUserParams{
 			UserID: userID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 		})
 	}, sessionFromRow)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strconv"
 	"time"
 
@@ -33,10 +32,7 @@ type Social struct {
 // NewSocial returns the Social service. cursorKey signs page cursors as in
 // NewAdmin; it panics when cursorKey is shorter than 16 bytes.
 func NewSocial(db *DB, cursorKey []byte) *Social {
-	if len(cursorKey) < 16 {
-		panic("service.NewSocial: cursor key shorter than 16 bytes")
-	}
-	return &Social{db: db, cursors: cursorCodec{key: slices.Clone(cursorKey)}}
+	return &Social{db: db, cursors: newCursorCodec("NewSocial", cursorKey)}
 }
 
 // Cursor kinds of the social lists.
@@ -286,7 +282,7 @@ func (s *Social) follows(ctx context.Context, kind string, by Principal, id int6
 func (s *Social) Blocks(ctx context.Context, by Principal, page PageRequest) (SocialPage, error) {
 	userID := by.User.ID
 	return s.socialPage(cursorBlocks, userID, page, func(after Cursor, n int32) ([]socialRow, error) {
-		rows, err := query(ctx, s.db.q.BlockListByBlocker, dbgen.BlockListByBlockerParams{
+		rows, err := s.db.q.BlockListByBlocker(ctx, dbgen.BlockListByBlockerParams{
 			BlockerID: userID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 		})
 		out := make([]socialRow, len(rows))

@@ -170,7 +170,7 @@ func (a *Accounts) checkLink(ctx context.Context, token string, purposes ...stri
 	if !ok {
 		return MailedLink{}, ErrInvalidToken
 	}
-	t, err := query(ctx, a.db.q.UserTokenGetLiveAny, dbgen.UserTokenGetLiveAnyParams{TokenHash: hash, Purposes: purposes})
+	t, err := a.db.q.UserTokenGetLiveAny(ctx, dbgen.UserTokenGetLiveAnyParams{TokenHash: hash, Purposes: purposes})
 	if err != nil {
 		return MailedLink{}, notFoundAs(err, ErrInvalidToken)
 	}

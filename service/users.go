@@ -77,10 +77,10 @@ func profileOf(u dbgen.User) dbgen.UserUpdateProfileParams {
 func sameProfile(a, b dbgen.UserUpdateProfileParams) bool {
 	dates := (a.DateOfBirth == nil) == (b.DateOfBirth == nil) && (a.DateOfBirth == nil || a.DateOfBirth.Equal(*b.DateOfBirth))
 	return dates && a.EmailVerified == b.EmailVerified && a.PhoneVerified == b.PhoneVerified &&
-		strEq(a.Username, b.Username) && strEq(a.Email, b.Email) && strEq(a.Phone, b.Phone) &&
-		strEq(a.FirstName, b.FirstName) && strEq(a.LastName, b.LastName) && strEq(a.Bio, b.Bio) &&
-		strEq(a.InstagramHandle, b.InstagramHandle) && strEq(a.Country, b.Country) &&
-		strEq(a.City, b.City) && strEq(a.Zipcode, b.Zipcode)
+		ptrEq(a.Username, b.Username) && ptrEq(a.Email, b.Email) && ptrEq(a.Phone, b.Phone) &&
+		ptrEq(a.FirstName, b.FirstName) && ptrEq(a.LastName, b.LastName) && ptrEq(a.Bio, b.Bio) &&
+		ptrEq(a.InstagramHandle, b.InstagramHandle) && ptrEq(a.Country, b.Country) &&
+		ptrEq(a.City, b.City) && ptrEq(a.Zipcode, b.Zipcode)
 }
 
 // apply merges p into the profile of u, validating every field it sets;
@@ -156,7 +156,7 @@ func (s *Users) apply(u dbgen.User, p ProfilePatch) (dbgen.UserUpdateProfilePara
 	if err := v.err(); err != nil {
 		return out, nil, err
 	}
-	if !strEq(out.Phone, u.Phone) {
+	if !ptrEq(out.Phone, u.Phone) {
 		out.PhoneVerified = false
 	}
 	return out, email, nil
@@ -168,11 +168,16 @@ func emailChanges(p ProfilePatch, to, cur *string) bool {
 	if !p.Email.Set {
 		return false
 	}
-	return !strEqFold(to, cur)
+	return !ptrEqBy(to, cur, strings.EqualFold)
 }
 
-func strEqFold(a, b *string) bool {
-	return (a == nil) == (b == nil) && (a == nil || strings.EqualFold(*a, *b))
+// needAccounts is the error of an email change of user userID on a Users
+// wired without Accounts (UseAccounts), which mails the links.
+func (s *Users) needAccounts(userID int64) error {
+	if s.accounts == nil {
+		return fmt.Errorf("update profile of user %d: email changes need Accounts", userID)
+	}
+	return nil
 }
 
 // UpdateProfile applies a merge patch to a user's profile. A changed phone
@@ -186,15 +191,15 @@ func strEqFold(a, b *string) bool {
 func (s *Users) UpdateProfile(ctx context.Context, by Principal, p ProfilePatch) (User, error) {
 	userID := by.User.ID
 	if p.Email.Set {
-		cur, err := query(ctx, s.db.q.UserGetByID, userID)
+		cur, err := s.db.q.UserGetByID(ctx, userID)
 		if err != nil {
 			return User{}, err
 		}
 		if _, to, err := s.apply(cur, p); err != nil {
 			return User{}, err
 		} else if emailChanges(p, to, cur.Email) {
-			if s.accounts == nil {
-				return User{}, fmt.Errorf("update profile of user %d: email changes need Accounts", userID)
+			if err := s.needAccounts(userID); err != nil {
+				return User{}, err
 			}
 			if err := s.accounts.checkEmailChange(ctx, userID, p.CurrentPassword.Value); err != nil {
 				return User{}, err
@@ -211,8 +216,8 @@ func (s *Users) UpdateProfile(ctx context.Context, by Principal, p ProfilePatch)
 			return User{}, err
 		}
 		if emailChanges(p, to, cur.Email) || (p.Email.Set && cur.PendingEmail != nil) {
-			if s.accounts == nil {
-				return User{}, fmt.Errorf("update profile of user %d: email changes need Accounts", userID)
+			if err := s.needAccounts(userID); err != nil {
+				return User{}, err
 			}
 			if cur, err = s.accounts.requestEmailChange(ctx, q, cur, to); err != nil {
 				return User{}, err
@@ -325,7 +330,7 @@ func (s *Users) SetLocation(ctx context.Context, by Principal, loc *Location) (U
 // Identities lists the external logins linked to a user.
 func (s *Users) Identities(ctx context.Context, by Principal) ([]Identity, error) {
 	userID := by.User.ID
-	rows, err := query(ctx, s.db.q.IdentityListByUser, userID)
+	rows, err := s.db.q.IdentityListByUser(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -339,7 +344,7 @@ func (s *Users) Identities(ctx context.Context, by Principal) ([]Identity, error
 // Me returns by's own user as the database has it now (the principal may
 // be cached). Errors: not_found.
 func (s *Users) Me(ctx context.Context, by Principal) (User, error) {
-	r, err := query(ctx, s.db.q.UserGetByID, by.User.ID)
+	r, err := s.db.q.UserGetByID(ctx, by.User.ID)
 	if err != nil {
 		return User{}, err
 	}

@@ -15,7 +15,7 @@ import (
 // mayManage checks that by may manage webhooks, on by's row as the
 // database has it now. Errors: forbidden.
 func (w *Webhooks) mayManage(ctx context.Context, by Principal) error {
-	return mapDBError(mayNow(ctx, w.db.q, by, PermManageWebhooks))
+	return mayNow(ctx, w.db.q, by, PermManageWebhooks)
 }
 
 // AddEndpoint registers an endpoint for the event types events ("*": all)
@@ -50,7 +50,6 @@ func (w *Webhooks) Endpoints(ctx context.Context, by Principal) ([]WebhookEndpoi
 		return nil, err
 	}
 	rows, err := w.db.q.WebhookEndpointList(ctx)
-	err = mapDBError(err)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +66,7 @@ func (w *Webhooks) Endpoint(ctx context.Context, by Principal, id int64) (Webhoo
 	if err := w.mayManage(ctx, by); err != nil {
 		return WebhookEndpoint{}, err
 	}
-	r, err := query(ctx, w.db.q.WebhookEndpointGet, id)
+	r, err := w.db.q.WebhookEndpointGet(ctx, id)
 	return endpointFromRow(r), err
 }
 
@@ -127,11 +126,11 @@ func (w *Webhooks) Deliveries(ctx context.Context, by Principal, endpointID int6
 	if err != nil {
 		return Page[WebhookDelivery]{}, err
 	}
-	if _, err := query(ctx, w.db.q.WebhookEndpointGet, endpointID); err != nil {
+	if _, err := w.db.q.WebhookEndpointGet(ctx, endpointID); err != nil {
 		return Page[WebhookDelivery]{}, err
 	}
 	return readPage(p, func(after Cursor, n int32) ([]dbgen.WebhookDeliveryListByEndpointRow, error) {
-		return query(ctx, w.db.q.WebhookDeliveryListByEndpoint, dbgen.WebhookDeliveryListByEndpointParams{
+		return w.db.q.WebhookDeliveryListByEndpoint(ctx, dbgen.WebhookDeliveryListByEndpointParams{
 			EndpointID: endpointID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 		})
 	}, func(r dbgen.WebhookDeliveryListByEndpointRow) WebhookDelivery {

@@ -16,7 +16,7 @@ import (
 	"github.com/userd/userd/dbgen"
 )
 
-// The webhook event types (SPEC §8). Every payload is
+// The webhook event types (docs/webhooks.md, "Events"). Every payload is
 // {"type", "timestamp", "data"}; data holds ids, roles, plans and the names
 // of changed fields, never personal data, secrets or tokens.
 const (

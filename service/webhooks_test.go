@@ -182,7 +182,7 @@ func (f *hookFixture) endpoint(url string, events ...string) (int64, string) {
 	return ep.ID, secret
 }
 
-// Every change of SPEC §8 sends its event, signed per Standard Webhooks
+// Every change of docs/webhooks.md, "Events", sends its event, signed per Standard Webhooks
 // (the official library verifies it), with ids and field names only.
 func TestWebhooksEventsSignedAndDelivered(t *testing.T) {
 	t.Parallel()

@@ -99,7 +99,7 @@ func (a *Accounts) WebPrincipal(ctx context.Context, token string, c Client) (Pr
 	if !ok {
 		return Principal{}, ErrInvalidToken
 	}
-	row, err := query(ctx, a.db.q.SessionGetWeb, hash)
+	row, err := a.db.q.SessionGetWeb(ctx, hash)
 	if err != nil {
 		return Principal{}, notFoundAs(err, ErrInvalidToken)
 	}
@@ -108,7 +108,7 @@ func (a *Accounts) WebPrincipal(ctx context.Context, token string, c Client) (Pr
 		return Principal{}, ErrAccountDisabled
 	}
 	if time.Since(row.Session.LastUsedAt) > webTouchEvery {
-		if err := exec(ctx, a.db.q.SessionTouchWeb, dbgen.SessionTouchWebParams{
+		if err := a.db.q.SessionTouchWeb(ctx, dbgen.SessionTouchWebParams{
 			ID: row.Session.ID, IdleSeconds: a.WebIdleTTL.Seconds(), AbsoluteSeconds: a.WebAbsoluteTTL.Seconds(),
 			UserAgent: c.userAgent(), IP: c.ip(),
 		}); err != nil {
@@ -125,7 +125,7 @@ func (a *Accounts) WebSignOut(ctx context.Context, token string) error {
 	if !ok {
 		return nil
 	}
-	return exec(ctx, a.db.q.SessionRevokeWeb, dbgen.SessionRevokeWebParams{WebTokenHash: hash, Reason: strPtr("logout")})
+	return a.db.q.SessionRevokeWeb(ctx, dbgen.SessionRevokeWebParams{WebTokenHash: hash, Reason: strPtr("logout")})
 }
 
 // RotateWebSession gives p's browser session a new cookie token and
@@ -137,7 +137,7 @@ func (a *Accounts) RotateWebSession(ctx context.Context, by Principal) (string, 
 	if err != nil {
 		return "", err
 	}
-	n, err := query(ctx, a.db.q.SessionRotateWeb, dbgen.SessionRotateWebParams{ID: by.SessionID, WebTokenHash: hash})
+	n, err := a.db.q.SessionRotateWeb(ctx, dbgen.SessionRotateWebParams{ID: by.SessionID, WebTokenHash: hash})
 	if err != nil {
 		return "", err
 	}

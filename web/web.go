@@ -53,6 +53,13 @@ type Config struct {
 	Client func(*http.Request) service.Client
 	// Export is the caller's data export as the JSON API answers it.
 	Export func(ctx context.Context, by service.Principal) ([]byte, error)
+
+	// The admin console (/admin, admin.go): served when Admin is set.
+	// Social and Webhooks are optional (no follow counts, no webhooks
+	// page without them).
+	Admin    *service.Admin
+	Social   *service.Social
+	Webhooks *service.Webhooks
 }
 
 // Handler serves the pages.
@@ -126,6 +133,9 @@ func (h *Handler) Register(handle func(pattern string, handler http.Handler)) {
 		handle(pattern, h.page(p))
 	}
 	for pattern, p := range h.mfaRoutes() {
+		handle(pattern, h.page(p))
+	}
+	for pattern, p := range h.adminRoutes() {
 		handle(pattern, h.page(p))
 	}
 }

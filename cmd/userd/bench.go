@@ -34,7 +34,7 @@ import (
 
 var benchCommand = &command{
 	name:    "bench",
-	args:    "[me|directory|follows|avatar|import|flood|webhooks|pooler] [flags]",
+	args:    "[me|directory|console|follows|avatar|import|flood|webhooks|pooler] [flags]",
 	summary: "seed a userd_bench database and measure GET /users/me (me), the directory, follows, avatars, an import or a login flood (dev only)",
 	about: `Drops and recreates the database userd_bench next to DATABASE_URL (dev: the
 local server), seeds it with COPY, and measures; every run is bounded in
@@ -48,6 +48,12 @@ directory: the admin directory through the service layer, one call at a
 time: first keyset page, keyset page and OFFSET at depth ~users, phone
 lookup exact and by last 10 digits; fails if depth costs > 1.5x the first
 page.
+
+console: the admin console's pages through the service layer, as an admin,
+one at a time, in its own database userd_bench_console: the users page
+unfiltered and under each filter, first and at depth ~users, searches, a
+user's and an organization's page, the overview; fails if a directory page
+is over 50 ms at p50.
 
 follows: clients follow and unfollow through the service layer, (a) all one
 hot user, (b) users spread over all the seeded ones, with the counter folder
@@ -85,6 +91,7 @@ the PgBouncer and runs it.`,
 	flags: []flagSection{
 		{title: "bench me", declare: func(fs *flag.FlagSet) { benchMeFlags(fs) }},
 		{title: "bench directory", declare: func(fs *flag.FlagSet) { benchDirectoryFlags(fs) }},
+		{title: "bench console", declare: func(fs *flag.FlagSet) { benchConsoleFlags(fs) }},
 		{title: "bench follows", declare: func(fs *flag.FlagSet) { benchFollowsFlags(fs) }},
 		{title: "bench avatar", declare: func(fs *flag.FlagSet) { benchAvatarFlags(fs) }},
 		{title: "bench import", declare: func(fs *flag.FlagSet) { benchImportFlags(fs) }},
@@ -111,13 +118,13 @@ func bench(ctx context.Context, e cmdEnv, args []string) error {
 		return benchMe(ctx, cfg, args, stdout)
 	}
 	run, ok := map[string]func(context.Context, config.Config, []string, io.Writer) error{
-		"me": benchMe, "directory": benchDirectory, "follows": benchFollows, "avatar": benchAvatar,
+		"me": benchMe, "directory": benchDirectory, "console": benchConsole, "follows": benchFollows, "avatar": benchAvatar,
 		"import": benchImport, "flood": benchFlood, "webhooks": benchWebhooks, "pooler": benchPooler,
 	}[args[0]]
 	if ok {
 		return run(ctx, cfg, args[1:], stdout)
 	}
-	return usageErrorf("bench: unknown benchmark %q (me, directory, follows, avatar, import, flood, webhooks, pooler)", args[0])
+	return usageErrorf("bench: unknown benchmark %q (me, directory, console, follows, avatar, import, flood, webhooks, pooler)", args[0])
 }
 
 // meFlags are the flags of bench me.

@@ -319,13 +319,15 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 	// The pages call the API server for the data export's document; it
 	// exists by the time a page is served.
 	var h *httpapi.Server
+	adminSvc := service.NewAdmin(db, cfg.DefaultRegion, cursorKey)
 	site := web.New(web.Config{
 		Log: log, Accounts: accts, Users: users, Orgs: orgs, Templates: pages,
 		Brand:     web.Brand{Name: cfg.Brand.Name, Color: cfg.Brand.Color, LogoURL: cfg.Brand.LogoURL},
 		Redirects: redirects,
 		Insecure:  cfg.Dev() && strings.HasPrefix(cfg.PublicURL, "http://"),
 		Client:    httpapi.ClientOf,
-		Export:    h.ExportDocument,
+		Export:    func(ctx context.Context, by service.Principal) ([]byte, error) { return h.ExportDocument(ctx, by) },
+		Admin:     adminSvc, Social: social, Webhooks: hooks,
 	})
 	h = httpapi.New(httpapi.Deps{
 		Pages:             site.Register,
@@ -333,7 +335,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 		Auth:              service.NewAuth(db, authCfg),
 		Users:             users,
 		Accounts:          accts,
-		Admin:             service.NewAdmin(db, cfg.DefaultRegion, cursorKey),
+		Admin:             adminSvc,
 		Orgs:              orgs,
 		Social:            social,
 		Avatars:           service.NewAvatars(db).LimitDecoding(cfg.Limits.ImageConcurrency),
