@@ -28,12 +28,16 @@ type Config struct {
 	Issuer         string // iss of the tokens userd signs
 	Audience       string // aud of the tokens userd signs
 	SigningKeyFile string
-	DefaultRegion  string
-	SMTPURL        string
-	MailFrom       string
-	MailTemplates  string // directory of templates replacing the embedded ones; "": none
-	DataDir        string
-	LogLevel       slog.Level
+	// DataKey seals TOTP secrets (USERD_DATA_KEY): comma-separated
+	// base64 32-byte keys, the sealing one first; "": derived from the
+	// signing key.
+	DataKey       string
+	DefaultRegion string
+	SMTPURL       string
+	MailFrom      string
+	MailTemplates string // directory of templates replacing the embedded ones; "": none
+	DataDir       string
+	LogLevel      slog.Level
 	// CORSOrigins are the browser origins that may call the API across
 	// origins (USERD_CORS_ORIGINS): "https://app.example.com",
 	// "https://*.example.com" or "*". None: no CORS headers at all.
@@ -155,7 +159,7 @@ func (c Config) EnvSource() string {
 
 // secretVars hold secrets by value; urlVars may carry a password.
 var (
-	secretVars = []string{"USERD_IDP_JWT_SECRET", "USERD_IDP_ADMIN_KEY"}
+	secretVars = []string{"USERD_IDP_JWT_SECRET", "USERD_IDP_ADMIN_KEY", "USERD_DATA_KEY"}
 	urlVars    = []string{"DATABASE_URL", "USERD_SMTP_URL", "USERD_PUBLIC_URL", "USERD_ISSUER",
 		"USERD_IDP_ISSUER", "USERD_IDP_JWKS_URL", "USERD_IDP_ADMIN_URL",
 		"USERD_LISTEN_DATABASE_URL", "USERD_MIGRATE_DATABASE_URL", "USERD_DATABASE_REPLICA_URL",
@@ -209,6 +213,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Addr:           get("USERD_ADDR", ":8080"),
 		PublicURL:      strings.TrimRight(get("USERD_PUBLIC_URL", "http://localhost:8080"), "/"),
 		SigningKeyFile: get("USERD_SIGNING_KEY_FILE", ""),
+		DataKey:        get("USERD_DATA_KEY", ""),
 		DefaultRegion:  strings.ToUpper(get("USERD_DEFAULT_REGION", "IN")),
 		SMTPURL:        get("USERD_SMTP_URL", ""),
 		MailFrom:       get("USERD_MAIL_FROM", "userd <no-reply@localhost>"),

@@ -68,3 +68,36 @@ func (r iteratorForImportStagingCopy) Err() error {
 func (q *Queries) ImportStagingCopy(ctx context.Context, arg []ImportStagingCopyParams) (int64, error) {
 	return q.db.CopyFrom(ctx, []string{"import_staging"}, []string{"batch", "line", "user_id", "action", "username", "email", "phone", "first_name", "last_name", "bio", "date_of_birth", "instagram_handle", "country", "city", "zipcode", "role", "artist_id", "is_active", "is_verified", "email_verified", "phone_verified", "preferences", "latitude", "longitude", "created_at", "password_hash", "providers", "subjects", "organization_id"}, &iteratorForImportStagingCopy{rows: arg})
 }
+
+// iteratorForRecoveryCodeInsert implements pgx.CopyFromSource.
+type iteratorForRecoveryCodeInsert struct {
+	rows                 []RecoveryCodeInsertParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForRecoveryCodeInsert) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForRecoveryCodeInsert) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].UserID,
+		r.rows[0].CodeHash,
+	}, nil
+}
+
+func (r iteratorForRecoveryCodeInsert) Err() error {
+	return nil
+}
+
+func (q *Queries) RecoveryCodeInsert(ctx context.Context, arg []RecoveryCodeInsertParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"recovery_codes"}, []string{"user_id", "code_hash"}, &iteratorForRecoveryCodeInsert{rows: arg})
+}

@@ -78,14 +78,25 @@ SELECT jsonb_build_object(
     'mail', coalesce((
         SELECT jsonb_agg(jsonb_build_object('kind', m.kind, 'created_at', rfc3339(m.created_at), 'done_at', rfc3339(m.done_at),
             'failed_at', rfc3339(m.failed_at)) ORDER BY m.id)
-        FROM outbox m WHERE m.user_id = $1::bigint), '[]')
+        FROM outbox m WHERE m.user_id = $1::bigint), '[]'),
+    'authenticator', (
+        SELECT jsonb_build_object('created_at', rfc3339(t.created_at), 'confirmed_at', rfc3339(t.confirmed_at))
+        FROM user_totp t WHERE t.user_id = $1::bigint),
+    'recovery_codes', coalesce((
+        SELECT jsonb_agg(jsonb_build_object('created_at', rfc3339(r.created_at), 'used_at', rfc3339(r.used_at)) ORDER BY r.id)
+        FROM recovery_codes r WHERE r.user_id = $1::bigint), '[]'),
+    'factor_challenges', coalesce((
+        SELECT jsonb_agg(jsonb_build_object('kind', c.kind, 'created_at', rfc3339(c.created_at), 'expires_at', rfc3339(c.expires_at),
+            'used_at', rfc3339(c.used_at)) ORDER BY c.id)
+        FROM factor_challenges c WHERE c.user_id = $1::bigint), '[]')
 )::jsonb AS document
 `
 
 // UserDataExport is everything userd holds about one user but their
 // profile row and secrets, one JSON object with a key per table that
 // refers to users (service/dataexport.go lists them): hashes of passwords,
-// tokens and IP addresses of login failures never go out, only that they
+// tokens, TOTP secrets, recovery codes and IP addresses of login
+// failures never go out, only that they
 // exist and when. Invitations received are those to the user's address
 // once proven (email_verified): an address held unproven may be someone
 // else's mail. One statement, so one consistent snapshot.

@@ -35,6 +35,16 @@ type Block struct {
 	CreatedAt time.Time
 }
 
+type FactorChallenge struct {
+	ID        int64
+	TokenHash []byte
+	UserID    int64
+	Kind      string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
+
 type Follow struct {
 	FollowerID int64
 	FolloweeID int64
@@ -198,6 +208,14 @@ type RateEvent struct {
 	CreatedAt time.Time
 }
 
+type RecoveryCode struct {
+	ID        int64
+	UserID    int64
+	CodeHash  []byte
+	CreatedAt time.Time
+	UsedAt    *time.Time
+}
+
 type Session struct {
 	ID            int64
 	UserID        int64
@@ -215,6 +233,7 @@ type Session struct {
 	AuthTime      *time.Time
 	Amr           []string
 	Acr           *string
+	FactorAt      *time.Time
 }
 
 type SessionRefreshToken struct {
@@ -284,6 +303,15 @@ type UserToken struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    *time.Time
+}
+
+type UserTotp struct {
+	UserID       int64
+	SecretSealed []byte
+	KeyID        string
+	CreatedAt    time.Time
+	ConfirmedAt  *time.Time
+	LastUsedStep *int64
 }
 
 type WebhookDelivery struct {

@@ -333,7 +333,7 @@ func (q *Queries) OAuthConsentListByUser(ctx context.Context, userID int64) ([]O
 }
 
 const oAuthSessionByRefreshToken = `-- name: OAuthSessionByRefreshToken :one
-SELECT sessions.id, sessions.user_id, sessions.user_agent, sessions.ip, sessions.created_at, sessions.last_used_at, sessions.expires_at, sessions.revoked_at, sessions.revoked_reason, sessions.kind, sessions.web_token_hash, sessions.client_id, sessions.scopes, sessions.auth_time, sessions.amr, sessions.acr FROM session_refresh_tokens t
+SELECT sessions.id, sessions.user_id, sessions.user_agent, sessions.ip, sessions.created_at, sessions.last_used_at, sessions.expires_at, sessions.revoked_at, sessions.revoked_reason, sessions.kind, sessions.web_token_hash, sessions.client_id, sessions.scopes, sessions.auth_time, sessions.amr, sessions.acr, sessions.factor_at FROM session_refresh_tokens t
 JOIN sessions ON sessions.id = t.session_id
 WHERE t.token_hash = $1 AND t.rotated_at IS NULL
 `
@@ -360,6 +360,7 @@ func (q *Queries) OAuthSessionByRefreshToken(ctx context.Context, tokenHash []by
 		&i.AuthTime,
 		&i.Amr,
 		&i.Acr,
+		&i.FactorAt,
 	)
 	return i, err
 }
@@ -367,7 +368,7 @@ func (q *Queries) OAuthSessionByRefreshToken(ctx context.Context, tokenHash []by
 const oAuthSessionCreate = `-- name: OAuthSessionCreate :one
 INSERT INTO sessions (user_id, user_agent, ip, expires_at, client_id, scopes, auth_time, amr, acr)
 VALUES ($1, $2, $3, now() + make_interval(secs => $4::float8), $5, $6, $7, $8, $9)
-RETURNING id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason, kind, web_token_hash, client_id, scopes, auth_time, amr, acr
+RETURNING id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason, kind, web_token_hash, client_id, scopes, auth_time, amr, acr, factor_at
 `
 
 type OAuthSessionCreateParams struct {
@@ -412,12 +413,13 @@ func (q *Queries) OAuthSessionCreate(ctx context.Context, arg OAuthSessionCreate
 		&i.AuthTime,
 		&i.Amr,
 		&i.Acr,
+		&i.FactorAt,
 	)
 	return i, err
 }
 
 const oAuthSessionGet = `-- name: OAuthSessionGet :one
-SELECT id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason, kind, web_token_hash, client_id, scopes, auth_time, amr, acr FROM sessions WHERE id = $1
+SELECT id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason, kind, web_token_hash, client_id, scopes, auth_time, amr, acr, factor_at FROM sessions WHERE id = $1
 `
 
 func (q *Queries) OAuthSessionGet(ctx context.Context, id int64) (Session, error) {
@@ -440,6 +442,7 @@ func (q *Queries) OAuthSessionGet(ctx context.Context, id int64) (Session, error
 		&i.AuthTime,
 		&i.Amr,
 		&i.Acr,
+		&i.FactorAt,
 	)
 	return i, err
 }

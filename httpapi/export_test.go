@@ -29,7 +29,8 @@ var userColumns = []string{"user_id", "follower_id", "followee_id", "blocker_id"
 // registered with a password (credential, verification token, mail,
 // session with IP and user agent), its address proven, a failed login, a linked identity, an
 // avatar, an organization of their own (groups, audit events), follows
-// both ways, a block and a pending invitation to their address.
+// both ways, a block, a pending invitation to their address, an
+// authenticator app with recovery codes and a sign-in waiting for its code.
 func exportedUser(t *testing.T, e *env) (access, refresh string, id int64) {
 	t.Helper()
 	body := e.register(map[string]any{"email": "gdpr@example.com", "username": "gdpr"})
@@ -52,6 +53,8 @@ func exportedUser(t *testing.T, e *env) (access, refresh string, id int64) {
 	expect(t, r, http.StatusCreated, "")
 	org := int64(r.json(t)["id"].(float64))
 	expect(t, e.do("POST", fmt.Sprintf("/api/v1/organizations/%d/invitations", org), friend, map[string]any{"email": "GDPR@example.com"}), http.StatusCreated, "")
+	e.enrollTOTP(access)
+	e.challenge("gdpr@example.com")
 	return access, refresh, id
 }
 
@@ -99,7 +102,7 @@ func TestExportMe(t *testing.T) {
 	if err := json.Unmarshal(doc["profile"], &profile); err != nil || profile["email"] != "gdpr@example.com" {
 		t.Errorf("profile: got %s (%v), want the private view", doc["profile"], err)
 	}
-	for _, secret := range []string{"$argon2id$", access, refresh, `"token_hash"`, `"ip_hash"`, `"payload"`} {
+	for _, secret := range []string{"$argon2id$", access, refresh, `"token_hash"`, `"ip_hash"`, `"payload"`, `"secret_sealed"`, `"code_hash"`} {
 		if strings.Contains(string(r.body), secret) {
 			t.Errorf("the export holds %q:\n%s", secret, r.body)
 		}

@@ -99,6 +99,12 @@ func etagMatches(header, etag string) bool {
 }
 
 func (s *Server) patchMe(q req, p service.ProfilePatch) (userView, error) {
+	if p.Email.Set {
+		// An email change is a sensitive action (step-up).
+		if err := s.accounts.RequireRecentFactor(q.Context(), q.caller()); err != nil {
+			return userView{}, err
+		}
+	}
 	return then(s.private)(s.users.UpdateProfile(q.Context(), q.caller(), p))
 }
 
@@ -243,9 +249,17 @@ func (s *Server) ExportDocument(ctx context.Context, by service.Principal) ([]by
 }
 
 func (s *Server) deleteMe(q req) (messageView, error) {
-	return message("Your account has been deleted.", s.users.Delete(q.Context(), q.caller(), q.callerID()))
+	return message("Your account has been deleted.", s.deleteSelf(q))
 }
 
 func (s *Server) deleteAccount(q req) (none, error) {
-	return done(s.users.Delete(q.Context(), q.caller(), q.callerID()))
+	return done(s.deleteSelf(q))
+}
+
+// deleteSelf deletes the caller's account, a sensitive action (step-up).
+func (s *Server) deleteSelf(q req) error {
+	if err := s.accounts.RequireRecentFactor(q.Context(), q.caller()); err != nil {
+		return err
+	}
+	return s.users.Delete(q.Context(), q.caller(), q.callerID())
 }

@@ -186,7 +186,8 @@ func oauthCode(p problem) (status int, code string) {
 	switch {
 	case slices.Contains(oauthCodes, p.Code):
 		return p.Status, p.Code
-	case p.Code == string(service.CodeInvalidCredentials) || p.Code == string(service.CodeInvalidToken) || p.Code == string(service.CodeAccountDisabled):
+	case p.Code == string(service.CodeInvalidCredentials) || p.Code == string(service.CodeInvalidToken) || p.Code == string(service.CodeAccountDisabled) ||
+		p.Code == string(service.CodeFactorRequired): // the password grant cannot carry the second factor
 		return http.StatusBadRequest, "invalid_grant"
 	case p.Status == http.StatusTooManyRequests:
 		return p.Status, "rate_limited"

@@ -156,13 +156,16 @@ func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) 
 // parameter the route does not take), conflict (a state conflict no other
 // code names), method_not_allowed (405), internal_error (500) and
 // overloaded (503: the password-hashing queue is full) and shutting_down
-// (503 from /readyz during a graceful stop).
+// (503 from /readyz during a graceful stop), mfa_required (a second
+// factor is due at sign-in) and step_up_required (before a sensitive
+// action).
 var specCodes = []string{
 	"invalid_json", "invalid_cursor", "invalid_query", "validation_failed", "payload_too_large", "unsupported_media_type",
 	"invalid_token", "invalid_credentials", "account_disabled", "forbidden", "blocked", "not_found",
 	"email_taken", "phone_taken", "username_taken", "already_member", "seat_limit_reached", "ambiguous_phone",
 	"last_admin", "rate_limited", "idp_unavailable", "db_unavailable",
 	"conflict", "method_not_allowed", "internal_error", "overloaded", "shutting_down",
+	"mfa_required", "step_up_required",
 }
 
 func TestOpenAPIDocument(t *testing.T) {

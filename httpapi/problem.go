@@ -60,6 +60,8 @@ var statusOf = map[service.Code]int{
 	service.CodeIdPUnavailable:     http.StatusServiceUnavailable,
 	service.CodeDBUnavailable:      http.StatusServiceUnavailable,
 	service.CodeOverloaded:         http.StatusServiceUnavailable,
+	service.CodeFactorRequired:     http.StatusUnauthorized,
+	service.CodeStepUpRequired:     http.StatusForbidden,
 }
 
 // problem is an RFC 9457 problem document with userd's machine code.
@@ -72,6 +74,10 @@ type problem struct {
 	Instance  string       `json:"instance,omitempty"`
 	RequestID string       `json:"request_id,omitempty"`
 	Errors    []fieldError `json:"errors,omitempty"`
+	// ChallengeID and Methods come with mfa_required: POST them with a
+	// code to /api/v1/auth/login/factor.
+	ChallengeID string   `json:"challenge_id,omitempty"`
+	Methods     []string `json:"methods,omitempty"`
 }
 
 type fieldError struct {
@@ -105,6 +111,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		for _, f := range de.Fields {
 			p.Errors = append(p.Errors, fieldError{Field: f.Field, Message: f.Message})
 		}
+		p.ChallengeID, p.Methods = de.Challenge, de.Methods
 		if de.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int((de.RetryAfter+time.Second-1)/time.Second)))
 		}

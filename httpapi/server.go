@@ -180,6 +180,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/auth/email/verify", body(http.StatusNoContent, s.verifyEmail))
 	s.handle("POST /api/v1/auth/email/verify/resend", s.authed(act(http.StatusAccepted, s.resendVerification)))
 	s.adminRoutes()
+	s.factorRoutes()
 	s.orgRoutes()
 	s.webhookRoutes()
 	s.oidcRoutes()

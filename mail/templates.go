@@ -29,6 +29,7 @@ const (
 	PasswordChanged   Kind = "password_changed"    // the password was changed or reset
 	AddressReleased   Kind = "address_released"    // an account that held this address unproven lost it to its prover
 	IdentityLinked    Kind = "identity_linked"     // a login of an identity provider was linked to the account
+	FactorsReset      Kind = "factors_reset"       // an admin removed the account's second factors
 )
 
 const (
@@ -40,6 +41,7 @@ const (
 var kinds = map[Kind]bool{
 	Verify: true, EmailChange: true, PasswordReset: true, Invitation: true,
 	EmailChangeNotice: false, PasswordChanged: false, AddressReleased: false, IdentityLinked: false,
+	FactorsReset: false,
 }
 
 //go:embed templates

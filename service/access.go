@@ -56,8 +56,12 @@ func (a accessTokens) VerifyAccess(token string) (Access, error) {
 }
 
 // sign returns an access token for u in session sessionID, valid for ttl,
-// and its expiry (its exp claim, whole seconds).
-func (a accessTokens) sign(u User, sessionID int64, ttl time.Duration) (string, time.Time, error) {
+// and its expiry (its exp claim, whole seconds). amr is what the session's
+// sign-in proved (nil: a password); aal follows from it (assuranceLevel).
+func (a accessTokens) sign(u User, sessionID int64, amr []string, ttl time.Duration) (string, time.Time, error) {
+	if len(amr) == 0 {
+		amr = []string{amrPassword}
+	}
 	now := time.Now()
 	exp := now.Add(ttl).Truncate(time.Second)
 	tok, err := a.keys.Sign(signing.Claims{
@@ -68,6 +72,8 @@ func (a accessTokens) sign(u User, sessionID int64, ttl time.Duration) (string, 
 		SessionID: strconv.FormatInt(sessionID, 10),
 		IssuedAt:  now,
 		ExpiresAt: exp,
+		AMR:       amr,
+		AAL:       assuranceLevel(amr),
 	})
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("sign access token: %w", err)

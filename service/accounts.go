@@ -30,6 +30,7 @@ type Accounts struct {
 	jwks          func() ([]byte, error)
 	cursors       cursorCodec // signs sessions-list cursors
 	keys          keyed       // keys login_failures and rate_events
+	data          DataKeys    // seals TOTP secrets
 
 	// Tunables, set to their defaults by NewAccounts; change them before
 	// the first call.
@@ -47,6 +48,13 @@ type Accounts struct {
 	Limits         LoginLimits     // failed password checks: DefaultLoginLimits
 	Signups        SignupLimits    // registrations and forgot-password requests per address: 1 hour, none
 	Mail           *mail.Templates // renders every mail: the embedded templates
+	// Second factors (factors.go): the issuer name authenticator apps
+	// show (the public URL's host), how long a sign-in waits for its
+	// second factor (5 minutes) and how long a factor shown in a session
+	// allows sensitive actions (15 minutes).
+	TOTPIssuer         string
+	FactorChallengeTTL time.Duration
+	StepUpTTL          time.Duration
 }
 
 // AccountsConfig wires Accounts.
@@ -58,6 +66,7 @@ type AccountsConfig struct {
 	Audience      string           // aud of access tokens
 	PublicURL     string           // base of mailed links, without a trailing slash
 	DefaultRegion string           // phone numbers without a country code
+	DataKeys      DataKeys         // seal TOTP secrets (USERD_DATA_KEY); none: derived from Keys
 }
 
 // NewAccounts returns the Accounts service with the default tunables.
@@ -65,27 +74,34 @@ func NewAccounts(db *DB, cfg AccountsConfig) *Accounts {
 	if cfg.Gate == nil {
 		cfg.Gate = password.NewGate(password.GateConfig{})
 	}
+	if cfg.DataKeys.Empty() {
+		cfg.DataKeys = DeriveDataKeys(cfg.Keys)
+	}
 	return &Accounts{
-		db:             db,
-		hasher:         cfg.Hasher,
-		gate:           cfg.Gate,
-		access:         accessTokens{keys: cfg.Keys, issuer: cfg.Issuer, audience: cfg.Audience},
-		publicURL:      strings.TrimRight(cfg.PublicURL, "/"),
-		defaultRegion:  cfg.DefaultRegion,
-		jwks:           sync.OnceValues(cfg.Keys.PublicJWKS),
-		cursors:        cursorCodec{key: sessionCursorKey(cfg.Keys)},
-		keys:           keyed{secret: derivedKey(cfg.Keys, "rate-limit-keys")},
-		AccessTTL:      15 * time.Minute,
-		SessionTTL:     30 * 24 * time.Hour,
-		RefreshGrace:   10 * time.Second,
-		ResetTTL:       time.Hour,
-		WebIdleTTL:     24 * time.Hour,
-		WebAbsoluteTTL: 14 * 24 * time.Hour,
-		VerifyTTL:      24 * time.Hour,
-		MailsPerHour:   5,
-		Limits:         DefaultLoginLimits,
-		Signups:        SignupLimits{Window: time.Hour},
-		Mail:           mail.DefaultTemplates(),
+		db:                 db,
+		data:               cfg.DataKeys,
+		TOTPIssuer:         totpIssuer(cfg.PublicURL),
+		FactorChallengeTTL: 5 * time.Minute,
+		StepUpTTL:          15 * time.Minute,
+		hasher:             cfg.Hasher,
+		gate:               cfg.Gate,
+		access:             accessTokens{keys: cfg.Keys, issuer: cfg.Issuer, audience: cfg.Audience},
+		publicURL:          strings.TrimRight(cfg.PublicURL, "/"),
+		defaultRegion:      cfg.DefaultRegion,
+		jwks:               sync.OnceValues(cfg.Keys.PublicJWKS),
+		cursors:            cursorCodec{key: sessionCursorKey(cfg.Keys)},
+		keys:               keyed{secret: derivedKey(cfg.Keys, "rate-limit-keys")},
+		AccessTTL:          15 * time.Minute,
+		SessionTTL:         30 * 24 * time.Hour,
+		RefreshGrace:       10 * time.Second,
+		ResetTTL:           time.Hour,
+		WebIdleTTL:         24 * time.Hour,
+		WebAbsoluteTTL:     14 * 24 * time.Hour,
+		VerifyTTL:          24 * time.Hour,
+		MailsPerHour:       5,
+		Limits:             DefaultLoginLimits,
+		Signups:            SignupLimits{Window: time.Hour},
+		Mail:               mail.DefaultTemplates(),
 	}
 }
 
@@ -181,7 +197,7 @@ func (a *Accounts) Register(ctx context.Context, r Registration, c Client) (Sign
 	if err != nil {
 		return SignIn{}, err
 	}
-	t, err := a.issue(res.user, res.session, res.refresh)
+	t, err := a.issue(res.user, res.session, res.refresh, res.amr)
 	return SignIn{User: res.user, Tokens: t}, err
 }
 
@@ -302,7 +318,7 @@ func (a *Accounts) Login(ctx context.Context, identifier, pw string, c Client) (
 	if err != nil {
 		return SignIn{}, err
 	}
-	t, err := a.issue(res.user, res.session, res.refresh)
+	t, err := a.issue(res.user, res.session, res.refresh, res.amr)
 	return SignIn{User: res.user, Tokens: t}, err
 }
 
@@ -381,6 +397,11 @@ func (a *Accounts) login(ctx context.Context, identifier, pw string, c Client, w
 				return issued{}, err
 			}
 		}
+		// An account with a second factor gets a challenge, not a session
+		// (factors_signin.go).
+		if ch, err := a.factorChallenge(ctx, q, row.ID, web); err != nil || ch != nil {
+			return issued{challenge: ch}, err
+		}
 		r, err := q.UserUpdateLogin(ctx, dbgen.UserUpdateLoginParams{ID: row.ID, LastAuthMethod: &method, LastAuthMethodAt: &now, LastLoginAt: &now})
 		if err != nil {
 			return issued{}, err
@@ -391,6 +412,9 @@ func (a *Accounts) login(ctx context.Context, identifier, pw string, c Client, w
 		}
 		return a.startSession(ctx, q, u, c, web)
 	})
+	if err == nil && res.challenge != nil {
+		return issued{}, res.challenge
+	}
 	return res, err
 }
 
@@ -420,6 +444,9 @@ type issued struct {
 	user    User
 	session int64
 	refresh string
+	amr     []string // what the sign-in proved; nil: a password
+	// challenge, instead of a session: the second factor is due.
+	challenge *Error
 }
 
 // sessionCursorKey signs sessions-list cursors with a secret derived from

@@ -28,6 +28,9 @@ var DataExportTables = map[string]string{
 	"user_tokens":            "tokens",
 	"login_failures":         "login_failures",
 	"outbox":                 "mail",
+	"user_totp":              "authenticator",
+	"recovery_codes":         "recovery_codes",
+	"factor_challenges":      "factor_challenges",
 }
 
 // DataExport is everything userd holds about a user: the profile, and

@@ -34,6 +34,12 @@ const (
 	CodeIdPUnavailable     Code = "idp_unavailable"
 	CodeDBUnavailable      Code = "db_unavailable"
 	CodeOverloaded         Code = "overloaded"
+	// CodeFactorRequired: the password was right; a second factor is due
+	// (Error.Challenge, Error.Methods).
+	CodeFactorRequired Code = "mfa_required"
+	// CodeStepUpRequired: a sensitive action wants a second factor shown
+	// in this session lately.
+	CodeStepUpRequired Code = "step_up_required"
 )
 
 // FieldError names one invalid input field.
@@ -49,8 +55,12 @@ type Error struct {
 	Message    string
 	Fields     []FieldError
 	RetryAfter time.Duration // for rate_limited and *_unavailable
-	cause      error
-	of         *Error // the error withCause copied; nil: none
+	// Challenge and Methods, for mfa_required: the opaque sign-in
+	// challenge and the factors that may answer it.
+	Challenge string
+	Methods   []string
+	cause     error
+	of        *Error // the error withCause copied; nil: none
 }
 
 func (e *Error) Error() string {

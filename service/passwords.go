@@ -19,12 +19,17 @@ import (
 // pending email change (its link dies). Wrong current
 // passwords count against the same kind of limit as logins (per user).
 // The revoked sessions' access tokens stop working at once.
+// An account with a second factor needs one shown in this session lately
+// (RequireRecentFactor).
 // Errors: validation_failed (new_password; current_password when it is
 // wrong or the account has no password), rate_limited, account_disabled,
-// conflict (the password changed meanwhile).
+// conflict (the password changed meanwhile), step_up_required.
 func (a *Accounts) ChangePassword(ctx context.Context, by Principal, current, next string) error {
 	if err := password.Validate(next); err != nil {
 		return Invalid(FieldError{Field: "new_password", Message: passwordProblem(err)})
+	}
+	if err := a.RequireRecentFactor(ctx, by); err != nil {
+		return err
 	}
 	userID := by.User.ID
 	ticket, err := a.hashAdmit()

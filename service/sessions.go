@@ -95,8 +95,9 @@ func (a *Accounts) newSession(ctx context.Context, q *dbgen.Queries, userID int6
 }
 
 // issue signs an access token for u in session s.
-func (a *Accounts) issue(u User, sessionID int64, refresh string) (Tokens, error) {
-	access, exp, err := a.access.sign(u, sessionID, a.AccessTTL)
+// amr is what the session's sign-in proved (nil: a password).
+func (a *Accounts) issue(u User, sessionID int64, refresh string, amr []string) (Tokens, error) {
+	access, exp, err := a.access.sign(u, sessionID, amr, a.AccessTTL)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -129,15 +130,16 @@ func (a *Accounts) Refresh(ctx context.Context, refreshToken string, c Client) (
 	if err != nil {
 		return Tokens{}, err
 	}
-	return a.issue(res.user, res.session, res.refresh)
+	return a.issue(res.user, res.session, res.refresh, res.amr)
 }
 
-// refreshed is what a rotation gives: the user, the session and its new
-// refresh token.
+// refreshed is what a rotation gives: the user, the session, its new
+// refresh token and what the session's sign-in proved.
 type refreshed struct {
 	user    User
 	session int64
 	refresh string
+	amr     []string
 	reused  bool
 }
 
@@ -198,7 +200,7 @@ func (a *Accounts) refresh(ctx context.Context, refreshToken string, c Client, b
 		if _, err := q.SessionTouch(ctx, dbgen.SessionTouchParams{ID: s.ID, TtlSeconds: a.SessionTTL.Seconds(), UserAgent: c.userAgent(), IP: c.ip()}); err != nil {
 			return result{}, err
 		}
-		return result{user: u, session: s.ID, refresh: token}, nil
+		return result{user: u, session: s.ID, refresh: token, amr: s.Amr}, nil
 	})
 	if err != nil {
 		return refreshed{}, err

@@ -48,7 +48,9 @@ type Claims struct {
 	Scope     string // scope: the scopes granted, space-separated (omitted when empty)
 	IssuedAt  time.Time
 	ExpiresAt time.Time
-	ID        string // jti
+	ID        string   // jti
+	AMR       []string // amr (RFC 8176): how the user signed in (omitted when empty)
+	AAL       string   // aal: "aal1", or "aal2" after a second factor (omitted when empty)
 }
 
 // Sign returns c as a compact JWS (JWT) signed with the active key, with
@@ -90,6 +92,12 @@ func (ks *KeySet) Sign(c Claims) (string, error) {
 	}
 	if c.Scope != "" {
 		b = b.Claim(scopeClaim, c.Scope)
+	}
+	if len(c.AMR) > 0 {
+		b = b.Claim("amr", c.AMR)
+	}
+	if c.AAL != "" {
+		b = b.Claim("aal", c.AAL)
 	}
 	tok, err := b.Build()
 	if err != nil {
@@ -188,6 +196,24 @@ func (ks *KeySet) verify(token, issuer, audience string, leeway time.Duration) (
 			if *dst, ok = v.(string); !ok {
 				return Claims{}, fmt.Errorf("%s claim is a %T, want a string", name, v)
 			}
+		}
+	}
+	if v, ok := tok.Get("aal"); ok {
+		if c.AAL, ok = v.(string); !ok {
+			return Claims{}, fmt.Errorf("aal claim is a %T, want a string", v)
+		}
+	}
+	if v, ok := tok.Get("amr"); ok {
+		list, ok := v.([]any)
+		if !ok {
+			return Claims{}, fmt.Errorf("amr claim is a %T, want an array", v)
+		}
+		for _, m := range list {
+			s, ok := m.(string)
+			if !ok {
+				return Claims{}, fmt.Errorf("amr claim holds a %T, want strings", m)
+			}
+			c.AMR = append(c.AMR, s)
 		}
 	}
 	return c, nil

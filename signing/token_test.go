@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -60,7 +61,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 		t.Errorf("Verify times: got iat %v exp %v, want %v %v", got.IssuedAt, got.ExpiresAt, want.IssuedAt, want.ExpiresAt)
 	}
 	got.IssuedAt, got.ExpiresAt = want.IssuedAt, want.ExpiresAt
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Verify: got %+v, want %+v", got, want)
 	}
 }
@@ -313,7 +314,7 @@ func TestVerifyRejects(t *testing.T) {
 			if !errors.Is(err, ErrInvalidToken) {
 				t.Errorf("Verify: got %+v, %v; want ErrInvalidToken", got, err)
 			}
-			if got != (Claims{}) {
+			if !reflect.DeepEqual(got, Claims{}) {
 				t.Errorf("Verify: got claims %+v with an error, want zero Claims", got)
 			}
 		})

@@ -317,6 +317,38 @@ CREATE TABLE public.blocks (
 
 
 --
+-- Name: factor_challenges; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.factor_challenges (
+    id bigint NOT NULL,
+    token_hash bytea NOT NULL,
+    user_id bigint NOT NULL,
+    kind text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone,
+    CONSTRAINT factor_challenges_expires_at_chk CHECK ((expires_at > created_at)),
+    CONSTRAINT factor_challenges_kind_chk CHECK ((kind = ANY (ARRAY['api'::text, 'web'::text]))),
+    CONSTRAINT factor_challenges_token_hash_chk CHECK ((octet_length(token_hash) = 32))
+);
+
+
+--
+-- Name: factor_challenges_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.factor_challenges ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.factor_challenges_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: follow_stat_deltas; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -708,6 +740,34 @@ ALTER TABLE public.rate_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY 
 
 
 --
+-- Name: recovery_codes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.recovery_codes (
+    id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    code_hash bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    used_at timestamp with time zone,
+    CONSTRAINT recovery_codes_code_hash_chk CHECK ((octet_length(code_hash) = 32))
+);
+
+
+--
+-- Name: recovery_codes_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.recovery_codes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.recovery_codes_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -748,11 +808,14 @@ CREATE TABLE public.sessions (
     client_id text,
     scopes text[],
     auth_time timestamp with time zone,
-    amr text[],
+    amr text[] DEFAULT '{pwd}'::text[] NOT NULL,
     acr text,
-    CONSTRAINT sessions_client_chk CHECK ((((client_id IS NULL) = (scopes IS NULL)) AND ((client_id IS NULL) = (auth_time IS NULL)) AND ((client_id IS NULL) = (amr IS NULL)) AND ((client_id IS NULL) = (acr IS NULL)))),
+    factor_at timestamp with time zone,
+    CONSTRAINT sessions_amr_chk CHECK ((((cardinality(amr) >= 1) AND (cardinality(amr) <= 4)) AND (amr <@ ARRAY['pwd'::text, 'otp'::text, 'hwk'::text, 'swk'::text]))),
+    CONSTRAINT sessions_client_chk CHECK ((((client_id IS NULL) = (scopes IS NULL)) AND ((client_id IS NULL) = (auth_time IS NULL)) AND ((client_id IS NULL) = (acr IS NULL)))),
     CONSTRAINT sessions_client_kind_chk CHECK (((client_id IS NULL) OR (kind = 'api'::text))),
     CONSTRAINT sessions_expires_at_chk CHECK ((expires_at > created_at)),
+    CONSTRAINT sessions_factor_at_chk CHECK (((factor_at IS NOT NULL) = (amr && ARRAY['otp'::text, 'hwk'::text, 'swk'::text]))),
     CONSTRAINT sessions_kind_chk CHECK ((kind = ANY (ARRAY['api'::text, 'web'::text]))),
     CONSTRAINT sessions_revoked_pair_chk CHECK (((revoked_at IS NULL) = (revoked_reason IS NULL))),
     CONSTRAINT sessions_revoked_reason_chk CHECK ((revoked_reason = ANY (ARRAY['logout'::text, 'reuse_detected'::text, 'password_changed'::text, 'password_reset'::text, 'deactivated'::text, 'deleted'::text, 'revoked_by_user'::text, 'role_changed'::text, 'address_proven'::text, 'revoked_by_admin'::text]))),
@@ -852,6 +915,24 @@ ALTER TABLE public.user_tokens ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY 
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+
+--
+-- Name: user_totp; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.user_totp (
+    user_id bigint NOT NULL,
+    secret_sealed bytea NOT NULL,
+    key_id text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    confirmed_at timestamp with time zone,
+    last_used_step bigint,
+    CONSTRAINT user_totp_confirmed_step_chk CHECK (((confirmed_at IS NULL) OR (last_used_step IS NOT NULL))),
+    CONSTRAINT user_totp_key_id_chk CHECK ((key_id ~ '^[0-9a-f]{16}$'::text)),
+    CONSTRAINT user_totp_secret_sealed_chk CHECK (((octet_length(secret_sealed) >= 29) AND (octet_length(secret_sealed) <= 256))),
+    CONSTRAINT user_totp_step_chk CHECK ((last_used_step >= 0))
 );
 
 
@@ -1060,6 +1141,22 @@ ALTER TABLE ONLY public.blocks
 
 
 --
+-- Name: factor_challenges factor_challenges_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.factor_challenges
+    ADD CONSTRAINT factor_challenges_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: factor_challenges factor_challenges_token_hash_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.factor_challenges
+    ADD CONSTRAINT factor_challenges_token_hash_key UNIQUE (token_hash);
+
+
+--
 -- Name: follow_stat_deltas follow_stat_deltas_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1196,6 +1293,22 @@ ALTER TABLE ONLY public.rate_events
 
 
 --
+-- Name: recovery_codes recovery_codes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.recovery_codes
+    ADD CONSTRAINT recovery_codes_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: recovery_codes recovery_codes_user_code_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.recovery_codes
+    ADD CONSTRAINT recovery_codes_user_code_key UNIQUE (user_id, code_hash);
+
+
+--
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1265,6 +1378,14 @@ ALTER TABLE ONLY public.user_tokens
 
 ALTER TABLE ONLY public.user_tokens
     ADD CONSTRAINT user_tokens_token_hash_key UNIQUE (token_hash);
+
+
+--
+-- Name: user_totp user_totp_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_totp
+    ADD CONSTRAINT user_totp_pkey PRIMARY KEY (user_id);
 
 
 --
@@ -1354,6 +1475,13 @@ CREATE INDEX blocks_blocked_idx ON public.blocks USING btree (blocked_id, blocke
 --
 
 CREATE INDEX blocks_blocker_created_idx ON public.blocks USING btree (blocker_id, created_at DESC, blocked_id DESC);
+
+
+--
+-- Name: factor_challenges_expires_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX factor_challenges_expires_at_idx ON public.factor_challenges USING btree (expires_at);
 
 
 --
@@ -1845,6 +1973,14 @@ ALTER TABLE ONLY public.blocks
 
 
 --
+-- Name: factor_challenges factor_challenges_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.factor_challenges
+    ADD CONSTRAINT factor_challenges_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
 -- Name: follow_stats follow_stats_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1965,6 +2101,14 @@ ALTER TABLE ONLY public.password_credentials
 
 
 --
+-- Name: recovery_codes recovery_codes_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.recovery_codes
+    ADD CONSTRAINT recovery_codes_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
 -- Name: session_refresh_tokens session_refresh_tokens_session_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2018,6 +2162,14 @@ ALTER TABLE ONLY public.user_permission_groups
 
 ALTER TABLE ONLY public.user_tokens
     ADD CONSTRAINT user_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- Name: user_totp user_totp_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_totp
+    ADD CONSTRAINT user_totp_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 
 --
@@ -2075,4 +2227,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261207300001'),
     ('20261207500001'),
     ('20261208200001'),
-    ('20261208300001');
+    ('20261208300001'),
+    ('20261208400001');

@@ -172,6 +172,9 @@ func (h *Handler) emailPage(w http.ResponseWriter, r *http.Request, s *state, p 
 }
 
 func (h *Handler) changeEmail(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error {
+	if err := h.cfg.Accounts.RequireRecentFactor(r.Context(), p); err != nil {
+		return err // step-up (mfa.go)
+	}
 	patch := service.ProfilePatch{Email: set(r, "email")}
 	if pw := r.PostFormValue("current_password"); pw != "" {
 		patch.CurrentPassword = service.Optional[string]{Set: true, Value: &pw}
@@ -334,6 +337,9 @@ func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request, s *state
 		v.Data["Word"] = deleteWord
 		v.Errors["confirm"] = "Type “" + deleteWord + "” to confirm."
 		return h.render(w, r, http.StatusUnprocessableEntity, "delete", v)
+	}
+	if err := h.cfg.Accounts.RequireRecentFactor(r.Context(), p); err != nil {
+		return err // step-up (mfa.go)
 	}
 	if err := h.cfg.Users.Delete(r.Context(), p, p.User.ID); err != nil {
 		return err

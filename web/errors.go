@@ -100,6 +100,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, s *state, err err
 			status, title, msg = http.StatusConflict, "No seat left", "The organization has no seat left on its plan. Ask its admin."
 		case service.CodeLastAdmin:
 			status, title, msg = http.StatusConflict, "The last admin", "The last admin cannot do that: make someone else an admin first."
+		case service.CodeStepUpRequired:
+			stepUpRedirect(w, r) // mfa.go
+			return
 		case service.CodeRateLimited:
 			retry(w, e.RetryAfter)
 			status, title, msg = http.StatusTooManyRequests, "Too many attempts", "Please wait "+waitWords(e.RetryAfter)+" and try again."

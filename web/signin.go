@@ -30,6 +30,9 @@ func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request, s *state) e
 
 func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, s *state) error {
 	ws, err := h.cfg.Accounts.WebSignIn(r.Context(), r.PostFormValue("identifier"), r.PostFormValue("password"), h.cfg.Client(r), s.token)
+	if e, ok := service.ErrorOf(err); ok && e.Code == service.CodeFactorRequired {
+		return h.factorStep(w, r, s, e.Challenge, http.StatusOK, nil) // mfa.go
+	}
 	if err != nil {
 		return h.formFailed(w, r, s, "signin", err, "identifier")
 	}

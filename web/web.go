@@ -145,6 +145,9 @@ func (h *Handler) Register(handle func(pattern string, handler http.Handler)) {
 	for pattern, p := range h.oauthPages() {
 		handle(pattern, h.page(p))
 	}
+	for pattern, p := range h.mfaRoutes() {
+		handle(pattern, h.page(p))
+	}
 	for pattern, p := range h.adminRoutes() {
 		handle(pattern, h.page(p))
 	}

@@ -38,8 +38,12 @@ func accounts(db *service.DB, cfg config.Config, keys *signing.KeySet) (*service
 	if err != nil {
 		return nil, nil, err
 	}
+	dataKeys, err := service.ParseDataKeys(cfg.DataKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("USERD_DATA_KEY: %w", err)
+	}
 	a := service.NewAccounts(db, service.AccountsConfig{
-		Keys: keys, Hasher: hasher, Issuer: cfg.Issuer, Audience: cfg.Audience,
+		Keys: keys, Hasher: hasher, Issuer: cfg.Issuer, Audience: cfg.Audience, DataKeys: dataKeys,
 		PublicURL: cfg.LinkBase(), DefaultRegion: cfg.DefaultRegion,
 		Gate: password.NewGate(password.GateConfig{Concurrency: cfg.Limits.HashConcurrency}),
 	})

@@ -156,6 +156,7 @@ var envDoc = map[string]string{
 	"USERD_ISSUER":                       "iss of the tokens userd signs (default USERD_PUBLIC_URL)",
 	"USERD_AUDIENCE":                     "aud of the tokens userd signs (default userd)",
 	"USERD_SIGNING_KEY_FILE":             "private JWK or PEM signing key (prod: required, owner-only mode; dev: generated under USERD_DATA_DIR)",
+	"USERD_DATA_KEY":                     "comma-separated base64 32-byte keys sealing TOTP secrets, the sealing key first, older ones after it (default: derived from the signing key)",
 	"USERD_IDP_ISSUER":                   "iss of the external IdP's tokens (unset: none; in dev, the built-in dev IdP)",
 	"USERD_IDP_AUDIENCE":                 "aud of the external IdP's tokens (required with USERD_IDP_ISSUER)",
 	"USERD_IDP_JWKS_URL":                 "the IdP's JWKS (default <issuer>/.well-known/jwks.json)",
@@ -202,7 +203,7 @@ var envDoc = map[string]string{
 // serveEnv is every variable serve reads, in the README's order.
 var serveEnv = []string{
 	"USERD_ENV", "DATABASE_URL", "USERD_ADDR", "USERD_PUBLIC_URL", "USERD_ISSUER", "USERD_AUDIENCE",
-	"USERD_SIGNING_KEY_FILE", "USERD_IDP_ISSUER", "USERD_IDP_AUDIENCE", "USERD_IDP_JWKS_URL",
+	"USERD_SIGNING_KEY_FILE", "USERD_DATA_KEY", "USERD_IDP_ISSUER", "USERD_IDP_AUDIENCE", "USERD_IDP_JWKS_URL",
 	"USERD_IDP_JWT_SECRET", "USERD_IDP_PROVIDER", "USERD_IDP_ADMIN_URL", "USERD_IDP_ADMIN_KEY",
 	"USERD_DEFAULT_REGION", "USERD_SMTP_URL", "USERD_MAIL_FROM", "USERD_MAIL_TEMPLATES", "USERD_DATA_DIR", "USERD_LOG_LEVEL",
 	"USERD_METRICS_ADDR", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL",
