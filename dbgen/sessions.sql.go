@@ -482,6 +482,29 @@ func (q *Queries) SessionScrubByUser(ctx context.Context, userID int64) error {
 	return err
 }
 
+const sessionSignIn = `-- name: SessionSignIn :one
+SELECT created_at, amr FROM sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
+`
+
+type SessionSignInParams struct {
+	ID     int64
+	UserID int64
+}
+
+type SessionSignInRow struct {
+	CreatedAt time.Time
+	Amr       []string
+}
+
+// SessionSignIn is when a live session of user_id began and what its
+// sign-in proved (RFC 8176 amr values).
+func (q *Queries) SessionSignIn(ctx context.Context, arg SessionSignInParams) (SessionSignInRow, error) {
+	row := q.db.QueryRow(ctx, sessionSignIn, arg.ID, arg.UserID)
+	var i SessionSignInRow
+	err := row.Scan(&i.CreatedAt, &i.Amr)
+	return i, err
+}
+
 const sessionTouch = `-- name: SessionTouch :one
 UPDATE sessions SET
     last_used_at = now(),

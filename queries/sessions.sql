@@ -119,3 +119,8 @@ WHERE web_token_hash = @web_token_hash AND revoked_at IS NULL;
 -- SessionCreatedAt is when a live session of user_id began: its sign-in.
 -- name: SessionCreatedAt :one
 SELECT created_at FROM sessions WHERE id = @id AND user_id = @user_id AND revoked_at IS NULL;
+
+-- SessionSignIn is when a live session of user_id began and what its
+-- sign-in proved (RFC 8176 amr values).
+-- name: SessionSignIn :one
+SELECT created_at, amr FROM sessions WHERE id = @id AND user_id = @user_id AND revoked_at IS NULL;

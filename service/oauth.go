@@ -233,14 +233,16 @@ type AuthContext struct {
 }
 
 // BrowserAuthContext is p's AuthContext: p is a browser session of the
-// hosted pages, begun at its sign-in with a password.
+// hosted pages, begun at its sign-in; amr is what that sign-in proved
+// (a password, and a second factor when the account has one) and acr its
+// assurance level (aal1 or aal2).
 // Errors: invalid_token (the session ended meanwhile).
 func (o *OAuth) BrowserAuthContext(ctx context.Context, p Principal) (AuthContext, error) {
-	began, err := o.db.q.SessionCreatedAt(ctx, dbgen.SessionCreatedAtParams{ID: p.SessionID, UserID: p.User.ID})
+	s, err := o.db.q.SessionSignIn(ctx, dbgen.SessionSignInParams{ID: p.SessionID, UserID: p.User.ID})
 	if err != nil {
 		return AuthContext{}, notFoundAs(err, ErrInvalidToken)
 	}
-	return AuthContext{AMR: []string{"pwd"}, ACR: "aal1", AuthTime: began}, nil
+	return AuthContext{AMR: s.Amr, ACR: assuranceLevel(s.Amr), AuthTime: s.CreatedAt}, nil
 }
 
 // NeedsConsent reports whether p must see the consent page for a: the
