@@ -193,7 +193,7 @@ func redactErr(err error) error {
 // `host=db user=userd password='a b' dbname=userd sslmode=require`) as
 // the postgres:// URL that means the same, so that every consumer (pgx,
 // dbmate, the redactor, the printed commands) sees one form; a string that
-// is a URL already is returned as it is. host, port, user, password and
+// is a URL already, or empty, is returned as it is. host, port, user, password and
 // dbname become the URL's parts (several hosts, "a,b" with ports "1,2",
 // become "a:1,b:2"; a socket directory stays the host parameter); every
 // other keyword, pool parameters included, becomes a query parameter.
@@ -201,7 +201,7 @@ func redactErr(err error) error {
 // "=", an unterminated quote, a keyword given twice, ports that do not
 // pair with hosts.
 func AsURL(s string) (string, error) {
-	if strings.Contains(s, "://") {
+	if strings.TrimSpace(s) == "" || strings.Contains(s, "://") {
 		return s, nil
 	}
 	kv, order, err := keywordValues(s)

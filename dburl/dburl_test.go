@@ -92,6 +92,7 @@ func TestAsURL(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct{ in, want string }{
 		{"postgres://u:p@h/db", "postgres://u:p@h/db"},
+		{"", ""},
 		{"host=db.internal port=6432 user=userd password=s3cret dbname=userd sslmode=require",
 			"postgres://userd:s3cret@db.internal:6432/userd?sslmode=require"},
 		{"host = h  user=u password='a b\\'c' dbname=d pool_max_conns=10",
