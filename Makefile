@@ -11,7 +11,7 @@ COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)$(if $(shell 
 DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 
 .PHONY: help build run test test-scale test-fast generate verify fmt-check vet sqlc-check \
-	schema-check queries-check staticcheck migrate bench lint fuzz mutate
+	schema-check queries-check staticcheck migrate bench lint fuzz mutate mutate-check
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-13s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -87,5 +87,8 @@ staticcheck: ## staticcheck (pinned in tools/go.mod)
 fuzz: ## run each Fuzz target for FUZZTIME (default 20s)
 	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
-mutate: ## mutation test: each patch in scripts/mutants/ must make its tests fail (not part of make test)
+mutate: ## mutation test: each mutant in scripts/mutants/ must make its tests fail (not part of make test)
 	bash scripts/mutate.sh
+
+mutate-check: ## say which mutants no longer find their code (seconds)
+	bash scripts/mutate.sh --check

@@ -122,10 +122,10 @@ type verifyBody struct {
 // signed in to it, or whoever gives its password. Either way every way in
 // stays.
 func (s *Server) verifyEmail(q req, b verifyBody) (none, error) {
-	return done(s.accounts.VerifyEmail(q.Context(), b.Token, b.Password, s.maybePrincipal(q.Request)))
+	return done(s.accounts.VerifyEmail(q.Context(), s.maybePrincipal(q.Request), b.Token, b.Password))
 }
 
 func (s *Server) resendVerification(q req) (messageView, error) {
 	return message("A verification link is on its way unless the email is verified already.",
-		s.accounts.ResendVerification(q.Context(), q.callerID()))
+		s.accounts.ResendVerification(q.Context(), q.caller()))
 }

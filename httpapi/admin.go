@@ -53,7 +53,7 @@ func pageRequest(v url.Values) (service.PageRequest, error) {
 	if l := queryParam(v, "limit"); l != nil {
 		n, err := strconv.Atoi(*l)
 		if err != nil {
-			return p, service.Invalid(service.FieldError{Field: "limit", Message: "must be an integer between 1 and 200"})
+			return p, service.Invalid(service.FieldError{Field: "limit", Message: service.PageLimitProblem})
 		}
 		p.Limit = &n
 	}
@@ -79,10 +79,10 @@ func (s *Server) listUsers(q req, page service.PageRequest) (pageView[any], erro
 		}
 		f.IsActive = &active
 	}
-	caller := q.caller().User
+	caller := q.caller()
 	return then(func(p service.Page[service.User]) pageView[any] {
-		return viewPage(p, func(u service.User) any { return s.staffView(caller, u) })
-	})(s.admin.ListUsers(q.Context(), f, page))
+		return viewPage(p, func(u service.User) any { return s.staffView(caller.User, u) })
+	})(s.admin.ListUsers(q.Context(), caller, f, page))
 }
 
 func (s *Server) lookupUser(w http.ResponseWriter, r *http.Request) error {
@@ -90,14 +90,14 @@ func (s *Server) lookupUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	caller := principal(r.Context()).User
+	caller := principal(r.Context())
 	u, err := s.admin.Lookup(r.Context(), caller, service.LookupQuery{
 		Phone: queryParam(v, "phone"), Email: queryParam(v, "email"),
 	})
 	if err != nil {
 		return err
 	}
-	return reply(w, http.StatusOK, s.staffView(caller, u))
+	return reply(w, http.StatusOK, s.staffView(caller.User, u))
 }
 
 func (s *Server) getUser(q req) (any, error) {
@@ -106,7 +106,7 @@ func (s *Server) getUser(q req) (any, error) {
 			return s.private(p.User)
 		}
 		return s.public(p.User)
-	})(s.admin.Profile(q.Context(), q.caller().User, q.id))
+	})(s.admin.Profile(q.Context(), q.caller(), q.id))
 }
 
 type roleBody struct {
@@ -115,20 +115,20 @@ type roleBody struct {
 }
 
 func (s *Server) putRole(q req, b roleBody) (userView, error) {
-	return then(s.private)(s.admin.SetRole(q.Context(), q.callerID(), q.id, service.Role(b.Role), b.ArtistID))
+	return then(s.private)(s.admin.SetRole(q.Context(), q.caller(), q.id, service.Role(b.Role), b.ArtistID))
 }
 
 // setActive deactivates (false) or reactivates (true) user {id}.
 func (s *Server) setActive(active bool) func(q req) (userView, error) {
 	return func(q req) (userView, error) {
-		return then(s.private)(s.admin.SetActive(q.Context(), q.callerID(), q.id, active))
+		return then(s.private)(s.admin.SetActive(q.Context(), q.caller(), q.id, active))
 	}
 }
 
 // deleteUser is an admin's delete: the same anonymizing delete as a self
 // delete, audited as admin.user_deleted.
 func (s *Server) deleteUser(q req) (messageView, error) {
-	return message("The account has been deleted.", s.users.Delete(q.Context(), q.id, q.callerID()))
+	return message("The account has been deleted.", s.users.Delete(q.Context(), q.caller(), q.id))
 }
 
 type auditEventView struct {
@@ -153,7 +153,7 @@ func (s *Server) listAuditEvents(q req, page service.PageRequest) (pageView[audi
 				Action: e.Action, Details: e.Details, CreatedAt: e.CreatedAt.UTC(),
 			}
 		})
-	})(s.admin.AuditEvents(q.Context(), f, page))
+	})(s.admin.AuditEvents(q.Context(), q.caller(), f, page))
 }
 
 // auditFilter reads the audit log's filters; an empty value does not

@@ -24,7 +24,7 @@ func (s *Server) putAvatar(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.avatars.Put(r.Context(), principal(r.Context()).User.ID, data, mt)
+	u, err := s.avatars.Put(r.Context(), principal(r.Context()), data, mt)
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func unsupportedAvatar(mt string) *apiError {
 func readAvatarPart(w http.ResponseWriter, r *http.Request) ([]byte, string, error) {
 	_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if params["boundary"] == "" {
-		return nil, "", invalidJSON("the multipart body has no boundary")
+		return nil, "", malformedBody("the multipart body has no boundary")
 	}
 	mr := multipart.NewReader(http.MaxBytesReader(w, r.Body, service.AvatarMaxBytes+avatarMultipartSlack), params["boundary"])
 	for {
@@ -74,7 +74,7 @@ func readAvatarPart(w http.ResponseWriter, r *http.Request) ([]byte, string, err
 			if errors.Is(err, io.EOF) {
 				return nil, "", service.Invalid(service.FieldError{Field: "avatar", Message: "is required (a file part named avatar)"})
 			}
-			return nil, "", invalidJSON("the multipart body is malformed")
+			return nil, "", malformedBody("the multipart body is malformed")
 		}
 		if part.FormName() != "avatar" {
 			continue
@@ -89,7 +89,7 @@ func readAvatarPart(w http.ResponseWriter, r *http.Request) ([]byte, string, err
 		case errors.As(err, &tooBig) || len(data) > service.AvatarMaxBytes:
 			return nil, "", errTooLarge
 		case err != nil:
-			return nil, "", invalidJSON("the multipart body is malformed")
+			return nil, "", malformedBody("the multipart body is malformed")
 		}
 		return data, mt, sniffed(data, mt)
 	}
@@ -100,7 +100,7 @@ func readAvatarPart(w http.ResponseWriter, r *http.Request) ([]byte, string, err
 // type and what the bytes are.
 func sniffed(data []byte, mt string) error {
 	if len(data) == 0 {
-		return invalidJSON("the body is empty: send the image (" + mt + ") as the body")
+		return malformedBody("the body is empty: send the image (" + mt + ") as the body")
 	}
 	if got := http.DetectContentType(data); got != mt {
 		return &apiError{http.StatusUnsupportedMediaType, "unsupported_media_type", "declared " + mt + ", but the body is " + sniffedKind(got)}
@@ -124,7 +124,7 @@ func sniffedKind(got string) string {
 }
 
 func (s *Server) deleteAvatar(q req) (none, error) {
-	return done(s.avatars.Delete(q.Context(), q.callerID()))
+	return done(s.avatars.Delete(q.Context(), q.caller()))
 }
 
 // getAvatar serves a user's avatar (or, with ?size=thumb, its thumbnail)

@@ -22,7 +22,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		return nil, errTooLarge
 	}
 	if err != nil {
-		return nil, invalidJSON("the body could not be read")
+		return nil, malformedBody("the body could not be read")
 	}
 	return b, nil
 }
@@ -54,7 +54,7 @@ func decode(w http.ResponseWriter, r *http.Request, dst any, types ...string) er
 			return err
 		}
 		if len(bytes.TrimSpace(b)) == 0 {
-			return invalidJSON("the body is empty: send one JSON value with Content-Type: application/json")
+			return malformedBody("the body is empty: send one JSON value with Content-Type: application/json")
 		}
 		return errUnsupportedMedia
 	}
@@ -76,10 +76,10 @@ func decode(w http.ResponseWriter, r *http.Request, dst any, types ...string) er
 // decodeBytes is decode without the HTTP part; fuzzed on its own.
 func decodeBytes(b []byte, dst any) error {
 	if !utf8.Valid(b) {
-		return invalidJSON("the body is not valid UTF-8")
+		return malformedBody("the body is not valid UTF-8")
 	}
 	if hasNULEscape(b) {
-		return invalidJSON("the body holds a NUL character (\\u0000), which no field accepts")
+		return malformedBody("the body holds a NUL character (\\u0000), which no field accepts")
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -88,22 +88,22 @@ func decodeBytes(b []byte, dst any) error {
 		var typ *json.UnmarshalTypeError
 		switch {
 		case errors.Is(err, io.EOF):
-			return invalidJSON("the body is empty")
+			return malformedBody("the body is empty")
 		case errors.As(err, &syn):
-			return invalidJSON("malformed JSON")
+			return malformedBody("malformed JSON")
 		case errors.As(err, &typ):
-			return invalidJSON("field " + typ.Field + " has the wrong type")
+			return malformedBody("field " + typ.Field + " has the wrong type")
 		default:
 			// Unknown fields and the like: encoding/json's message names
 			// only the field, never internals.
-			return invalidJSON(err.Error())
+			return malformedBody(err.Error())
 		}
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return invalidJSON("the body holds more than one JSON value")
+		return malformedBody("the body holds more than one JSON value")
 	}
 	if err := checkKeys(b, reflect.TypeOf(dst)); err != nil {
-		return invalidJSON(err.Error())
+		return malformedBody(err.Error())
 	}
 	return nil
 }

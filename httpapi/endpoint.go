@@ -14,7 +14,7 @@ import (
 // a function of what was read:
 //
 //	func (s *Server) patchOrg(q req, p service.OrgPatch) (orgView, error) {
-//		return then(viewOrg)(s.orgs.Update(q.Context(), q.callerID(), q.id, p))
+//		return then(viewOrg)(s.orgs.Update(q.Context(), q.caller(), q.id, p))
 //	}
 //
 // registered as body(http.StatusOK, s.patchOrg, mergeTypes...). Handlers
@@ -142,12 +142,12 @@ func pageParams(r *http.Request, filters ...string) (service.PageRequest, error)
 
 // pairUnder is a write on the thing that the path value name names under
 // the path's {id} (a member of an organization, an invitation to it).
-func pairUnder(name string, call func(ctx context.Context, callerID, id, id2 int64) error) func(q req) (none, error) {
+func pairUnder(name string, call func(ctx context.Context, by service.Principal, id, id2 int64) error) func(q req) (none, error) {
 	return func(q req) (none, error) {
 		id2, err := pathInt64(q.Request, name)
 		if err != nil {
 			return none{}, err
 		}
-		return done(call(q.Context(), q.callerID(), q.id, id2))
+		return done(call(q.Context(), q.caller(), q.id, id2))
 	}
 }

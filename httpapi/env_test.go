@@ -283,6 +283,13 @@ func openCachedDBWith(t testing.TB, dbURL string, cache service.CacheConfig) *se
 	t.Helper()
 	opts := scaleOptions(t, dbURL)
 	opts.Cache = cache
+	return openDBWithOptions(t, dbURL, opts)
+}
+
+// openDBWithOptions opens dbURL with opts until the test ends, once its
+// change listener listens.
+func openDBWithOptions(t testing.TB, dbURL string, opts service.DBOptions) *service.DB {
+	t.Helper()
 	db, err := service.OpenDBWith(context.Background(), pgtest.PoolConfig(t, dbURL), opts)
 	if err != nil {
 		t.Fatal(err)

@@ -61,7 +61,7 @@ func (s *Server) getMe(w http.ResponseWriter, r *http.Request) error {
 	h := w.Header()
 	h["Etag"] = m.etagHeader
 	h["Cache-Control"] = meCacheControl
-	if etagMatches(r.Header.Get("If-None-Match"), m.etag) {
+	if etagMatches(headerValue(r.Header, "If-None-Match"), m.etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
@@ -99,7 +99,7 @@ func etagMatches(header, etag string) bool {
 }
 
 func (s *Server) patchMe(q req, p service.ProfilePatch) (userView, error) {
-	return then(s.private)(s.users.UpdateProfile(q.Context(), q.callerID(), p))
+	return then(s.private)(s.users.UpdateProfile(q.Context(), q.caller(), p))
 }
 
 // preferencesView is the caller's preferences after a merge patch.
@@ -118,7 +118,7 @@ func (s *Server) patchPreferences(q req, patch json.RawMessage) (preferencesView
 		}
 	}
 	return then(func(p json.RawMessage) preferencesView { return preferencesView{p} })(
-		s.users.UpdatePreferences(q.Context(), q.callerID(), patch))
+		s.users.UpdatePreferences(q.Context(), q.caller(), patch))
 }
 
 type locationBody struct {
@@ -143,11 +143,11 @@ func (s *Server) putLocation(q req, b locationBody) (placeView, error) {
 		return placeView{}, service.Invalid(missing...)
 	}
 	return then(func(u service.User) placeView { return placeView{s.private(u).Location} })(
-		s.users.SetLocation(q.Context(), q.callerID(), &service.Location{Latitude: *b.Latitude, Longitude: *b.Longitude}))
+		s.users.SetLocation(q.Context(), q.caller(), &service.Location{Latitude: *b.Latitude, Longitude: *b.Longitude}))
 }
 
 func (s *Server) deleteLocation(q req) (none, error) {
-	_, err := s.users.SetLocation(q.Context(), q.callerID(), nil)
+	_, err := s.users.SetLocation(q.Context(), q.caller(), nil)
 	return none{}, err
 }
 
@@ -179,7 +179,7 @@ func viewItems[T, V any](view func(T) V) func([]T) itemsView[V] {
 }
 
 func (s *Server) listIdentities(q req) (itemsView[identityView], error) {
-	return then(viewItems(viewIdentity))(s.users.Identities(q.Context(), q.callerID()))
+	return then(viewItems(viewIdentity))(s.users.Identities(q.Context(), q.caller()))
 }
 
 // linkBody is the body of an explicit link: a fresh IdP token, and the
@@ -203,25 +203,25 @@ func (s *Server) exportMe(w http.ResponseWriter, r *http.Request) error {
 	if _, err := query(r); err != nil {
 		return err
 	}
-	id := principal(r.Context()).User.ID
-	data, err := s.exportDocument(r.Context(), id)
+	by := principal(r.Context())
+	data, err := s.exportDocument(r.Context(), by)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="userd-export-%d.json"`, id))
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="userd-export-%d.json"`, by.User.ID))
 	return reply(w, http.StatusOK, data)
 }
 
-// exportDocument is the data export of user id as GET /users/me/export
+// exportDocument is the data export of by as GET /users/me/export
 // answers it.
-func (s *Server) exportDocument(ctx context.Context, id int64) (map[string]json.RawMessage, error) {
-	e, err := s.users.Export(ctx, id)
+func (s *Server) exportDocument(ctx context.Context, by service.Principal) (map[string]json.RawMessage, error) {
+	e, err := s.users.Export(ctx, by)
 	if err != nil {
 		return nil, err
 	}
 	var data map[string]json.RawMessage
 	if err := json.Unmarshal(e.Data, &data); err != nil {
-		return nil, fmt.Errorf("decode the data export of user %d: %w", id, err)
+		return nil, fmt.Errorf("decode the data export of user %d: %w", by.User.ID, err)
 	}
 	profile, err := json.Marshal(s.private(e.User))
 	if err != nil {
@@ -232,10 +232,10 @@ func (s *Server) exportDocument(ctx context.Context, id int64) (map[string]json.
 	return data, nil
 }
 
-// ExportDocument is the data export of user id, encoded as GET
+// ExportDocument is the data export of by, encoded as GET
 // /api/v1/users/me/export answers it (the hosted pages' download).
-func (s *Server) ExportDocument(ctx context.Context, id int64) ([]byte, error) {
-	data, err := s.exportDocument(ctx, id)
+func (s *Server) ExportDocument(ctx context.Context, by service.Principal) ([]byte, error) {
+	data, err := s.exportDocument(ctx, by)
 	if err != nil {
 		return nil, err
 	}
@@ -243,9 +243,9 @@ func (s *Server) ExportDocument(ctx context.Context, id int64) ([]byte, error) {
 }
 
 func (s *Server) deleteMe(q req) (messageView, error) {
-	return message("Your account has been deleted.", s.users.Delete(q.Context(), q.callerID(), q.callerID()))
+	return message("Your account has been deleted.", s.users.Delete(q.Context(), q.caller(), q.callerID()))
 }
 
 func (s *Server) deleteAccount(q req) (none, error) {
-	return done(s.users.Delete(q.Context(), q.callerID(), q.callerID()))
+	return done(s.users.Delete(q.Context(), q.caller(), q.callerID()))
 }

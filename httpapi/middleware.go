@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"regexp"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -52,7 +51,32 @@ func clientIP(ctx context.Context) netip.Addr {
 	return netip.Addr{}
 }
 
-var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+// validRequestID reports whether a client's X-Request-Id may be kept: 1
+// to 64 of A-Z, a-z, 0-9, '.', '_' and '-'.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := range len(id) {
+		switch c := id[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// headerValue is the first value of the header field key, as Header.Get
+// returns it, for a key already in canonical form (net/http stores the
+// fields of a request so): the map is read without canonicalizing key
+// again.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
 
 // statusWriter remembers the status and size of a response.
 type statusWriter struct {
@@ -84,8 +108,8 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := r.Header.Get("X-Request-Id")
-		if !validRequestID.MatchString(id) {
+		id := headerValue(r.Header, "X-Request-Id")
+		if !validRequestID(id) {
 			var b [12]byte
 			_, _ = rand.Read(b[:])
 			id = hex.EncodeToString(b[:])
@@ -129,7 +153,12 @@ func (s *Server) logRequest(r *http.Request, c *requestContext, start time.Time)
 	}
 	elapsed := time.Since(start)
 	s.metrics.observe(pattern, c.route, c.sw.status, elapsed.Seconds())
-	if !s.log.Enabled(c, slog.LevelInfo) {
+	// The line goes to the logger's handler directly, as Logger.LogAttrs
+	// would pass it but for the caller's program counter (a source
+	// location, which userd's logs do not carry) and a second reading of
+	// the clock: its time is the end of the request, start + elapsed.
+	h := s.log.Handler()
+	if !h.Enabled(c, slog.LevelInfo) {
 		return
 	}
 	attrs := [...]slog.Attr{
@@ -144,7 +173,9 @@ func (s *Server) logRequest(r *http.Request, c *requestContext, start time.Time)
 		attrs[n] = slog.String("trace_id", nameSpan(r, c.pattern()))
 		n++
 	}
-	s.log.LogAttrs(c, slog.LevelInfo, "request", attrs[:n]...)
+	rec := slog.NewRecord(start.Add(elapsed), slog.LevelInfo, "request", 0)
+	rec.AddAttrs(attrs[:n]...)
+	_ = h.Handle(c, rec) // as LogAttrs, which drops a handler's error
 }
 
 // handlerFunc is the shape of every handler: it returns any error instead
@@ -191,7 +222,7 @@ func (s *Server) handlePage(pattern string, h http.Handler) {
 
 // bearer returns the token of an Authorization: Bearer header.
 func bearer(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
+	h := headerValue(r.Header, "Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return "", false

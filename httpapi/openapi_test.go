@@ -152,7 +152,7 @@ func samplePath(path string) string { return pathParam.ReplaceAllString(path, "1
 
 func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
 
-// specCodes are the error codes of SPEC §5, plus invalid_query (a query
+// specCodes are the error codes of docs/api.md, plus invalid_query (a query
 // parameter the route does not take), conflict (a state conflict no other
 // code names), method_not_allowed (405), internal_error (500) and
 // overloaded (503: the password-hashing queue is full) and shutting_down

@@ -104,7 +104,7 @@ type orgCreateBody struct {
 }
 
 func (s *Server) createOrg(q req, b orgCreateBody) (orgView, error) {
-	return then(viewOrg)(s.orgs.Create(q.Context(), q.callerID(), b.Name))
+	return then(viewOrg)(s.orgs.Create(q.Context(), q.caller(), b.Name))
 }
 
 func (s *Server) getOrg(q req) (orgDetailView, error) {
@@ -114,15 +114,15 @@ func (s *Server) getOrg(q req) (orgDetailView, error) {
 			Members:            viewPage(d.Members, s.viewMember),
 			PendingInvitations: viewPage(d.Invitations, viewInvitation),
 		}
-	})(s.orgs.Get(q.Context(), q.callerID(), q.id))
+	})(s.orgs.Get(q.Context(), q.caller(), q.id))
 }
 
 func (s *Server) patchOrg(q req, p service.OrgPatch) (orgView, error) {
-	return then(viewOrg)(s.orgs.Update(q.Context(), q.callerID(), q.id, p))
+	return then(viewOrg)(s.orgs.Update(q.Context(), q.caller(), q.id, p))
 }
 
 func (s *Server) deleteOrg(q req) (none, error) {
-	return done(s.orgs.Delete(q.Context(), q.callerID(), q.id))
+	return done(s.orgs.Delete(q.Context(), q.caller(), q.id))
 }
 
 type invitationBody struct {
@@ -142,12 +142,12 @@ func viewCreatedInvitation(i service.Invitation) createdInvitationView {
 }
 
 func (s *Server) createInvitation(q req, b invitationBody) (createdInvitationView, error) {
-	return then(viewCreatedInvitation)(s.orgs.Invite(q.Context(), q.callerID(), q.id, b.Email, b.Groups))
+	return then(viewCreatedInvitation)(s.orgs.Invite(q.Context(), q.caller(), q.id, b.Email, b.Groups))
 }
 
 func (s *Server) listInvitations(q req, page service.PageRequest) (pageView[invitationView], error) {
 	return then(func(p service.Page[service.Invitation]) pageView[invitationView] { return viewPage(p, viewInvitation) })(
-		s.orgs.ListInvitations(q.Context(), q.callerID(), q.id, page))
+		s.orgs.ListInvitations(q.Context(), q.caller(), q.id, page))
 }
 
 func (s *Server) acceptInvitation(q req, b tokenBody) (orgView, error) {
@@ -156,7 +156,7 @@ func (s *Server) acceptInvitation(q req, b tokenBody) (orgView, error) {
 
 func (s *Server) listMembers(q req, page service.PageRequest) (pageView[memberView], error) {
 	return then(func(p service.Page[service.Member]) pageView[memberView] { return viewPage(p, s.viewMember) })(
-		s.orgs.ListMembers(q.Context(), q.callerID(), q.id, page))
+		s.orgs.ListMembers(q.Context(), q.caller(), q.id, page))
 }
 
 type groupsBody struct {
@@ -171,12 +171,12 @@ func (s *Server) putMemberGroups(q req, b groupsBody) (memberView, error) {
 	if b.Groups == nil {
 		return memberView{}, service.Invalid(service.FieldError{Field: "groups", Message: "is required (an empty list clears them)"})
 	}
-	return then(s.viewMember)(s.orgs.SetMemberGroups(q.Context(), q.callerID(), q.id, userID, b.Groups))
+	return then(s.viewMember)(s.orgs.SetMemberGroups(q.Context(), q.caller(), q.id, userID, b.Groups))
 }
 
 func (s *Server) listOrgGroups(q req) (itemsView[groupView], error) {
 	return then(viewItems(func(g service.Group) groupView { return groupView{Name: g.Name, Description: g.Description} }))(
-		s.orgs.Groups(q.Context(), q.callerID(), q.id))
+		s.orgs.Groups(q.Context(), q.caller(), q.id))
 }
 
 type planBody struct {
@@ -184,5 +184,5 @@ type planBody struct {
 }
 
 func (s *Server) putOrgPlan(q req, b planBody) (orgView, error) {
-	return then(viewOrg)(s.orgs.SetPlan(q.Context(), q.callerID(), q.id, b.Plan))
+	return then(viewOrg)(s.orgs.SetPlan(q.Context(), q.caller(), q.id, b.Plan))
 }

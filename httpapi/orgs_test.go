@@ -67,32 +67,39 @@ func (e *env) newOrgSetup(prefix string) orgSetup {
 	return s
 }
 
+// orgRouteMatrix is every organization route with the status each kind
+// of caller gets (orgCallers); TestRouteRoleMatrix checks that it and
+// routeMatrix together cover every route.
+var orgRouteMatrix = []struct {
+	method, path string // %[1]d: organization, %[2]d: target member, %[3]d: pending invitation
+	body         any
+	want         []int // per caller, in the order of callers
+}{
+	{"POST", "/api/v1/organizations", map[string]any{"name": "New"}, []int{401, 201, 409, 409, 201}},
+	{"GET", "/api/v1/organizations/%[1]d", nil, []int{401, 404, 200, 200, 200}},
+	{"PATCH", "/api/v1/organizations/%[1]d", map[string]any{"name": "Renamed"}, []int{401, 404, 403, 200, 200}},
+	{"DELETE", "/api/v1/organizations/%[1]d", nil, []int{401, 404, 403, 204, 204}},
+	{"POST", "/api/v1/organizations/%[1]d/invitations", map[string]any{"email": "new@example.com"}, []int{401, 404, 403, 201, 201}},
+	{"GET", "/api/v1/organizations/%[1]d/invitations", nil, []int{401, 404, 403, 200, 200}},
+	{"DELETE", "/api/v1/organizations/%[1]d/invitations/%[3]d", nil, []int{401, 404, 403, 204, 204}},
+	{"POST", "/api/v1/invitations/accept", "token", []int{401, 403, 403, 403, 403}},
+	{"GET", "/api/v1/organizations/%[1]d/members", nil, []int{401, 404, 200, 200, 200}},
+	{"DELETE", "/api/v1/organizations/%[1]d/members/%[2]d", nil, []int{401, 404, 403, 204, 204}},
+	{"PUT", "/api/v1/organizations/%[1]d/members/%[2]d/groups", map[string]any{"groups": []string{"org_admin"}}, []int{401, 404, 403, 200, 200}},
+	{"GET", "/api/v1/organizations/%[1]d/groups", nil, []int{401, 404, 200, 200, 200}},
+	{"PUT", "/api/v1/organizations/%[1]d/plan", map[string]any{"plan": "business"}, []int{401, 403, 403, 403, 200}},
+}
+
+// orgCallers are the kinds of caller of orgRouteMatrix, in its order.
+var orgCallers = []string{"anonymous", "nonmember", "member", "orgadmin", "platform"}
+
 // TestOrgRoutesMatrix calls every organization route as each kind of
 // caller, each on an organization of its own, and checks the exact status:
 // 401 without a token; outsiders learn nothing (404); members read; org
 // admins manage; platform admins do everything and alone change plans.
 func TestOrgRoutesMatrix(t *testing.T) {
 	t.Parallel()
-	callers := []string{"anonymous", "nonmember", "member", "orgadmin", "platform"}
-	routes := []struct {
-		method, path string // %[1]d: organization, %[2]d: target member, %[3]d: pending invitation
-		body         any
-		want         []int // per caller, in the order of callers
-	}{
-		{"POST", "/api/v1/organizations", map[string]any{"name": "New"}, []int{401, 201, 409, 409, 201}},
-		{"GET", "/api/v1/organizations/%[1]d", nil, []int{401, 404, 200, 200, 200}},
-		{"PATCH", "/api/v1/organizations/%[1]d", map[string]any{"name": "Renamed"}, []int{401, 404, 403, 200, 200}},
-		{"DELETE", "/api/v1/organizations/%[1]d", nil, []int{401, 404, 403, 204, 204}},
-		{"POST", "/api/v1/organizations/%[1]d/invitations", map[string]any{"email": "new@example.com"}, []int{401, 404, 403, 201, 201}},
-		{"GET", "/api/v1/organizations/%[1]d/invitations", nil, []int{401, 404, 403, 200, 200}},
-		{"DELETE", "/api/v1/organizations/%[1]d/invitations/%[3]d", nil, []int{401, 404, 403, 204, 204}},
-		{"POST", "/api/v1/invitations/accept", "token", []int{401, 403, 403, 403, 403}},
-		{"GET", "/api/v1/organizations/%[1]d/members", nil, []int{401, 404, 200, 200, 200}},
-		{"DELETE", "/api/v1/organizations/%[1]d/members/%[2]d", nil, []int{401, 404, 403, 204, 204}},
-		{"PUT", "/api/v1/organizations/%[1]d/members/%[2]d/groups", map[string]any{"groups": []string{"org_admin"}}, []int{401, 404, 403, 200, 200}},
-		{"GET", "/api/v1/organizations/%[1]d/groups", nil, []int{401, 404, 200, 200, 200}},
-		{"PUT", "/api/v1/organizations/%[1]d/plan", map[string]any{"plan": "business"}, []int{401, 403, 403, 403, 200}},
-	}
+	callers, routes := orgCallers, orgRouteMatrix
 	codes := map[int]string{401: "invalid_token", 403: "forbidden", 404: "not_found", 409: "already_member"}
 	for _, rt := range routes {
 		t.Run(rt.method+" "+rt.path, func(t *testing.T) {

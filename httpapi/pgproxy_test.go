@@ -12,6 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/userd/userd/dburl"
+	"github.com/userd/userd/pgtest"
 	"github.com/userd/userd/service"
 )
 
@@ -23,19 +25,21 @@ type pgProxy struct {
 	ln     net.Listener
 	target string
 
-	mu      sync.Mutex
-	cond    *sync.Cond
-	stalled bool // listener connections forward nothing
-	refused bool // new listener connections are closed
-	closed  bool
-	ports   []int // local ports of the server connections of listeners
+	mu       sync.Mutex
+	cond     *sync.Cond
+	stalled  bool // listener connections forward nothing
+	refused  bool // new listener connections are closed
+	refusals int  // listener connections closed on connect so far
+	closed   bool
+	ports    []int // local ports of the server connections of listeners
 }
 
-// newPGProxy proxies the server of dbURL on a loopback port until the test
-// ends.
+// newPGProxy proxies the PostgreSQL server of dbURL on a loopback port
+// until the test ends: the server itself, not a pooler in front of it
+// (under make test-scale the change listener connects directly).
 func newPGProxy(t testing.TB, dbURL string) *pgProxy {
 	t.Helper()
-	cfg, err := pgxpool.ParseConfig(dbURL)
+	cfg, err := pgxpool.ParseConfig(pgtest.DirectURL(t, dbURL))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +94,13 @@ func (p *pgProxy) refuse(on bool) {
 	p.mu.Lock()
 	p.refused = on
 	p.mu.Unlock()
+}
+
+// refusedCount is how many listener connections refuse has closed so far.
+func (p *pgProxy) refusedCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.refusals
 }
 
 // listenerPID is the backend of the change listener that connected
@@ -165,6 +176,9 @@ func (p *pgProxy) serve(client net.Conn) {
 					if a, ok := server.LocalAddr().(*net.TCPAddr); ok && !refused {
 						p.ports = append(p.ports, a.Port)
 					}
+					if refused {
+						p.refusals++
+					}
 					p.mu.Unlock()
 					if refused {
 						return
@@ -189,11 +203,26 @@ func writeAll(c net.Conn, b []byte) error {
 
 // proxiedInstance serves another userd on e's database through proxy p,
 // its principal cache configured by cache, as a second process whose
-// network to PostgreSQL p can fault.
+// network to PostgreSQL p can fault. Without a pooler all its connections
+// go through p; through a pooler (make test-scale) its pool goes to the
+// pooler and its change listener, which connects to PostgreSQL directly
+// (USERD_LISTEN_DATABASE_URL), through p.
 func (e *env) proxiedInstance(p *pgProxy, cache service.CacheConfig) *env {
 	e.t.Helper()
+	u := e.pool.Config().ConnString()
+	opts := scaleOptions(e.t, u)
+	opts.Cache = cache
+	if opts.Listen != nil {
+		l, err := dburl.ConnConfig(p.url(e.t, pgtest.DirectURL(e.t, u)))
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		opts.Listen = l
+	} else {
+		u = p.url(e.t, u)
+	}
 	other := *e
-	other.db = openCachedDBWith(e.t, p.url(e.t, e.pool.Config().ConnString()), cache)
+	other.db = openDBWithOptions(e.t, u, opts)
 	other.pool = other.db.Pool
 	var h http.Handler
 	h, other.accounts, other.outbox = e.instance(other.db)

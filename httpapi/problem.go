@@ -29,7 +29,11 @@ var (
 	errMethodNotAllowed = &apiError{http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed"}
 )
 
-func invalidJSON(detail string) *apiError {
+// malformedBody is a body that cannot be read as what it declares: JSON,
+// multipart or an image's bytes. Its code is invalid_json, the API's one
+// code for a body it cannot parse (the name is older than the image
+// uploads; clients match it, so it stays).
+func malformedBody(detail string) *apiError {
 	return &apiError{http.StatusBadRequest, "invalid_json", detail}
 }
 

@@ -133,7 +133,10 @@ func (s *Server) Drain() { s.draining.Store(true) }
 // ServeHTTP serves a request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// routes registers every route: the one place to read the API from.
+// routes registers every route of the API: those below, and through the
+// three calls in their midst those of admin.go (adminRoutes), orgs.go
+// (orgRoutes) and webhooks.go (webhookRoutes). The hosted pages register
+// theirs through Deps.Pages.
 func (s *Server) routes() {
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)

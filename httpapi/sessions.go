@@ -31,13 +31,13 @@ func (s *Server) listSessions(q req, page service.PageRequest) (pageView[session
 			}
 			return v
 		})
-	})(s.accounts.Sessions(q.Context(), q.callerID(), page))
+	})(s.accounts.Sessions(q.Context(), q.caller(), page))
 }
 
 func (s *Server) deleteSession(q req) (none, error) {
-	return done(s.accounts.RevokeSession(q.Context(), q.callerID(), q.id))
+	return done(s.accounts.RevokeSession(q.Context(), q.caller(), q.id))
 }
 
 func (s *Server) deleteIdentity(q req) (none, error) {
-	return done(s.users.UnlinkIdentity(q.Context(), q.callerID(), q.PathValue("provider")))
+	return done(s.users.UnlinkIdentity(q.Context(), q.caller(), q.PathValue("provider")))
 }

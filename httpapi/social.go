@@ -7,21 +7,21 @@ import (
 )
 
 // pairAction is a write from the caller to user {id}: 204 when done.
-func pairAction(act func(ctx context.Context, actorID, targetID int64) error) func(q req) (none, error) {
+func pairAction(act func(ctx context.Context, by service.Principal, targetID int64) error) func(q req) (none, error) {
 	return func(q req) (none, error) {
-		return done(act(q.Context(), q.callerID(), q.id))
+		return done(act(q.Context(), q.caller(), q.id))
 	}
 }
 
 // socialList is a page of public profiles of a list of user {id}.
-func (s *Server) socialList(list func(ctx context.Context, viewer service.User, id int64, page service.PageRequest) (service.SocialPage, error)) func(q req, page service.PageRequest) (pageView[publicView], error) {
+func (s *Server) socialList(list func(ctx context.Context, by service.Principal, id int64, page service.PageRequest) (service.SocialPage, error)) func(q req, page service.PageRequest) (pageView[publicView], error) {
 	return func(q req, page service.PageRequest) (pageView[publicView], error) {
-		return then(s.publicPage)(list(q.Context(), q.caller().User, q.id, page))
+		return then(s.publicPage)(list(q.Context(), q.caller(), q.id, page))
 	}
 }
 
 func (s *Server) listBlocks(q req, page service.PageRequest) (pageView[publicView], error) {
-	return then(s.publicPage)(s.social.Blocks(q.Context(), q.callerID(), page))
+	return then(s.publicPage)(s.social.Blocks(q.Context(), q.caller(), page))
 }
 
 // publicPage is a page of users in the public view.
@@ -37,5 +37,5 @@ type followStatsView struct {
 func (s *Server) followStats(q req) (followStatsView, error) {
 	return then(func(st service.FollowStats) followStatsView {
 		return followStatsView{FollowersCount: st.Followers, FollowingCount: st.Following}
-	})(s.social.Stats(q.Context(), q.caller().User, q.id))
+	})(s.social.Stats(q.Context(), q.caller(), q.id))
 }

@@ -48,8 +48,8 @@ type webhookListView struct {
 }
 
 func (s *Server) listWebhooks(q req) (webhookListView, error) {
-	caller := q.caller().User
-	eps, err := s.webhooks.Endpoints(q.Context(), &caller)
+	caller := q.caller()
+	eps, err := s.webhooks.Endpoints(q.Context(), caller)
 	if err != nil {
 		return webhookListView{}, err
 	}
@@ -66,24 +66,24 @@ type webhookBody struct {
 }
 
 func (s *Server) addWebhook(q req, b webhookBody) (webhookSecretView, error) {
-	caller := q.caller().User
-	e, secret, err := s.webhooks.AddEndpoint(q.Context(), &caller, b.URL, b.Events)
+	caller := q.caller()
+	e, secret, err := s.webhooks.AddEndpoint(q.Context(), caller, b.URL, b.Events)
 	return webhookSecretView{viewWebhook(e), secret}, err
 }
 
 func (s *Server) getWebhook(q req) (webhookView, error) {
-	caller := q.caller().User
-	return then(viewWebhook)(s.webhooks.Endpoint(q.Context(), &caller, q.id))
+	caller := q.caller()
+	return then(viewWebhook)(s.webhooks.Endpoint(q.Context(), caller, q.id))
 }
 
 func (s *Server) removeWebhook(q req) (none, error) {
-	caller := q.caller().User
-	return done(s.webhooks.RemoveEndpoint(q.Context(), &caller, q.id))
+	caller := q.caller()
+	return done(s.webhooks.RemoveEndpoint(q.Context(), caller, q.id))
 }
 
 func (s *Server) rotateWebhookSecret(q req) (webhookSecretView, error) {
-	caller := q.caller().User
-	e, secret, err := s.webhooks.RotateSecret(q.Context(), &caller, q.id)
+	caller := q.caller()
+	e, secret, err := s.webhooks.RotateSecret(q.Context(), caller, q.id)
 	return webhookSecretView{viewWebhook(e), secret}, err
 }
 
@@ -102,7 +102,7 @@ type webhookDeliveryView struct {
 }
 
 func (s *Server) listWebhookDeliveries(q req, page service.PageRequest) (pageView[webhookDeliveryView], error) {
-	caller := q.caller().User
+	caller := q.caller()
 	return then(func(p service.Page[service.WebhookDelivery]) pageView[webhookDeliveryView] {
 		return viewPage(p, func(d service.WebhookDelivery) webhookDeliveryView {
 			return webhookDeliveryView{
@@ -110,7 +110,7 @@ func (s *Server) listWebhookDeliveries(q req, page service.PageRequest) (pageVie
 				LastAttemptAt: d.LastAttemptAt, LastStatus: d.LastStatus, LastError: d.LastError, DeliveredAt: d.DeliveredAt, FailedAt: d.FailedAt,
 			}
 		})
-	})(s.webhooks.Deliveries(q.Context(), &caller, q.id, page))
+	})(s.webhooks.Deliveries(q.Context(), caller, q.id, page))
 }
 
 type replayView struct {
@@ -122,8 +122,8 @@ func (s *Server) replayWebhookDelivery(q req) (replayView, error) {
 	if err != nil {
 		return replayView{}, err
 	}
-	caller := q.caller().User
-	id, err := s.webhooks.Replay(q.Context(), &caller, q.id, deliveryID)
+	caller := q.caller()
+	id, err := s.webhooks.Replay(q.Context(), caller, q.id, deliveryID)
 	return replayView{DeliveryID: id}, err
 }
 

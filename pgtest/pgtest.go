@@ -110,6 +110,33 @@ func DirectURL(t testing.TB, u string) string {
 	return withDB(admin, dbName(u))
 }
 
+// ReleasePooled asks the pooler (PgBouncer's admin console, reached as
+// the pooler URL's user) to close its server connections to the database
+// of u, as RECONNECT does: idle ones at once, the others when their
+// transaction ends. Their backends then exit as a direct pool's do when it
+// is closed. Without a pooler it does nothing.
+func ReleasePooled(t testing.TB, u string) {
+	t.Helper()
+	p := os.Getenv("TEST_DATABASE_POOLER_URL")
+	if p == "" {
+		return
+	}
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig(withDB(p, "pgbouncer"))
+	if err != nil {
+		t.Fatalf("parse the pooler's admin url: %v", err)
+	}
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol // all the admin console speaks
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatalf("connect to the pooler's admin console: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "RECONNECT "+pgx.Identifier{dbName(u)}.Sanitize()); err != nil {
+		t.Fatalf("pooler RECONNECT %s: %v", dbName(u), err)
+	}
+}
+
 // Replica is the URL of the database of u on the streaming replica
 // (TEST_DATABASE_REPLICA_URL), or "" when there is none.
 func Replica(u string) string {

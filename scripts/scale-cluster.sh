@@ -35,18 +35,39 @@ if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
 fi
 pgbouncer_bin=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
 
-bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
+# The server binaries: the newest /usr/lib/postgresql/*/bin that has
+# initdb (a newer client-only version has a bin directory without it),
+# else initdb on the PATH.
+bin=
+for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V); do
+	if [ -x "$d/initdb" ] && [ -x "$d/pg_basebackup" ]; then bin=$d; fi
+done
+if [ -z "$bin" ]; then
 	if command -v initdb >/dev/null 2>&1; then
 		bin=$(dirname "$(command -v initdb)")
 	else
-		echo "no PostgreSQL server binaries (initdb) found under /usr/lib/postgresql/*/bin" >&2
+		echo "no PostgreSQL server binaries (initdb) under /usr/lib/postgresql/*/bin or on the PATH: install the PostgreSQL server" >&2
 		exit 1
 	fi
 fi
 
+# A free loopback port: the kernel's choice through python3 when there is
+# one, else a random port in 20000-59999 that nothing answers on.
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	if command -v python3 >/dev/null 2>&1; then
+		python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+		return
+	fi
+	local port
+	for _ in $(seq 100); do
+		port=$((20000 + RANDOM % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "$port"
+			return
+		fi
+	done
+	echo "no free loopback port found" >&2
+	return 1
 }
 
 mkdir -p "$dir"
@@ -63,6 +84,43 @@ fi
 primary_port=$(free_port)
 replica_port=$(free_port)
 pooler_port=$(free_port)
+
+# ctl first: should a step below fail, the caller's `ctl down` still stops
+# whatever had started.
+cat >"$dir/ctl" <<EOF
+#!/usr/bin/env bash
+# Stops and starts the parts of the cluster in $dir.
+set -euo pipefail
+as_pg=(${as_pg[*]})
+case "\${1:-} \${2:-}" in
+"replica stop") "\${as_pg[@]}" $bin/pg_ctl -D $dir/replica -m fast -w stop >/dev/null ;;
+"replica start")
+	"\${as_pg[@]}" $bin/pg_ctl -D $dir/replica status >/dev/null 2>&1 && exit 0
+	"\${as_pg[@]}" $bin/pg_ctl -D $dir/replica -l $dir/replica.log -w start >/dev/null ;;
+"pooler stop")
+	if [ -f $dir/pgbouncer.pid ]; then
+		pid=\$(cat $dir/pgbouncer.pid)
+		kill -INT "\$pid" 2>/dev/null || true
+		for _ in \$(seq 100); do kill -0 "\$pid" 2>/dev/null || break; sleep 0.05; done
+	fi ;;
+"pooler start")
+	if [ -f $dir/pgbouncer.pid ] && kill -0 "\$(cat $dir/pgbouncer.pid)" 2>/dev/null; then exit 0; fi
+	ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null || true
+	"\${as_pg[@]}" $pgbouncer_bin -d $dir/pgbouncer.ini
+	for _ in \$(seq 100); do
+		(exec 3<>/dev/tcp/127.0.0.1/$pooler_port) 2>/dev/null && exit 0
+		sleep 0.05
+	done
+	echo "pgbouncer does not answer on $pooler_port (log: $dir/pgbouncer.log)" >&2; exit 1 ;;
+"down ")
+	\$0 pooler stop || true
+	"\${as_pg[@]}" $bin/pg_ctl -D $dir/replica -m immediate -w stop >/dev/null 2>&1 || true
+	"\${as_pg[@]}" $bin/pg_ctl -D $dir/primary -m immediate -w stop >/dev/null 2>&1 || true
+	rm -rf $dir ;;
+*) echo "usage: \$0 replica stop|start, pooler stop|start, down" >&2; exit 2 ;;
+esac
+EOF
+chmod 755 "$dir/ctl"
 
 "${as_pg[@]}" "$bin/initdb" -D "$dir/primary" -U postgres --auth=trust -E UTF8 --no-sync >"$dir/initdb.log"
 cat >>"$dir/primary/postgresql.conf" <<EOF
@@ -114,40 +172,6 @@ if [ "$(id -u)" = 0 ]; then
 	chown postgres: "$dir/userlist.txt" "$dir/pgbouncer.ini"
 fi
 
-cat >"$dir/ctl" <<EOF
-#!/usr/bin/env bash
-# Stops and starts the parts of the cluster in $dir.
-set -euo pipefail
-as_pg=(${as_pg[*]})
-case "\${1:-} \${2:-}" in
-"replica stop") "\${as_pg[@]}" $bin/pg_ctl -D $dir/replica -m fast -w stop >/dev/null ;;
-"replica start")
-	"\${as_pg[@]}" $bin/pg_ctl -D $dir/replica status >/dev/null 2>&1 && exit 0
-	"\${as_pg[@]}" $bin/pg_ctl -D $dir/replica -l $dir/replica.log -w start >/dev/null ;;
-"pooler stop")
-	if [ -f $dir/pgbouncer.pid ]; then
-		pid=\$(cat $dir/pgbouncer.pid)
-		kill -INT "\$pid" 2>/dev/null || true
-		for _ in \$(seq 100); do kill -0 "\$pid" 2>/dev/null || break; sleep 0.05; done
-	fi ;;
-"pooler start")
-	if [ -f $dir/pgbouncer.pid ] && kill -0 "\$(cat $dir/pgbouncer.pid)" 2>/dev/null; then exit 0; fi
-	ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null || true
-	"\${as_pg[@]}" $pgbouncer_bin -d $dir/pgbouncer.ini
-	for _ in \$(seq 100); do
-		(exec 3<>/dev/tcp/127.0.0.1/$pooler_port) 2>/dev/null && exit 0
-		sleep 0.05
-	done
-	echo "pgbouncer does not answer on $pooler_port (log: $dir/pgbouncer.log)" >&2; exit 1 ;;
-"down ")
-	\$0 pooler stop || true
-	"\${as_pg[@]}" $bin/pg_ctl -D $dir/replica -m immediate -w stop >/dev/null 2>&1 || true
-	"\${as_pg[@]}" $bin/pg_ctl -D $dir/primary -m immediate -w stop >/dev/null 2>&1 || true
-	rm -rf $dir ;;
-*) echo "usage: \$0 replica stop|start, pooler stop|start, down" >&2; exit 2 ;;
-esac
-EOF
-chmod 755 "$dir/ctl"
 "$dir/ctl" pooler start
 
 cat >"$dir/env" <<EOF

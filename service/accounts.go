@@ -270,10 +270,10 @@ func (a *Accounts) findLogin(ctx context.Context, identifier string) (dbgen.User
 		if !ok {
 			return dbgen.User{}, ErrNotFound
 		}
-		return query(ctx, a.db.q.UserGetByEmail, e)
+		return a.db.q.UserGetByEmail(ctx, e)
 	}
 	if name, ok := NormalizeUsername(s); ok {
-		if row, err := query(ctx, a.db.q.UserGetByUsername, name); !errors.Is(err, ErrNotFound) {
+		if row, err := a.db.q.UserGetByUsername(ctx, name); !errors.Is(err, ErrNotFound) {
 			return row, err
 		}
 	}
@@ -293,12 +293,13 @@ func (a *Accounts) findLogin(ctx context.Context, identifier string) (dbgen.User
 
 // Login checks a password for an identifier (see findLogin) and starts a
 // session. Every failure — unknown identifier, no password set, wrong
-// password — is invalid_credentials and costs one argon2id run. A correct
-// password of a deactivated account is account_disabled (a wrong one is
-// invalid_credentials, so nothing leaks without the password). Failures
-// are limited (see LoginLimits). A hash made with other argon2id
-// parameters than the current ones is replaced on success.
-// Errors: invalid_credentials (also for a deactivated account), rate_limited.
+// password, a deactivated or deleted account even with its password — is
+// invalid_credentials and costs one argon2id run (docs/api.md, "Local
+// accounts": the answer tells nothing of the account, even to whoever
+// holds its password). Failures are limited (see LoginLimits). A hash made
+// with other argon2id parameters than the current ones is replaced on
+// success.
+// Errors: invalid_credentials, rate_limited, overloaded.
 func (a *Accounts) Login(ctx context.Context, identifier, pw string, c Client) (SignIn, error) {
 	res, err := a.login(ctx, identifier, pw, c, false)
 	if err != nil {
@@ -357,8 +358,8 @@ func (a *Accounts) login(ctx context.Context, identifier, pw string, c Client, w
 		return issued{}, ErrInvalidCredentials
 	}
 	if !userFromRow(row).Usable() {
-		// SPEC: every login failure is the same 401, so a deactivated
-		// account is not told apart even to someone with its password.
+		// Every login failure is the same 401: a deactivated account is
+		// not told apart even to someone with its password.
 		if err := a.forgetAttempt(ctx, at); err != nil {
 			return issued{}, err
 		}
@@ -388,8 +389,8 @@ func (a *Accounts) login(ctx context.Context, identifier, pw string, c Client, w
 			return issued{}, err
 		}
 		u := userFromRow(r)
-		if !u.Usable() { // deactivated meanwhile
-			return issued{}, ErrAccountDisabled
+		if !u.Usable() { // deactivated meanwhile: the same answer
+			return issued{}, ErrInvalidCredentials
 		}
 		return a.startSession(ctx, q, u, c, web)
 	})
@@ -406,7 +407,7 @@ func (a *Accounts) credentials(ctx context.Context, identifier string) (dbgen.Us
 	if err != nil {
 		return dbgen.User{}, nil, err
 	}
-	cred, err := query(ctx, a.db.q.PasswordCredentialGet, row.ID)
+	cred, err := a.db.q.PasswordCredentialGet(ctx, row.ID)
 	if errors.Is(err, ErrNotFound) {
 		return row, nil, nil
 	}

@@ -18,10 +18,9 @@ import (
 // looking users up, profiles as others see them, roles, deactivation and
 // the audit log.
 //
-// Who may call what is the policy of Role.Can, which the HTTP layer asks
-// before it calls; the methods that change another account also check,
-// under row locks, that the actor is still an active admin when the change
-// is made.
+// Each method checks the policy of Role.Can for its caller; the methods
+// that change another account check it under row locks, on the caller's
+// row as it is when the change is made.
 type Admin struct {
 	db            *DB
 	defaultRegion string
@@ -36,18 +35,19 @@ type Admin struct {
 // that signs page cursors; every instance serving one database must share
 // it. NewAdmin panics when cursorKey is shorter than 16 bytes.
 func NewAdmin(db *DB, defaultRegion string, cursorKey []byte) *Admin {
-	if len(cursorKey) < 16 {
-		panic("service.NewAdmin: cursor key shorter than 16 bytes")
-	}
-	return &Admin{db: db, defaultRegion: defaultRegion, cursors: cursorCodec{key: slices.Clone(cursorKey)}, LookupsPerMinute: 60}
+	return &Admin{db: db, defaultRegion: defaultRegion, cursors: newCursorCodec("NewAdmin", cursorKey), LookupsPerMinute: 60}
 }
 
 // UserFilter narrows the directory; nil fields do not filter. Q is a
-// case-insensitive prefix of the username, email, first or last name.
+// case-insensitive prefix of the username, email, first or last name, or,
+// when it is a phone number of ten digits or more, the last ten digits of
+// the phone (listUsersWide).
 type UserFilter struct {
-	Role     *string
-	IsActive *bool
-	Q        *string
+	Role           *string
+	IsActive       *bool
+	Q              *string
+	EmailVerified  *bool
+	OrganizationID *int64
 }
 
 // maxQuery bounds a directory search prefix (the longest searchable
@@ -65,12 +65,19 @@ func (f UserFilter) normalize() (UserFilter, error) {
 		// prefix_upper_bound has no successor for the last code point.
 		v.add("q", "must not end in U+10FFFF")
 	}
+	if f.OrganizationID != nil && *f.OrganizationID <= 0 {
+		v.add("organization_id", "must be a positive integer")
+	}
 	return f, v.err()
 }
 
 // bind is the canonical form of the filters that a cursor is bound to.
 func (f UserFilter) bind() []byte {
-	b, _ := json.Marshal([]any{f.Role, f.IsActive, f.Q}) // cannot fail: strings and bools
+	bind := []any{f.Role, f.IsActive, f.Q}
+	if f.EmailVerified != nil || f.OrganizationID != nil {
+		bind = append(bind, f.EmailVerified, f.OrganizationID)
+	}
+	b, _ := json.Marshal(bind) // cannot fail: strings, bools and numbers
 	return b
 }
 
@@ -80,10 +87,14 @@ const (
 	cursorAudit = "audit"
 )
 
-// ListUsers returns one page of live users, newest first, that match f.
-// Errors: validation_failed (fields role, q, limit), invalid_cursor,
-// db_unavailable.
-func (a *Admin) ListUsers(ctx context.Context, f UserFilter, page PageRequest) (Page[User], error) {
+// ListUsers returns one page of live users, newest first, that match f,
+// for a caller who may list users (PermListUsers).
+// Errors: forbidden, validation_failed (fields role, q, limit),
+// invalid_cursor, db_unavailable.
+func (a *Admin) ListUsers(ctx context.Context, by Principal, f UserFilter, page PageRequest) (Page[User], error) {
+	if err := by.may(PermListUsers); err != nil {
+		return Page[User]{}, err
+	}
 	f, err := f.normalize()
 	if err != nil {
 		return Page[User]{}, err
@@ -113,6 +124,9 @@ func (a *Admin) UserListCursor(f UserFilter, p Cursor) (string, error) {
 // listUsers picks the query whose index serves the filter combination;
 // it reads from the replica when one is fresh enough (readV).
 func (a *Admin) listUsers(ctx context.Context, f UserFilter, after Cursor, n int32) ([]dbgen.User, error) {
+	if f.wide() {
+		return a.listUsersWide(ctx, f, after, n)
+	}
 	if f.Q != nil {
 		return readTxV(ctx, a.db, func(q *dbgen.Queries) ([]dbgen.User, error) {
 			if err := q.UserSearchForceCustomPlan(ctx); err != nil {
@@ -152,19 +166,24 @@ type LookupQuery struct {
 // Lookup finds the one live user with the given phone number or email.
 // A phone is normalized to E.164 in the default region and matched
 // exactly first, then on its last ten digits; an email matches
-// case-insensitively. Inactive users are found only by admins and
-// operators. Each caller makes at most LookupsPerMinute lookups a minute.
-// Errors: validation_failed (neither or both given, or a malformed
-// value), not_found, ambiguous_phone (several users share the last ten
-// digits), rate_limited, db_unavailable.
-func (a *Admin) Lookup(ctx context.Context, viewer User, lq LookupQuery) (User, error) {
+// case-insensitively. The caller must be allowed to look users up
+// (PermLookUpUsers); inactive users are found only by those who may see
+// them (PermSeeInactive). Each caller makes at most LookupsPerMinute
+// lookups a minute.
+// Errors: forbidden, validation_failed (neither or both given, or a
+// malformed value), not_found, ambiguous_phone (several users share the
+// last ten digits), rate_limited, db_unavailable.
+func (a *Admin) Lookup(ctx context.Context, by Principal, lq LookupQuery) (User, error) {
+	if err := by.may(PermLookUpUsers); err != nil {
+		return User{}, err
+	}
 	if (lq.Phone == nil) == (lq.Email == nil) {
 		return User{}, Invalid(
 			FieldError{Field: "phone", Message: "give exactly one of phone and email"},
 			FieldError{Field: "email", Message: "give exactly one of phone and email"},
 		)
 	}
-	if err := a.takeLookup(ctx, viewer.ID); err != nil {
+	if err := a.takeLookup(ctx, by.User.ID); err != nil {
 		return User{}, err
 	}
 	var u User
@@ -177,7 +196,7 @@ func (a *Admin) Lookup(ctx context.Context, viewer User, lq LookupQuery) (User, 
 	if err != nil {
 		return User{}, err
 	}
-	if !u.IsActive && !viewer.Role.Can(PermSeeInactive) {
+	if !u.IsActive && by.may(PermSeeInactive) != nil {
 		return User{}, ErrNotFound
 	}
 	return u, nil
@@ -215,7 +234,7 @@ func (a *Admin) lookupEmail(ctx context.Context, raw string) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	r, err := query(ctx, a.db.q.UserGetByEmail, email)
+	r, err := a.db.q.UserGetByEmail(ctx, email)
 	if err != nil {
 		return User{}, err
 	}
@@ -229,40 +248,42 @@ type Profile struct {
 	Private bool
 }
 
-// Profile returns user id as viewer sees them: the private view for the
+// Profile returns user id as by sees them: the private view for the
 // user and admins, the public view for everyone else. Deleted users are not
 // found; inactive users and users who block the viewer are not found
 // either, except by admins and operators.
 // Errors: not_found, db_unavailable.
-func (a *Admin) Profile(ctx context.Context, viewer User, id int64) (Profile, error) {
+func (a *Admin) Profile(ctx context.Context, by Principal, id int64) (Profile, error) {
 	r, err := readV(ctx, a.db, func(q *dbgen.Queries) (dbgen.UserGetProfileRow, error) {
-		return q.UserGetProfile(ctx, dbgen.UserGetProfileParams{ViewerID: viewer.ID, ID: id})
+		return q.UserGetProfile(ctx, dbgen.UserGetProfileParams{ViewerID: by.User.ID, ID: id})
 	})
 	if err != nil {
 		return Profile{}, err
 	}
 	u := userFromRow(r.User)
-	if profileHidden(viewer, u, r.BlocksViewer) {
+	if profileHidden(by, u, r.BlocksViewer) {
 		return Profile{}, ErrNotFound
 	}
-	// SPEC: email, phone, date of birth, location and preferences are for
-	// the user and admins only; operators see the public view here.
-	return Profile{User: u, Private: viewer.Role.Can(PermSeePrivate) || u.ID == viewer.ID}, nil
+	// Email, phone, date of birth, location and preferences are for the
+	// user and admins only (README, "Roles"); operators see the public
+	// view here.
+	return Profile{User: u, Private: by.may(PermSeePrivate) == nil || by.is(u.ID)}, nil
 }
 
-// profileHidden reports whether viewer may not see u (profile, social
+// profileHidden reports whether by may not see u (profile, social
 // pages): deleted users are hidden from everyone; inactive users and users
 // who block the viewer from all who may not see them (PermSeeInactive).
-func profileHidden(viewer, u User, blocksViewer bool) bool {
-	return u.DeletedAt != nil || (!viewer.Role.Can(PermSeeInactive) && (!u.IsActive || blocksViewer))
+func profileHidden(by Principal, u User, blocksViewer bool) bool {
+	return u.DeletedAt != nil || (by.may(PermSeeInactive) != nil && (!u.IsActive || blocksViewer))
 }
 
 // lockForChange takes the row locks of an admin action on target, in the
 // order every last-admin check takes them (all active admins by id, then
 // the target), and checks the invariants: the target does not stay the
-// last active admin when it loses that status (losesAdmin), and the actor
-// is still an active admin. It returns the target's locked row.
-func lockForChange(ctx context.Context, q *dbgen.Queries, actorID, targetID int64, losesAdmin func(isAdmin bool) bool) (dbgen.User, error) {
+// last active admin when it loses that status (losesAdmin), and by may
+// still manage users (mayNow, read under those locks). It returns the
+// target's locked row.
+func lockForChange(ctx context.Context, q *dbgen.Queries, by Principal, targetID int64, losesAdmin func(isAdmin bool) bool) (dbgen.User, error) {
 	admins, err := lockAdmins(ctx, q)
 	if err != nil {
 		return dbgen.User{}, fmt.Errorf("lock admins: %w", err)
@@ -270,8 +291,8 @@ func lockForChange(ctx context.Context, q *dbgen.Queries, actorID, targetID int6
 	if losesAdmin(slices.Contains(admins, targetID)) && len(admins) <= 1 {
 		return dbgen.User{}, ErrLastAdmin
 	}
-	if !slices.Contains(admins, actorID) {
-		return dbgen.User{}, ErrForbidden
+	if err := mayNow(ctx, q, by, PermManageUsers); err != nil {
+		return dbgen.User{}, err
 	}
 	return lockLiveUser(ctx, q, targetID)
 }
@@ -281,9 +302,8 @@ func lockForChange(ctx context.Context, q *dbgen.Queries, actorID, targetID int6
 // revokes the target's sessions and is audited as admin.role_changed.
 // Setting the role a user already has changes nothing.
 // Errors: validation_failed (role, artist_id), forbidden (your own role,
-// or the actor is not an active admin), not_found, last_admin,
-// db_unavailable.
-func (a *Admin) SetRole(ctx context.Context, actorID, targetID int64, role Role, artistID *int64) (User, error) {
+// or by may not manage users), not_found, last_admin, db_unavailable.
+func (a *Admin) SetRole(ctx context.Context, by Principal, targetID int64, role Role, artistID *int64) (User, error) {
 	var v validation
 	switch {
 	case !role.Valid():
@@ -296,15 +316,15 @@ func (a *Admin) SetRole(ctx context.Context, actorID, targetID int64, role Role,
 	if err := v.err(); err != nil {
 		return User{}, err
 	}
-	if actorID == targetID {
+	if by.is(targetID) {
 		return User{}, ErrForbidden
 	}
 	return inTxV(ctx, a.db, func(q *dbgen.Queries) (User, error) {
-		cur, err := lockForChange(ctx, q, actorID, targetID, func(isAdmin bool) bool { return isAdmin && role != RoleAdmin })
+		cur, err := lockForChange(ctx, q, by, targetID, func(isAdmin bool) bool { return isAdmin && role != RoleAdmin })
 		if err != nil {
 			return User{}, err
 		}
-		if Role(cur.Role) == role && int64PtrEq(cur.ArtistID, artistID) {
+		if Role(cur.Role) == role && ptrEq(cur.ArtistID, artistID) {
 			return userFromRow(cur), nil
 		}
 		r, err := q.UserSetRole(ctx, dbgen.UserSetRoleParams{ID: targetID, Role: string(role), ArtistID: artistID})
@@ -314,35 +334,33 @@ func (a *Admin) SetRole(ctx context.Context, actorID, targetID int64, role Role,
 		if _, err := q.SessionRevokeAllByUser(ctx, dbgen.SessionRevokeAllByUserParams{UserID: targetID, Reason: strPtr("role_changed")}); err != nil {
 			return User{}, fmt.Errorf("revoke sessions: %w", err)
 		}
-		if err := userEvent(ctx, q, EventUserRoleChanged, targetID, "role", string(role), "previous_role", cur.Role, "actor_id", actorID); err != nil {
+		if err := userEvent(ctx, q, EventUserRoleChanged, targetID, "role", string(role), "previous_role", cur.Role, "actor_id", by.actor()); err != nil {
 			return User{}, err
 		}
 		if err := userEvent(ctx, q, EventSessionRevokedAll, targetID, "reason", "role_changed"); err != nil {
 			return User{}, err
 		}
 		details := map[string]any{"before": map[string]any{"role": cur.Role}, "after": map[string]any{"role": string(role)}}
-		if err := audit(ctx, q, &actorID, &targetID, "admin.role_changed", details); err != nil {
+		if err := audit(ctx, q, by.actor(), &targetID, "admin.role_changed", details); err != nil {
 			return User{}, fmt.Errorf("audit: %w", err)
 		}
 		return userFromRow(r), nil
 	})
 }
 
-func int64PtrEq(a, b *int64) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
-
 // SetActive deactivates (active false) or reactivates user targetID.
 // Deactivation revokes every session at once; the user's access tokens are
 // refused (account_disabled) from the next request. Audited as
 // admin.user_deactivated or admin.user_reactivated; setting the state a
 // user already has changes nothing.
-// Errors: forbidden (yourself, or the actor is not an active admin),
-// not_found, last_admin, db_unavailable.
-func (a *Admin) SetActive(ctx context.Context, actorID, targetID int64, active bool) (User, error) {
-	if actorID == targetID {
+// Errors: forbidden (yourself, or by may not manage users), not_found,
+// last_admin, db_unavailable.
+func (a *Admin) SetActive(ctx context.Context, by Principal, targetID int64, active bool) (User, error) {
+	if by.is(targetID) {
 		return User{}, ErrForbidden
 	}
 	return inTxV(ctx, a.db, func(q *dbgen.Queries) (User, error) {
-		cur, err := lockForChange(ctx, q, actorID, targetID, func(isAdmin bool) bool { return isAdmin && !active })
+		cur, err := lockForChange(ctx, q, by, targetID, func(isAdmin bool) bool { return isAdmin && !active })
 		if err != nil {
 			return User{}, err
 		}
@@ -360,10 +378,10 @@ func (a *Admin) SetActive(ctx context.Context, actorID, targetID int64, active b
 				return User{}, fmt.Errorf("revoke sessions: %w", err)
 			}
 		}
-		if err := audit(ctx, q, &actorID, &targetID, action, nil); err != nil {
+		if err := audit(ctx, q, by.actor(), &targetID, action, nil); err != nil {
 			return User{}, fmt.Errorf("audit: %w", err)
 		}
-		return userFromRow(r), activeEvents(ctx, q, targetID, actorID, active)
+		return userFromRow(r), activeEvents(ctx, q, targetID, by.actor(), active)
 	})
 }
 
@@ -420,9 +438,13 @@ func (f AuditFilter) bind() []byte {
 }
 
 // AuditEvents returns one page of the audit log, newest first, that
-// matches f. Errors: validation_failed (actor_id, target_user_id, action,
+// matches f, for a caller who may read it (PermReadAudit).
+// Errors: forbidden, validation_failed (actor_id, target_user_id, action,
 // limit), invalid_cursor, db_unavailable.
-func (a *Admin) AuditEvents(ctx context.Context, f AuditFilter, page PageRequest) (AuditPage, error) {
+func (a *Admin) AuditEvents(ctx context.Context, by Principal, f AuditFilter, page PageRequest) (AuditPage, error) {
+	if err := by.may(PermReadAudit); err != nil {
+		return AuditPage{}, err
+	}
 	if err := f.validate(); err != nil {
 		return AuditPage{}, err
 	}

@@ -113,6 +113,13 @@ func ids(us []service.User) []int64 {
 
 func ptr[T any](v T) *T { return &v }
 
+// as is the principal of user userID signed in. Its role is the zero
+// role: the methods that must not trust a cached role read the row.
+func as(userID int64) service.Principal { return service.Principal{User: service.User{ID: userID}} }
+
+// asUser is the principal of u signed in, with u's role.
+func asUser(u service.User) service.Principal { return service.Principal{User: u} }
+
 // walk pages through the directory with limit n and returns every id seen.
 // between runs after each page.
 func walk(t *testing.T, f *fixture, filter service.UserFilter, n int, between func(page int)) []int64 {
@@ -120,7 +127,7 @@ func walk(t *testing.T, f *fixture, filter service.UserFilter, n int, between fu
 	var seen []int64
 	req := service.PageRequest{Limit: &n}
 	for page := 0; ; page++ {
-		res, err := f.admin.ListUsers(context.Background(), filter, req)
+		res, err := f.admin.ListUsers(context.Background(), service.Console(), filter, req)
 		if err != nil {
 			t.Fatalf("page %d: %v", page, err)
 		}
@@ -172,7 +179,7 @@ func TestAdminListUsersKeysetWalk(t *testing.T) {
 		older = f.mkUser(userSpec{created: base.Add(-time.Hour)})
 		deletedAhead = want[20]
 		for _, id := range []int64{want[2], deletedAhead} {
-			if err := f.users.Delete(ctx, id, id); err != nil {
+			if err := f.users.Delete(ctx, as(id), id); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -198,7 +205,7 @@ func TestAdminListUsersFilters(t *testing.T) {
 	chitra := f.mkUser(userSpec{username: "c.k", email: "ashwin@corp.io", first: "Chitra", last: "K", role: "operator"})
 	zed := f.mkUser(userSpec{username: "zed", first: "Zed", last: "Zed"})
 	gone := f.mkUser(userSpec{username: "ash.gone", email: "ash.gone@x.io"})
-	if err := f.users.Delete(ctx, gone, gone); err != nil {
+	if err := f.users.Delete(ctx, as(gone), gone); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -225,7 +232,7 @@ func TestAdminListUsersFilters(t *testing.T) {
 		{"q, role and active", service.UserFilter{Q: ptr("ash"), Role: ptr("operator"), IsActive: ptr(true)}, []int64{chitra}},
 	}
 	for _, c := range cases {
-		res, err := f.admin.ListUsers(ctx, c.filter, service.PageRequest{})
+		res, err := f.admin.ListUsers(ctx, service.Console(), c.filter, service.PageRequest{})
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -250,12 +257,12 @@ func TestAdminListUsersRefusesBadInput(t *testing.T) {
 		f.mkUser(userSpec{})
 	}
 	one := 1
-	first, err := f.admin.ListUsers(ctx, service.UserFilter{Role: ptr("user")}, service.PageRequest{Limit: &one})
+	first, err := f.admin.ListUsers(ctx, service.Console(), service.UserFilter{Role: ptr("user")}, service.PageRequest{Limit: &one})
 	if err != nil || first.NextCursor == nil {
 		t.Fatalf("got %+v, %v; want a page with a next cursor", first, err)
 	}
 	cur := *first.NextCursor
-	if _, err := f.admin.ListUsers(ctx, service.UserFilter{Role: ptr("user")}, service.PageRequest{Limit: &one, Cursor: cur}); err != nil {
+	if _, err := f.admin.ListUsers(ctx, service.Console(), service.UserFilter{Role: ptr("user")}, service.PageRequest{Limit: &one, Cursor: cur}); err != nil {
 		t.Fatalf("same filters: got %v, want nil", err)
 	}
 	cases := []struct {
@@ -276,7 +283,7 @@ func TestAdminListUsersRefusesBadInput(t *testing.T) {
 		{"garbage", service.UserFilter{}, service.PageRequest{Cursor: "not a cursor"}, service.CodeInvalidCursor, ""},
 	}
 	for _, c := range cases {
-		_, err := f.admin.ListUsers(ctx, c.filter, c.page)
+		_, err := f.admin.ListUsers(ctx, service.Console(), c.filter, c.page)
 		e, ok := service.ErrorOf(err)
 		if !ok || e.Code != c.code || (c.field != "" && (len(e.Fields) != 1 || e.Fields[0].Field != c.field)) {
 			t.Errorf("%s: got %v, want %s on %q", c.name, err, c.code, c.field)
@@ -286,11 +293,11 @@ func TestAdminListUsersRefusesBadInput(t *testing.T) {
 	for range 2 {
 		f.exec("INSERT INTO audit_events (action) VALUES ('test.event')")
 	}
-	ap, err := f.admin.AuditEvents(ctx, service.AuditFilter{}, service.PageRequest{Limit: &one})
+	ap, err := f.admin.AuditEvents(ctx, service.Console(), service.AuditFilter{}, service.PageRequest{Limit: &one})
 	if err != nil || ap.NextCursor == nil {
 		t.Fatalf("audit: got %+v, %v; want a next cursor", ap, err)
 	}
-	_, err = f.admin.ListUsers(ctx, service.UserFilter{}, service.PageRequest{Cursor: *ap.NextCursor})
+	_, err = f.admin.ListUsers(ctx, service.Console(), service.UserFilter{}, service.PageRequest{Cursor: *ap.NextCursor})
 	wantCode(t, err, service.CodeInvalidCursor)
 }
 
@@ -315,7 +322,7 @@ func TestAdminLookup(t *testing.T) {
 	f.mkUser(userSpec{phone: "+449822222222"})
 	inactive := f.mkUser(userSpec{email: "gone@example.com", inactive: true})
 	deleted := f.mkUser(userSpec{email: "deleted@example.com", phone: "+919833333333"})
-	if err := f.users.Delete(ctx, deleted, deleted); err != nil {
+	if err := f.users.Delete(ctx, as(deleted), deleted); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -342,7 +349,7 @@ func TestAdminLookup(t *testing.T) {
 		{"both", agent, service.LookupQuery{Phone: ptr("9876543210"), Email: ptr("priya@example.com")}, 0, service.CodeValidation},
 	}
 	for _, c := range cases {
-		u, err := f.admin.Lookup(ctx, c.viewer, c.q)
+		u, err := f.admin.Lookup(ctx, asUser(c.viewer), c.q)
 		if c.code != "" {
 			if e, ok := service.ErrorOf(err); !ok || e.Code != c.code {
 				t.Errorf("%s: got %v, want %s", c.name, err, c.code)
@@ -371,7 +378,7 @@ func TestAdminProfileVisibility(t *testing.T) {
 	blockedByViewer := f.mkUser(userSpec{})
 	f.exec("INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2)", viewerID, blockedByViewer)
 	deleted := f.mkUser(userSpec{})
-	if err := f.users.Delete(ctx, deleted, deleted); err != nil {
+	if err := f.users.Delete(ctx, as(deleted), deleted); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -396,7 +403,7 @@ func TestAdminProfileVisibility(t *testing.T) {
 		{"unknown", op, 1 << 50, false, service.CodeNotFound},
 	}
 	for _, c := range cases {
-		p, err := f.admin.Profile(ctx, c.viewer, c.id)
+		p, err := f.admin.Profile(ctx, asUser(c.viewer), c.id)
 		if c.code != "" {
 			if e, ok := service.ErrorOf(err); !ok || e.Code != c.code {
 				t.Errorf("%s: got %v, want %s", c.name, err, c.code)
@@ -417,19 +424,19 @@ func TestAdminSetRole(t *testing.T) {
 	target := f.mkUser(userSpec{email: "t@example.com"})
 	f.addSession(target)
 
-	u, err := f.admin.SetRole(ctx, admin, target, "artist", ptr(int64(77)))
+	u, err := f.admin.SetRole(ctx, as(admin), target, "artist", ptr(int64(77)))
 	if err != nil || u.Role != "artist" || u.ArtistID == nil || *u.ArtistID != 77 {
 		t.Fatalf("to artist: got %+v, %v; want artist 77", u, err)
 	}
 	if n := f.count("SELECT count(*) FROM sessions WHERE user_id = $1 AND revoked_reason = 'role_changed'", target); n != 1 {
 		t.Fatalf("got %d sessions revoked for role_changed, want 1", n)
 	}
-	u, err = f.admin.SetRole(ctx, admin, target, "operator", nil)
+	u, err = f.admin.SetRole(ctx, as(admin), target, "operator", nil)
 	if err != nil || u.Role != "operator" || u.ArtistID != nil {
 		t.Fatalf("to operator: got %+v, %v; want operator without artist_id", u, err)
 	}
 	// The same role again changes nothing and audits nothing.
-	if _, err := f.admin.SetRole(ctx, admin, target, "operator", nil); err != nil {
+	if _, err := f.admin.SetRole(ctx, as(admin), target, "operator", nil); err != nil {
 		t.Fatal(err)
 	}
 	var details []string
@@ -456,7 +463,7 @@ func TestAdminSetRole(t *testing.T) {
 	}
 
 	deleted := f.mkUser(userSpec{})
-	if err := f.users.Delete(ctx, deleted, deleted); err != nil {
+	if err := f.users.Delete(ctx, as(deleted), deleted); err != nil {
 		t.Fatal(err)
 	}
 	plain := f.mkUser(userSpec{})
@@ -478,7 +485,7 @@ func TestAdminSetRole(t *testing.T) {
 		{name: "unknown", actor: admin, target: 1 << 50, role: "user", code: service.CodeNotFound},
 	}
 	for _, c := range cases {
-		_, err := f.admin.SetRole(ctx, c.actor, c.target, c.role, c.artistID)
+		_, err := f.admin.SetRole(ctx, as(c.actor), c.target, c.role, c.artistID)
 		e, ok := service.ErrorOf(err)
 		if !ok || e.Code != c.code || (c.field != "" && (len(e.Fields) != 1 || e.Fields[0].Field != c.field)) {
 			t.Errorf("%s: got %v, want %s %s", c.name, err, c.code, c.field)
@@ -495,7 +502,7 @@ func TestAdminDeactivate(t *testing.T) {
 	f.addSession(target)
 	f.addSession(target)
 
-	u, err := f.admin.SetActive(ctx, admin, target, false)
+	u, err := f.admin.SetActive(ctx, as(admin), target, false)
 	if err != nil || u.IsActive {
 		t.Fatalf("deactivate: got %+v, %v; want inactive", u, err)
 	}
@@ -503,10 +510,10 @@ func TestAdminDeactivate(t *testing.T) {
 		t.Fatalf("got %d sessions revoked for deactivated, want 2", n)
 	}
 	// Again: nothing changes, nothing more is audited.
-	if _, err := f.admin.SetActive(ctx, admin, target, false); err != nil {
+	if _, err := f.admin.SetActive(ctx, as(admin), target, false); err != nil {
 		t.Fatal(err)
 	}
-	u, err = f.admin.SetActive(ctx, admin, target, true)
+	u, err = f.admin.SetActive(ctx, as(admin), target, true)
 	if err != nil || !u.IsActive {
 		t.Fatalf("reactivate: got %+v, %v; want active", u, err)
 	}
@@ -527,17 +534,17 @@ func TestAdminDeactivate(t *testing.T) {
 	}
 
 	plain := f.mkUser(userSpec{})
-	_, err = f.admin.SetActive(ctx, admin, admin, false)
+	_, err = f.admin.SetActive(ctx, as(admin), admin, false)
 	wantCode(t, err, service.CodeForbidden)
-	_, err = f.admin.SetActive(ctx, plain, admin, false)
+	_, err = f.admin.SetActive(ctx, as(plain), admin, false)
 	wantCode(t, err, service.CodeLastAdmin)
-	_, err = f.admin.SetActive(ctx, plain, target, false)
+	_, err = f.admin.SetActive(ctx, as(plain), target, false)
 	wantCode(t, err, service.CodeForbidden)
-	_, err = f.admin.SetActive(ctx, admin, 1<<50, true)
+	_, err = f.admin.SetActive(ctx, as(admin), 1<<50, true)
 	wantCode(t, err, service.CodeNotFound)
 	// With a second admin, one admin may deactivate the other.
 	second := f.mkUser(userSpec{role: "admin"})
-	if _, err := f.admin.SetActive(ctx, admin, second, false); err != nil {
+	if _, err := f.admin.SetActive(ctx, as(admin), second, false); err != nil {
 		t.Fatalf("deactivate the second admin: got %v, want nil", err)
 	}
 }
@@ -553,11 +560,11 @@ func TestAdminDemoteEachOtherConcurrently(t *testing.T) {
 	b := f.mkUser(userSpec{role: "admin"})
 	actions := map[string]func(actor, target int64) error{
 		"demote": func(actor, target int64) error {
-			_, err := f.admin.SetRole(ctx, actor, target, "user", nil)
+			_, err := f.admin.SetRole(ctx, as(actor), target, "user", nil)
 			return err
 		},
 		"deactivate": func(actor, target int64) error {
-			_, err := f.admin.SetActive(ctx, actor, target, false)
+			_, err := f.admin.SetActive(ctx, as(actor), target, false)
 			return err
 		},
 	}
@@ -627,7 +634,7 @@ func TestAdminAuditEventsPages(t *testing.T) {
 	three := 3
 	req := service.PageRequest{Limit: &three}
 	for {
-		p, err := f.admin.AuditEvents(ctx, service.AuditFilter{}, req)
+		p, err := f.admin.AuditEvents(ctx, service.Console(), service.AuditFilter{}, req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -642,9 +649,9 @@ func TestAdminAuditEventsPages(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
-	_, err = f.admin.AuditEvents(ctx, service.AuditFilter{}, service.PageRequest{Limit: ptr(500)})
+	_, err = f.admin.AuditEvents(ctx, service.Console(), service.AuditFilter{}, service.PageRequest{Limit: ptr(500)})
 	wantCode(t, err, service.CodeValidation)
-	_, err = f.admin.AuditEvents(ctx, service.AuditFilter{}, service.PageRequest{Cursor: "AAAA"})
+	_, err = f.admin.AuditEvents(ctx, service.Console(), service.AuditFilter{}, service.PageRequest{Cursor: "AAAA"})
 	wantCode(t, err, service.CodeInvalidCursor)
 }
 
@@ -786,17 +793,17 @@ func TestDirectoryQueriesUseIndexes(t *testing.T) {
 	}
 	list := func(filter service.UserFilter) func() error {
 		return func() error {
-			p, err := f.admin.ListUsers(ctx, filter, service.PageRequest{Limit: &two})
+			p, err := f.admin.ListUsers(ctx, service.Console(), filter, service.PageRequest{Limit: &two})
 			if err != nil || p.NextCursor == nil {
 				return fmt.Errorf("first page: %+v, %w", p, err)
 			}
-			_, err = f.admin.ListUsers(ctx, filter, service.PageRequest{Limit: &two, Cursor: *p.NextCursor})
+			_, err = f.admin.ListUsers(ctx, service.Console(), filter, service.PageRequest{Limit: &two, Cursor: *p.NextCursor})
 			return err
 		}
 	}
 	lookup := func(lq service.LookupQuery) func() error {
 		return func() error {
-			_, err := f.admin.Lookup(ctx, viewer, lq)
+			_, err := f.admin.Lookup(ctx, asUser(viewer), lq)
 			if errors.Is(err, service.ErrNotFound) {
 				return nil // the last-ten-digits path is taken and finds nobody
 			}
@@ -805,12 +812,12 @@ func TestDirectoryQueriesUseIndexes(t *testing.T) {
 	}
 	audit := func(filter service.AuditFilter) func() error {
 		return func() error {
-			p, err := f.admin.AuditEvents(ctx, filter, service.PageRequest{Limit: &two})
+			p, err := f.admin.AuditEvents(ctx, service.Console(), filter, service.PageRequest{Limit: &two})
 			if err != nil || len(p.Items) == 0 {
 				return fmt.Errorf("first page: %+v, %w", p, err)
 			}
 			if p.NextCursor != nil {
-				_, err = f.admin.AuditEvents(ctx, filter, service.PageRequest{Limit: &two, Cursor: *p.NextCursor})
+				_, err = f.admin.AuditEvents(ctx, service.Console(), filter, service.PageRequest{Limit: &two, Cursor: *p.NextCursor})
 			}
 			return err
 		}
@@ -826,7 +833,7 @@ func TestDirectoryQueriesUseIndexes(t *testing.T) {
 		{"list role=user active", list(service.UserFilter{Role: ptr("user"), IsActive: ptr(true)})},
 		{"search q=a", list(service.UserFilter{Q: ptr("a")})},
 		{"search q=zzz (no match)", func() error {
-			p, err := f.admin.ListUsers(ctx, service.UserFilter{Q: ptr("zzz")}, service.PageRequest{})
+			p, err := f.admin.ListUsers(ctx, service.Console(), service.UserFilter{Q: ptr("zzz")}, service.PageRequest{})
 			if err == nil && len(p.Items) != 0 {
 				err = fmt.Errorf("got %d users, want none", len(p.Items))
 			}
@@ -840,13 +847,13 @@ func TestDirectoryQueriesUseIndexes(t *testing.T) {
 		{"lookup exact phone", lookup(service.LookupQuery{Phone: ptr("+919800012345")})},
 		{"lookup last ten digits", lookup(service.LookupQuery{Phone: ptr("+14155550100")})},
 		{"lookup email", lookup(service.LookupQuery{Email: ptr("MAIL4242@example.com")})},
-		{"profile", func() error { _, err := f.admin.Profile(ctx, viewer, 4242); return err }},
+		{"profile", func() error { _, err := f.admin.Profile(ctx, asUser(viewer), 4242); return err }},
 		{"audit", func() error {
-			p, err := f.admin.AuditEvents(ctx, service.AuditFilter{}, service.PageRequest{Limit: &two})
+			p, err := f.admin.AuditEvents(ctx, service.Console(), service.AuditFilter{}, service.PageRequest{Limit: &two})
 			if err != nil || p.NextCursor == nil {
 				return fmt.Errorf("first page: %+v, %w", p, err)
 			}
-			_, err = f.admin.AuditEvents(ctx, service.AuditFilter{}, service.PageRequest{Limit: &two, Cursor: *p.NextCursor})
+			_, err = f.admin.AuditEvents(ctx, service.Console(), service.AuditFilter{}, service.PageRequest{Limit: &two, Cursor: *p.NextCursor})
 			return err
 		}},
 		{"audit actor", audit(service.AuditFilter{ActorID: ptr(int64(4243))})},
@@ -950,7 +957,7 @@ func TestDeleteChecksTheActorUnderLock(t *testing.T) {
 	f.mkUser(userSpec{role: "admin"})
 	demoted := f.mkUser(userSpec{role: "user"})
 	target := f.mkUser(userSpec{email: "target@example.com"})
-	if err := f.users.Delete(ctx, target, demoted); !errors.Is(err, service.ErrForbidden) {
+	if err := f.users.Delete(ctx, as(demoted), target); !errors.Is(err, service.ErrForbidden) {
 		t.Fatalf("delete by a non-admin: got %v, want forbidden", err)
 	}
 	var deleted bool
@@ -960,7 +967,7 @@ func TestDeleteChecksTheActorUnderLock(t *testing.T) {
 	if deleted {
 		t.Fatal("got the target deleted by a non-admin, want it untouched")
 	}
-	if err := f.users.Delete(ctx, demoted, demoted); err != nil {
+	if err := f.users.Delete(ctx, as(demoted), demoted); err != nil {
 		t.Fatalf("self delete: got %v, want nil", err)
 	}
 }
@@ -973,9 +980,9 @@ func TestAdminCannotDemoteThemselfBesideAnotherAdmin(t *testing.T) {
 	ctx := context.Background()
 	a := f.mkUser(userSpec{role: "admin"})
 	b := f.mkUser(userSpec{role: "admin"})
-	_, err := f.admin.SetRole(ctx, a, a, "user", nil)
+	_, err := f.admin.SetRole(ctx, as(a), a, "user", nil)
 	wantCode(t, err, service.CodeForbidden)
-	_, err = f.admin.SetActive(ctx, a, a, false)
+	_, err = f.admin.SetActive(ctx, as(a), a, false)
 	wantCode(t, err, service.CodeForbidden)
 	if n := f.count("SELECT count(*) FROM users WHERE id = ANY($1) AND role = 'admin' AND is_active", []int64{a, b}); n != 2 {
 		t.Fatalf("got %d active admins after refused self-changes, want 2", n)
@@ -984,7 +991,7 @@ func TestAdminCannotDemoteThemselfBesideAnotherAdmin(t *testing.T) {
 		t.Fatalf("got %d audit events for refused self-changes, want 0", n)
 	}
 	// The other admin may do it.
-	if u, err := f.admin.SetRole(ctx, b, a, "user", nil); err != nil || u.Role != "user" {
+	if u, err := f.admin.SetRole(ctx, as(b), a, "user", nil); err != nil || u.Role != "user" {
 		t.Fatalf("demoted by the other admin: got %+v, %v; want role user", u, err)
 	}
 }

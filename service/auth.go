@@ -45,6 +45,8 @@ type Principal struct {
 	// Memo keeps values derived from User for as long as the principal
 	// is cached (nil when it is not: compute each time).
 	Memo *Memo
+	// console marks the operator at the command line (Console).
+	console bool
 }
 
 // Auth turns bearer tokens into principals, syncing the local user on first
@@ -185,9 +187,9 @@ func (a *Auth) localPrincipal(ctx context.Context, acc Access) (Principal, error
 	e, ok := a.db.principals.get(k)
 	if !ok {
 		gen, caching := a.db.principals.generation()
-		row, err := query(ctx, a.db.q.UserGetWithSession, dbgen.UserGetWithSessionParams{ID: acc.UserID, SessionID: acc.SessionID})
+		row, err := a.db.q.UserGetWithSession(ctx, dbgen.UserGetWithSessionParams{ID: acc.UserID, SessionID: acc.SessionID})
 		if err != nil {
-			if noRows(err) || errors.Is(err, ErrNotFound) {
+			if noRows(err) {
 				return Principal{}, withCause(ErrInvalidToken, fmt.Errorf("user %d or session %d does not exist", acc.UserID, acc.SessionID))
 			}
 			return Principal{}, err
@@ -213,7 +215,7 @@ func (a *Auth) localPrincipal(ctx context.Context, acc Access) (Principal, error
 }
 
 // externalPrincipal is the principal of a verified IdP token: the local
-// user of its identity, synced (SyncExternal) unless the cached one needs
+// user of its identity, synced (syncLogin) unless the cached one needs
 // no write.
 func (a *Auth) externalPrincipal(ctx context.Context, l externalLogin) (Principal, error) {
 	k := principalKey{provider: l.provider, subject: l.subject}
@@ -280,25 +282,20 @@ func (a *Auth) normalize(provider string, c idp.Claims) externalLogin {
 	return l
 }
 
-// SyncExternal returns the local user of an external identity, creating
-// the user and identity on first sight. It writes only when something
-// changed: a new authentication (a newer amr timestamp) or new email/phone
-// claims. It links to an existing user only through a verified email or
-// phone claim of an account without a password (see firstSight).
-// Concurrent first sights make exactly one user.
+// syncLogin returns the local user of an external identity's normalized
+// login, creating the user and identity on first sight. It writes only
+// when something changed: a new authentication (a newer amr timestamp) or
+// new email/phone claims. It links to an existing user only through a
+// verified email or phone claim of an account without a password (see
+// firstSight). Concurrent first sights make exactly one user. A user read
+// that needs no write is put in the principal cache, with the memo it
+// returns.
 // Errors: email_taken / phone_taken (ErrEmailLinkRequired,
 // ErrPhoneLinkRequired), conflict, db_unavailable.
-func (a *Auth) SyncExternal(ctx context.Context, provider string, c idp.Claims) (User, error) {
-	u, _, err := a.syncLogin(ctx, a.normalize(provider, c))
-	return u, err
-}
-
-// syncLogin is SyncExternal of a normalized login. A user read that needs
-// no write is put in the principal cache, with the memo it returns.
 func (a *Auth) syncLogin(ctx context.Context, l externalLogin) (User, *Memo, error) {
 	for range 3 {
 		gen, caching := a.db.principals.generation()
-		row, err := query(ctx, a.db.q.IdentityGetUser, dbgen.IdentityGetUserParams{Provider: l.provider, Subject: l.subject})
+		row, err := a.db.q.IdentityGetUser(ctx, dbgen.IdentityGetUserParams{Provider: l.provider, Subject: l.subject})
 		if err == nil {
 			u := userFromRow(row.User)
 			if !needsWrite(u, row.IdentityEmail, row.IdentityPhone, l) || !u.Usable() {
@@ -336,21 +333,19 @@ func (a *Auth) syncLogin(ctx context.Context, l externalLogin) (User, *Memo, err
 
 var errLostRace = errors.New("identity created concurrently")
 
-func strEq(a, b *string) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
-
 // changes says what a login brings that the identity's user and claims on
 // record lack: changed email or phone claims, a newer authentication.
 // Only a newer authentication is a new login: tokens of an older one
 // (another device, another method) write nothing.
-func changes(u User, identityEmail, identityPhone *string, l externalLogin) (claimsChanged, newLogin bool) {
-	claimsChanged = !strEq(identityEmail, l.email) || !strEq(identityPhone, l.phone)
+func loginChanges(u User, identityEmail, identityPhone *string, l externalLogin) (claimsChanged, newLogin bool) {
+	claimsChanged = !ptrEq(identityEmail, l.email) || !ptrEq(identityPhone, l.phone)
 	newLogin = l.authMethod != nil && (u.LastAuthMethodAt == nil || l.authTime.After(*u.LastAuthMethodAt))
 	return claimsChanged, newLogin
 }
 
 // needsWrite reports whether a login must be recorded (refresh).
 func needsWrite(u User, identityEmail, identityPhone *string, l externalLogin) bool {
-	c, n := changes(u, identityEmail, identityPhone, l)
+	c, n := loginChanges(u, identityEmail, identityPhone, l)
 	return c || n
 }
 
@@ -361,7 +356,7 @@ func (a *Auth) refresh(ctx context.Context, l externalLogin, row dbgen.IdentityG
 	if !u.Usable() {
 		return u, nil
 	}
-	claimsChanged, newLogin := changes(u, row.IdentityEmail, row.IdentityPhone, l)
+	claimsChanged, newLogin := loginChanges(u, row.IdentityEmail, row.IdentityPhone, l)
 	if !claimsChanged && !newLogin {
 		return u, nil
 	}
@@ -552,8 +547,8 @@ func fresh(t, now time.Time) bool {
 // current_password missing or wrong), rate_limited, overloaded, conflict
 // (the login belongs to another account that holds data, or p has another
 // login of that provider).
-func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string, currentPassword *string) (Identity, error) {
-	if p.Provider != "" || p.SessionID == 0 {
+func (a *Auth) LinkIdentity(ctx context.Context, by Principal, token string, currentPassword *string) (Identity, error) {
+	if by.Provider != "" || by.SessionID == 0 {
 		return Identity{}, &Error{Code: CodeForbidden, Message: "sign in with your password to link a login"}
 	}
 	if a.external == nil || unverifiedIssuer(token) != a.externalIss {
@@ -570,7 +565,7 @@ func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string, curr
 	if !fresh(c.AuthTime, now) || !fresh(c.IssuedAt, now) {
 		return Identity{}, Invalid(FieldError{Field: "token", Message: "must come from a sign-in to the provider in the last 5 minutes: sign in there again, then link"})
 	}
-	if err := a.confirmLinker(ctx, p, currentPassword, now); err != nil {
+	if err := a.confirmLinker(ctx, by, currentPassword, now); err != nil {
 		return Identity{}, err
 	}
 	l := a.normalize(a.provider, c)
@@ -581,26 +576,26 @@ func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string, curr
 		if err != nil && !noRows(err) {
 			return Identity{}, err
 		}
-		if found && cur.UserID != p.User.ID {
+		if found && cur.UserID != by.User.ID {
 			// The other account's graph lock first, as its delete takes it.
 			if err := q.UserLockGraph(ctx, cur.UserID); err != nil {
 				return Identity{}, fmt.Errorf("lock graph: %w", err)
 			}
 		}
-		u, err := q.UserGetByIDForUpdate(ctx, p.User.ID)
+		u, err := q.UserGetByIDForUpdate(ctx, by.User.ID)
 		if err != nil {
 			return Identity{}, err
 		}
-		if found && cur.UserID == p.User.ID {
+		if found && cur.UserID == by.User.ID {
 			return identityFromRow(cur), nil
 		}
 		if found {
-			if err := absorbLogin(ctx, q, p, cur.UserID, key); err != nil {
+			if err := absorbLogin(ctx, q, by, cur.UserID, key); err != nil {
 				return Identity{}, err
 			}
 		}
 		row, err := q.IdentityCreate(ctx, dbgen.IdentityCreateParams{
-			UserID: p.User.ID, Provider: l.provider, Subject: l.subject, Email: l.email, Phone: l.phone,
+			UserID: by.User.ID, Provider: l.provider, Subject: l.subject, Email: l.email, Phone: l.phone,
 		})
 		if err != nil {
 			if uniqueViolation(err) || noRows(err) {
@@ -612,7 +607,7 @@ func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string, curr
 			// The provider proves the account's address: a proof like a
 			// mailed link's, made signed in.
 			if !u.EmailVerified {
-				if _, err := proveAddress(ctx, q, u, &p, "identity_link", "address_proven"); err != nil {
+				if _, err := proveAddress(ctx, q, u, &by, "identity_link", "address_proven"); err != nil {
 					return Identity{}, err
 				}
 				if err := q.UserSetEmailVerified(ctx, dbgen.UserSetEmailVerifiedParams{ID: u.ID, Email: *u.Email}); err != nil {
@@ -623,7 +618,7 @@ func (a *Auth) LinkIdentity(ctx context.Context, p Principal, token string, curr
 				return Identity{}, err
 			}
 		}
-		if err := audit(ctx, q, &p.User.ID, &p.User.ID, "user.identity_linked", map[string]any{"provider": l.provider}); err != nil {
+		if err := audit(ctx, q, &by.User.ID, &by.User.ID, "user.identity_linked", map[string]any{"provider": l.provider}); err != nil {
 			return Identity{}, err
 		}
 		if u.Email != nil && a.accounts != nil {
@@ -666,7 +661,7 @@ func absorbLogin(ctx context.Context, q *dbgen.Queries, p Principal, other int64
 		return err
 	}
 	// Deleted as by its owner; it has no login left, so no IdP delete.
-	if err := (&Users{}).deleteTx(ctx, q, other, other); err != nil {
+	if err := (&Users{}).deleteTx(ctx, q, Principal{User: User{ID: other}}, other); err != nil {
 		return fmt.Errorf("delete the absorbed account %d: %w", other, err)
 	}
 	return audit(ctx, q, &p.User.ID, &other, "user.login_absorbed", map[string]any{"provider": key.Provider})
@@ -676,16 +671,16 @@ func absorbLogin(ctx context.Context, q *dbgen.Queries, p Principal, other int64
 // password: currentPassword when given, else a sign-in (p's session) at
 // most linkFreshness old. An account without a password needs neither.
 // Errors: validation_failed (current_password), rate_limited, overloaded.
-func (a *Auth) confirmLinker(ctx context.Context, p Principal, currentPassword *string, now time.Time) error {
+func (a *Auth) confirmLinker(ctx context.Context, by Principal, currentPassword *string, now time.Time) error {
 	if a.accounts == nil {
 		return nil // no local accounts: no passwords
 	}
 	if currentPassword == nil || *currentPassword == "" {
-		has, err := inTxV(ctx, a.db, func(q *dbgen.Queries) (bool, error) { return hasPassword(ctx, q, p.User.ID) })
+		has, err := inTxV(ctx, a.db, func(q *dbgen.Queries) (bool, error) { return hasPassword(ctx, q, by.User.ID) })
 		if err != nil || !has {
 			return err
 		}
-		began, err := query(ctx, a.db.q.SessionCreatedAt, dbgen.SessionCreatedAtParams{ID: p.SessionID, UserID: p.User.ID})
+		began, err := a.db.q.SessionCreatedAt(ctx, dbgen.SessionCreatedAtParams{ID: by.SessionID, UserID: by.User.ID})
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
@@ -693,7 +688,7 @@ func (a *Auth) confirmLinker(ctx context.Context, p Principal, currentPassword *
 			return nil
 		}
 	}
-	_, err := a.accounts.confirmPassword(ctx, p.User.ID, currentPassword, "is required to link a login to an account with a password (or sign in again: a sign-in of the last 5 minutes stands in for it)")
+	_, err := a.accounts.confirmPassword(ctx, by.User.ID, currentPassword, "is required to link a login to an account with a password (or sign in again: a sign-in of the last 5 minutes stands in for it)")
 	return err
 }
 

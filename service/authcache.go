@@ -133,8 +133,11 @@ type tokenCache struct {
 	mu sync.RWMutex
 	m  *bounded[[32]byte, *verdict]
 	// gen is the external key generation the entries were last checked
-	// against; a new one flushes every external entry.
-	gen uint64
+	// against; a new one flushes every external entry. It is written
+	// with mu held and read without, so that a request under unchanged
+	// keys (all of them but the first after a rotation) takes no lock
+	// for it.
+	gen atomic.Uint64
 }
 
 func newTokenCache(cfg CacheConfig) *tokenCache {
@@ -176,18 +179,15 @@ func (c *tokenCache) keysAre(gen uint64) {
 	if c == nil {
 		return
 	}
-	c.mu.RLock()
-	same := c.gen == gen
-	c.mu.RUnlock()
-	if same {
+	if c.gen.Load() == gen {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gen == gen {
+	if c.gen.Load() == gen {
 		return
 	}
-	c.gen = gen
+	c.gen.Store(gen)
 	for k, e := range c.m.m {
 		if e.v.external {
 			c.m.remove(k)

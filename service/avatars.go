@@ -44,7 +44,8 @@ func AvatarPath(id int64, hash string) string {
 // or scan limits, corrupt, not of type mt), overloaded (no decoding place
 // within 5 s or ctx's deadline), not_found (user deleted),
 // db_unavailable.
-func (a *Avatars) Put(ctx context.Context, userID int64, data []byte, mt string) (User, error) {
+func (a *Avatars) Put(ctx context.Context, by Principal, data []byte, mt string) (User, error) {
+	userID := by.User.ID
 	imgs, err := processAvatar(ctx, a.gate, data, mt)
 	if err != nil {
 		return User{}, err
@@ -74,7 +75,8 @@ func (a *Avatars) Put(ctx context.Context, userID int64, data []byte, mt string)
 // Delete removes the user's avatar and clears their avatar URL; removing
 // none is no error.
 // Errors: db_unavailable.
-func (a *Avatars) Delete(ctx context.Context, userID int64) error {
+func (a *Avatars) Delete(ctx context.Context, by Principal) error {
+	userID := by.User.ID
 	return inTx(ctx, a.db, func(q *dbgen.Queries) error {
 		if _, err := q.AvatarDelete(ctx, userID); err != nil {
 			return err
@@ -114,7 +116,7 @@ func (a *Avatars) Get(ctx context.Context, r AvatarRequest) (Avatar, error) {
 		UserID: r.UserID, Thumb: r.Thumb, Known: known,
 	})
 	if err != nil {
-		return Avatar{}, mapDBError(err)
+		return Avatar{}, err
 	}
 	return Avatar{Hash: row.Etag, ContentType: row.ContentType, Data: row.Data}, nil
 }

@@ -64,7 +64,7 @@ func (b *Bench) SeedIdentities(ctx context.Context) error {
 // IdentityUser runs, alone, the query that authenticating an external
 // token runs: the user linked to (provider, subject).
 func (b *Bench) IdentityUser(ctx context.Context, provider, subject string) error {
-	if _, err := query(ctx, b.db.q.IdentityGetUser, dbgen.IdentityGetUserParams{Provider: provider, Subject: subject}); err != nil {
+	if _, err := b.db.q.IdentityGetUser(ctx, dbgen.IdentityGetUserParams{Provider: provider, Subject: subject}); err != nil {
 		return fmt.Errorf("identity user: %w", err)
 	}
 	return nil
@@ -73,7 +73,7 @@ func (b *Bench) IdentityUser(ctx context.Context, provider, subject string) erro
 // UserIDByPhone returns the id of the live user whose phone is exactly
 // e164.
 func (b *Bench) UserIDByPhone(ctx context.Context, e164 string) (int64, error) {
-	u, err := query(ctx, b.db.q.UserGetByPhone, e164)
+	u, err := b.db.q.UserGetByPhone(ctx, e164)
 	if err != nil {
 		return 0, fmt.Errorf("user by phone %s: %w", e164, err)
 	}
@@ -153,11 +153,11 @@ func (b *Bench) SeedSessions(ctx context.Context, n int) ([]SeededSession, error
 // PasswordScheme returns the scheme of the stored password hash of the
 // live user named username.
 func (b *Bench) PasswordScheme(ctx context.Context, username string) (password.Scheme, error) {
-	u, err := query(ctx, b.db.q.UserGetByUsername, username)
+	u, err := b.db.q.UserGetByUsername(ctx, username)
 	if err != nil {
 		return "", fmt.Errorf("user %s: %w", username, err)
 	}
-	cred, err := query(ctx, b.db.q.PasswordCredentialGet, u.ID)
+	cred, err := b.db.q.PasswordCredentialGet(ctx, u.ID)
 	if err != nil {
 		return "", fmt.Errorf("password of %s: %w", username, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -100,6 +101,20 @@ func (c cursorCodec) decode(kind string, bind []byte, s string) (Cursor, error) 
 	return Cursor{CreatedAt: time.UnixMicro(micros).UTC(), ID: id}, nil
 }
 
+// newCursorCodec returns the codec of a service's page cursors signed with
+// key (cloned). It panics, naming the constructor, when key is shorter
+// than 16 bytes: a deployment error, not a request's.
+func newCursorCodec(constructor string, key []byte) cursorCodec {
+	if len(key) < 16 {
+		panic("service." + constructor + ": cursor key shorter than 16 bytes")
+	}
+	return cursorCodec{key: slices.Clone(key)}
+}
+
+// PageLimitProblem is the message of a page size out of range, for the
+// layers that read the limit before the service sees it.
+const PageLimitProblem = "must be an integer between 1 and 200"
+
 // pageLimit checks a requested page size; nil means the default.
 // Errors: validation_failed on field limit.
 func pageLimit(limit *int) (int, error) {
@@ -107,7 +122,7 @@ func pageLimit(limit *int) (int, error) {
 		return DefaultPageLimit, nil
 	}
 	if *limit < 1 || *limit > MaxPageLimit {
-		return 0, Invalid(FieldError{Field: "limit", Message: "must be between 1 and 200"})
+		return 0, Invalid(FieldError{Field: "limit", Message: PageLimitProblem})
 	}
 	return *limit, nil
 }

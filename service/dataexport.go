@@ -42,19 +42,20 @@ type DataExport struct {
 // dataExportLimit bounds data exports: a few per user per hour.
 var dataExportLimit = rateLimit{bucket: "data_export", limit: 3, window: time.Hour}
 
-// Export returns everything held about user id (GDPR art. 15 and 20).
+// Export returns everything held about by (GDPR art. 15 and 20).
 // Each user gets dataExportLimit exports (kept in rate_events).
 // Errors: rate_limited, not_found, db_unavailable.
-func (s *Users) Export(ctx context.Context, id int64) (DataExport, error) {
+func (s *Users) Export(ctx context.Context, by Principal) (DataExport, error) {
+	id := by.User.ID
 	key := sha256.Sum256([]byte("data_export:" + strconv.FormatInt(id, 10)))
 	if err := takeAlone(ctx, s.db, dataExportLimit, key[:]); err != nil {
 		return DataExport{}, err
 	}
-	u, err := query(ctx, s.db.q.UserGetByID, id)
+	u, err := s.db.q.UserGetByID(ctx, id)
 	if err != nil {
 		return DataExport{}, err
 	}
-	doc, err := query(ctx, s.db.q.UserDataExport, id)
+	doc, err := s.db.q.UserDataExport(ctx, id)
 	if err != nil {
 		return DataExport{}, err
 	}

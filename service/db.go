@@ -163,8 +163,47 @@ type DB struct {
 
 // NewDB wraps a pool, with no principal cache (see OpenDB).
 func NewDB(pool *pgxpool.Pool) *DB {
-	return &DB{Pool: pool, q: dbgen.New(pool)}
+	return &DB{Pool: pool, q: queries(pool)}
 }
+
+// queries returns the queries over conn (a pool or a transaction), whose
+// errors come back mapped to domain errors (mapDBError): inside a
+// transaction and outside, the code sees one kind of error.
+func queries(conn dbgen.DBTX) *dbgen.Queries { return dbgen.New(mapped{conn}) }
+
+// mapped is a connection whose errors are mapped (mapDBError).
+type mapped struct{ dbgen.DBTX }
+
+func (m mapped) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	t, err := m.DBTX.Exec(ctx, sql, args...)
+	return t, mapDBError(err)
+}
+
+func (m mapped) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	rows, err := m.DBTX.Query(ctx, sql, args...)
+	if err != nil {
+		return rows, mapDBError(err)
+	}
+	return mappedRows{rows}, nil
+}
+
+func (m mapped) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return mappedRow{m.DBTX.QueryRow(ctx, sql, args...)}
+}
+
+func (m mapped) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	n, err := m.DBTX.CopyFrom(ctx, table, columns, src)
+	return n, mapDBError(err)
+}
+
+type mappedRow struct{ pgx.Row }
+
+func (r mappedRow) Scan(dest ...any) error { return mapDBError(r.Row.Scan(dest...)) }
+
+type mappedRows struct{ pgx.Rows }
+
+func (r mappedRows) Scan(dest ...any) error { return mapDBError(r.Rows.Scan(dest...)) }
+func (r mappedRows) Err() error             { return mapDBError(r.Rows.Err()) }
 
 // retryable reports whether a transaction failed on a serialization
 // failure or deadlock and may simply run again.
@@ -181,8 +220,9 @@ func uniqueViolation(err error) bool {
 
 // inTx runs fn in a transaction and commits it; fn's error rolls it back.
 // A serialization failure or deadlock runs fn again (three tries). The
-// error that comes back is mapped to a domain error (mapDBError): inside
-// fn, errors pass through as the queries return them.
+// queries fn is given map their errors (queries), and so does inTx: the
+// error that comes back is a domain error, or one the database gave
+// that maps to none.
 func inTx(ctx context.Context, db *DB, fn func(q *dbgen.Queries) error) error {
 	var err error
 	for range 3 {
@@ -213,8 +253,8 @@ func tryTx(ctx context.Context, db *DB, fn func(q *dbgen.Queries) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
-	if err := fn(db.q.WithTx(tx)); err != nil {
+	defer rollback(ctx, tx)
+	if err := fn(queries(tx)); err != nil {
 		return err
 	}
 	marker, seen, err := db.sendBarrier(ctx, tx)
@@ -234,30 +274,30 @@ func tryTx(ctx context.Context, db *DB, fn func(q *dbgen.Queries) error) error {
 	return nil
 }
 
-// query runs one query outside a transaction; its error comes back mapped
-// (mapDBError), as inTx's does.
-func query[P, R any](ctx context.Context, f func(context.Context, P) (R, error), arg P) (R, error) {
-	r, err := f(ctx, arg)
-	return r, mapDBError(err)
-}
+// rollbackTimeout bounds a rollback, which runs on a deadline of its
+// own: the caller's context may have ended (that is often why the
+// transaction is rolled back), and a connection that does not answer must
+// not hold the caller.
+const rollbackTimeout = 5 * time.Second
 
-// exec runs one statement that returns no value outside a transaction;
-// its error comes back mapped (mapDBError).
-func exec[P any](ctx context.Context, f func(context.Context, P) error, arg P) error {
-	return mapDBError(f(ctx, arg))
+// rollback rolls tx back, a no-op after its commit.
+func rollback(ctx context.Context, tx pgx.Tx) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	_ = tx.Rollback(ctx) // its error is the transaction's own, or moot after commit
 }
 
 // errOnly drops a write's result (a row count, an id) when only its error
 // matters.
 func errOnly[T any](_ T, err error) error { return err }
 
-// noRows reports whether a query inside a transaction found no row.
-func noRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+// noRows reports whether a query found no row (or the row it refers to).
+func noRows(err error) bool { return errors.Is(err, ErrNotFound) }
 
 // notFoundAs maps a missing row to domain error e; other errors pass
-// through (to be mapped where the transaction or query helper returns).
+// through.
 func notFoundAs(err error, e *Error) error {
-	if noRows(err) || errors.Is(err, ErrNotFound) {
+	if noRows(err) {
 		return e
 	}
 	return err
@@ -266,7 +306,7 @@ func notFoundAs(err error, e *Error) error {
 // usersByPhone returns the live user whose number is e164 or, failing
 // that, every live user whose number ends in the same ten digits.
 func (db *DB) usersByPhone(ctx context.Context, e164 string) ([]dbgen.User, error) {
-	row, err := query(ctx, db.q.UserGetByPhone, e164)
+	row, err := db.q.UserGetByPhone(ctx, e164)
 	if err == nil {
 		return []dbgen.User{row}, nil
 	}
@@ -277,7 +317,7 @@ func (db *DB) usersByPhone(ctx context.Context, e164 string) ([]dbgen.User, erro
 	if last10 == "" {
 		return nil, nil
 	}
-	return query(ctx, db.q.UserListByPhoneLast10, last10)
+	return db.q.UserListByPhoneLast10(ctx, last10)
 }
 
 // PoolStats is a snapshot of the connection pool, for metrics.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 
 	"github.com/userd/userd/dbgen"
 )
@@ -17,14 +16,22 @@ type idpDeletePayload struct {
 
 // audit records an action in audit_events. details must hold no secrets.
 func audit(ctx context.Context, q *dbgen.Queries, actorID, targetID *int64, action string, details map[string]any) error {
+	return auditIn(ctx, q, actorID, targetID, nil, action, details)
+}
+
+// auditIn is audit of an action in organization orgID (nil: none).
+func auditIn(ctx context.Context, q *dbgen.Queries, actorID, targetID, orgID *int64, action string, details map[string]any) error {
 	if details == nil {
 		details = map[string]any{}
 	}
 	b, err := json.Marshal(details)
 	if err != nil {
-		return err
+		return fmt.Errorf("audit %s: %w", action, err)
 	}
-	return q.AuditInsert(ctx, dbgen.AuditInsertParams{ActorID: actorID, TargetUserID: targetID, Action: action, Details: b})
+	if err := q.AuditInsert(ctx, dbgen.AuditInsertParams{ActorID: actorID, TargetUserID: targetID, OrganizationID: orgID, Action: action, Details: b}); err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	return nil
 }
 
 // lockAdmins locks every active admin row and returns their ids, so that
@@ -38,14 +45,15 @@ func lockAdmins(ctx context.Context, q *dbgen.Queries) ([]int64, error) {
 // and scrubbed; tokens, password, avatar, follows (counters follow),
 // blocks, group memberships, pending mail and login-failure records
 // removed; invitations and audit details scrubbed; identity claims
-// cleared. A hard delete at the IdP is queued in the outbox. actorID is
-// the user doing it (the user themself, or an admin).
-// Errors: not_found (unknown or already deleted), last_admin.
-func (s *Users) Delete(ctx context.Context, userID, actorID int64) error {
-	return inTx(ctx, s.db, func(q *dbgen.Queries) error { return s.deleteTx(ctx, q, userID, actorID) })
+// cleared. A hard delete at the IdP is queued in the outbox. by is the
+// user themself or someone who may manage users (PermManageUsers, checked
+// under the admin rows' locks).
+// Errors: forbidden, not_found (unknown or already deleted), last_admin.
+func (s *Users) Delete(ctx context.Context, by Principal, userID int64) error {
+	return inTx(ctx, s.db, func(q *dbgen.Queries) error { return s.deleteTx(ctx, q, by, userID) })
 }
 
-func (s *Users) deleteTx(ctx context.Context, q *dbgen.Queries, userID, actorID int64) error {
+func (s *Users) deleteTx(ctx context.Context, q *dbgen.Queries, by Principal, userID int64) error {
 	// The user's social-graph lock comes before every other lock: follows
 	// and blocks in flight of this user finish first, and none starts
 	// until the delete commits (so none survives it). Taken after the
@@ -63,8 +71,10 @@ func (s *Users) deleteTx(ctx context.Context, q *dbgen.Queries, userID, actorID 
 	if err != nil {
 		return err
 	}
-	if actorID != userID && !slices.Contains(admins, actorID) {
-		return ErrForbidden // the actor was demoted or deactivated meanwhile
+	if !by.is(userID) {
+		if err := mayNow(ctx, q, by, PermManageUsers); err != nil {
+			return err
+		}
 	}
 	if Role(u.Role) == RoleAdmin && u.IsActive && len(admins) <= 1 {
 		return ErrLastAdmin
@@ -107,10 +117,10 @@ func (s *Users) deleteTx(ctx context.Context, q *dbgen.Queries, userID, actorID 
 		return err
 	}
 	action := "user.deleted"
-	if actorID != userID {
+	if !by.is(userID) {
 		action = "admin.user_deleted"
 	}
-	return audit(ctx, q, &actorID, &userID, action, nil)
+	return audit(ctx, q, by.actor(), &userID, action, nil)
 }
 
 // queueIdPDeletes queues a hard delete at the IdP for each identity of the

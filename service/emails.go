@@ -28,13 +28,13 @@ import (
 // held proven by another account). An email change proves an address
 // another account may hold unproven: it moves to the prover
 // (takeUnproven).
-func (a *Accounts) VerifyEmail(ctx context.Context, token, pw string, by *Principal) error {
+func (a *Accounts) VerifyEmail(ctx context.Context, by *Principal, token, pw string) error {
 	hash, ok := tokenHash(token)
 	if !ok {
 		return ErrInvalidToken
 	}
 	purposes := []string{purposeEmailVerification, purposeEmailChange}
-	peek, err := query(ctx, a.db.q.UserTokenGetLiveAny, dbgen.UserTokenGetLiveAnyParams{TokenHash: hash, Purposes: purposes})
+	peek, err := a.db.q.UserTokenGetLiveAny(ctx, dbgen.UserTokenGetLiveAnyParams{TokenHash: hash, Purposes: purposes})
 	if err != nil {
 		return notFoundAs(err, ErrInvalidToken)
 	}
@@ -119,7 +119,7 @@ func (a *Accounts) checkHolder(ctx context.Context, userID int64, pw string) (st
 	if err != nil {
 		return "", err
 	}
-	cred, err := query(ctx, a.db.q.PasswordCredentialGet, userID)
+	cred, err := a.db.q.PasswordCredentialGet(ctx, userID)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return "", errors.Join(Invalid(FieldError{Field: "password", Message: "the account has no password: sign in first, then follow the link"}),
@@ -188,7 +188,7 @@ func (a *Accounts) checkEmailChange(ctx context.Context, userID int64, current *
 // Errors: validation_failed (current_password missing or wrong),
 // rate_limited, overloaded.
 func (a *Accounts) confirmPassword(ctx context.Context, userID int64, current *string, required string) (bool, error) {
-	cred, err := query(ctx, a.db.q.PasswordCredentialGet, userID)
+	cred, err := a.db.q.PasswordCredentialGet(ctx, userID)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil // no password: the signed-in IdP login is the account
 	}

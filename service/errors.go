@@ -50,6 +50,7 @@ type Error struct {
 	Fields     []FieldError
 	RetryAfter time.Duration // for rate_limited and *_unavailable
 	cause      error
+	of         *Error // the error withCause copied; nil: none
 }
 
 func (e *Error) Error() string {
@@ -61,10 +62,13 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.cause }
 
-// Is makes errors.Is(err, ErrNotFound) true for any Error of that code.
+// Is matches by identity: an error is itself and the copies withCause
+// makes of it, never another error of the same code (ErrInvitationPending
+// is not ErrConflict). To ask for a kind, compare codes (ErrorOf), as the
+// HTTP layer does.
 func (e *Error) Is(target error) bool {
-	var t *Error
-	return errors.As(target, &t) && t.Code == e.Code
+	t, ok := target.(*Error)
+	return ok && e.of != nil && t == e.of
 }
 
 // The domain errors. Compare with errors.Is; read details with ErrorOf.
@@ -107,9 +111,13 @@ func RateLimited(d time.Duration) *Error {
 	return &Error{Code: CodeRateLimited, Message: "too many attempts", RetryAfter: d}
 }
 
-// withCause returns a copy of e that wraps cause, for logs.
+// withCause returns a copy of e that wraps cause, for logs; the copy is
+// still e to errors.Is.
 func withCause(e *Error, cause error) *Error {
 	c := *e
 	c.cause = cause
+	if c.of == nil {
+		c.of = e
+	}
 	return &c
 }

@@ -23,7 +23,7 @@ func TestDefaultGroupsComeWithTheSchema(t *testing.T) {
 	}
 
 	org, admin := f.newOrg("Acme")
-	inv, err := f.orgs.Invite(ctx, admin, org, "bob@example.com", []string{"org_editor", "org_billing"})
+	inv, err := f.orgs.Invite(ctx, as(admin), org, "bob@example.com", []string{"org_editor", "org_billing"})
 	if err != nil {
 		t.Fatalf("invite with default groups on a fresh database: %v", err)
 	}

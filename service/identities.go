@@ -15,7 +15,8 @@ var ErrLastWayIn = &Error{Code: CodeConflict, Message: "this is the account's on
 // token of that provider signs in afresh, which links the identity again
 // when it carries this account's verified email or phone.
 // Errors: not_found (no identity of that provider), conflict (the last way in).
-func (s *Users) UnlinkIdentity(ctx context.Context, userID int64, provider string) error {
+func (s *Users) UnlinkIdentity(ctx context.Context, by Principal, provider string) error {
+	userID := by.User.ID
 	return inTx(ctx, s.db, func(q *dbgen.Queries) error {
 		if _, err := q.UserGetByIDForUpdate(ctx, userID); err != nil {
 			return err

@@ -77,7 +77,7 @@ func TestImportEmailChangeVoidsMailedLinks(t *testing.T) {
 	if err != nil || res.Updated != 1 {
 		t.Fatalf("import --update: got %+v (%v), want 1 updated", res, err)
 	}
-	if err := a.VerifyEmail(ctx, verify, testPassword, nil); !errors.Is(err, service.ErrInvalidToken) {
+	if err := a.VerifyEmail(ctx, nil, verify, testPassword); !errors.Is(err, service.ErrInvalidToken) {
 		t.Fatalf("old verification link after the import: got %v, want invalid_token", err)
 	}
 	if err := a.ResetPassword(ctx, reset, "a brand new passphrase"); !errors.Is(err, service.ErrInvalidToken) {
@@ -115,7 +115,7 @@ func TestMailedLinksNeedTheAccountsAddress(t *testing.T) {
 	if _, err := pool.Exec(ctx, `UPDATE users SET email = 'second@example.com' WHERE id = $1`, id); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.VerifyEmail(ctx, verify, testPassword, nil); !errors.Is(err, service.ErrInvalidToken) {
+	if err := a.VerifyEmail(ctx, nil, verify, testPassword); !errors.Is(err, service.ErrInvalidToken) {
 		t.Fatalf("verification link of the old address: got %v, want invalid_token", err)
 	}
 	if err := a.ResetPassword(ctx, reset, "a brand new passphrase"); !errors.Is(err, service.ErrInvalidToken) {

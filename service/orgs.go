@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -46,12 +45,9 @@ type Orgs struct {
 // cursorKey signs page cursors (see NewAdmin). NewOrgs panics when
 // cursorKey is shorter than 16 bytes.
 func NewOrgs(db *DB, publicURL string, cursorKey []byte) *Orgs {
-	if len(cursorKey) < 16 {
-		panic("service.NewOrgs: cursor key shorter than 16 bytes")
-	}
 	return &Orgs{
 		db: db, publicURL: strings.TrimRight(publicURL, "/"),
-		cursors: cursorCodec{key: slices.Clone(cursorKey)}, InviteTTL: DefaultInviteTTL,
+		cursors: newCursorCodec("NewOrgs", cursorKey), InviteTTL: DefaultInviteTTL,
 		Mail: mail.DefaultTemplates(), MailsPerHour: 5,
 		mailKeys: keyed{secret: derivedSecret(cursorKey, "invitation-mail-limit")},
 	}
@@ -139,17 +135,7 @@ func intPtr(p *int32) *int {
 // auditOrg records an action on organization orgID. details hold ids, never
 // personal data.
 func auditOrg(ctx context.Context, q *dbgen.Queries, actorID int64, targetID *int64, orgID int64, action string, details map[string]any) error {
-	if details == nil {
-		details = map[string]any{}
-	}
-	b, err := json.Marshal(details)
-	if err != nil {
-		return err
-	}
-	if err := q.AuditInsert(ctx, dbgen.AuditInsertParams{ActorID: &actorID, TargetUserID: targetID, OrganizationID: &orgID, Action: action, Details: b}); err != nil {
-		return fmt.Errorf("audit %s: %w", action, err)
-	}
-	return nil
+	return auditIn(ctx, q, &actorID, targetID, &orgID, action, details)
 }
 
 func (o *Orgs) get(ctx context.Context, q *dbgen.Queries, orgID int64) (Organization, error) {
@@ -207,13 +193,13 @@ func checkSeats(ctx context.Context, q *dbgen.Queries, orgID, adding int64) erro
 // member and org admin. Audited as org.created.
 // Errors: validation_failed (name), already_member (the caller belongs to
 // an organization), not_found (the caller is gone).
-func (o *Orgs) Create(ctx context.Context, actorID int64, name string) (Organization, error) {
+func (o *Orgs) Create(ctx context.Context, by Principal, name string) (Organization, error) {
 	name, err := orgName(name)
 	if err != nil {
 		return Organization{}, err
 	}
 	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Organization, error) {
-		u, err := lockLiveUser(ctx, q, actorID)
+		u, err := lockLiveUser(ctx, q, by.User.ID)
 		if err != nil {
 			return Organization{}, err
 		}
@@ -224,13 +210,13 @@ func (o *Orgs) Create(ctx context.Context, actorID int64, name string) (Organiza
 		if err != nil {
 			return Organization{}, err
 		}
-		if err := o.join(ctx, q, actorID, org.ID, []string{orgAdminGroup}); err != nil {
+		if err := o.join(ctx, q, by.User.ID, org.ID, []string{orgAdminGroup}); err != nil {
 			return Organization{}, err
 		}
-		if err := auditOrg(ctx, q, actorID, nil, org.ID, "org.created", nil); err != nil {
+		if err := auditOrg(ctx, q, by.User.ID, nil, org.ID, "org.created", nil); err != nil {
 			return Organization{}, err
 		}
-		if err := orgCreatedEvents(ctx, q, org.ID, actorID); err != nil {
+		if err := orgCreatedEvents(ctx, q, org.ID, by.User.ID); err != nil {
 			return Organization{}, err
 		}
 		return o.get(ctx, q, org.ID)
@@ -259,12 +245,12 @@ func setGroups(ctx context.Context, q *dbgen.Queries, userID int64, groups []str
 	return nil
 }
 
-// Get returns organization orgID as viewerID sees it.
+// Get returns organization orgID as by sees it.
 // Errors: not_found (no such organization, or the viewer is neither a
 // member nor a platform admin).
-func (o *Orgs) Get(ctx context.Context, viewerID, orgID int64) (OrgDetail, error) {
+func (o *Orgs) Get(ctx context.Context, by Principal, orgID int64) (OrgDetail, error) {
 	return inTxV(ctx, o.db, func(q *dbgen.Queries) (OrgDetail, error) {
-		c, err := callerFor(ctx, q, viewerID, orgID, OrgView)
+		c, err := callerFor(ctx, q, by.User.ID, orgID, OrgView)
 		if err != nil {
 			return OrgDetail{}, err
 		}
@@ -292,7 +278,7 @@ type OrgPatch struct {
 // org.updated when something changed.
 // Errors: validation_failed (name: null, empty or over 70 characters),
 // not_found, forbidden (not an org admin).
-func (o *Orgs) Update(ctx context.Context, actorID, orgID int64, p OrgPatch) (Organization, error) {
+func (o *Orgs) Update(ctx context.Context, by Principal, orgID int64, p OrgPatch) (Organization, error) {
 	var name string
 	if p.Name.Set {
 		if p.Name.Value == nil {
@@ -304,7 +290,7 @@ func (o *Orgs) Update(ctx context.Context, actorID, orgID int64, p OrgPatch) (Or
 		}
 	}
 	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Organization, error) {
-		org, _, err := lockOrgFor(ctx, q, actorID, orgID, OrgManage)
+		org, _, err := lockOrgFor(ctx, q, by.User.ID, orgID, OrgManage)
 		if err != nil {
 			return Organization{}, err
 		}
@@ -312,7 +298,7 @@ func (o *Orgs) Update(ctx context.Context, actorID, orgID int64, p OrgPatch) (Or
 			if _, err := q.OrgSetName(ctx, dbgen.OrgSetNameParams{ID: orgID, Name: name}); err != nil {
 				return Organization{}, err
 			}
-			if err := auditOrg(ctx, q, actorID, nil, orgID, "org.updated", map[string]any{"fields": []string{"name"}}); err != nil {
+			if err := auditOrg(ctx, q, by.User.ID, nil, orgID, "org.updated", map[string]any{"fields": []string{"name"}}); err != nil {
 				return Organization{}, err
 			}
 		}
@@ -325,12 +311,12 @@ func (o *Orgs) Update(ctx context.Context, actorID, orgID int64, p OrgPatch) (Or
 // pending invitations are revoked; the organization row goes. Audited as
 // org.deleted (the audit log keeps the organization's id).
 // Errors: not_found, forbidden (neither an org admin nor a platform admin).
-func (o *Orgs) Delete(ctx context.Context, actorID, orgID int64) error {
+func (o *Orgs) Delete(ctx context.Context, by Principal, orgID int64) error {
 	return inTx(ctx, o.db, func(q *dbgen.Queries) error {
 		if _, err := q.OrgLockForDelete(ctx, orgID); err != nil {
 			return err
 		}
-		c, err := callerIn(ctx, q, actorID, orgID)
+		c, err := callerIn(ctx, q, by.User.ID, orgID)
 		if err != nil {
 			return err
 		}
@@ -348,12 +334,12 @@ func (o *Orgs) Delete(ctx context.Context, actorID, orgID int64) error {
 		if err != nil {
 			return fmt.Errorf("revoke invitations: %w", err)
 		}
-		if err := auditOrg(ctx, q, actorID, nil, orgID, "org.deleted", map[string]any{
+		if err := auditOrg(ctx, q, by.User.ID, nil, orgID, "org.deleted", map[string]any{
 			"members_detached": members, "invitations_revoked": revoked,
 		}); err != nil {
 			return err
 		}
-		if err := orgEvent(ctx, q, EventOrgDeleted, orgID, "actor_id", actorID); err != nil {
+		if err := orgEvent(ctx, q, EventOrgDeleted, orgID, "actor_id", by.User.ID); err != nil {
 			return err
 		}
 		return q.OrgDelete(ctx, orgID)
@@ -364,9 +350,9 @@ func (o *Orgs) Delete(ctx context.Context, actorID, orgID int64) error {
 // Audited as org.plan_changed.
 // Errors: validation_failed (plan), not_found, forbidden,
 // seat_limit_reached (the seats in use exceed the new plan's limit).
-func (o *Orgs) SetPlan(ctx context.Context, actorID, orgID int64, plan string) (Organization, error) {
+func (o *Orgs) SetPlan(ctx context.Context, by Principal, orgID int64, plan string) (Organization, error) {
 	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Organization, error) {
-		org, _, err := lockOrgFor(ctx, q, actorID, orgID, OrgChangePlan)
+		org, _, err := lockOrgFor(ctx, q, by.User.ID, orgID, OrgChangePlan)
 		if err != nil {
 			return Organization{}, err
 		}
@@ -387,7 +373,7 @@ func (o *Orgs) SetPlan(ctx context.Context, actorID, orgID int64, plan string) (
 		if _, err := q.OrgSetPlan(ctx, dbgen.OrgSetPlanParams{ID: orgID, Plan: p.Code}); err != nil {
 			return Organization{}, err
 		}
-		if err := auditOrg(ctx, q, actorID, nil, orgID, "org.plan_changed", map[string]any{
+		if err := auditOrg(ctx, q, by.User.ID, nil, orgID, "org.plan_changed", map[string]any{
 			"before": map[string]any{"plan": org.Plan}, "after": map[string]any{"plan": p.Code},
 		}); err != nil {
 			return Organization{}, err
@@ -402,12 +388,12 @@ func (o *Orgs) SetPlan(ctx context.Context, actorID, orgID int64, plan string) (
 // Groups returns the groups org admins may assign: the
 // organization-manageable ones.
 // Errors: not_found (not a member nor a platform admin).
-func (o *Orgs) Groups(ctx context.Context, viewerID, orgID int64) ([]Group, error) {
+func (o *Orgs) Groups(ctx context.Context, by Principal, orgID int64) ([]Group, error) {
 	return inTxV(ctx, o.db, func(q *dbgen.Queries) ([]Group, error) {
 		if _, err := q.OrgGet(ctx, orgID); err != nil {
 			return nil, err
 		}
-		if _, err := callerFor(ctx, q, viewerID, orgID, OrgView); err != nil {
+		if _, err := callerFor(ctx, q, by.User.ID, orgID, OrgView); err != nil {
 			return nil, err
 		}
 		rows, err := q.GroupListByKind(ctx, kindOrgManageable)
@@ -477,13 +463,13 @@ func (o *Orgs) invitationLink(token string) string {
 // org admin), already_member (the address is a member's),
 // seat_limit_reached (members + pending invitations fill the plan),
 // conflict (an invitation to the address is pending).
-func (o *Orgs) Invite(ctx context.Context, actorID, orgID int64, email string, groups []string) (Invitation, error) {
+func (o *Orgs) Invite(ctx context.Context, by Principal, orgID int64, email string, groups []string) (Invitation, error) {
 	email, err := emailRule.required(email)
 	if err != nil {
 		return Invitation{}, err
 	}
 	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Invitation, error) {
-		org, _, groups, err := lockOrgForGroups(ctx, q, actorID, orgID, groups)
+		org, _, groups, err := lockOrgForGroups(ctx, q, by.User.ID, orgID, groups)
 		if err != nil {
 			return Invitation{}, err
 		}
@@ -505,7 +491,7 @@ func (o *Orgs) Invite(ctx context.Context, actorID, orgID int64, email string, g
 			return Invitation{}, err
 		}
 		inv, err := q.InvitationCreate(ctx, dbgen.InvitationCreateParams{
-			OrganizationID: orgID, InviterID: &actorID, Email: email, TokenHash: hash, Groups: groups,
+			OrganizationID: orgID, InviterID: by.actor(), Email: email, TokenHash: hash, Groups: groups,
 			TtlSeconds: o.InviteTTL.Seconds(),
 		})
 		if err != nil {
@@ -528,7 +514,7 @@ func (o *Orgs) Invite(ctx context.Context, actorID, orgID int64, email string, g
 				return Invitation{}, fmt.Errorf("queue invitation mail: %w", err)
 			}
 		}
-		if err := auditOrg(ctx, q, actorID, nil, orgID, "org.invitation_created", map[string]any{
+		if err := auditOrg(ctx, q, by.User.ID, nil, orgID, "org.invitation_created", map[string]any{
 			"invitation_id": inv.ID, "groups": groups, "mailed": out.MailSuppressed == "",
 		}); err != nil {
 			return Invitation{}, err
@@ -559,9 +545,9 @@ func invitationFromRow(r dbgen.Invitation, withEmail bool) Invitation {
 // RevokeInvitation revokes pending invitation invitationID of organization
 // orgID. Audited as org.invitation_revoked.
 // Errors: not_found (no such pending invitation), forbidden.
-func (o *Orgs) RevokeInvitation(ctx context.Context, actorID, orgID, invitationID int64) error {
+func (o *Orgs) RevokeInvitation(ctx context.Context, by Principal, orgID, invitationID int64) error {
 	return inTx(ctx, o.db, func(q *dbgen.Queries) error {
-		_, c, err := lockOrg(ctx, q, actorID, orgID)
+		_, c, err := lockOrg(ctx, q, by.User.ID, orgID)
 		if err != nil {
 			return err
 		}
@@ -575,7 +561,7 @@ func (o *Orgs) RevokeInvitation(ctx context.Context, actorID, orgID, invitationI
 		if n == 0 {
 			return ErrNotFound
 		}
-		return auditOrg(ctx, q, actorID, nil, orgID, "org.invitation_revoked", map[string]any{"invitation_id": invitationID})
+		return auditOrg(ctx, q, by.User.ID, nil, orgID, "org.invitation_revoked", map[string]any{"invitation_id": invitationID})
 	})
 }
 
@@ -665,16 +651,16 @@ func (o *Orgs) Accept(ctx context.Context, by Principal, token string) (Organiza
 // admin. Audited as org.member_removed or org.member_left.
 // Errors: not_found (no such organization or member), forbidden,
 // last_admin.
-func (o *Orgs) RemoveMember(ctx context.Context, actorID, orgID, targetID int64) error {
+func (o *Orgs) RemoveMember(ctx context.Context, by Principal, orgID, targetID int64) error {
 	return inTx(ctx, o.db, func(q *dbgen.Queries) error {
-		_, c, err := lockOrg(ctx, q, actorID, orgID)
+		_, c, err := lockOrg(ctx, q, by.User.ID, orgID)
 		if err != nil {
 			return err
 		}
-		if actorID == targetID && c.standing == OrgOutsider {
+		if by.User.ID == targetID && c.standing == OrgOutsider {
 			return ErrNotFound
 		}
-		if actorID != targetID {
+		if by.User.ID != targetID {
 			if err := c.may(OrgManage); err != nil {
 				return err
 			}
@@ -705,13 +691,13 @@ func (o *Orgs) RemoveMember(ctx context.Context, actorID, orgID, targetID int64)
 			}
 		}
 		action := "org.member_removed"
-		if actorID == targetID {
+		if by.User.ID == targetID {
 			action = "org.member_left"
 		}
-		if err := orgEvent(ctx, q, EventOrgMemberRemoved, orgID, "user_id", targetID, "actor_id", actorID); err != nil {
+		if err := orgEvent(ctx, q, EventOrgMemberRemoved, orgID, "user_id", targetID, "actor_id", by.User.ID); err != nil {
 			return err
 		}
-		return auditOrg(ctx, q, actorID, &targetID, orgID, action, nil)
+		return auditOrg(ctx, q, by.User.ID, &targetID, orgID, action, nil)
 	})
 }
 
@@ -719,9 +705,9 @@ func (o *Orgs) RemoveMember(ctx context.Context, actorID, orgID, targetID int64)
 // (organization-manageable groups only). Taking org_admin from the last
 // org admin is refused. Audited as org.member_groups_changed.
 // Errors: validation_failed (groups), not_found, forbidden, last_admin.
-func (o *Orgs) SetMemberGroups(ctx context.Context, actorID, orgID, targetID int64, groups []string) (Member, error) {
+func (o *Orgs) SetMemberGroups(ctx context.Context, by Principal, orgID, targetID int64, groups []string) (Member, error) {
 	return inTxV(ctx, o.db, func(q *dbgen.Queries) (Member, error) {
-		_, c, groups, err := lockOrgForGroups(ctx, q, actorID, orgID, groups)
+		_, c, groups, err := lockOrgForGroups(ctx, q, by.User.ID, orgID, groups)
 		if err != nil {
 			return Member{}, err
 		}
@@ -741,7 +727,7 @@ func (o *Orgs) SetMemberGroups(ctx context.Context, actorID, orgID, targetID int
 		if err := setGroups(ctx, q, targetID, groups); err != nil {
 			return Member{}, err
 		}
-		if err := auditOrg(ctx, q, actorID, &targetID, orgID, "org.member_groups_changed", map[string]any{
+		if err := auditOrg(ctx, q, by.User.ID, &targetID, orgID, "org.member_groups_changed", map[string]any{
 			"before": map[string]any{"groups": before.Groups}, "after": map[string]any{"groups": groups},
 		}); err != nil {
 			return Member{}, err
@@ -753,8 +739,8 @@ func (o *Orgs) SetMemberGroups(ctx context.Context, actorID, orgID, targetID int
 // ListMembers returns one page of organization orgID's members, newest
 // account first.
 // Errors: validation_failed (limit), invalid_cursor, not_found.
-func (o *Orgs) ListMembers(ctx context.Context, viewerID, orgID int64, page PageRequest) (Page[Member], error) {
-	return orgList(ctx, o, viewerID, orgID, OrgView, cursorMembers, page, readTxV, func(q *dbgen.Queries, p pageAt) (Page[Member], error) {
+func (o *Orgs) ListMembers(ctx context.Context, by Principal, orgID int64, page PageRequest) (Page[Member], error) {
+	return orgList(ctx, o, by.User.ID, orgID, OrgView, cursorMembers, page, readTxV, func(q *dbgen.Queries, p pageAt) (Page[Member], error) {
 		return o.members(ctx, q, orgID, p)
 	})
 }
@@ -762,8 +748,8 @@ func (o *Orgs) ListMembers(ctx context.Context, viewerID, orgID int64, page Page
 // ListInvitations returns one page of organization orgID's pending
 // invitations, newest first.
 // Errors: validation_failed (limit), invalid_cursor, not_found, forbidden.
-func (o *Orgs) ListInvitations(ctx context.Context, viewerID, orgID int64, page PageRequest) (Page[Invitation], error) {
-	return orgList(ctx, o, viewerID, orgID, OrgManage, cursorInvitations, page, inTxV, func(q *dbgen.Queries, p pageAt) (Page[Invitation], error) {
+func (o *Orgs) ListInvitations(ctx context.Context, by Principal, orgID int64, page PageRequest) (Page[Invitation], error) {
+	return orgList(ctx, o, by.User.ID, orgID, OrgManage, cursorInvitations, page, inTxV, func(q *dbgen.Queries, p pageAt) (Page[Invitation], error) {
 		return o.invitations(ctx, q, orgID, p, true)
 	})
 }
@@ -833,14 +819,14 @@ func (o *Orgs) PreviewInvitation(ctx context.Context, token string) (InvitationP
 	if !ok {
 		return InvitationPreview{}, ErrInvalidToken
 	}
-	inv, err := query(ctx, o.db.q.InvitationGetByHash, hash)
+	inv, err := o.db.q.InvitationGetByHash(ctx, hash)
 	if err != nil {
 		return InvitationPreview{}, notFoundAs(err, ErrInvalidToken)
 	}
 	if inv.AcceptedAt != nil || inv.RevokedAt != nil || !time.Now().Before(inv.ExpiresAt) {
 		return InvitationPreview{}, ErrInvalidToken
 	}
-	org, err := query(ctx, o.db.q.OrgGet, inv.OrganizationID)
+	org, err := o.db.q.OrgGet(ctx, inv.OrganizationID)
 	if err != nil {
 		return InvitationPreview{}, notFoundAs(err, ErrInvalidToken)
 	}

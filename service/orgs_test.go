@@ -42,7 +42,7 @@ func (f *orgFixture) mkEmailUser(email string) int64 {
 func (f *orgFixture) newOrg(name string) (orgID, adminID int64) {
 	f.t.Helper()
 	adminID = f.mkEmailUser(strings.ToLower(strings.ReplaceAll(name, " ", "")) + "-admin@example.com")
-	org, err := f.orgs.Create(context.Background(), adminID, name)
+	org, err := f.orgs.Create(context.Background(), as(adminID), name)
 	if err != nil {
 		f.t.Fatalf("create %q: %v", name, err)
 	}
@@ -78,16 +78,13 @@ func (f *orgFixture) token(email string) string {
 func (f *orgFixture) join(orgID, adminID, userID int64, email string, groups ...string) {
 	f.t.Helper()
 	ctx := context.Background()
-	if _, err := f.orgs.Invite(ctx, adminID, orgID, email, groups); err != nil {
+	if _, err := f.orgs.Invite(ctx, as(adminID), orgID, email, groups); err != nil {
 		f.t.Fatalf("invite %s: %v", email, err)
 	}
 	if _, err := f.orgs.Accept(ctx, as(userID), f.token(email)); err != nil {
 		f.t.Fatalf("accept %s: %v", email, err)
 	}
 }
-
-// as is the principal of a user signed in with a token of userd's own.
-func as(userID int64) service.Principal { return service.Principal{User: service.User{ID: userID}} }
 
 func (f *orgFixture) seats(orgID int64) (used, limit int) {
 	f.t.Helper()
@@ -134,7 +131,7 @@ func TestOrgCreateGetUpdate(t *testing.T) {
 	f := newOrgFixture(t)
 	ctx := context.Background()
 	alice := f.mkEmailUser("alice@example.com")
-	org, err := f.orgs.Create(ctx, alice, "  Acme  ")
+	org, err := f.orgs.Create(ctx, as(alice), "  Acme  ")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,15 +141,15 @@ func TestOrgCreateGetUpdate(t *testing.T) {
 	if got := f.groupsOf(alice); !slices.Equal(got, []string{"org_admin"}) {
 		t.Fatalf("creator's groups: got %v, want [org_admin]", got)
 	}
-	if _, err := f.orgs.Create(ctx, alice, "Second"); !errors.Is(err, service.ErrAlreadyMember) {
+	if _, err := f.orgs.Create(ctx, as(alice), "Second"); !errors.Is(err, service.ErrAlreadyMember) {
 		t.Fatalf("second create: got %v, want already_member", err)
 	}
 	for _, bad := range []string{"", "   ", strings.Repeat("o", 71), "a\x00b"} {
-		_, err := f.orgs.Create(ctx, f.mkUser(userSpec{}), bad)
+		_, err := f.orgs.Create(ctx, as(f.mkUser(userSpec{})), bad)
 		wantCode(t, err, service.CodeValidation)
 	}
 
-	d, err := f.orgs.Get(ctx, alice, org.ID)
+	d, err := f.orgs.Get(ctx, as(alice), org.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,30 +157,30 @@ func TestOrgCreateGetUpdate(t *testing.T) {
 		t.Fatalf("members: got %+v, want alice as org_admin", d.Members.Items)
 	}
 	outsider := f.mkUser(userSpec{})
-	if _, err := f.orgs.Get(ctx, outsider, org.ID); !errors.Is(err, service.ErrNotFound) {
+	if _, err := f.orgs.Get(ctx, as(outsider), org.ID); !errors.Is(err, service.ErrNotFound) {
 		t.Fatalf("outsider: got %v, want not_found", err)
 	}
 	admin := f.mkUser(userSpec{role: "admin"})
-	if _, err := f.orgs.Get(ctx, admin, org.ID); err != nil {
+	if _, err := f.orgs.Get(ctx, as(admin), org.ID); err != nil {
 		t.Fatalf("platform admin: got %v, want the organization", err)
 	}
-	if _, err := f.orgs.Get(ctx, admin, org.ID+1000); !errors.Is(err, service.ErrNotFound) {
+	if _, err := f.orgs.Get(ctx, as(admin), org.ID+1000); !errors.Is(err, service.ErrNotFound) {
 		t.Fatalf("platform admin, no such org: got %v, want not_found", err)
 	}
 
 	rename := func(name string) service.OrgPatch {
 		return service.OrgPatch{Name: service.Optional[string]{Set: true, Value: &name}}
 	}
-	up, err := f.orgs.Update(ctx, alice, org.ID, rename("Acme Inc"))
+	up, err := f.orgs.Update(ctx, as(alice), org.ID, rename("Acme Inc"))
 	if err != nil || up.Name != "Acme Inc" {
 		t.Fatalf("update: got %+v, %v", up, err)
 	}
-	if _, err := f.orgs.Update(ctx, alice, org.ID, service.OrgPatch{}); err != nil {
+	if _, err := f.orgs.Update(ctx, as(alice), org.ID, service.OrgPatch{}); err != nil {
 		t.Fatalf("empty patch: %v", err)
 	}
-	_, err = f.orgs.Update(ctx, alice, org.ID, service.OrgPatch{Name: service.Optional[string]{Set: true}})
+	_, err = f.orgs.Update(ctx, as(alice), org.ID, service.OrgPatch{Name: service.Optional[string]{Set: true}})
 	wantCode(t, err, service.CodeValidation)
-	if _, err := f.orgs.Update(ctx, outsider, org.ID, rename("Mine")); !errors.Is(err, service.ErrNotFound) {
+	if _, err := f.orgs.Update(ctx, as(outsider), org.ID, rename("Mine")); !errors.Is(err, service.ErrNotFound) {
 		t.Fatalf("outsider update: got %v, want not_found", err)
 	}
 	if n := f.count(`SELECT count(*) FROM audit_events WHERE organization_id = $1 AND action IN ('org.created', 'org.updated')`, org.ID); n != 2 {
@@ -201,7 +198,7 @@ func TestOrgInviteAndAccept(t *testing.T) {
 	f.addSession(bob)
 	mallory := f.mkEmailUser("mallory@example.com")
 
-	inv, err := f.orgs.Invite(ctx, admin, org, " bob@example.COM ", []string{"org_editor", "org_viewer", "org_editor"})
+	inv, err := f.orgs.Invite(ctx, as(admin), org, " bob@example.COM ", []string{"org_editor", "org_viewer", "org_editor"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,13 +215,13 @@ func TestOrgInviteAndAccept(t *testing.T) {
 	}
 
 	// Errors before any state changes.
-	_, err = f.orgs.Invite(ctx, admin, org, "BOB@example.com", nil)
+	_, err = f.orgs.Invite(ctx, as(admin), org, "BOB@example.com", nil)
 	wantCode(t, err, service.CodeConflict)
-	_, err = f.orgs.Invite(ctx, admin, org, "acme-admin@EXAMPLE.com", nil)
+	_, err = f.orgs.Invite(ctx, as(admin), org, "acme-admin@EXAMPLE.com", nil)
 	wantCode(t, err, service.CodeAlreadyMember)
-	_, err = f.orgs.Invite(ctx, admin, org, "carol@example.com", []string{"support"})
+	_, err = f.orgs.Invite(ctx, as(admin), org, "carol@example.com", []string{"support"})
 	wantCode(t, err, service.CodeValidation)
-	_, err = f.orgs.Invite(ctx, admin, org, "not an address", nil)
+	_, err = f.orgs.Invite(ctx, as(admin), org, "not an address", nil)
 	wantCode(t, err, service.CodeValidation)
 	_, err = f.orgs.Accept(ctx, as(bob), "garbage")
 	wantCode(t, err, service.CodeInvalidToken)
@@ -255,26 +252,26 @@ func TestOrgInviteAndAccept(t *testing.T) {
 	}
 	_, err = f.orgs.Accept(ctx, as(bob), tok)
 	wantCode(t, err, service.CodeInvalidToken)
-	_, err = f.orgs.Invite(ctx, admin, org, "bob@example.com", nil)
+	_, err = f.orgs.Invite(ctx, as(admin), org, "bob@example.com", nil)
 	wantCode(t, err, service.CodeAlreadyMember)
 
 	// Revoked and expired tokens are invalid; a member of another
 	// organization must leave first.
 	carol := f.mkEmailUser("carol@example.com")
-	inv2, err := f.orgs.Invite(ctx, admin, org, "carol@example.com", nil)
+	inv2, err := f.orgs.Invite(ctx, as(admin), org, "carol@example.com", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	revoked := f.token("carol@example.com")
-	if err := f.orgs.RevokeInvitation(ctx, admin, org, inv2.ID); err != nil {
+	if err := f.orgs.RevokeInvitation(ctx, as(admin), org, inv2.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.orgs.RevokeInvitation(ctx, admin, org, inv2.ID); !errors.Is(err, service.ErrNotFound) {
+	if err := f.orgs.RevokeInvitation(ctx, as(admin), org, inv2.ID); !errors.Is(err, service.ErrNotFound) {
 		t.Fatalf("second revoke: got %v, want not_found", err)
 	}
 	_, err = f.orgs.Accept(ctx, as(carol), revoked)
 	wantCode(t, err, service.CodeInvalidToken)
-	if _, err := f.orgs.Invite(ctx, admin, org, "carol@example.com", nil); err != nil {
+	if _, err := f.orgs.Invite(ctx, as(admin), org, "carol@example.com", nil); err != nil {
 		t.Fatal(err)
 	}
 	expired := f.token("carol@example.com")
@@ -285,7 +282,7 @@ func TestOrgInviteAndAccept(t *testing.T) {
 	if used, _ := f.seats(org); used != 2 {
 		t.Fatalf("seats used with an expired invitation: got %d, want 2", used)
 	}
-	if _, err := f.orgs.Invite(ctx, admin, org, "carol@example.com", nil); err != nil {
+	if _, err := f.orgs.Invite(ctx, as(admin), org, "carol@example.com", nil); err != nil {
 		t.Fatalf("invite after expiry: %v", err)
 	}
 	other, _ := f.newOrg("Other")
@@ -324,7 +321,7 @@ func TestOrgMembersAndGroups(t *testing.T) {
 	limit := 2
 	req := service.PageRequest{Limit: &limit}
 	for {
-		p, err := f.orgs.ListMembers(ctx, bob, org, req)
+		p, err := f.orgs.ListMembers(ctx, as(bob), org, req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -340,20 +337,20 @@ func TestOrgMembersAndGroups(t *testing.T) {
 	if want := []int64{admin, bob, carol}; !slices.Equal(seen, want) {
 		t.Fatalf("members: got %v, want %v", seen, want)
 	}
-	if _, err := f.orgs.ListMembers(ctx, bob, org, service.PageRequest{Cursor: "tampered"}); !errors.Is(err, service.ErrInvalidCursor) {
+	if _, err := f.orgs.ListMembers(ctx, as(bob), org, service.PageRequest{Cursor: "tampered"}); !errors.Is(err, service.ErrInvalidCursor) {
 		t.Fatalf("tampered cursor: got %v", err)
 	}
 	other, otherAdmin := f.newOrg("Other")
-	first, err := f.orgs.ListMembers(ctx, bob, org, service.PageRequest{Limit: ptr(1)})
+	first, err := f.orgs.ListMembers(ctx, as(bob), org, service.PageRequest{Limit: ptr(1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.orgs.ListMembers(ctx, otherAdmin, other, service.PageRequest{Cursor: *first.NextCursor}); !errors.Is(err, service.ErrInvalidCursor) {
+	if _, err := f.orgs.ListMembers(ctx, as(otherAdmin), other, service.PageRequest{Cursor: *first.NextCursor}); !errors.Is(err, service.ErrInvalidCursor) {
 		t.Fatalf("cursor of another organization: got %v, want invalid_cursor", err)
 	}
 
 	// Groups: only org-manageable ones, by org admins.
-	groups, err := f.orgs.Groups(ctx, bob, org)
+	groups, err := f.orgs.Groups(ctx, as(bob), org)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,53 +362,53 @@ func TestOrgMembersAndGroups(t *testing.T) {
 	if len(groups) != 4 {
 		t.Fatalf("groups: got %d, want 4", len(groups))
 	}
-	if _, err := f.orgs.SetMemberGroups(ctx, bob, org, carol, []string{"org_editor"}); !errors.Is(err, service.ErrForbidden) {
+	if _, err := f.orgs.SetMemberGroups(ctx, as(bob), org, carol, []string{"org_editor"}); !errors.Is(err, service.ErrForbidden) {
 		t.Fatalf("member sets groups: got %v, want forbidden", err)
 	}
-	_, err = f.orgs.SetMemberGroups(ctx, admin, org, carol, []string{"premium"})
+	_, err = f.orgs.SetMemberGroups(ctx, as(admin), org, carol, []string{"premium"})
 	wantCode(t, err, service.CodeValidation)
-	m, err := f.orgs.SetMemberGroups(ctx, admin, org, carol, []string{"org_editor", "org_admin"})
+	m, err := f.orgs.SetMemberGroups(ctx, as(admin), org, carol, []string{"org_editor", "org_admin"})
 	if err != nil || !slices.Equal(m.Groups, []string{"org_admin", "org_editor"}) {
 		t.Fatalf("set groups: got %+v, %v", m, err)
 	}
 	f.exec(`INSERT INTO user_permission_groups (user_id, group_id) SELECT $1, id FROM permission_groups WHERE name = 'support'`, carol)
-	if _, err := f.orgs.SetMemberGroups(ctx, admin, org, carol, nil); err != nil {
+	if _, err := f.orgs.SetMemberGroups(ctx, as(admin), org, carol, nil); err != nil {
 		t.Fatal(err)
 	}
 	if g := f.groupsOf(carol); !slices.Equal(g, []string{"support"}) {
 		t.Fatalf("carol's groups after clearing: got %v, want the system group kept", g)
 	}
 	// The last org admin keeps the role.
-	_, err = f.orgs.SetMemberGroups(ctx, admin, org, admin, []string{"org_viewer"})
+	_, err = f.orgs.SetMemberGroups(ctx, as(admin), org, admin, []string{"org_viewer"})
 	wantCode(t, err, service.CodeLastAdmin)
-	if _, err := f.orgs.SetMemberGroups(ctx, admin, org, otherAdmin, nil); !errors.Is(err, service.ErrNotFound) {
+	if _, err := f.orgs.SetMemberGroups(ctx, as(admin), org, otherAdmin, nil); !errors.Is(err, service.ErrNotFound) {
 		t.Fatalf("groups of a non-member: got %v, want not_found", err)
 	}
 
 	// Removing and leaving.
-	if err := f.orgs.RemoveMember(ctx, bob, org, carol); !errors.Is(err, service.ErrForbidden) {
+	if err := f.orgs.RemoveMember(ctx, as(bob), org, carol); !errors.Is(err, service.ErrForbidden) {
 		t.Fatalf("member removes member: got %v, want forbidden", err)
 	}
-	if err := f.orgs.RemoveMember(ctx, admin, org, admin); !errors.Is(err, service.ErrLastAdmin) {
+	if err := f.orgs.RemoveMember(ctx, as(admin), org, admin); !errors.Is(err, service.ErrLastAdmin) {
 		t.Fatalf("last admin leaves: got %v, want last_admin", err)
 	}
-	if err := f.orgs.RemoveMember(ctx, bob, org, bob); err != nil {
+	if err := f.orgs.RemoveMember(ctx, as(bob), org, bob); err != nil {
 		t.Fatalf("bob leaves: %v", err)
 	}
 	if g := f.groupsOf(bob); len(g) != 0 {
 		t.Fatalf("bob's groups after leaving: got %v, want none", g)
 	}
-	if err := f.orgs.RemoveMember(ctx, admin, org, carol); err != nil {
+	if err := f.orgs.RemoveMember(ctx, as(admin), org, carol); err != nil {
 		t.Fatalf("admin removes carol: %v", err)
 	}
 	if n := f.count(`SELECT count(*) FROM audit_events WHERE organization_id = $1 AND action IN ('org.member_left', 'org.member_removed')`, org); n != 2 {
 		t.Fatalf("got %d leave/remove events, want 2", n)
 	}
 	// Alone, the admin may leave; pending invitations go with the last member.
-	if _, err := f.orgs.Invite(ctx, admin, org, "dave@example.com", nil); err != nil {
+	if _, err := f.orgs.Invite(ctx, as(admin), org, "dave@example.com", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.orgs.RemoveMember(ctx, admin, org, admin); err != nil {
+	if err := f.orgs.RemoveMember(ctx, as(admin), org, admin); err != nil {
 		t.Fatalf("last member leaves: %v", err)
 	}
 	if used, _ := f.seats(org); used != 0 {
@@ -428,16 +425,16 @@ func TestOrgWipeOut(t *testing.T) {
 	bob := f.mkEmailUser("bob@example.com")
 	f.join(org, admin, bob, "bob@example.com", "org_editor")
 	f.exec(`INSERT INTO user_permission_groups (user_id, group_id) SELECT $1, id FROM permission_groups WHERE name = 'premium'`, bob)
-	if _, err := f.orgs.Invite(ctx, admin, org, "carol@example.com", nil); err != nil {
+	if _, err := f.orgs.Invite(ctx, as(admin), org, "carol@example.com", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.orgs.Delete(ctx, bob, org); !errors.Is(err, service.ErrForbidden) {
+	if err := f.orgs.Delete(ctx, as(bob), org); !errors.Is(err, service.ErrForbidden) {
 		t.Fatalf("member deletes: got %v, want forbidden", err)
 	}
-	if err := f.orgs.Delete(ctx, f.mkUser(userSpec{}), org); !errors.Is(err, service.ErrNotFound) {
+	if err := f.orgs.Delete(ctx, as(f.mkUser(userSpec{})), org); !errors.Is(err, service.ErrNotFound) {
 		t.Fatalf("outsider deletes: got %v, want not_found", err)
 	}
-	if err := f.orgs.Delete(ctx, admin, org); err != nil {
+	if err := f.orgs.Delete(ctx, as(admin), org); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.count(`SELECT count(*) FROM users WHERE id IN ($1, $2) AND organization_id IS NULL AND deleted_at IS NULL`, admin, bob); n != 2 {
@@ -459,12 +456,12 @@ func TestOrgWipeOut(t *testing.T) {
 	if n := f.count(`SELECT count(*) FROM audit_events WHERE organization_id = $1`, org); n < 4 {
 		t.Fatalf("got %d events still naming the organization, want its whole history", n)
 	}
-	if err := f.orgs.Delete(ctx, admin, org); !errors.Is(err, service.ErrNotFound) {
+	if err := f.orgs.Delete(ctx, as(admin), org); !errors.Is(err, service.ErrNotFound) {
 		t.Fatalf("second delete: got %v, want not_found", err)
 	}
 	// A platform admin may wipe out any organization.
 	org2, _ := f.newOrg("Second")
-	if err := f.orgs.Delete(ctx, f.mkUser(userSpec{role: "admin"}), org2); err != nil {
+	if err := f.orgs.Delete(ctx, as(f.mkUser(userSpec{role: "admin"})), org2); err != nil {
 		t.Fatalf("platform admin deletes: %v", err)
 	}
 }
@@ -475,24 +472,24 @@ func TestOrgPlanChange(t *testing.T) {
 	ctx := context.Background()
 	org, admin := f.newOrg("Acme")
 	platform := f.mkUser(userSpec{role: "admin"})
-	if _, err := f.orgs.SetPlan(ctx, admin, org, "team"); !errors.Is(err, service.ErrForbidden) {
+	if _, err := f.orgs.SetPlan(ctx, as(admin), org, "team"); !errors.Is(err, service.ErrForbidden) {
 		t.Fatalf("org admin changes plan: got %v, want forbidden", err)
 	}
-	_, err := f.orgs.SetPlan(ctx, platform, org, "platinum")
+	_, err := f.orgs.SetPlan(ctx, as(platform), org, "platinum")
 	wantCode(t, err, service.CodeValidation)
-	got, err := f.orgs.SetPlan(ctx, platform, org, "team")
+	got, err := f.orgs.SetPlan(ctx, as(platform), org, "team")
 	if err != nil || got.Plan != "team" || *got.SeatLimit != 25 {
 		t.Fatalf("to team: got %+v, %v", got, err)
 	}
 	for i := range 4 {
-		if _, err := f.orgs.Invite(ctx, admin, org, fmt.Sprintf("u%d@example.com", i), nil); err != nil {
+		if _, err := f.orgs.Invite(ctx, as(admin), org, fmt.Sprintf("u%d@example.com", i), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := f.orgs.SetPlan(ctx, platform, org, "free"); !errors.Is(err, service.ErrSeatLimit) {
+	if _, err := f.orgs.SetPlan(ctx, as(platform), org, "free"); !errors.Is(err, service.ErrSeatLimit) {
 		t.Fatalf("downgrade below seats in use: got %v, want seat_limit_reached", err)
 	}
-	got, err = f.orgs.SetPlan(ctx, platform, org, "enterprise")
+	got, err = f.orgs.SetPlan(ctx, as(platform), org, "enterprise")
 	if err != nil || got.SeatLimit != nil || got.SeatsUsed != 5 {
 		t.Fatalf("to enterprise: got %+v, %v", got, err)
 	}
@@ -559,7 +556,7 @@ func inviteRace(t *testing.T, withTrigger bool) {
 		go func() {
 			defer wg.Done()
 			<-start
-			_, errs[i] = f.orgs.Invite(ctx, admin, org, fmt.Sprintf("racer%d@example.com", i), nil)
+			_, errs[i] = f.orgs.Invite(ctx, as(admin), org, fmt.Sprintf("racer%d@example.com", i), nil)
 		}()
 	}
 	close(start)
@@ -597,7 +594,7 @@ func TestOrgAcceptRaceKeepsSeatLimit(t *testing.T) {
 	for i := range invited {
 		email := fmt.Sprintf("joiner%d@example.com", i)
 		users[i] = f.mkEmailUser(email)
-		if _, err := f.orgs.Invite(ctx, admin, org, email, nil); err != nil {
+		if _, err := f.orgs.Invite(ctx, as(admin), org, email, nil); err != nil {
 			t.Fatal(err)
 		}
 		tokens[i] = f.token(email)
@@ -614,7 +611,7 @@ func TestOrgAcceptRaceKeepsSeatLimit(t *testing.T) {
 			if i < invited {
 				_, errs[i] = f.orgs.Accept(ctx, as(users[i]), tokens[i])
 			} else {
-				_, errs[i] = f.orgs.Invite(ctx, admin, org, fmt.Sprintf("late%d@example.com", i), nil)
+				_, errs[i] = f.orgs.Invite(ctx, as(admin), org, fmt.Sprintf("late%d@example.com", i), nil)
 			}
 		}()
 	}
@@ -645,10 +642,10 @@ func TestOrgDowngradeRaceKeepsSeatLimit(t *testing.T) {
 	platform := f.mkUser(userSpec{role: "admin"})
 	for round := range 5 {
 		org, admin := f.newOrg(fmt.Sprintf("Round %d", round))
-		if _, err := f.orgs.SetPlan(ctx, platform, org, "team"); err != nil {
+		if _, err := f.orgs.SetPlan(ctx, as(platform), org, "team"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.orgs.Invite(ctx, admin, org, fmt.Sprintf("r%d-first@example.com", round), nil); err != nil {
+		if _, err := f.orgs.Invite(ctx, as(admin), org, fmt.Sprintf("r%d-first@example.com", round), nil); err != nil {
 			t.Fatal(err)
 		}
 		const invites = 6
@@ -660,14 +657,14 @@ func TestOrgDowngradeRaceKeepsSeatLimit(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			_, downgradeErr = f.orgs.SetPlan(ctx, platform, org, "free")
+			_, downgradeErr = f.orgs.SetPlan(ctx, as(platform), org, "free")
 		}()
 		for i := range invites {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				<-start
-				_, inviteErrs[i] = f.orgs.Invite(ctx, admin, org, fmt.Sprintf("r%d-%d@example.com", round, i), nil)
+				_, inviteErrs[i] = f.orgs.Invite(ctx, as(admin), org, fmt.Sprintf("r%d-%d@example.com", round, i), nil)
 			}()
 		}
 		close(start)
@@ -705,8 +702,8 @@ func TestOrgAdminsRemovingEachOtherLeaveOne(t *testing.T) {
 		start := make(chan struct{})
 		var errA, errB error
 		wg.Add(2)
-		go func() { defer wg.Done(); <-start; errA = f.orgs.RemoveMember(ctx, a, org, b) }()
-		go func() { defer wg.Done(); <-start; errB = f.orgs.RemoveMember(ctx, b, org, a) }()
+		go func() { defer wg.Done(); <-start; errA = f.orgs.RemoveMember(ctx, as(a), org, b) }()
+		go func() { defer wg.Done(); <-start; errB = f.orgs.RemoveMember(ctx, as(b), org, a) }()
 		close(start)
 		wg.Wait()
 		if (errA == nil) == (errB == nil) {
@@ -738,14 +735,14 @@ func TestOrgAccountDeletionFreesSeats(t *testing.T) {
 	bob := f.mkEmailUser("bob@example.com")
 	f.join(org, admin, bob, "bob@example.com", "org_admin")
 	carol := f.mkEmailUser("carol@example.com")
-	if _, err := f.orgs.Invite(ctx, admin, org, "Carol@example.com", nil); err != nil {
+	if _, err := f.orgs.Invite(ctx, as(admin), org, "Carol@example.com", nil); err != nil {
 		t.Fatal(err)
 	}
 	if used, _ := f.seats(org); used != 3 {
 		t.Fatalf("seats before: got %d, want 3", used)
 	}
 	for _, id := range []int64{bob, carol} {
-		if err := f.users.Delete(ctx, id, id); err != nil {
+		if err := f.users.Delete(ctx, as(id), id); err != nil {
 			t.Fatalf("delete %d: %v", id, err)
 		}
 	}
@@ -755,7 +752,7 @@ func TestOrgAccountDeletionFreesSeats(t *testing.T) {
 	if g := f.groupsOf(bob); len(g) != 0 {
 		t.Fatalf("deleted member's groups: got %v, want none", g)
 	}
-	d, err := f.orgs.Get(ctx, admin, org)
+	d, err := f.orgs.Get(ctx, as(admin), org)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -763,7 +760,7 @@ func TestOrgAccountDeletionFreesSeats(t *testing.T) {
 		t.Fatalf("after the deletions: got %d members and %d invitations, want 1 and 0", len(d.Members.Items), len(d.Invitations.Items))
 	}
 	for i := range 2 {
-		if _, err := f.orgs.Invite(ctx, admin, org, fmt.Sprintf("new%d@example.com", i), nil); err != nil {
+		if _, err := f.orgs.Invite(ctx, as(admin), org, fmt.Sprintf("new%d@example.com", i), nil); err != nil {
 			t.Fatalf("invite into a freed seat: %v", err)
 		}
 	}
@@ -784,23 +781,23 @@ func TestOrgLastActiveAdminStays(t *testing.T) {
 	c := f.mkEmailUser("c@example.com")
 	f.join(org, a, c, "c@example.com")
 	root := f.mkUser(userSpec{email: "root@example.com", role: "admin"})
-	if _, err := f.admin.SetActive(ctx, root, b, false); err != nil {
+	if _, err := f.admin.SetActive(ctx, as(root), b, false); err != nil {
 		t.Fatalf("deactivate b: %v", err)
 	}
-	if _, err := f.orgs.SetMemberGroups(ctx, a, org, a, []string{"org_viewer"}); !errors.Is(err, service.ErrLastAdmin) {
+	if _, err := f.orgs.SetMemberGroups(ctx, as(a), org, a, []string{"org_viewer"}); !errors.Is(err, service.ErrLastAdmin) {
 		t.Fatalf("last active admin drops org_admin: got %v, want last_admin", err)
 	}
-	if err := f.orgs.RemoveMember(ctx, a, org, a); !errors.Is(err, service.ErrLastAdmin) {
+	if err := f.orgs.RemoveMember(ctx, as(a), org, a); !errors.Is(err, service.ErrLastAdmin) {
 		t.Fatalf("last active admin leaves: got %v, want last_admin", err)
 	}
 	if g := f.groupsOf(a); !slices.Contains(g, "org_admin") {
 		t.Fatalf("a's groups: got %v, want org_admin kept", g)
 	}
 	// Reactivated, b counts again: a may leave.
-	if _, err := f.admin.SetActive(ctx, root, b, true); err != nil {
+	if _, err := f.admin.SetActive(ctx, as(root), b, true); err != nil {
 		t.Fatalf("reactivate b: %v", err)
 	}
-	if err := f.orgs.RemoveMember(ctx, a, org, a); err != nil {
+	if err := f.orgs.RemoveMember(ctx, as(a), org, a); err != nil {
 		t.Fatalf("a leaves with b active: %v", err)
 	}
 }

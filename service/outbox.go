@@ -107,7 +107,7 @@ func (o *Outbox) RunOnce(ctx context.Context, batch int32) (int, error) {
 		if ctx.Err() != nil {
 			return n, nil
 		}
-		jobs, err := query(ctx, o.db.q.OutboxClaim, dbgen.OutboxClaimParams{Batch: 1, LeaseSeconds: outboxLease.Seconds()})
+		jobs, err := o.db.q.OutboxClaim(ctx, dbgen.OutboxClaimParams{Batch: 1, LeaseSeconds: outboxLease.Seconds()})
 		if err != nil {
 			return n, err
 		}
@@ -132,17 +132,17 @@ func (o *Outbox) runJob(ctx context.Context, j dbgen.Outbox) error {
 	defer cancel()
 	switch {
 	case err != nil && stopped:
-		return exec(ctx, o.db.q.OutboxMarkRetry, dbgen.OutboxMarkRetryParams{
+		return o.db.q.OutboxMarkRetry(ctx, dbgen.OutboxMarkRetryParams{
 			ID: j.ID, Attempts: j.Attempts, LastError: strPtr("stopped: " + err.Error()), RunAfter: time.Now(),
 		})
 	case err == nil:
-		return exec(ctx, o.db.q.OutboxMarkDone, dbgen.OutboxMarkDoneParams{ID: j.ID, Attempts: j.Attempts})
+		return o.db.q.OutboxMarkDone(ctx, dbgen.OutboxMarkDoneParams{ID: j.ID, Attempts: j.Attempts})
 	case int(j.Attempts) >= o.MaxAttempts:
 		o.log.ErrorContext(ctx, "outbox job failed for good", "id", j.ID, "kind", j.Kind, "err", err)
-		return exec(ctx, o.db.q.OutboxMarkFailed, dbgen.OutboxMarkFailedParams{ID: j.ID, Attempts: j.Attempts, LastError: strPtr(err.Error())})
+		return o.db.q.OutboxMarkFailed(ctx, dbgen.OutboxMarkFailedParams{ID: j.ID, Attempts: j.Attempts, LastError: strPtr(err.Error())})
 	default:
 		o.log.WarnContext(ctx, "outbox job failed; will retry", "id", j.ID, "kind", j.Kind, "attempt", j.Attempts, "err", err)
-		return exec(ctx, o.db.q.OutboxMarkRetry, dbgen.OutboxMarkRetryParams{
+		return o.db.q.OutboxMarkRetry(ctx, dbgen.OutboxMarkRetryParams{
 			ID: j.ID, Attempts: j.Attempts, LastError: strPtr(err.Error()), RunAfter: time.Now().Add(o.backoff(int(j.Attempts))),
 		})
 	}

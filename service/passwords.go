@@ -22,11 +22,11 @@ import (
 // Errors: validation_failed (new_password; current_password when it is
 // wrong or the account has no password), rate_limited, account_disabled,
 // conflict (the password changed meanwhile).
-func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, next string) error {
+func (a *Accounts) ChangePassword(ctx context.Context, by Principal, current, next string) error {
 	if err := password.Validate(next); err != nil {
 		return Invalid(FieldError{Field: "new_password", Message: passwordProblem(err)})
 	}
-	userID := p.User.ID
+	userID := by.User.ID
 	ticket, err := a.hashAdmit()
 	if err != nil {
 		return err
@@ -42,7 +42,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 		return errors.Join(err, a.forgetAttempt(context.WithoutCancel(ctx), at))
 	}
 	defer release()
-	cred, err := query(ctx, a.db.q.PasswordCredentialGet, userID)
+	cred, err := a.db.q.PasswordCredentialGet(ctx, userID)
 	ok := false
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -86,7 +86,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 		if err := q.LoginFailureDeleteByIdentifiers(ctx, [][]byte{at.key}); err != nil {
 			return err
 		}
-		keep := dbgen.SessionRevokeOthersByUserParams{UserID: userID, KeepID: p.SessionID, Reason: strPtr("password_changed")}
+		keep := dbgen.SessionRevokeOthersByUserParams{UserID: userID, KeepID: by.SessionID, Reason: strPtr("password_changed")}
 		if _, err := q.SessionRevokeOthersByUser(ctx, keep); err != nil {
 			return err
 		}
@@ -120,8 +120,8 @@ func (a *Accounts) passwordNotice(ctx context.Context, q *dbgen.Queries, u dbgen
 // request does the same work whether or not an account has the address
 // (one insert into the outbox), so neither the answer nor its timing tells
 // them apart; the outbox worker looks the address up (SendReset). Input
-// that is not an address gets the same answer and queues nothing (SPEC:
-// 202 always).
+// that is not an address gets the same answer and queues nothing (202
+// always: docs/api.md, "Local accounts").
 // Requests are limited per client address with registrations (see
 // SignupLimits); the limit says nothing about the account.
 // Errors: rate_limited, db_unavailable.
@@ -137,7 +137,7 @@ func (a *Accounts) ForgotPassword(ctx context.Context, email string, c Client) e
 	if err != nil {
 		return err
 	}
-	_, err = query(ctx, a.db.q.OutboxEnqueue, dbgen.OutboxEnqueueParams{Kind: kindResetRequest, Payload: b})
+	_, err = a.db.q.OutboxEnqueue(ctx, dbgen.OutboxEnqueueParams{Kind: kindResetRequest, Payload: b})
 	return err
 }
 
@@ -198,7 +198,7 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, pw string) error {
 	// A token that cannot work costs one indexed read, not an argon2id run
 	// (19 MiB, tens of milliseconds); the transaction below spends it and
 	// checks it again.
-	if _, err := query(ctx, a.db.q.UserTokenGetLive, dbgen.UserTokenGetLiveParams{TokenHash: hash, Purpose: purposePasswordReset}); err != nil {
+	if _, err := a.db.q.UserTokenGetLive(ctx, dbgen.UserTokenGetLiveParams{TokenHash: hash, Purpose: purposePasswordReset}); err != nil {
 		return notFoundAs(err, ErrInvalidToken)
 	}
 	release, err := a.hashSlot(ctx, nil)

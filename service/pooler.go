@@ -15,8 +15,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/userd/userd/dbgen"
 )
 
 // DBOptions says how OpenDBWith opens the database.
@@ -134,7 +132,7 @@ func OpenDBWith(ctx context.Context, cfg *pgxpool.Config, opts DBOptions) (*DB, 
 	if err != nil {
 		return nil, fmt.Errorf("open pool: %w", err)
 	}
-	db := &DB{Pool: pool, q: dbgen.New(pool), principals: pc, barriers: bar}
+	db := &DB{Pool: pool, q: queries(pool), principals: pc, barriers: bar}
 	if opts.Pooler {
 		db.txTimeout = opts.Timeout
 	}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 
 	"github.com/userd/userd/dbgen"
 	"github.com/userd/userd/mail"
@@ -40,8 +41,7 @@ var ErrPhoneLinkRequired = &Error{Code: CodePhoneTaken, Message: "an account wit
 // isLinkRequired reports whether err is one of the link-required errors,
 // which are not races to retry.
 func isLinkRequired(err error) bool {
-	e, ok := ErrorOf(err)
-	return ok && (e == ErrEmailLinkRequired || e == ErrPhoneLinkRequired)
+	return errors.Is(err, ErrEmailLinkRequired) || errors.Is(err, ErrPhoneLinkRequired)
 }
 
 // proved is what removing the other ways in took away.
@@ -61,8 +61,8 @@ func addressProvenByHolder(ctx context.Context, q *dbgen.Queries, u dbgen.User, 
 // signedInAs reports whether by is a signed-in principal of user id.
 func signedInAs(by *Principal, id int64) bool { return by != nil && by.User.ID == id }
 
-// proveAddress records that a link (via: email_verification,
-// email_change, password_reset) proved an address u had not proven, in
+// proveAddress records that a link or a login (via: password_reset,
+// invitation, identity_link) proved an address u had not proven, in
 // q's transaction. Unless by is signed in to u, every other way in is
 // removed: identities, the password, every session (revoked with reason).
 // The outcome is audited.

@@ -257,12 +257,12 @@ func (a *Accounts) failAttempt(ctx context.Context, at loginAttempt, userID int6
 	if userID == 0 {
 		return nil
 	}
-	return exec(ctx, a.db.q.LoginFailureSetUser, dbgen.LoginFailureSetUserParams{ID: at.id, UserID: &userID})
+	return a.db.q.LoginFailureSetUser(ctx, dbgen.LoginFailureSetUserParams{ID: at.id, UserID: &userID})
 }
 
 // forgetAttempt removes an attempt that was not a failure.
 func (a *Accounts) forgetAttempt(ctx context.Context, at loginAttempt) error {
-	return exec(ctx, a.db.q.LoginFailureDelete, at.id)
+	return a.db.q.LoginFailureDelete(ctx, at.id)
 }
 
 // rateLimit is one fixed-window limit kept in rate_events.

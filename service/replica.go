@@ -67,7 +67,7 @@ func openReplica(ctx context.Context, cfg *pgxpool.Config, maxLag time.Duration)
 	if err != nil {
 		return nil, fmt.Errorf("open replica pool: %w", err)
 	}
-	return &replica{pool: pool, q: dbgen.New(pool), maxLag: maxLag, pending: map[int64]time.Time{}}, nil
+	return &replica{pool: pool, q: queries(pool), maxLag: maxLag, pending: map[int64]time.Time{}}, nil
 }
 
 // CallerKey is the context key under which the id (int64) of the user a
@@ -245,8 +245,8 @@ func readTxV[T any](ctx context.Context, db *DB, fn func(q *dbgen.Queries) (T, e
 		if err != nil {
 			return zero, fmt.Errorf("begin: %w", err)
 		}
-		defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
-		v, err := fn(q.WithTx(tx))
+		defer rollback(ctx, tx)
+		v, err := fn(queries(tx))
 		if err != nil {
 			return zero, err
 		}

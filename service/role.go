@@ -1,13 +1,20 @@
 package service
 
-import "strings"
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/userd/userd/dbgen"
+)
 
 // Role is a user's role. The database CHECKs the same set
 // (users_role_chk); the policy below is the one place that says what each
 // role may do.
 type Role string
 
-// The roles, from least to most privileged.
+// The roles. They are not ranked: each holds the permissions Can gives
+// it (an agent may look users up, which a broker may not).
 const (
 	RoleUser      Role = "user"
 	RoleOwner     Role = "owner"
@@ -19,23 +26,13 @@ const (
 	RoleAdmin     Role = "admin"
 )
 
-// Roles returns every role, ranked from least to most privileged.
+// Roles returns every role.
 func Roles() []Role {
 	return []Role{RoleUser, RoleOwner, RoleAgent, RoleBroker, RoleArtist, RoleAssistant, RoleOperator, RoleAdmin}
 }
 
-// Rank is r's position in Roles; -1 for an unknown role.
-func (r Role) Rank() int {
-	for i, known := range Roles() {
-		if known == r {
-			return i
-		}
-	}
-	return -1
-}
-
 // Valid reports whether r is one of Roles.
-func (r Role) Valid() bool { return r.Rank() >= 0 }
+func (r Role) Valid() bool { return slices.Contains(Roles(), r) }
 
 // roleProblem is the validation message of an unknown role.
 func roleProblem() string {
@@ -64,8 +61,8 @@ const (
 	PermManageWebhooks // add, remove and rotate webhook endpoints, read and replay their deliveries
 )
 
-// Can reports whether role r holds permission p: the policy (SPEC §5,
-// the "who" column). Unknown roles and permissions hold nothing.
+// Can reports whether role r holds permission p: the policy (the "who"
+// column of docs/api.md, "API tour"). Unknown roles and permissions hold nothing.
 func (r Role) Can(p Permission) bool {
 	switch p {
 	case PermListUsers, PermSeeInactive:
@@ -82,6 +79,58 @@ func (r Role) Can(p Permission) bool {
 // Authorize returns ErrForbidden unless u's role holds p.
 func Authorize(u User, p Permission) error {
 	if !u.Role.Can(p) {
+		return ErrForbidden
+	}
+	return nil
+}
+
+// Every exported method that acts for someone takes that someone, by,
+// right after ctx and applies the policy itself: the HTTP layer and the
+// pages may ask the policy first (an early 403), but the service decides.
+
+// Console returns the principal of the operator at the command line
+// (`userd webhooks …`, the benchmarks): whoever runs userd's commands holds
+// the database's credentials, so the console holds every permission. It
+// names no user; the audit log records its actions with no actor.
+func Console() Principal { return Principal{console: true} }
+
+// actor is by's user id as the audit log records it; nil for the console.
+func (by Principal) actor() *int64 {
+	if by.console {
+		return nil
+	}
+	id := by.User.ID
+	return &id
+}
+
+// is reports whether by is user id signed in (never the console).
+func (by Principal) is(id int64) bool { return !by.console && by.User.ID == id }
+
+// may returns ErrForbidden unless by holds p, by the role by was
+// authenticated with. Where a concurrent role change matters, mayNow
+// reads the role again.
+func (by Principal) may(p Permission) error {
+	if by.console {
+		return nil
+	}
+	return Authorize(by.User, p)
+}
+
+// mayNow is may against by's users row as q's transaction reads it now,
+// after the locks the caller took: ErrForbidden unless it is a live,
+// active user whose role holds p. Every check of "may manage users" that
+// races with role changes (lockForChange, deleteTx) takes the admin rows'
+// locks first, so a concurrent demotion is either committed and seen here
+// or waits for this transaction.
+func mayNow(ctx context.Context, q *dbgen.Queries, by Principal, p Permission) error {
+	if by.console {
+		return nil
+	}
+	r, err := q.UserGetByID(ctx, by.User.ID)
+	if err != nil {
+		return notFoundAs(err, ErrForbidden)
+	}
+	if u := userFromRow(r); !u.Usable() || !u.Role.Can(p) {
 		return ErrForbidden
 	}
 	return nil

@@ -202,13 +202,14 @@ func (a *Accounts) Logout(ctx context.Context, refreshToken string) error {
 // Sessions returns one keyset page of the user's live sessions, newest
 // first. The cursor is bound to the user.
 // Errors: validation_failed (limit), invalid_cursor, db_unavailable.
-func (a *Accounts) Sessions(ctx context.Context, userID int64, page PageRequest) (Page[Session], error) {
+func (a *Accounts) Sessions(ctx context.Context, by Principal, page PageRequest) (Page[Session], error) {
+	userID := by.User.ID
 	p, err := a.cursors.startPage(cursorSessions, []byte(strconv.FormatInt(userID, 10)), page)
 	if err != nil {
 		return Page[Session]{}, err
 	}
 	return readPage(p, func(after Cursor, n int32) ([]dbgen.Session, error) {
-		return query(ctx, a.db.q.SessionListLiveByUser, dbgen.SessionListLiveByUserParams{
+		return a.db.q.SessionListLiveByUser(ctx, dbgen.SessionListLiveByUserParams{
 			UserID: userID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 		})
 	}, sessionFromRow)
@@ -224,7 +225,8 @@ func (s Session) keyset() Cursor { return Cursor{CreatedAt: s.CreatedAt, ID: s.I
 // RevokeSession revokes one of the user's sessions (reason
 // revoked_by_user); revoking a revoked one again is not an error.
 // Errors: not_found (no such session of this user).
-func (a *Accounts) RevokeSession(ctx context.Context, userID, sessionID int64) error {
+func (a *Accounts) RevokeSession(ctx context.Context, by Principal, sessionID int64) error {
+	userID := by.User.ID
 	n, err := inTxV(ctx, a.db, func(q *dbgen.Queries) (int64, error) {
 		return q.SessionRevokeOwned(ctx, dbgen.SessionRevokeOwnedParams{ID: sessionID, UserID: userID})
 	})

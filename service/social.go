@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strconv"
 	"time"
 
@@ -33,10 +32,7 @@ type Social struct {
 // NewSocial returns the Social service. cursorKey signs page cursors as in
 // NewAdmin; it panics when cursorKey is shorter than 16 bytes.
 func NewSocial(db *DB, cursorKey []byte) *Social {
-	if len(cursorKey) < 16 {
-		panic("service.NewSocial: cursor key shorter than 16 bytes")
-	}
-	return &Social{db: db, cursors: cursorCodec{key: slices.Clone(cursorKey)}}
+	return &Social{db: db, cursors: newCursorCodec("NewSocial", cursorKey)}
 }
 
 // Cursor kinds of the social lists.
@@ -115,53 +111,53 @@ func lockPair(ctx context.Context, q *dbgen.Queries, actorID, targetID int64) (d
 	return st, nil
 }
 
-// Follow makes actorID follow targetID. Following someone already
+// Follow makes by follow targetID. Following someone already
 // followed changes nothing.
 // Errors: validation_failed (field id: yourself), not_found (target
 // unknown, deleted or inactive), blocked (either blocks the other),
 // account_disabled, db_unavailable.
-func (s *Social) Follow(ctx context.Context, actorID, targetID int64) error {
-	return s.pairAction(ctx, actorID, targetID, func(q *dbgen.Queries, blocked bool) error {
+func (s *Social) Follow(ctx context.Context, by Principal, targetID int64) error {
+	return s.pairAction(ctx, by.User.ID, targetID, func(q *dbgen.Queries, blocked bool) error {
 		if blocked {
 			return ErrBlocked
 		}
-		return errOnly(q.FollowInsert(ctx, dbgen.FollowInsertParams{FollowerID: actorID, FolloweeID: targetID}))
+		return errOnly(q.FollowInsert(ctx, dbgen.FollowInsertParams{FollowerID: by.User.ID, FolloweeID: targetID}))
 	})
 }
 
-// Unfollow ends actorID's follow of targetID, also of a deactivated
+// Unfollow ends by's follow of targetID, also of a deactivated
 // target (the follow counts until it ends). Unfollowing a live, active
 // user not followed changes nothing.
 // Errors: validation_failed (field id: yourself), not_found (target
 // unknown or deleted, or inactive and not followed), account_disabled,
 // db_unavailable.
-func (s *Social) Unfollow(ctx context.Context, actorID, targetID int64) error {
-	return s.pairRemoval(ctx, actorID, targetID, func(q *dbgen.Queries) (int64, error) {
-		return q.FollowDelete(ctx, dbgen.FollowDeleteParams{FollowerID: actorID, FolloweeID: targetID})
+func (s *Social) Unfollow(ctx context.Context, by Principal, targetID int64) error {
+	return s.pairRemoval(ctx, by.User.ID, targetID, func(q *dbgen.Queries) (int64, error) {
+		return q.FollowDelete(ctx, dbgen.FollowDeleteParams{FollowerID: by.User.ID, FolloweeID: targetID})
 	})
 }
 
-// Block makes actorID block targetID and, in the same transaction, removes
+// Block makes by block targetID and, in the same transaction, removes
 // the follows between them both ways. Blocking someone already blocked
 // changes nothing.
 // Errors: validation_failed (field id: yourself), not_found (target
 // unknown, deleted or inactive), account_disabled, db_unavailable.
-func (s *Social) Block(ctx context.Context, actorID, targetID int64) error {
-	return s.pairAction(ctx, actorID, targetID, func(q *dbgen.Queries, _ bool) error {
-		if _, err := q.BlockInsert(ctx, dbgen.BlockInsertParams{BlockerID: actorID, BlockedID: targetID}); err != nil {
+func (s *Social) Block(ctx context.Context, by Principal, targetID int64) error {
+	return s.pairAction(ctx, by.User.ID, targetID, func(q *dbgen.Queries, _ bool) error {
+		if _, err := q.BlockInsert(ctx, dbgen.BlockInsertParams{BlockerID: by.User.ID, BlockedID: targetID}); err != nil {
 			return err
 		}
-		return errOnly(q.FollowDeletePair(ctx, dbgen.FollowDeletePairParams{A: actorID, B: targetID}))
+		return errOnly(q.FollowDeletePair(ctx, dbgen.FollowDeletePairParams{A: by.User.ID, B: targetID}))
 	})
 }
 
-// Unblock ends actorID's block of targetID, also of a deactivated target
-// (a block the target holds on the actor stays). Unblocking a live,
+// Unblock ends by's block of targetID, also of a deactivated target
+// (a block the target holds on by stays). Unblocking a live,
 // active user not blocked changes nothing.
 // Errors: as Unfollow.
-func (s *Social) Unblock(ctx context.Context, actorID, targetID int64) error {
-	return s.pairRemoval(ctx, actorID, targetID, func(q *dbgen.Queries) (int64, error) {
-		return q.BlockDelete(ctx, dbgen.BlockDeleteParams{BlockerID: actorID, BlockedID: targetID})
+func (s *Social) Unblock(ctx context.Context, by Principal, targetID int64) error {
+	return s.pairRemoval(ctx, by.User.ID, targetID, func(q *dbgen.Queries) (int64, error) {
+		return q.BlockDelete(ctx, dbgen.BlockDeleteParams{BlockerID: by.User.ID, BlockedID: targetID})
 	})
 }
 
@@ -171,30 +167,30 @@ type FollowStats struct {
 	Following int64
 }
 
-// visible checks that viewer may see user id's social pages: the rule of
+// visible checks that by may see user id's social pages: the rule of
 // Admin.Profile (deleted: never; inactive or blocking the viewer: staff
 // only).
 // Errors: not_found.
-func (s *Social) visible(ctx context.Context, viewer User, id int64) error {
+func (s *Social) visible(ctx context.Context, by Principal, id int64) error {
 	r, err := readV(ctx, s.db, func(q *dbgen.Queries) (dbgen.UserGetProfileRow, error) {
-		return q.UserGetProfile(ctx, dbgen.UserGetProfileParams{ViewerID: viewer.ID, ID: id})
+		return q.UserGetProfile(ctx, dbgen.UserGetProfileParams{ViewerID: by.User.ID, ID: id})
 	})
 	if err != nil {
 		return err
 	}
-	if profileHidden(viewer, userFromRow(r.User), r.BlocksViewer) {
+	if profileHidden(by, userFromRow(r.User), r.BlocksViewer) {
 		return ErrNotFound
 	}
 	return nil
 }
 
-// Stats returns user id's follow counters as viewer may see them. They
+// Stats returns user id's follow counters as by may see them. They
 // come from the denormalized counters and equal the true counts (see
 // Social).
 // Errors: not_found (unknown, deleted; inactive or blocking the viewer for
 // all but staff), db_unavailable.
-func (s *Social) Stats(ctx context.Context, viewer User, id int64) (FollowStats, error) {
-	if err := s.visible(ctx, viewer, id); err != nil {
+func (s *Social) Stats(ctx context.Context, by Principal, id int64) (FollowStats, error) {
+	if err := s.visible(ctx, by, id); err != nil {
 		return FollowStats{}, err
 	}
 	r, err := readV(ctx, s.db, func(q *dbgen.Queries) (dbgen.FollowStatsGetRow, error) { return q.FollowStatsGet(ctx, id) })
@@ -237,8 +233,8 @@ func (s *Social) socialPage(kind string, id int64, page PageRequest, fetch func(
 // to id.
 // Errors: validation_failed (limit), invalid_cursor, not_found (as Stats),
 // db_unavailable.
-func (s *Social) Followers(ctx context.Context, viewer User, id int64, page PageRequest) (SocialPage, error) {
-	return s.follows(ctx, cursorFollowers, viewer, id, page, (*dbgen.Queries).FollowListFollowers)
+func (s *Social) Followers(ctx context.Context, by Principal, id int64, page PageRequest) (SocialPage, error) {
+	return s.follows(ctx, cursorFollowers, by, id, page, (*dbgen.Queries).FollowListFollowers)
 }
 
 // Following returns one keyset page of the users whom user id follows:
@@ -246,7 +242,7 @@ func (s *Social) Followers(ctx context.Context, viewer User, id int64, page Page
 // list and to id.
 // Errors: validation_failed (limit), invalid_cursor, not_found (as Stats),
 // db_unavailable.
-func (s *Social) Following(ctx context.Context, viewer User, id int64, page PageRequest) (SocialPage, error) {
+func (s *Social) Following(ctx context.Context, by Principal, id int64, page PageRequest) (SocialPage, error) {
 	// The two lists' parameters and rows have the same fields.
 	list := func(q *dbgen.Queries, ctx context.Context, p dbgen.FollowListFollowersParams) ([]dbgen.FollowListFollowersRow, error) {
 		rows, err := q.FollowListFollowing(ctx, dbgen.FollowListFollowingParams(p))
@@ -256,20 +252,20 @@ func (s *Social) Following(ctx context.Context, viewer User, id int64, page Page
 		}
 		return out, err
 	}
-	return s.follows(ctx, cursorFollowing, viewer, id, page, list)
+	return s.follows(ctx, cursorFollowing, by, id, page, list)
 }
 
 // follows is a page of Followers or Following (kind) of user id: list
 // reads it, from the replica when one is fresh enough (readV).
-func (s *Social) follows(ctx context.Context, kind string, viewer User, id int64, page PageRequest,
+func (s *Social) follows(ctx context.Context, kind string, by Principal, id int64, page PageRequest,
 	list func(*dbgen.Queries, context.Context, dbgen.FollowListFollowersParams) ([]dbgen.FollowListFollowersRow, error)) (SocialPage, error) {
-	if err := s.visible(ctx, viewer, id); err != nil {
+	if err := s.visible(ctx, by, id); err != nil {
 		return SocialPage{}, err
 	}
 	return s.socialPage(kind, id, page, func(after Cursor, n int32) ([]socialRow, error) {
 		rows, err := readV(ctx, s.db, func(q *dbgen.Queries) ([]dbgen.FollowListFollowersRow, error) {
 			return list(q, ctx, dbgen.FollowListFollowersParams{
-				UserID: id, ViewerID: viewer.ID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
+				UserID: id, ViewerID: by.User.ID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 			})
 		})
 		out := make([]socialRow, len(rows))
@@ -280,13 +276,13 @@ func (s *Social) follows(ctx context.Context, kind string, viewer User, id int64
 	})
 }
 
-// Blocks returns one keyset page of the live, active users whom userID
-// blocks, newest block first. The cursor is bound to the list and to
-// userID.
+// Blocks returns one keyset page of the live, active users whom by
+// blocks, newest block first. The cursor is bound to the list and to by.
 // Errors: validation_failed (limit), invalid_cursor, db_unavailable.
-func (s *Social) Blocks(ctx context.Context, userID int64, page PageRequest) (SocialPage, error) {
+func (s *Social) Blocks(ctx context.Context, by Principal, page PageRequest) (SocialPage, error) {
+	userID := by.User.ID
 	return s.socialPage(cursorBlocks, userID, page, func(after Cursor, n int32) ([]socialRow, error) {
-		rows, err := query(ctx, s.db.q.BlockListByBlocker, dbgen.BlockListByBlockerParams{
+		rows, err := s.db.q.BlockListByBlocker(ctx, dbgen.BlockListByBlockerParams{
 			BlockerID: userID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 		})
 		out := make([]socialRow, len(rows))

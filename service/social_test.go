@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/userd/userd/dburl"
+	"github.com/userd/userd/pgtest"
 	"github.com/userd/userd/service"
 )
 
@@ -43,7 +44,7 @@ func (f *socialFixture) trueCounts(id int64) service.FollowStats {
 // stats reads id's counters as an admin would (no visibility rule).
 func (f *socialFixture) stats(id int64) service.FollowStats {
 	f.t.Helper()
-	s, err := f.social.Stats(context.Background(), service.User{ID: -1, Role: "admin"}, id)
+	s, err := f.social.Stats(context.Background(), asUser(service.User{ID: -1, Role: "admin"}), id)
 	if err != nil {
 		f.t.Fatalf("stats of %d: %v", id, err)
 	}
@@ -66,7 +67,7 @@ func TestFollowRules(t *testing.T) {
 	alice, bob := f.mkUser(userSpec{}), f.mkUser(userSpec{})
 	inactive := f.mkUser(userSpec{inactive: true})
 	deleted := f.mkUser(userSpec{})
-	if err := f.users.Delete(ctx, deleted, deleted); err != nil {
+	if err := f.users.Delete(ctx, as(deleted), deleted); err != nil {
 		t.Fatal(err)
 	}
 	blocker, blockedByAlice := f.mkUser(userSpec{}), f.mkUser(userSpec{})
@@ -75,7 +76,7 @@ func TestFollowRules(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		target int64
-		op     func(context.Context, int64, int64) error
+		op     func(context.Context, service.Principal, int64) error
 		want   service.Code
 	}{
 		{"follow self", alice, f.social.Follow, service.CodeValidation},
@@ -91,7 +92,7 @@ func TestFollowRules(t *testing.T) {
 		{"follow whom you block", blockedByAlice, f.social.Follow, service.CodeBlocked},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wantCode(t, tc.op(ctx, alice, tc.target), tc.want)
+			wantCode(t, tc.op(ctx, as(alice), tc.target), tc.want)
 		})
 	}
 	if n := f.count("SELECT count(*) FROM follows"); n != 0 {
@@ -103,13 +104,13 @@ func TestFollowRules(t *testing.T) {
 
 	// A deleted or disabled actor cannot act (a token checked moments
 	// before the account went).
-	wantCode(t, f.social.Follow(ctx, deleted, bob), service.CodeAccountDisabled)
-	wantCode(t, f.social.Follow(ctx, inactive, bob), service.CodeAccountDisabled)
+	wantCode(t, f.social.Follow(ctx, as(deleted), bob), service.CodeAccountDisabled)
+	wantCode(t, f.social.Follow(ctx, as(inactive), bob), service.CodeAccountDisabled)
 
 	// Idempotent: following twice is one follow, unfollowing a stranger
 	// changes nothing.
 	for range 2 {
-		if err := f.social.Follow(ctx, alice, bob); err != nil {
+		if err := f.social.Follow(ctx, as(alice), bob); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -119,14 +120,14 @@ func TestFollowRules(t *testing.T) {
 	if got, want := f.stats(alice), (service.FollowStats{Following: 1}); got != want {
 		t.Fatalf("alice after two follows: got %+v, want %+v", got, want)
 	}
-	if err := f.social.Unfollow(ctx, bob, alice); err != nil {
+	if err := f.social.Unfollow(ctx, as(bob), alice); err != nil {
 		t.Fatalf("unfollow a stranger: %v", err)
 	}
 	if got, want := f.stats(alice), (service.FollowStats{Following: 1}); got != want {
 		t.Fatalf("alice after bob unfollowed a stranger: got %+v, want %+v", got, want)
 	}
 	for range 2 {
-		if err := f.social.Unfollow(ctx, alice, bob); err != nil {
+		if err := f.social.Unfollow(ctx, as(alice), bob); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -144,12 +145,12 @@ func TestBlockRemovesFollowsBothWays(t *testing.T) {
 	ctx := context.Background()
 	alice, bob, carol := f.mkUser(userSpec{}), f.mkUser(userSpec{}), f.mkUser(userSpec{})
 	for _, p := range [][2]int64{{alice, bob}, {bob, alice}, {carol, bob}, {alice, carol}} {
-		if err := f.social.Follow(ctx, p[0], p[1]); err != nil {
+		if err := f.social.Follow(ctx, as(p[0]), p[1]); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for range 2 { // idempotent
-		if err := f.social.Block(ctx, bob, alice); err != nil {
+		if err := f.social.Block(ctx, as(bob), alice); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -166,20 +167,20 @@ func TestBlockRemovesFollowsBothWays(t *testing.T) {
 		}
 	}
 	// The block works both ways.
-	wantCode(t, f.social.Follow(ctx, alice, bob), service.CodeBlocked)
-	wantCode(t, f.social.Follow(ctx, bob, alice), service.CodeBlocked)
+	wantCode(t, f.social.Follow(ctx, as(alice), bob), service.CodeBlocked)
+	wantCode(t, f.social.Follow(ctx, as(bob), alice), service.CodeBlocked)
 	// alice blocking back, then bob unblocking: alice's block stays.
-	if err := f.social.Block(ctx, alice, bob); err != nil {
+	if err := f.social.Block(ctx, as(alice), bob); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.social.Unblock(ctx, bob, alice); err != nil {
+	if err := f.social.Unblock(ctx, as(bob), alice); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, f.social.Follow(ctx, bob, alice), service.CodeBlocked)
-	if err := f.social.Unblock(ctx, alice, bob); err != nil {
+	wantCode(t, f.social.Follow(ctx, as(bob), alice), service.CodeBlocked)
+	if err := f.social.Unblock(ctx, as(alice), bob); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.social.Follow(ctx, bob, alice); err != nil {
+	if err := f.social.Follow(ctx, as(bob), alice); err != nil {
 		t.Fatalf("follow after both unblocked: %v", err)
 	}
 	if n := f.mismatches(); n != 0 {
@@ -198,18 +199,18 @@ func TestSocialVisibility(t *testing.T) {
 	star := f.mkUser(userSpec{})
 	plain, gone, quiet, hostile := f.mkUser(userSpec{}), f.mkUser(userSpec{}), f.mkUser(userSpec{}), f.mkUser(userSpec{})
 	for _, id := range []int64{plain, gone, quiet, hostile} {
-		if err := f.social.Follow(ctx, id, star); err != nil {
+		if err := f.social.Follow(ctx, as(id), star); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.social.Follow(ctx, star, id); err != nil {
+		if err := f.social.Follow(ctx, as(star), id); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := f.users.Delete(ctx, gone, gone); err != nil {
+	if err := f.users.Delete(ctx, as(gone), gone); err != nil {
 		t.Fatal(err)
 	}
 	f.exec("UPDATE users SET is_active = false WHERE id = $1", quiet)
-	if err := f.social.Block(ctx, hostile, viewer.ID); err != nil {
+	if err := f.social.Block(ctx, as(hostile), viewer.ID); err != nil {
 		t.Fatal(err)
 	}
 	// Deactivated users' follows stay and count; deleted users' go.
@@ -220,10 +221,10 @@ func TestSocialVisibility(t *testing.T) {
 		t.Fatalf("star's counters: got %+v, true counts %+v", got, want)
 	}
 	// The lists show live, active users who do not block the viewer.
-	for name, list := range map[string]func(context.Context, service.User, int64, service.PageRequest) (service.SocialPage, error){
+	for name, list := range map[string]func(context.Context, service.Principal, int64, service.PageRequest) (service.SocialPage, error){
 		"followers": f.social.Followers, "following": f.social.Following,
 	} {
-		page, err := list(ctx, viewer, star, service.PageRequest{})
+		page, err := list(ctx, asUser(viewer), star, service.PageRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -248,9 +249,9 @@ func TestSocialVisibility(t *testing.T) {
 		{"deleted, to admin", admin, gone, service.CodeNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := f.social.Stats(ctx, tc.viewer, tc.target)
-			_, lerr := f.social.Followers(ctx, tc.viewer, tc.target, service.PageRequest{})
-			_, ferr := f.social.Following(ctx, tc.viewer, tc.target, service.PageRequest{})
+			_, err := f.social.Stats(ctx, asUser(tc.viewer), tc.target)
+			_, lerr := f.social.Followers(ctx, asUser(tc.viewer), tc.target, service.PageRequest{})
+			_, ferr := f.social.Following(ctx, asUser(tc.viewer), tc.target, service.PageRequest{})
 			for _, err := range []error{err, lerr, ferr} {
 				if tc.want == "" {
 					if err != nil {
@@ -293,12 +294,12 @@ func TestSocialPages(t *testing.T) {
 	})
 	lists := map[string]func(page service.PageRequest) (service.SocialPage, error){
 		"followers": func(p service.PageRequest) (service.SocialPage, error) {
-			return f.social.Followers(ctx, viewer, star, p)
+			return f.social.Followers(ctx, asUser(viewer), star, p)
 		},
 		"following": func(p service.PageRequest) (service.SocialPage, error) {
-			return f.social.Following(ctx, viewer, star, p)
+			return f.social.Following(ctx, asUser(viewer), star, p)
 		},
-		"blocks": func(p service.PageRequest) (service.SocialPage, error) { return f.social.Blocks(ctx, viewer.ID, p) },
+		"blocks": func(p service.PageRequest) (service.SocialPage, error) { return f.social.Blocks(ctx, as(viewer.ID), p) },
 	}
 	firstCursors := map[string]string{}
 	for name, list := range lists {
@@ -328,9 +329,9 @@ func TestSocialPages(t *testing.T) {
 	// A cursor is refused by another list and for another user.
 	wantCode(t, pageErr(lists["following"](service.PageRequest{Cursor: firstCursors["followers"]})), service.CodeInvalidCursor)
 	wantCode(t, pageErr(lists["blocks"](service.PageRequest{Cursor: firstCursors["following"]})), service.CodeInvalidCursor)
-	_, err := f.social.Followers(ctx, viewer, other, service.PageRequest{Cursor: firstCursors["followers"]})
+	_, err := f.social.Followers(ctx, asUser(viewer), other, service.PageRequest{Cursor: firstCursors["followers"]})
 	wantCode(t, err, service.CodeInvalidCursor)
-	_, err = f.social.Blocks(ctx, star, service.PageRequest{Cursor: firstCursors["blocks"]})
+	_, err = f.social.Blocks(ctx, as(star), service.PageRequest{Cursor: firstCursors["blocks"]})
 	wantCode(t, err, service.CodeInvalidCursor)
 	tampered := []byte(firstCursors["followers"])
 	tampered[5] ^= 1
@@ -355,13 +356,13 @@ func TestFoldCounters(t *testing.T) {
 	for _, a := range users {
 		for _, b := range users {
 			if a != b {
-				if err := f.social.Follow(ctx, a, b); err != nil {
+				if err := f.social.Follow(ctx, as(a), b); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}
 	}
-	if err := f.social.Unfollow(ctx, users[0], users[1]); err != nil {
+	if err := f.social.Unfollow(ctx, as(users[0]), users[1]); err != nil {
 		t.Fatal(err)
 	}
 	before := map[int64]service.FollowStats{}
@@ -473,16 +474,16 @@ func TestSocialRace(t *testing.T) {
 				var err error
 				switch p := rng.IntN(100); {
 				case p < 40:
-					err = f.social.Follow(ctx, a, b)
+					err = f.social.Follow(ctx, as(a), b)
 				case p < 70:
-					err = f.social.Unfollow(ctx, a, b)
+					err = f.social.Unfollow(ctx, as(a), b)
 				case p < 85:
-					err = f.social.Block(ctx, a, b)
+					err = f.social.Block(ctx, as(a), b)
 				case p < 98:
-					err = f.social.Unblock(ctx, a, b)
+					err = f.social.Unblock(ctx, as(a), b)
 				default:
 					d := users[rng.IntN(deletable)]
-					err = f.users.Delete(ctx, d, d)
+					err = f.users.Delete(ctx, as(d), d)
 				}
 				// The refusals the rules allow; anything else (a deadlock,
 				// a serialization failure) is a bug.
@@ -540,13 +541,16 @@ func TestSocialRace(t *testing.T) {
 
 // deadlocks closes pool and returns the deadlocks its database counted.
 // A backend reports its statistics at exit at the latest, so this waits
-// for the pool's backends to be gone first.
+// for every other backend of the database to be gone first: the pool's,
+// and through a pooler the pooler's server connections, which it is asked
+// to close. It counts on the server itself, not through the pooler.
 func deadlocks(t *testing.T, pool *pgxpool.Pool) int64 {
 	t.Helper()
 	ctx := context.Background()
 	connString := pool.Config().ConnString()
 	pool.Close()
-	conn, err := pgx.Connect(ctx, connString)
+	pgtest.ReleasePooled(t, connString)
+	conn, err := dburl.Connect(ctx, pgtest.DirectURL(t, connString))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -125,7 +125,8 @@ func humanDuration(d time.Duration) string {
 // It does nothing when the email is verified already or MailsPerHour links
 // went out in the last hour.
 // Errors: validation_failed (the user has no email), not_found.
-func (a *Accounts) ResendVerification(ctx context.Context, userID int64) error {
+func (a *Accounts) ResendVerification(ctx context.Context, by Principal) error {
+	userID := by.User.ID
 	return inTx(ctx, a.db, func(q *dbgen.Queries) error {
 		u, err := q.UserGetByIDForUpdate(ctx, userID)
 		if err != nil {
@@ -169,7 +170,7 @@ func (a *Accounts) checkLink(ctx context.Context, token string, purposes ...stri
 	if !ok {
 		return MailedLink{}, ErrInvalidToken
 	}
-	t, err := query(ctx, a.db.q.UserTokenGetLiveAny, dbgen.UserTokenGetLiveAnyParams{TokenHash: hash, Purposes: purposes})
+	t, err := a.db.q.UserTokenGetLiveAny(ctx, dbgen.UserTokenGetLiveAnyParams{TokenHash: hash, Purposes: purposes})
 	if err != nil {
 		return MailedLink{}, notFoundAs(err, ErrInvalidToken)
 	}

@@ -53,6 +53,16 @@ func (u User) keyset() Cursor { return Cursor{CreatedAt: u.CreatedAt, ID: u.ID} 
 // Usable reports whether the account may act: active and not deleted.
 func (u User) Usable() bool { return u.IsActive && u.DeletedAt == nil }
 
+// ptrEq reports whether a and b are both nil or point to equal values.
+func ptrEq[T comparable](a, b *T) bool {
+	return ptrEqBy(a, b, func(x, y T) bool { return x == y })
+}
+
+// ptrEqBy is ptrEq with eq for equality.
+func ptrEqBy[T any](a, b *T, eq func(x, y T) bool) bool {
+	return (a == nil) == (b == nil) && (a == nil || eq(*a, *b))
+}
+
 func userFromRow(r dbgen.User) User {
 	u := User{
 		ID:               r.ID,

@@ -25,7 +25,7 @@ func (im *Importer) Export(ctx context.Context, w io.Writer) (int, error) {
 	n := 0
 	var after int64
 	for {
-		rows, err := query(ctx, im.db.q.ExportUsers, dbgen.ExportUsersParams{After: after, N: exportPage})
+		rows, err := im.db.q.ExportUsers(ctx, dbgen.ExportUsersParams{After: after, N: exportPage})
 		if err != nil {
 			return n, fmt.Errorf("export users after id %d: %w", after, err)
 		}

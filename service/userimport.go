@@ -195,9 +195,9 @@ func (im *Importer) parseLine(n int, b []byte) (importRow, *LineProblem) {
 		return problem("json", "holds more than one JSON value")
 	}
 	patch := ProfilePatch{
-		Username: set(l.Username), Phone: set(l.Phone), FirstName: set(l.FirstName), LastName: set(l.LastName),
-		Bio: set(l.Bio), DateOfBirth: set(l.DateOfBirth), InstagramHandle: set(l.InstagramHandle),
-		Country: set(l.Country), City: set(l.City), Zipcode: set(l.Zipcode), Email: set(l.Email),
+		Username: present(l.Username), Phone: present(l.Phone), FirstName: present(l.FirstName), LastName: present(l.LastName),
+		Bio: present(l.Bio), DateOfBirth: present(l.DateOfBirth), InstagramHandle: present(l.InstagramHandle),
+		Country: present(l.Country), City: present(l.City), Zipcode: present(l.Zipcode), Email: present(l.Email),
 	}
 	profile, email, err := im.users.apply(dbgen.User{}, patch)
 	if err != nil {
@@ -299,8 +299,8 @@ func (im *Importer) parseLine(n int, b []byte) (importRow, *LineProblem) {
 	return r, nil
 }
 
-// set is a merge-patch field holding p (absent when nil).
-func set(p *string) Optional[string] { return Optional[string]{Set: p != nil, Value: p} }
+// present is a merge-patch field holding p (absent when nil).
+func present(p *string) Optional[string] { return Optional[string]{Set: p != nil, Value: p} }
 
 // Import reads JSON Lines from r and imports each line's user (see
 // ImportLine). Each line is validated as the API validates the same
@@ -329,7 +329,7 @@ func (im *Importer) Import(ctx context.Context, r io.Reader, opt ImportOptions) 
 	if opt.OrgPlan == "" {
 		opt.OrgPlan = "free"
 	}
-	if _, err := query(ctx, im.db.q.PlanGet, opt.OrgPlan); err != nil {
+	if _, err := im.db.q.PlanGet(ctx, opt.OrgPlan); err != nil {
 		return ImportResult{}, fmt.Errorf("plan %q: %w", opt.OrgPlan, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -352,7 +352,7 @@ func (im *Importer) Import(ctx context.Context, r io.Reader, opt ImportOptions) 
 		// The statistics follow the tables as they grow (at 1, 2, 4, 8 …
 		// batches' worth of users).
 		if written := res.Imported + res.Updated; written >= max(2*analyzed, opt.BatchSize) {
-			if err := mapDBError(im.db.q.ImportAnalyze(ctx)); err != nil {
+			if err := im.db.q.ImportAnalyze(ctx); err != nil {
 				return res.sorted(), fmt.Errorf("analyze: %w", err)
 			}
 			analyzed = written
@@ -528,10 +528,10 @@ type matches struct {
 	org                              map[int64]int64 // user → their organization, for those in one
 }
 
-// match looks up, in four set-based queries, the users the batch's
+// matchBatch looks up, in four set-based queries, the users the batch's
 // emails, phones, usernames and identities belong to, and in a fifth the
 // organizations of those users.
-func match(ctx context.Context, q *dbgen.Queries, rows []importRow) (matches, error) {
+func matchBatch(ctx context.Context, q *dbgen.Queries, rows []importRow) (matches, error) {
 	var emails, phones, usernames, identities []string
 	for _, r := range rows {
 		if r.email != nil {
@@ -677,9 +677,9 @@ func (b batchOrgs) of(r importRow) (*orgSeats, *LineProblem) {
 	return nil, &LineProblem{Line: r.line, Field: "organization", Reason: "was neither found nor created"}
 }
 
-// orgs resolves the organizations the batch names (ImportLine says how),
+// batchOrgsOf resolves the organizations the batch names (ImportLine says how),
 // creating those the import makes, on plan.
-func orgs(ctx context.Context, q *dbgen.Queries, rows []importRow, plan string, byName bool) (batchOrgs, error) {
+func batchOrgsOf(ctx context.Context, q *dbgen.Queries, rows []importRow, plan string, byName bool) (batchOrgs, error) {
 	b := batchOrgs{byID: map[int64]*orgSeats{}, byKey: map[string]int64{}, ambiguous: map[string]int64{}}
 	var ids []int64
 	var keys, names []string      // each key once; names[i] is the name first given with keys[i]
@@ -774,11 +774,11 @@ func (im *Importer) importBatch(ctx context.Context, rows []importRow, opt Impor
 		if err := q.ImportLock(ctx); err != nil {
 			return o, err
 		}
-		m, err := match(ctx, q, rows)
+		m, err := matchBatch(ctx, q, rows)
 		if err != nil {
 			return o, err
 		}
-		batchOrgs, err := orgs(ctx, q, rows, opt.OrgPlan, opt.MatchOrgByName)
+		batchOrgs, err := batchOrgsOf(ctx, q, rows, opt.OrgPlan, opt.MatchOrgByName)
 		if err != nil {
 			return o, err
 		}

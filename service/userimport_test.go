@@ -192,7 +192,7 @@ func TestImportUpdateMerges(t *testing.T) {
 	// longer an admin of anything.
 	db := service.NewDB(pool)
 	patID := int64(count(t, pool, `SELECT id FROM users WHERE username = 'pat'`))
-	if _, err := service.NewOrgs(db, "http://userd.test", make([]byte, 32)).Create(ctx, patID, "Pat's"); err != nil {
+	if _, err := service.NewOrgs(db, "http://userd.test", make([]byte, 32)).Create(ctx, as(patID), "Pat's"); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, pool, `SELECT count(*) FROM user_permission_groups WHERE user_id = $1`, patID); n == 0 {
@@ -325,7 +325,7 @@ func TestExportLeavesOutDeletedUsers(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT id FROM users WHERE username = 'gone'`).Scan(&gone); err != nil {
 		t.Fatal(err)
 	}
-	if err := service.NewUsers(db, "IN", "").Delete(ctx, gone, gone); err != nil {
+	if err := service.NewUsers(db, "IN", "").Delete(ctx, as(gone), gone); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
 	var out bytes.Buffer
@@ -382,7 +382,7 @@ func mkOrg(t *testing.T, pool *pgxpool.Pool, owner, name string) int64 {
 	if err := pool.QueryRow(ctx, `INSERT INTO users (email) VALUES ($1) RETURNING id`, owner).Scan(&uid); err != nil {
 		t.Fatal(err)
 	}
-	o, err := service.NewOrgs(service.NewDB(pool), "https://userd.test/", bytes.Repeat([]byte("k"), 32)).Create(ctx, uid, name)
+	o, err := service.NewOrgs(service.NewDB(pool), "https://userd.test/", bytes.Repeat([]byte("k"), 32)).Create(ctx, as(uid), name)
 	if err != nil {
 		t.Fatalf("create %q: %v", name, err)
 	}

@@ -77,10 +77,10 @@ func profileOf(u dbgen.User) dbgen.UserUpdateProfileParams {
 func sameProfile(a, b dbgen.UserUpdateProfileParams) bool {
 	dates := (a.DateOfBirth == nil) == (b.DateOfBirth == nil) && (a.DateOfBirth == nil || a.DateOfBirth.Equal(*b.DateOfBirth))
 	return dates && a.EmailVerified == b.EmailVerified && a.PhoneVerified == b.PhoneVerified &&
-		strEq(a.Username, b.Username) && strEq(a.Email, b.Email) && strEq(a.Phone, b.Phone) &&
-		strEq(a.FirstName, b.FirstName) && strEq(a.LastName, b.LastName) && strEq(a.Bio, b.Bio) &&
-		strEq(a.InstagramHandle, b.InstagramHandle) && strEq(a.Country, b.Country) &&
-		strEq(a.City, b.City) && strEq(a.Zipcode, b.Zipcode)
+		ptrEq(a.Username, b.Username) && ptrEq(a.Email, b.Email) && ptrEq(a.Phone, b.Phone) &&
+		ptrEq(a.FirstName, b.FirstName) && ptrEq(a.LastName, b.LastName) && ptrEq(a.Bio, b.Bio) &&
+		ptrEq(a.InstagramHandle, b.InstagramHandle) && ptrEq(a.Country, b.Country) &&
+		ptrEq(a.City, b.City) && ptrEq(a.Zipcode, b.Zipcode)
 }
 
 // apply merges p into the profile of u, validating every field it sets;
@@ -156,7 +156,7 @@ func (s *Users) apply(u dbgen.User, p ProfilePatch) (dbgen.UserUpdateProfilePara
 	if err := v.err(); err != nil {
 		return out, nil, err
 	}
-	if !strEq(out.Phone, u.Phone) {
+	if !ptrEq(out.Phone, u.Phone) {
 		out.PhoneVerified = false
 	}
 	return out, email, nil
@@ -168,11 +168,16 @@ func emailChanges(p ProfilePatch, to, cur *string) bool {
 	if !p.Email.Set {
 		return false
 	}
-	return !strEqFold(to, cur)
+	return !ptrEqBy(to, cur, strings.EqualFold)
 }
 
-func strEqFold(a, b *string) bool {
-	return (a == nil) == (b == nil) && (a == nil || strings.EqualFold(*a, *b))
+// needAccounts is the error of an email change of user userID on a Users
+// wired without Accounts (UseAccounts), which mails the links.
+func (s *Users) needAccounts(userID int64) error {
+	if s.accounts == nil {
+		return fmt.Errorf("update profile of user %d: email changes need Accounts", userID)
+	}
+	return nil
 }
 
 // UpdateProfile applies a merge patch to a user's profile. A changed phone
@@ -183,17 +188,18 @@ func strEqFold(a, b *string) bool {
 // password. Nothing is written when the patch fails.
 // Errors: validation_failed (current_password among the fields),
 // email_taken, phone_taken, username_taken, not_found, rate_limited.
-func (s *Users) UpdateProfile(ctx context.Context, userID int64, p ProfilePatch) (User, error) {
+func (s *Users) UpdateProfile(ctx context.Context, by Principal, p ProfilePatch) (User, error) {
+	userID := by.User.ID
 	if p.Email.Set {
-		cur, err := query(ctx, s.db.q.UserGetByID, userID)
+		cur, err := s.db.q.UserGetByID(ctx, userID)
 		if err != nil {
 			return User{}, err
 		}
 		if _, to, err := s.apply(cur, p); err != nil {
 			return User{}, err
 		} else if emailChanges(p, to, cur.Email) {
-			if s.accounts == nil {
-				return User{}, fmt.Errorf("update profile of user %d: email changes need Accounts", userID)
+			if err := s.needAccounts(userID); err != nil {
+				return User{}, err
 			}
 			if err := s.accounts.checkEmailChange(ctx, userID, p.CurrentPassword.Value); err != nil {
 				return User{}, err
@@ -210,8 +216,8 @@ func (s *Users) UpdateProfile(ctx context.Context, userID int64, p ProfilePatch)
 			return User{}, err
 		}
 		if emailChanges(p, to, cur.Email) || (p.Email.Set && cur.PendingEmail != nil) {
-			if s.accounts == nil {
-				return User{}, fmt.Errorf("update profile of user %d: email changes need Accounts", userID)
+			if err := s.needAccounts(userID); err != nil {
+				return User{}, err
 			}
 			if cur, err = s.accounts.requestEmailChange(ctx, q, cur, to); err != nil {
 				return User{}, err
@@ -273,7 +279,8 @@ func checkLocation(v *validation, loc Location) {
 // preferences, which must stay a JSON object of at most 16 KiB nesting at
 // most 32 levels.
 // Errors: validation_failed, not_found.
-func (s *Users) UpdatePreferences(ctx context.Context, userID int64, patch json.RawMessage) (json.RawMessage, error) {
+func (s *Users) UpdatePreferences(ctx context.Context, by Principal, patch json.RawMessage) (json.RawMessage, error) {
+	userID := by.User.ID
 	return inTxV(ctx, s.db, func(q *dbgen.Queries) (json.RawMessage, error) {
 		cur, err := lockLiveUser(ctx, q, userID)
 		if err != nil {
@@ -298,7 +305,8 @@ func (s *Users) UpdatePreferences(ctx context.Context, userID int64, patch json.
 
 // SetLocation records a user's position; nil clears it.
 // Errors: validation_failed, not_found.
-func (s *Users) SetLocation(ctx context.Context, userID int64, loc *Location) (User, error) {
+func (s *Users) SetLocation(ctx context.Context, by Principal, loc *Location) (User, error) {
+	userID := by.User.ID
 	var lat, lon *float64
 	if loc != nil {
 		var v validation
@@ -320,8 +328,9 @@ func (s *Users) SetLocation(ctx context.Context, userID int64, loc *Location) (U
 }
 
 // Identities lists the external logins linked to a user.
-func (s *Users) Identities(ctx context.Context, userID int64) ([]Identity, error) {
-	rows, err := query(ctx, s.db.q.IdentityListByUser, userID)
+func (s *Users) Identities(ctx context.Context, by Principal) ([]Identity, error) {
+	userID := by.User.ID
+	rows, err := s.db.q.IdentityListByUser(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -332,9 +341,10 @@ func (s *Users) Identities(ctx context.Context, userID int64) ([]Identity, error
 	return out, nil
 }
 
-// Get returns a user by id, deleted or not. Errors: not_found.
-func (s *Users) Get(ctx context.Context, id int64) (User, error) {
-	r, err := query(ctx, s.db.q.UserGetByID, id)
+// Me returns by's own user as the database has it now (the principal may
+// be cached). Errors: not_found.
+func (s *Users) Me(ctx context.Context, by Principal) (User, error) {
+	r, err := s.db.q.UserGetByID(ctx, by.User.ID)
 	if err != nil {
 		return User{}, err
 	}

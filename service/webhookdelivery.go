@@ -178,7 +178,6 @@ func (w *Webhooks) Stats(ctx context.Context) WebhookStats {
 		s.Attempts[i] = w.stats[i].Load()
 	}
 	r, err := w.db.q.WebhookQueueStats(ctx)
-	err = mapDBError(err)
 	if err != nil {
 		s.QueueReadErr = err
 		return s
@@ -275,7 +274,7 @@ func (w *Webhooks) work(ctx context.Context) {
 // DeliverOne claims one due delivery, POSTs it and records the outcome. It
 // reports whether it found one.
 func (w *Webhooks) DeliverOne(ctx context.Context) (bool, error) {
-	rows, err := query(ctx, w.db.q.WebhookDeliveryClaim, dbgen.WebhookDeliveryClaimParams{LeaseSeconds: w.cfg.lease().Seconds(), Batch: 1})
+	rows, err := w.db.q.WebhookDeliveryClaim(ctx, dbgen.WebhookDeliveryClaimParams{LeaseSeconds: w.cfg.lease().Seconds(), Batch: 1})
 	if err != nil || len(rows) == 0 {
 		return false, err
 	}
@@ -302,12 +301,12 @@ func (w *Webhooks) deliver(ctx context.Context, d dbgen.WebhookDeliveryClaimRow)
 	switch {
 	case err == nil:
 		w.stats[outcomeDelivered].Add(1)
-		return exec(ctx, errOnlyExec(w.db.q.WebhookDeliveryMarkDone), dbgen.WebhookDeliveryMarkDoneParams{ID: d.ID, Attempts: d.Attempts, AttemptedAt: &at, Status: st})
+		return errOnly(w.db.q.WebhookDeliveryMarkDone(ctx, dbgen.WebhookDeliveryMarkDoneParams{ID: d.ID, Attempts: d.Attempts, AttemptedAt: &at, Status: st}))
 	case stopped:
 		// Cut off by a shutdown: given back at once, for any instance.
-		return exec(ctx, errOnlyExec(w.db.q.WebhookDeliveryMarkRetry), dbgen.WebhookDeliveryMarkRetryParams{
+		return errOnly(w.db.q.WebhookDeliveryMarkRetry(ctx, dbgen.WebhookDeliveryMarkRetryParams{
 			ID: d.ID, Attempts: d.Attempts, AttemptedAt: &at, Status: st, LastError: strPtr(clip("stopped: " + err.Error())), RunAfter: time.Now(),
-		})
+		}))
 	}
 	if errors.Is(err, errPrivateAddress) {
 		w.stats[outcomeRefused].Add(1)
@@ -321,9 +320,9 @@ func (w *Webhooks) deliver(ctx context.Context, d dbgen.WebhookDeliveryClaimRow)
 	}
 	wait := jitter(w.cfg.Schedule[d.Attempts-1])
 	w.log.InfoContext(ctx, "webhook delivery failed; will retry", "delivery", d.ID, "type", d.Type, "attempt", d.Attempts, "retry_in", wait.Round(time.Millisecond), "err", err)
-	return exec(ctx, errOnlyExec(w.db.q.WebhookDeliveryMarkRetry), dbgen.WebhookDeliveryMarkRetryParams{
+	return errOnly(w.db.q.WebhookDeliveryMarkRetry(ctx, dbgen.WebhookDeliveryMarkRetryParams{
 		ID: d.ID, Attempts: d.Attempts, AttemptedAt: &at, Status: st, LastError: strPtr(clip(err.Error())), RunAfter: time.Now().Add(wait),
-	})
+	}))
 }
 
 // giveUp fails a delivery whose retries are spent and disables its
@@ -415,10 +414,4 @@ func clip(s string) string {
 		return s[:maxErrorText]
 	}
 	return s
-}
-
-// errOnlyExec adapts an :execrows query to exec (the count is not needed:
-// a lost lease records nothing, which is right).
-func errOnlyExec[P any](f func(context.Context, P) (int64, error)) func(context.Context, P) error {
-	return func(ctx context.Context, p P) error { _, err := f(ctx, p); return err }
 }

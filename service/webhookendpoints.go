@@ -9,31 +9,20 @@ import (
 )
 
 // The management methods of Webhooks take the caller right after ctx: an
-// active platform admin (PermManageWebhooks), or nil for the operator at
-// the console (`userd webhooks …`, who holds the database URL anyway).
+// active platform admin (PermManageWebhooks), or Console() for the
+// operator at the command line (`userd webhooks …`).
 
-// mayManage checks that caller (nil: the console) may manage webhooks,
-// on the caller's row as the database has it now.
-// Errors: forbidden.
-func (w *Webhooks) mayManage(ctx context.Context, caller *User) error {
-	if caller == nil {
-		return nil
-	}
-	u, err := query(ctx, w.db.q.UserGetByID, caller.ID)
-	if err != nil {
-		return notFoundAs(err, ErrForbidden)
-	}
-	if !userFromRow(u).Usable() || !Role(u.Role).Can(PermManageWebhooks) {
-		return ErrForbidden
-	}
-	return nil
+// mayManage checks that by may manage webhooks, on by's row as the
+// database has it now. Errors: forbidden.
+func (w *Webhooks) mayManage(ctx context.Context, by Principal) error {
+	return mayNow(ctx, w.db.q, by, PermManageWebhooks)
 }
 
 // AddEndpoint registers an endpoint for the event types events ("*": all)
 // and returns it with its signing secret, which is shown this once.
 // Errors: forbidden, validation_failed (url, events).
-func (w *Webhooks) AddEndpoint(ctx context.Context, caller *User, url string, events []string) (WebhookEndpoint, string, error) {
-	if err := w.mayManage(ctx, caller); err != nil {
+func (w *Webhooks) AddEndpoint(ctx context.Context, by Principal, url string, events []string) (WebhookEndpoint, string, error) {
+	if err := w.mayManage(ctx, by); err != nil {
 		return WebhookEndpoint{}, "", err
 	}
 	types, err := checkEndpoint(url, events)
@@ -46,7 +35,7 @@ func (w *Webhooks) AddEndpoint(ctx context.Context, caller *User, url string, ev
 		if err != nil {
 			return r, err
 		}
-		return r, audit(ctx, q, actorOf(caller), nil, "webhook.endpoint_added", map[string]any{"endpoint_id": r.ID, "events": types})
+		return r, audit(ctx, q, by.actor(), nil, "webhook.endpoint_added", map[string]any{"endpoint_id": r.ID, "events": types})
 	})
 	if err != nil {
 		return WebhookEndpoint{}, "", err
@@ -56,12 +45,11 @@ func (w *Webhooks) AddEndpoint(ctx context.Context, caller *User, url string, ev
 
 // Endpoints lists the endpoints, oldest first.
 // Errors: forbidden.
-func (w *Webhooks) Endpoints(ctx context.Context, caller *User) ([]WebhookEndpoint, error) {
-	if err := w.mayManage(ctx, caller); err != nil {
+func (w *Webhooks) Endpoints(ctx context.Context, by Principal) ([]WebhookEndpoint, error) {
+	if err := w.mayManage(ctx, by); err != nil {
 		return nil, err
 	}
 	rows, err := w.db.q.WebhookEndpointList(ctx)
-	err = mapDBError(err)
 	if err != nil {
 		return nil, err
 	}
@@ -74,18 +62,18 @@ func (w *Webhooks) Endpoints(ctx context.Context, caller *User) ([]WebhookEndpoi
 
 // Endpoint returns endpoint id.
 // Errors: forbidden, not_found.
-func (w *Webhooks) Endpoint(ctx context.Context, caller *User, id int64) (WebhookEndpoint, error) {
-	if err := w.mayManage(ctx, caller); err != nil {
+func (w *Webhooks) Endpoint(ctx context.Context, by Principal, id int64) (WebhookEndpoint, error) {
+	if err := w.mayManage(ctx, by); err != nil {
 		return WebhookEndpoint{}, err
 	}
-	r, err := query(ctx, w.db.q.WebhookEndpointGet, id)
+	r, err := w.db.q.WebhookEndpointGet(ctx, id)
 	return endpointFromRow(r), err
 }
 
 // RemoveEndpoint deletes endpoint id with its deliveries.
 // Errors: forbidden, not_found.
-func (w *Webhooks) RemoveEndpoint(ctx context.Context, caller *User, id int64) error {
-	if err := w.mayManage(ctx, caller); err != nil {
+func (w *Webhooks) RemoveEndpoint(ctx context.Context, by Principal, id int64) error {
+	if err := w.mayManage(ctx, by); err != nil {
 		return err
 	}
 	return inTx(ctx, w.db, func(q *dbgen.Queries) error {
@@ -96,7 +84,7 @@ func (w *Webhooks) RemoveEndpoint(ctx context.Context, caller *User, id int64) e
 		if n == 0 {
 			return ErrNotFound
 		}
-		return audit(ctx, q, actorOf(caller), nil, "webhook.endpoint_removed", map[string]any{"endpoint_id": id})
+		return audit(ctx, q, by.actor(), nil, "webhook.endpoint_removed", map[string]any{"endpoint_id": id})
 	})
 }
 
@@ -104,8 +92,8 @@ func (w *Webhooks) RemoveEndpoint(ctx context.Context, caller *User, id int64) e
 // once); the replaced secret signs beside it for the rotation overlap
 // (24 h by default), so receivers can switch without losing a message.
 // Errors: forbidden, not_found.
-func (w *Webhooks) RotateSecret(ctx context.Context, caller *User, id int64) (WebhookEndpoint, string, error) {
-	if err := w.mayManage(ctx, caller); err != nil {
+func (w *Webhooks) RotateSecret(ctx context.Context, by Principal, id int64) (WebhookEndpoint, string, error) {
+	if err := w.mayManage(ctx, by); err != nil {
 		return WebhookEndpoint{}, "", err
 	}
 	secret := newWebhookSecret()
@@ -115,7 +103,7 @@ func (w *Webhooks) RotateSecret(ctx context.Context, caller *User, id int64) (We
 		if err != nil {
 			return r, err
 		}
-		return r, audit(ctx, q, actorOf(caller), nil, "webhook.secret_rotated", map[string]any{"endpoint_id": id})
+		return r, audit(ctx, q, by.actor(), nil, "webhook.secret_rotated", map[string]any{"endpoint_id": id})
 	})
 	if err != nil {
 		return WebhookEndpoint{}, "", err
@@ -130,19 +118,19 @@ const cursorWebhookDeliveries = "webhook_deliveries"
 // one keyset page at a time; the cursor is bound to the endpoint.
 // Errors: forbidden, not_found (no such endpoint), validation_failed
 // (limit), invalid_cursor.
-func (w *Webhooks) Deliveries(ctx context.Context, caller *User, endpointID int64, page PageRequest) (Page[WebhookDelivery], error) {
-	if err := w.mayManage(ctx, caller); err != nil {
+func (w *Webhooks) Deliveries(ctx context.Context, by Principal, endpointID int64, page PageRequest) (Page[WebhookDelivery], error) {
+	if err := w.mayManage(ctx, by); err != nil {
 		return Page[WebhookDelivery]{}, err
 	}
 	p, err := w.cursors.startPage(cursorWebhookDeliveries, []byte(strconv.FormatInt(endpointID, 10)), page)
 	if err != nil {
 		return Page[WebhookDelivery]{}, err
 	}
-	if _, err := query(ctx, w.db.q.WebhookEndpointGet, endpointID); err != nil {
+	if _, err := w.db.q.WebhookEndpointGet(ctx, endpointID); err != nil {
 		return Page[WebhookDelivery]{}, err
 	}
 	return readPage(p, func(after Cursor, n int32) ([]dbgen.WebhookDeliveryListByEndpointRow, error) {
-		return query(ctx, w.db.q.WebhookDeliveryListByEndpoint, dbgen.WebhookDeliveryListByEndpointParams{
+		return w.db.q.WebhookDeliveryListByEndpoint(ctx, dbgen.WebhookDeliveryListByEndpointParams{
 			EndpointID: endpointID, AfterCreatedAt: after.CreatedAt, AfterID: after.ID, PageLimit: n,
 		})
 	}, func(r dbgen.WebhookDeliveryListByEndpointRow) WebhookDelivery {
@@ -159,8 +147,8 @@ func (d WebhookDelivery) keyset() Cursor { return Cursor{CreatedAt: d.CreatedAt,
 // delivery of the same event (same webhook-id), and returns the new
 // delivery's id.
 // Errors: forbidden, not_found.
-func (w *Webhooks) Replay(ctx context.Context, caller *User, endpointID, deliveryID int64) (int64, error) {
-	if err := w.mayManage(ctx, caller); err != nil {
+func (w *Webhooks) Replay(ctx context.Context, by Principal, endpointID, deliveryID int64) (int64, error) {
+	if err := w.mayManage(ctx, by); err != nil {
 		return 0, err
 	}
 	return inTxV(ctx, w.db, func(q *dbgen.Queries) (int64, error) {
@@ -168,13 +156,6 @@ func (w *Webhooks) Replay(ctx context.Context, caller *User, endpointID, deliver
 		if err != nil {
 			return 0, err
 		}
-		return id, audit(ctx, q, actorOf(caller), nil, "webhook.delivery_replayed", map[string]any{"endpoint_id": endpointID, "delivery_id": deliveryID})
+		return id, audit(ctx, q, by.actor(), nil, "webhook.delivery_replayed", map[string]any{"endpoint_id": endpointID, "delivery_id": deliveryID})
 	})
-}
-
-func actorOf(u *User) *int64 {
-	if u == nil {
-		return nil
-	}
-	return &u.ID
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/userd/userd/dbgen"
 )
 
-// The webhook event types (SPEC §8). Every payload is
+// The webhook event types (docs/webhooks.md, "Events"). Every payload is
 // {"type", "timestamp", "data"}; data holds ids, roles, plans and the names
 // of changed fields, never personal data, secrets or tokens.
 const (
@@ -217,7 +217,7 @@ func checkEndpoint(rawURL string, events []string) ([]string, error) {
 
 // activeEvents records user.deactivated (and session.revoked_all, as
 // deactivation revokes every session) or user.reactivated.
-func activeEvents(ctx context.Context, q *dbgen.Queries, userID, actorID int64, active bool) error {
+func activeEvents(ctx context.Context, q *dbgen.Queries, userID int64, actorID *int64, active bool) error {
 	if active {
 		return userEvent(ctx, q, EventUserReactivated, userID, "actor_id", actorID)
 	}

@@ -175,14 +175,14 @@ func (f *hookFixture) run(w *service.Webhooks) {
 
 func (f *hookFixture) endpoint(url string, events ...string) (int64, string) {
 	f.t.Helper()
-	ep, secret, err := f.hooks.AddEndpoint(context.Background(), nil, url, events)
+	ep, secret, err := f.hooks.AddEndpoint(context.Background(), service.Console(), url, events)
 	if err != nil {
 		f.t.Fatalf("add endpoint %s %v: %v", url, events, err)
 	}
 	return ep.ID, secret
 }
 
-// Every change of SPEC §8 sends its event, signed per Standard Webhooks
+// Every change of docs/webhooks.md, "Events", sends its event, signed per Standard Webhooks
 // (the official library verifies it), with ids and field names only.
 func TestWebhooksEventsSignedAndDelivered(t *testing.T) {
 	t.Parallel()
@@ -198,32 +198,32 @@ func TestWebhooksEventsSignedAndDelivered(t *testing.T) {
 
 	admin := f.mkUser(userSpec{email: "root@example.com", role: "admin"})
 	target := f.mkUser(userSpec{email: "pat.doe@example.com", username: "patdoe", first: "Pat", last: "Doe"})
-	if _, err := f.users.UpdateProfile(ctx, target, service.ProfilePatch{Bio: service.Optional[string]{Set: true, Value: ptr("hello")}, City: service.Optional[string]{Set: true, Value: ptr("Pune")}}); err != nil {
+	if _, err := f.users.UpdateProfile(ctx, as(target), service.ProfilePatch{Bio: service.Optional[string]{Set: true, Value: ptr("hello")}, City: service.Optional[string]{Set: true, Value: ptr("Pune")}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.admin.SetRole(ctx, admin, target, service.RoleOperator, nil); err != nil {
+	if _, err := f.admin.SetRole(ctx, as(admin), target, service.RoleOperator, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.admin.SetActive(ctx, admin, target, false); err != nil {
+	if _, err := f.admin.SetActive(ctx, as(admin), target, false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.admin.SetActive(ctx, admin, target, true); err != nil {
+	if _, err := f.admin.SetActive(ctx, as(admin), target, true); err != nil {
 		t.Fatal(err)
 	}
-	org, err := f.orgs.Create(ctx, target, "Acme")
+	org, err := f.orgs.Create(ctx, as(target), "Acme")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.orgs.SetPlan(ctx, admin, org.ID, "team"); err != nil {
+	if _, err := f.orgs.SetPlan(ctx, as(admin), org.ID, "team"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.orgs.RemoveMember(ctx, target, org.ID, target); err != nil {
+	if err := f.orgs.RemoveMember(ctx, as(target), org.ID, target); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.orgs.Delete(ctx, admin, org.ID); err != nil {
+	if err := f.orgs.Delete(ctx, as(admin), org.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.users.Delete(ctx, target, admin); err != nil {
+	if err := f.users.Delete(ctx, as(admin), target); err != nil {
 		t.Fatal(err)
 	}
 
@@ -297,7 +297,7 @@ func TestWebhooksOnlyCommittedChanges(t *testing.T) {
 	f := newHookFixture(t, service.WebhookConfig{AllowPrivate: true})
 	admin := f.mkUser(userSpec{email: "root@example.com", role: "admin"})
 	target := f.mkUser(userSpec{email: "t@example.com"})
-	if _, err := f.admin.SetActive(ctx, admin, target, false); err != nil {
+	if _, err := f.admin.SetActive(ctx, as(admin), target, false); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.count(`SELECT count(*) FROM webhook_events`); n != 0 {
@@ -307,11 +307,11 @@ func TestWebhooksOnlyCommittedChanges(t *testing.T) {
 	_, secret := f.endpoint(rcv.srv.URL, "*")
 	rcv.setSecrets(secret)
 	// Refused (the admin cannot deactivate themself): nothing is sent.
-	if _, err := f.admin.SetActive(ctx, admin, admin, false); !errors.Is(err, service.ErrForbidden) {
+	if _, err := f.admin.SetActive(ctx, as(admin), admin, false); !errors.Is(err, service.ErrForbidden) {
 		t.Fatalf("self-deactivation: got %v, want forbidden", err)
 	}
 	// Rolled back by the last-admin rule after the write would be made.
-	if err := f.users.Delete(ctx, admin, admin); err == nil {
+	if err := f.users.Delete(ctx, as(admin), admin); err == nil {
 		t.Fatal("deleting the last admin: got no error")
 	}
 	if n := f.count(`SELECT count(*) FROM webhook_deliveries`); n != 0 {
@@ -332,10 +332,10 @@ func TestWebhooksTypeFilter(t *testing.T) {
 	f.run(f.hooks)
 	admin := f.mkUser(userSpec{email: "root@example.com", role: "admin"})
 	a := f.mkUser(userSpec{email: "a@example.com"})
-	if _, err := f.admin.SetActive(ctx, admin, a, false); err != nil {
+	if _, err := f.admin.SetActive(ctx, as(admin), a, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.users.Delete(ctx, a, admin); err != nil {
+	if err := f.users.Delete(ctx, as(admin), a); err != nil {
 		t.Fatal(err)
 	}
 	all.waitFor(10*time.Second, "three events", func(g []received) bool { return len(g) == 3 })
@@ -365,7 +365,7 @@ func TestWebhooksReceiverDownThenBack(t *testing.T) {
 	const users = 10
 	for i := range users {
 		id := f.mkUser(userSpec{email: strings.Repeat("x", i+1) + "@example.com"})
-		if _, err := f.admin.SetActive(ctx, admin, id, false); err != nil {
+		if _, err := f.admin.SetActive(ctx, as(admin), id, false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -484,10 +484,10 @@ func TestWebhooksRefusePrivateAddresses(t *testing.T) {
 	}
 	admin := f.mkUser(userSpec{email: "root@example.com", role: "admin"})
 	u := f.mkUser(userSpec{email: "u@example.com"})
-	if _, err := f.admin.SetActive(ctx, admin, u, true); err != nil {
+	if _, err := f.admin.SetActive(ctx, as(admin), u, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.users.Delete(ctx, u, admin); err != nil {
+	if err := f.users.Delete(ctx, as(admin), u); err != nil {
 		t.Fatal(err)
 	}
 	for {
@@ -538,7 +538,7 @@ func TestWebhooksPersistentFailureDisablesEndpoint(t *testing.T) {
 	rcv.setSecrets(secret)
 	admin := f.mkUser(userSpec{email: "root@example.com", role: "admin"})
 	u := f.mkUser(userSpec{email: "u@example.com"})
-	if _, err := f.admin.SetActive(ctx, admin, u, false); err != nil {
+	if _, err := f.admin.SetActive(ctx, as(admin), u, false); err != nil {
 		t.Fatal(err)
 	}
 	f.run(f.hooks)
@@ -558,13 +558,13 @@ func TestWebhooksPersistentFailureDisablesEndpoint(t *testing.T) {
 	if n := f.count(`SELECT max(attempts) FROM webhook_deliveries`); n != 3 {
 		t.Fatalf("got %d attempts, want 3 (the first and two retries)", n)
 	}
-	if _, err := f.admin.SetActive(ctx, admin, u, true); err != nil {
+	if _, err := f.admin.SetActive(ctx, as(admin), u, true); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.count(`SELECT count(*) FROM webhook_events WHERE type = 'user.reactivated'`); n != 0 {
 		t.Fatalf("a disabled endpoint: got %d new events queued, want 0", n)
 	}
-	eps, err := f.hooks.Endpoints(ctx, nil)
+	eps, err := f.hooks.Endpoints(ctx, service.Console())
 	if err != nil || len(eps) != 1 || eps[0].DisabledAt == nil || eps[0].DisabledReason == nil {
 		t.Fatalf("endpoints: got %+v (%v), want one disabled with its reason", eps, err)
 	}
@@ -578,7 +578,7 @@ func TestWebhooksRotationAndReplay(t *testing.T) {
 	f := newHookFixture(t, service.WebhookConfig{AllowPrivate: true})
 	oldRcv := newReceiver(t)
 	ep, oldSecret := f.endpoint(oldRcv.srv.URL, "user.deleted")
-	_, newSecret, err := f.hooks.RotateSecret(ctx, nil, ep)
+	_, newSecret, err := f.hooks.RotateSecret(ctx, service.Console(), ep)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -590,25 +590,25 @@ func TestWebhooksRotationAndReplay(t *testing.T) {
 	f.run(f.hooks)
 	admin := f.mkUser(userSpec{email: "root@example.com", role: "admin"})
 	u := f.mkUser(userSpec{email: "u@example.com"})
-	if err := f.users.Delete(ctx, u, admin); err != nil {
+	if err := f.users.Delete(ctx, as(admin), u); err != nil {
 		t.Fatal(err)
 	}
 	first := oldRcv.waitFor(10*time.Second, "user.deleted", func(g []received) bool { return len(g) == 1 })
 	for deadline := time.Now().Add(10 * time.Second); f.count(`SELECT count(*) FROM webhook_deliveries WHERE delivered_at IS NOT NULL`) == 0 && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
-	page, err := f.hooks.Deliveries(ctx, nil, ep, service.PageRequest{})
+	page, err := f.hooks.Deliveries(ctx, service.Console(), ep, service.PageRequest{})
 	if err != nil || len(page.Items) != 1 || page.Items[0].DeliveredAt == nil || page.Items[0].MessageID != first[0].ID {
 		t.Fatalf("delivery log: got %+v (%v), want the one delivered", page, err)
 	}
-	if _, err := f.hooks.Replay(ctx, nil, ep, page.Items[0].ID); err != nil {
+	if _, err := f.hooks.Replay(ctx, service.Console(), ep, page.Items[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	got := oldRcv.waitFor(10*time.Second, "the replay", func(g []received) bool { return len(g) == 2 })
 	if got[1].ID != got[0].ID || got[1].Body != got[0].Body {
 		t.Fatalf("replay: got id %s body %s, want the first's %s %s", got[1].ID, got[1].Body, got[0].ID, got[0].Body)
 	}
-	if _, err := f.hooks.Replay(ctx, nil, ep+1, page.Items[0].ID); !errors.Is(err, service.ErrNotFound) {
+	if _, err := f.hooks.Replay(ctx, service.Console(), ep+1, page.Items[0].ID); !errors.Is(err, service.ErrNotFound) {
 		t.Fatalf("replay under another endpoint: got %v, want not_found", err)
 	}
 	if oldRcv.bad != 0 {
@@ -632,7 +632,7 @@ func TestWebhooksEndpointValidationAndPolicy(t *testing.T) {
 		{"https://example.com/", []string{"user.exploded"}},
 		{"https://example.com/", nil},
 	} {
-		if _, _, err := f.hooks.AddEndpoint(ctx, nil, c.url, c.events); !isCode(err, service.CodeValidation) {
+		if _, _, err := f.hooks.AddEndpoint(ctx, service.Console(), c.url, c.events); !isCode(err, service.CodeValidation) {
 			t.Errorf("add %q %v: got %v, want validation_failed", c.url, c.events, err)
 		}
 	}
@@ -640,18 +640,18 @@ func TestWebhooksEndpointValidationAndPolicy(t *testing.T) {
 		t.Fatalf("got %d endpoints after refusals, want 0", n)
 	}
 	operator := service.User{ID: f.mkUser(userSpec{email: "op@example.com", role: "operator"})}
-	if _, _, err := f.hooks.AddEndpoint(ctx, &operator, "https://example.com/", []string{"*"}); !errors.Is(err, service.ErrForbidden) {
+	if _, _, err := f.hooks.AddEndpoint(ctx, asUser(operator), "https://example.com/", []string{"*"}); !errors.Is(err, service.ErrForbidden) {
 		t.Fatalf("operator: got %v, want forbidden", err)
 	}
 	admin := service.User{ID: f.mkUser(userSpec{email: "root@example.com", role: "admin"})}
-	ep, _, err := f.hooks.AddEndpoint(ctx, &admin, "https://example.com/h", []string{"user.deleted", "user.created", "user.deleted"})
+	ep, _, err := f.hooks.AddEndpoint(ctx, asUser(admin), "https://example.com/h", []string{"user.deleted", "user.created", "user.deleted"})
 	if err != nil || !slices.Equal(ep.Events, []string{"user.created", "user.deleted"}) {
 		t.Fatalf("admin: got %+v (%v), want events [user.created user.deleted]", ep, err)
 	}
-	if err := f.hooks.RemoveEndpoint(ctx, &admin, ep.ID); err != nil {
+	if err := f.hooks.RemoveEndpoint(ctx, asUser(admin), ep.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.hooks.RemoveEndpoint(ctx, &admin, ep.ID); !errors.Is(err, service.ErrNotFound) {
+	if err := f.hooks.RemoveEndpoint(ctx, asUser(admin), ep.ID); !errors.Is(err, service.ErrNotFound) {
 		t.Fatalf("remove twice: got %v, want not_found", err)
 	}
 }

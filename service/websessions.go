@@ -99,7 +99,7 @@ func (a *Accounts) WebPrincipal(ctx context.Context, token string, c Client) (Pr
 	if !ok {
 		return Principal{}, ErrInvalidToken
 	}
-	row, err := query(ctx, a.db.q.SessionGetWeb, hash)
+	row, err := a.db.q.SessionGetWeb(ctx, hash)
 	if err != nil {
 		return Principal{}, notFoundAs(err, ErrInvalidToken)
 	}
@@ -108,7 +108,7 @@ func (a *Accounts) WebPrincipal(ctx context.Context, token string, c Client) (Pr
 		return Principal{}, ErrAccountDisabled
 	}
 	if time.Since(row.Session.LastUsedAt) > webTouchEvery {
-		if err := exec(ctx, a.db.q.SessionTouchWeb, dbgen.SessionTouchWebParams{
+		if err := a.db.q.SessionTouchWeb(ctx, dbgen.SessionTouchWebParams{
 			ID: row.Session.ID, IdleSeconds: a.WebIdleTTL.Seconds(), AbsoluteSeconds: a.WebAbsoluteTTL.Seconds(),
 			UserAgent: c.userAgent(), IP: c.ip(),
 		}); err != nil {
@@ -125,19 +125,19 @@ func (a *Accounts) WebSignOut(ctx context.Context, token string) error {
 	if !ok {
 		return nil
 	}
-	return exec(ctx, a.db.q.SessionRevokeWeb, dbgen.SessionRevokeWebParams{WebTokenHash: hash, Reason: strPtr("logout")})
+	return a.db.q.SessionRevokeWeb(ctx, dbgen.SessionRevokeWebParams{WebTokenHash: hash, Reason: strPtr("logout")})
 }
 
 // RotateWebSession gives p's browser session a new cookie token and
 // returns it; the old one names nothing from now on. Pages call it after
 // a password change.
 // Errors: invalid_token (the session was revoked meanwhile).
-func (a *Accounts) RotateWebSession(ctx context.Context, p Principal) (string, error) {
+func (a *Accounts) RotateWebSession(ctx context.Context, by Principal) (string, error) {
 	token, hash, err := newOpaqueToken()
 	if err != nil {
 		return "", err
 	}
-	n, err := query(ctx, a.db.q.SessionRotateWeb, dbgen.SessionRotateWebParams{ID: p.SessionID, WebTokenHash: hash})
+	n, err := a.db.q.SessionRotateWeb(ctx, dbgen.SessionRotateWebParams{ID: by.SessionID, WebTokenHash: hash})
 	if err != nil {
 		return "", err
 	}
@@ -151,12 +151,12 @@ func (a *Accounts) RotateWebSession(ctx context.Context, p Principal) (string, e
 // one included (reason revoked_by_user): their refresh tokens, access
 // tokens and cookies stop working at once. Audited as
 // session.revoked_all.
-func (a *Accounts) SignOutEverywhere(ctx context.Context, p Principal) error {
+func (a *Accounts) SignOutEverywhere(ctx context.Context, by Principal) error {
 	return inTx(ctx, a.db, func(q *dbgen.Queries) error {
-		n, err := q.SessionRevokeAllByUser(ctx, dbgen.SessionRevokeAllByUserParams{UserID: p.User.ID, Reason: strPtr("revoked_by_user")})
+		n, err := q.SessionRevokeAllByUser(ctx, dbgen.SessionRevokeAllByUserParams{UserID: by.User.ID, Reason: strPtr("revoked_by_user")})
 		if err != nil {
 			return err
 		}
-		return audit(ctx, q, &p.User.ID, &p.User.ID, "session.revoked_all", map[string]any{"sessions_revoked": n})
+		return audit(ctx, q, &by.User.ID, &by.User.ID, "session.revoked_all", map[string]any{"sessions_revoked": n})
 	})
 }

@@ -681,7 +681,7 @@ CREATE TABLE public.sessions (
     CONSTRAINT sessions_expires_at_chk CHECK ((expires_at > created_at)),
     CONSTRAINT sessions_kind_chk CHECK ((kind = ANY (ARRAY['api'::text, 'web'::text]))),
     CONSTRAINT sessions_revoked_pair_chk CHECK (((revoked_at IS NULL) = (revoked_reason IS NULL))),
-    CONSTRAINT sessions_revoked_reason_chk CHECK ((revoked_reason = ANY (ARRAY['logout'::text, 'reuse_detected'::text, 'password_changed'::text, 'password_reset'::text, 'deactivated'::text, 'deleted'::text, 'revoked_by_user'::text, 'role_changed'::text, 'address_proven'::text]))),
+    CONSTRAINT sessions_revoked_reason_chk CHECK ((revoked_reason = ANY (ARRAY['logout'::text, 'reuse_detected'::text, 'password_changed'::text, 'password_reset'::text, 'deactivated'::text, 'deleted'::text, 'revoked_by_user'::text, 'role_changed'::text, 'address_proven'::text, 'revoked_by_admin'::text]))),
     CONSTRAINT sessions_user_agent_chk CHECK ((char_length(user_agent) <= 512)),
     CONSTRAINT sessions_web_token_chk CHECK (((kind = 'web'::text) = (web_token_hash IS NOT NULL))),
     CONSTRAINT sessions_web_token_hash_chk CHECK ((octet_length(web_token_hash) = 32))
@@ -1343,6 +1343,13 @@ CREATE UNIQUE INDEX organizations_import_key_key ON public.organizations USING b
 
 
 --
+-- Name: organizations_name_prefix_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX organizations_name_prefix_idx ON public.organizations USING btree (lower(name) text_pattern_ops);
+
+
+--
 -- Name: outbox_due_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1431,6 +1438,13 @@ CREATE UNIQUE INDEX users_email_key ON public.users USING btree (lower(email)) W
 --
 
 CREATE INDEX users_email_prefix_idx ON public.users USING btree (lower(email) text_pattern_ops) WHERE (deleted_at IS NULL);
+
+
+--
+-- Name: users_email_verified_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX users_email_verified_created_at_idx ON public.users USING btree (email_verified, created_at DESC, id DESC) WHERE (deleted_at IS NULL);
 
 
 --
@@ -1878,4 +1892,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261207120001'),
     ('20261207200001'),
     ('20261207300001'),
-    ('20261207500001');
+    ('20261207500001'),
+    ('20261208300001');

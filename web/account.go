@@ -59,7 +59,7 @@ var notices = map[string]string{
 
 // accountView is the view of an account page: the user read afresh.
 func (h *Handler) accountView(r *http.Request, s *state, p service.Principal) (*view, error) {
-	u, err := h.cfg.Users.Get(r.Context(), p.User.ID)
+	u, err := h.cfg.Users.Me(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
@@ -78,17 +78,17 @@ func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request, s *state, 
 	if err != nil {
 		return err
 	}
-	return h.renderProfile(w, r, http.StatusOK, v)
+	return h.renderProfile(w, r, p, http.StatusOK, v)
 }
 
-func (h *Handler) renderProfile(w http.ResponseWriter, r *http.Request, status int, v *view) error {
+func (h *Handler) renderProfile(w http.ResponseWriter, r *http.Request, p service.Principal, status int, v *view) error {
 	u := v.User
 	if _, sent := v.Form["first_name"]; !sent {
 		v.Form["first_name"], v.Form["last_name"] = deref(u.FirstName), deref(u.LastName)
 		v.Form["username"], v.Form["bio"] = deref(u.Username), deref(u.Bio)
 	}
 	if u.OrganizationID != nil {
-		org, err := h.cfg.Orgs.Get(r.Context(), u.ID, *u.OrganizationID)
+		org, err := h.cfg.Orgs.Get(r.Context(), p, *u.OrganizationID)
 		if err != nil {
 			return err
 		}
@@ -110,7 +110,7 @@ func set(r *http.Request, name string) service.Optional[string] {
 }
 
 func (h *Handler) saveProfile(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error {
-	_, err := h.cfg.Users.UpdateProfile(r.Context(), p.User.ID, service.ProfilePatch{
+	_, err := h.cfg.Users.UpdateProfile(r.Context(), p, service.ProfilePatch{
 		FirstName: set(r, "first_name"), LastName: set(r, "last_name"), Username: set(r, "username"), Bio: set(r, "bio"),
 	})
 	if err != nil {
@@ -125,7 +125,7 @@ func (h *Handler) saveProfile(w http.ResponseWriter, r *http.Request, s *state, 
 		if !ok {
 			return err
 		}
-		return h.renderProfile(w, r, status, v)
+		return h.renderProfile(w, r, p, status, v)
 	}
 	return redirect(w, r, "/account?saved=1")
 }
@@ -176,14 +176,14 @@ func (h *Handler) changeEmail(w http.ResponseWriter, r *http.Request, s *state, 
 	if pw := r.PostFormValue("current_password"); pw != "" {
 		patch.CurrentPassword = service.Optional[string]{Set: true, Value: &pw}
 	}
-	if _, err := h.cfg.Users.UpdateProfile(r.Context(), p.User.ID, patch); err != nil {
+	if _, err := h.cfg.Users.UpdateProfile(r.Context(), p, patch); err != nil {
 		return h.accountForm(w, r, s, p, "email", err, "email")
 	}
 	return redirect(w, r, "/account/email?pending=1")
 }
 
 func (h *Handler) resendVerification(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error {
-	if err := h.cfg.Accounts.ResendVerification(r.Context(), p.User.ID); err != nil {
+	if err := h.cfg.Accounts.ResendVerification(r.Context(), p); err != nil {
 		return h.accountForm(w, r, s, p, "email", err)
 	}
 	return redirect(w, r, "/account/email?resent=1")
@@ -198,7 +198,7 @@ func (h *Handler) identities(w http.ResponseWriter, r *http.Request, s *state, p
 	if err != nil {
 		return err
 	}
-	ids, err := h.cfg.Users.Identities(r.Context(), p.User.ID)
+	ids, err := h.cfg.Users.Identities(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -218,7 +218,7 @@ func (h *Handler) identities(w http.ResponseWriter, r *http.Request, s *state, p
 }
 
 func (h *Handler) unlinkIdentity(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error {
-	if err := h.cfg.Users.UnlinkIdentity(r.Context(), p.User.ID, r.PathValue("provider")); err != nil {
+	if err := h.cfg.Users.UnlinkIdentity(r.Context(), p, r.PathValue("provider")); err != nil {
 		return h.identities(w, r, s, p, err)
 	}
 	return redirect(w, r, "/account/identities?unlinked=1")
@@ -230,7 +230,7 @@ func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request, s *state,
 		return err
 	}
 	limit := 200
-	page, err := h.cfg.Accounts.Sessions(r.Context(), p.User.ID, service.PageRequest{Limit: &limit})
+	page, err := h.cfg.Accounts.Sessions(r.Context(), p, service.PageRequest{Limit: &limit})
 	if err != nil {
 		return err
 	}
@@ -283,7 +283,7 @@ func (h *Handler) revokeSession(w http.ResponseWriter, r *http.Request, s *state
 	if err != nil || id <= 0 {
 		return service.ErrNotFound
 	}
-	if err := h.cfg.Accounts.RevokeSession(r.Context(), p.User.ID, id); err != nil {
+	if err := h.cfg.Accounts.RevokeSession(r.Context(), p, id); err != nil {
 		return err
 	}
 	if id == p.SessionID {
@@ -302,7 +302,7 @@ func (h *Handler) signOutEverywhere(w http.ResponseWriter, r *http.Request, s *s
 }
 
 func (h *Handler) export(w http.ResponseWriter, r *http.Request, s *state, p service.Principal) error {
-	b, err := h.cfg.Export(r.Context(), p.User.ID)
+	b, err := h.cfg.Export(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -335,7 +335,7 @@ func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request, s *state
 		v.Errors["confirm"] = "Type “" + deleteWord + "” to confirm."
 		return h.render(w, r, http.StatusUnprocessableEntity, "delete", v)
 	}
-	if err := h.cfg.Users.Delete(r.Context(), p.User.ID, p.User.ID); err != nil {
+	if err := h.cfg.Users.Delete(r.Context(), p, p.User.ID); err != nil {
 		return err
 	}
 	h.clearCookie(w)

@@ -157,6 +157,16 @@ func (d *device) loaded() {
 // heading waits until the page's h1 reads want, then checks the page.
 func (d *device) heading(want string) {
 	d.t.Helper()
+	d.waitHeading(want)
+	d.axe()
+	if dir := os.Getenv("USERD_SCREENSHOTS"); dir != "" {
+		d.screenshot(filepath.Join(dir, safeName(strings.ToLower(want))+".png"))
+	}
+}
+
+// waitHeading waits until the page's h1 reads want.
+func (d *device) waitHeading(want string) {
+	d.t.Helper()
 	var got string
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -172,10 +182,6 @@ func (d *device) heading(want string) {
 			d.t.Fatalf("%s: got heading %q, want %q (err %v)", d.name, got, want, err)
 		}
 		time.Sleep(50 * time.Millisecond)
-	}
-	d.axe()
-	if dir := os.Getenv("USERD_SCREENSHOTS"); dir != "" {
-		d.screenshot(filepath.Join(dir, safeName(strings.ToLower(want))+".png"))
 	}
 }
 
@@ -347,11 +353,11 @@ func TestBrowserInvitation(t *testing.T) {
 	s := newSite(t)
 	s.browser().signUp("owner@example.com")
 	ctx := context.Background()
-	org, err := s.orgs.Create(ctx, s.userID("owner@example.com"), "Northwind")
+	org, err := s.orgs.Create(ctx, s.as("owner@example.com"), "Northwind")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.orgs.Invite(ctx, s.userID("owner@example.com"), org.ID, "invitee@example.com", nil); err != nil {
+	if _, err := s.orgs.Invite(ctx, s.as("owner@example.com"), org.ID, "invitee@example.com", nil); err != nil {
 		t.Fatal(err)
 	}
 	d := s.device(t, "invitee")

@@ -38,6 +38,7 @@ type site struct {
 	accounts *service.Accounts
 	orgs     *service.Orgs
 	outbox   *service.Outbox
+	hooks    *service.Webhooks
 	mail     *smtptest.Server
 }
 
@@ -83,9 +84,12 @@ func newSite(t testing.TB, opts ...siteOption) *site {
 	s.outbox.Resets = s.accounts
 
 	var api *httpapi.Server
+	admin, social := service.NewAdmin(s.db, "IN", cursorKey), service.NewSocial(s.db, cursorKey)
+	s.hooks = service.NewWebhooks(s.db, service.WebhookConfig{AllowPrivate: true}, cursorKey, log)
 	wc := web.Config{
 		Log: log, Accounts: s.accounts, Users: users, Orgs: s.orgs, Client: httpapi.ClientOf,
-		Export: func(ctx context.Context, id int64) ([]byte, error) { return api.ExportDocument(ctx, id) },
+		Export: func(ctx context.Context, by service.Principal) ([]byte, error) { return api.ExportDocument(ctx, by) },
+		Admin:  admin, Social: social, Webhooks: s.hooks,
 	}
 	for _, o := range opts {
 		o(&wc)
@@ -93,8 +97,8 @@ func newSite(t testing.TB, opts ...siteOption) *site {
 	pages := web.New(wc)
 	api = httpapi.New(httpapi.Deps{
 		Log: log, Auth: service.NewAuth(s.db, service.AuthConfig{DefaultRegion: "IN", Local: local, LocalIssuer: s.url}),
-		Users: users, Accounts: s.accounts, Admin: service.NewAdmin(s.db, "IN", cursorKey), Orgs: s.orgs,
-		Social: service.NewSocial(s.db, cursorKey), Avatars: service.NewAvatars(s.db), PublicURL: s.url, Pages: pages.Register,
+		Users: users, Accounts: s.accounts, Admin: admin, Orgs: s.orgs,
+		Social: social, Avatars: service.NewAvatars(s.db), PublicURL: s.url, Pages: pages.Register,
 	})
 	s.srv.Config.Handler = api
 	s.srv.StartTLS()

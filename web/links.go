@@ -79,7 +79,7 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request, s *state) error
 	if err != nil {
 		return err
 	}
-	if err := h.cfg.Accounts.VerifyEmail(r.Context(), token, r.PostFormValue("password"), s.principal); err != nil {
+	if err := h.cfg.Accounts.VerifyEmail(r.Context(), s.principal, token, r.PostFormValue("password")); err != nil {
 		v := h.verifyView(r, s, l.UserID, l.Email, l.Change)
 		status, ok := formErrors(w, v, err)
 		if !ok {

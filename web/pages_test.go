@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/userd/userd/service"
 	"github.com/userd/userd/web"
 )
 
@@ -19,6 +20,11 @@ func (s *site) userID(email string) int64 {
 		s.t.Fatal(err)
 	}
 	return id
+}
+
+// as is the principal of the user with address email, signed in.
+func (s *site) as(email string) service.Principal {
+	return service.Principal{User: service.User{ID: s.userID(email)}}
 }
 
 // row reads one value of SQL about the test's database.
@@ -256,11 +262,11 @@ func TestInvitationFromSignUp(t *testing.T) {
 	admin := s.browser()
 	admin.signUp("boss@example.com")
 	ctx := context.Background()
-	org, err := s.orgs.Create(ctx, s.userID("boss@example.com"), "Acme Studio")
+	org, err := s.orgs.Create(ctx, s.as("boss@example.com"), "Acme Studio")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.orgs.Invite(ctx, s.userID("boss@example.com"), org.ID, "new.hire@example.com", nil); err != nil {
+	if _, err := s.orgs.Invite(ctx, s.as("boss@example.com"), org.ID, "new.hire@example.com", nil); err != nil {
 		t.Fatal(err)
 	}
 	link := s.link("new.hire@example.com", "/accept-invitation")

@@ -73,14 +73,28 @@ func LoadTemplates(dir string) (*Templates, error) {
 	if err != nil {
 		return nil, err
 	}
-	layout, err := template.New(layoutFile).Funcs(funcs).Parse(string(layoutSrc))
+	layout, err := template.New(layoutFile).Funcs(funcs).Funcs(consoleFuncs).Parse(string(layoutSrc))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrTemplate, layoutFile, err)
+	}
+	// Files named _*.html hold templates several pages share (as
+	// layout.html does); they are not pages themselves.
+	for _, name := range names {
+		if !strings.HasPrefix(name, "_") {
+			continue
+		}
+		src, err := read(name)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := layout.New(name).Parse(string(src)); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrTemplate, name, err)
+		}
 	}
 	t := &Templates{pages: map[string]*template.Template{}}
 	var errs []error
 	for _, name := range names {
-		if name == layoutFile {
+		if name == layoutFile || strings.HasPrefix(name, "_") {
 			continue
 		}
 		src, err := read(name)

@@ -52,7 +52,14 @@ type Config struct {
 	// as the API reads it: login limits and session records use it.
 	Client func(*http.Request) service.Client
 	// Export is the caller's data export as the JSON API answers it.
-	Export func(ctx context.Context, userID int64) ([]byte, error)
+	Export func(ctx context.Context, by service.Principal) ([]byte, error)
+
+	// The admin console (/admin, admin.go): served when Admin is set.
+	// Social and Webhooks are optional (no follow counts, no webhooks
+	// page without them).
+	Admin    *service.Admin
+	Social   *service.Social
+	Webhooks *service.Webhooks
 }
 
 // Handler serves the pages.
@@ -123,6 +130,9 @@ func origin(raw string) string {
 func (h *Handler) Register(handle func(pattern string, handler http.Handler)) {
 	handle("GET /assets/style.css", http.HandlerFunc(h.serveStyle))
 	for pattern, p := range h.routes() {
+		handle(pattern, h.page(p))
+	}
+	for pattern, p := range h.adminRoutes() {
 		handle(pattern, h.page(p))
 	}
 }

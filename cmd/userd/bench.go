@@ -16,7 +16,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,7 +34,7 @@ import (
 
 var benchCommand = &command{
 	name:    "bench",
-	args:    "[me|directory|follows|avatar|import|flood|webhooks|pooler] [flags]",
+	args:    "[me|directory|console|follows|avatar|import|flood|webhooks|pooler] [flags]",
 	summary: "seed a userd_bench database and measure GET /users/me (me), the directory, follows, avatars, an import or a login flood (dev only)",
 	about: `Drops and recreates the database userd_bench next to DATABASE_URL (dev: the
 local server), seeds it with COPY, and measures; every run is bounded in
@@ -49,6 +48,12 @@ directory: the admin directory through the service layer, one call at a
 time: first keyset page, keyset page and OFFSET at depth ~users, phone
 lookup exact and by last 10 digits; fails if depth costs > 1.5x the first
 page.
+
+console: the admin console's pages through the service layer, as an admin,
+one at a time, in its own database userd_bench_console: the users page
+unfiltered and under each filter, first and at depth ~users, searches, a
+user's and an organization's page, the overview; fails if a directory page
+is over 50 ms at p50.
 
 follows: clients follow and unfollow through the service layer, (a) all one
 hot user, (b) users spread over all the seeded ones, with the counter folder
@@ -86,6 +91,7 @@ the PgBouncer and runs it.`,
 	flags: []flagSection{
 		{title: "bench me", declare: func(fs *flag.FlagSet) { benchMeFlags(fs) }},
 		{title: "bench directory", declare: func(fs *flag.FlagSet) { benchDirectoryFlags(fs) }},
+		{title: "bench console", declare: func(fs *flag.FlagSet) { benchConsoleFlags(fs) }},
 		{title: "bench follows", declare: func(fs *flag.FlagSet) { benchFollowsFlags(fs) }},
 		{title: "bench avatar", declare: func(fs *flag.FlagSet) { benchAvatarFlags(fs) }},
 		{title: "bench import", declare: func(fs *flag.FlagSet) { benchImportFlags(fs) }},
@@ -112,13 +118,13 @@ func bench(ctx context.Context, e cmdEnv, args []string) error {
 		return benchMe(ctx, cfg, args, stdout)
 	}
 	run, ok := map[string]func(context.Context, config.Config, []string, io.Writer) error{
-		"me": benchMe, "directory": benchDirectory, "follows": benchFollows, "avatar": benchAvatar,
+		"me": benchMe, "directory": benchDirectory, "console": benchConsole, "follows": benchFollows, "avatar": benchAvatar,
 		"import": benchImport, "flood": benchFlood, "webhooks": benchWebhooks, "pooler": benchPooler,
 	}[args[0]]
 	if ok {
 		return run(ctx, cfg, args[1:], stdout)
 	}
-	return usageErrorf("bench: unknown benchmark %q (me, directory, follows, avatar, import, flood, webhooks, pooler)", args[0])
+	return usageErrorf("bench: unknown benchmark %q (me, directory, console, follows, avatar, import, flood, webhooks, pooler)", args[0])
 }
 
 // meFlags are the flags of bench me.
@@ -228,7 +234,7 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 		defer stop()
 		in.base = base
 	}
-	body, err := meBody(ctx, insts[0].base, kinds[0].tokens[0])
+	answer, err := meAnswer(ctx, insts[0].base, kinds[0].tokens[0])
 	if err != nil {
 		return err
 	}
@@ -246,12 +252,15 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	}
 	var pgRound func() (float64, error)
 	if *f.compare {
-		base, stop, err := trivialServe(body)
+		base, stop, err := trivialServe(answer)
 		if err != nil {
 			return err
 		}
 		defer stop()
-		runs = append(runs, run{label: trivialLabel, base: base})
+		// The same requests as userd's first: its tokens, one per
+		// request, in the Authorization header the trivial handler
+		// ignores.
+		runs = append(runs, run{label: trivialLabel, base: base, tokens: kinds[0].tokens})
 		if pgRound, err = pgbenchSetup(ctx, cfg, *f.duration, stdout); err != nil {
 			return err
 		}
@@ -345,7 +354,7 @@ func benchMe(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 			rates[k.name] = rates[k.name+", "+insts[0].name]
 		}
 	}
-	return checkBars(userd, best[trivialLabel], pgBest, rounds, len(body), stdout)
+	return checkBars(userd, best[trivialLabel], pgBest, rounds, answer, stdout)
 }
 
 // tokenKind is a set of bearer tokens of one kind.
@@ -417,19 +426,26 @@ func benchServe(ctx context.Context, cfg config.Config, dbURL string, tel *traci
 	return "http://" + ln.Addr().String(), func() { srv.Close(); db.Close() }, nil
 }
 
-// meBody is one answer of GET /users/me, for the trivial handler to send.
-func meBody(ctx context.Context, base, token string) ([]byte, error) {
+// meAnswer is one answer of GET /users/me, for the trivial handler to send.
+func meAnswer(ctx context.Context, base, token string) (meResponse, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/users/me", nil)
 	if err != nil {
-		return nil, err
+		return meResponse{}, err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, err
+		return meResponse{}, err
 	}
 	defer res.Body.Close()
-	return io.ReadAll(res.Body)
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return meResponse{}, err
+	}
+	if res.StatusCode != http.StatusOK {
+		return meResponse{}, fmt.Errorf("bench me: GET /api/v1/users/me answered %s: %s", res.Status, body)
+	}
+	return meResponse{header: res.Header, body: body}, nil
 }
 
 // startProfiles starts a CPU profile into cpuPath and sets up an
@@ -554,7 +570,11 @@ func (r loadResult) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
 func drive(ctx context.Context, target func(i int) string, prepare func(req *http.Request, i int), want, concurrency int, duration time.Duration, maxRequests int) (loadResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, duration)
 	defer cancel()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}, Timeout: 10 * time.Second}
+	tr := &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}
+	// The connections end with the run: the next runs, whatever their
+	// target, find no idle connections and goroutines of this one.
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	var (
 		mu      sync.Mutex
 		lat     []time.Duration
@@ -609,8 +629,7 @@ func summarize(lat []time.Duration, errs int, elapsed time.Duration, what string
 	if len(lat) == 0 {
 		return loadResult{}, fmt.Errorf("no %s completed", what)
 	}
-	slices.Sort(lat)
-	return loadResult{n: len(lat), errors: errs, elapsed: elapsed, p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}, nil
+	return loadResult{n: len(lat), errors: errs, elapsed: elapsed, p50: percentile(lat, 50), p99: percentile(lat, 99)}, nil
 }
 
 // benchOpen is benchDB without tracing, with the service's seeding side.

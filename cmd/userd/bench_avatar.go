@@ -63,7 +63,7 @@ func benchAvatar(ctx context.Context, cfg config.Config, args []string, stdout i
 		if err != nil {
 			return err
 		}
-		u, err := avatars.Put(ctx, id, upload, service.MediaJPEG)
+		u, err := avatars.Put(ctx, service.Principal{User: service.User{ID: id}}, upload, service.MediaJPEG)
 		if err != nil {
 			return fmt.Errorf("upload avatar %d: %w", i, err)
 		}

@@ -15,7 +15,7 @@ import (
 )
 
 // maxDepthRatio bounds the keyset page at depth against the first page
-// (SPEC §7: a page at depth 1,000,000 costs about what the first costs).
+// (docs/benchmarks.md: a page at depth 1,000,000 costs about what the first costs).
 const maxDepthRatio = 1.5
 
 // offsetRuns bounds the OFFSET measurement, which reads the whole index
@@ -84,40 +84,15 @@ func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdou
 	}
 	defer db.Close()
 
-	// created_at spreads the users over three years, oldest first, with
-	// every tenth user sharing the previous one's instant (the id breaks
-	// the tie) and one in twenty backdated anywhere in the span.
-	end := time.Now().Add(-time.Hour).Truncate(time.Microsecond)
-	span := 3 * 365 * 24 * time.Hour
-	start := end.Add(-span)
-	step := span / time.Duration(*users)
-	rng := rand.New(rand.NewPCG(1, 2))
-	var prev time.Time
 	t0 := time.Now()
-	err = bench.SeedUsers(ctx, *users,
-		[]string{"username", "email", "phone", "first_name", "last_name", "is_seed_data", "created_at", "updated_at"},
-		func(i int) []any {
-			at := start.Add(time.Duration(i)*step + time.Duration(rng.Int64N(int64(step)))).Truncate(time.Microsecond)
-			switch {
-			case i%10 == 1:
-				at = prev
-			case i%20 == backdated:
-				at = start.Add(time.Duration(rng.Int64N(int64(span)))).Truncate(time.Microsecond)
-			}
-			prev = at
-			return []any{
-				fmt.Sprintf("user_%d", i), fmt.Sprintf("user%d@example.com", i), directoryPhone(i),
-				firstNames[i%len(firstNames)], lastNames[(i/len(firstNames))%len(lastNames)], true, at, at,
-			}
-		})
-	if err != nil {
+	if err := seedDirectory(ctx, bench, *users); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "seeded %d users with COPY and analyzed in %s\n", *users, time.Since(t0).Round(time.Millisecond))
 
 	key := make([]byte, 32) // any key: the cursors live as long as the run
 	admin := service.NewAdmin(db, "IN", key)
-	viewer := service.User{Role: service.RoleAdmin}
+	viewer := service.Console()
 	page := service.PageRequest{Limit: limit}
 
 	// The page at depth: the rows after the one at offset depth-1, which
@@ -131,8 +106,14 @@ func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdou
 	if deep.Cursor, err = admin.UserListCursor(service.UserFilter{}, at); err != nil {
 		return err
 	}
-	first := func() error { _, err := admin.ListUsers(ctx, service.UserFilter{}, page); return err }
-	keyset := func() error { _, err := admin.ListUsers(ctx, service.UserFilter{}, deep); return err }
+	first := func() error {
+		_, err := admin.ListUsers(ctx, service.Console(), service.UserFilter{}, page)
+		return err
+	}
+	keyset := func() error {
+		_, err := admin.ListUsers(ctx, service.Console(), service.UserFilter{}, deep)
+		return err
+	}
 	offset := func() error { _, err := bench.DirectoryOffsetPage(ctx, depth, *limit); return err }
 
 	// Both keyset pages must be the pages OFFSET returns.
@@ -140,7 +121,7 @@ func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdou
 		req    service.PageRequest
 		offset int
 	}{{page, 0}, {deep, depth}} {
-		got, err := admin.ListUsers(ctx, service.UserFilter{}, c.req)
+		got, err := admin.ListUsers(ctx, service.Console(), service.UserFilter{}, c.req)
 		if err != nil {
 			return err
 		}
@@ -243,6 +224,35 @@ func benchDirectory(ctx context.Context, cfg config.Config, args []string, stdou
 		return fmt.Errorf("keyset page at depth %d costs %.2f× the first page (p50), over %.1f×", depth, ratio, maxDepthRatio)
 	}
 	return nil
+}
+
+// seedDirectory seeds users users with COPY (directoryPhone's numbers):
+// created_at spreads them over three years, oldest first, with every tenth
+// user sharing the previous one's instant (the id breaks the tie) and one
+// in twenty backdated anywhere in the span.
+func seedDirectory(ctx context.Context, bench *service.Bench, users int) error {
+	end := time.Now().Add(-time.Hour).Truncate(time.Microsecond)
+	span := 3 * 365 * 24 * time.Hour
+	start := end.Add(-span)
+	step := span / time.Duration(users)
+	rng := rand.New(rand.NewPCG(1, 2))
+	var prev time.Time
+	return bench.SeedUsers(ctx, users,
+		[]string{"username", "email", "phone", "first_name", "last_name", "is_seed_data", "created_at", "updated_at"},
+		func(i int) []any {
+			at := start.Add(time.Duration(i)*step + time.Duration(rng.Int64N(int64(step)))).Truncate(time.Microsecond)
+			switch {
+			case i%10 == 1:
+				at = prev
+			case i%20 == backdated:
+				at = start.Add(time.Duration(rng.Int64N(int64(span)))).Truncate(time.Microsecond)
+			}
+			prev = at
+			return []any{
+				fmt.Sprintf("user_%d", i), fmt.Sprintf("user%d@example.com", i), directoryPhone(i),
+				firstNames[i%len(firstNames)], lastNames[(i/len(firstNames))%len(lastNames)], true, at, at,
+			}
+		})
 }
 
 func ids(us []service.User) []int64 {

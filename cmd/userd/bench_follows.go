@@ -181,11 +181,11 @@ func followLoad(ctx context.Context, social *service.Social, actors []int64, tar
 			var badErr error
 			for range budget {
 				t := target(rng)
-				for _, op := range []func(context.Context, int64, int64) error{social.Follow, social.Unfollow} {
+				for _, op := range []func(context.Context, service.Principal, int64) error{social.Follow, social.Unfollow} {
 					// The operation runs to completion even past the
 					// deadline: a cancelled one would count as an error.
 					t0 := time.Now()
-					err := op(context.WithoutCancel(ctx), actor, t)
+					err := op(context.WithoutCancel(ctx), service.Principal{User: service.User{ID: actor}}, t)
 					local = append(local, time.Since(t0))
 					if err != nil {
 						bad++

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
@@ -184,7 +185,7 @@ func benchPoolerDirectory(ctx context.Context, cfg config.Config, direct, pooled
 			}
 			admin := service.NewAdmin(db, "IN", key)
 			r, err := callLoop(ctx, concurrency, d, func(ctx context.Context) error {
-				_, err := admin.ListUsers(ctx, service.UserFilter{}, service.PageRequest{})
+				_, err := admin.ListUsers(ctx, service.Console(), service.UserFilter{}, service.PageRequest{})
 				return err
 			})
 			db.Close()
@@ -302,14 +303,23 @@ func benchFanIn(ctx context.Context, cfg config.Config, direct, pooled string, t
 				case <-time.After(pause):
 				}
 				pause = *f.interval
-				req, _ := http.NewRequestWithContext(context.WithoutCancel(runCtx), http.MethodGet, base+"/api/v1/users/me", nil)
+				// Whether the request went out on a new connection or a
+				// kept-alive one tells a refused or dropped connection
+				// from a server closing an established one.
+				reused := false
+				trace := &httptrace.ClientTrace{GotConn: func(ci httptrace.GotConnInfo) { reused = ci.Reused }}
+				req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.WithoutCancel(runCtx), trace), http.MethodGet, base+"/api/v1/users/me", nil)
 				req.Header.Set("Authorization", "Bearer "+tokens[i%len(tokens)])
 				t0 := time.Now()
 				res, err := client.Do(req)
 				local = append(local, time.Since(t0))
 				switch {
 				case err != nil:
-					seen["transport error ("+transportReason(err)+")"]++
+					conn := "new connection"
+					if reused {
+						conn = "kept-alive connection"
+					}
+					seen["transport error ("+transportReason(err)+", "+conn+")"]++
 				default:
 					_, _ = io.Copy(io.Discard, res.Body)
 					res.Body.Close()

@@ -62,7 +62,7 @@ func benchWebhooks(ctx context.Context, cfg config.Config, args []string, stdout
 	defer srv.Close()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hooks := service.NewWebhooks(db, service.WebhookConfig{AllowPrivate: true}, nil, log)
-	if _, _, err := hooks.AddEndpoint(ctx, nil, srv.URL+"/hooks", []string{service.EventUserUpdated}); err != nil {
+	if _, _, err := hooks.AddEndpoint(ctx, service.Console(), srv.URL+"/hooks", []string{service.EventUserUpdated}); err != nil {
 		return err
 	}
 	users := service.NewUsers(db, "IN", "")
@@ -129,7 +129,7 @@ func change(ctx context.Context, users *service.Users, ids []int64, clients int)
 				if i >= len(ids) {
 					return
 				}
-				_, err := users.UpdatePreferences(ctx, ids[i], json.RawMessage(fmt.Sprintf(`{"bench":%d}`, i)))
+				_, err := users.UpdatePreferences(ctx, service.Principal{User: service.User{ID: ids[i]}}, json.RawMessage(fmt.Sprintf(`{"bench":%d}`, i)))
 				at := time.Now()
 				mu.Lock()
 				committed[ids[i]] = at

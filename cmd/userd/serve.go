@@ -98,10 +98,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout, std
 		log.Info("metrics: not served (prod serves /metrics only on USERD_METRICS_ADDR, which is unset)")
 	}
 
+	// The header timeout runs from the moment a connection's goroutine
+	// starts, and a read that begins after it has passed fails even with
+	// the request already received: on a CPU-starved host a 5 s bound
+	// closed healthy new connections unanswered (EOF or reset at the
+	// client; docs/scaling.md, fan-in). 20 s still ends slowloris
+	// connections, as Apache's reqtimeout default does.
 	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           app.handler,
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: 20 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -313,13 +319,15 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 	// The pages call the API server for the data export's document; it
 	// exists by the time a page is served.
 	var h *httpapi.Server
+	adminSvc := service.NewAdmin(db, cfg.DefaultRegion, cursorKey)
 	site := web.New(web.Config{
 		Log: log, Accounts: accts, Users: users, Orgs: orgs, Templates: pages,
 		Brand:     web.Brand{Name: cfg.Brand.Name, Color: cfg.Brand.Color, LogoURL: cfg.Brand.LogoURL},
 		Redirects: redirects,
 		Insecure:  cfg.Dev() && strings.HasPrefix(cfg.PublicURL, "http://"),
 		Client:    httpapi.ClientOf,
-		Export:    func(ctx context.Context, id int64) ([]byte, error) { return h.ExportDocument(ctx, id) },
+		Export:    func(ctx context.Context, by service.Principal) ([]byte, error) { return h.ExportDocument(ctx, by) },
+		Admin:     adminSvc, Social: social, Webhooks: hooks,
 	})
 	h = httpapi.New(httpapi.Deps{
 		Pages:             site.Register,
@@ -327,7 +335,7 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 		Auth:              service.NewAuth(db, authCfg),
 		Users:             users,
 		Accounts:          accts,
-		Admin:             service.NewAdmin(db, cfg.DefaultRegion, cursorKey),
+		Admin:             adminSvc,
 		Orgs:              orgs,
 		Social:            social,
 		Avatars:           service.NewAvatars(db).LimitDecoding(cfg.Limits.ImageConcurrency),

@@ -66,7 +66,7 @@ userd webhooks remove 3`,
 				return err
 			}
 			run = func(ctx context.Context, w *service.Webhooks, out io.Writer) error {
-				ep, secret, err := w.AddEndpoint(ctx, nil, url, strings.Split(events, ","))
+				ep, secret, err := w.AddEndpoint(ctx, service.Console(), url, strings.Split(events, ","))
 				if err != nil {
 					return err
 				}
@@ -77,7 +77,7 @@ userd webhooks remove 3`,
 				return err
 			}
 			run = func(ctx context.Context, w *service.Webhooks, out io.Writer) error {
-				eps, err := w.Endpoints(ctx, nil)
+				eps, err := w.Endpoints(ctx, service.Console())
 				if err != nil {
 					return err
 				}
@@ -98,13 +98,13 @@ userd webhooks remove 3`,
 			}
 			run = func(ctx context.Context, w *service.Webhooks, out io.Writer) error {
 				if sub == "remove" {
-					if err := w.RemoveEndpoint(ctx, nil, id); err != nil {
+					if err := w.RemoveEndpoint(ctx, service.Console(), id); err != nil {
 						return err
 					}
 					_, err := fmt.Fprintf(out, "removed endpoint %d\n", id)
 					return err
 				}
-				ep, secret, err := w.RotateSecret(ctx, nil, id)
+				ep, secret, err := w.RotateSecret(ctx, service.Console(), id)
 				if err != nil {
 					return err
 				}
