@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/userd/userd/dburl"
 	"github.com/userd/userd/password"
 	"github.com/userd/userd/redact"
 )
@@ -172,7 +173,11 @@ var (
 func Redactor(getenv func(string) string) *redact.Redactor {
 	var secrets []string
 	for _, k := range urlVars {
-		secrets = append(secrets, redact.URLPassword(strings.TrimSpace(getenv(k)))...)
+		v := strings.TrimSpace(getenv(k))
+		if u, err := dburl.AsURL(v); err == nil {
+			v = u // a keyword/value database string's password= too
+		}
+		secrets = append(secrets, redact.URLPassword(v)...)
 	}
 	for _, k := range secretVars {
 		secrets = append(secrets, strings.TrimSpace(getenv(k)))
@@ -306,6 +311,22 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.Tracing, errs = loadTracing(get, errs)
 	c.Scale, errs = loadScale(get, c.DatabaseURL, errs)
+	// A keyword/value string (host=… user=… password=…) becomes the URL
+	// that means the same, for every consumer alike (dbmate takes URLs
+	// only).
+	for _, v := range []struct {
+		name string
+		to   *string
+	}{
+		{"DATABASE_URL", &c.DatabaseURL}, {"USERD_LISTEN_DATABASE_URL", &c.Scale.ListenURL},
+		{"USERD_MIGRATE_DATABASE_URL", &c.Scale.MigrateURL}, {"USERD_DATABASE_REPLICA_URL", &c.Scale.ReplicaURL},
+	} {
+		u, err := dburl.AsURL(*v.to)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", v.name, err))
+		}
+		*v.to = u
+	}
 	c.Webhooks, errs = loadWebhooks(get, errs)
 	if c.IdP.Issuer != "" && c.IdP.Audience == "" {
 		errs = append(errs, errors.New("USERD_IDP_AUDIENCE is required with USERD_IDP_ISSUER"))

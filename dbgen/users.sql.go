@@ -575,6 +575,38 @@ func (q *Queries) UserGetWithSession(ctx context.Context, arg UserGetWithSession
 	return i, err
 }
 
+const userHoldsData = `-- name: UserHoldsData :one
+SELECT (u.deleted_at IS NOT NULL OR NOT u.is_active OR u.is_seed_data OR u.role <> 'user'
+    OR u.username IS NOT NULL OR u.first_name IS NOT NULL OR u.last_name IS NOT NULL
+    OR u.bio IS NOT NULL OR u.avatar IS NOT NULL OR u.date_of_birth IS NOT NULL
+    OR u.instagram_handle IS NOT NULL OR u.country IS NOT NULL OR u.city IS NOT NULL
+    OR u.zipcode IS NOT NULL OR u.artist_id IS NOT NULL OR u.organization_id IS NOT NULL
+    OR u.current_latitude IS NOT NULL OR u.preferences <> '{}'::jsonb
+    OR EXISTS (SELECT 1 FROM password_credentials c WHERE c.user_id = u.id)
+    OR EXISTS (SELECT 1 FROM avatars a WHERE a.user_id = u.id)
+    OR (SELECT count(*) FROM user_identities i WHERE i.user_id = u.id) > 1
+    OR EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = u.id OR f.followee_id = u.id)
+    OR EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id OR b.blocked_id = u.id)
+    OR EXISTS (SELECT 1 FROM user_permission_groups g WHERE g.user_id = u.id)
+    OR EXISTS (SELECT 1 FROM invitations v WHERE v.inviter_id = u.id OR v.accepted_by = u.id))::boolean AS holds
+FROM users u
+WHERE u.id = $1
+`
+
+// UserHoldsData reports whether a user has anything of their own beyond
+// the one external login that created them: a profile field, preferences,
+// a password, an avatar, another login, a follow or block either way, a
+// group, an organization, an invitation sent or accepted, a role; a
+// deleted, deactivated or seeded account counts as holding data. An
+// account holding none (a login that signed in once) may be absorbed by
+// an explicit link of that login to another account.
+func (q *Queries) UserHoldsData(ctx context.Context, id int64) (bool, error) {
+	row := q.db.QueryRow(ctx, userHoldsData, id)
+	var holds bool
+	err := row.Scan(&holds)
+	return holds, err
+}
+
 const userList = `-- name: UserList :many
 
 SELECT id, username, email, phone, first_name, last_name, bio, avatar, date_of_birth, instagram_handle, country, city, zipcode, role, artist_id, organization_id, is_active, is_verified, phone_verified, email_verified, preferences, current_latitude, current_longitude, last_auth_method, last_auth_method_at, last_login_at, is_seed_data, created_at, updated_at, deleted_at, pending_email FROM users

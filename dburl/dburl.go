@@ -188,3 +188,142 @@ func redactErr(err error) error {
 	}
 	return err
 }
+
+// AsURL returns a keyword/value connection string (libpq's form,
+// `host=db user=userd password='a b' dbname=userd sslmode=require`) as
+// the postgres:// URL that means the same, so that every consumer (pgx,
+// dbmate, the redactor, the printed commands) sees one form; a string that
+// is a URL already, or empty, is returned as it is. host, port, user, password and
+// dbname become the URL's parts (several hosts, "a,b" with ports "1,2",
+// become "a:1,b:2"; a socket directory stays the host parameter); every
+// other keyword, pool parameters included, becomes a query parameter.
+// Errors (quoting no value: a password could be in it): a keyword without
+// "=", an unterminated quote, a keyword given twice, ports that do not
+// pair with hosts.
+func AsURL(s string) (string, error) {
+	if strings.TrimSpace(s) == "" || strings.Contains(s, "://") {
+		return s, nil
+	}
+	kv, order, err := keywordValues(s)
+	if err != nil {
+		return "", err
+	}
+	u := &url.URL{Scheme: "postgres", Path: "/" + kv["dbname"]}
+	if pw, ok := kv["password"]; ok {
+		u.User = url.UserPassword(kv["user"], pw)
+	} else if user, ok := kv["user"]; ok {
+		u.User = url.User(user)
+	}
+	q := url.Values{}
+	hosts, ports := splitList(kv["host"]), splitList(kv["port"])
+	switch {
+	case len(hosts) > 0 && strings.HasPrefix(hosts[0], "/"):
+		q.Set("host", kv["host"]) // a socket directory
+		if kv["port"] != "" {
+			q.Set("port", kv["port"])
+		}
+	case len(ports) > 1 && len(ports) != len(hosts):
+		return "", fmt.Errorf("keyword/value database string: %d ports for %d hosts", len(ports), len(hosts))
+	default:
+		parts := make([]string, 0, len(hosts))
+		for i, h := range hosts {
+			if strings.Contains(h, ":") {
+				h = "[" + h + "]" // an IPv6 address
+			}
+			switch {
+			case len(ports) == len(hosts):
+				h += ":" + ports[i]
+			case len(ports) == 1:
+				h += ":" + ports[0]
+			}
+			parts = append(parts, h)
+		}
+		u.Host = strings.Join(parts, ",")
+		if len(hosts) == 0 && kv["port"] != "" {
+			u.Host = "localhost:" + kv["port"]
+		}
+	}
+	for _, k := range order {
+		switch k {
+		case "host", "port", "user", "password", "dbname":
+		default:
+			q.Set(k, kv[k])
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// keywordValues parses libpq's keyword/value form: keyword = value pairs
+// separated by white space; a value is single-quoted to hold spaces, and
+// a backslash escapes the next character (\' and \\).
+func keywordValues(s string) (map[string]string, []string, error) {
+	kv := map[string]string{}
+	var order []string
+	i := 0
+	skip := func() {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+			i++
+		}
+	}
+	for {
+		skip()
+		if i == len(s) {
+			break
+		}
+		start := i
+		for i < len(s) && s[i] != '=' && s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' {
+			i++
+		}
+		key := s[start:i]
+		skip()
+		if i == len(s) || s[i] != '=' || key == "" {
+			return nil, nil, fmt.Errorf("keyword/value database string: the word at byte %d has no \"=\" (want a postgres:// URL or key=value pairs)", start)
+		}
+		i++ // "="
+		skip()
+		var v strings.Builder
+		if i < len(s) && s[i] == '\'' {
+			i++
+			closed := false
+			for i < len(s) {
+				c := s[i]
+				i++
+				if c == '\\' && i < len(s) {
+					v.WriteByte(s[i])
+					i++
+					continue
+				}
+				if c == '\'' {
+					closed = true
+					break
+				}
+				v.WriteByte(c)
+			}
+			if !closed {
+				return nil, nil, fmt.Errorf("keyword/value database string: the value of %q has no closing quote", key)
+			}
+		} else {
+			for i < len(s) && s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' {
+				if s[i] == '\\' && i+1 < len(s) {
+					i++
+				}
+				v.WriteByte(s[i])
+				i++
+			}
+		}
+		if _, dup := kv[key]; dup {
+			return nil, nil, fmt.Errorf("keyword/value database string: %q is given twice", key)
+		}
+		kv[key] = v.String()
+		order = append(order, key)
+	}
+	return kv, order, nil
+}

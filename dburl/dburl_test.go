@@ -84,3 +84,53 @@ func TestPooledConfig(t *testing.T) {
 		t.Errorf("exec mode from the URL: got %v, want simple_protocol", got)
 	}
 }
+
+// TestAsURL: a keyword/value string becomes the URL that means the same
+// to pgx (compared field by field), and malformed ones are refused without
+// showing the password.
+func TestAsURL(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ in, want string }{
+		{"postgres://u:p@h/db", "postgres://u:p@h/db"},
+		{"", ""},
+		{"host=db.internal port=6432 user=userd password=s3cret dbname=userd sslmode=require",
+			"postgres://userd:s3cret@db.internal:6432/userd?sslmode=require"},
+		{"host = h  user=u password='a b\\'c' dbname=d pool_max_conns=10",
+			"postgres://u:a%20b%27c@h/d?pool_max_conns=10"},
+		{"host=a,b port=5432,5433 dbname=d", "postgres://a:5432,b:5433/d"},
+		{"host=/var/run/postgresql dbname=d user=u", "postgres://u@/d?host=%2Fvar%2Frun%2Fpostgresql"},
+		{"host=::1 port=5432 dbname=d", "postgres://[::1]:5432/d"},
+		{"host=h password=pw dbname=d", "postgres://:pw@h/d"},
+	} {
+		got, err := dburl.AsURL(c.in)
+		if err != nil || got != c.want {
+			t.Errorf("AsURL(%q): got %q, %v, want %q", c.in, got, err, c.want)
+			continue
+		}
+		if strings.Contains(c.in, "://") {
+			continue
+		}
+		// pgx reads both forms alike.
+		a, err := pgconn.ParseConfig(strings.ReplaceAll(c.in, " pool_max_conns=10", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := dburl.ConnConfig(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Host != b.Host || a.Port != b.Port || a.User != b.User || a.Password != b.Password || a.Database != b.Database ||
+			len(a.Fallbacks) != len(b.Fallbacks) || (a.TLSConfig == nil) != (b.TLSConfig == nil) {
+			t.Errorf("AsURL(%q) = %q: pgx reads %s@%s:%d/%s, want %s@%s:%d/%s", c.in, got, b.User, b.Host, b.Port, b.Database, a.User, a.Host, a.Port, a.Database)
+		}
+	}
+	for _, bad := range []string{
+		"host=h password='s3cret",        // unterminated quote
+		"host=h s3cret",                  // a word without "="
+		"host=h password=s3cret host=h2", // given twice
+	} {
+		if _, err := dburl.AsURL(bad); err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("AsURL(%q): got %v, want an error that does not show the password", bad, err)
+		}
+	}
+}

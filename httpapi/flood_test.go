@@ -277,3 +277,34 @@ func (e *env) reopen() (*httpapi.Server, *service.Accounts) {
 	e.srv = srv
 	return h.(*httpapi.Server), accounts
 }
+
+// TestHashingWaitKeepsDatabaseBudget: the database budget
+// (USERD_DB_TIMEOUT) runs only while a request may use the database, so
+// logins that waited in the hashing queue longer than the budget, with a
+// healthy database, are answered 200 and 401, not 503.
+func TestHashingWaitKeepsDatabaseBudget(t *testing.T) {
+	t.Parallel()
+	const budget = 2 * time.Second
+	e := newEnv(t)
+	e.register(map[string]any{"email": "patient@example.com"})
+	gate := password.NewGate(password.GateConfig{Concurrency: 1, Queue: 2, Wait: time.Minute})
+	e.gate, e.dbTimeout = gate, budget
+	e.reopen()
+
+	hold, err := gate.Enter(context.Background()) // the one slot: nothing can hash
+	if err != nil {
+		t.Fatal(err)
+	}
+	right, wrong := make(chan response, 1), make(chan response, 1)
+	go func() { right <- e.login("patient@example.com", testPassword) }()
+	go func() { wrong <- e.login("patient@example.com", "wrong password!") }()
+	for deadline := time.Now().Add(20 * time.Second); gate.Stats().Waiting < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("got %+v after 20 s, want both logins waiting for the slot", gate.Stats())
+		}
+	}
+	time.Sleep(2 * budget) // twice the budget in the queue
+	hold()
+	expect(t, <-right, http.StatusOK, "")
+	expect(t, <-wrong, http.StatusUnauthorized, "invalid_credentials")
+}

@@ -121,11 +121,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		h["X-Request-Id"] = vals[0:1:1]
 		h["X-Content-Type-Options"] = vals[1:2:2]
 		c := &requestContext{Context: r.Context(), id: id, client: s.clientIPs.of(r)}
-		if s.dbTimeout > 0 {
-			// Every route's database work ends by this deadline
-			// (USERD_DB_TIMEOUT); a handler never outlives it waiting.
-			c.deadline = start.Add(s.dbTimeout)
-		}
+		// Every route's database work is bounded by USERD_DB_TIMEOUT,
+		// from its first wait on the database (requestContext).
+		c.budgetLen = s.dbTimeout
 		defer c.end()
 		r = r.WithContext(c)
 		c.sw.ResponseWriter = w

@@ -130,8 +130,19 @@ type invitationBody struct {
 	Groups []string `json:"groups"`
 }
 
-func (s *Server) createInvitation(q req, b invitationBody) (invitationView, error) {
-	return then(viewInvitation)(s.orgs.Invite(q.Context(), q.caller(), q.id, b.Email, b.Groups))
+// createdInvitationView is a new invitation and what became of its mail.
+type createdInvitationView struct {
+	invitationView
+	MailSent       bool   `json:"mail_sent"`
+	MailSuppressed string `json:"mail_suppressed,omitempty"`
+}
+
+func viewCreatedInvitation(i service.Invitation) createdInvitationView {
+	return createdInvitationView{invitationView: viewInvitation(i), MailSent: i.MailSuppressed == "", MailSuppressed: i.MailSuppressed}
+}
+
+func (s *Server) createInvitation(q req, b invitationBody) (createdInvitationView, error) {
+	return then(viewCreatedInvitation)(s.orgs.Invite(q.Context(), q.caller(), q.id, b.Email, b.Groups))
 }
 
 func (s *Server) listInvitations(q req, page service.PageRequest) (pageView[invitationView], error) {

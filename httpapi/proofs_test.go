@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"net/http"
 	"strings"
@@ -217,7 +218,7 @@ func freshSignIn(claims map[string]any) map[string]any {
 
 // Linking someone else's IdP token: the token must be fresh, the account's
 // password given (or its sign-in recent), the login must not have an
-// account of its own, and the account's address is told.
+// account of its own holding data, and the account's address is told.
 func TestLinkIdentityNeedsFreshTokenAndPassword(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -261,9 +262,11 @@ func TestLinkIdentityNeedsFreshTokenAndPassword(t *testing.T) {
 		t.Fatal("the account's address got no notice of the link")
 	}
 
-	// A login with an account of its own is not taken over (409).
+	// A login with an account of its own holding data is not taken over
+	// (409).
 	otherTok := e.idp.sign("has-account", freshSignIn(map[string]any{"email": "has@example.com", "email_verified": true}))
 	e.me(otherTok)
+	expect(t, e.do("PATCH", "/api/v1/users/me", otherTok, map[string]any{"first_name": "Has"}), http.StatusOK, "")
 	second, _ := tokens(e.register(map[string]any{"email": "second@example.com"}))
 	expect(t, e.do("POST", "/api/v1/users/me/identities", second, map[string]any{"token": otherTok}), http.StatusConflict, "conflict")
 	// A sign-in of the last 5 minutes stands in for the password.
@@ -405,5 +408,44 @@ func TestEmailChangePasswordCheckTakesHashingSlot(t *testing.T) {
 	expect(t, e.do("PATCH", "/api/v1/users/me", access, map[string]any{"email": "moved@example.com", "current_password": testPassword}), http.StatusOK, "")
 	if waited := time.Since(held); waited < 2*time.Second {
 		t.Fatalf("email change answered %s after the slot was taken, want after its release (2 s): its password check skipped the gate", waited)
+	}
+}
+
+// A login whose own account holds nothing (it signed in once) is absorbed
+// by an explicit link: the login moves to the linking account and the
+// empty account is deleted. One whose account holds anything (a profile
+// field, a follow) stays where it is (409).
+func TestLinkIdentityAbsorbsEmptyAccount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	onceTok := e.idp.sign("once-sub", freshSignIn(map[string]any{"email": "once@example.com", "email_verified": true}))
+	emptyID := idOf(e.me(onceTok))
+	reg := e.register(map[string]any{"email": "keeper@example.com"})
+	access, _ := tokens(reg)
+	keeperID := userID(t, reg)
+
+	r := e.do("POST", "/api/v1/users/me/identities", access, map[string]any{"token": onceTok})
+	expect(t, r, http.StatusCreated, "")
+	if got := idOf(e.me(onceTok)); got != keeperID {
+		t.Fatalf("the linked login signs in to user %d, want the linking account %d", got, keeperID)
+	}
+	var deleted bool
+	var email *string
+	if err := e.pool.QueryRow(context.Background(), "SELECT deleted_at IS NOT NULL, email FROM users WHERE id = $1", emptyID).Scan(&deleted, &email); err != nil {
+		t.Fatal(err)
+	}
+	if !deleted || email != nil {
+		t.Fatalf("the empty account: got deleted %v, email %v; want deleted and anonymized", deleted, email)
+	}
+	expect(t, e.do("GET", fmt.Sprintf("/api/v1/users/%d", emptyID), access, nil), http.StatusNotFound, "not_found")
+
+	// Accounts holding data keep their login: a follow counts as data.
+	followerTok := e.idp.sign("follower-sub", freshSignIn(nil))
+	followerID := idOf(e.me(followerTok))
+	expect(t, e.do("PUT", fmt.Sprintf("/api/v1/users/%d/follow", keeperID), followerTok, nil), http.StatusNoContent, "")
+	second, _ := tokens(e.register(map[string]any{"email": "second@example.com"}))
+	expect(t, e.do("POST", "/api/v1/users/me/identities", second, map[string]any{"token": followerTok}), http.StatusConflict, "conflict")
+	if got := idOf(e.me(followerTok)); got != followerID {
+		t.Fatalf("a login whose account holds data signs in to user %d, want its own %d", got, followerID)
 	}
 }

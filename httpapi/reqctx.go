@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,12 +16,16 @@ import (
 // database budget, so that no middleware derives another context or
 // copies the request again.
 //
-// The budget (USERD_DB_TIMEOUT) is a deadline fixed when the request
-// starts; the timer that ends the context then is only made when
+// The budget (USERD_DB_TIMEOUT) bounds the request's database work. Its
+// deadline is fixed, and the timer that ends the context then made, when
 // something first waits on the context (Done, Err, Deadline): the pool
-// when a connection is acquired, a statement, the hashing queue. Every
-// request that touches the database is bounded as before; one that never
-// does (a cached GET /users/me) pays nothing for it.
+// when a connection is acquired, a statement. A request that never does
+// (a cached GET /users/me) pays nothing for it. The service stops the
+// budget while the request waits for something that is not the database
+// (a hashing slot, a login delay: service.DBBudget): the context then
+// ends only with the server's, and the wait is added to the deadline
+// when the budget runs again, so a login that queued for a hashing place
+// still has its whole budget for the database.
 type requestContext struct {
 	context.Context // the server's context of the request
 
@@ -32,14 +37,20 @@ type requestContext struct {
 	principal service.Principal
 	authed    bool
 
-	deadline time.Time                   // zero: no budget
-	timer    atomic.Pointer[budgetTimer] // made at the first wait
+	budgetLen time.Duration               // zero: no budget
+	timer     atomic.Pointer[budgetTimer] // the running budget, made at the first wait; nil while paused
+	mu        sync.Mutex                  // guards the fields below and the making of timer
+	deadline  time.Time                   // zero until the first wait
+	paused    int                         // pauses in force
+	pausedAt  time.Time
+	retired   *budgetTimer // timers of earlier runs of the budget, ended by end
 }
 
 // budgetTimer is the context that ends at the budget's deadline.
 type budgetTimer struct {
 	ctx    context.Context
 	cancel context.CancelFunc
+	prev   *budgetTimer // the next retired timer
 }
 
 // requestOf returns the request context of ctx (or of the one ctx was
@@ -50,20 +61,55 @@ func requestOf(ctx context.Context) *requestContext {
 }
 
 // budget returns the context that carries the database deadline, making
-// its timer the first time it is asked for.
+// its timer the first time it is asked for after the start or a pause;
+// while the budget is paused, the server's context.
 func (c *requestContext) budget() context.Context {
-	if c.deadline.IsZero() {
+	if c.budgetLen == 0 {
 		return c.Context
 	}
 	if t := c.timer.Load(); t != nil {
 		return t.ctx
 	}
-	ctx, cancel := context.WithDeadline(c.Context, c.deadline)
-	if !c.timer.CompareAndSwap(nil, &budgetTimer{ctx: ctx, cancel: cancel}) {
-		cancel() // another goroutine made it first
-		return c.timer.Load().ctx
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.paused > 0 {
+		return c.Context
 	}
+	if t := c.timer.Load(); t != nil {
+		return t.ctx // another goroutine made it first
+	}
+	if c.deadline.IsZero() {
+		c.deadline = time.Now().Add(c.budgetLen)
+	}
+	ctx, cancel := context.WithDeadline(c.Context, c.deadline)
+	c.timer.Store(&budgetTimer{ctx: ctx, cancel: cancel})
 	return ctx
+}
+
+// PauseDB stops the budget until resume is called (service.DBBudget).
+// Contexts derived from the request's before the pause keep its deadline
+// as it was.
+func (c *requestContext) PauseDB() (resume func()) {
+	if c.budgetLen == 0 {
+		return func() {}
+	}
+	c.mu.Lock()
+	c.paused++
+	if c.paused == 1 {
+		c.pausedAt = time.Now()
+		if t := c.timer.Swap(nil); t != nil {
+			t.prev, c.retired = c.retired, t
+		}
+	}
+	c.mu.Unlock()
+	return sync.OnceFunc(func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.paused--
+		if c.paused == 0 && !c.deadline.IsZero() {
+			c.deadline = c.deadline.Add(time.Since(c.pausedAt))
+		}
+	})
 }
 
 // Deadline is the earlier of the budget's deadline and the server's.
@@ -86,6 +132,9 @@ func (c *requestContext) Value(key any) any {
 	if _, ok := key.(service.CallerKey); ok && c.authed {
 		return c.principal.User.ID
 	}
+	if _, ok := key.(service.BudgetKey); ok {
+		return c
+	}
 	if t := c.timer.Load(); t != nil {
 		return t.ctx.Value(key)
 	}
@@ -100,9 +149,17 @@ func (c *requestContext) pattern() string {
 	return c.route.pattern
 }
 
-// end releases the budget's timer, if it was made.
+// end releases the budget's timers, if they were made.
 func (c *requestContext) end() {
+	if c.budgetLen == 0 {
+		return
+	}
 	if t := c.timer.Load(); t != nil {
 		t.cancel()
 	}
+	c.mu.Lock()
+	for t := c.retired; t != nil; t = t.prev {
+		t.cancel()
+	}
+	c.mu.Unlock()
 }

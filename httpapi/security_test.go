@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -209,4 +210,42 @@ func TestStaffViewsAndLookupLimit(t *testing.T) {
 		t.Fatalf("Retry-After: got %q, want 1 to 60 seconds", r.header.Get("Retry-After"))
 	}
 	expect(t, e.do("GET", "/api/v1/users/lookup?email=target@example.com", operator, nil), http.StatusOK, "")
+}
+
+// Invitation mail is capped per recipient: an org admin who invites and
+// revokes the same address twelve times mails it five invitations. Each
+// invitation is still created, and the answer says whether it was mailed.
+func TestInvitationMailCappedPerRecipient(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	s := e.newOrgSetup("cap")
+	invitations := fmt.Sprintf("/api/v1/organizations/%d/invitations", s.id)
+	sent := 0
+	for i := range 12 {
+		r := e.do("POST", invitations, s.adminTok, map[string]any{"email": "Flooded@example.com"})
+		expect(t, r, http.StatusCreated, "")
+		body := r.json(t)
+		if body["mail_sent"] == true {
+			sent++
+			if _, ok := body["mail_suppressed"]; ok {
+				t.Fatalf("round %d: got mail_suppressed %v with mail_sent true", i, body["mail_suppressed"])
+			}
+		} else if body["mail_sent"] != false || body["mail_suppressed"] != "rate_limited" {
+			t.Fatalf("round %d: got mail_sent %v, mail_suppressed %v, want false, rate_limited", i, body["mail_sent"], body["mail_suppressed"])
+		}
+		id := int64(body["id"].(float64))
+		expect(t, e.do("DELETE", fmt.Sprintf("%s/%d", invitations, id), s.adminTok, nil), http.StatusNoContent, "")
+	}
+	if sent != 5 {
+		t.Fatalf("got mail_sent true %d times in 12 rounds, want 5", sent)
+	}
+	if got := len(e.mailsTo("flooded@example.com")); got != 5 {
+		t.Fatalf("got %d invitation mails to one address in 12 rounds, want 5", got)
+	}
+	// Another address is not affected.
+	r := e.do("POST", invitations, s.adminTok, map[string]any{"email": "other@example.com"})
+	expect(t, r, http.StatusCreated, "")
+	if r.json(t)["mail_sent"] != true || len(e.mailsTo("other@example.com")) != 1 {
+		t.Fatalf("another address: got %s and %d mails, want mail_sent true and 1 mail", r.body, len(e.mailsTo("other@example.com")))
+	}
 }

@@ -245,3 +245,27 @@ RETURNING *;
 UPDATE users SET phone = NULL, phone_verified = false, updated_at = now()
 WHERE id = @id AND phone = @phone::text AND NOT phone_verified AND deleted_at IS NULL
 RETURNING *;
+
+-- UserHoldsData reports whether a user has anything of their own beyond
+-- the one external login that created them: a profile field, preferences,
+-- a password, an avatar, another login, a follow or block either way, a
+-- group, an organization, an invitation sent or accepted, a role; a
+-- deleted, deactivated or seeded account counts as holding data. An
+-- account holding none (a login that signed in once) may be absorbed by
+-- an explicit link of that login to another account.
+-- name: UserHoldsData :one
+SELECT (u.deleted_at IS NOT NULL OR NOT u.is_active OR u.is_seed_data OR u.role <> 'user'
+    OR u.username IS NOT NULL OR u.first_name IS NOT NULL OR u.last_name IS NOT NULL
+    OR u.bio IS NOT NULL OR u.avatar IS NOT NULL OR u.date_of_birth IS NOT NULL
+    OR u.instagram_handle IS NOT NULL OR u.country IS NOT NULL OR u.city IS NOT NULL
+    OR u.zipcode IS NOT NULL OR u.artist_id IS NOT NULL OR u.organization_id IS NOT NULL
+    OR u.current_latitude IS NOT NULL OR u.preferences <> '{}'::jsonb
+    OR EXISTS (SELECT 1 FROM password_credentials c WHERE c.user_id = u.id)
+    OR EXISTS (SELECT 1 FROM avatars a WHERE a.user_id = u.id)
+    OR (SELECT count(*) FROM user_identities i WHERE i.user_id = u.id) > 1
+    OR EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = u.id OR f.followee_id = u.id)
+    OR EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id OR b.blocked_id = u.id)
+    OR EXISTS (SELECT 1 FROM user_permission_groups g WHERE g.user_id = u.id)
+    OR EXISTS (SELECT 1 FROM invitations v WHERE v.inviter_id = u.id OR v.accepted_by = u.id))::boolean AS holds
+FROM users u
+WHERE u.id = @id;

@@ -107,17 +107,20 @@ func NewAccounts(db *DB, cfg AccountsConfig) *Accounts {
 
 // hashSlot waits for one of the gate's hashing slots with the place t
 // (nil: one taken now) and returns the function that gives it back. Every
-// argon2id run happens under a slot.
+// argon2id run happens under a slot. The wait does not count against ctx's
+// database budget (DBBudget).
 // Errors: overloaded (queue full, or no slot within the wait or before
 // ctx's deadline), or ctx's error when it is cancelled.
 func (a *Accounts) hashSlot(ctx context.Context, t *password.Ticket) (func(), error) {
 	var release func()
 	var err error
+	resume := pauseDB(ctx) // waiting for a slot is no database time
 	if t == nil {
 		release, err = a.gate.Enter(ctx)
 	} else {
 		release, err = t.Enter(ctx)
 	}
+	resume()
 	if errors.Is(err, password.ErrBusy) || errors.Is(err, context.DeadlineExceeded) {
 		return nil, withCause(ErrOverloaded, err)
 	}

@@ -537,14 +537,16 @@ func fresh(t, now time.Time) bool {
 // a fresh one: its authentication and issue at most 5 minutes old. An
 // account with a password also gives currentPassword, unless p's sign-in
 // is at most 5 minutes old. The account's address is told (a notice). A
-// login linked to another account (it signed in before and has an account
-// of its own) is refused: merging accounts is not offered. Linking a
-// login that is linked to p already is a no-op.
+// login that signed in before has an account of its own: when that
+// account holds nothing but the login, the login moves to p and the empty
+// account is deleted (absorbLogin); when it holds data, the link is
+// refused (merging accounts is not offered). Linking a login that is
+// linked to p already is a no-op.
 // Errors: forbidden (p did not sign in with userd's own token),
 // invalid_token, idp_unavailable, validation_failed (token not fresh;
 // current_password missing or wrong), rate_limited, overloaded, conflict
-// (the login belongs to another account, or p has another login of that
-// provider).
+// (the login belongs to another account that holds data, or p has another
+// login of that provider).
 func (a *Auth) LinkIdentity(ctx context.Context, by Principal, token string, currentPassword *string) (Identity, error) {
 	if by.Provider != "" || by.SessionID == 0 {
 		return Identity{}, &Error{Code: CodeForbidden, Message: "sign in with your password to link a login"}
@@ -568,17 +570,29 @@ func (a *Auth) LinkIdentity(ctx context.Context, by Principal, token string, cur
 	}
 	l := a.normalize(a.provider, c)
 	return inTxV(ctx, a.db, func(q *dbgen.Queries) (Identity, error) {
+		key := dbgen.IdentityGetByProviderSubjectParams{Provider: l.provider, Subject: l.subject}
+		cur, err := q.IdentityGetByProviderSubject(ctx, key)
+		found := err == nil
+		if err != nil && !noRows(err) {
+			return Identity{}, err
+		}
+		if found && cur.UserID != by.User.ID {
+			// The other account's graph lock first, as its delete takes it.
+			if err := q.UserLockGraph(ctx, cur.UserID); err != nil {
+				return Identity{}, fmt.Errorf("lock graph: %w", err)
+			}
+		}
 		u, err := q.UserGetByIDForUpdate(ctx, by.User.ID)
 		if err != nil {
 			return Identity{}, err
 		}
-		if cur, err := q.IdentityGetByProviderSubject(ctx, dbgen.IdentityGetByProviderSubjectParams{Provider: l.provider, Subject: l.subject}); err == nil {
-			if cur.UserID == by.User.ID {
-				return identityFromRow(cur), nil
+		if found && cur.UserID == by.User.ID {
+			return identityFromRow(cur), nil
+		}
+		if found {
+			if err := absorbLogin(ctx, q, by, cur.UserID, key); err != nil {
+				return Identity{}, err
 			}
-			return Identity{}, &Error{Code: CodeConflict, Message: "this login belongs to another account, which has signed in with it: merging accounts is not offered"}
-		} else if !noRows(err) {
-			return Identity{}, err
 		}
 		row, err := q.IdentityCreate(ctx, dbgen.IdentityCreateParams{
 			UserID: by.User.ID, Provider: l.provider, Subject: l.subject, Email: l.email, Phone: l.phone,
@@ -607,6 +621,42 @@ func (a *Auth) LinkIdentity(ctx context.Context, by Principal, token string, cur
 		}
 		return identityFromRow(row), nil
 	})
+}
+
+// errLoginHasAccount is the conflict of linking a login that has an
+// account of its own holding data.
+var errLoginHasAccount = &Error{Code: CodeConflict, Message: "this login belongs to another account, which holds data of its own: merging accounts is not offered"}
+
+// absorbLogin takes the login of key away from the account that signed in
+// with it, for p to link, when that account holds nothing else
+// (UserHoldsData: a login that signed in once): the login leaves it and
+// the account is deleted as its owner would delete it (anonymized, its
+// sessions revoked; no IdP delete: the login lives on in p's account).
+// Audited as user.login_absorbed. The caller holds the other account's
+// graph lock.
+// Errors: conflict (the account holds data, or the login moved meanwhile).
+func absorbLogin(ctx context.Context, q *dbgen.Queries, p Principal, other int64, key dbgen.IdentityGetByProviderSubjectParams) error {
+	if _, err := q.UserGetByIDForUpdate(ctx, other); err != nil {
+		return err
+	}
+	if again, err := q.IdentityGetByProviderSubject(ctx, key); err != nil || again.UserID != other {
+		return cmpErr(err, &Error{Code: CodeConflict, Message: "this login moved meanwhile: try again"})
+	}
+	holds, err := q.UserHoldsData(ctx, other)
+	if err != nil {
+		return err
+	}
+	if holds {
+		return errLoginHasAccount
+	}
+	if _, err := q.IdentityDelete(ctx, dbgen.IdentityDeleteParams{UserID: other, Provider: key.Provider}); err != nil {
+		return err
+	}
+	// Deleted as by its owner; it has no login left, so no IdP delete.
+	if err := (&Users{}).deleteTx(ctx, q, Principal{User: User{ID: other}}, other); err != nil {
+		return fmt.Errorf("delete the absorbed account %d: %w", other, err)
+	}
+	return audit(ctx, q, &p.User.ID, &other, "user.login_absorbed", map[string]any{"provider": key.Provider})
 }
 
 // confirmLinker checks that p, linking a login, holds the account's

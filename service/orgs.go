@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"net/url"
@@ -32,6 +34,11 @@ type Orgs struct {
 	InviteTTL time.Duration
 	// Mail renders the invitation (the embedded templates).
 	Mail *mail.Templates
+	// MailsPerHour is how many invitation mails one address gets per hour,
+	// whichever organizations they come from; beyond it an invitation is
+	// created unmailed: 5, as for the account mails (Accounts.MailsPerHour).
+	MailsPerHour int
+	mailKeys     keyed // keys the per-address mail counts
 }
 
 // NewOrgs returns the Orgs service. publicURL is the base of mailed links;
@@ -41,7 +48,8 @@ func NewOrgs(db *DB, publicURL string, cursorKey []byte) *Orgs {
 	return &Orgs{
 		db: db, publicURL: strings.TrimRight(publicURL, "/"),
 		cursors: newCursorCodec("NewOrgs", cursorKey), InviteTTL: DefaultInviteTTL,
-		Mail: mail.DefaultTemplates(),
+		Mail: mail.DefaultTemplates(), MailsPerHour: 5,
+		mailKeys: keyed{secret: derivedSecret(cursorKey, "invitation-mail-limit")},
 	}
 }
 
@@ -74,7 +82,15 @@ type Invitation struct {
 	Groups         []string
 	CreatedAt      time.Time
 	ExpiresAt      time.Time
+	// MailSuppressed is set by Invite alone: empty when the invitation
+	// mail was queued, MailRateLimited when the address had MailsPerHour
+	// invitation mails in the last hour and none was sent.
+	MailSuppressed string
 }
+
+// MailRateLimited is Invitation.MailSuppressed when the per-address mail
+// limit held the invitation mail back.
+const MailRateLimited = "rate_limited"
 
 // OrgDetail is an organization as a member sees it: the first pages of its
 // members and of its pending invitations (continued by ListMembers and
@@ -437,7 +453,12 @@ func (o *Orgs) invitationLink(token string) string {
 // Invite invites email to organization orgID with groups, by mail through
 // the outbox. The token is 32 random bytes; only its SHA-256 is kept; it
 // works for InviteTTL. An expired pending invitation to the same address
-// is revoked first. Audited as org.invitation_created (ids only).
+// is revoked first. The mail counts against MailsPerHour invitation mails
+// per address: beyond it the invitation is still created but not mailed,
+// and MailSuppressed says so (revoking it and inviting again once the hour
+// has passed mails a new link), so nobody can flood an inbox with
+// invitations naming an organization of their choosing. Audited as org.invitation_created (ids only, and whether it
+// was mailed).
 // Errors: validation_failed (email, groups), not_found, forbidden (not an
 // org admin), already_member (the address is a member's),
 // seat_limit_reached (members + pending invitations fill the plan),
@@ -476,22 +497,38 @@ func (o *Orgs) Invite(ctx context.Context, by Principal, orgID int64, email stri
 		if err != nil {
 			return Invitation{}, err
 		}
-		m, err := o.Mail.Render(mail.Invitation, email, mail.Data{
-			Link: o.invitationLink(token), Expires: humanDuration(o.InviteTTL), Org: org.Name,
-		})
-		if err != nil {
+		out := invitationFromRow(inv, true)
+		l := rateLimit{bucket: "mail.invitation", limit: o.MailsPerHour, window: time.Hour}
+		if ok, _, err := take(ctx, q, l, o.mailKeys.of("mail:"+email)); err != nil {
 			return Invitation{}, err
-		}
-		if err := enqueueMail(ctx, q, nil, m); err != nil {
-			return Invitation{}, fmt.Errorf("queue invitation mail: %w", err)
+		} else if !ok {
+			out.MailSuppressed = MailRateLimited
+		} else {
+			m, err := o.Mail.Render(mail.Invitation, email, mail.Data{
+				Link: o.invitationLink(token), Expires: humanDuration(o.InviteTTL), Org: org.Name,
+			})
+			if err != nil {
+				return Invitation{}, err
+			}
+			if err := enqueueMail(ctx, q, nil, m); err != nil {
+				return Invitation{}, fmt.Errorf("queue invitation mail: %w", err)
+			}
 		}
 		if err := auditOrg(ctx, q, by.User.ID, nil, orgID, "org.invitation_created", map[string]any{
-			"invitation_id": inv.ID, "groups": groups,
+			"invitation_id": inv.ID, "groups": groups, "mailed": out.MailSuppressed == "",
 		}); err != nil {
 			return Invitation{}, err
 		}
-		return invitationFromRow(inv, true), nil
+		return out, nil
 	})
+}
+
+// derivedSecret is an HMAC-SHA256 of purpose under key: a secret of its own
+// for each use of one key.
+func derivedSecret(key []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }
 
 func invitationFromRow(r dbgen.Invitation, withEmail bool) Invitation {

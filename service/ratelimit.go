@@ -140,7 +140,8 @@ type loginAttempt struct {
 // limit, and otherwise records it as a (reserved) failure of key, then
 // waits out the identifier's delay. ip may be the zero Addr. The hashing
 // place (nil: none) is given back during the delay and taken again after
-// it, so attempts that wait their delay cannot fill the hashing queue.
+// it, so attempts that wait their delay cannot fill the hashing queue; the
+// delay does not count against ctx's database budget (DBBudget).
 // Errors: rate_limited, db_unavailable, ctx's error while waiting,
 // overloaded when no place is free after the delay (the attempt is then
 // taken back).
@@ -208,9 +209,12 @@ func (a *Accounts) beginAttempt(ctx context.Context, key []byte, shared bool, ip
 		}
 		t := time.NewTimer(res.delay)
 		defer t.Stop()
+		resume := pauseDB(ctx) // the delay is no database time
 		select {
 		case <-t.C:
+			resume()
 		case <-ctx.Done():
+			resume()
 			// The reservation stays a failure: an attempt given up while
 			// waiting must not be free.
 			return loginAttempt{}, ctx.Err()

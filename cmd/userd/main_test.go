@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -181,5 +185,65 @@ func TestOpenDBPoolParams(t *testing.T) {
 	}
 	if err := migrate.Check(context.Background(), pool); err != nil {
 		t.Fatalf("after a dev openDB: %v, want the schema migrated", err)
+	}
+}
+
+// keywordForm writes a database URL in libpq's keyword/value form, the
+// password quoted (it may hold spaces), pool parameters kept.
+func keywordForm(t *testing.T, rawURL string) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, _ := u.User.Password()
+	if pw == "" {
+		pw = "ignored by trust auth"
+	}
+	kw := fmt.Sprintf("host=%s port=%s user=%s password='%s' dbname=%s",
+		u.Hostname(), cmp.Or(u.Port(), "5432"), u.User.Username(), strings.ReplaceAll(pw, "'", `\'`), strings.TrimPrefix(u.Path, "/"))
+	for k, vs := range u.Query() {
+		kw += " " + k + "=" + vs[0]
+	}
+	return kw
+}
+
+// TestKeywordDatabaseURL: a keyword/value DATABASE_URL (host=… user=…
+// password=…) works wherever its URL does, through the start path of the
+// binary: a dev serve migrates (dbmate, which takes URLs only) and
+// serves, and migrate reads the status, alike for both forms. A malformed
+// one is refused at start with the variable named and the password not
+// shown.
+func TestKeywordDatabaseURL(t *testing.T) {
+	t.Setenv("USERD_ENV", "dev")
+	t.Setenv("USERD_DATA_DIR", t.TempDir())
+	for _, form := range []string{"url", "keyword"} {
+		u := withPoolParams(pgtest.NewEmptyURL(t))
+		if form == "keyword" {
+			u = keywordForm(t, u)
+		}
+		t.Setenv("DATABASE_URL", u)
+		if got := runCmd(t, "migrate", "status"); !strings.Contains(got, "[ ]") {
+			t.Fatalf("%s form: migrate status of an empty database: got %q, want every migration pending", form, got)
+		}
+		p := startUserd(t, u, t.TempDir()) // migrates at start, then serves
+		if status, body := httpGet(t, p.base+"/readyz"); status != http.StatusOK {
+			t.Fatalf("%s form: /readyz got %d %s, want 200", form, status, body)
+		}
+		if got := runCmd(t, "migrate", "status"); strings.Contains(got, "[ ]") {
+			t.Fatalf("%s form: migrate status after serve: got %q, want every migration applied", form, got)
+		}
+	}
+
+	t.Setenv("DATABASE_URL", "host=127.0.0.1 user=u password='s3cret dbname=userd")
+	for _, cmd := range []string{"serve", "migrate"} {
+		r := runUserd(t, cmd, "status")
+		if cmd == "serve" {
+			r = runUserd(t, cmd)
+		}
+		all := r.msg + r.stdout + r.stderr
+		if r.code == 0 || !strings.Contains(r.msg, "DATABASE_URL") || !strings.Contains(r.msg, "closing quote") || strings.Contains(all, "s3cret") {
+			t.Fatalf("%s with an unterminated quote: got exit %d %q (%s), want a refusal naming DATABASE_URL, the quote, not the password", cmd, r.code, r.msg, r.stderr)
+		}
 	}
 }
