@@ -57,6 +57,10 @@ type Config struct {
 	// Scale is how the database is reached past one server: a pooler, a
 	// replica.
 	Scale Scale
+	// PasswordGrant allows the OAuth password grant of the built-in
+	// first-party client (USERD_PASSWORD_GRANT=on|off): on in dev, off in
+	// prod unless set on.
+	PasswordGrant bool
 
 	given map[string]bool // the variables that were set (non-blank)
 }
@@ -287,6 +291,13 @@ func Load(getenv func(string) string) (Config, error) {
 		} else if c.MetricsAddr == c.Addr {
 			errs = append(errs, errors.New("USERD_METRICS_ADDR: the same as USERD_ADDR; leave it unset to serve /metrics there"))
 		}
+	}
+	switch v := get("USERD_PASSWORD_GRANT", map[bool]string{true: "on", false: "off"}[c.Env == "dev"]); v {
+	case "on":
+		c.PasswordGrant = true
+	case "off":
+	default:
+		errs = append(errs, fmt.Errorf("USERD_PASSWORD_GRANT: got %q, want on or off", v))
 	}
 	c.Tracing, errs = loadTracing(get, errs)
 	c.Scale, errs = loadScale(get, c.DatabaseURL, errs)

@@ -108,6 +108,44 @@ type LoginFailure struct {
 	UserID         *int64
 }
 
+type OauthClient struct {
+	ID                     string
+	Name                   string
+	Public                 bool
+	SecretHash             []byte
+	RedirectUris           []string
+	PostLogoutRedirectUris []string
+	GrantTypes             []string
+	Scopes                 []string
+	FirstParty             bool
+	CreatedAt              time.Time
+}
+
+type OauthCode struct {
+	CodeHash      []byte
+	ClientID      string
+	UserID        int64
+	RedirectUri   string
+	Scopes        []string
+	Nonce         *string
+	CodeChallenge *string
+	AuthTime      time.Time
+	Amr           []string
+	Acr           string
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	UsedAt        *time.Time
+	SessionID     *int64
+}
+
+type OauthConsent struct {
+	UserID    int64
+	ClientID  string
+	Scopes    []string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
 type Organization struct {
 	ID         int64
 	Name       string
@@ -172,6 +210,11 @@ type Session struct {
 	RevokedReason *string
 	Kind          string
 	WebTokenHash  []byte
+	ClientID      *string
+	Scopes        []string
+	AuthTime      *time.Time
+	Amr           []string
+	Acr           *string
 }
 
 type SessionRefreshToken struct {

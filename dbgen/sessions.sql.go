@@ -15,7 +15,7 @@ const sessionCreate = `-- name: SessionCreate :one
 
 INSERT INTO sessions (user_id, user_agent, ip, expires_at)
 VALUES ($1, $2, $3, now() + make_interval(secs => $4::float8))
-RETURNING id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason, kind, web_token_hash
+RETURNING id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason, kind, web_token_hash, client_id, scopes, auth_time, amr, acr
 `
 
 type SessionCreateParams struct {
@@ -47,6 +47,11 @@ func (q *Queries) SessionCreate(ctx context.Context, arg SessionCreateParams) (S
 		&i.RevokedReason,
 		&i.Kind,
 		&i.WebTokenHash,
+		&i.ClientID,
+		&i.Scopes,
+		&i.AuthTime,
+		&i.Amr,
+		&i.Acr,
 	)
 	return i, err
 }
@@ -54,7 +59,7 @@ func (q *Queries) SessionCreate(ctx context.Context, arg SessionCreateParams) (S
 const sessionCreateWeb = `-- name: SessionCreateWeb :one
 INSERT INTO sessions (user_id, kind, web_token_hash, user_agent, ip, expires_at)
 VALUES ($1, 'web', $2, $3, $4, now() + make_interval(secs => $5::float8))
-RETURNING id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason, kind, web_token_hash
+RETURNING id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason, kind, web_token_hash, client_id, scopes, auth_time, amr, acr
 `
 
 type SessionCreateWebParams struct {
@@ -88,6 +93,11 @@ func (q *Queries) SessionCreateWeb(ctx context.Context, arg SessionCreateWebPara
 		&i.RevokedReason,
 		&i.Kind,
 		&i.WebTokenHash,
+		&i.ClientID,
+		&i.Scopes,
+		&i.AuthTime,
+		&i.Amr,
+		&i.Acr,
 	)
 	return i, err
 }
@@ -110,7 +120,7 @@ func (q *Queries) SessionCreatedAt(ctx context.Context, arg SessionCreatedAtPara
 }
 
 const sessionGetWeb = `-- name: SessionGetWeb :one
-SELECT sessions.id, sessions.user_id, sessions.user_agent, sessions.ip, sessions.created_at, sessions.last_used_at, sessions.expires_at, sessions.revoked_at, sessions.revoked_reason, sessions.kind, sessions.web_token_hash, users.id, users.username, users.email, users.phone, users.first_name, users.last_name, users.bio, users.avatar, users.date_of_birth, users.instagram_handle, users.country, users.city, users.zipcode, users.role, users.artist_id, users.organization_id, users.is_active, users.is_verified, users.phone_verified, users.email_verified, users.preferences, users.current_latitude, users.current_longitude, users.last_auth_method, users.last_auth_method_at, users.last_login_at, users.is_seed_data, users.created_at, users.updated_at, users.deleted_at, users.pending_email
+SELECT sessions.id, sessions.user_id, sessions.user_agent, sessions.ip, sessions.created_at, sessions.last_used_at, sessions.expires_at, sessions.revoked_at, sessions.revoked_reason, sessions.kind, sessions.web_token_hash, sessions.client_id, sessions.scopes, sessions.auth_time, sessions.amr, sessions.acr, users.id, users.username, users.email, users.phone, users.first_name, users.last_name, users.bio, users.avatar, users.date_of_birth, users.instagram_handle, users.country, users.city, users.zipcode, users.role, users.artist_id, users.organization_id, users.is_active, users.is_verified, users.phone_verified, users.email_verified, users.preferences, users.current_latitude, users.current_longitude, users.last_auth_method, users.last_auth_method_at, users.last_login_at, users.is_seed_data, users.created_at, users.updated_at, users.deleted_at, users.pending_email
 FROM sessions
 JOIN users ON users.id = sessions.user_id
 WHERE sessions.web_token_hash = $1 AND sessions.revoked_at IS NULL AND sessions.expires_at > now()
@@ -138,6 +148,11 @@ func (q *Queries) SessionGetWeb(ctx context.Context, webTokenHash []byte) (Sessi
 		&i.Session.RevokedReason,
 		&i.Session.Kind,
 		&i.Session.WebTokenHash,
+		&i.Session.ClientID,
+		&i.Session.Scopes,
+		&i.Session.AuthTime,
+		&i.Session.Amr,
+		&i.Session.Acr,
 		&i.User.ID,
 		&i.User.Username,
 		&i.User.Email,
@@ -174,7 +189,7 @@ func (q *Queries) SessionGetWeb(ctx context.Context, webTokenHash []byte) (Sessi
 }
 
 const sessionListLiveByUser = `-- name: SessionListLiveByUser :many
-SELECT id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason, kind, web_token_hash FROM sessions
+SELECT id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason, kind, web_token_hash, client_id, scopes, auth_time, amr, acr FROM sessions
 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
   AND (created_at, id) < ($2::timestamptz, $3::bigint)
 ORDER BY created_at DESC, id DESC
@@ -216,6 +231,11 @@ func (q *Queries) SessionListLiveByUser(ctx context.Context, arg SessionListLive
 			&i.RevokedReason,
 			&i.Kind,
 			&i.WebTokenHash,
+			&i.ClientID,
+			&i.Scopes,
+			&i.AuthTime,
+			&i.Amr,
+			&i.Acr,
 		); err != nil {
 			return nil, err
 		}
@@ -228,7 +248,7 @@ func (q *Queries) SessionListLiveByUser(ctx context.Context, arg SessionListLive
 }
 
 const sessionLockByRefreshToken = `-- name: SessionLockByRefreshToken :one
-SELECT id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason, kind, web_token_hash FROM sessions
+SELECT id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason, kind, web_token_hash, client_id, scopes, auth_time, amr, acr FROM sessions
 WHERE id = (SELECT session_id FROM session_refresh_tokens WHERE token_hash = $1)
 FOR UPDATE
 `
@@ -250,6 +270,11 @@ func (q *Queries) SessionLockByRefreshToken(ctx context.Context, tokenHash []byt
 		&i.RevokedReason,
 		&i.Kind,
 		&i.WebTokenHash,
+		&i.ClientID,
+		&i.Scopes,
+		&i.AuthTime,
+		&i.Amr,
+		&i.Acr,
 	)
 	return i, err
 }
@@ -459,7 +484,7 @@ UPDATE sessions SET
     user_agent = $2,
     ip = $3
 WHERE id = $4
-RETURNING id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason, kind, web_token_hash
+RETURNING id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason, kind, web_token_hash, client_id, scopes, auth_time, amr, acr
 `
 
 type SessionTouchParams struct {
@@ -490,6 +515,11 @@ func (q *Queries) SessionTouch(ctx context.Context, arg SessionTouchParams) (Ses
 		&i.RevokedReason,
 		&i.Kind,
 		&i.WebTokenHash,
+		&i.ClientID,
+		&i.Scopes,
+		&i.AuthTime,
+		&i.Amr,
+		&i.Acr,
 	)
 	return i, err
 }

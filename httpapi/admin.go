@@ -14,7 +14,7 @@ import (
 
 // adminRoutes registers the directory and administration routes.
 func (s *Server) adminRoutes() {
-	s.handle("GET /api/v1/users", s.may(service.PermListUsers, list(s.listUsers, "q", "role", "is_active")))
+	s.handle("GET /api/v1/users", s.may(service.PermListUsers, list(s.listUsers, "q", "role", "is_active", "email_verified", "organization_id")))
 	s.handle("GET /api/v1/users/lookup", s.may(service.PermLookUpUsers, s.lookupUser))
 	s.handle("GET /api/v1/users/{id}", s.authed(get(s.getUser)))
 	s.handle("PUT /api/v1/users/{id}/role", s.may(service.PermManageUsers, body(http.StatusOK, s.putRole)))
@@ -78,6 +78,20 @@ func (s *Server) listUsers(q req, page service.PageRequest) (pageView[any], erro
 			return pageView[any]{}, service.Invalid(service.FieldError{Field: "is_active", Message: "must be true or false"})
 		}
 		f.IsActive = &active
+	}
+	if a := v.Get("email_verified"); a != "" {
+		verified, err := strconv.ParseBool(a)
+		if err != nil {
+			return pageView[any]{}, service.Invalid(service.FieldError{Field: "email_verified", Message: "must be true or false"})
+		}
+		f.EmailVerified = &verified
+	}
+	if o := v.Get("organization_id"); o != "" {
+		id, err := strconv.ParseInt(o, 10, 64)
+		if err != nil {
+			return pageView[any]{}, service.Invalid(service.FieldError{Field: "organization_id", Message: "must be a positive integer"})
+		}
+		f.OrganizationID = &id
 	}
 	caller := q.caller()
 	return then(func(p service.Page[service.User]) pageView[any] {

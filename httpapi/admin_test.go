@@ -146,6 +146,11 @@ func TestDirectoryListOverHTTP(t *testing.T) {
 		{"limit=ten", 422, "validation_failed", "limit"},
 		{"limit=200", 200, "", ""},
 		{"is_active=maybe", 422, "validation_failed", "is_active"},
+		{"email_verified=maybe", 422, "validation_failed", "email_verified"},
+		{"email_verified=true", 403, "forbidden", ""}, // the private view's, and op is an operator
+		{"organization_id=x", 422, "validation_failed", "organization_id"},
+		{"organization_id=0", 422, "validation_failed", "organization_id"},
+		{"organization_id=5", 200, "", ""},
 		{"role=king", 422, "validation_failed", "role"},
 		{"role=user&cursor=" + url.QueryEscape(string(tampered)), 400, "invalid_cursor", ""},
 		{"role=agent&cursor=" + url.QueryEscape(cur), 400, "invalid_cursor", ""},

@@ -99,6 +99,18 @@ var routeMatrix = []struct {
 	{"POST", "/api/v1/admin/webhooks/{id}/rotate-secret", "/api/v1/admin/webhooks/{endpoint}/rotate-secret", nil, byRole{401, 403, 403, 403, 200}},
 	{"GET", "/api/v1/admin/webhooks/{id}/deliveries", "/api/v1/admin/webhooks/{endpoint}/deliveries", nil, byRole{401, 403, 403, 403, 200}},
 	{"POST", "/api/v1/admin/webhooks/{id}/deliveries/{delivery_id}/replay", "/api/v1/admin/webhooks/{endpoint}/deliveries/999999/replay", nil, byRole{401, 403, 403, 403, 404}},
+	// The OpenID provider: clients authenticate with their own
+	// credentials, so a bearer token there is invalid_client.
+	{"POST", "/oauth/token", "", nil, anyone(400)},
+	{"GET", "/oauth/userinfo", "", nil, anyone(401)}, // not a token of a code exchange
+	{"POST", "/oauth/userinfo", "", nil, anyone(401)},
+	{"POST", "/oauth/revoke", "", nil, byRole{400, 401, 401, 401, 401}},
+	{"POST", "/oauth/introspect", "", nil, byRole{400, 401, 401, 401, 401}},
+	{"GET", "/api/v1/admin/clients", "", nil, byRole{401, 403, 403, 403, 200}},
+	{"POST", "/api/v1/admin/clients", "", map[string]any{"name": "App", "redirect_uris": []string{"https://app.example.com/cb"}}, byRole{401, 403, 403, 403, 201}},
+	{"GET", "/api/v1/admin/clients/{client_id}", "/api/v1/admin/clients/no-such-client", nil, byRole{401, 403, 403, 403, 404}},
+	{"DELETE", "/api/v1/admin/clients/{client_id}", "/api/v1/admin/clients/no-such-client", nil, byRole{401, 403, 403, 403, 404}},
+	{"POST", "/api/v1/admin/clients/{client_id}/rotate-secret", "/api/v1/admin/clients/no-such-client/rotate-secret", nil, byRole{401, 403, 403, 403, 404}},
 }
 
 // class is the column of byRole that role's callers get.

@@ -28,7 +28,7 @@ func TestDiscoveryWithGoOIDC(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewProvider(%s): %v", e.issuer, err)
 	}
-	if got, want := provider.Endpoint().TokenURL, e.issuer+"/api/v1/auth/token"; got != want {
+	if got, want := provider.Endpoint().TokenURL, e.issuer+"/oauth/token"; got != want {
 		t.Errorf("token endpoint: got %q, want %q", got, want)
 	}
 	var meta struct {
@@ -41,7 +41,8 @@ func TestDiscoveryWithGoOIDC(t *testing.T) {
 	if err := provider.Claims(&meta); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(meta.Grants, []string{"password", "refresh_token"}) || !slices.Equal(meta.AuthMethod, []string{"none"}) ||
+	if !slices.Equal(meta.Grants, []string{"authorization_code", "refresh_token", "client_credentials", "password"}) ||
+		!slices.Equal(meta.AuthMethod, []string{"client_secret_basic", "client_secret_post", "none"}) ||
 		!slices.Equal(meta.Algs, e.keys.Algorithms()) || !slices.Equal(meta.Subjects, []string{"public"}) || meta.JWKS != e.issuer+"/.well-known/jwks.json" {
 		t.Errorf("got metadata %+v", meta)
 	}

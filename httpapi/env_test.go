@@ -197,9 +197,12 @@ type env struct {
 	issuer    string            // USERD_ISSUER and USERD_PUBLIC_URL of the next instance; "": localIssuer
 	ownIssuer bool              // reopen sets issuer to the new instance's own address
 	cors      []string          // USERD_CORS_ORIGINS of the next instance
-	log       *slog.Logger      // the logger of the next instance; nil: text to nowhere
-	mail      *smtptest.Server  // where the outbox delivers mail
-	hooks     *service.Webhooks // webhook delivery of the last instance (loopback allowed)
+	// noPasswordGrant turns the password grant off in the next instance
+	// (USERD_PASSWORD_GRANT=off).
+	noPasswordGrant bool
+	log             *slog.Logger      // the logger of the next instance; nil: text to nowhere
+	mail            *smtptest.Server  // where the outbox delivers mail
+	hooks           *service.Webhooks // webhook delivery of the last instance (loopback allowed)
 }
 
 type envOption func(*idp.Config)
@@ -264,7 +267,7 @@ func (e *env) instance(db *service.DB) (http.Handler, *service.Accounts, *servic
 	orgs := service.NewOrgs(db, "http://userd.test", e.cursorKey)
 	social := service.NewSocial(db, e.cursorKey)
 	e.hooks = service.NewWebhooks(db, service.WebhookConfig{AllowPrivate: true, Poll: 20 * time.Millisecond, Schedule: []time.Duration{20 * time.Millisecond}}, e.cursorKey, log)
-	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Avatars: service.NewAvatars(db), Webhooks: e.hooks, Ready: db.Ready(migrate.Check), PoolStats: db.Stats, PublicURL: issuer, TrustedProxies: e.trusted, DBTimeout: e.dbTimeout, CORSOrigins: e.cors})
+	h := httpapi.New(httpapi.Deps{Log: log, Auth: auth, Users: users, Accounts: accounts, Admin: admin, Orgs: orgs, Social: social, Avatars: service.NewAvatars(db), Webhooks: e.hooks, OAuth: service.NewOAuth(db, accounts), Ready: db.Ready(migrate.Check), PoolStats: db.Stats, PublicURL: issuer, TrustedProxies: e.trusted, DBTimeout: e.dbTimeout, CORSOrigins: e.cors, NoPasswordGrant: e.noPasswordGrant})
 	return h, accounts, outbox
 }
 

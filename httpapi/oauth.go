@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -96,28 +97,48 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) grant(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.readGrant(w, r)
+	if err != nil {
+		return err
+	}
+	return s.grantForm(w, r, f)
+}
+
+// readGrant reads the form of a request to the built-in client's token
+// endpoint.
+func (s *Server) readGrant(w http.ResponseWriter, r *http.Request) (tokenForm, error) {
 	if r.Header.Get("Authorization") != "" {
-		return errClientHeader
+		return tokenForm{}, errClientHeader
 	}
 	b, err := readBody(w, r, MaxBody)
 	if err != nil {
-		return err
+		return tokenForm{}, err
 	}
 	// No Content-Type is taken for an empty body only (curl -X POST):
 	// then what is missing is the grant_type.
 	if ct := r.Header.Get("Content-Type"); mediaType(r) != formType && (ct != "" || len(b) > 0) {
-		return &apiError{http.StatusUnsupportedMediaType, "invalid_request", fmt.Sprintf("the body must be %s (RFC 6749), not %q", formType, ct)}
+		return tokenForm{}, &apiError{http.StatusUnsupportedMediaType, "invalid_request", fmt.Sprintf("the body must be %s (RFC 6749), not %q", formType, ct)}
 	}
-	f, err := parseTokenForm(b)
-	if err != nil {
-		return err
+	return parseTokenForm(b)
+}
+
+// grantForm runs a grant of the built-in first-party client: the password
+// grant (unless USERD_PASSWORD_GRANT turned it off) or the refresh token
+// grant of its sessions.
+func (s *Server) grantForm(w http.ResponseWriter, r *http.Request, f tokenForm) error {
+	if r.Header.Get("Authorization") != "" {
+		return errClientHeader
 	}
 	if aud := s.accounts.TokenIssuer().Audience; f.clientID != "" && f.clientID != aud {
 		return &apiError{http.StatusBadRequest, "invalid_client", fmt.Sprintf("unknown client_id: leave it out, or send %q", aud)}
 	}
 	var t service.Tokens
+	var err error
 	switch f.grantType {
 	case grantPassword:
+		if s.noPasswordGrant {
+			return &apiError{http.StatusBadRequest, "unsupported_grant_type", "the password grant is off (USERD_PASSWORD_GRANT): sign in through /oauth/authorize"}
+		}
 		if f.username == "" || f.password == "" {
 			return invalidRequest("the password grant needs the username and password parameters")
 		}
@@ -151,6 +172,11 @@ type oauthError struct {
 	Description string `json:"error_description,omitempty"`
 }
 
+// oauthCodes are the error codes of RFC 6749 §5.2 and RFC 7009 §2.2.1,
+// which keep their status.
+var oauthCodes = []string{"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
+	"unsupported_grant_type", "invalid_scope", "unsupported_token_type"}
+
 // oauthCode is the RFC 6749 error code of a problem on the token
 // endpoint: a refused credential or refresh token is invalid_grant (400);
 // 429 keeps its status (rate_limited, with Retry-After), 503 is
@@ -158,7 +184,7 @@ type oauthError struct {
 // keeps its status as invalid_request.
 func oauthCode(p problem) (status int, code string) {
 	switch {
-	case p.Code == "invalid_request" || p.Code == "invalid_client" || p.Code == "unsupported_grant_type":
+	case slices.Contains(oauthCodes, p.Code):
 		return p.Status, p.Code
 	case p.Code == string(service.CodeInvalidCredentials) || p.Code == string(service.CodeInvalidToken) || p.Code == string(service.CodeAccountDisabled):
 		return http.StatusBadRequest, "invalid_grant"

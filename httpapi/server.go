@@ -20,18 +20,22 @@ import (
 // Deps are the services the HTTP layer calls; New copies them into the
 // Server, which keeps them unexported.
 type Deps struct {
-	Log       *slog.Logger
-	Auth      *service.Auth
-	Users     *service.Users
-	Accounts  *service.Accounts // local accounts, sessions, JWKS
-	Admin     *service.Admin
-	Orgs      *service.Orgs
-	Social    *service.Social
-	Avatars   *service.Avatars
-	Webhooks  *service.Webhooks               // nil: no webhook metrics
-	Ready     func(ctx context.Context) error // readiness: DB up and migrated
-	PoolStats func() service.PoolStats
-	PublicURL string // base of absolute links (avatars)
+	Log      *slog.Logger
+	Auth     *service.Auth
+	Users    *service.Users
+	Accounts *service.Accounts // local accounts, sessions, JWKS
+	Admin    *service.Admin
+	Orgs     *service.Orgs
+	Social   *service.Social
+	Avatars  *service.Avatars
+	Webhooks *service.Webhooks // nil: no webhook metrics
+	OAuth    *service.OAuth    // the OpenID provider; nil: none
+	// NoPasswordGrant refuses the password grant (USERD_PASSWORD_GRANT
+	// off: the prod default).
+	NoPasswordGrant bool
+	Ready           func(ctx context.Context) error // readiness: DB up and migrated
+	PoolStats       func() service.PoolStats
+	PublicURL       string // base of absolute links (avatars)
 	// Warnings, when set, are conditions that leave the server ready but
 	// need an operator (the SMTP server unreachable): /readyz lists them.
 	Warnings func() []string
@@ -67,27 +71,30 @@ type Deps struct {
 
 // Server routes userd's API.
 type Server struct {
-	log       *slog.Logger
-	auth      *service.Auth
-	users     *service.Users
-	accounts  *service.Accounts
-	admin     *service.Admin
-	orgs      *service.Orgs
-	social    *service.Social
-	avatars   *service.Avatars
-	webhooks  *service.Webhooks
-	ready     func(ctx context.Context) error
-	warnings  func() []string
-	publicURL string
-	refusedAt slog.Level
-	mux       *http.ServeMux
-	metrics   *metrics
-	docs      documents
-	handler   http.Handler
-	clientIPs clientIPs
-	dbTimeout time.Duration
-	tracing   bool // requests are traced (Deps.TracerProvider)
-	draining  atomic.Bool
+	log      *slog.Logger
+	auth     *service.Auth
+	users    *service.Users
+	accounts *service.Accounts
+	admin    *service.Admin
+	orgs     *service.Orgs
+	social   *service.Social
+	avatars  *service.Avatars
+	webhooks *service.Webhooks
+	oauth    *service.OAuth
+	// noPasswordGrant refuses the password grant at the token endpoints.
+	noPasswordGrant bool
+	ready           func(ctx context.Context) error
+	warnings        func() []string
+	publicURL       string
+	refusedAt       slog.Level
+	mux             *http.ServeMux
+	metrics         *metrics
+	docs            documents
+	handler         http.Handler
+	clientIPs       clientIPs
+	dbTimeout       time.Duration
+	tracing         bool // requests are traced (Deps.TracerProvider)
+	draining        atomic.Bool
 	// patterns are the patterns registered through handle, in order;
 	// openapi_test.go checks the OpenAPI document against them.
 	patterns []string
@@ -101,7 +108,7 @@ func New(d Deps) *Server {
 	s := &Server{
 		log: d.Log, auth: d.Auth, users: d.Users, accounts: d.Accounts, admin: d.Admin, orgs: d.Orgs, social: d.Social, avatars: d.Avatars, ready: d.Ready, warnings: d.Warnings, publicURL: d.PublicURL,
 		refusedAt: d.RefusedTokenLevel, mux: http.NewServeMux(), metrics: newMetrics(d.PoolStats), clientIPs: newClientIPs(d.TrustedProxies), dbTimeout: d.DBTimeout,
-		tracing: d.TracerProvider != nil, webhooks: d.Webhooks,
+		tracing: d.TracerProvider != nil, webhooks: d.Webhooks, oauth: d.OAuth, noPasswordGrant: d.NoPasswordGrant,
 	}
 	if d.Webhooks != nil {
 		s.metrics.registry.MustRegister(webhookCollector{w: d.Webhooks})
@@ -175,6 +182,7 @@ func (s *Server) routes() {
 	s.adminRoutes()
 	s.orgRoutes()
 	s.webhookRoutes()
+	s.oidcRoutes()
 
 	// The social graph.
 	s.handle("PUT /api/v1/users/{id}/follow", s.authed(act(http.StatusNoContent, pairAction(s.social.Follow))))

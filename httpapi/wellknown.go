@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+
+	"github.com/userd/userd/service"
 )
 
 // document is a response body that changes only when userd restarts (with
@@ -87,6 +89,32 @@ type discoveryView struct {
 	ResponseTypesSupported            []string `json:"response_types_supported"`
 	SubjectTypesSupported             []string `json:"subject_types_supported"`
 	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
+	oidcMetadata
+}
+
+// oidcMetadata is the part of the discovery document that describes the
+// OpenID provider, when there is one.
+type oidcMetadata struct {
+	AuthorizationEndpoint             string   `json:"authorization_endpoint,omitempty"`
+	UserinfoEndpoint                  string   `json:"userinfo_endpoint,omitempty"`
+	RevocationEndpoint                string   `json:"revocation_endpoint,omitempty"`
+	IntrospectionEndpoint             string   `json:"introspection_endpoint,omitempty"`
+	EndSessionEndpoint                string   `json:"end_session_endpoint,omitempty"`
+	ScopesSupported                   []string `json:"scopes_supported,omitempty"`
+	ClaimsSupported                   []string `json:"claims_supported,omitempty"`
+	ResponseModesSupported            []string `json:"response_modes_supported,omitempty"`
+	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported,omitempty"`
+	PromptValuesSupported             []string `json:"prompt_values_supported,omitempty"`
+	ACRValuesSupported                []string `json:"acr_values_supported,omitempty"`
+	RevocationAuthMethods             []string `json:"revocation_endpoint_auth_methods_supported,omitempty"`
+	IntrospectionAuthMethods          []string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
+	IssParameterSupported             bool     `json:"authorization_response_iss_parameter_supported,omitempty"`
+	ClaimsParameterSupported          *bool    `json:"claims_parameter_supported,omitempty"`
+	RequestParameterSupported         *bool    `json:"request_parameter_supported,omitempty"`
+	RequestURIParameterSupported      *bool    `json:"request_uri_parameter_supported,omitempty"`
+	FrontchannelLogoutSupported       *bool    `json:"frontchannel_logout_supported,omitempty"`
+	BackchannelLogoutSupported        *bool    `json:"backchannel_logout_supported,omitempty"`
+	UserinfoSigningAlgValuesSupported []string `json:"userinfo_signing_alg_values_supported,omitempty"`
 }
 
 // grantTypes are the grant types the token endpoint takes.
@@ -97,7 +125,7 @@ var grantTypes = []string{grantPassword, grantRefreshToken}
 // public URL, which is also the default issuer.
 func (s *Server) discoveryDocument() (document, error) {
 	ti := s.accounts.TokenIssuer()
-	b, err := json.Marshal(discoveryView{
+	v := discoveryView{
 		Issuer:                            ti.Issuer,
 		JWKSURI:                           s.publicURL + "/.well-known/jwks.json",
 		TokenEndpoint:                     s.publicURL + tokenPath,
@@ -106,7 +134,42 @@ func (s *Server) discoveryDocument() (document, error) {
 		ResponseTypesSupported:            []string{},
 		SubjectTypesSupported:             []string{"public"},
 		IDTokenSigningAlgValuesSupported:  ti.Algorithms,
-	})
+	}
+	if s.oauth != nil {
+		no := false
+		secret := []string{"client_secret_basic", "client_secret_post"}
+		v.TokenEndpoint = s.publicURL + "/oauth/token"
+		v.GrantTypesSupported = []string{service.GrantAuthorizationCode, service.GrantRefreshToken, service.GrantClientCredentials}
+		if !s.noPasswordGrant {
+			v.GrantTypesSupported = append(v.GrantTypesSupported, grantPassword)
+		}
+		v.TokenEndpointAuthMethodsSupported = append(slices.Clone(secret), "none")
+		v.ResponseTypesSupported = []string{"code"}
+		v.oidcMetadata = oidcMetadata{
+			AuthorizationEndpoint: s.publicURL + "/oauth/authorize",
+			UserinfoEndpoint:      s.publicURL + "/oauth/userinfo",
+			RevocationEndpoint:    s.publicURL + "/oauth/revoke",
+			IntrospectionEndpoint: s.publicURL + "/oauth/introspect",
+			EndSessionEndpoint:    s.publicURL + "/oauth/logout",
+			ScopesSupported:       service.OAuthScopes,
+			ClaimsSupported: []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "sid",
+				"name", "given_name", "family_name", "preferred_username", "picture", "updated_at",
+				"email", "email_verified", "phone_number", "phone_number_verified"},
+			ResponseModesSupported:        []string{"query"},
+			CodeChallengeMethodsSupported: []string{"S256"},
+			PromptValuesSupported:         []string{"none", "login", "consent", "select_account"},
+			ACRValuesSupported:            []string{"aal1"},
+			RevocationAuthMethods:         append(slices.Clone(secret), "none"),
+			IntrospectionAuthMethods:      secret,
+			IssParameterSupported:         true,
+			ClaimsParameterSupported:      &no,
+			RequestParameterSupported:     &no,
+			RequestURIParameterSupported:  &no,
+			FrontchannelLogoutSupported:   &no,
+			BackchannelLogoutSupported:    &no,
+		}
+	}
+	b, err := json.Marshal(v)
 	if err != nil {
 		return document{}, fmt.Errorf("encode discovery document: %w", err)
 	}

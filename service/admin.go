@@ -88,12 +88,20 @@ const (
 )
 
 // ListUsers returns one page of live users, newest first, that match f,
-// for a caller who may list users (PermListUsers).
+// for a caller who may list users (PermListUsers); filtering on
+// EmailVerified also needs PermSeePrivate.
 // Errors: forbidden, validation_failed (fields role, q, limit),
 // invalid_cursor, db_unavailable.
 func (a *Admin) ListUsers(ctx context.Context, by Principal, f UserFilter, page PageRequest) (Page[User], error) {
 	if err := by.may(PermListUsers); err != nil {
 		return Page[User]{}, err
+	}
+	if f.EmailVerified != nil {
+		// Verification is part of the private view: filtering on it
+		// would show it.
+		if err := by.may(PermSeePrivate); err != nil {
+			return Page[User]{}, err
+		}
 	}
 	f, err := f.normalize()
 	if err != nil {

@@ -592,15 +592,7 @@ func (a *Auth) LinkIdentity(ctx context.Context, by Principal, token string, cur
 		if l.emailVerified && u.Email != nil && sameEmail(*l.email, *u.Email) {
 			// The provider proves the account's address: a proof like a
 			// mailed link's, made signed in.
-			if !u.EmailVerified {
-				if _, err := proveAddress(ctx, q, u, &by, "identity_link", "address_proven"); err != nil {
-					return Identity{}, err
-				}
-				if err := q.UserSetEmailVerified(ctx, dbgen.UserSetEmailVerifiedParams{ID: u.ID, Email: *u.Email}); err != nil {
-					return Identity{}, err
-				}
-			}
-			if err := addressProofClears(ctx, q, u); err != nil {
+			if err := emailProvenSignedIn(ctx, q, u, by, "identity_link"); err != nil {
 				return Identity{}, err
 			}
 		}

@@ -127,7 +127,14 @@ func TestConsoleOverviewAndOrgs(t *testing.T) {
 	_, err = orgs.List(ctx, byOp, nil, service.PageRequest{})
 	wantCode(t, err, service.CodeForbidden)
 
-	// An operator reads no one's sessions or logins and signs no one out.
+	// Verification is the private view's: an operator cannot filter on it.
+	_, err = f.admin.ListUsers(ctx, byOp, service.UserFilter{EmailVerified: ptr(true)}, service.PageRequest{})
+	wantCode(t, err, service.CodeForbidden)
+	if _, err := f.admin.ListUsers(ctx, byAdmin, service.UserFilter{EmailVerified: ptr(true)}, service.PageRequest{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// An operator reads no one's sessions or logins.
 	_, err = f.admin.UserSessions(ctx, byOp, old, service.PageRequest{})
 	wantCode(t, err, service.CodeForbidden)
 	_, err = f.admin.UserIdentities(ctx, byOp, old)

@@ -585,15 +585,7 @@ func (o *Orgs) Accept(ctx context.Context, by Principal, token string) (Organiza
 		if err := o.join(ctx, q, userID, inv.OrganizationID, inv.Groups); err != nil {
 			return Organization{}, err
 		}
-		if !u.EmailVerified {
-			if _, err := proveAddress(ctx, q, u, &by, "invitation", "address_proven"); err != nil {
-				return Organization{}, err
-			}
-			if err := q.UserSetEmailVerified(ctx, dbgen.UserSetEmailVerifiedParams{ID: u.ID, Email: *u.Email}); err != nil {
-				return Organization{}, err
-			}
-		}
-		if err := addressProofClears(ctx, q, u); err != nil {
+		if err := emailProvenSignedIn(ctx, q, u, by, "invitation"); err != nil {
 			return Organization{}, err
 		}
 		if err := auditOrg(ctx, q, userID, &userID, inv.OrganizationID, "org.invitation_accepted", map[string]any{"invitation_id": inv.ID}); err != nil {

@@ -61,6 +61,23 @@ func addressProvenByHolder(ctx context.Context, q *dbgen.Queries, u dbgen.User, 
 // signedInAs reports whether by is a signed-in principal of user id.
 func signedInAs(by *Principal, id int64) bool { return by != nil && by.User.ID == id }
 
+// emailProvenSignedIn applies a proof of u's email address made by by,
+// signed in to u (via: identity_link, invitation): unless the address was
+// proven already, the proof is recorded (proveAddress) and the address
+// marked verified; either way the outstanding email-change and
+// verification tokens die (addressProofClears). u.Email must be set.
+func emailProvenSignedIn(ctx context.Context, q *dbgen.Queries, u dbgen.User, by Principal, via string) error {
+	if !u.EmailVerified {
+		if _, err := proveAddress(ctx, q, u, &by, via, "address_proven"); err != nil {
+			return err
+		}
+		if err := q.UserSetEmailVerified(ctx, dbgen.UserSetEmailVerifiedParams{ID: u.ID, Email: *u.Email}); err != nil {
+			return err
+		}
+	}
+	return addressProofClears(ctx, q, u)
+}
+
 // proveAddress records that a link or a login (via: password_reset,
 // invitation, identity_link) proved an address u had not proven, in
 // q's transaction. Unless by is signed in to u, every other way in is

@@ -59,6 +59,7 @@ const (
 	// and changes their plans.
 	PermManageOrganizations
 	PermManageWebhooks // add, remove and rotate webhook endpoints, read and replay their deliveries
+	PermManageClients  // add, remove and rotate OAuth clients
 )
 
 // Can reports whether role r holds permission p: the policy (the "who"
@@ -69,7 +70,7 @@ func (r Role) Can(p Permission) bool {
 		return r == RoleAdmin || r == RoleOperator
 	case PermLookUpUsers:
 		return r == RoleAdmin || r == RoleOperator || r == RoleAgent
-	case PermManageUsers, PermReadAudit, PermSeePrivate, PermManageOrganizations, PermManageWebhooks:
+	case PermManageUsers, PermReadAudit, PermSeePrivate, PermManageOrganizations, PermManageWebhooks, PermManageClients:
 		return r == RoleAdmin
 	default:
 		return false

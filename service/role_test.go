@@ -14,20 +14,20 @@ func TestRolePolicy(t *testing.T) {
 	perms := []service.Permission{
 		service.PermListUsers, service.PermLookUpUsers, service.PermManageUsers,
 		service.PermReadAudit, service.PermSeeInactive, service.PermSeePrivate, service.PermManageOrganizations,
-		service.PermManageWebhooks,
+		service.PermManageWebhooks, service.PermManageClients,
 	}
 	// Per role, in the order of perms.
 	want := map[service.Role][]bool{
-		service.RoleUser:      {false, false, false, false, false, false, false, false},
-		service.RoleOwner:     {false, false, false, false, false, false, false, false},
-		service.RoleAgent:     {false, true, false, false, false, false, false, false},
-		service.RoleBroker:    {false, false, false, false, false, false, false, false},
-		service.RoleArtist:    {false, false, false, false, false, false, false, false},
-		service.RoleAssistant: {false, false, false, false, false, false, false, false},
-		service.RoleOperator:  {true, true, false, false, true, false, false, false},
-		service.RoleAdmin:     {true, true, true, true, true, true, true, true},
-		"king":                {false, false, false, false, false, false, false, false},
-		"":                    {false, false, false, false, false, false, false, false},
+		service.RoleUser:      {false, false, false, false, false, false, false, false, false},
+		service.RoleOwner:     {false, false, false, false, false, false, false, false, false},
+		service.RoleAgent:     {false, true, false, false, false, false, false, false, false},
+		service.RoleBroker:    {false, false, false, false, false, false, false, false, false},
+		service.RoleArtist:    {false, false, false, false, false, false, false, false, false},
+		service.RoleAssistant: {false, false, false, false, false, false, false, false, false},
+		service.RoleOperator:  {true, true, false, false, true, false, false, false, false},
+		service.RoleAdmin:     {true, true, true, true, true, true, true, true, true},
+		"king":                {false, false, false, false, false, false, false, false, false},
+		"":                    {false, false, false, false, false, false, false, false, false},
 	}
 	for role, grants := range want {
 		for i, p := range perms {

@@ -119,20 +119,45 @@ func (a *Accounts) issue(u User, sessionID int64, refresh string) (Tokens, error
 // Errors: invalid_token (unknown, rotated, revoked or expired),
 // account_disabled.
 func (a *Accounts) Refresh(ctx context.Context, refreshToken string, c Client) (Tokens, error) {
+	res, err := a.refresh(ctx, refreshToken, c, func(s dbgen.Session) error {
+		if s.ClientID != nil {
+			// A client's session refreshes at /oauth/token, as that client.
+			return ErrInvalidToken
+		}
+		return nil
+	})
+	if err != nil {
+		return Tokens{}, err
+	}
+	return a.issue(res.user, res.session, res.refresh)
+}
+
+// refreshed is what a rotation gives: the user, the session and its new
+// refresh token.
+type refreshed struct {
+	user    User
+	session int64
+	refresh string
+	reused  bool
+}
+
+// refresh rotates refreshToken as Refresh describes. bind, called with
+// the locked session before anything else is decided, refuses a token
+// that is not the caller's to use (a session of another client) with the
+// error it returns, without revoking anything.
+func (a *Accounts) refresh(ctx context.Context, refreshToken string, c Client, bind func(dbgen.Session) error) (refreshed, error) {
 	hash, ok := tokenHash(refreshToken)
 	if !ok {
-		return Tokens{}, ErrInvalidToken
+		return refreshed{}, ErrInvalidToken
 	}
-	type result struct {
-		user    User
-		session int64
-		refresh string
-		reused  bool
-	}
+	type result = refreshed
 	res, err := inTxV(ctx, a.db, func(q *dbgen.Queries) (result, error) {
 		s, err := q.SessionLockByRefreshToken(ctx, hash)
 		if err != nil {
 			return result{}, notFoundAs(err, ErrInvalidToken)
+		}
+		if err := bind(s); err != nil {
+			return result{}, err
 		}
 		// Read after taking the lock: a refresh that held it has committed.
 		t, err := q.SessionRefreshTokenGet(ctx, hash)
@@ -176,12 +201,12 @@ func (a *Accounts) Refresh(ctx context.Context, refreshToken string, c Client) (
 		return result{user: u, session: s.ID, refresh: token}, nil
 	})
 	if err != nil {
-		return Tokens{}, err
+		return refreshed{}, err
 	}
 	if res.reused {
-		return Tokens{}, withCause(ErrInvalidToken, errRefreshReused)
+		return refreshed{}, withCause(ErrInvalidToken, errRefreshReused)
 	}
-	return a.issue(res.user, res.session, res.refresh)
+	return res, nil
 }
 
 // Logout revokes the session a refresh token belongs to (reason logout).

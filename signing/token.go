@@ -25,6 +25,13 @@ const roleClaim = "role"
 // Connect's "sid").
 const sessionClaim = "sid"
 
+// clientIDClaim and scopeClaim say which OAuth client a token was issued
+// to and for which scopes (RFC 9068 §2.2).
+const (
+	clientIDClaim = "client_id"
+	scopeClaim    = "scope"
+)
+
 // maxTokenLen bounds what Verify parses; userd's own tokens are well under
 // 1 KiB even with RSA keys.
 const maxTokenLen = 8 << 10
@@ -37,6 +44,8 @@ type Claims struct {
 	Subject   string // sub: the user ID
 	Role      string // role (omitted when empty)
 	SessionID string // sid: the session the token belongs to (omitted when empty)
+	ClientID  string // client_id: the OAuth client it was issued to (RFC 9068; omitted when empty)
+	Scope     string // scope: the scopes granted, space-separated (omitted when empty)
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 	ID        string // jti
@@ -75,6 +84,12 @@ func (ks *KeySet) Sign(c Claims) (string, error) {
 	}
 	if c.SessionID != "" {
 		b = b.Claim(sessionClaim, c.SessionID)
+	}
+	if c.ClientID != "" {
+		b = b.Claim(clientIDClaim, c.ClientID)
+	}
+	if c.Scope != "" {
+		b = b.Claim(scopeClaim, c.Scope)
 	}
 	tok, err := b.Build()
 	if err != nil {
@@ -168,9 +183,11 @@ func (ks *KeySet) verify(token, issuer, audience string, leeway time.Duration) (
 			return Claims{}, fmt.Errorf("role claim is a %T, want a string", v)
 		}
 	}
-	if v, ok := tok.Get(sessionClaim); ok {
-		if c.SessionID, ok = v.(string); !ok {
-			return Claims{}, fmt.Errorf("sid claim is a %T, want a string", v)
+	for name, dst := range map[string]*string{sessionClaim: &c.SessionID, clientIDClaim: &c.ClientID, scopeClaim: &c.Scope} {
+		if v, ok := tok.Get(name); ok {
+			if *dst, ok = v.(string); !ok {
+				return Claims{}, fmt.Errorf("%s claim is a %T, want a string", name, v)
+			}
 		}
 	}
 	return c, nil

@@ -487,6 +487,73 @@ ALTER TABLE public.login_failures ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTI
 
 
 --
+-- Name: oauth_clients; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.oauth_clients (
+    id text NOT NULL,
+    name text NOT NULL,
+    public boolean NOT NULL,
+    secret_hash bytea,
+    redirect_uris text[] DEFAULT '{}'::text[] NOT NULL,
+    post_logout_redirect_uris text[] DEFAULT '{}'::text[] NOT NULL,
+    grant_types text[] NOT NULL,
+    scopes text[] NOT NULL,
+    first_party boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT oauth_clients_code_redirect_chk CHECK (((cardinality(redirect_uris) > 0) OR (NOT ('authorization_code'::text = ANY (grant_types))))),
+    CONSTRAINT oauth_clients_grant_types_chk CHECK (((cardinality(grant_types) > 0) AND (grant_types <@ ARRAY['authorization_code'::text, 'refresh_token'::text, 'client_credentials'::text]))),
+    CONSTRAINT oauth_clients_id_chk CHECK ((id ~ '^[A-Za-z0-9_-]{8,64}$'::text)),
+    CONSTRAINT oauth_clients_name_chk CHECK (((char_length(name) >= 1) AND (char_length(name) <= 100))),
+    CONSTRAINT oauth_clients_public_grants_chk CHECK (((NOT public) OR (NOT ('client_credentials'::text = ANY (grant_types))))),
+    CONSTRAINT oauth_clients_scopes_chk CHECK ((scopes <@ ARRAY['openid'::text, 'profile'::text, 'email'::text, 'phone'::text, 'offline_access'::text])),
+    CONSTRAINT oauth_clients_secret_chk CHECK ((public = (secret_hash IS NULL))),
+    CONSTRAINT oauth_clients_secret_hash_chk CHECK ((octet_length(secret_hash) = 32))
+);
+
+
+--
+-- Name: oauth_codes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.oauth_codes (
+    code_hash bytea NOT NULL,
+    client_id text NOT NULL,
+    user_id bigint NOT NULL,
+    redirect_uri text NOT NULL,
+    scopes text[] NOT NULL,
+    nonce text,
+    code_challenge text,
+    auth_time timestamp with time zone NOT NULL,
+    amr text[] NOT NULL,
+    acr text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone,
+    session_id bigint,
+    CONSTRAINT oauth_codes_challenge_chk CHECK ((code_challenge ~ '^[A-Za-z0-9_-]{43}$'::text)),
+    CONSTRAINT oauth_codes_code_hash_chk CHECK ((octet_length(code_hash) = 32)),
+    CONSTRAINT oauth_codes_nonce_chk CHECK ((char_length(nonce) <= 512)),
+    CONSTRAINT oauth_codes_session_used_chk CHECK (((session_id IS NULL) OR (used_at IS NOT NULL))),
+    CONSTRAINT oauth_codes_ttl_chk CHECK (((expires_at > created_at) AND (expires_at <= (created_at + '00:01:00'::interval))))
+);
+
+
+--
+-- Name: oauth_consents; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.oauth_consents (
+    user_id bigint NOT NULL,
+    client_id text NOT NULL,
+    scopes text[] NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT oauth_consents_scopes_chk CHECK (((cardinality(scopes) > 0) AND (scopes <@ ARRAY['openid'::text, 'profile'::text, 'email'::text, 'phone'::text, 'offline_access'::text])))
+);
+
+
+--
 -- Name: organizations; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -678,6 +745,13 @@ CREATE TABLE public.sessions (
     revoked_reason text,
     kind text DEFAULT 'api'::text NOT NULL,
     web_token_hash bytea,
+    client_id text,
+    scopes text[],
+    auth_time timestamp with time zone,
+    amr text[],
+    acr text,
+    CONSTRAINT sessions_client_chk CHECK ((((client_id IS NULL) = (scopes IS NULL)) AND ((client_id IS NULL) = (auth_time IS NULL)) AND ((client_id IS NULL) = (amr IS NULL)) AND ((client_id IS NULL) = (acr IS NULL)))),
+    CONSTRAINT sessions_client_kind_chk CHECK (((client_id IS NULL) OR (kind = 'api'::text))),
     CONSTRAINT sessions_expires_at_chk CHECK ((expires_at > created_at)),
     CONSTRAINT sessions_kind_chk CHECK ((kind = ANY (ARRAY['api'::text, 'web'::text]))),
     CONSTRAINT sessions_revoked_pair_chk CHECK (((revoked_at IS NULL) = (revoked_reason IS NULL))),
@@ -1042,6 +1116,30 @@ ALTER TABLE ONLY public.login_failures
 
 
 --
+-- Name: oauth_clients oauth_clients_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.oauth_clients
+    ADD CONSTRAINT oauth_clients_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: oauth_codes oauth_codes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.oauth_codes
+    ADD CONSTRAINT oauth_codes_pkey PRIMARY KEY (code_hash);
+
+
+--
+-- Name: oauth_consents oauth_consents_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.oauth_consents
+    ADD CONSTRAINT oauth_consents_pkey PRIMARY KEY (user_id, client_id);
+
+
+--
 -- Name: organizations organizations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1329,6 +1427,34 @@ CREATE INDEX login_failures_user_id_idx ON public.login_failures USING btree (us
 
 
 --
+-- Name: oauth_codes_client_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX oauth_codes_client_idx ON public.oauth_codes USING btree (client_id);
+
+
+--
+-- Name: oauth_codes_session_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX oauth_codes_session_idx ON public.oauth_codes USING btree (session_id) WHERE (session_id IS NOT NULL);
+
+
+--
+-- Name: oauth_codes_user_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX oauth_codes_user_idx ON public.oauth_codes USING btree (user_id);
+
+
+--
+-- Name: oauth_consents_client_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX oauth_consents_client_idx ON public.oauth_consents USING btree (client_id);
+
+
+--
 -- Name: organizations_created_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1382,6 +1508,13 @@ CREATE INDEX rate_events_key_idx ON public.rate_events USING btree (bucket, key_
 --
 
 CREATE INDEX session_refresh_tokens_session_id_idx ON public.session_refresh_tokens USING btree (session_id);
+
+
+--
+-- Name: sessions_client_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sessions_client_idx ON public.sessions USING btree (client_id, user_id) WHERE (client_id IS NOT NULL);
 
 
 --
@@ -1768,6 +1901,46 @@ ALTER TABLE ONLY public.login_failures
 
 
 --
+-- Name: oauth_codes oauth_codes_client_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.oauth_codes
+    ADD CONSTRAINT oauth_codes_client_id_fkey FOREIGN KEY (client_id) REFERENCES public.oauth_clients(id) ON DELETE CASCADE;
+
+
+--
+-- Name: oauth_codes oauth_codes_session_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.oauth_codes
+    ADD CONSTRAINT oauth_codes_session_id_fkey FOREIGN KEY (session_id) REFERENCES public.sessions(id) ON DELETE SET NULL;
+
+
+--
+-- Name: oauth_codes oauth_codes_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.oauth_codes
+    ADD CONSTRAINT oauth_codes_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- Name: oauth_consents oauth_consents_client_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.oauth_consents
+    ADD CONSTRAINT oauth_consents_client_id_fkey FOREIGN KEY (client_id) REFERENCES public.oauth_clients(id) ON DELETE CASCADE;
+
+
+--
+-- Name: oauth_consents oauth_consents_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.oauth_consents
+    ADD CONSTRAINT oauth_consents_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
 -- Name: organizations organizations_plan_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1797,6 +1970,14 @@ ALTER TABLE ONLY public.password_credentials
 
 ALTER TABLE ONLY public.session_refresh_tokens
     ADD CONSTRAINT session_refresh_tokens_session_id_fkey FOREIGN KEY (session_id) REFERENCES public.sessions(id) ON DELETE CASCADE;
+
+
+--
+-- Name: sessions sessions_client_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_client_id_fkey FOREIGN KEY (client_id) REFERENCES public.oauth_clients(id) ON DELETE CASCADE;
 
 
 --
@@ -1893,4 +2074,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261207200001'),
     ('20261207300001'),
     ('20261207500001'),
+    ('20261208200001'),
     ('20261208300001');

@@ -87,6 +87,7 @@ func (h *Handler) usersPage(w http.ResponseWriter, r *http.Request, s *state, p 
 	f := service.UserFilter{Q: optString(q, "q"), Role: optString(q, "role"), IsActive: optBool(q, "active"), EmailVerified: optBool(q, "verified")}
 	page := usersPage{Private: p.User.Role.Can(service.PermSeePrivate), Roles: service.Roles()}
 	v := h.consoleView(r, s, p, &page)
+	v.Data["Private"] = page.Private
 	for _, k := range []string{"q", "role", "active", "verified", "org"} {
 		v.Form[k] = q.Get(k)
 	}

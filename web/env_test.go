@@ -38,6 +38,7 @@ type site struct {
 	accounts *service.Accounts
 	orgs     *service.Orgs
 	outbox   *service.Outbox
+	oauth    *service.OAuth
 	hooks    *service.Webhooks
 	mail     *smtptest.Server
 }
@@ -72,6 +73,7 @@ func newSite(t testing.TB, opts ...siteOption) *site {
 	_, _ = rand.Read(cursorKey)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s.accounts = service.NewAccounts(s.db, service.AccountsConfig{Keys: keys, Hasher: hasher, Issuer: s.url, Audience: "userd", PublicURL: s.url, DefaultRegion: "IN"})
+	s.oauth = service.NewOAuth(s.db, s.accounts)
 	local := service.NewLocalVerifier(keys, s.url, "userd")
 	users := service.NewUsers(s.db, "IN", "")
 	users.UseAccounts(s.accounts)
@@ -87,7 +89,7 @@ func newSite(t testing.TB, opts ...siteOption) *site {
 	admin, social := service.NewAdmin(s.db, "IN", cursorKey), service.NewSocial(s.db, cursorKey)
 	s.hooks = service.NewWebhooks(s.db, service.WebhookConfig{AllowPrivate: true}, cursorKey, log)
 	wc := web.Config{
-		Log: log, Accounts: s.accounts, Users: users, Orgs: s.orgs, Client: httpapi.ClientOf,
+		Log: log, Accounts: s.accounts, Users: users, Orgs: s.orgs, Client: httpapi.ClientOf, OAuth: s.oauth,
 		Export: func(ctx context.Context, by service.Principal) ([]byte, error) { return api.ExportDocument(ctx, by) },
 		Admin:  admin, Social: social, Webhooks: s.hooks,
 	}
@@ -99,6 +101,7 @@ func newSite(t testing.TB, opts ...siteOption) *site {
 		Log: log, Auth: service.NewAuth(s.db, service.AuthConfig{DefaultRegion: "IN", Local: local, LocalIssuer: s.url}),
 		Users: users, Accounts: s.accounts, Admin: admin, Orgs: s.orgs,
 		Social: social, Avatars: service.NewAvatars(s.db), PublicURL: s.url, Pages: pages.Register,
+		OAuth: s.oauth,
 	})
 	s.srv.Config.Handler = api
 	s.srv.StartTLS()

@@ -17,6 +17,7 @@ func (h *Handler) formView(r *http.Request, s *state, fields ...string) *view {
 		v.Form[f] = r.FormValue(f)
 	}
 	v.RedirectTo = h.cfg.Redirects.Check(r.FormValue("redirect_to"))
+	v.FormOrigins = h.returnOrigins(r, v.RedirectTo)
 	return v
 }
 

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/userd/userd/service"
@@ -53,6 +54,9 @@ type Config struct {
 	Client func(*http.Request) service.Client
 	// Export is the caller's data export as the JSON API answers it.
 	Export func(ctx context.Context, by service.Principal) ([]byte, error)
+	// OAuth is the OpenID provider whose browser side the pages serve
+	// (/oauth/authorize, /oauth/logout, connected apps); nil: none.
+	OAuth *service.OAuth
 
 	// The admin console (/admin, admin.go): served when Admin is set.
 	// Social and Webhooks are optional (no follow counts, no webhooks
@@ -64,12 +68,15 @@ type Config struct {
 
 // Handler serves the pages.
 type Handler struct {
-	cfg    Config
-	tpl    *Templates
-	csp    string
-	style  []byte
-	cookie string
-	cop    *http.CrossOriginProtection
+	cfg Config
+	tpl *Templates
+	csp string
+	// cspHead is csp up to its form-action's sources, for a page that adds
+	// some (view.FormOrigins).
+	cspHead string
+	style   []byte
+	cookie  string
+	cop     *http.CrossOriginProtection
 }
 
 // SessionCookie is the name of the browser session's cookie.
@@ -106,10 +113,13 @@ func New(cfg Config) *Handler {
 		img += " " + o
 	}
 	formAction := strings.Join(append([]string{"'self'"}, cfg.Redirects.Origins()...), " ")
-	h.csp = "default-src 'none'; style-src 'self'; img-src " + img + "; form-action " + formAction +
-		"; frame-ancestors 'none'; base-uri 'none'"
+	h.cspHead = "default-src 'none'; style-src 'self'; img-src " + img + "; form-action " + formAction
+	h.csp = h.cspHead + cspTail
 	return h
 }
+
+// cspTail ends every page's Content-Security-Policy.
+const cspTail = "; frame-ancestors 'none'; base-uri 'none'"
 
 // origin is scheme://host of an absolute URL, "" for anything else.
 func origin(raw string) string {
@@ -130,6 +140,9 @@ func origin(raw string) string {
 func (h *Handler) Register(handle func(pattern string, handler http.Handler)) {
 	handle("GET /assets/style.css", http.HandlerFunc(h.serveStyle))
 	for pattern, p := range h.routes() {
+		handle(pattern, h.page(p))
+	}
+	for pattern, p := range h.oauthPages() {
 		handle(pattern, h.page(p))
 	}
 	for pattern, p := range h.adminRoutes() {
@@ -244,6 +257,9 @@ type view struct {
 	Notice     string
 	RedirectTo string
 	Data       map[string]any
+	// FormOrigins are origins the page's forms may lead to beyond the
+	// site's own: an OAuth client's, after a sign-in or a consent.
+	FormOrigins []string
 }
 
 // newView is the view of a page for s.
@@ -265,6 +281,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	var b strings.Builder
 	if err := t.ExecuteTemplate(&b, "layout", v); err != nil {
 		return err
+	}
+	if extra := slices.DeleteFunc(slices.Clone(v.FormOrigins), func(o string) bool { return o == "" }); len(extra) > 0 {
+		w.Header().Set("Content-Security-Policy", h.cspHead+" "+strings.Join(extra, " ")+cspTail)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)

@@ -36,7 +36,7 @@ var commands []*command
 func init() {
 	commands = []*command{
 		serveCommand, migrateCommand, keygenCommand, setupGroupsCommand, importCommand, exportCommand,
-		webhooksCommand, setupDevUsersCommand, devTokenCommand, benchCommand, versionCommand, helpCommand,
+		webhooksCommand, clientsCommand, setupDevUsersCommand, devTokenCommand, benchCommand, versionCommand, helpCommand,
 	}
 }
 
@@ -196,6 +196,7 @@ var envDoc = map[string]string{
 	"USERD_WEBHOOK_ALLOW_PRIVATE":        "1: webhook deliveries may reach loopback, private and link-local addresses (dev, tests; default 0)",
 	"USERD_WEBHOOK_TIMEOUT":              "longest webhook delivery attempt (default 10s)",
 	"USERD_WEBHOOK_RETRY_SCHEDULE":       "waits before each webhook retry, comma-separated (default 5s,30s,2m,10m,1h,3h,6h,12h,12h,12h,12h,12h: about 3 days)",
+	"USERD_PASSWORD_GRANT":               "on: the OAuth password grant of the built-in client works (default on in dev, off in prod)",
 }
 
 // serveEnv is every variable serve reads, in the README's order.
@@ -210,6 +211,7 @@ var serveEnv = []string{
 	"USERD_MIGRATE_DATABASE_URL", "USERD_DATABASE_REPLICA_URL", "USERD_REPLICA_MAX_LAG",
 	"USERD_SITE_URL", "USERD_REDIRECT_URLS", "USERD_BRAND_NAME", "USERD_BRAND_COLOR", "USERD_BRAND_LOGO_URL", "USERD_WEB_TEMPLATES",
 	"USERD_WEBHOOK_ALLOW_PRIVATE", "USERD_WEBHOOK_TIMEOUT", "USERD_WEBHOOK_RETRY_SCHEDULE",
+	"USERD_PASSWORD_GRANT",
 }
 
 var versionCommand = &command{

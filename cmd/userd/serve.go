@@ -319,9 +319,10 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 	// The pages call the API server for the data export's document; it
 	// exists by the time a page is served.
 	var h *httpapi.Server
+	oauth := service.NewOAuth(db, accts)
 	adminSvc := service.NewAdmin(db, cfg.DefaultRegion, cursorKey)
 	site := web.New(web.Config{
-		Log: log, Accounts: accts, Users: users, Orgs: orgs, Templates: pages,
+		Log: log, Accounts: accts, Users: users, Orgs: orgs, Templates: pages, OAuth: oauth,
 		Brand:     web.Brand{Name: cfg.Brand.Name, Color: cfg.Brand.Color, LogoURL: cfg.Brand.LogoURL},
 		Redirects: redirects,
 		Insecure:  cfg.Dev() && strings.HasPrefix(cfg.PublicURL, "http://"),
@@ -340,6 +341,8 @@ func build(ctx context.Context, cfg config.Config, db *service.DB, tel *tracing,
 		Social:            social,
 		Avatars:           service.NewAvatars(db).LimitDecoding(cfg.Limits.ImageConcurrency),
 		Webhooks:          hooks,
+		OAuth:             oauth,
+		NoPasswordGrant:   !cfg.PasswordGrant,
 		Ready:             db.Ready(migrate.Check),
 		Warnings:          warnings,
 		PoolStats:         db.Stats,
