@@ -266,6 +266,9 @@ SELECT (u.deleted_at IS NOT NULL OR NOT u.is_active OR u.is_seed_data OR u.role 
     OR EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = u.id OR f.followee_id = u.id)
     OR EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id OR b.blocked_id = u.id)
     OR EXISTS (SELECT 1 FROM user_permission_groups g WHERE g.user_id = u.id)
-    OR EXISTS (SELECT 1 FROM invitations v WHERE v.inviter_id = u.id OR v.accepted_by = u.id))::boolean AS holds
+    OR EXISTS (SELECT 1 FROM invitations v WHERE v.inviter_id = u.id OR v.accepted_by = u.id)
+    OR EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id)
+    OR EXISTS (SELECT 1 FROM recovery_codes r WHERE r.user_id = u.id)
+    OR EXISTS (SELECT 1 FROM oauth_consents o WHERE o.user_id = u.id))::boolean AS holds
 FROM users u
 WHERE u.id = @id;
