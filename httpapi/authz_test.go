@@ -72,6 +72,15 @@ var routeMatrix = []struct {
 	{"POST", "/api/v1/auth/password/change", "", map[string]any{"current_password": "x", "new_password": "a long enough new password"}, signedIn(422)},
 	{"POST", "/api/v1/auth/email/verify/resend", "", nil, signedIn(422)},
 	{"GET", "/api/v1/users/me/blocks", "", nil, signedIn(200)},
+	{"GET", "/api/v1/users/me/factors", "", nil, signedIn(200)},
+	{"POST", "/api/v1/users/me/factors/totp/confirm", "", map[string]any{"code": "000000"}, signedIn(422)},
+	{"POST", "/api/v1/users/me/factors/totp/remove", "", map[string]any{"code": "000000"}, signedIn(422)},
+	{"POST", "/api/v1/users/me/factors/recovery-codes", "", map[string]any{"code": "000000"}, signedIn(422)},
+	{"POST", "/api/v1/users/me/factors/step-up", "", map[string]any{"code": "000000"}, signedIn(403)},
+	{"POST", "/api/v1/users/me/factors/totp", "", nil, signedIn(403)}, // the matrix's callers have no password
+	{"POST", "/api/v1/auth/login/factor", "", map[string]any{"challenge_id": "bogus", "code": "000000"}, anyone(401)},
+	{"GET", "/api/v1/users/{id}/factors", "/api/v1/users/{target}/factors", nil, byRole{401, 403, 403, 403, 200}},
+	{"DELETE", "/api/v1/users/{id}/factors", "/api/v1/users/{target}/factors", nil, byRole{401, 403, 403, 403, 204}},
 
 	// Other users: the social graph is everyone's; the directory and the
 	// administration are staff's.

@@ -19,6 +19,7 @@ import (
 var notAboutUsers = map[string]string{
 	"follow_stat_deltas": "pending changes of follow_stats, folded into it within seconds (follow_stats is exported)",
 	"import_staging":     "rows that live only inside an import's transaction",
+	"oauth_codes":        "authorization codes: single use, valid 60 seconds; what they issued is in sessions",
 }
 
 // userColumns are the column names that hold a user's id where no foreign
@@ -30,7 +31,8 @@ var userColumns = []string{"user_id", "follower_id", "followee_id", "blocker_id"
 // session with IP and user agent), its address proven, a failed login, a linked identity, an
 // avatar, an organization of their own (groups, audit events), follows
 // both ways, a block, a pending invitation to their address, an
-// authenticator app with recovery codes and a sign-in waiting for its code.
+// authenticator app with recovery codes, a sign-in waiting for its code
+// and an app granted access (oauth_consents).
 func exportedUser(t *testing.T, e *env) (access, refresh string, id int64) {
 	t.Helper()
 	body := e.register(map[string]any{"email": "gdpr@example.com", "username": "gdpr"})
@@ -55,6 +57,21 @@ func exportedUser(t *testing.T, e *env) (access, refresh string, id int64) {
 	expect(t, e.do("POST", fmt.Sprintf("/api/v1/organizations/%d/invitations", org), friend, map[string]any{"email": "GDPR@example.com"}), http.StatusCreated, "")
 	e.enrollTOTP(access)
 	e.challenge("gdpr@example.com")
+	// A third-party app the user granted access (connected apps).
+	for _, q := range []string{
+		`INSERT INTO oauth_clients (id, name, public, redirect_uris, grant_types, scopes)
+		 VALUES ('gdpr-app-1', 'Photo app', true, '{https://photos.example.com/cb}', '{authorization_code}', '{openid,profile}')
+		 ON CONFLICT DO NOTHING`,
+		`INSERT INTO oauth_consents (user_id, client_id, scopes) VALUES ($1, 'gdpr-app-1', '{openid,profile}')`,
+	} {
+		args := []any{}
+		if strings.Contains(q, "$1") {
+			args = append(args, id)
+		}
+		if _, err := e.pool.Exec(context.Background(), q, args...); err != nil {
+			t.Fatalf("connected app: %v", err)
+		}
+	}
 	return access, refresh, id
 }
 

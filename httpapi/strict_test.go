@@ -56,7 +56,7 @@ func TestUnknownQueryParameters(t *testing.T) {
 	}
 
 	for _, c := range []struct{ url, detail string }{
-		{"/api/v1/users?page=2", `unknown query parameter "page": this route takes q, role, is_active, limit, cursor`},
+		{"/api/v1/users?page=2", `unknown query parameter "page": this route takes q, role, is_active, email_verified, organization_id, limit, cursor`},
 		{"/api/v1/users/lookup?phone=%2B919800000000&page=2", `unknown query parameter "page": this route takes phone, email`},
 		{"/api/v1/users/me?fields=id", `unknown query parameter "fields": this route takes no query parameters`},
 		{"/api/v1/users?" + strings.Repeat("x", 100) + "=1", `unknown query parameter "` + strings.Repeat("x", 64) + `…": this route takes`},

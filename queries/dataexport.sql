@@ -85,5 +85,9 @@ SELECT jsonb_build_object(
     'factor_challenges', coalesce((
         SELECT jsonb_agg(jsonb_build_object('kind', c.kind, 'created_at', rfc3339(c.created_at), 'expires_at', rfc3339(c.expires_at),
             'used_at', rfc3339(c.used_at)) ORDER BY c.id)
-        FROM factor_challenges c WHERE c.user_id = @id::bigint), '[]')
+        FROM factor_challenges c WHERE c.user_id = @id::bigint), '[]'),
+    'connected_apps', coalesce((
+        SELECT jsonb_agg(jsonb_build_object('client_id', o.client_id, 'client_name', c.name, 'scopes', to_jsonb(o.scopes),
+            'created_at', rfc3339(o.created_at), 'updated_at', rfc3339(o.updated_at)) ORDER BY o.client_id)
+        FROM oauth_consents o JOIN oauth_clients c ON c.id = o.client_id WHERE o.user_id = @id::bigint), '[]')
 )::jsonb AS document;

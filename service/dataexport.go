@@ -31,6 +31,7 @@ var DataExportTables = map[string]string{
 	"user_totp":              "authenticator",
 	"recovery_codes":         "recovery_codes",
 	"factor_challenges":      "factor_challenges",
+	"oauth_consents":         "connected_apps",
 }
 
 // DataExport is everything userd holds about a user: the profile, and
