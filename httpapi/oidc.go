@@ -63,6 +63,19 @@ func oauthForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	return v, nil
 }
 
+// oauthPost starts an answer of the token, revocation and introspection
+// endpoints: never cached (RFC 6749 §5.1), and the request's form, a
+// failure already in the OAuth error shape.
+func oauthPost(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	f, err := oauthForm(w, r)
+	if err != nil {
+		return nil, oauthFailure{err}
+	}
+	return f, nil
+}
+
 // clientCredentials reads how a client authenticates: HTTP Basic
 // (client_secret_basic, form-urlencoded parts) or client_id and
 // client_secret in the form (client_secret_post), not both.
@@ -118,11 +131,9 @@ type oauthTokenView struct {
 // password grant go the way /api/v1/auth/token goes, which stays its
 // alias; any other is a registered client's.
 func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) error {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
-	f, err := oauthForm(w, r)
+	f, err := oauthPost(w, r)
 	if err != nil {
-		return oauthFailure{err}
+		return err
 	}
 	if f.Get("grant_type") == "" {
 		return oauthFailure{invalidRequest("the grant_type parameter is missing")}
@@ -189,11 +200,9 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) error {
 // revoke is POST /oauth/revoke (RFC 7009): 200 whether or not the token
 // was live.
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
-	f, err := oauthForm(w, r)
+	f, err := oauthPost(w, r)
 	if err != nil {
-		return oauthFailure{err}
+		return err
 	}
 	creds, err := clientCredentials(r, f)
 	if err != nil {
@@ -225,11 +234,9 @@ type introspectionView struct {
 // introspect is POST /oauth/introspect (RFC 7662), for confidential
 // clients.
 func (s *Server) introspect(w http.ResponseWriter, r *http.Request) error {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
-	f, err := oauthForm(w, r)
+	f, err := oauthPost(w, r)
 	if err != nil {
-		return oauthFailure{err}
+		return err
 	}
 	creds, err := clientCredentials(r, f)
 	if err != nil {
